@@ -1,0 +1,9 @@
+//! vend: account vending and a pipeline factory for AWS, driven by a Terraform-like planner.
+//! See ARCHITECTURE.md for the map. The binary (`src/main.rs`) is a thin shell over this library.
+
+pub mod adapter;
+pub mod cli;
+pub mod model;
+pub mod plan;
+pub mod render;
+pub mod workspace;

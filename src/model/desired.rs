@@ -1,0 +1,176 @@
+//! The desired state: what the workspace (catalog/ + blueprints/) asks for, validated and with
+//! every `{param}` / `{name}` substituted. Built by `workspace::load`, read by `plan::build`.
+//! Every item remembers where it was declared, so plan-stage diagnostics can point at it.
+
+use crate::model::{Origin, Tags};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    pub region: String,
+    pub management_account: Option<String>,
+    /// May contain `{management}`, filled by the planner from the state.
+    pub template_bucket: String,
+    pub ownership_tag: String,
+    pub protected: Vec<String>,
+    pub required_approvals: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            region: "us-east-1".into(),
+            management_account: None,
+            template_bucket: "vend-templates-{management}".into(),
+            ownership_tag: "vend:managed".into(),
+            protected: vec![],
+            required_approvals: 0,
+        }
+    }
+}
+
+/// What a workspace asks for. Maps are keyed by the item's address key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Desired {
+    pub settings: Settings,
+    /// Declared OUs by path (`Workloads/prod`).
+    pub ous: BTreeMap<String, DesiredOu>,
+    /// Managed SCPs on the root.
+    pub root_policies: Vec<String>,
+    pub root_origin: Origin,
+    /// SCP documents by name.
+    pub policies: BTreeMap<String, DesiredPolicy>,
+    /// Account requests by name.
+    pub accounts: BTreeMap<String, DesiredAccount>,
+    pub portfolios: BTreeMap<String, DesiredPortfolio>,
+    /// Products by product name.
+    pub products: BTreeMap<String, DesiredProduct>,
+    /// Provisioned pipelines by `<account>/<name>`.
+    pub pipelines: BTreeMap<String, DesiredPipeline>,
+    /// Blueprints found in blueprints/ (for catalog views), by `name`.
+    pub account_blueprints: BTreeMap<String, Vec<String>>,
+    pub pipeline_blueprints: BTreeMap<String, Vec<String>>,
+    /// `sha256:` over the paths and bytes of catalog/ and blueprints/.
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DesiredOu {
+    pub path: String,
+    pub name: String,
+    /// Parent path, `None` for a child of the root.
+    pub parent: Option<String>,
+    pub tags: Tags,
+    pub policies: Vec<String>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DesiredPolicy {
+    pub name: String,
+    pub content: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lifecycle {
+    Manage,
+    Adopt,
+    Close,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DesiredAccount {
+    pub name: String,
+    pub email: String,
+    pub owner: Option<String>,
+    /// `name@version` of the account blueprint.
+    pub blueprint: String,
+    /// OU path after substitution (may be empty for the root).
+    pub ou: String,
+    /// Complete tags vend sets, including its own (`vend:managed`, `vend:blueprint`).
+    pub tags: Tags,
+    pub policies: Vec<String>,
+    pub lifecycle: Lifecycle,
+    pub origin: Origin,
+    /// Where `ou:` was written (the account blueprint or the request).
+    pub ou_origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DesiredPortfolio {
+    pub name: String,
+    pub description: String,
+    pub provider: String,
+    pub tags: Tags,
+    /// Product names (not blueprint names).
+    pub products: Vec<String>,
+    pub principals: Vec<String>,
+    pub shares: Vec<ShareTarget>,
+    pub launch_role: Option<String>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum ShareTarget {
+    Organization,
+    /// OU path.
+    Ou(String),
+    /// Account name.
+    Account(String),
+}
+
+impl ShareTarget {
+    /// The address fragment used in `portfolio_share:<portfolio>/<target>`.
+    pub fn key(&self) -> String {
+        match self {
+            ShareTarget::Organization => "organization".into(),
+            ShareTarget::Ou(p) => format!("ou:{p}"),
+            ShareTarget::Account(a) => format!("account:{a}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DesiredProduct {
+    pub name: String,
+    pub blueprint: String,
+    pub owner: String,
+    pub description: String,
+    pub tags: Tags,
+    /// Published versions by name, in version order.
+    pub versions: BTreeMap<String, DesiredVersion>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DesiredVersion {
+    pub name: String,
+    /// Hex SHA-256 of the version's files.
+    pub sha256: String,
+    pub deprecated: bool,
+    pub template_body: String,
+    /// The version published before this one, for diffs.
+    pub previous: Option<String>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DesiredPipeline {
+    pub account: String,
+    pub name: String,
+    pub product: String,
+    pub version: String,
+    pub params: BTreeMap<String, String>,
+    pub origin: Origin,
+}
+
+impl Desired {
+    /// Does this OU path exist in the workspace?
+    pub fn has_ou(&self, path: &str) -> bool {
+        self.ous.contains_key(path)
+    }
+}

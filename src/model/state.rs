@@ -1,0 +1,262 @@
+//! The observed state of an organization: what exists in AWS Organizations and Service Catalog.
+//! Its serde form *is* snapshot format v1 (DESIGN §3) and the local state file; every list is
+//! kept sorted by id so the same organization always serialises to the same bytes.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub type Tags = BTreeMap<String, String>;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub format_version: u32,
+    pub captured_at: String,
+    pub source: String,
+    pub organization: Organization,
+    #[serde(default)]
+    pub organizational_units: Vec<OrgUnit>,
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    #[serde(default)]
+    pub create_account_requests: Vec<CreateAccountRequest>,
+    #[serde(default)]
+    pub policies: Vec<Policy>,
+    #[serde(default)]
+    pub portfolios: Vec<Portfolio>,
+    #[serde(default)]
+    pub products: Vec<Product>,
+    #[serde(default)]
+    pub provisioned_products: Vec<ProvisionedProduct>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    pub id: String,
+    pub management_account_id: String,
+    pub root_id: String,
+    #[serde(default)]
+    pub enabled_policy_types: Vec<String>,
+    #[serde(default)]
+    pub root_policy_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgUnit {
+    pub id: String,
+    pub name: String,
+    pub parent_id: String,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub state: String,
+    pub parent_id: String,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccountRequest {
+    pub id: String,
+    pub account_name: String,
+    pub state: String,
+    pub account_id: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub policy_type: String,
+    pub aws_managed: bool,
+    pub content: String,
+    #[serde(default)]
+    pub target_ids: Vec<String>,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Portfolio {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default)]
+    pub tags: Tags,
+    #[serde(default)]
+    pub product_ids: Vec<String>,
+    #[serde(default)]
+    pub principals: Vec<Principal>,
+    #[serde(default)]
+    pub shares: Vec<Share>,
+    #[serde(default)]
+    pub launch_constraints: Vec<LaunchConstraint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    pub arn: String,
+    #[serde(rename = "type")]
+    pub principal_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Share {
+    #[serde(rename = "type")]
+    pub share_type: String,
+    pub value: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchConstraint {
+    pub product_id: String,
+    pub local_role_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub tags: Tags,
+    #[serde(default)]
+    pub versions: Vec<ProductVersion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductVersion {
+    pub id: String,
+    pub name: String,
+    pub active: bool,
+    pub guidance: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub template_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionedProduct {
+    pub id: String,
+    pub name: String,
+    pub account_id: String,
+    pub product_id: String,
+    pub version_id: String,
+    pub status: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// Optional extension of format v1: tags set at launch (vend sets its ownership tag).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
+}
+
+impl State {
+    /// An organization with only its management account and root, SCPs enabled with
+    /// `FullAWSAccess` attached to the root and the account (what AWS sets up).
+    pub fn empty(captured_at: &str) -> State {
+        let mgmt = "111111111111".to_string();
+        let root = "r-a1b2".to_string();
+        State {
+            format_version: FORMAT_VERSION,
+            captured_at: captured_at.to_string(),
+            source: "state-file".into(),
+            organization: Organization {
+                id: "o-a1b2c3d4e5".into(),
+                management_account_id: mgmt.clone(),
+                root_id: root.clone(),
+                enabled_policy_types: vec!["SERVICE_CONTROL_POLICY".into()],
+                root_policy_ids: vec!["p-FullAWSAccess".into()],
+            },
+            organizational_units: vec![],
+            accounts: vec![Account {
+                id: mgmt.clone(),
+                name: "management".into(),
+                email: "aws+management@example.com".into(),
+                state: "ACTIVE".into(),
+                parent_id: root.clone(),
+                tags: Tags::new(),
+            }],
+            create_account_requests: vec![],
+            policies: vec![Policy {
+                id: "p-FullAWSAccess".into(),
+                name: "FullAWSAccess".into(),
+                policy_type: "SERVICE_CONTROL_POLICY".into(),
+                aws_managed: true,
+                content: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.into(),
+                target_ids: vec![mgmt, root],
+                tags: Tags::new(),
+            }],
+            portfolios: vec![],
+            products: vec![],
+            provisioned_products: vec![],
+        }
+    }
+
+    /// Sort every list by id (and nested lists by their natural key), as format v1 requires.
+    pub fn normalize(&mut self) {
+        self.organizational_units.sort_by(|a, b| a.id.cmp(&b.id));
+        self.accounts.sort_by(|a, b| a.id.cmp(&b.id));
+        self.create_account_requests.sort_by(|a, b| a.id.cmp(&b.id));
+        self.policies.sort_by(|a, b| a.id.cmp(&b.id));
+        for p in &mut self.policies {
+            p.target_ids.sort();
+            p.target_ids.dedup();
+        }
+        self.organization.root_policy_ids.sort();
+        self.portfolios.sort_by(|a, b| a.id.cmp(&b.id));
+        for p in &mut self.portfolios {
+            p.product_ids.sort();
+            p.principals.sort();
+            p.shares.sort();
+            p.launch_constraints.sort();
+        }
+        self.products.sort_by(|a, b| a.id.cmp(&b.id));
+        for p in &mut self.products {
+            p.versions.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        self.provisioned_products.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+
+    /// `sha256:` of the state's canonical JSON without `captured_at` (the plan's `basis.state`).
+    pub fn fingerprint(&self) -> String {
+        let mut copy = self.clone();
+        copy.normalize();
+        copy.captured_at = String::new();
+        copy.source = String::new();
+        let bytes = serde_json::to_vec(&copy).unwrap_or_default();
+        crate::model::sha256_prefixed(&bytes)
+    }
+
+    /// Is this resource tagged as owned by vend?
+    pub fn is_managed(tags: &Tags, ownership_tag: &str) -> bool {
+        tags.get(ownership_tag).is_some_and(|v| v == "true")
+    }
+}

@@ -1,0 +1,11 @@
+//! The planner: a pure, deterministic `build(&Desired, &State) -> Plan`. It compares what the
+//! workspace asks for with what exists, applies the ownership, absence, lifecycle and SCP rules
+//! of DESIGN §2, orders the changes the way apply must run them, and reports plan-stage
+//! diagnostics (those that need the state). It never does I/O and never reads the clock.
+
+mod build;
+mod model;
+mod order;
+
+pub use build::{build, desired_addresses, unchanged};
+pub use model::*;

@@ -1,0 +1,272 @@
+//! The human plan, Terraform-style: changes grouped by kind in plan order, a symbol and a word
+//! per action, field-level diffs for updates, line diffs (`similar`) for SCP documents and
+//! templates, and a closing summary line. Built from the same `Plan` as the JSON view.
+
+use super::{Line, Tone};
+use crate::model::{Diagnostic, Severity};
+use crate::plan::{Action, Change, Kind, Plan};
+use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
+use std::collections::BTreeMap;
+
+pub fn symbol(a: Action) -> &'static str {
+    match a {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Move => "->",
+        Action::Replace => "-/+",
+        Action::Delete => "-",
+        Action::Close => "!",
+        Action::Adopt => "<=",
+        Action::Deprecate => "~-",
+        Action::Repair => "*",
+    }
+}
+
+pub fn tone(a: Action) -> Tone {
+    match a {
+        Action::Create => Tone::Create,
+        Action::Update => Tone::Update,
+        Action::Move => Tone::Move,
+        Action::Replace => Tone::Replace,
+        Action::Delete => Tone::Delete,
+        Action::Close => Tone::Close,
+        Action::Adopt => Tone::Adopt,
+        Action::Deprecate => Tone::Deprecate,
+        Action::Repair => Tone::Repair,
+    }
+}
+
+/// Fields shown as line diffs, not as values.
+const TEXT_FIELDS: [&str; 2] = ["content", "template_body"];
+/// Fields only used to show something else.
+const HIDDEN_FIELDS: [&str; 2] = ["previous_template_body", "previous_version"];
+
+/// The whole human plan.
+pub fn plan_text(plan: &Plan) -> Vec<Line> {
+    let mut out = vec![];
+    if plan.changes.is_empty() {
+        out.push(Line::new().push("No changes.", Tone::Heading).push(
+            " The organization matches the workspace.",
+            Tone::Plain,
+        ));
+    } else {
+        out.push(Line::plain("vend will perform the following actions, in this order:"));
+        // Group by kind, keeping plan order inside each group.
+        let mut groups: BTreeMap<Kind, Vec<&Change>> = BTreeMap::new();
+        for c in &plan.changes {
+            groups.entry(c.kind).or_default().push(c);
+        }
+        let position = |c: &Change| plan.changes.iter().position(|x| x.address == c.address).unwrap_or(0);
+        for kind in Kind::ALL {
+            let Some(changes) = groups.get(&kind) else { continue };
+            out.push(Line::new());
+            out.push(Line::new().push(kind.title(), Tone::Heading));
+            for c in changes {
+                change_lines(c, position(c) + 1, &mut out);
+            }
+        }
+    }
+    if let Some(unchanged) = plan.unchanged.as_ref().filter(|u| !u.is_empty()) {
+        out.push(Line::new());
+        out.push(Line::new().push(format!("Unchanged ({})", unchanged.len()), Tone::Heading));
+        for a in unchanged {
+            out.push(Line::new().push(format!("    = {a}"), Tone::Muted));
+        }
+    }
+    if !plan.diagnostics.is_empty() {
+        out.push(Line::new());
+        out.extend(diagnostics_text(&plan.diagnostics));
+    }
+    out.push(Line::new());
+    out.push(summary_line(plan));
+    if !plan.applyable {
+        out.push(
+            Line::new().push("This plan cannot be applied: ", Tone::Error).push("fix the errors above and plan again.", Tone::Plain),
+        );
+    }
+    out
+}
+
+pub fn summary_line(plan: &Plan) -> Line {
+    if plan.changes.is_empty() {
+        return Line::new().push("Plan: no changes.", Tone::Heading);
+    }
+    let mut line = Line::new().push("Plan: ", Tone::Heading);
+    let parts: Vec<(String, Tone)> = Action::ALL
+        .iter()
+        .map(|a| {
+            let n = plan.summary.get(*a);
+            let t = if n > 0 { tone(*a) } else { Tone::Muted };
+            (format!("{n} to {a}"), t)
+        })
+        .collect();
+    for (i, (text, t)) in parts.into_iter().enumerate() {
+        if i > 0 {
+            line = line.push(", ", Tone::Plain);
+        }
+        line = line.push(text, t);
+    }
+    line.push(".", Tone::Plain)
+}
+
+fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
+    let t = tone(c.action);
+    out.push(
+        Line::new()
+            .push(format!("  {:>3} ", symbol(c.action)), t)
+            .push(c.address.clone(), Tone::Heading)
+            .push(format!("  {}", c.action), t)
+            .push(format!("  #{n}"), Tone::Muted),
+    );
+    out.push(Line::new().push(format!("        # {}", c.reason), Tone::Muted));
+    let before = c.before.as_ref().map(flatten).unwrap_or_default();
+    let after = c.after.as_ref().map(flatten).unwrap_or_default();
+    match c.action {
+        Action::Create => {
+            for (k, v) in &after {
+                if !TEXT_FIELDS.contains(&k.as_str()) && !HIDDEN_FIELDS.contains(&k.as_str()) && v != "null" {
+                    out.push(Line::new().push(format!("        + {k} = {v}"), Tone::Create));
+                }
+            }
+        }
+        Action::Delete => {
+            for key in ["id", "name", "policy", "target", "target_id", "arn", "value"] {
+                if let Some(v) = before.get(key).filter(|v| *v != "null") {
+                    out.push(Line::new().push(format!("        - {key} = {v}"), Tone::Delete));
+                }
+            }
+        }
+        _ => {
+            let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+            for k in keys {
+                if TEXT_FIELDS.contains(&k.as_str()) || HIDDEN_FIELDS.contains(&k.as_str()) {
+                    continue;
+                }
+                match (before.get(k), after.get(k)) {
+                    (Some(b), Some(a)) if a != b => {
+                        out.push(Line::new().push(format!("        ~ {k}: {b} -> {a}"), Tone::Update));
+                    }
+                    (None, Some(a)) if a != "null" => {
+                        out.push(Line::new().push(format!("        + {k} = {a}"), Tone::Create));
+                    }
+                    (Some(b), None) if c.after.is_some() => {
+                        out.push(Line::new().push(format!("        - {k} = {b}"), Tone::Delete));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    // Line diffs for documents and templates.
+    let text = |v: &Option<Value>, k: &str| v.as_ref().and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_string);
+    for field in TEXT_FIELDS {
+        let old = text(&c.before, field);
+        let mut new = text(&c.after, field);
+        if c.action == Action::Delete {
+            new = None;
+        }
+        let (old, label) = match (old, field) {
+            (None, "template_body") => match text(&c.after, "previous_template_body") {
+                Some(prev) => {
+                    let v = text(&c.after, "previous_version").unwrap_or_default();
+                    (Some(prev), format!("template (compared with {v})"))
+                }
+                None => (None, "template".to_string()),
+            },
+            (o, "content") => (o, "document".to_string()),
+            (o, _) => (o, "template".to_string()),
+        };
+        if old.is_none() && new.is_none() {
+            continue;
+        }
+        if old == new {
+            continue;
+        }
+        out.push(Line::new().push(format!("        {label}:"), Tone::Plain));
+        line_diff(old.as_deref().unwrap_or(""), new.as_deref().unwrap_or(""), out);
+    }
+}
+
+/// Unified line diff with three lines of context, indented under the change.
+fn line_diff(old: &str, new: &str, out: &mut Vec<Line>) {
+    let old = pretty_json(old);
+    let new = pretty_json(new);
+    let diff = TextDiff::from_lines(old.as_str(), new.as_str());
+    for group in diff.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
+        let o = first.old_range().start..last.old_range().end;
+        let n = first.new_range().start..last.new_range().end;
+        out.push(Line::new().push(
+            format!("          @@ -{},{} +{},{} @@", o.start + 1, o.len(), n.start + 1, n.len()),
+            Tone::Muted,
+        ));
+        for op in &group {
+            for change in diff.iter_changes(op) {
+                let text = change.value().trim_end_matches('\n').to_string();
+                let (sign, t) = match change.tag() {
+                    ChangeTag::Delete => ("-", Tone::Delete),
+                    ChangeTag::Insert => ("+", Tone::Create),
+                    ChangeTag::Equal => (" ", Tone::Plain),
+                };
+                out.push(Line::new().push(format!("          {sign} {text}"), t));
+            }
+        }
+    }
+}
+
+/// SCP documents are compared pretty-printed, so whitespace-only differences vanish.
+fn pretty_json(text: &str) -> String {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => {
+            let mut s = serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.to_string());
+            s.push('\n');
+            s
+        }
+        _ => {
+            let mut s = text.to_string();
+            if !s.ends_with('\n') {
+                s.push('\n');
+            }
+            s
+        }
+    }
+}
+
+/// Flatten an object into `a.b` keys with compact JSON values (strings quoted).
+fn flatten(v: &Value) -> BTreeMap<String, String> {
+    fn go(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, x) in m {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    go(&key, x, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.to_string());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    go("", v, &mut out);
+    out
+}
+
+/// Diagnostics as `error[code]: file:line:col: message` lines.
+pub fn diagnostics_text(diags: &[Diagnostic]) -> Vec<Line> {
+    diags
+        .iter()
+        .map(|d| {
+            let (word, t) = match d.severity {
+                Severity::Error => ("error", Tone::Error),
+                Severity::Warning => ("warning", Tone::Warning),
+            };
+            let mut line = Line::new().push(format!("{word}[{}]", d.code), t).push(": ", Tone::Plain);
+            if let Some(loc) = d.location() {
+                line = line.push(format!("{loc}: "), Tone::Heading);
+            }
+            line.push(d.message.clone(), Tone::Plain)
+        })
+        .collect()
+}

@@ -1,0 +1,230 @@
+//! `Raw*`: serde mirrors of the workspace files, exactly as written (DESIGN §2). Unknown keys are
+//! errors (`deny_unknown_fields`); values that later checks point at are `Spanned` so a
+//! diagnostic can name their line and column. No validation here beyond the shape.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+pub type S<T> = Spanned<T>;
+
+/// A scalar parameter value as written in YAML.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl Scalar {
+    /// The string form vend passes on (Service Catalog parameters are strings).
+    pub fn as_text(&self) -> String {
+        match self {
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Str(s) => s.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub region: Option<S<String>>,
+    pub management_account: Option<S<String>>,
+    pub template_bucket: Option<S<String>>,
+    pub ownership_tag: Option<S<String>>,
+    #[serde(default)]
+    pub protected: Vec<S<String>>,
+    pub required_approvals: Option<u32>,
+    /// Pinned operator public keys (used by the audit log).
+    #[serde(default)]
+    pub operators: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrganization {
+    #[serde(default)]
+    pub units: BTreeMap<String, S<RawUnit>>,
+    #[serde(default)]
+    pub root_policies: Vec<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUnit {
+    #[serde(default)]
+    pub policies: Vec<S<String>>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, S<String>>,
+    #[serde(default)]
+    pub units: BTreeMap<String, S<RawUnit>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPortfolios {
+    #[serde(default)]
+    pub portfolios: BTreeMap<String, S<RawPortfolio>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPortfolio {
+    pub description: Option<String>,
+    pub provider: S<String>,
+    #[serde(default)]
+    pub products: BTreeMap<String, S<RawPortfolioProduct>>,
+    #[serde(default)]
+    pub principals: Vec<S<String>>,
+    #[serde(default)]
+    pub shares: Vec<S<String>>,
+    pub launch_role: Option<S<String>>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPortfolioProduct {
+    pub versions: Vec<S<String>>,
+    #[serde(default)]
+    pub deprecated: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccountBlueprint {
+    pub description: Option<String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, S<RawParamSpec>>,
+    pub ou: S<String>,
+    #[serde(default)]
+    pub policies: Vec<S<String>>,
+    #[serde(default)]
+    pub tags: RawBlueprintTags,
+    pub email: Option<RawEmailRule>,
+    #[serde(default)]
+    pub pipelines: Vec<S<RawBaselinePipeline>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    String,
+    Number,
+    Boolean,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawParamSpec {
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub param_type: Option<ParamType>,
+    pub allowed: Option<Vec<Scalar>>,
+    pub default: Option<Scalar>,
+    pub pattern: Option<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBlueprintTags {
+    #[serde(default)]
+    pub required: Vec<S<String>>,
+    #[serde(default)]
+    pub defaults: BTreeMap<String, S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmailRule {
+    pub pattern: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBaselinePipeline {
+    pub blueprint: S<String>,
+    pub name: S<String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, S<Scalar>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawLifecycle {
+    Adopt,
+    Close,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccountRequest {
+    pub blueprint: S<String>,
+    pub name: S<String>,
+    pub email: S<String>,
+    pub owner: Option<S<String>>,
+    #[serde(default)]
+    pub params: BTreeMap<String, S<Scalar>>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, S<Scalar>>,
+    pub requested_by: Option<String>,
+    pub requested_at: Option<S<String>>,
+    pub reason: Option<String>,
+    pub lifecycle: Option<S<RawLifecycle>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipelineBlueprint {
+    pub description: Option<String>,
+    pub product: Option<S<String>>,
+    pub owner: S<String>,
+    pub template: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipelineRequest {
+    pub blueprint: S<String>,
+    pub account: S<String>,
+    pub name: S<String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, S<Scalar>>,
+    pub requested_by: Option<String>,
+    pub requested_at: Option<S<String>>,
+    pub reason: Option<String>,
+}
+
+/// The part of a CloudFormation template vend reads: its `Parameters`. Everything else,
+/// short-form tags included, is skipped.
+#[derive(Debug, Deserialize)]
+pub struct RawTemplate {
+    #[serde(rename = "Parameters", default)]
+    pub parameters: BTreeMap<String, S<RawCfnParameter>>,
+    #[serde(rename = "Resources")]
+    pub resources: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawCfnParameter {
+    #[serde(rename = "Type")]
+    pub param_type: String,
+    #[serde(rename = "Default")]
+    pub default: Option<Scalar>,
+    #[serde(rename = "AllowedValues")]
+    pub allowed_values: Option<Vec<Scalar>>,
+    #[serde(rename = "AllowedPattern")]
+    pub allowed_pattern: Option<String>,
+    #[serde(rename = "MinLength")]
+    pub min_length: Option<u32>,
+    #[serde(rename = "MaxLength")]
+    pub max_length: Option<u32>,
+    #[serde(rename = "Description")]
+    pub description: Option<String>,
+}

@@ -1,0 +1,261 @@
+//! The AWS naming and shape rules that need no state (AWS-NOTES.md), as small pure functions
+//! returning `Err(reason)`. The loader, the request form and `vend request` all use these.
+
+use regex::Regex;
+use std::cmp::Ordering;
+use std::sync::LazyLock;
+
+macro_rules! re {
+    ($name:ident, $pat:expr) => {
+        #[allow(clippy::expect_used)]
+        static $name: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new($pat).expect("static regex compiles"));
+    };
+}
+
+re!(EMAIL, r"^[^\s@]+@[^\s@]+\.[^\s@]+$");
+re!(ACCOUNT_ID, r"^\d{12}$");
+re!(POLICY_NAME, r"^[\w+=,.@-]{1,128}$");
+re!(ROLE_NAME, r"^[\w+=,.@-]{1,64}$");
+re!(PRINCIPAL_ARN, r"^arn:aws(-[a-z]+)*:iam::(\d{12})?:(role|user|group)/[\w+=,.@*/-]+$");
+re!(VERSION_NAME, r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$");
+re!(FILE_KEY, r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
+
+/// Account e-mail: 6–64 ASCII characters, one `@`, a dotted domain.
+pub fn email(e: &str) -> Result<(), String> {
+    if !e.is_ascii() {
+        return Err("must be ASCII".into());
+    }
+    if e.len() < 6 || e.len() > 64 {
+        return Err(format!("must be 6 to 64 characters long, is {}", e.len()));
+    }
+    if e.matches('@').count() != 1 {
+        return Err("must contain exactly one '@'".into());
+    }
+    if !EMAIL.is_match(e) {
+        return Err("must look like local@domain.tld, without spaces".into());
+    }
+    Ok(())
+}
+
+/// Account name at creation: 1–50 printable ASCII characters.
+pub fn account_name(n: &str) -> Result<(), String> {
+    if n.is_empty() || n.len() > 50 {
+        return Err(format!("must be 1 to 50 characters long, is {}", n.chars().count()));
+    }
+    if !n.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err("must be printable ASCII".into());
+    }
+    Ok(())
+}
+
+/// OU names: 1–128 characters, no `/` (vend uses it as the path separator).
+pub fn ou_name(n: &str) -> Result<(), String> {
+    if n.is_empty() || n.chars().count() > 128 {
+        return Err("must be 1 to 128 characters long".into());
+    }
+    if n.contains('/') {
+        return Err("must not contain '/'".into());
+    }
+    if n.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(())
+}
+
+pub fn policy_name(n: &str) -> Result<(), String> {
+    if POLICY_NAME.is_match(n) {
+        Ok(())
+    } else {
+        Err("must be 1 to 128 characters of letters, digits and +=,.@_-".into())
+    }
+}
+
+pub fn role_name(n: &str) -> Result<(), String> {
+    if ROLE_NAME.is_match(n) {
+        Ok(())
+    } else {
+        Err("must be 1 to 64 characters of letters, digits and +=,.@_-".into())
+    }
+}
+
+pub fn account_id(id: &str) -> Result<(), String> {
+    if ACCOUNT_ID.is_match(id) {
+        Ok(())
+    } else {
+        Err("must be 12 digits".into())
+    }
+}
+
+/// A version or blueprint name usable as a folder/file name and an address key.
+pub fn key_name(n: &str) -> Result<(), String> {
+    if FILE_KEY.is_match(n) {
+        Ok(())
+    } else {
+        Err("must start with a letter or digit and use only letters, digits and ._-".into())
+    }
+}
+
+pub fn version_name(n: &str) -> Result<(), String> {
+    if VERSION_NAME.is_match(n) {
+        Ok(())
+    } else {
+        Err("must be 1 to 100 characters of letters, digits and ._-".into())
+    }
+}
+
+/// Service Catalog principal: returns the principal type (`IAM` with an account id,
+/// `IAM_PATTERN` without one).
+pub fn principal(arn: &str) -> Result<&'static str, String> {
+    let Some(caps) = PRINCIPAL_ARN.captures(arn).filter(|_| arn.len() <= 1011) else {
+        return Err(
+            "must be an IAM ARN such as arn:aws:iam:::role/ProductTeam* (pattern) or \
+             arn:aws:iam::123456789012:role/Name"
+                .into(),
+        );
+    };
+    if caps.get(2).is_some() {
+        if arn.contains('*') {
+            return Err("a full ARN (with an account id) cannot contain wildcards".into());
+        }
+        Ok("IAM")
+    } else {
+        Ok("IAM_PATTERN")
+    }
+}
+
+/// Tag key and value rules shared by Organizations and Service Catalog.
+pub fn tag(key: &str, value: &str) -> Result<(), String> {
+    if key.is_empty() || key.chars().count() > 128 {
+        return Err(format!("tag key '{key}' must be 1 to 128 characters"));
+    }
+    if key.to_ascii_lowercase().starts_with("aws:") {
+        return Err(format!("tag key '{key}' uses the reserved prefix 'aws:'"));
+    }
+    if value.chars().count() > 256 {
+        return Err(format!("tag '{key}' value must be at most 256 characters"));
+    }
+    let ok = |s: &str| s.chars().all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c));
+    if !ok(key) || !ok(value) {
+        return Err(format!(
+            "tag '{key}' may use only letters, digits, spaces and _ . : / = + - @"
+        ));
+    }
+    Ok(())
+}
+
+/// Compare version names naturally: `v2` < `v10`.
+pub fn version_cmp(a: &str, b: &str) -> Ordering {
+    fn parts(s: &str) -> Vec<(bool, &str)> {
+        let mut out = vec![];
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (pa, pb) = (parts(a), parts(b));
+    for (x, y) in pa.iter().zip(pb.iter()) {
+        let ord = match (x, y) {
+            ((true, xs), (true, ys)) => {
+                let xs = xs.trim_start_matches('0');
+                let ys = ys.trim_start_matches('0');
+                xs.len().cmp(&ys.len()).then_with(|| xs.cmp(ys))
+            }
+            ((_, xs), (_, ys)) => xs.cmp(ys),
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    pa.len().cmp(&pb.len()).then_with(|| a.cmp(b))
+}
+
+/// Fill `{var}` placeholders. `{{` and `}}` stand for literal braces. Returns the first
+/// unknown placeholder name as the error.
+pub fn substitute(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        if let Some(stripped) = tail.strip_prefix('{')
+            && let Some(end) = stripped.find('}')
+        {
+            let name = &stripped[..end];
+            if !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                match lookup(name) {
+                    Some(v) => out.push_str(&v),
+                    None => return Err(name.to_string()),
+                }
+                rest = &stripped[end + 1..];
+                continue;
+            }
+        }
+        out.push_str(&tail[..1]);
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(email("aws+x@example.com").is_ok());
+        assert!(email("a@b.c").is_err()); // 5 chars
+        assert!(email("aws@x@example.com").is_err());
+        assert!(email("aws+x@example").is_err());
+        assert!(email("äws+x@example.com").is_err());
+        assert!(email(&format!("{}@example.com", "a".repeat(60))).is_err());
+    }
+
+    #[test]
+    fn principals() {
+        assert_eq!(principal("arn:aws:iam:::role/ProductTeam*"), Ok("IAM_PATTERN"));
+        assert_eq!(principal("arn:aws:iam::123456789012:role/Dev"), Ok("IAM"));
+        assert!(principal("arn:aws:iam::123456789012:role/Dev*").is_err());
+        assert!(principal("role/Dev").is_err());
+    }
+
+    #[test]
+    fn versions_sort_naturally() {
+        let mut v = vec!["v10", "v2", "v1", "v1.1"];
+        v.sort_by(|a, b| version_cmp(a, b));
+        assert_eq!(v, ["v1", "v1.1", "v2", "v10"]);
+    }
+
+    #[test]
+    fn substitution() {
+        let vars = |k: &str| (k == "env").then(|| "prod".to_string());
+        assert_eq!(substitute("Workloads/{env}", &vars), Ok("Workloads/prod".into()));
+        assert_eq!(substitute("{{literal}}", &vars), Ok("{literal}".into()));
+        assert_eq!(substitute("a{missing}", &vars), Err("missing".into()));
+        assert_eq!(substitute("${AWS::Region}", &vars), Ok("${AWS::Region}".into()));
+    }
+
+    #[test]
+    fn tags() {
+        assert!(tag("cost-center", "4711").is_ok());
+        assert!(tag("aws:foo", "x").is_err());
+        assert!(tag("", "x").is_err());
+        assert!(tag("k", &"x".repeat(257)).is_err());
+    }
+}

@@ -1,0 +1,75 @@
+//! YAML text -> `Raw*` values, with every parse failure turned into a diagnostic at the right
+//! file, line and column. Alias expansion is bounded by serde-saphyr's budget; duplicate keys
+//! are rejected.
+
+use crate::model::{Diagnostic, Diagnostics, Origin};
+use serde::de::DeserializeOwned;
+use serde_saphyr::Spanned;
+
+/// Where a spanned value was written.
+pub fn origin<T>(file: &str, s: &Spanned<T>) -> Origin {
+    let loc = s.referenced;
+    Origin::new(file, loc.line().max(1) as u32, loc.column().max(1) as u32)
+}
+
+/// Parse `bytes` of `file` as `T`. On failure, push one diagnostic and return `None`.
+pub fn parse<T: DeserializeOwned>(file: &str, bytes: &[u8], diags: &mut Diagnostics) -> Option<T> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error("encoding", format!("not valid UTF-8 (byte {})", e.valid_up_to()))
+                    .at(&Origin::file(file)),
+            );
+            return None;
+        }
+    };
+    let text = if text.trim().is_empty() { "{}" } else { text };
+    match serde_saphyr::from_str::<T>(text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line().max(1) as u32, l.column().max(1) as u32))
+                .unwrap_or((1, 1));
+            let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
+            let raw = e.render_with_options(opts);
+            let message = clean_message(&raw);
+            let code = classify(&message);
+            diags.push(Diagnostic::error(code, message).at(&Origin::new(file, line, column)));
+            None
+        }
+    }
+}
+
+/// Drop the location suffix (we report it in fields) and library advice meant for programmers.
+fn clean_message(raw: &str) -> String {
+    let mut m = raw.trim().to_string();
+    if let Some(i) = m.rfind(" at line ") {
+        m.truncate(i);
+    }
+    if let Some(i) = m.find(", set DuplicateKeyPolicy") {
+        m.truncate(i);
+    }
+    m
+}
+
+fn classify(message: &str) -> &'static str {
+    if message.starts_with("unknown field") {
+        "unknown-field"
+    } else if message.starts_with("duplicate mapping key") {
+        "duplicate-key"
+    } else if message.starts_with("missing field") {
+        "missing-field"
+    } else if message.starts_with("unknown variant")
+        || message.starts_with("invalid type")
+        || message.starts_with("invalid value")
+        || message.starts_with("expected")
+    {
+        "schema"
+    } else if message.contains("budget") || message.contains("alias") {
+        "yaml-budget"
+    } else {
+        "yaml-syntax"
+    }
+}
