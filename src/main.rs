@@ -124,9 +124,9 @@ fn announce(seeded: &fs::Seeded) {
         fs::Seeded::FromSnapshot(p) => {
             eprintln!("vend: no local state yet; seeded .vend/state.json from {}", p.display())
         }
-        fs::Seeded::Empty => eprintln!(
-            "vend: no local state yet; seeded .vend/state.json with an empty organization"
-        ),
+        fs::Seeded::Empty => {
+            eprintln!("vend: no local state yet; seeded .vend/state.json with an empty organization")
+        }
     }
 }
 
@@ -137,7 +137,10 @@ fn plan_cmd(ws: &Path, state: Option<&Path>, args: &PlanArgs, out: &Out) -> anyh
     let loaded = workspace::load(&files);
     let mut p = if loaded.diagnostics.iter().any(Diagnostic::is_error) {
         // With an invalid workspace vend cannot know the intent: plan nothing, show why.
-        let empty = plan::build(&vend::model::Desired { fingerprint: loaded.desired.fingerprint.clone(), ..Default::default() }, &state);
+        let empty = plan::build(
+            &vend::model::Desired { fingerprint: loaded.desired.fingerprint.clone(), ..Default::default() },
+            &state,
+        );
         plan::Plan::new(empty.basis, vec![], vec![]).with_diagnostics(loaded.diagnostics.clone())
     } else {
         plan::build(&loaded.desired, &state).with_diagnostics(loaded.diagnostics.clone())

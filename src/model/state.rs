@@ -210,7 +210,9 @@ impl State {
                 name: "FullAWSAccess".into(),
                 policy_type: "SERVICE_CONTROL_POLICY".into(),
                 aws_managed: true,
-                content: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.into(),
+                content:
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+                        .into(),
                 target_ids: vec![mgmt, root],
                 tags: Tags::new(),
             }],

@@ -105,6 +105,12 @@ struct Planner<'a> {
     /// OU path -> state OU.
     ou_by_path: BTreeMap<String, &'a OrgUnit>,
     accounts_by_id: BTreeMap<&'a str, &'a Account>,
+    /// Lower-cased e-mail -> account (e-mails are unique in AWS).
+    accounts_by_email: BTreeMap<String, &'a Account>,
+    accounts_by_name: BTreeMap<&'a str, Vec<&'a Account>>,
+    products_by_id: BTreeMap<&'a str, &'a Product>,
+    /// (account id, name) -> provisioned product.
+    launched: BTreeMap<(&'a str, &'a str), &'a ProvisionedProduct>,
     fates: BTreeMap<String, AccountFate>,
     /// Account id -> final parent (path; "" for the root), for accounts vend moves.
     moved: BTreeMap<String, String>,
@@ -182,6 +188,17 @@ impl<'a> Planner<'a> {
             ou_path,
             ou_by_path,
             accounts_by_id: s.accounts.iter().map(|a| (a.id.as_str(), a)).collect(),
+            accounts_by_email: s.accounts.iter().map(|a| (a.email.to_ascii_lowercase(), a)).collect(),
+            accounts_by_name: s.accounts.iter().fold(BTreeMap::new(), |mut m, a| {
+                m.entry(a.name.as_str()).or_insert_with(Vec::new).push(a);
+                m
+            }),
+            products_by_id: s.products.iter().map(|p| (p.id.as_str(), p)).collect(),
+            launched: s
+                .provisioned_products
+                .iter()
+                .map(|pp| ((pp.account_id.as_str(), pp.name.as_str()), pp))
+                .collect(),
             fates: BTreeMap::new(),
             moved: BTreeMap::new(),
             deleted_policies: BTreeSet::new(),
@@ -191,6 +208,7 @@ impl<'a> Planner<'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         kind: Kind,
@@ -201,15 +219,7 @@ impl<'a> Planner<'a> {
         depends_on: Vec<String>,
         reason: impl Into<String>,
     ) {
-        self.changes.push(Change {
-            address,
-            kind,
-            action,
-            before,
-            after,
-            depends_on,
-            reason: reason.into(),
-        });
+        self.changes.push(Change { address, kind, action, before, after, depends_on, reason: reason.into() });
     }
 
     fn error(&mut self, code: &str, at: &Origin, msg: impl Into<String>) {
@@ -269,17 +279,12 @@ impl<'a> Planner<'a> {
         for ou in ous {
             let address = format!("ou:{}", ou.path);
             let parent_path = ou.parent.clone().unwrap_or_default();
-            let parent_dep: Vec<String> =
-                ou.parent.iter().map(|p| format!("ou:{p}")).collect();
+            let parent_dep: Vec<String> = ou.parent.iter().map(|p| format!("ou:{p}")).collect();
             match self.ou_by_path.get(&ou.path).copied() {
                 Some(existing) => {
                     let tags = merge_tags(&existing.tags, &ou.tags);
                     let before = with(to_value(existing), "path", json!(ou.path));
-                    let after = with(
-                        with(before.clone(), "tags", to_value(&tags)),
-                        "path",
-                        json!(ou.path),
-                    );
+                    let after = with(with(before.clone(), "tags", to_value(&tags)), "path", json!(ou.path));
                     if !managed(&existing.tags, self.own) {
                         self.push(
                             Kind::Ou,
@@ -291,7 +296,15 @@ impl<'a> Planner<'a> {
                             "declared in organization.yaml; exists without the ownership tag, vend takes it over",
                         );
                     } else if tags != existing.tags {
-                        self.push(Kind::Ou, address, Action::Update, Some(before), Some(after), vec![], "tags differ");
+                        self.push(
+                            Kind::Ou,
+                            address,
+                            Action::Update,
+                            Some(before),
+                            Some(after),
+                            vec![],
+                            "tags differ",
+                        );
                     }
                 }
                 None => {
@@ -353,7 +366,15 @@ impl<'a> Planner<'a> {
                     if !semantic_eq(&sp.content, &dp.content) {
                         let before = to_value(sp);
                         let after = with(before.clone(), "content", json!(dp.content));
-                        self.push(Kind::Policy, address, Action::Update, Some(before), Some(after), vec![], "document changed");
+                        self.push(
+                            Kind::Policy,
+                            address,
+                            Action::Update,
+                            Some(before),
+                            Some(after),
+                            vec![],
+                            "document changed",
+                        );
                     }
                 }
             }
@@ -376,7 +397,10 @@ impl<'a> Planner<'a> {
             let mut deps: Vec<String> = self
                 .changes
                 .iter()
-                .filter(|c| c.kind == Kind::PolicyAttachment && c.address.starts_with(&format!("policy_attachment:{name}@")))
+                .filter(|c| {
+                    c.kind == Kind::PolicyAttachment
+                        && c.address.starts_with(&format!("policy_attachment:{name}@"))
+                })
                 .map(|c| c.address.clone())
                 .collect();
             deps.extend(self.deleted_ous.iter().map(|p| format!("ou:{p}")));
@@ -400,28 +424,24 @@ impl<'a> Planner<'a> {
         let mut claimed: BTreeSet<String> = BTreeSet::new();
         for (name, da) in &self.d.accounts {
             let address = format!("account:{name}");
-            let by_email = self
-                .s
-                .accounts
-                .iter()
-                .find(|a| a.email.eq_ignore_ascii_case(&da.email));
+            let by_email = self.accounts_by_email.get(&da.email.to_ascii_lowercase()).copied();
             let existing = match by_email {
                 Some(a) if a.name != da.name => {
                     self.error(
                         "email-in-use",
                         &da.origin,
-                        format!("e-mail {} belongs to account '{}' ({}); e-mails are unique across AWS", da.email, a.name, a.id),
+                        format!(
+                            "e-mail {} belongs to account '{}' ({}); e-mails are unique across AWS",
+                            da.email, a.name, a.id
+                        ),
                     );
                     self.fates.insert(name.clone(), AccountFate::Skip);
                     continue;
                 }
                 Some(a) => Some(a),
                 None => {
-                    if let Some(a) = self
-                        .s
-                        .accounts
-                        .iter()
-                        .find(|a| a.name == da.name && managed(&a.tags, self.own))
+                    if let Some(a) =
+                        self.account_named(&da.name).into_iter().find(|a| managed(&a.tags, self.own))
                     {
                         self.error(
                             "email-immutable",
@@ -450,14 +470,21 @@ impl<'a> Planner<'a> {
                     continue;
                 }
                 if is_protected {
-                    self.error("protected", &da.origin, format!("account '{}' ({}) is protected; vend never closes it", acct.name, acct.id));
+                    self.error(
+                        "protected",
+                        &da.origin,
+                        format!("account '{}' ({}) is protected; vend never closes it", acct.name, acct.id),
+                    );
                     continue;
                 }
                 if !is_managed {
                     self.error(
                         "unmanaged-account",
                         &da.origin,
-                        format!("account '{}' ({}) is not managed by vend; adopt it before closing it", acct.name, acct.id),
+                        format!(
+                            "account '{}' ({}) is not managed by vend; adopt it before closing it",
+                            acct.name, acct.id
+                        ),
                     );
                     continue;
                 }
@@ -478,7 +505,10 @@ impl<'a> Planner<'a> {
                 self.warn(
                     "account-suspended",
                     &da.origin,
-                    format!("account '{}' ({}) is {}; nothing is planned for it", acct.name, acct.id, acct.state),
+                    format!(
+                        "account '{}' ({}) is {}; nothing is planned for it",
+                        acct.name, acct.id, acct.state
+                    ),
                 );
                 self.fates.insert(name.clone(), AccountFate::Skip);
                 continue;
@@ -506,7 +536,14 @@ impl<'a> Planner<'a> {
             let tags = merge_tags(&acct.tags, &da.tags);
             let retag = tags != acct.tags;
             if (moves || retag) && is_protected {
-                self.error("protected", &da.origin, format!("account '{}' ({}) is protected; vend never moves or changes it", acct.name, acct.id));
+                self.error(
+                    "protected",
+                    &da.origin,
+                    format!(
+                        "account '{}' ({}) is protected; vend never moves or changes it",
+                        acct.name, acct.id
+                    ),
+                );
                 self.fates.insert(name.clone(), AccountFate::Skip);
                 continue;
             }
@@ -550,12 +587,20 @@ impl<'a> Planner<'a> {
         let name = &da.name;
         match da.lifecycle {
             Lifecycle::Close => {
-                self.warn("nothing-to-close", &da.origin, format!("account '{name}' does not exist; nothing to close"));
+                self.warn(
+                    "nothing-to-close",
+                    &da.origin,
+                    format!("account '{name}' does not exist; nothing to close"),
+                );
                 self.fates.insert(name.clone(), AccountFate::Skip);
                 return;
             }
             Lifecycle::Adopt => {
-                self.error("adopt-missing", &da.origin, format!("no account with e-mail {} exists to adopt", da.email));
+                self.error(
+                    "adopt-missing",
+                    &da.origin,
+                    format!("no account with e-mail {} exists to adopt", da.email),
+                );
                 self.fates.insert(name.clone(), AccountFate::Skip);
                 return;
             }
@@ -666,7 +711,9 @@ impl<'a> Planner<'a> {
             let (address, label) = if let Some(a) = self.accounts_by_id.get(tid) {
                 (format!("account:{}", a.name), format!("account '{}'", a.name))
             } else if let Some(path) = self.ou_path.get(tid) {
-                if !self.d.ous.contains_key(path) && self.ou_by_path.get(path).is_some_and(|o| managed(&o.tags, self.own)) {
+                if !self.d.ous.contains_key(path)
+                    && self.ou_by_path.get(path).is_some_and(|o| managed(&o.tags, self.own))
+                {
                     continue; // the OU itself is deleted, which detaches its policies
                 }
                 (format!("ou:{path}"), format!("OU '{path}'"))
@@ -675,14 +722,23 @@ impl<'a> Planner<'a> {
             };
             let keep: Vec<String> = pols
                 .iter()
-                .filter(|p| managed(&p.tags, self.own) && !p.aws_managed && !self.deleted_policies.contains(&p.name))
+                .filter(|p| {
+                    managed(&p.tags, self.own) && !p.aws_managed && !self.deleted_policies.contains(&p.name)
+                })
                 .map(|p| p.name.clone())
                 .collect();
-            targets.push(Target { address, id: Some(tid.to_string()), desired: keep, origin: Origin::file("catalog/policies"), label });
+            targets.push(Target {
+                address,
+                id: Some(tid.to_string()),
+                desired: keep,
+                origin: Origin::file("catalog/policies"),
+                label,
+            });
         }
         let enabled_later = !self.scp_enabled();
         for t in targets {
-            let current: &[&Policy] = t.id.as_deref().and_then(|id| attached.get(id)).map(Vec::as_slice).unwrap_or(&[]);
+            let current: &[&Policy] =
+                t.id.as_deref().and_then(|id| attached.get(id)).map(Vec::as_slice).unwrap_or(&[]);
             let is_new = t.id.is_none();
             let unmanaged = if is_new || (enabled_later && current.is_empty()) {
                 1 // AWS attaches FullAWSAccess to new OUs and accounts, and everywhere on enabling
@@ -808,8 +864,17 @@ impl<'a> Planner<'a> {
                     let tags = merge_tags(&sp.tags, &dp.tags);
                     if sp.owner != dp.owner || tags != sp.tags {
                         let before = to_value(sp);
-                        let after = with(with(before.clone(), "owner", json!(dp.owner)), "tags", to_value(&tags));
-                        self.push(Kind::Product, address.clone(), Action::Update, Some(before), Some(after), vec![], "owner or tags differ");
+                        let after =
+                            with(with(before.clone(), "owner", json!(dp.owner)), "tags", to_value(&tags));
+                        self.push(
+                            Kind::Product,
+                            address.clone(),
+                            Action::Update,
+                            Some(before),
+                            Some(after),
+                            vec![],
+                            "owner or tags differ",
+                        );
                     }
                 }
             }
@@ -857,11 +922,28 @@ impl<'a> Planner<'a> {
                             continue;
                         }
                         let before = to_value(sv);
-                        let after = with(with(before.clone(), "guidance", json!(guidance)), "active", json!(true));
+                        let after =
+                            with(with(before.clone(), "guidance", json!(guidance)), "active", json!(true));
                         if dv.deprecated && sv.guidance != "DEPRECATED" {
-                            self.push(Kind::ProductVersion, vaddr, Action::Deprecate, Some(before), Some(after), vec![], "listed under deprecated: existing pipelines keep working, no new launches");
+                            self.push(
+                                Kind::ProductVersion,
+                                vaddr,
+                                Action::Deprecate,
+                                Some(before),
+                                Some(after),
+                                vec![],
+                                "listed under deprecated: existing pipelines keep working, no new launches",
+                            );
                         } else if (!dv.deprecated && sv.guidance == "DEPRECATED") || !sv.active {
-                            self.push(Kind::ProductVersion, vaddr, Action::Update, Some(before), Some(after), vec![], "guidance or active flag differs");
+                            self.push(
+                                Kind::ProductVersion,
+                                vaddr,
+                                Action::Update,
+                                Some(before),
+                                Some(after),
+                                vec![],
+                                "guidance or active flag differs",
+                            );
                         }
                     }
                 }
@@ -936,9 +1018,13 @@ impl<'a> Planner<'a> {
                         format!("launch_constraint:{}/{}", p.name, sp.name),
                     ]
                 })
-                .chain(self.s.provisioned_products.iter().filter(|pp| pp.product_id == sp.id).filter_map(|pp| {
-                    self.accounts_by_id.get(pp.account_id.as_str()).map(|a| format!("provisioned_pipeline:{}/{}", a.name, pp.name))
-                }))
+                .chain(self.s.provisioned_products.iter().filter(|pp| pp.product_id == sp.id).filter_map(
+                    |pp| {
+                        self.accounts_by_id
+                            .get(pp.account_id.as_str())
+                            .map(|a| format!("provisioned_pipeline:{}/{}", a.name, pp.name))
+                    },
+                ))
                 .collect();
             self.push(
                 Kind::Product,
@@ -970,15 +1056,23 @@ impl<'a> Planner<'a> {
     }
 
     /// Resolve a desired share target: (key, share type, id if known, dependency).
-    fn resolve_share(&self, t: &ShareTarget) -> Option<(String, &'static str, Option<String>, Option<String>)> {
+    fn resolve_share(
+        &self,
+        t: &ShareTarget,
+    ) -> Option<(String, &'static str, Option<String>, Option<String>)> {
         match t {
             ShareTarget::Organization => {
                 Some(("organization".into(), "ORGANIZATION", Some(self.s.organization.id.clone()), None))
             }
             ShareTarget::Ou(path) => {
                 if self.ou_exists(path) {
-                    Some((format!("ou:{path}"), "ORGANIZATIONAL_UNIT", self.ou_id(path), Some(format!("ou:{path}"))))
-                } else if let Some(a) = self.s.accounts.iter().find(|a| a.name == *path) {
+                    Some((
+                        format!("ou:{path}"),
+                        "ORGANIZATIONAL_UNIT",
+                        self.ou_id(path),
+                        Some(format!("ou:{path}")),
+                    ))
+                } else if let Some(a) = self.account_named(path).first().copied() {
                     Some((format!("account:{path}"), "ACCOUNT", Some(a.id.clone()), None))
                 } else {
                     None
@@ -987,7 +1081,7 @@ impl<'a> Planner<'a> {
             ShareTarget::Account(name) => {
                 let id = match self.fates.get(name) {
                     Some(AccountFate::Existing(id)) => Some(id.clone()),
-                    _ => self.s.accounts.iter().find(|a| a.name == *name).map(|a| a.id.clone()),
+                    _ => self.account_named(name).first().map(|a| a.id.clone()),
                 };
                 Some((format!("account:{name}"), "ACCOUNT", id, Some(format!("account:{name}"))))
             }
@@ -1000,7 +1094,11 @@ impl<'a> Planner<'a> {
             let found: Vec<&Portfolio> =
                 self.s.portfolios.iter().filter(|p| p.name == *name && managed(&p.tags, self.own)).collect();
             if found.len() > 1 {
-                self.error("ambiguous-portfolio", &dp.origin, format!("{} portfolios named '{name}' carry the ownership tag", found.len()));
+                self.error(
+                    "ambiguous-portfolio",
+                    &dp.origin,
+                    format!("{} portfolios named '{name}' carry the ownership tag", found.len()),
+                );
                 continue;
             }
             let existing = found.first().copied();
@@ -1036,7 +1134,7 @@ impl<'a> Planner<'a> {
                 .map(|sp| {
                     sp.product_ids
                         .iter()
-                        .filter_map(|id| self.s.products.iter().find(|p| &p.id == id))
+                        .filter_map(|id| self.products_by_id.get(id.as_str()).copied())
                         .map(|p| (p.name.clone(), p))
                         .collect()
                 })
@@ -1073,7 +1171,8 @@ impl<'a> Planner<'a> {
                 }
             }
             // Principals.
-            let current_principals: Vec<&Principal> = existing.map(|p| p.principals.iter().collect()).unwrap_or_default();
+            let current_principals: Vec<&Principal> =
+                existing.map(|p| p.principals.iter().collect()).unwrap_or_default();
             for arn in &dp.principals {
                 if !current_principals.iter().any(|p| &p.arn == arn) {
                     let ptype = crate::workspace::rules::principal(arn).unwrap_or("IAM_PATTERN");
@@ -1111,7 +1210,10 @@ impl<'a> Planner<'a> {
                     self.error(
                         "unknown-share-target",
                         &dp.origin,
-                        format!("portfolio '{name}' is shared with '{}', which is neither an OU nor an account", t.key().trim_start_matches("ou:")),
+                        format!(
+                            "portfolio '{name}' is shared with '{}', which is neither an OU nor an account",
+                            t.key().trim_start_matches("ou:")
+                        ),
                     );
                     continue;
                 };
@@ -1152,7 +1254,7 @@ impl<'a> Planner<'a> {
                     p.launch_constraints
                         .iter()
                         .filter_map(|c| {
-                            self.s.products.iter().find(|x| x.id == c.product_id).map(|x| (x.name.clone(), c))
+                            self.products_by_id.get(c.product_id.as_str()).map(|x| (x.name.clone(), c))
                         })
                         .collect()
                 })
@@ -1192,11 +1294,8 @@ impl<'a> Planner<'a> {
                 }
             }
             for (pname, c) in &current_constraints {
-                let product_managed = self
-                    .s
-                    .products
-                    .iter()
-                    .any(|p| p.id == c.product_id && managed(&p.tags, self.own));
+                let product_managed =
+                    self.s.products.iter().any(|p| p.id == c.product_id && managed(&p.tags, self.own));
                 if product_managed && !dp.products.contains(pname) {
                     self.push(
                         Kind::LaunchConstraint,
@@ -1221,7 +1320,17 @@ impl<'a> Planner<'a> {
                 let pname = self.product_name(&c.product_id);
                 let a = format!("launch_constraint:{name}/{pname}");
                 deps.push(a.clone());
-                self.push(Kind::LaunchConstraint, a, Action::Delete, Some(json!({ "portfolio": name, "product": pname, "local_role_name": c.local_role_name })), None, vec![], "portfolio removed");
+                self.push(
+                    Kind::LaunchConstraint,
+                    a,
+                    Action::Delete,
+                    Some(
+                        json!({ "portfolio": name, "product": pname, "local_role_name": c.local_role_name }),
+                    ),
+                    None,
+                    vec![],
+                    "portfolio removed",
+                );
             }
             for id in &sp.product_ids {
                 let pname = self.product_name(id);
@@ -1232,7 +1341,15 @@ impl<'a> Planner<'a> {
             for p in &sp.principals {
                 let a = format!("portfolio_principal:{name}/{}", p.arn);
                 deps.push(a.clone());
-                self.push(Kind::PortfolioPrincipal, a, Action::Delete, Some(json!({ "portfolio": name, "arn": p.arn, "type": p.principal_type })), None, vec![], "portfolio removed");
+                self.push(
+                    Kind::PortfolioPrincipal,
+                    a,
+                    Action::Delete,
+                    Some(json!({ "portfolio": name, "arn": p.arn, "type": p.principal_type })),
+                    None,
+                    vec![],
+                    "portfolio removed",
+                );
             }
             for s in &sp.shares {
                 let key = self.share_key(s);
@@ -1240,12 +1357,24 @@ impl<'a> Planner<'a> {
                 deps.push(a.clone());
                 self.push(Kind::PortfolioShare, a, Action::Delete, Some(json!({ "portfolio": name, "target": key, "type": s.share_type, "value": s.value, "status": s.status })), None, vec![], "portfolio removed");
             }
-            self.push(Kind::Portfolio, format!("portfolio:{name}"), Action::Delete, Some(portfolio_core(sp)), None, deps, "managed portfolio no longer in portfolios.yaml");
+            self.push(
+                Kind::Portfolio,
+                format!("portfolio:{name}"),
+                Action::Delete,
+                Some(portfolio_core(sp)),
+                None,
+                deps,
+                "managed portfolio no longer in portfolios.yaml",
+            );
         }
     }
 
+    fn account_named(&self, name: &str) -> Vec<&'a Account> {
+        self.accounts_by_name.get(name).cloned().unwrap_or_default()
+    }
+
     fn product_name(&self, id: &str) -> String {
-        self.s.products.iter().find(|p| p.id == id).map(|p| p.name.clone()).unwrap_or_else(|| id.to_string())
+        self.products_by_id.get(id).map(|p| p.name.clone()).unwrap_or_else(|| id.to_string())
     }
 
     // ---------------------------------------------------------------- pipelines
@@ -1257,8 +1386,7 @@ impl<'a> Planner<'a> {
                 ShareTarget::Organization => true,
                 ShareTarget::Account(a) => a == account,
                 ShareTarget::Ou(path) => {
-                    path == account
-                        || ou.is_some_and(|o| o == path || o.starts_with(&format!("{path}/")))
+                    path == account || ou.is_some_and(|o| o == path || o.starts_with(&format!("{path}/")))
                 }
             })
         })
@@ -1271,12 +1399,21 @@ impl<'a> Planner<'a> {
             let address = format!("provisioned_pipeline:{key}");
             let (account_id, final_ou): (Option<String>, Option<String>) = match self.fates.get(&dp.account) {
                 Some(AccountFate::New) => (None, self.d.accounts.get(&dp.account).map(|a| a.ou.clone())),
-                Some(AccountFate::Existing(id)) => (Some(id.clone()), self.d.accounts.get(&dp.account).map(|a| a.ou.clone())),
+                Some(AccountFate::Existing(id)) => {
+                    (Some(id.clone()), self.d.accounts.get(&dp.account).map(|a| a.ou.clone()))
+                }
                 Some(AccountFate::Skip) => continue,
-                None => match self.s.accounts.iter().find(|a| a.name == dp.account) {
+                None => match self.account_named(&dp.account).first().copied() {
                     Some(a) if a.state == "ACTIVE" => (Some(a.id.clone()), self.parent_path(&a.parent_id)),
                     Some(a) => {
-                        self.warn("account-suspended", &dp.origin, format!("account '{}' is {}; pipeline '{}' is not planned", a.name, a.state, dp.name));
+                        self.warn(
+                            "account-suspended",
+                            &dp.origin,
+                            format!(
+                                "account '{}' is {}; pipeline '{}' is not planned",
+                                a.name, a.state, dp.name
+                            ),
+                        );
                         continue;
                     }
                     None => {
@@ -1285,7 +1422,9 @@ impl<'a> Planner<'a> {
                     }
                 },
             };
-            if account_id.as_deref() != Some(mgmt.as_str()) && !self.shared_with(&dp.product, &dp.account, final_ou.as_deref()) {
+            if account_id.as_deref() != Some(mgmt.as_str())
+                && !self.shared_with(&dp.product, &dp.account, final_ou.as_deref())
+            {
                 self.error(
                     "pipeline-not-shared",
                     &dp.origin,
@@ -1299,7 +1438,8 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let product = self.product_ids.get(&dp.product).copied();
-            let version_id = product.and_then(|p| p.versions.iter().find(|v| v.name == dp.version)).map(|v| v.id.clone());
+            let version_id =
+                product.and_then(|p| p.versions.iter().find(|v| v.name == dp.version)).map(|v| v.id.clone());
             let mut tags = Tags::new();
             tags.insert(self.own.to_string(), "true".into());
             let after = json!({
@@ -1320,9 +1460,17 @@ impl<'a> Planner<'a> {
             }
             let existing = account_id
                 .as_ref()
-                .and_then(|id| self.s.provisioned_products.iter().find(|pp| &pp.account_id == id && pp.name == dp.name));
+                .and_then(|id| self.launched.get(&(id.as_str(), dp.name.as_str())).copied());
             let Some(pp) = existing else {
-                self.push(Kind::ProvisionedPipeline, address, Action::Create, None, Some(after), deps, "new pipeline request");
+                self.push(
+                    Kind::ProvisionedPipeline,
+                    address,
+                    Action::Create,
+                    None,
+                    Some(after),
+                    deps,
+                    "new pipeline request",
+                );
                 continue;
             };
             kept.insert(pp.id.as_str());
@@ -1339,7 +1487,14 @@ impl<'a> Planner<'a> {
             before = with(before, "version", json!(current_version));
             let after = with(with(after, "id", json!(pp.id)), "tags", to_value(&merge_tags(&pp.tags, &tags)));
             if matches!(pp.status.as_str(), "UNDER_CHANGE" | "PLAN_IN_PROGRESS") {
-                self.warn("pipeline-busy", &dp.origin, format!("pipeline '{}' in account '{}' is {}; plan again when it settles", dp.name, dp.account, pp.status));
+                self.warn(
+                    "pipeline-busy",
+                    &dp.origin,
+                    format!(
+                        "pipeline '{}' in account '{}' is {}; plan again when it settles",
+                        dp.name, dp.account, pp.status
+                    ),
+                );
                 continue;
             }
             let same_product = product.is_some_and(|p| p.id == pp.product_id);
@@ -1361,15 +1516,30 @@ impl<'a> Planner<'a> {
                     Some(before),
                     Some(after),
                     deps,
-                    format!("status is {}: update it again with the requested version and parameters", pp.status),
+                    format!(
+                        "status is {}: update it again with the requested version and parameters",
+                        pp.status
+                    ),
                 );
             } else if version_id.as_deref() != Some(pp.version_id.as_str()) || pp.params != dp.params {
                 let reason = if version_id.as_deref() != Some(pp.version_id.as_str()) {
-                    format!("version {} -> {}", current_version.unwrap_or_else(|| pp.version_id.clone()), dp.version)
+                    format!(
+                        "version {} -> {}",
+                        current_version.unwrap_or_else(|| pp.version_id.clone()),
+                        dp.version
+                    )
                 } else {
                     "parameters differ".into()
                 };
-                self.push(Kind::ProvisionedPipeline, address, Action::Update, Some(before), Some(after), deps, reason);
+                self.push(
+                    Kind::ProvisionedPipeline,
+                    address,
+                    Action::Update,
+                    Some(before),
+                    Some(after),
+                    deps,
+                    reason,
+                );
             }
         }
         for pp in &self.s.provisioned_products {
@@ -1380,7 +1550,11 @@ impl<'a> Planner<'a> {
             if self.fates.get(&acct.name).is_some_and(|f| matches!(f, AccountFate::Skip)) {
                 continue;
             }
-            let before = with(with(to_value(pp), "account", json!(acct.name)), "product", json!(self.product_name(&pp.product_id)));
+            let before = with(
+                with(to_value(pp), "account", json!(acct.name)),
+                "product",
+                json!(self.product_name(&pp.product_id)),
+            );
             self.push(
                 Kind::ProvisionedPipeline,
                 format!("provisioned_pipeline:{}/{}", acct.name, pp.name),
@@ -1451,7 +1625,15 @@ impl<'a> Planner<'a> {
                     .filter_map(|c| self.ou_path.get(c.id.as_str()).map(|p| format!("ou:{p}"))),
             );
             let before = with(to_value(*ou), "path", json!(path));
-            self.push(Kind::Ou, format!("ou:{path}"), Action::Delete, Some(before), None, deps, "managed OU no longer in organization.yaml");
+            self.push(
+                Kind::Ou,
+                format!("ou:{path}"),
+                Action::Delete,
+                Some(before),
+                None,
+                deps,
+                "managed OU no longer in organization.yaml",
+            );
         }
     }
 }

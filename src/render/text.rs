@@ -46,10 +46,11 @@ const HIDDEN_FIELDS: [&str; 2] = ["previous_template_body", "previous_version"];
 pub fn plan_text(plan: &Plan) -> Vec<Line> {
     let mut out = vec![];
     if plan.changes.is_empty() {
-        out.push(Line::new().push("No changes.", Tone::Heading).push(
-            " The organization matches the workspace.",
-            Tone::Plain,
-        ));
+        out.push(
+            Line::new()
+                .push("No changes.", Tone::Heading)
+                .push(" The organization matches the workspace.", Tone::Plain),
+        );
     } else {
         out.push(Line::plain("vend will perform the following actions, in this order:"));
         // Group by kind, keeping plan order inside each group.
@@ -82,7 +83,9 @@ pub fn plan_text(plan: &Plan) -> Vec<Line> {
     out.push(summary_line(plan));
     if !plan.applyable {
         out.push(
-            Line::new().push("This plan cannot be applied: ", Tone::Error).push("fix the errors above and plan again.", Tone::Plain),
+            Line::new()
+                .push("This plan cannot be applied: ", Tone::Error)
+                .push("fix the errors above and plan again.", Tone::Plain),
         );
     }
     out
@@ -159,7 +162,9 @@ fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
         }
     }
     // Line diffs for documents and templates.
-    let text = |v: &Option<Value>, k: &str| v.as_ref().and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_string);
+    let text = |v: &Option<Value>, k: &str| {
+        v.as_ref().and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_string)
+    };
     for field in TEXT_FIELDS {
         let old = text(&c.before, field);
         let mut new = text(&c.after, field);

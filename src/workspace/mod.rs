@@ -146,7 +146,8 @@ pub struct Blueprints {
 
 /// Load and validate a workspace.
 pub fn load(files: &Files) -> Loaded {
-    let mut cx = Cx { files, diags: Diagnostics::default(), desired: Desired::default(), pending_baselines: vec![] };
+    let mut cx =
+        Cx { files, diags: Diagnostics::default(), desired: Desired::default(), pending_baselines: vec![] };
     cx.desired.fingerprint = files.fingerprint();
     cx.check_layout();
     cx.settings();
@@ -164,7 +165,8 @@ pub fn load(files: &Files) -> Loaded {
 
 /// Load only the blueprints (for catalog views and `vend request`).
 pub fn load_blueprints(files: &Files) -> (Blueprints, Vec<Diagnostic>) {
-    let mut cx = Cx { files, diags: Diagnostics::default(), desired: Desired::default(), pending_baselines: vec![] };
+    let mut cx =
+        Cx { files, diags: Diagnostics::default(), desired: Desired::default(), pending_baselines: vec![] };
     cx.policies();
     let b = cx.blueprints();
     (b, cx.diags.into_vec())
@@ -187,6 +189,9 @@ pub fn parse_ref(s: &str) -> Option<(&str, &str)> {
     (!n.is_empty() && !v.is_empty() && !v.contains('@')).then_some((n, v))
 }
 
+/// A baseline pipeline of an account request: (account, pipeline, substituted params).
+type PendingBaseline = (String, BaselinePipeline, BTreeMap<String, (String, Origin)>);
+
 /// Published versions per product name: (versions, deprecated), from portfolios.yaml.
 type Published = BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>;
 
@@ -195,7 +200,7 @@ struct Cx<'a> {
     diags: Diagnostics,
     desired: Desired,
     /// Baseline pipelines of account requests: (account, pipeline, substituted params).
-    pending_baselines: Vec<(String, BaselinePipeline, BTreeMap<String, (String, Origin)>)>,
+    pending_baselines: Vec<PendingBaseline>,
 }
 
 const SETTINGS: &str = "catalog/vend.yaml";
@@ -302,10 +307,7 @@ impl Cx<'_> {
                 self.err(
                     "policy-size",
                     &at,
-                    format!(
-                        "SCP document is {} bytes; AWS allows at most {MAX_POLICY_BYTES}",
-                        bytes.len()
-                    ),
+                    format!("SCP document is {} bytes; AWS allows at most {MAX_POLICY_BYTES}", bytes.len()),
                 );
             }
             let value: serde_json::Value = match serde_json::from_slice(&bytes) {
@@ -324,9 +326,7 @@ impl Cx<'_> {
                 continue;
             }
             let content = String::from_utf8_lossy(&bytes).into_owned();
-            self.desired
-                .policies
-                .insert(name.clone(), DesiredPolicy { name, content, origin: at });
+            self.desired.policies.insert(name.clone(), DesiredPolicy { name, content, origin: at });
         }
     }
 
@@ -411,16 +411,15 @@ impl Cx<'_> {
                     if !self
                         .files
                         .entries
-                        .contains_key(&format!("blueprints/pipelines/{name}/{version}/blueprint.yaml")) =>
+                        .contains_key(&format!("blueprints/pipelines/{name}/{version}/blueprint.yaml"))
+                        && b.pipeline_versions.insert((name.to_string(), version.to_string())) =>
                 {
-                    if b.pipeline_versions.insert((name.to_string(), version.to_string())) {
-                        b.pipeline_names.insert(name.to_string());
-                        self.err(
-                            "missing-file",
-                            &Origin::file(format!("blueprints/pipelines/{name}/{version}/blueprint.yaml")),
-                            format!("pipeline blueprint {name}@{version} has no blueprint.yaml"),
-                        );
-                    }
+                    b.pipeline_names.insert(name.to_string());
+                    self.err(
+                        "missing-file",
+                        &Origin::file(format!("blueprints/pipelines/{name}/{version}/blueprint.yaml")),
+                        format!("pipeline blueprint {name}@{version} has no blueprint.yaml"),
+                    );
                 }
                 _ => {}
             }
@@ -463,9 +462,9 @@ impl Cx<'_> {
         }
         // Placeholders in `ou` must be declared params or {name}.
         let ou_origin = origin(file, &raw.ou);
-        if let Err(unknown) = rules::substitute(&raw.ou.value, &|k| {
-            (k == "name" || params.contains_key(k)).then(String::new)
-        }) {
+        if let Err(unknown) =
+            rules::substitute(&raw.ou.value, &|k| (k == "name" || params.contains_key(k)).then(String::new))
+        {
             self.err(
                 "unknown-placeholder",
                 &ou_origin,
@@ -498,7 +497,11 @@ impl Cx<'_> {
             Some(p) => match Regex::new(&p.value) {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    self.err("bad-pattern", &origin(file, p), format!("e-mail pattern is not a valid regular expression: {e}"));
+                    self.err(
+                        "bad-pattern",
+                        &origin(file, p),
+                        format!("e-mail pattern is not a valid regular expression: {e}"),
+                    );
                     ok = false;
                     None
                 }
@@ -510,7 +513,11 @@ impl Cx<'_> {
             let at = origin(file, bp);
             let p = &bp.value;
             if parse_ref(&p.blueprint.value).is_none() {
-                self.err("bad-reference", &origin(file, &p.blueprint), format!("'{}' is not of the form name@version", p.blueprint.value));
+                self.err(
+                    "bad-reference",
+                    &origin(file, &p.blueprint),
+                    format!("'{}' is not of the form name@version", p.blueprint.value),
+                );
                 ok = false;
                 continue;
             }
@@ -551,7 +558,11 @@ impl Cx<'_> {
             Some(p) => match Regex::new(&p.value) {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    self.err("bad-pattern", &origin(file, p), format!("pattern of parameter '{pname}' is not a valid regular expression: {e}"));
+                    self.err(
+                        "bad-pattern",
+                        &origin(file, p),
+                        format!("pattern of parameter '{pname}' is not a valid regular expression: {e}"),
+                    );
                     ok = false;
                     None
                 }
@@ -563,7 +574,11 @@ impl Cx<'_> {
         if let (Some(d), Some(a)) = (&default, &allowed)
             && !a.contains(d)
         {
-            self.err("blueprint-invalid", &at, format!("default '{d}' of parameter '{pname}' is not among its allowed values"));
+            self.err(
+                "blueprint-invalid",
+                &at,
+                format!("default '{d}' of parameter '{pname}' is not among its allowed values"),
+            );
             ok = false;
         }
         if let Some(d) = &s.default
@@ -584,10 +599,12 @@ impl Cx<'_> {
     fn pipeline_version(&mut self, file: &str, name: &str, version: &str) -> Option<PipelineVersion> {
         let bytes = self.files.get(file)?;
         let raw: RawPipelineBlueprint = yaml::parse(file, bytes, &mut self.diags)?;
-        let template_name = raw.template.as_ref().map(|t| t.value.clone()).unwrap_or_else(|| "template.yaml".into());
+        let template_name =
+            raw.template.as_ref().map(|t| t.value.clone()).unwrap_or_else(|| "template.yaml".into());
         let dir = format!("blueprints/pipelines/{name}/{version}");
         let template_file = format!("{dir}/{template_name}");
-        let Some(template_bytes) = self.files.get(&template_file).filter(|_| !template_name.contains('/')) else {
+        let Some(template_bytes) = self.files.get(&template_file).filter(|_| !template_name.contains('/'))
+        else {
             let at = raw.template.as_ref().map(|t| origin(file, t)).unwrap_or_else(|| Origin::file(file));
             self.err("missing-file", &at, format!("template file {template_file} does not exist"));
             return None;
@@ -600,7 +617,11 @@ impl Cx<'_> {
         }
         let template: RawTemplate = yaml::parse(&template_file, template_bytes, &mut self.diags)?;
         if template.resources.is_none() {
-            self.err("template-invalid", &Origin::file(&template_file), "CloudFormation template has no Resources section");
+            self.err(
+                "template-invalid",
+                &Origin::file(&template_file),
+                "CloudFormation template has no Resources section",
+            );
             return None;
         }
         let mut parameters = BTreeMap::new();
@@ -610,7 +631,11 @@ impl Cx<'_> {
             if let Some(pat) = &v.allowed_pattern
                 && let Err(e) = Regex::new(&format!("^(?:{pat})$"))
             {
-                self.err("template-invalid", &origin(&template_file, p), format!("AllowedPattern of parameter '{pname}' is not a valid regular expression: {e}"));
+                self.err(
+                    "template-invalid",
+                    &origin(&template_file, p),
+                    format!("AllowedPattern of parameter '{pname}' is not a valid regular expression: {e}"),
+                );
                 ok = false;
             }
             parameters.insert(
@@ -672,7 +697,9 @@ impl Cx<'_> {
                 self.err(
                     "ou-depth",
                     &at,
-                    format!("OU '{path}' is {depth} levels below the root; AWS allows at most {MAX_OU_DEPTH}"),
+                    format!(
+                        "OU '{path}' is {depth} levels below the root; AWS allows at most {MAX_OU_DEPTH}"
+                    ),
                 );
                 continue;
             }
@@ -730,7 +757,11 @@ impl Cx<'_> {
             for (bp_name, entry) in &p.products {
                 let eat = origin(PORTFOLIOS, entry);
                 if !b.pipeline_names.contains(bp_name) {
-                    self.err("unknown-blueprint", &eat, format!("no pipeline blueprint '{bp_name}' in blueprints/pipelines/"));
+                    self.err(
+                        "unknown-blueprint",
+                        &eat,
+                        format!("no pipeline blueprint '{bp_name}' in blueprints/pipelines/"),
+                    );
                     continue;
                 }
                 let mut versions = BTreeSet::new();
@@ -758,7 +789,11 @@ impl Cx<'_> {
                     deprecated.insert(v.value.clone());
                 }
                 if entry.value.versions.is_empty() {
-                    self.err("last-version", &eat, format!("product '{bp_name}' must publish at least one version"));
+                    self.err(
+                        "last-version",
+                        &eat,
+                        format!("product '{bp_name}' must publish at least one version"),
+                    );
                     continue;
                 }
                 // The product name comes from the blueprint versions (they agree, or the newest wins).
@@ -800,7 +835,11 @@ impl Cx<'_> {
                             principals.push(pr.value.clone());
                         }
                     }
-                    Err(e) => self.err("bad-principal", &origin(PORTFOLIOS, pr), format!("principal '{}' {e}", pr.value)),
+                    Err(e) => self.err(
+                        "bad-principal",
+                        &origin(PORTFOLIOS, pr),
+                        format!("principal '{}' {e}", pr.value),
+                    ),
                 }
             }
             if patterns > MAX_PRINCIPAL_PATTERNS {
@@ -827,7 +866,11 @@ impl Cx<'_> {
                 Some(r) => match rules::role_name(&r.value) {
                     Ok(()) => Some(r.value.clone()),
                     Err(e) => {
-                        self.err("bad-role", &origin(PORTFOLIOS, r), format!("launch_role '{}' {e}", r.value));
+                        self.err(
+                            "bad-role",
+                            &origin(PORTFOLIOS, r),
+                            format!("launch_role '{}' {e}", r.value),
+                        );
                         None
                     }
                 },
@@ -938,7 +981,11 @@ impl Cx<'_> {
         let name = raw.name.value.clone();
         let mut ok = true;
         if stem(file) != name {
-            self.err("name-mismatch", &at_name, format!("account name '{name}' must equal the file name '{}'", stem(file)));
+            self.err(
+                "name-mismatch",
+                &at_name,
+                format!("account name '{name}' must equal the file name '{}'", stem(file)),
+            );
             ok = false;
         }
         if let Err(e) = rules::account_name(&name) {
@@ -953,7 +1000,11 @@ impl Cx<'_> {
         if let Some(ts) = &raw.requested_at
             && ts.value.parse::<jiff::Timestamp>().is_err()
         {
-            self.err("bad-timestamp", &origin(file, ts), format!("requested_at '{}' is not an RFC 3339 time", ts.value));
+            self.err(
+                "bad-timestamp",
+                &origin(file, ts),
+                format!("requested_at '{}' is not an RFC 3339 time", ts.value),
+            );
         }
         let bp = self.lookup_account_blueprint(file, &raw.blueprint, b)?;
         // Parameters: unknown, type, allowed, pattern, required.
@@ -961,7 +1012,11 @@ impl Cx<'_> {
         for (k, v) in &raw.params {
             let at = origin(file, v);
             let Some(spec) = bp.params.get(k) else {
-                self.err("unknown-param", &at, format!("blueprint {}@{} has no parameter '{k}'", bp.name, bp.version));
+                self.err(
+                    "unknown-param",
+                    &at,
+                    format!("blueprint {}@{} has no parameter '{k}'", bp.name, bp.version),
+                );
                 ok = false;
                 continue;
             };
@@ -980,7 +1035,11 @@ impl Cx<'_> {
                     }
                     None => {
                         if !raw.params.contains_key(k) {
-                            self.err("missing-param", &at_name, format!("parameter '{k}' of {}@{} is required", bp.name, bp.version));
+                            self.err(
+                                "missing-param",
+                                &at_name,
+                                format!("parameter '{k}' of {}@{} is required", bp.name, bp.version),
+                            );
                         }
                         ok = false;
                     }
@@ -993,7 +1052,11 @@ impl Cx<'_> {
             Err(_) => return None, // reported with the blueprint, or a missing param above
         };
         if ou.split('/').count() > MAX_OU_DEPTH {
-            self.err("ou-depth", &bp.ou_origin, format!("OU '{ou}' is more than {MAX_OU_DEPTH} levels below the root"));
+            self.err(
+                "ou-depth",
+                &bp.ou_origin,
+                format!("OU '{ou}' is more than {MAX_OU_DEPTH} levels below the root"),
+            );
             ok = false;
         }
         if !ou.is_empty() && !self.desired.has_ou(&ou) {
@@ -1009,7 +1072,13 @@ impl Cx<'_> {
             self.err(
                 "email-pattern",
                 &at_email,
-                format!("e-mail '{}' does not match the pattern of {}@{}: {}", raw.email.value, bp.name, bp.version, re.as_str()),
+                format!(
+                    "e-mail '{}' does not match the pattern of {}@{}: {}",
+                    raw.email.value,
+                    bp.name,
+                    bp.version,
+                    re.as_str()
+                ),
             );
             ok = false;
         }
@@ -1040,7 +1109,11 @@ impl Cx<'_> {
             tags.insert("vend:owner".into(), o.value.clone());
         }
         if tags.len() > MAX_TAGS {
-            self.err("bad-tag", &at_name, format!("account would carry {} tags; AWS allows at most {MAX_TAGS}", tags.len()));
+            self.err(
+                "bad-tag",
+                &at_name,
+                format!("account would carry {} tags; AWS allows at most {MAX_TAGS}", tags.len()),
+            );
             ok = false;
         }
         let lifecycle = match raw.lifecycle.as_ref().map(|l| l.value) {
@@ -1058,7 +1131,14 @@ impl Cx<'_> {
                         params.insert(k.clone(), (s, at.clone()));
                     }
                     Err(unknown) => {
-                        self.err("unknown-placeholder", at, format!("'{{{unknown}}}' is neither a parameter of {}@{} nor {{name}}", bp.name, bp.version));
+                        self.err(
+                            "unknown-placeholder",
+                            at,
+                            format!(
+                                "'{{{unknown}}}' is neither a parameter of {}@{} nor {{name}}",
+                                bp.name, bp.version
+                            ),
+                        );
                         bad = true;
                     }
                 }
@@ -1130,7 +1210,11 @@ impl Cx<'_> {
     ) -> Option<&'b AccountBlueprint> {
         let at = origin(file, r);
         let Some((n, v)) = parse_ref(&r.value) else {
-            self.err("bad-reference", &at, format!("blueprint '{}' is not of the form name@version", r.value));
+            self.err(
+                "bad-reference",
+                &at,
+                format!("blueprint '{}' is not of the form name@version", r.value),
+            );
             return None;
         };
         if !b.account_names.contains(n) {
@@ -1181,20 +1265,35 @@ impl Cx<'_> {
                     format!("account '{account}' has no request in catalog/accounts/; `vend plan` checks that it exists"),
                 );
             }
-            let params: BTreeMap<String, (String, Origin)> = raw
-                .params
-                .iter()
-                .map(|(k, v)| (k.clone(), (v.value.as_text(), origin(&file, v))))
-                .collect();
+            let params: BTreeMap<String, (String, Origin)> =
+                raw.params.iter().map(|(k, v)| (k.clone(), (v.value.as_text(), origin(&file, v)))).collect();
             let bp_at = origin(&file, &raw.blueprint);
-            self.pipeline(b, published, &raw.blueprint.value, &bp_at, &account, &raw.name.value, &params, &at);
+            self.pipeline(
+                b,
+                published,
+                &raw.blueprint.value,
+                &bp_at,
+                &account,
+                &raw.name.value,
+                &params,
+                &at,
+            );
         }
         let baselines = std::mem::take(&mut self.pending_baselines);
         for (account, base, params) in baselines {
             if !self.desired.accounts.contains_key(&account) {
                 continue;
             }
-            self.pipeline(b, published, &base.blueprint, &base.origin, &account, &base.name, &params, &base.origin);
+            self.pipeline(
+                b,
+                published,
+                &base.blueprint,
+                &base.origin,
+                &account,
+                &base.name,
+                &params,
+                &base.origin,
+            );
         }
     }
 
@@ -1211,11 +1310,19 @@ impl Cx<'_> {
         at: &Origin,
     ) {
         let Some((n, v)) = parse_ref(blueprint) else {
-            self.err("bad-reference", bp_at, format!("blueprint '{blueprint}' is not of the form name@version"));
+            self.err(
+                "bad-reference",
+                bp_at,
+                format!("blueprint '{blueprint}' is not of the form name@version"),
+            );
             return;
         };
         if !b.pipeline_names.contains(n) {
-            self.err("unknown-blueprint", bp_at, format!("no pipeline blueprint '{n}' in blueprints/pipelines/"));
+            self.err(
+                "unknown-blueprint",
+                bp_at,
+                format!("no pipeline blueprint '{n}' in blueprints/pipelines/"),
+            );
             return;
         }
         if !b.pipeline_versions.contains(&(n.to_string(), v.to_string())) {
@@ -1240,7 +1347,10 @@ impl Cx<'_> {
                 self.err(
                     "unknown-param",
                     vat,
-                    format!("template of {n}@{v} has no parameter '{k}' (has: {})", pv.parameters.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "template of {n}@{v} has no parameter '{k}' (has: {})",
+                        pv.parameters.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
                 );
                 ok = false;
                 continue;
@@ -1252,7 +1362,11 @@ impl Cx<'_> {
         }
         for (k, p) in &pv.parameters {
             if p.default.is_none() && !params.contains_key(k) {
-                self.err("missing-param", at, format!("parameter '{k}' of {n}@{v} has no default and must be given"));
+                self.err(
+                    "missing-param",
+                    at,
+                    format!("parameter '{k}' of {n}@{v} has no default and must be given"),
+                );
                 ok = false;
             }
         }
@@ -1261,7 +1375,11 @@ impl Cx<'_> {
         }
         let key = format!("{account}/{name}");
         if self.desired.pipelines.contains_key(&key) {
-            self.err("duplicate-pipeline", at, format!("pipeline '{name}' is requested twice for account '{account}'"));
+            self.err(
+                "duplicate-pipeline",
+                at,
+                format!("pipeline '{name}' is requested twice for account '{account}'"),
+            );
             return;
         }
         self.desired.pipelines.insert(
@@ -1317,7 +1435,11 @@ fn check_cfn_param(p: &CfnParam, value: &str) -> Result<(), (&'static str, Strin
     if p.min_length.is_some_and(|m| len < m) || p.max_length.is_some_and(|m| len > m) {
         return Err((
             "param-length",
-            format!("is {len} characters; allowed {}..{}", p.min_length.unwrap_or(0), p.max_length.map(|m| m.to_string()).unwrap_or_default()),
+            format!(
+                "is {len} characters; allowed {}..{}",
+                p.min_length.unwrap_or(0),
+                p.max_length.map(|m| m.to_string()).unwrap_or_default()
+            ),
         ));
     }
     Ok(())

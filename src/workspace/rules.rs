@@ -8,8 +8,7 @@ use std::sync::LazyLock;
 macro_rules! re {
     ($name:ident, $pat:expr) => {
         #[allow(clippy::expect_used)]
-        static $name: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new($pat).expect("static regex compiles"));
+        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pat).expect("static regex compiles"));
     };
 }
 
@@ -80,11 +79,7 @@ pub fn role_name(n: &str) -> Result<(), String> {
 }
 
 pub fn account_id(id: &str) -> Result<(), String> {
-    if ACCOUNT_ID.is_match(id) {
-        Ok(())
-    } else {
-        Err("must be 12 digits".into())
-    }
+    if ACCOUNT_ID.is_match(id) { Ok(()) } else { Err("must be 12 digits".into()) }
 }
 
 /// A version or blueprint name usable as a folder/file name and an address key.
@@ -108,11 +103,9 @@ pub fn version_name(n: &str) -> Result<(), String> {
 /// `IAM_PATTERN` without one).
 pub fn principal(arn: &str) -> Result<&'static str, String> {
     let Some(caps) = PRINCIPAL_ARN.captures(arn).filter(|_| arn.len() <= 1011) else {
-        return Err(
-            "must be an IAM ARN such as arn:aws:iam:::role/ProductTeam* (pattern) or \
+        return Err("must be an IAM ARN such as arn:aws:iam:::role/ProductTeam* (pattern) or \
              arn:aws:iam::123456789012:role/Name"
-                .into(),
-        );
+            .into());
     };
     if caps.get(2).is_some() {
         if arn.contains('*') {
@@ -137,9 +130,7 @@ pub fn tag(key: &str, value: &str) -> Result<(), String> {
     }
     let ok = |s: &str| s.chars().all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c));
     if !ok(key) || !ok(value) {
-        return Err(format!(
-            "tag '{key}' may use only letters, digits, spaces and _ . : / = + - @"
-        ));
+        return Err(format!("tag '{key}' may use only letters, digits, spaces and _ . : / = + - @"));
     }
     Ok(())
 }
@@ -177,10 +168,7 @@ pub fn version_cmp(a: &str, b: &str) -> Ordering {
 
 /// Fill `{var}` placeholders. `{{` and `}}` stand for literal braces. Returns the first
 /// unknown placeholder name as the error.
-pub fn substitute(
-    text: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, String> {
+pub fn substitute(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(['{', '}']) {
@@ -195,9 +183,7 @@ pub fn substitute(
             && let Some(end) = stripped.find('}')
         {
             let name = &stripped[..end];
-            if !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
                 match lookup(name) {
                     Some(v) => out.push_str(&v),
                     None => return Err(name.to_string()),

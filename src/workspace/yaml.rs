@@ -28,10 +28,8 @@ pub fn parse<T: DeserializeOwned>(file: &str, bytes: &[u8], diags: &mut Diagnost
     match serde_saphyr::from_str::<T>(text) {
         Ok(v) => Some(v),
         Err(e) => {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line().max(1) as u32, l.column().max(1) as u32))
-                .unwrap_or((1, 1));
+            let (line, column) =
+                e.location().map(|l| (l.line().max(1) as u32, l.column().max(1) as u32)).unwrap_or((1, 1));
             let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
             let raw = e.render_with_options(opts);
             let message = clean_message(&raw);

@@ -1,0 +1,105 @@
+//! Shared test helpers: run the real `vend` binary, and build workspaces from fixture folders.
+//!
+//! A fixture case is a folder with:
+//! - `overlay/`  files copied over the base workspace (catalog/, blueprints/, …);
+//! - `remove`    optional, one path per line (relative to the workspace) to delete after copying;
+//! - `state.json` optional, replaces the base state;
+//! - `expect`    (invalid cases) one expected diagnostic per line: `code file:line`
+//!   (or `code file:line:column`, or `code -` for one without a file);
+//! - `stage`     (invalid cases) optional, containing `plan` when the rule needs the state.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `vend` binary with colour off and a clean environment for the parts vend reads.
+pub fn vend() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vend"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+pub fn run(args: &[&str], cwd: &Path) -> Output {
+    vend().args(args).current_dir(cwd).output().expect("vend runs")
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    if !from.exists() {
+        return;
+    }
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Build a workspace in a temp dir: `base` (with catalog/, blueprints/ and a state file at
+/// `base_state`), then the case's overlay, removals and state.
+pub fn materialize(base: &Path, base_state: &Path, case: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for top in ["catalog", "blueprints"] {
+        copy_dir(&base.join(top), &dir.path().join(top));
+    }
+    copy_dir(&case.join("overlay"), dir.path());
+    if let Ok(list) = fs::read_to_string(case.join("remove")) {
+        for line in list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let p = dir.path().join(line);
+            if p.is_dir() {
+                fs::remove_dir_all(&p).unwrap();
+            } else {
+                fs::remove_file(&p).unwrap_or_else(|e| panic!("remove {line}: {e}"));
+            }
+        }
+    }
+    let state =
+        if case.join("state.json").exists() { case.join("state.json") } else { base_state.to_path_buf() };
+    fs::copy(state, dir.path().join("state.json")).unwrap();
+    dir
+}
+
+/// The case folders under `dir` (sorted; names starting with `_` are bases, not cases).
+pub fn cases(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('_'))
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// Parsed `severity[code]: file:line:col: message` lines of `vend validate` (stderr).
+pub fn parse_diagnostics(stderr: &str) -> Vec<(String, String, Option<String>)> {
+    stderr
+        .lines()
+        .filter_map(|l| {
+            let (head, rest) = l.split_once("]: ")?;
+            let (sev, code) = head.split_once('[')?;
+            if sev != "error" && sev != "warning" {
+                return None;
+            }
+            // file:line:col: message — the location is the first token ending in ':'.
+            let loc = rest.split(": ").next().filter(|s| s.contains(':') && !s.contains(' '));
+            Some((sev.to_string(), code.to_string(), loc.map(str::to_string)))
+        })
+        .collect()
+}
