@@ -15,6 +15,9 @@ pub struct Settings {
     pub ownership_tag: String,
     pub protected: Vec<String>,
     pub required_approvals: u32,
+    /// Where `management_account` was written.
+    #[serde(skip)]
+    pub management_origin: Origin,
 }
 
 impl Default for Settings {
@@ -26,6 +29,7 @@ impl Default for Settings {
             ownership_tag: "vend:managed".into(),
             protected: vec![],
             required_approvals: 0,
+            management_origin: Origin::file("catalog/vend.yaml"),
         }
     }
 }
@@ -97,6 +101,9 @@ pub struct DesiredAccount {
     pub origin: Origin,
     /// Where `ou:` was written (the account blueprint or the request).
     pub ou_origin: Origin,
+    pub email_origin: Origin,
+    /// Where `lifecycle:` was written (the name when absent).
+    pub lifecycle_origin: Origin,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -109,6 +116,8 @@ pub struct DesiredPortfolio {
     pub products: Vec<String>,
     pub principals: Vec<String>,
     pub shares: Vec<ShareTarget>,
+    /// Where each share was written, by `ShareTarget::key()`.
+    pub share_origins: BTreeMap<String, Origin>,
     pub launch_role: Option<String>,
     pub origin: Origin,
 }
@@ -166,6 +175,8 @@ pub struct DesiredPipeline {
     pub version: String,
     pub params: BTreeMap<String, String>,
     pub origin: Origin,
+    /// Where the account was named.
+    pub account_origin: Origin,
 }
 
 impl Desired {

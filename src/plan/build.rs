@@ -30,7 +30,7 @@ pub fn build(desired: &Desired, state: &State) -> Plan {
                 "catalog/vend.yaml expects management account {m}, but the state belongs to {} ({}); refusing to plan against another organization",
                 state.organization.management_account_id, state.organization.id
             ),
-        ).at(&Origin::file("catalog/vend.yaml")));
+        ).at(&desired.settings.management_origin));
         return Plan::new(basis, vec![], p.diags.into_vec());
     }
     p.policy_type();
@@ -429,7 +429,7 @@ impl<'a> Planner<'a> {
                 Some(a) if a.name != da.name => {
                     self.error(
                         "email-in-use",
-                        &da.origin,
+                        &da.email_origin,
                         format!(
                             "e-mail {} belongs to account '{}' ({}); e-mails are unique across AWS",
                             da.email, a.name, a.id
@@ -445,7 +445,7 @@ impl<'a> Planner<'a> {
                     {
                         self.error(
                             "email-immutable",
-                            &da.origin,
+                            &da.email_origin,
                             format!(
                                 "account '{}' ({}) has e-mail {}; an account's e-mail cannot be changed through the API",
                                 a.name, a.id, a.email
@@ -472,7 +472,7 @@ impl<'a> Planner<'a> {
                 if is_protected {
                     self.error(
                         "protected",
-                        &da.origin,
+                        &da.lifecycle_origin,
                         format!("account '{}' ({}) is protected; vend never closes it", acct.name, acct.id),
                     );
                     continue;
@@ -480,7 +480,7 @@ impl<'a> Planner<'a> {
                 if !is_managed {
                     self.error(
                         "unmanaged-account",
-                        &da.origin,
+                        &da.lifecycle_origin,
                         format!(
                             "account '{}' ({}) is not managed by vend; adopt it before closing it",
                             acct.name, acct.id
@@ -1207,9 +1207,10 @@ impl<'a> Planner<'a> {
             let mut wanted = BTreeSet::new();
             for t in &dp.shares {
                 let Some((key, stype, id, dep)) = self.resolve_share(t) else {
+                    let at = dp.share_origins.get(&t.key()).unwrap_or(&dp.origin);
                     self.error(
                         "unknown-share-target",
-                        &dp.origin,
+                        at,
                         format!(
                             "portfolio '{name}' is shared with '{}', which is neither an OU nor an account",
                             t.key().trim_start_matches("ou:")
@@ -1417,7 +1418,7 @@ impl<'a> Planner<'a> {
                         continue;
                     }
                     None => {
-                        self.error("unknown-account", &dp.origin, format!("account '{}' is neither requested in catalog/accounts/ nor in the organization", dp.account));
+                        self.error("unknown-account", &dp.account_origin, format!("account '{}' is neither requested in catalog/accounts/ nor in the organization", dp.account));
                         continue;
                     }
                 },
@@ -1427,7 +1428,7 @@ impl<'a> Planner<'a> {
             {
                 self.error(
                     "pipeline-not-shared",
-                    &dp.origin,
+                    &dp.account_origin,
                     format!(
                         "no portfolio holding '{}' is shared with account '{}' (OU '{}'); add a share in portfolios.yaml",
                         dp.product,

@@ -129,6 +129,8 @@ pub struct CfnParam {
     pub pattern: Option<String>,
     pub min_length: Option<u32>,
     pub max_length: Option<u32>,
+    pub min_value: Option<f64>,
+    pub max_value: Option<f64>,
     pub description: String,
 }
 
@@ -146,8 +148,13 @@ pub struct Blueprints {
 
 /// Load and validate a workspace.
 pub fn load(files: &Files) -> Loaded {
-    let mut cx =
-        Cx { files, diags: Diagnostics::default(), desired: Desired::default(), pending_baselines: vec![] };
+    let mut cx = Cx {
+        files,
+        diags: Diagnostics::default(),
+        desired: Desired::default(),
+        pending_baselines: vec![],
+        org_failed: false,
+    };
     cx.desired.fingerprint = files.fingerprint();
     cx.check_layout();
     cx.settings();
@@ -165,8 +172,13 @@ pub fn load(files: &Files) -> Loaded {
 
 /// Load only the blueprints (for catalog views and `vend request`).
 pub fn load_blueprints(files: &Files) -> (Blueprints, Vec<Diagnostic>) {
-    let mut cx =
-        Cx { files, diags: Diagnostics::default(), desired: Desired::default(), pending_baselines: vec![] };
+    let mut cx = Cx {
+        files,
+        diags: Diagnostics::default(),
+        desired: Desired::default(),
+        pending_baselines: vec![],
+        org_failed: false,
+    };
     cx.policies();
     let b = cx.blueprints();
     (b, cx.diags.into_vec())
@@ -199,6 +211,8 @@ struct Cx<'a> {
     files: &'a Files,
     diags: Diagnostics,
     desired: Desired,
+    /// organization.yaml exists but did not parse: undeclared-OU warnings would be noise.
+    org_failed: bool,
     /// Baseline pipelines of account requests: (account, pipeline, substituted params).
     pending_baselines: Vec<PendingBaseline>,
 }
@@ -267,6 +281,7 @@ impl Cx<'_> {
         s.required_approvals = raw.required_approvals.unwrap_or(0);
         let mut problems = vec![];
         if let Some(m) = raw.management_account {
+            self.desired.settings.management_origin = origin(SETTINGS, &m);
             if let Err(e) = rules::account_id(&m.value) {
                 problems.push(("bad-account-id", origin(SETTINGS, &m), format!("management_account {e}")));
             }
@@ -629,11 +644,11 @@ impl Cx<'_> {
         for (pname, p) in &template.parameters {
             let v = &p.value;
             if let Some(pat) = &v.allowed_pattern
-                && let Err(e) = Regex::new(&format!("^(?:{pat})$"))
+                && let Err(e) = Regex::new(&format!("^(?:{})$", pat.value))
             {
                 self.err(
                     "template-invalid",
-                    &origin(&template_file, p),
+                    &origin(&template_file, pat),
                     format!("AllowedPattern of parameter '{pname}' is not a valid regular expression: {e}"),
                 );
                 ok = false;
@@ -644,9 +659,11 @@ impl Cx<'_> {
                     param_type: v.param_type.clone(),
                     default: v.default.as_ref().map(Scalar::as_text),
                     allowed: v.allowed_values.as_ref().map(|a| a.iter().map(Scalar::as_text).collect()),
-                    pattern: v.allowed_pattern.clone(),
+                    pattern: v.allowed_pattern.as_ref().map(|p| p.value.clone()),
                     min_length: v.min_length,
                     max_length: v.max_length,
+                    min_value: v.min_value,
+                    max_value: v.max_value,
                     description: v.description.clone().unwrap_or_default(),
                 },
             );
@@ -671,6 +688,7 @@ impl Cx<'_> {
             return;
         };
         let Some(raw) = yaml::parse::<RawOrganization>(ORGANIZATION, bytes, &mut self.diags) else {
+            self.org_failed = true;
             return;
         };
         self.desired.root_origin = raw
@@ -825,11 +843,15 @@ impl Cx<'_> {
             }
             let mut principals = vec![];
             let mut patterns = 0;
+            let mut over_limit: Option<Origin> = None;
             for pr in &p.principals {
                 match rules::principal(&pr.value) {
                     Ok(kind) => {
                         if kind == "IAM_PATTERN" {
                             patterns += 1;
+                            if patterns == MAX_PRINCIPAL_PATTERNS + 1 {
+                                over_limit = Some(origin(PORTFOLIOS, pr));
+                            }
                         }
                         if !principals.contains(&pr.value) {
                             principals.push(pr.value.clone());
@@ -842,14 +864,15 @@ impl Cx<'_> {
                     ),
                 }
             }
-            if patterns > MAX_PRINCIPAL_PATTERNS {
+            if let Some(limit_at) = over_limit {
                 self.err(
                     "principal-limit",
-                    &at,
+                    &limit_at,
                     format!("portfolio '{pname}' has {patterns} IAM_PATTERN principals; AWS allows at most {MAX_PRINCIPAL_PATTERNS}"),
                 );
             }
             let mut shares = vec![];
+            let mut share_origins = BTreeMap::new();
             for s in &p.shares {
                 let target = if s.value == "organization" {
                     ShareTarget::Organization
@@ -859,6 +882,7 @@ impl Cx<'_> {
                     ShareTarget::Ou(s.value.clone())
                 };
                 if !shares.contains(&target) {
+                    share_origins.insert(target.key(), origin(PORTFOLIOS, s));
                     shares.push(target);
                 }
             }
@@ -887,6 +911,7 @@ impl Cx<'_> {
                     products,
                     principals,
                     shares,
+                    share_origins,
                     launch_role,
                     origin: at,
                 },
@@ -1059,7 +1084,7 @@ impl Cx<'_> {
             );
             ok = false;
         }
-        if !ou.is_empty() && !self.desired.has_ou(&ou) {
+        if !ou.is_empty() && !self.desired.has_ou(&ou) && !self.org_failed {
             self.warn(
                 "ou-undeclared",
                 &bp.ou_origin,
@@ -1161,6 +1186,12 @@ impl Cx<'_> {
             lifecycle,
             origin: at_name.clone(),
             ou_origin: bp.ou_origin.clone(),
+            email_origin: at_email.clone(),
+            lifecycle_origin: raw
+                .lifecycle
+                .as_ref()
+                .map(|l| origin(file, l))
+                .unwrap_or_else(|| at_name.clone()),
         })
     }
 }
@@ -1268,12 +1299,13 @@ impl Cx<'_> {
             let params: BTreeMap<String, (String, Origin)> =
                 raw.params.iter().map(|(k, v)| (k.clone(), (v.value.as_text(), origin(&file, v)))).collect();
             let bp_at = origin(&file, &raw.blueprint);
+            let account_at = origin(&file, &raw.account);
             self.pipeline(
                 b,
                 published,
                 &raw.blueprint.value,
                 &bp_at,
-                &account,
+                (&account, &account_at),
                 &raw.name.value,
                 &params,
                 &at,
@@ -1284,12 +1316,14 @@ impl Cx<'_> {
             if !self.desired.accounts.contains_key(&account) {
                 continue;
             }
+            let account_at =
+                self.desired.accounts.get(&account).map(|a| a.origin.clone()).unwrap_or_default();
             self.pipeline(
                 b,
                 published,
                 &base.blueprint,
                 &base.origin,
-                &account,
+                (&account, &account_at),
                 &base.name,
                 &params,
                 &base.origin,
@@ -1304,7 +1338,7 @@ impl Cx<'_> {
         published: &Published,
         blueprint: &str,
         bp_at: &Origin,
-        account: &str,
+        (account, account_at): (&str, &Origin),
         name: &str,
         params: &BTreeMap<String, (String, Origin)>,
         at: &Origin,
@@ -1391,6 +1425,7 @@ impl Cx<'_> {
                 version: v.to_string(),
                 params: params.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect(),
                 origin: at.clone(),
+                account_origin: account_at.clone(),
             },
         );
     }
@@ -1402,9 +1437,10 @@ impl Cx<'_> {
             for s in &p.shares {
                 if let ShareTarget::Ou(path) = s
                     && !self.desired.has_ou(path)
+                    && !self.org_failed
                 {
                     warnings.push((
-                        p.origin.clone(),
+                        p.share_origins.get(&s.key()).unwrap_or(&p.origin).clone(),
                         format!("portfolio '{}' is shared with '{path}', which is neither an OU in organization.yaml nor a requested account; `vend plan` checks the state", p.name),
                     ));
                 }
@@ -1430,6 +1466,16 @@ fn check_cfn_param(p: &CfnParam, value: &str) -> Result<(), (&'static str, Strin
         && !re.is_match(value)
     {
         return Err(("param-pattern", format!("'{value}' does not match AllowedPattern {pat}")));
+    }
+    if p.min_value.is_some() || p.max_value.is_some() {
+        let n: f64 = value.parse().unwrap_or(f64::NAN);
+        if n.is_nan() || p.min_value.is_some_and(|m| n < m) || p.max_value.is_some_and(|m| n > m) {
+            let show = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+            return Err((
+                "param-range",
+                format!("is {value}; allowed {}..{}", show(p.min_value), show(p.max_value)),
+            ));
+        }
     }
     let len = value.chars().count() as u32;
     if p.min_length.is_some_and(|m| len < m) || p.max_length.is_some_and(|m| len > m) {

@@ -220,11 +220,15 @@ pub struct RawCfnParameter {
     #[serde(rename = "AllowedValues")]
     pub allowed_values: Option<Vec<Scalar>>,
     #[serde(rename = "AllowedPattern")]
-    pub allowed_pattern: Option<String>,
+    pub allowed_pattern: Option<S<String>>,
     #[serde(rename = "MinLength")]
     pub min_length: Option<u32>,
     #[serde(rename = "MaxLength")]
     pub max_length: Option<u32>,
+    #[serde(rename = "MinValue")]
+    pub min_value: Option<f64>,
+    #[serde(rename = "MaxValue")]
+    pub max_value: Option<f64>,
     #[serde(rename = "Description")]
     pub description: Option<String>,
 }

@@ -61,7 +61,7 @@ fn classify(message: &str) -> &'static str {
         "missing-field"
     } else if message.starts_with("unknown variant")
         || message.starts_with("invalid type")
-        || message.starts_with("invalid value")
+        || message.starts_with("invalid")
         || message.starts_with("expected")
     {
         "schema"
