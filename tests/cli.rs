@@ -84,7 +84,10 @@ fn demo_plan_json_follows_the_contract() {
     assert!(kinds.len() >= 7, "kinds: {kinds:?}");
     for c in changes {
         let ck: BTreeSet<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(ck, BTreeSet::from(["address", "kind", "action", "before", "after", "depends_on", "reason"]));
+        assert_eq!(
+            ck,
+            BTreeSet::from(["address", "kind", "action", "before", "after", "depends_on", "reason"])
+        );
         assert!(c["address"].as_str().unwrap().starts_with(&format!("{}:", c["kind"].as_str().unwrap())));
     }
     let summary = plan["summary"].as_object().unwrap();
@@ -110,7 +113,11 @@ fn same_inputs_give_byte_identical_plans_apart_from_created_at() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let b = run(&["plan", "--json"], ws.path());
     let strip = |o: &std::process::Output| {
-        text(&o.stdout).lines().filter(|l| !l.trim_start().starts_with("\"created_at\"")).collect::<Vec<_>>().join("\n")
+        text(&o.stdout)
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("\"created_at\""))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     assert_eq!(strip(&a), strip(&b));
     assert_eq!(json(&a)["plan_id"], json(&b)["plan_id"]);
@@ -129,7 +136,14 @@ fn a_matching_state_gives_no_changes_and_exit_0() {
     let base = root().join("tests/fixtures/plan/_base");
     let state = base.join("state.json");
     let out = vend()
-        .args(["-C", base.to_str().unwrap(), "--state", state.to_str().unwrap(), "plan", "--detailed-exitcode"])
+        .args([
+            "-C",
+            base.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+            "plan",
+            "--detailed-exitcode",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
@@ -143,7 +157,8 @@ fn saved_plans_render_like_the_plan() {
     let out = run(&["plan", "--out", "p.json"], ws.path());
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("Saved the plan to p.json."));
-    let saved: serde_json::Value = serde_json::from_slice(&fs::read(ws.path().join("p.json")).unwrap()).unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_slice(&fs::read(ws.path().join("p.json")).unwrap()).unwrap();
     let show = run(&["show", "p.json"], ws.path());
     assert_eq!(show.status.code(), Some(0), "{}", text(&show.stderr));
     let plan_text = text(&out.stdout);
@@ -169,7 +184,8 @@ fn snapshot_save_writes_format_v1_and_round_trips() {
     let out = run(&["snapshot", "save", "--out", "snap.json"], ws.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("Saved the state to snap.json."));
-    let saved: serde_json::Value = serde_json::from_slice(&fs::read(ws.path().join("snap.json")).unwrap()).unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_slice(&fs::read(ws.path().join("snap.json")).unwrap()).unwrap();
     let demo: serde_json::Value =
         serde_json::from_slice(&fs::read(root().join("snapshots/demo.state.json")).unwrap()).unwrap();
     let strip = |mut v: serde_json::Value| {
@@ -181,8 +197,11 @@ fn snapshot_save_writes_format_v1_and_round_trips() {
     assert_eq!(saved["source"], "state-file");
     assert_eq!(strip(saved.clone()), strip(demo));
     // Every list is sorted by id.
-    for list in ["organizational_units", "accounts", "policies", "portfolios", "products", "provisioned_products"] {
-        let ids: Vec<&str> = saved[list].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
+    for list in
+        ["organizational_units", "accounts", "policies", "portfolios", "products", "provisioned_products"]
+    {
+        let ids: Vec<&str> =
+            saved[list].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
         let mut sorted = ids.clone();
         sorted.sort();
         assert_eq!(ids, sorted, "{list} not sorted by id");
@@ -243,7 +262,8 @@ fn an_empty_workspace_seeds_an_empty_organization() {
 #[test]
 fn an_invalid_workspace_plans_nothing_and_exits_1() {
     let ws = demo();
-    fs::write(ws.path().join("catalog/accounts/payments-prod.yaml"), "blueprint: workload@v2\nname: [\n").unwrap();
+    fs::write(ws.path().join("catalog/accounts/payments-prod.yaml"), "blueprint: workload@v2\nname: [\n")
+        .unwrap();
     let out = run(&["plan", "--json"], ws.path());
     assert_eq!(out.status.code(), Some(1));
     let plan = json(&out);
@@ -262,4 +282,24 @@ fn colour_only_when_asked_for() {
     let ws = demo();
     let out = run(&["plan"], ws.path());
     assert!(!text(&out.stdout).contains('\u{1b}'), "no escape codes when not a TTY");
+}
+
+#[test]
+fn show_unchanged_lists_what_needs_no_change() {
+    let ws = demo();
+    let out = run(&["plan", "--show-unchanged", "--json"], ws.path());
+    assert_eq!(out.status.code(), Some(0));
+    let plan = json(&out);
+    let unchanged: Vec<&str> =
+        plan["unchanged"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(unchanged.contains(&"account:checkout-dev"));
+    assert!(unchanged.contains(&"ou:Security"));
+    assert!(!unchanged.contains(&"account:data-dev"), "moved accounts are changes");
+    let changes: BTreeSet<&str> =
+        plan["changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap()).collect();
+    assert!(unchanged.iter().all(|u| !changes.contains(u)));
+    // Without the flag, no-ops are not listed.
+    assert!(json(&run(&["plan", "--json"], ws.path())).get("unchanged").is_none());
+    let text_out = text(&run(&["plan", "--show-unchanged"], ws.path()).stdout);
+    assert!(text_out.contains("    = account:checkout-dev"), "{text_out}");
 }

@@ -43,6 +43,7 @@ pub fn build(desired: &Desired, state: &State) -> Plan {
     p.pipelines();
     p.ou_deletes();
     p.policy_deletes();
+    p.removal_after_replacement();
     let changes = order::sort(p.changes);
     Plan::new(basis, changes, p.diags.into_vec())
 }
@@ -953,13 +954,14 @@ impl<'a> Planner<'a> {
                     if dp.versions.contains_key(&sv.name) {
                         continue;
                     }
-                    let in_use: Vec<&str> = self
-                        .s
-                        .provisioned_products
-                        .iter()
-                        .filter(|pp| pp.version_id == sv.id)
-                        .map(|pp| pp.name.as_str())
-                        .collect();
+                    let mut in_use: Vec<&str> = vec![];
+                    let mut leaving: Vec<String> = creates.clone();
+                    for pp in self.s.provisioned_products.iter().filter(|pp| pp.version_id == sv.id) {
+                        match self.pipeline_leaves(pp, name, &sv.name) {
+                            Some(address) => leaving.push(address),
+                            None => in_use.push(pp.name.as_str()),
+                        }
+                    }
                     if !in_use.is_empty() {
                         self.error(
                             "version-in-use",
@@ -978,7 +980,7 @@ impl<'a> Planner<'a> {
                         Action::Delete,
                         Some(with(to_value(sv), "product", json!(name))),
                         None,
-                        creates.clone(),
+                        leaving,
                         "version no longer listed in portfolios.yaml",
                     );
                 }
@@ -1370,6 +1372,20 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Will this launched pipeline stop using `product@version` in this plan (its request asks
+    /// for another version or product, or vend terminates it)? Returns its address if so.
+    fn pipeline_leaves(&self, pp: &ProvisionedProduct, product: &str, version: &str) -> Option<String> {
+        let account = self.accounts_by_id.get(pp.account_id.as_str())?;
+        let key = format!("{}/{}", account.name, pp.name);
+        let address = format!("provisioned_pipeline:{key}");
+        match self.d.pipelines.get(&key) {
+            Some(dp) if dp.product != product || dp.version != version => Some(address),
+            Some(_) => None,
+            None if managed(&pp.tags, self.own) => Some(address),
+            None => None,
+        }
+    }
+
     fn account_named(&self, name: &str) -> Vec<&'a Account> {
         self.accounts_by_name.get(name).cloned().unwrap_or_default()
     }
@@ -1403,7 +1419,17 @@ impl<'a> Planner<'a> {
                 Some(AccountFate::Existing(id)) => {
                     (Some(id.clone()), self.d.accounts.get(&dp.account).map(|a| a.ou.clone()))
                 }
-                Some(AccountFate::Skip) => continue,
+                Some(AccountFate::Skip) => {
+                    self.warn(
+                        "pipeline-skipped",
+                        &dp.origin,
+                        format!(
+                            "pipeline '{}' is not planned: its account '{}' is being created, closed, suspended or in error (see above)",
+                            dp.name, dp.account
+                        ),
+                    );
+                    continue;
+                }
                 None => match self.account_named(&dp.account).first().copied() {
                     Some(a) if a.state == "ACTIVE" => (Some(a.id.clone()), self.parent_path(&a.parent_id)),
                     Some(a) => {
@@ -1486,7 +1512,9 @@ impl<'a> Planner<'a> {
                 .and_then(|p| p.versions.iter().find(|v| v.id == pp.version_id))
                 .map(|v| v.name.clone());
             before = with(before, "version", json!(current_version));
-            let after = with(with(after, "id", json!(pp.id)), "tags", to_value(&merge_tags(&pp.tags, &tags)));
+            let same_product = product.is_some_and(|p| p.id == pp.product_id);
+            let new_id = if same_product { json!(pp.id) } else { Value::Null };
+            let after = with(with(after, "id", new_id), "tags", to_value(&merge_tags(&pp.tags, &tags)));
             if matches!(pp.status.as_str(), "UNDER_CHANGE" | "PLAN_IN_PROGRESS") {
                 self.warn(
                     "pipeline-busy",
@@ -1498,7 +1526,6 @@ impl<'a> Planner<'a> {
                 );
                 continue;
             }
-            let same_product = product.is_some_and(|p| p.id == pp.product_id);
             if !same_product {
                 self.push(
                     Kind::ProvisionedPipeline,
@@ -1568,6 +1595,60 @@ impl<'a> Planner<'a> {
         }
     }
 
+    // ---------------------------------------------------------------- cross-kind ordering
+
+    /// Take away only after the replacement is in place: a deprecated version waits for the
+    /// product's new versions; a removed share or principal waits for the portfolio's new ones;
+    /// portfolio associations, shares, principals and launch constraints are removed only after
+    /// the pipelines launched through them are terminated or replaced.
+    fn removal_after_replacement(&mut self) {
+        let adds: Vec<(Kind, String)> = self
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Create | Action::Replace))
+            .map(|c| (c.kind, c.address.clone()))
+            .collect();
+        let terminations: Vec<String> = self
+            .changes
+            .iter()
+            .filter(|c| {
+                c.kind == Kind::ProvisionedPipeline && matches!(c.action, Action::Delete | Action::Replace)
+            })
+            .map(|c| c.address.clone())
+            .collect();
+        let scope = |address: &str| -> String {
+            // `kind:<portfolio or product>/…` or `product_version:<product>@v`
+            let key = address.split_once(':').map(|(_, k)| k).unwrap_or("");
+            key.split(['/', '@']).next().unwrap_or("").to_string()
+        };
+        for c in &mut self.changes {
+            match (c.kind, c.action) {
+                (Kind::ProductVersion, Action::Deprecate) => {
+                    let product = scope(&c.address);
+                    c.depends_on.extend(
+                        adds.iter()
+                            .filter(|(k, a)| *k == Kind::ProductVersion && scope(a) == product)
+                            .map(|(_, a)| a.clone()),
+                    );
+                }
+                (Kind::PortfolioShare | Kind::PortfolioPrincipal, Action::Delete) => {
+                    let portfolio = scope(&c.address);
+                    let kind = c.kind;
+                    c.depends_on.extend(
+                        adds.iter()
+                            .filter(|(k, a)| *k == kind && scope(a) == portfolio)
+                            .map(|(_, a)| a.clone()),
+                    );
+                    c.depends_on.extend(terminations.iter().cloned());
+                }
+                (Kind::PortfolioProduct | Kind::LaunchConstraint, Action::Delete) => {
+                    c.depends_on.extend(terminations.iter().cloned());
+                }
+                _ => {}
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- OU deletes
 
     fn ou_deletes(&mut self) {
@@ -1590,8 +1671,14 @@ impl<'a> Planner<'a> {
                 .s
                 .accounts
                 .iter()
-                .filter(|a| a.parent_id == ou.id && !self.moved.contains_key(&a.id) && a.state != "SUSPENDED")
-                .map(|a| a.name.clone())
+                .filter(|a| a.parent_id == ou.id && !self.moved.contains_key(&a.id))
+                .map(|a| {
+                    if a.state == "ACTIVE" {
+                        a.name.clone()
+                    } else {
+                        format!("{} ({}: closed accounts stay in their OU for 90 days)", a.name, a.state)
+                    }
+                })
                 .collect();
             if !children.is_empty() || !staying.is_empty() {
                 let mut what = vec![];

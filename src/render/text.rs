@@ -46,11 +46,14 @@ const HIDDEN_FIELDS: [&str; 2] = ["previous_template_body", "previous_version"];
 pub fn plan_text(plan: &Plan) -> Vec<Line> {
     let mut out = vec![];
     if plan.changes.is_empty() {
-        out.push(
-            Line::new()
-                .push("No changes.", Tone::Heading)
-                .push(" The organization matches the workspace.", Tone::Plain),
-        );
+        let note = if !plan.applyable {
+            " Nothing can be planned until the errors below are fixed."
+        } else if plan.diagnostics.is_empty() {
+            " The organization matches the workspace."
+        } else {
+            " See the warnings below."
+        };
+        out.push(Line::new().push("No changes.", Tone::Heading).push(note, Tone::Plain));
     } else {
         out.push(Line::plain("vend will perform the following actions, in this order:"));
         // Group by kind, keeping plan order inside each group.
@@ -148,6 +151,7 @@ fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
                 }
                 match (before.get(k), after.get(k)) {
                     (Some(b), Some(a)) if a != b => {
+                        let a = if a == "null" { "(known after apply)" } else { a.as_str() };
                         out.push(Line::new().push(format!("        ~ {k}: {b} -> {a}"), Tone::Update));
                     }
                     (None, Some(a)) if a != "null" => {
@@ -222,6 +226,9 @@ fn line_diff(old: &str, new: &str, out: &mut Vec<Line>) {
 
 /// SCP documents are compared pretty-printed, so whitespace-only differences vanish.
 fn pretty_json(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
     match serde_json::from_str::<Value>(text) {
         Ok(v @ Value::Object(_)) => {
             let mut s = serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.to_string());
@@ -242,7 +249,8 @@ fn pretty_json(text: &str) -> String {
 fn flatten(v: &Value) -> BTreeMap<String, String> {
     fn go(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
         match v {
-            Value::Object(m) if !m.is_empty() => {
+            Value::Object(m) => {
+                // An empty map shows nothing: its entries, when it gets some, speak for it.
                 for (k, x) in m {
                     let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                     go(&key, x, out);
