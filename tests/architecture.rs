@@ -2,6 +2,8 @@
 //! world — no files, environment, processes, clock, printing, async runtime, AWS or terminal.
 //! Only `adapter/`, `cli.rs` and `main.rs` may.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::fs;
 use std::path::Path;
 

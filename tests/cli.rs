@@ -303,3 +303,36 @@ fn show_unchanged_lists_what_needs_no_change() {
     let text_out = text(&run(&["plan", "--show-unchanged"], ws.path()).stdout);
     assert!(text_out.contains("    = account:checkout-dev"), "{text_out}");
 }
+
+#[test]
+fn validate_reports_every_problem_not_just_the_first() {
+    let ws = demo();
+    let p = ws.path();
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = p.join(file);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has no {from:?}");
+        fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    edit("catalog/accounts/payments-dev.yaml", "aws+payments-dev@example.com", "payments-dev");
+    edit("catalog/organization.yaml", "deny-root-user", "deny-root-usr");
+    fs::write(
+        p.join("catalog/policies/deny-leave-org.json"),
+        "{ \"Version\": \"2012-10-17\",\n  \"Statement\": [ }\n",
+    )
+    .unwrap();
+    edit("catalog/portfolios.yaml", "arn:aws:iam:::role/ProductTeam*", "role/ProductTeam*");
+    let out = run(&["validate"], p);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    for needle in [
+        "error[bad-email]: catalog/accounts/payments-dev.yaml:",
+        "error[unknown-policy]: catalog/organization.yaml:",
+        "error[policy-json]: catalog/policies/deny-leave-org.json:2:",
+        "error[bad-principal]: catalog/portfolios.yaml:",
+        "Workspace is invalid:",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
+    }
+    assert!(out.stdout.is_empty());
+}

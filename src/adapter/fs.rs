@@ -76,17 +76,18 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, FsError> 
 
 /// Read a state file (snapshot format v1).
 pub fn read_state(path: &Path) -> Result<State, FsError> {
-    let raw: serde_json::Value = read_json(path)?;
-    match raw.get("format_version") {
-        Some(v) if v == 1 => {}
-        other => {
-            return Err(FsError::Format {
-                path: path.display().to_string(),
-                found: other.map(|v| v.to_string()).unwrap_or_else(|| "(missing)".into()),
-            });
-        }
+    let state: Result<State, FsError> = read_json(path);
+    // Name a wrong format version before any schema error it causes.
+    let version_error = |found: String| FsError::Format { path: path.display().to_string(), found };
+    match state {
+        Ok(s) if s.format_version == crate::model::FORMAT_VERSION => Ok(s),
+        Ok(s) => Err(version_error(s.format_version.to_string())),
+        Err(e) => match read_json::<serde_json::Value>(path).ok().map(|v| v.get("format_version").cloned()) {
+            Some(Some(v)) if v != 1 => Err(version_error(v.to_string())),
+            Some(None) => Err(version_error("(missing)".into())),
+            _ => Err(e),
+        },
     }
-    read_json(path)
 }
 
 /// Write `state` atomically: temp file in the same folder, fsync, rename, fsync the folder.

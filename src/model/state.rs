@@ -249,16 +249,86 @@ impl State {
 
     /// `sha256:` of the state's canonical JSON without `captured_at` (the plan's `basis.state`).
     pub fn fingerprint(&self) -> String {
-        let mut copy = self.clone();
-        copy.normalize();
-        copy.captured_at = String::new();
-        copy.source = String::new();
-        let bytes = serde_json::to_vec(&copy).unwrap_or_default();
-        crate::model::sha256_prefixed(&bytes)
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let mut hash = |s: &State| {
+            let view = FingerprintView { captured_at: "", source: "", ..FingerprintView::of(s) };
+            // Writing into a hasher cannot fail.
+            let _ = serde_json::to_writer(&mut h, &view);
+        };
+        if self.is_normalized() {
+            hash(self);
+        } else {
+            let mut copy = self.clone();
+            copy.normalize();
+            hash(&copy);
+        }
+        format!("sha256:{}", hex::encode(h.finalize()))
+    }
+
+    /// Are all lists sorted as `normalize` would sort them?
+    pub fn is_normalized(&self) -> bool {
+        fn by<T>(v: &[T], key: fn(&T) -> &str) -> bool {
+            v.windows(2).all(|w| key(&w[0]) < key(&w[1]))
+        }
+        fn sorted<T: PartialOrd>(v: &[T]) -> bool {
+            v.windows(2).all(|w| w[0] < w[1])
+        }
+        by(&self.organizational_units, |o| &o.id)
+            && by(&self.accounts, |a| &a.id)
+            && by(&self.create_account_requests, |r| &r.id)
+            && by(&self.policies, |p| &p.id)
+            && self.policies.iter().all(|p| sorted(&p.target_ids))
+            && sorted(&self.organization.root_policy_ids)
+            && by(&self.portfolios, |p| &p.id)
+            && self.portfolios.iter().all(|p| {
+                sorted(&p.product_ids)
+                    && sorted(&p.principals)
+                    && sorted(&p.shares)
+                    && sorted(&p.launch_constraints)
+            })
+            && by(&self.products, |p| &p.id)
+            && self.products.iter().all(|p| by(&p.versions, |v| &v.id))
+            && by(&self.provisioned_products, |p| &p.id)
     }
 
     /// Is this resource tagged as owned by vend?
     pub fn is_managed(tags: &Tags, ownership_tag: &str) -> bool {
         tags.get(ownership_tag).is_some_and(|v| v == "true")
+    }
+}
+
+/// The state as hashed for `basis.state`: every field, `captured_at` and `source` blanked.
+/// Field order and names match `State`, so the hash equals that of the blanked state's JSON.
+#[derive(Serialize)]
+struct FingerprintView<'a> {
+    format_version: u32,
+    captured_at: &'a str,
+    source: &'a str,
+    organization: &'a Organization,
+    organizational_units: &'a [OrgUnit],
+    accounts: &'a [Account],
+    create_account_requests: &'a [CreateAccountRequest],
+    policies: &'a [Policy],
+    portfolios: &'a [Portfolio],
+    products: &'a [Product],
+    provisioned_products: &'a [ProvisionedProduct],
+}
+
+impl<'a> FingerprintView<'a> {
+    fn of(s: &'a State) -> Self {
+        FingerprintView {
+            format_version: s.format_version,
+            captured_at: &s.captured_at,
+            source: &s.source,
+            organization: &s.organization,
+            organizational_units: &s.organizational_units,
+            accounts: &s.accounts,
+            create_account_requests: &s.create_account_requests,
+            policies: &s.policies,
+            portfolios: &s.portfolios,
+            products: &s.products,
+            provisioned_products: &s.provisioned_products,
+        }
     }
 }

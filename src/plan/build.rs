@@ -534,8 +534,7 @@ impl<'a> Planner<'a> {
             }
             let current_parent = self.parent_path(&acct.parent_id);
             let moves = current_parent.as_deref() != Some(da.ou.as_str());
-            let tags = merge_tags(&acct.tags, &da.tags);
-            let retag = tags != acct.tags;
+            let retag = da.tags.iter().any(|(k, v)| acct.tags.get(k) != Some(v));
             if (moves || retag) && is_protected {
                 self.error(
                     "protected",
@@ -549,6 +548,10 @@ impl<'a> Planner<'a> {
                 continue;
             }
             self.fates.insert(name.clone(), AccountFate::Existing(acct.id.clone()));
+            if is_managed && !moves && !retag {
+                continue;
+            }
+            let tags = merge_tags(&acct.tags, &da.tags);
             let before = with(to_value(acct), "parent", json!(current_parent));
             let mut after = with(before.clone(), "tags", to_value(&tags));
             let mut deps = vec![];

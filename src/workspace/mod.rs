@@ -25,6 +25,16 @@ impl Files {
         self.entries.get(path).map(Vec::as_slice)
     }
 
+    /// The files directly in `dir` (ending in `/`) whose names end in `ext`, in path order.
+    pub fn folder(&self, dir: &str, ext: &str) -> Vec<(&str, &[u8])> {
+        self.entries
+            .range::<str, _>((std::ops::Bound::Excluded(dir), std::ops::Bound::Unbounded))
+            .take_while(|(p, _)| p.starts_with(dir))
+            .filter(|(p, _)| p.ends_with(ext) && !p[dir.len()..].contains('/'))
+            .map(|(p, b)| (p.as_str(), b.as_slice()))
+            .collect()
+    }
+
     /// `sha256:` over every path and its bytes (the plan's `basis.workspace`).
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
@@ -304,16 +314,10 @@ impl Cx<'_> {
     }
 
     fn policies(&mut self) {
-        let entries: Vec<(String, Vec<u8>)> = self
-            .files
-            .entries
-            .range("catalog/policies/".to_string().."catalog/policies0".to_string())
-            .filter(|(p, _)| p.ends_with(".json") && p.matches('/').count() == 2)
-            .map(|(p, b)| (p.clone(), b.clone()))
-            .collect();
-        for (path, bytes) in entries {
-            let name = stem(&path);
-            let at = Origin::file(&path);
+        let files = self.files;
+        for (path, bytes) in files.folder("catalog/policies/", ".json") {
+            let name = stem(path);
+            let at = Origin::file(path);
             if let Err(e) = rules::policy_name(&name) {
                 self.err("bad-name", &at, format!("policy name '{name}' {e}"));
                 continue;
@@ -325,10 +329,10 @@ impl Cx<'_> {
                     format!("SCP document is {} bytes; AWS allows at most {MAX_POLICY_BYTES}", bytes.len()),
                 );
             }
-            let value: serde_json::Value = match serde_json::from_slice(&bytes) {
+            let value: serde_json::Value = match serde_json::from_slice(bytes) {
                 Ok(v) => v,
                 Err(e) => {
-                    let at = Origin::new(&path, e.line().max(1) as u32, e.column().max(1) as u32);
+                    let at = Origin::new(path, e.line().max(1) as u32, e.column().max(1) as u32);
                     self.err("policy-json", &at, format!("SCP document is not valid JSON: {e}"));
                     continue;
                 }
@@ -340,7 +344,7 @@ impl Cx<'_> {
             if bytes.len() > MAX_POLICY_BYTES {
                 continue;
             }
-            let content = String::from_utf8_lossy(&bytes).into_owned();
+            let content = String::from_utf8_lossy(bytes).into_owned();
             self.desired.policies.insert(name.clone(), DesiredPolicy { name, content, origin: at });
         }
     }
@@ -508,21 +512,12 @@ impl Cx<'_> {
             }
             default_tags.insert(k.clone(), v.value.clone());
         }
-        let email_pattern = match raw.email.as_ref().and_then(|e| e.pattern.as_ref()) {
-            Some(p) => match Regex::new(&p.value) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    self.err(
-                        "bad-pattern",
-                        &origin(file, p),
-                        format!("e-mail pattern is not a valid regular expression: {e}"),
-                    );
-                    ok = false;
-                    None
-                }
-            },
-            None => None,
-        };
+        let email_pattern = self.pattern(
+            file,
+            raw.email.as_ref().and_then(|e| e.pattern.as_ref()),
+            "e-mail pattern",
+            &mut ok,
+        );
         let mut pipelines = vec![];
         for bp in &raw.pipelines {
             let at = origin(file, bp);
@@ -564,26 +559,36 @@ impl Cx<'_> {
         })
     }
 
+    /// Compile a regular expression written in a blueprint; a bad one is a `bad-pattern` error.
+    fn pattern(
+        &mut self,
+        file: &str,
+        p: Option<&Spanned<String>>,
+        what: &str,
+        ok: &mut bool,
+    ) -> Option<Regex> {
+        let p = p?;
+        match Regex::new(&p.value) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.err(
+                    "bad-pattern",
+                    &origin(file, p),
+                    format!("{what} is not a valid regular expression: {e}"),
+                );
+                *ok = false;
+                None
+            }
+        }
+    }
+
     fn param_spec(&mut self, file: &str, pname: &str, spec: &Spanned<RawParamSpec>) -> Option<ParamSpec> {
         let at = origin(file, spec);
         let s = &spec.value;
         let param_type = s.param_type.unwrap_or(ParamType::String);
         let mut ok = true;
-        let pattern = match &s.pattern {
-            Some(p) => match Regex::new(&p.value) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    self.err(
-                        "bad-pattern",
-                        &origin(file, p),
-                        format!("pattern of parameter '{pname}' is not a valid regular expression: {e}"),
-                    );
-                    ok = false;
-                    None
-                }
-            },
-            None => None,
-        };
+        let pattern =
+            self.pattern(file, s.pattern.as_ref(), &format!("pattern of parameter '{pname}'"), &mut ok);
         let allowed = s.allowed.as_ref().map(|a| a.iter().map(Scalar::as_text).collect::<Vec<_>>());
         let default = s.default.as_ref().map(Scalar::as_text);
         if let (Some(d), Some(a)) = (&default, &allowed)
@@ -973,27 +978,40 @@ impl Cx<'_> {
     }
 
     fn accounts(&mut self, b: &Blueprints) {
-        let files: Vec<(String, Vec<u8>)> = self
-            .files
-            .entries
-            .range("catalog/accounts/".to_string().."catalog/accounts0".to_string())
-            .filter(|(p, _)| p.ends_with(".yaml") && p.matches('/').count() == 2)
-            .map(|(p, b)| (p.clone(), b.clone()))
-            .collect();
+        let files = self.files.folder("catalog/accounts/", ".yaml");
         let mut emails: BTreeMap<String, String> = BTreeMap::new();
-        for (file, bytes) in files {
-            let Some(raw) = yaml::parse::<RawAccountRequest>(&file, &bytes, &mut self.diags) else {
-                continue;
-            };
-            if let Some(a) = self.account(&file, &raw, b) {
+        // Parse in batches on all cores, then check in file order (bounded memory, stable output).
+        for batch in files.chunks(4096) {
+            for ((file, _), parsed) in batch.iter().zip(yaml::parse_many::<RawAccountRequest>(batch)) {
+                let raw = match parsed {
+                    Ok(raw) => raw,
+                    Err(d) => {
+                        self.diags.push(d);
+                        continue;
+                    }
+                };
+                self.account_request(file, &raw, b, &mut emails);
+            }
+        }
+    }
+
+    fn account_request(
+        &mut self,
+        file: &str,
+        raw: &RawAccountRequest,
+        b: &Blueprints,
+        emails: &mut BTreeMap<String, String>,
+    ) {
+        {
+            if let Some(a) = self.account(file, raw, b) {
                 let key = a.email.to_ascii_lowercase();
                 if let Some(other) = emails.get(&key) {
                     self.err(
                         "duplicate-email",
-                        &origin(&file, &raw.email),
+                        &origin(file, &raw.email),
                         format!("e-mail {} is already requested by account '{other}'", a.email),
                     );
-                    continue;
+                    return;
                 }
                 emails.insert(key, a.name.clone());
                 self.desired.accounts.insert(a.name.clone(), a);
@@ -1266,23 +1284,17 @@ impl Cx<'_> {
     }
 
     fn pipelines(&mut self, b: &Blueprints, published: &Published) {
-        let files: Vec<(String, Vec<u8>)> = self
-            .files
-            .entries
-            .range("catalog/pipelines/".to_string().."catalog/pipelines0".to_string())
-            .filter(|(p, _)| p.ends_with(".yaml") && p.matches('/').count() == 2)
-            .map(|(p, b)| (p.clone(), b.clone()))
-            .collect();
-        for (file, bytes) in files {
-            let Some(raw) = yaml::parse::<RawPipelineRequest>(&file, &bytes, &mut self.diags) else {
+        let files = self.files;
+        for (file, bytes) in files.folder("catalog/pipelines/", ".yaml") {
+            let Some(raw) = yaml::parse::<RawPipelineRequest>(file, bytes, &mut self.diags) else {
                 continue;
             };
-            let at = origin(&file, &raw.name);
-            if stem(&file) != raw.name.value {
+            let at = origin(file, &raw.name);
+            if stem(file) != raw.name.value {
                 self.err(
                     "name-mismatch",
                     &at,
-                    format!("pipeline name '{}' must equal the file name '{}'", raw.name.value, stem(&file)),
+                    format!("pipeline name '{}' must equal the file name '{}'", raw.name.value, stem(file)),
                 );
                 continue;
             }
@@ -1292,14 +1304,14 @@ impl Cx<'_> {
             {
                 self.warn(
                     "account-undeclared",
-                    &origin(&file, &raw.account),
+                    &origin(file, &raw.account),
                     format!("account '{account}' has no request in catalog/accounts/; `vend plan` checks that it exists"),
                 );
             }
             let params: BTreeMap<String, (String, Origin)> =
-                raw.params.iter().map(|(k, v)| (k.clone(), (v.value.as_text(), origin(&file, v)))).collect();
-            let bp_at = origin(&file, &raw.blueprint);
-            let account_at = origin(&file, &raw.account);
+                raw.params.iter().map(|(k, v)| (k.clone(), (v.value.as_text(), origin(file, v)))).collect();
+            let bp_at = origin(file, &raw.blueprint);
+            let account_at = origin(file, &raw.account);
             self.pipeline(
                 b,
                 published,

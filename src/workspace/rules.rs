@@ -14,8 +14,8 @@ macro_rules! re {
 
 re!(EMAIL, r"^[^\s@]+@[^\s@]+\.[^\s@]+$");
 re!(ACCOUNT_ID, r"^\d{12}$");
-re!(POLICY_NAME, r"^[\w+=,.@-]{1,128}$");
-re!(ROLE_NAME, r"^[\w+=,.@-]{1,64}$");
+re!(POLICY_NAME, r"^[\w+=,.@-]+$");
+re!(ROLE_NAME, r"^[\w+=,.@-]+$");
 re!(PRINCIPAL_ARN, r"^arn:aws(-[a-z]+)*:iam::(\d{12})?:(role|user|group)/[\w+=,.@*/-]+$");
 re!(VERSION_NAME, r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$");
 re!(FILE_KEY, r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
@@ -63,7 +63,7 @@ pub fn ou_name(n: &str) -> Result<(), String> {
 }
 
 pub fn policy_name(n: &str) -> Result<(), String> {
-    if POLICY_NAME.is_match(n) {
+    if n.chars().count() <= 128 && POLICY_NAME.is_match(n) {
         Ok(())
     } else {
         Err("must be 1 to 128 characters of letters, digits and +=,.@_-".into())
@@ -71,7 +71,7 @@ pub fn policy_name(n: &str) -> Result<(), String> {
 }
 
 pub fn role_name(n: &str) -> Result<(), String> {
-    if ROLE_NAME.is_match(n) {
+    if n.chars().count() <= 64 && ROLE_NAME.is_match(n) {
         Ok(())
     } else {
         Err("must be 1 to 64 characters of letters, digits and +=,.@_-".into())
