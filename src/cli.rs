@@ -27,6 +27,9 @@ pub struct Global {
     /// first use from snapshots/demo.state.json.
     #[arg(long, global = true, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Audit log (JSON Lines); default: <workspace>/.vend/audit.jsonl, its signed head beside it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,9 +40,41 @@ pub enum Command {
     Plan(PlanArgs),
     /// Render a saved plan.
     Show(ShowArgs),
+    /// Apply a saved plan, or plan, show and ask, then apply.
+    Apply(ApplyArgs),
     /// Work with state snapshots.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Check or list the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `vend plan --out FILE`; refused when the state or workspace moved since.
+    pub file: Option<PathBuf>,
+    /// Do not ask: with FILE, apply it if its basis still matches; without, plan and apply at once.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow closing this account (needed for every close with --auto-approve). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub allow_close: Vec<String>,
+    /// Wait up to this many seconds for another apply's lock instead of failing at once.
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_timeout: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every record's hash, chain and signature, and the signed head (exit 1 on any change).
+    Verify,
+    /// List the records.
+    Log {
+        /// One JSON record per line, as stored.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,9 @@
 
 pub mod adapter;
 pub mod cli;
+pub mod engine;
 pub mod model;
 pub mod plan;
+pub mod port;
 pub mod render;
 pub mod workspace;

@@ -106,6 +106,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(if plan.applyable { 0 } else { 1 })
         }
+        Command::Apply(_) | Command::Audit(_) => anyhow::bail!("apply and audit are being wired in"),
         Command::Snapshot(SnapshotCommand::Save { out: file }) => {
             let (mut state, _, seeded) = fs::open_state(&ws, cli.global.state.as_deref(), &now())?;
             announce(&seeded);

@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::Path;
 
-const PURE: [&str; 4] = ["src/model", "src/workspace", "src/plan", "src/render"];
+const PURE: [&str; 5] = ["src/model", "src/workspace", "src/plan", "src/engine", "src/render"];
 const FORBIDDEN: [&str; 16] = [
     "std::fs",
     "std::env",

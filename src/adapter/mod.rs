@@ -2,3 +2,4 @@
 //! (read, seed, atomic write) and saved plans. Later: the AWS SDK, the audit log, the keyring.
 
 pub mod fs;
+pub mod lock;

@@ -44,6 +44,7 @@ pub fn build(desired: &Desired, state: &State) -> Plan {
     p.ou_deletes();
     p.policy_deletes();
     p.removal_after_replacement();
+    p.annotate_references();
     let changes = order::sort(p.changes);
     Plan::new(basis, changes, p.diags.into_vec())
 }
@@ -610,19 +611,20 @@ impl<'a> Planner<'a> {
             }
             Lifecycle::Manage => {}
         }
-        if let Some(car) = self
+        let in_flight = self
             .s
             .create_account_requests
             .iter()
-            .find(|r| r.account_name == *name && r.state == "IN_PROGRESS")
-        {
+            .find(|r| r.account_name == *name && r.state == "IN_PROGRESS");
+        if let Some(car) = in_flight {
             self.warn(
                 "creation-in-progress",
                 &da.origin,
-                format!("account '{name}' is being created ({}); plan again when it has finished", car.id),
+                format!(
+                    "account '{name}' is already being created ({}); apply waits for that request and never sends CreateAccount twice",
+                    car.id
+                ),
             );
-            self.fates.insert(name.clone(), AccountFate::Skip);
-            return;
         }
         if !self.ou_exists(&da.ou) {
             self.error("unknown-ou", &da.ou_origin, format!("OU '{}' for account '{name}' exists neither in organization.yaml nor in the organization", da.ou));
@@ -636,9 +638,12 @@ impl<'a> Planner<'a> {
             .filter(|r| r.account_name == *name && r.state == "FAILED")
             .filter_map(|r| r.failure_reason.clone())
             .next_back();
-        let reason = match failed {
-            Some(f) => format!("new request (an earlier creation failed: {f})"),
-            None => "new request".into(),
+        let reason = match (in_flight, failed) {
+            (Some(car), _) => {
+                format!("new request; CreateAccount was already sent ({}), apply resumes it", car.id)
+            }
+            (None, Some(f)) => format!("new request (an earlier creation failed: {f})"),
+            (None, None) => "new request".into(),
         };
         self.fates.insert(name.clone(), AccountFate::New);
         self.push(
@@ -650,6 +655,7 @@ impl<'a> Planner<'a> {
                 "id": null, "name": name, "email": da.email, "state": "ACTIVE",
                 "parent_id": self.ou_id(&da.ou), "parent": da.ou, "tags": da.tags,
                 "blueprint": da.blueprint,
+                "create_account_request_id": in_flight.map(|r| r.id.clone()),
             })),
             if da.ou.is_empty() { vec![] } else { vec![format!("ou:{}", da.ou)] },
             reason,
@@ -1595,6 +1601,67 @@ impl<'a> Planner<'a> {
                 vec![],
                 "pipeline launched by vend no longer requested: terminate it",
             );
+        }
+    }
+
+    // ---------------------------------------------------------------- references for apply
+
+    /// Give every change the ids apply needs next to the names it refers to: `policy_id` on SCP
+    /// attachments, `product` + `product_id` on versions, constraints and associations,
+    /// `portfolio_id` on associations, principals, shares and constraints. An id is `null` when
+    /// the referenced resource is created earlier in the same plan (apply resolves it then).
+    fn annotate_references(&mut self) {
+        let scp_ids: BTreeMap<&str, &str> = self
+            .s
+            .policies
+            .iter()
+            .filter(|p| p.policy_type == SCP)
+            .map(|p| (p.name.as_str(), p.id.as_str()))
+            .collect();
+        let product_ids: BTreeMap<&str, &str> = self
+            .s
+            .products
+            .iter()
+            .filter(|p| managed(&p.tags, self.own))
+            .map(|p| (p.name.as_str(), p.id.as_str()))
+            .collect();
+        let portfolio_ids: BTreeMap<&str, &str> = self
+            .s
+            .portfolios
+            .iter()
+            .filter(|p| managed(&p.tags, self.own))
+            .map(|p| (p.name.as_str(), p.id.as_str()))
+            .collect();
+        let set = |v: &mut Option<Value>, key: &str, value: Value| {
+            if let Some(Value::Object(m)) = v
+                && !m.get(key).is_some_and(|x| !x.is_null())
+            {
+                m.insert(key.to_string(), value);
+            }
+        };
+        let name_of = |v: &Option<Value>, key: &str| -> Option<String> {
+            v.as_ref().and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_string)
+        };
+        for c in &mut self.changes {
+            if c.kind == Kind::ProductVersion
+                && let Some((product, _)) = c.address.trim_start_matches("product_version:").rsplit_once('@')
+            {
+                set(&mut c.before, "product", json!(product));
+                set(&mut c.after, "product", json!(product));
+            }
+            for side in [&mut c.before, &mut c.after] {
+                if c.kind == Kind::PolicyAttachment
+                    && let Some(p) = name_of(side, "policy")
+                {
+                    set(side, "policy_id", json!(scp_ids.get(p.as_str())));
+                }
+                if let Some(p) = name_of(side, "product") {
+                    set(side, "product_id", json!(product_ids.get(p.as_str())));
+                }
+                if let Some(p) = name_of(side, "portfolio") {
+                    set(side, "portfolio_id", json!(portfolio_ids.get(p.as_str())));
+                }
+            }
         }
     }
 

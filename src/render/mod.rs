@@ -2,8 +2,10 @@
 //! Pure: returns values; printing is `main`'s job. Lines carry semantic `Tone`s, not escape
 //! codes, so each front end chooses its own colours (`to_ansi` for terminals).
 
+mod apply;
 mod text;
 
+pub use apply::{apply_event, apply_report};
 pub use text::{diagnostics_text, plan_text, summary_line};
 
 use crate::plan::Plan;

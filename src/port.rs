@@ -1,0 +1,308 @@
+//! The narrow interfaces the apply engine needs, in vend's own types: a `Cloud` that reads the
+//! state and performs AWS-shaped operations (`Op`), an `Audit` sink for the append-only log, and
+//! a `Clock`. Adapters implement them (`adapter::local_cloud` now, `adapter::aws` later); the
+//! engine never sees an adapter, an SDK type or the file system.
+
+use crate::model::{State, Tags};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One AWS API operation, with every id already resolved. Names follow the AWS operations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "PascalCase")]
+pub enum Op {
+    // ---- Organizations
+    EnablePolicyType {
+        root_id: String,
+        policy_type: String,
+    },
+    CreateOrganizationalUnit {
+        parent_id: String,
+        name: String,
+        tags: Tags,
+    },
+    DeleteOrganizationalUnit {
+        ou_id: String,
+    },
+    /// Set (add or overwrite) tags on an OU, account or policy.
+    TagResource {
+        resource_id: String,
+        tags: Tags,
+    },
+    /// Asynchronous: returns a `car-…` request id; poll `DescribeCreateAccountStatus`.
+    /// Never retried blindly (no idempotency token in AWS).
+    CreateAccount {
+        name: String,
+        email: String,
+        tags: Tags,
+    },
+    DescribeCreateAccountStatus {
+        request_id: String,
+    },
+    MoveAccount {
+        account_id: String,
+        source_parent_id: String,
+        destination_parent_id: String,
+    },
+    CloseAccount {
+        account_id: String,
+    },
+    CreatePolicy {
+        name: String,
+        content: String,
+        tags: Tags,
+    },
+    UpdatePolicy {
+        policy_id: String,
+        content: String,
+    },
+    DeletePolicy {
+        policy_id: String,
+    },
+    AttachPolicy {
+        policy_id: String,
+        target_id: String,
+    },
+    DetachPolicy {
+        policy_id: String,
+        target_id: String,
+    },
+    // ---- S3 (templates, content-addressed)
+    PutTemplate {
+        url: String,
+        body: String,
+    },
+    // ---- Service Catalog
+    CreatePortfolio {
+        name: String,
+        description: String,
+        provider: String,
+        tags: Tags,
+        token: String,
+    },
+    UpdatePortfolio {
+        portfolio_id: String,
+        description: String,
+        provider: String,
+        tags: Tags,
+    },
+    DeletePortfolio {
+        portfolio_id: String,
+    },
+    /// Creates the product with its first version (AWS requires one).
+    CreateProduct {
+        name: String,
+        owner: String,
+        description: String,
+        tags: Tags,
+        version: ArtifactSpec,
+        token: String,
+    },
+    UpdateProduct {
+        product_id: String,
+        owner: String,
+        tags: Tags,
+    },
+    DeleteProduct {
+        product_id: String,
+    },
+    CreateProvisioningArtifact {
+        product_id: String,
+        version: ArtifactSpec,
+        token: String,
+    },
+    UpdateProvisioningArtifact {
+        product_id: String,
+        artifact_id: String,
+        active: bool,
+        guidance: String,
+    },
+    DeleteProvisioningArtifact {
+        product_id: String,
+        artifact_id: String,
+    },
+    AssociateProductWithPortfolio {
+        product_id: String,
+        portfolio_id: String,
+    },
+    DisassociateProductFromPortfolio {
+        product_id: String,
+        portfolio_id: String,
+    },
+    AssociatePrincipalWithPortfolio {
+        portfolio_id: String,
+        arn: String,
+        principal_type: String,
+    },
+    DisassociatePrincipalFromPortfolio {
+        portfolio_id: String,
+        arn: String,
+        principal_type: String,
+    },
+    /// Asynchronous: returns a share token; poll `DescribePortfolioShareStatus`.
+    /// `share_type`: ORGANIZATION | ORGANIZATIONAL_UNIT | ACCOUNT; `value`: the org, OU or account id.
+    CreatePortfolioShare {
+        portfolio_id: String,
+        share_type: String,
+        value: String,
+    },
+    DescribePortfolioShareStatus {
+        token: String,
+    },
+    DeletePortfolioShare {
+        portfolio_id: String,
+        share_type: String,
+        value: String,
+    },
+    CreateConstraint {
+        portfolio_id: String,
+        product_id: String,
+        local_role_name: String,
+        token: String,
+    },
+    DeleteConstraint {
+        portfolio_id: String,
+        product_id: String,
+    },
+    /// Asynchronous: returns a record id; poll `DescribeRecord`.
+    ProvisionProduct {
+        account_id: String,
+        name: String,
+        product_id: String,
+        artifact_id: String,
+        params: BTreeMap<String, String>,
+        tags: Tags,
+        token: String,
+    },
+    UpdateProvisionedProduct {
+        provisioned_product_id: String,
+        artifact_id: String,
+        params: BTreeMap<String, String>,
+        token: String,
+    },
+    TerminateProvisionedProduct {
+        provisioned_product_id: String,
+        token: String,
+    },
+    DescribeRecord {
+        record_id: String,
+    },
+}
+
+impl Op {
+    /// The AWS operation name (`CreateAccount`, …).
+    pub fn name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("op").and_then(|o| o.as_str()).map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// Reads change nothing: they get no intent/outcome records.
+    pub fn is_read(&self) -> bool {
+        matches!(
+            self,
+            Op::DescribeCreateAccountStatus { .. }
+                | Op::DescribePortfolioShareStatus { .. }
+                | Op::DescribeRecord { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactSpec {
+    pub name: String,
+    /// `vend-sha256:<hex>`.
+    pub description: String,
+    pub template_url: String,
+    pub guidance: String,
+}
+
+/// What an operation returned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The AWS request id of the call (for the audit log).
+    pub request_id: String,
+    /// The id of what was created (OU, policy, account, portfolio, product, artifact,
+    /// provisioned product), or of the asynchronous request (`car-…`, share token, record id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// For `CreateProduct`: the id of its first provisioning artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_id: Option<String>,
+    /// For polls: IN_PROGRESS | SUCCEEDED | FAILED (accounts), NOT_STARTED | IN_PROGRESS |
+    /// COMPLETED | COMPLETED_WITH_ERRORS | ERROR (shares), IN_PROGRESS | SUCCEEDED | FAILED (records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// For a finished asynchronous request: the id of the result (account id, provisioned
+    /// product id) or the failure reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Throttling, concurrent modification, policy changes in progress, 5xx: retry with backoff.
+    Retryable,
+    /// The request may or may not have been carried out (timeout, lost response): reconcile
+    /// before sending a non-idempotent write again.
+    Unknown,
+    /// AWS said no (a rule, a quota, a missing resource): stop.
+    Hard,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+#[error("{code}: {message}")]
+pub struct CloudError {
+    pub kind: ErrorKind,
+    /// The AWS error code (`ConstraintViolationException`, …).
+    pub code: String,
+    pub message: String,
+}
+
+impl CloudError {
+    pub fn hard(code: &str, message: impl Into<String>) -> Self {
+        CloudError { kind: ErrorKind::Hard, code: code.to_string(), message: message.into() }
+    }
+    pub fn retryable(code: &str, message: impl Into<String>) -> Self {
+        CloudError { kind: ErrorKind::Retryable, code: code.to_string(), message: message.into() }
+    }
+}
+
+/// AWS as the engine sees it.
+pub trait Cloud {
+    /// The whole current state (snapshot format v1).
+    fn read_state(&mut self) -> Result<State, CloudError>;
+    /// Perform one operation.
+    fn call(&mut self, op: &Op) -> Result<Outcome, CloudError>;
+}
+
+/// One entry for the audit log, before the log adds `v`, `seq`, `ts`, `actor`, `prev`, `hash`
+/// and `sig`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub plan_id: String,
+    /// `apply-start`, `intent`, `outcome`, `apply-end`, `recovery`, …
+    pub event: String,
+    pub address: String,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("audit log: {0}")]
+pub struct AuditError(pub String);
+
+/// The append-only, tamper-evident log.
+pub trait Audit {
+    /// Append one record durably (flushed and synced) before returning.
+    fn append(&mut self, event: AuditEvent) -> Result<(), AuditError>;
+}
+
+/// Time, injected so the engine is deterministic under test.
+pub trait Clock {
+    /// RFC 3339 UTC, seconds precision.
+    fn now(&self) -> String;
+    /// Wait before polling again (the in-process cloud needs no real wait).
+    fn sleep(&self, millis: u64);
+}
