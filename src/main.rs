@@ -8,9 +8,11 @@ use clap::Parser;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use vend::cli::{Cli, Command, PlanArgs, SnapshotCommand};
+use vend::adapter::{audit, keys, local_cloud::LocalCloud, lock};
+use vend::cli::{ApplyArgs, AuditCommand, Cli, Command, Global, PlanArgs, SnapshotCommand};
 use vend::model::Diagnostic;
-use vend::{adapter::fs, plan, render, workspace};
+use vend::port::Cloud;
+use vend::{adapter::fs, engine, plan, render, workspace};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -106,7 +108,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(if plan.applyable { 0 } else { 1 })
         }
-        Command::Apply(_) | Command::Audit(_) => anyhow::bail!("apply and audit are being wired in"),
+        Command::Apply(args) => apply_cmd(&ws, &cli.global, &args, &out),
+        Command::Audit(AuditCommand::Verify) => audit_verify(&ws, &cli.global),
+        Command::Audit(AuditCommand::Log { json }) => audit_log(&ws, &cli.global, json),
         Command::Snapshot(SnapshotCommand::Save { out: file }) => {
             let (mut state, _, seeded) = fs::open_state(&ws, cli.global.state.as_deref(), &now())?;
             announce(&seeded);
@@ -131,22 +135,28 @@ fn announce(seeded: &fs::Seeded) {
     }
 }
 
+/// Plan `loaded` against `state` (an invalid workspace plans nothing).
+fn make_plan(loaded: &workspace::Loaded, state: &vend::model::State) -> plan::Plan {
+    let mut p = if loaded.diagnostics.iter().any(Diagnostic::is_error) {
+        // With an invalid workspace vend cannot know the intent: plan nothing, show why.
+        let empty = plan::build(
+            &vend::model::Desired { fingerprint: loaded.desired.fingerprint.clone(), ..Default::default() },
+            state,
+        );
+        plan::Plan::new(empty.basis, vec![], vec![]).with_diagnostics(loaded.diagnostics.clone())
+    } else {
+        plan::build(&loaded.desired, state).with_diagnostics(loaded.diagnostics.clone())
+    };
+    p.created_at = now();
+    p
+}
+
 fn plan_cmd(ws: &Path, state: Option<&Path>, args: &PlanArgs, out: &Out) -> anyhow::Result<u8> {
     let files = fs::read_workspace(ws)?;
     let (state, _, seeded) = fs::open_state(ws, state, &now())?;
     announce(&seeded);
     let loaded = workspace::load(&files);
-    let mut p = if loaded.diagnostics.iter().any(Diagnostic::is_error) {
-        // With an invalid workspace vend cannot know the intent: plan nothing, show why.
-        let empty = plan::build(
-            &vend::model::Desired { fingerprint: loaded.desired.fingerprint.clone(), ..Default::default() },
-            &state,
-        );
-        plan::Plan::new(empty.basis, vec![], vec![]).with_diagnostics(loaded.diagnostics.clone())
-    } else {
-        plan::build(&loaded.desired, &state).with_diagnostics(loaded.diagnostics.clone())
-    };
-    p.created_at = now();
+    let mut p = make_plan(&loaded, &state);
     if args.show_unchanged {
         p.unchanged = Some(plan::unchanged(&loaded.desired, &p));
     }
@@ -168,4 +178,207 @@ fn plan_cmd(ws: &Path, state: Option<&Path>, args: &PlanArgs, out: &Out) -> anyh
     } else {
         0
     })
+}
+
+fn user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The user's config directory (XDG_CONFIG_HOME, else ~/.config): home of the key file.
+fn config_dir() -> anyhow::Result<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
+        let p = PathBuf::from(x);
+        if p.is_absolute() {
+            return Ok(p);
+        }
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(h) => Ok(PathBuf::from(h).join(".config")),
+        None => anyhow::bail!("neither XDG_CONFIG_HOME nor HOME is set: cannot find the operator key file"),
+    }
+}
+
+fn audit_path(ws: &Path, global: &Global) -> PathBuf {
+    global.audit_log.clone().unwrap_or_else(|| ws.join(".vend").join("audit.jsonl"))
+}
+
+struct SystemClock;
+
+impl vend::port::Clock for SystemClock {
+    fn now(&self) -> String {
+        now()
+    }
+    fn sleep(&self, millis: u64) {
+        std::thread::sleep(std::time::Duration::from_millis(millis));
+    }
+}
+
+fn ask(prompt: &str) -> anyhow::Result<String> {
+    use std::io::Write;
+    print!("{prompt}");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim().to_string())
+}
+
+fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow::Result<u8> {
+    let user = user();
+    let _lock = lock::acquire(
+        &ws.join(".vend").join("lock"),
+        &user,
+        &now(),
+        args.lock_timeout.map(std::time::Duration::from_secs),
+    )?;
+    let files = fs::read_workspace(ws)?;
+    let (_, state_path, seeded) = fs::open_state(ws, global.state.as_deref(), &now())?;
+    announce(&seeded);
+    let mut cloud = LocalCloud::open(&state_path)?;
+    let state = cloud.read_state()?;
+    let loaded = workspace::load(&files);
+    let plan = match &args.file {
+        Some(file) => {
+            let p = fs::read_plan(file)?;
+            if let Some(why) = engine::stale_reason(&p, &files.fingerprint(), &state.fingerprint()) {
+                eprintln!("error: {why}");
+                return Ok(1);
+            }
+            p
+        }
+        None => {
+            let p = make_plan(&loaded, &state);
+            out.lines(&render::plan_text(&p));
+            p
+        }
+    };
+    if !plan.applyable {
+        eprintln!("error: the plan has errors and cannot be applied; fix them and plan again");
+        return Ok(1);
+    }
+    if !plan.has_changes() {
+        println!("No changes. Nothing to apply.");
+        return Ok(0);
+    }
+    let closes: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == plan::Action::Close)
+        .map(|c| c.address.trim_start_matches("account:").to_string())
+        .collect();
+    if args.auto_approve {
+        let missing: Vec<&String> = closes.iter().filter(|n| !args.allow_close.contains(n)).collect();
+        if !missing.is_empty() {
+            let flags: Vec<String> = missing.iter().map(|n| format!("--allow-close {n}")).collect();
+            eprintln!(
+                "error: the plan closes account(s) {}; a close is never auto-approved: add {}",
+                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                flags.join(" ")
+            );
+            return Ok(1);
+        }
+    } else {
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "error: no terminal to confirm on; review the plan, then run `vend apply FILE --auto-approve` with a saved plan"
+            );
+            return Ok(1);
+        }
+        println!();
+        let answer = ask("Do you want to perform these actions? Only 'yes' will be accepted: ")?;
+        if answer != "yes" {
+            eprintln!("Apply cancelled.");
+            return Ok(1);
+        }
+        for name in &closes {
+            let typed = ask(&format!(
+                "Closing account '{name}' cannot be undone by vend. Type its name to confirm: "
+            ))?;
+            if &typed != name {
+                eprintln!("Apply cancelled: '{typed}' is not '{name}'.");
+                return Ok(1);
+            }
+        }
+    }
+    // VEND_KEY_STORE=file keeps the key in the key file even where an OS keyring exists.
+    let store = match std::env::var("VEND_KEY_STORE").as_deref() {
+        Ok("file") => keys::KeyStore::FileOnly,
+        _ => keys::KeyStore::Auto,
+    };
+    let (operator, location) = keys::load_or_create(store, &config_dir()?, &user)?;
+    if location.is_file() || location.created() {
+        eprintln!("vend: audit records are signed with the operator key in {location}");
+    }
+    let mut audit = audit::JsonlAudit::open(audit_path(ws, global), operator, audit::utc_now)?;
+    let options = engine::Options::default();
+    let mut show = |e: engine::EngineEvent| {
+        if let Some(line) = render::apply_event(&e) {
+            out.lines(&[line]);
+        }
+    };
+    let report = engine::apply(&plan, &mut cloud, &mut audit, &SystemClock, &options, &mut show)?;
+    out.lines(&render::apply_report(&report));
+    Ok(if report.is_complete() { 0 } else { 1 })
+}
+
+fn pinned_operators(ws: &Path) -> Vec<String> {
+    fs::read_workspace(ws)
+        .map(|files| workspace::load(&files).desired.settings.operators.into_values().collect())
+        .unwrap_or_default()
+}
+
+fn audit_verify(ws: &Path, global: &Global) -> anyhow::Result<u8> {
+    let log = audit_path(ws, global);
+    let pinned = pinned_operators(ws);
+    match audit::verify(&log, &audit::head_path(&log), &pinned) {
+        Ok(r) => {
+            let trust =
+                if r.pinned { "a pinned operator key" } else { "the log's first key (no operators pinned)" };
+            match &r.key {
+                None => println!("Audit log {}: empty, nothing to verify.", log.display()),
+                Some(key) => println!(
+                    "Audit log {} is intact: {} records, last seq {} ({}), signed by {key} ({trust}).",
+                    log.display(),
+                    r.records,
+                    r.last_seq,
+                    r.last_hash
+                ),
+            }
+            Ok(0)
+        }
+        Err(f) => {
+            eprintln!("error: audit log {} does not verify: {f}", log.display());
+            Ok(1)
+        }
+    }
+}
+
+fn audit_log(ws: &Path, global: &Global, json: bool) -> anyhow::Result<u8> {
+    let log = audit_path(ws, global);
+    let records = audit::read(&log)?;
+    for r in &records {
+        if json {
+            println!("{}", serde_json::to_string(r)?);
+        } else {
+            let what = match (
+                r.detail.get("op").or_else(|| r.detail.get("call").and_then(|c| c.get("op"))),
+                r.detail.get("ok"),
+            ) {
+                (Some(op), Some(ok)) => {
+                    format!("{} {}", op.as_str().unwrap_or(""), if ok == true { "ok" } else { "FAILED" })
+                }
+                (Some(op), None) => op.as_str().unwrap_or("").to_string(),
+                _ => String::new(),
+            };
+            println!("{:>5}  {}  {:<10} {:<12} {:<50} {what}", r.seq, r.ts, r.actor.user, r.event, r.address);
+        }
+    }
+    if records.is_empty() && !json {
+        println!("The audit log {} is empty.", log.display());
+    }
+    Ok(0)
 }

@@ -1,5 +1,11 @@
-//! The only code that touches the outside world. `fs`: workspace files, the local state file
-//! (read, seed, atomic write) and saved plans. Later: the AWS SDK, the audit log, the keyring.
+//! The only code that touches the outside world: `fs` (workspace files, the local state file,
+//! saved plans), `local_cloud` (the in-process cloud behind the state file) and `faulty_cloud`
+//! (fault injection), `audit` (the signed JSON Lines log), `keys` (the operator key in the OS
+//! keyring or a key file), `lock` (the apply lock). Later: the AWS SDK.
 
+pub mod audit;
+pub mod faulty_cloud;
 pub mod fs;
+pub mod keys;
+pub mod local_cloud;
 pub mod lock;

@@ -18,6 +18,8 @@ pub struct Settings {
     /// Where `management_account` was written.
     #[serde(skip)]
     pub management_origin: Origin,
+    /// Pinned operator public keys (name -> Ed25519 key, hex) that may sign the audit log.
+    pub operators: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -30,6 +32,7 @@ impl Default for Settings {
             protected: vec![],
             required_approvals: 0,
             management_origin: Origin::file("catalog/vend.yaml"),
+            operators: Default::default(),
         }
     }
 }

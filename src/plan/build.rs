@@ -1634,7 +1634,7 @@ impl<'a> Planner<'a> {
             .collect();
         let set = |v: &mut Option<Value>, key: &str, value: Value| {
             if let Some(Value::Object(m)) = v
-                && !m.get(key).is_some_and(|x| !x.is_null())
+                && m.get(key).is_none_or(|x| x.is_null())
             {
                 m.insert(key.to_string(), value);
             }

@@ -289,6 +289,7 @@ impl Cx<'_> {
             s.ownership_tag = t.value.clone();
         }
         s.required_approvals = raw.required_approvals.unwrap_or(0);
+        s.operators = raw.operators.clone();
         let mut problems = vec![];
         if let Some(m) = raw.management_account {
             self.desired.settings.management_origin = origin(SETTINGS, &m);

@@ -1,0 +1,990 @@
+//! The append-only, tamper-evident audit log (`port::Audit`): JSON Lines at `<log>` (default
+//! `.vend/audit.jsonl`) plus a signed head beside it (`<log stem>.head`, `.vend/audit.head`);
+//! [`verify`] checks both, [`read`] lists the records for `vend audit log`.
+//!
+//! **Record** (one line, keys in this order, compact, `\n`-terminated):
+//! `{"v":1,"seq":N,"ts":"2026-11-02T10:00:00Z","actor":{"user":U,"aws":null|{…},"key":HEX},
+//! "plan_id":P,"event":E,"address":A,"detail":{…},"prev":H,"hash":H,"sig":S}`. `seq` starts at 1
+//! and is contiguous (it equals the line number); `prev` is the previous record's `hash`, or
+//! [`GENESIS`] (`sha256:` and 64 zeros) for the first. `hash` is `sha256:<hex>` of the canonical
+//! form of the record without `hash` and `sig` ([`canonical_json`]: object keys sorted by their
+//! UTF-8 bytes, no whitespace, strings and numbers written as serde_json writes them). `sig` is the
+//! Ed25519 signature (128 lowercase hex digits) by `actor.key` (64 lowercase hex digits) of the
+//! ASCII bytes of `hash`.
+//! A line has exactly these keys in this order (`actor`: `user`, `aws`, `key`), and every value in
+//! canonical form (objects inside `detail` and `aws` get sorted keys): one byte form per record
+//! ([`record_line`]), so a reordered, re-indented, re-escaped or duplicate-key line is reported as
+//! an edit even when it means the same.
+//!
+//! **Head** (one line): `{"v":1,"seq":N,"hash":H,"key":HEX,"sig":S}` for the last record, `sig`
+//! signing the canonical form of the head without `sig`. `append` writes and fsyncs the record,
+//! then replaces the head atomically (temporary file, fsync, rename, fsync of the directory).
+//! The log is trusted to one key: the pinned operator keys when given, else the first record's
+//! key (trust on first use), for every record and the head.
+//!
+//! **Crash recovery.** A crash can leave (a) a torn final line (bytes after the last `\n`), or (b)
+//! a head one record behind (crash between the record's fsync and the head's rename; with one
+//! record, no head yet). [`verify`] reports both as such. [`JsonlAudit::open`] finds them and the
+//! next `append` first writes a `recovery` record (same `plan_id` as the event being appended,
+//! address empty) whose detail says what was found — `{"reason":"torn final line","offset":O,
+//! "bytes":N,"sha256":"sha256:…","preview":"<first 256 bytes, lossy UTF-8>"}` or
+//! `{"reason":"stale head"|"missing head","head_seq":S|null,"log_seq":L}` — writing it over the
+//! torn bytes, which are then truncated: they never enter the chain, and the log verifies again. Anything a crash
+//! cannot explain (head ahead of the log, a different hash, a missing head after several records,
+//! a last line that is not a record) makes `open`/`append` refuse, so that an apply never papers
+//! over tampering. The caller holds the workspace lock: this type assumes one writer.
+//!
+//! What a local head cannot catch: an attacker who kept an old genuine head can roll the log back
+//! to it; and with no pinned keys, a log re-signed from its first record with another key.
+
+use crate::adapter::keys::Operator;
+use crate::port::{Audit, AuditError, AuditEvent};
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// Record and head format version.
+pub const VERSION: u64 = 1;
+/// `prev` of the first record.
+pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+/// Default log path, relative to the workspace.
+pub const DEFAULT_LOG: &str = ".vend/audit.jsonl";
+/// Longest torn-line preview kept in a recovery record.
+const PREVIEW_BYTES: usize = 256;
+
+/// Who wrote a record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Actor {
+    /// Local user name.
+    pub user: String,
+    /// AWS caller identity (`GetCallerIdentity`: account, arn, user id), `null` offline.
+    pub aws: Option<Value>,
+    /// The operator's Ed25519 public key, hex.
+    pub key: String,
+}
+
+/// One audit record as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub v: u64,
+    pub seq: u64,
+    pub ts: String,
+    pub actor: Actor,
+    pub plan_id: String,
+    pub event: String,
+    pub address: String,
+    pub detail: Value,
+    pub prev: String,
+    pub hash: String,
+    pub sig: String,
+}
+
+/// The signed head: the last record's `seq` and `hash`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Head {
+    pub v: u64,
+    pub seq: u64,
+    pub hash: String,
+    pub key: String,
+    pub sig: String,
+}
+
+impl Head {
+    /// A head for `(seq, hash)` signed by `operator`.
+    pub fn signed(operator: &Operator, seq: u64, hash: &str) -> Head {
+        let mut head = Head {
+            v: VERSION,
+            seq,
+            hash: hash.to_string(),
+            key: operator.public_key_hex.clone(),
+            sig: String::new(),
+        };
+        head.sig = operator.sign_hex(head.message().as_bytes());
+        head
+    }
+
+    /// What `sig` signs: the canonical form of the head without `sig`.
+    pub fn message(&self) -> String {
+        let mut map = Map::new();
+        map.insert("v".into(), Value::from(self.v));
+        map.insert("seq".into(), Value::from(self.seq));
+        map.insert("hash".into(), Value::from(self.hash.clone()));
+        map.insert("key".into(), Value::from(self.key.clone()));
+        canonical_json(&Value::Object(map))
+    }
+
+    /// The head file's exact bytes.
+    pub fn to_line(&self) -> String {
+        let mut map = Map::new();
+        map.insert("v".into(), Value::from(self.v));
+        map.insert("seq".into(), Value::from(self.seq));
+        map.insert("hash".into(), Value::from(self.hash.clone()));
+        map.insert("key".into(), Value::from(self.key.clone()));
+        map.insert("sig".into(), Value::from(self.sig.clone()));
+        format!("{}\n", Value::Object(map))
+    }
+}
+
+/// The head file beside a log: the log's path with extension `head` (`audit.jsonl` ->
+/// `audit.head`; a log already named `*.head` gets `*.head.head`).
+pub fn head_path(log: &Path) -> PathBuf {
+    if log.extension().is_some_and(|e| e == "head") {
+        let mut name = log.as_os_str().to_owned();
+        name.push(".head");
+        PathBuf::from(name)
+    } else {
+        log.with_extension("head")
+    }
+}
+
+/// Canonical JSON: object keys sorted by their UTF-8 bytes, no whitespace; strings and numbers as
+/// serde_json writes them. (Explicit because serde_json's `preserve_order` keeps insertion order.)
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                if let Some(v) = map.get(key) {
+                    write_canonical(v, out);
+                }
+            }
+            out.push('}');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// Top-level keys of a v1 record, in line order.
+pub const RECORD_KEYS: [&str; 11] =
+    ["v", "seq", "ts", "actor", "plan_id", "event", "address", "detail", "prev", "hash", "sig"];
+/// Keys of `actor`, in line order.
+pub const ACTOR_KEYS: [&str; 3] = ["user", "aws", "key"];
+
+/// The one byte form of a record's line (without `\n`): exactly [`RECORD_KEYS`] in that order,
+/// `actor` with exactly [`ACTOR_KEYS`] in that order, every other value in canonical form.
+pub fn record_line(record: &Value) -> Result<String, String> {
+    let map = record.as_object().ok_or("the record is not a JSON object")?;
+    let actor = map.get("actor").and_then(Value::as_object).ok_or("`actor` is not an object")?;
+    let mut out = String::from("{");
+    write_fields(map, &RECORD_KEYS, &mut out, &mut |key, value, out| {
+        if key == "actor" {
+            out.push('{');
+            write_fields(actor, &ACTOR_KEYS, out, &mut |_, v, out| {
+                write_canonical(v, out);
+                Ok(())
+            })?;
+            out.push('}');
+            Ok(())
+        } else {
+            write_canonical(value, out);
+            Ok(())
+        }
+    })?;
+    out.push('}');
+    Ok(out)
+}
+
+type FieldWriter<'a> = dyn FnMut(&str, &Value, &mut String) -> Result<(), String> + 'a;
+
+fn write_fields(
+    map: &Map<String, Value>,
+    keys: &[&str],
+    out: &mut String,
+    each: &mut FieldWriter<'_>,
+) -> Result<(), String> {
+    if let Some(extra) = map.keys().find(|k| !keys.contains(&k.as_str())) {
+        return Err(format!("unexpected key `{extra}`"));
+    }
+    for (i, key) in keys.iter().enumerate() {
+        let value = map.get(*key).ok_or_else(|| format!("missing key `{key}`"))?;
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::from(*key).to_string());
+        out.push(':');
+        each(key, value, out)?;
+    }
+    Ok(())
+}
+
+/// `sha256:<hex>` of the canonical form of a record, leaving out its `hash` and `sig` keys.
+pub fn record_hash(record: &Value) -> String {
+    let text = match record {
+        Value::Object(map) => {
+            let mut body = map.clone();
+            body.shift_remove("hash");
+            body.shift_remove("sig");
+            canonical_json(&Value::Object(body))
+        }
+        other => canonical_json(other),
+    };
+    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
+}
+
+/// The current time as the log writes it: RFC 3339 UTC, seconds precision.
+pub fn utc_now() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+// ------------------------------------------------------------------------------------------------
+// Writer
+
+/// A crash left-over found by `open`, recorded by the next `append`.
+#[derive(Debug, Clone, PartialEq)]
+enum Pending {
+    Torn { offset: u64, bytes: u64, sha256: String, preview: String },
+    StaleHead { head_seq: Option<u64>, log_seq: u64 },
+}
+
+impl Pending {
+    fn detail(&self) -> Value {
+        match self {
+            Pending::Torn { offset, bytes, sha256, preview } => serde_json::json!({
+                "reason": "torn final line",
+                "offset": offset,
+                "bytes": bytes,
+                "sha256": sha256,
+                "preview": preview,
+            }),
+            Pending::StaleHead { head_seq, log_seq } => serde_json::json!({
+                "reason": if head_seq.is_some() { "stale head" } else { "missing head" },
+                "head_seq": head_seq,
+                "log_seq": log_seq,
+            }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Pending::Torn { offset, bytes, .. } => {
+                format!("torn final line ({bytes} bytes at offset {offset}), left by an interrupted write")
+            }
+            Pending::StaleHead { head_seq: Some(h), log_seq } => {
+                format!("head at seq {h} behind the log's last record {log_seq} (interrupted write)")
+            }
+            Pending::StaleHead { head_seq: None, log_seq } => {
+                format!("no head for the log's record {log_seq} (interrupted write)")
+            }
+        }
+    }
+}
+
+/// The JSON Lines audit log, appending as one operator.
+pub struct JsonlAudit {
+    log: PathBuf,
+    head: PathBuf,
+    operator: Operator,
+    aws: Option<Value>,
+    clock: Box<dyn Fn() -> String + Send>,
+    /// Seq of the next record.
+    next_seq: u64,
+    /// Hash of the last record (or `GENESIS`).
+    prev: String,
+    /// Length in bytes of the complete lines.
+    end: u64,
+    pending: Vec<Pending>,
+    /// A write failed half-way: rescan the file before the next append.
+    rescan: bool,
+}
+
+impl std::fmt::Debug for JsonlAudit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonlAudit")
+            .field("log", &self.log)
+            .field("head", &self.head)
+            .field("operator", &self.operator)
+            .field("next_seq", &self.next_seq)
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JsonlAudit {
+    /// Open (or prepare to create) the log at `log`, with its head at [`head_path`]. Resumes the
+    /// chain from the last record; finds crash left-overs (see the module doc) and refuses a log
+    /// whose tail or head shows tampering. Creates nothing until the first `append`.
+    /// `clock` returns RFC 3339 UTC timestamps (e.g. [`utc_now`], or a `port::Clock`'s `now`).
+    pub fn open(
+        log: impl Into<PathBuf>,
+        operator: Operator,
+        clock: impl Fn() -> String + Send + 'static,
+    ) -> Result<Self, AuditError> {
+        let log = log.into();
+        let head = head_path(&log);
+        let mut audit = JsonlAudit {
+            log,
+            head,
+            operator,
+            aws: None,
+            clock: Box::new(clock),
+            next_seq: 1,
+            prev: GENESIS.to_string(),
+            end: 0,
+            pending: Vec::new(),
+            rescan: false,
+        };
+        audit.scan()?;
+        Ok(audit)
+    }
+
+    /// Set the AWS caller identity written as `actor.aws` from now on.
+    pub fn set_aws_identity(&mut self, identity: Option<Value>) {
+        self.aws = identity;
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    pub fn head_path(&self) -> &Path {
+        &self.head
+    }
+
+    /// Seq the next appended record will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Hash of the last record, [`GENESIS`] for an empty log.
+    pub fn last_hash(&self) -> &str {
+        &self.prev
+    }
+
+    /// Crash left-overs found on open that the next `append` will record (for a warning).
+    pub fn pending_recoveries(&self) -> Vec<String> {
+        self.pending.iter().map(Pending::describe).collect()
+    }
+
+    fn err(&self, message: impl std::fmt::Display) -> AuditError {
+        AuditError(format!("{}: {message}", self.log.display()))
+    }
+
+    /// Read the tail of the log and the head; set the chain position and the pending recoveries.
+    fn scan(&mut self) -> Result<(), AuditError> {
+        self.next_seq = 1;
+        self.prev = GENESIS.to_string();
+        self.end = 0;
+        self.pending.clear();
+        let tail = match File::open(&self.log) {
+            Ok(mut file) => read_tail(&mut file).map_err(|e| self.err(e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Tail::default(),
+            Err(e) => return Err(self.err(e)),
+        };
+        let last = match &tail.last_line {
+            None => None,
+            Some(line) => Some(parse_last(line).map_err(|why| {
+                self.err(format!(
+                    "the last complete line is not a valid record ({why}); run `vend audit verify`"
+                ))
+            })?),
+        };
+        let head =
+            read_head(&self.head).map_err(|why| AuditError(format!("{}: {why}", self.head.display())))?;
+        match (&last, &head) {
+            (None, None) => {}
+            (None, Some(h)) => {
+                return Err(self.err(format!(
+                    "the log has no record but its head says seq {}: the log was truncated; run `vend audit verify`",
+                    h.seq
+                )));
+            }
+            (Some(rec), None) if rec.seq == 1 && rec.prev == GENESIS => {
+                self.pending.push(Pending::StaleHead { head_seq: None, log_seq: rec.seq });
+            }
+            (Some(rec), None) => {
+                return Err(self.err(format!(
+                    "the head {} is missing but the log has {} records; run `vend audit verify`",
+                    self.head.display(),
+                    rec.seq
+                )));
+            }
+            (Some(rec), Some(h)) => {
+                if h.seq == rec.seq && h.hash == rec.hash {
+                } else if h.seq + 1 == rec.seq && h.hash == rec.prev {
+                    self.pending.push(Pending::StaleHead { head_seq: Some(h.seq), log_seq: rec.seq });
+                } else {
+                    return Err(self.err(format!(
+                        "the head (seq {}, {}) does not match the last record (seq {}, {}); run `vend audit verify`",
+                        h.seq, h.hash, rec.seq, rec.hash
+                    )));
+                }
+            }
+        }
+        if let Some(rec) = last {
+            self.next_seq = rec.seq + 1;
+            self.prev = rec.hash;
+        }
+        self.end = tail.end;
+        if let Some(torn) = tail.torn {
+            self.pending.push(torn);
+        }
+        self.rescan = false;
+        Ok(())
+    }
+
+    /// Build, sign and durably write one record, then the head.
+    fn write_record(&mut self, event: &AuditEvent) -> Result<(), AuditError> {
+        let mut actor = Map::new();
+        actor.insert("user".into(), Value::from(self.operator.user.clone()));
+        actor.insert("aws".into(), self.aws.clone().unwrap_or(Value::Null));
+        actor.insert("key".into(), Value::from(self.operator.public_key_hex.clone()));
+        let mut body = Map::new();
+        body.insert("v".into(), Value::from(VERSION));
+        body.insert("seq".into(), Value::from(self.next_seq));
+        body.insert("ts".into(), Value::from((self.clock)()));
+        body.insert("actor".into(), Value::Object(actor));
+        body.insert("plan_id".into(), Value::from(event.plan_id.clone()));
+        body.insert("event".into(), Value::from(event.event.clone()));
+        body.insert("address".into(), Value::from(event.address.clone()));
+        body.insert("detail".into(), event.detail.clone());
+        body.insert("prev".into(), Value::from(self.prev.clone()));
+        let Value::Object(mut record) = normalize(Value::Object(body)).map_err(|e| self.err(e))? else {
+            return Err(self.err("record is not an object"));
+        };
+        let hash = record_hash(&Value::Object(record.clone()));
+        let sig = self.operator.sign_hex(hash.as_bytes());
+        record.insert("hash".into(), Value::from(hash.clone()));
+        record.insert("sig".into(), Value::from(sig));
+        let line = format!("{}\n", record_line(&Value::Object(record)).map_err(|e| self.err(e))?);
+
+        self.rescan = true;
+        if let Some(dir) = self.log.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|e| self.err(e))?;
+        }
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.log)
+            .map_err(|e| self.err(e))?;
+        let len = file.metadata().map_err(|e| self.err(e))?.len();
+        let torn: u64 =
+            self.pending.iter().map(|p| if let Pending::Torn { bytes, .. } = p { *bytes } else { 0 }).sum();
+        if len != self.end + torn {
+            return Err(self.err(format!(
+                "the log changed since it was opened ({len} bytes, expected {}); is another vend writing?",
+                self.end + torn
+            )));
+        }
+        let new_end = self.end + line.len() as u64;
+        file.seek(SeekFrom::Start(self.end)).map_err(|e| self.err(e))?;
+        file.write_all(line.as_bytes()).map_err(|e| self.err(e))?;
+        if len > new_end {
+            file.set_len(new_end).map_err(|e| self.err(e))?;
+        }
+        file.sync_all().map_err(|e| self.err(e))?;
+        if self.end == 0 {
+            sync_dir(&self.log);
+        }
+        self.end = new_end;
+        self.next_seq += 1;
+        self.prev = hash;
+
+        let head = Head::signed(&self.operator, self.next_seq - 1, &self.prev);
+        write_atomic(&self.head, head.to_line().as_bytes())
+            .map_err(|e| AuditError(format!("{}: {e}", self.head.display())))?;
+        self.rescan = false;
+        Ok(())
+    }
+}
+
+impl Audit for JsonlAudit {
+    fn append(&mut self, event: AuditEvent) -> Result<(), AuditError> {
+        if self.rescan {
+            self.scan()?;
+        }
+        // Torn bytes first (the recovery record is written over them), then a stale head.
+        self.pending.sort_by_key(|p| !matches!(p, Pending::Torn { .. }));
+        while let Some(found) = self.pending.first().cloned() {
+            let recovery = AuditEvent {
+                plan_id: event.plan_id.clone(),
+                event: "recovery".to_string(),
+                address: String::new(),
+                detail: found.detail(),
+            };
+            self.write_record(&recovery)?;
+            self.pending.retain(|p| *p != found);
+        }
+        self.write_record(&event)
+    }
+}
+
+/// Serialize and parse until the value is a fixed point, so that the bytes written parse back to
+/// exactly the value that was hashed (floats may otherwise move by one ulp on the way back).
+fn normalize(mut value: Value) -> Result<Value, String> {
+    for _ in 0..8 {
+        let back: Value = serde_json::from_str(&value.to_string()).map_err(|e| e.to_string())?;
+        if back == value {
+            return Ok(value);
+        }
+        value = back;
+    }
+    Err("a number in the record does not survive a JSON round trip".to_string())
+}
+
+#[derive(Debug, Default)]
+struct Tail {
+    /// Length of the complete lines.
+    end: u64,
+    /// The last complete line, without its `\n`.
+    last_line: Option<Vec<u8>>,
+    torn: Option<Pending>,
+}
+
+/// The last complete line and any torn bytes after it, reading backwards from the end.
+fn read_tail(file: &mut File) -> std::io::Result<Tail> {
+    let len = file.metadata()?.len();
+    let end = match rfind_newline(file, len)? {
+        Some(pos) => pos + 1,
+        None => 0,
+    };
+    let torn = if end < len {
+        file.seek(SeekFrom::Start(end))?;
+        let mut hasher = Sha256::new();
+        let mut preview = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            let chunk = buf.get(..n).unwrap_or_default();
+            hasher.update(chunk);
+            let room = PREVIEW_BYTES.saturating_sub(preview.len());
+            preview.extend_from_slice(chunk.get(..room.min(n)).unwrap_or_default());
+        }
+        Some(Pending::Torn {
+            offset: end,
+            bytes: len - end,
+            sha256: format!("sha256:{}", hex::encode(hasher.finalize())),
+            preview: String::from_utf8_lossy(&preview).into_owned(),
+        })
+    } else {
+        None
+    };
+    let last_line = if end == 0 {
+        None
+    } else {
+        let start = rfind_newline(file, end - 1)?.map_or(0, |p| p + 1);
+        let mut line = vec![0u8; usize::try_from(end - 1 - start).unwrap_or(0)];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut line)?;
+        Some(line)
+    };
+    Ok(Tail { end, last_line, torn })
+}
+
+/// Position of the last `\n` before byte offset `before`.
+fn rfind_newline(file: &mut File, before: u64) -> std::io::Result<Option<u64>> {
+    const CHUNK: u64 = 64 * 1024;
+    let mut hi = before;
+    let mut buf = Vec::new();
+    while hi > 0 {
+        let lo = hi.saturating_sub(CHUNK);
+        buf.resize(usize::try_from(hi - lo).unwrap_or(0), 0);
+        file.seek(SeekFrom::Start(lo))?;
+        file.read_exact(&mut buf)?;
+        if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
+            return Ok(Some(lo + i as u64));
+        }
+        hi = lo;
+    }
+    Ok(None)
+}
+
+/// The last record, with the checks `open` needs to resume the chain safely.
+fn parse_last(line: &[u8]) -> Result<Record, String> {
+    let value: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
+    if record_line(&value)?.as_bytes() != line {
+        return Err("not in the form vend writes".to_string());
+    }
+    let record: Record = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+    if record.v != VERSION {
+        return Err(format!("unknown version {}", record.v));
+    }
+    if record_hash(&value) != record.hash {
+        return Err("its hash does not match its content".to_string());
+    }
+    check_signature(&record.actor.key, record.hash.as_bytes(), &record.sig)?;
+    Ok(record)
+}
+
+/// The head file, if any, with its signature checked against its own key.
+fn read_head(path: &Path) -> Result<Option<Head>, String> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    parse_head(&text).map(Some)
+}
+
+fn parse_head(text: &str) -> Result<Head, String> {
+    let head: Head = serde_json::from_str(text).map_err(|e| format!("not a head: {e}"))?;
+    if head.to_line() != text {
+        return Err("not in the form vend writes (edited?)".to_string());
+    }
+    if head.v != VERSION {
+        return Err(format!("unknown version {}", head.v));
+    }
+    check_signature(&head.key, head.message().as_bytes(), &head.sig)?;
+    Ok(head)
+}
+
+/// Check an Ed25519 signature given as hex, by a public key given as hex (both lowercase: another
+/// spelling of the same bytes would be an undetected edit).
+fn check_signature(key_hex: &str, message: &[u8], sig_hex: &str) -> Result<(), String> {
+    let key: [u8; 32] =
+        lower_hex(key_hex).ok_or_else(|| "the key is not 64 lowercase hex digits".to_string())?;
+    let key =
+        VerifyingKey::from_bytes(&key).map_err(|_| "the key is not an Ed25519 public key".to_string())?;
+    let sig: [u8; 64] =
+        lower_hex(sig_hex).ok_or_else(|| "the signature is not 128 lowercase hex digits".to_string())?;
+    key.verify_strict(message, &Signature::from_bytes(&sig)).map_err(|_| "bad signature".to_string())
+}
+
+/// Decode lowercase hex of exactly `N` bytes.
+fn lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    hex::decode(text).ok()?.try_into().ok()
+}
+
+/// Replace `path` with `bytes` atomically: temporary file beside it, fsync, rename, fsync of the
+/// directory.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp_name);
+    let result = File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    let result = result.and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    sync_dir(path);
+    Ok(())
+}
+
+/// fsync the directory holding `path` (best effort; unix only).
+fn sync_dir(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reading and verifying
+
+/// The log and its head verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyReport {
+    pub records: u64,
+    /// Seq and hash of the last record (`0` and [`GENESIS`] for an empty log).
+    pub last_seq: u64,
+    pub last_hash: String,
+    /// The key every record is signed with (`None` for an empty log).
+    pub key: Option<String>,
+    /// Whether the trusted key came from the pinned list (else trust on first use).
+    pub pinned: bool,
+}
+
+/// What is wrong with a log or its head.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Problem {
+    #[error("cannot read: {0}")]
+    Io(String),
+    #[error("not a JSON line: {0}")]
+    NotJson(String),
+    #[error("not in the form vend writes (key order, whitespace, escapes or duplicate keys were changed)")]
+    NotCanonical,
+    #[error("not a v1 record: {0}")]
+    BadRecord(String),
+    #[error("unknown version {0}")]
+    Version(u64),
+    #[error("seq is {found}, expected {expected} (a record was deleted, inserted or moved)")]
+    Seq { expected: u64, found: u64 },
+    #[error("prev is {found}, expected {expected} (the chain is broken)")]
+    Prev { expected: String, found: String },
+    #[error("hash is {found} but the record hashes to {computed} (the record was edited)")]
+    Hash { computed: String, found: String },
+    #[error("signature: {0}")]
+    Signature(String),
+    #[error("signed by key {key}, which is not {}", trust_text(trusted, *pinned))]
+    UntrustedKey { key: String, trusted: Vec<String>, pinned: bool },
+    #[error(
+        "torn final line: {bytes} bytes without a newline (an interrupted write; the next apply records the recovery)"
+    )]
+    TornLine { bytes: u64 },
+    #[error("the head is missing but the log has {records} records")]
+    HeadMissing { records: u64 },
+    #[error("the head is unreadable: {0}")]
+    HeadInvalid(String),
+    #[error("the head is signed by key {key}, which is not {}", trust_text(trusted, *pinned))]
+    HeadUntrustedKey { key: String, trusted: Vec<String>, pinned: bool },
+    #[error(
+        "the head says seq {head_seq} ({head_hash}) but the log ends at seq {log_seq} ({log_hash}): the log \
+         was truncated or extended"
+    )]
+    HeadMismatch { head_seq: u64, head_hash: String, log_seq: u64, log_hash: String },
+    #[error(
+        "the head is one record behind the log (seq {head_seq} of {log_seq}): an interrupted write; the next \
+         apply records the recovery"
+    )]
+    HeadStale { head_seq: u64, log_seq: u64 },
+}
+
+fn trust_text(trusted: &[String], pinned: bool) -> String {
+    if pinned {
+        format!("a pinned operator key ({})", trusted.join(", "))
+    } else {
+        format!("the log's first key {} (no operator keys pinned)", trusted.join(", "))
+    }
+}
+
+/// Verification failed: the first bad record (1-based line number, its seq when readable) or the
+/// head (`line` `None`), and what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{problem}", where_text(*line, *seq))]
+pub struct VerifyFailure {
+    pub line: Option<u64>,
+    pub seq: Option<u64>,
+    pub problem: Problem,
+}
+
+fn where_text(line: Option<u64>, seq: Option<u64>) -> String {
+    match (line, seq) {
+        (Some(l), Some(s)) => format!("line {l} (seq {s}): "),
+        (Some(l), None) => format!("line {l}: "),
+        (None, _) => "head: ".to_string(),
+    }
+}
+
+/// Normalise a pinned key: trimmed, lowercase, without an `ed25519:` prefix.
+fn normalize_key(key: &str) -> String {
+    let key = key.trim().to_ascii_lowercase();
+    key.strip_prefix("ed25519:").map(str::to_string).unwrap_or(key)
+}
+
+/// Verify the log at `log` and its head at `head` (see the module doc for the checks). `pinned`:
+/// the trusted operator public keys (hex); empty means trust the first record's key.
+pub fn verify(log: &Path, head: &Path, pinned: &[String]) -> Result<VerifyReport, VerifyFailure> {
+    let fail = |line: Option<u64>, seq: Option<u64>, problem| VerifyFailure { line, seq, problem };
+    let pins: Vec<String> = pinned.iter().map(|k| normalize_key(k)).collect();
+    let mut trusted: Option<String> = None;
+    let trusted_list = |first: &Option<String>| -> Vec<String> {
+        if pins.is_empty() { first.iter().cloned().collect() } else { pins.clone() }
+    };
+    let is_trusted = |key: &str, first: &Option<String>| -> bool {
+        if pins.is_empty() {
+            first.as_deref().is_none_or(|k| k == key)
+        } else {
+            pins.iter().any(|p| p == key)
+        }
+    };
+
+    let mut prev = GENESIS.to_string();
+    let mut last_prev = GENESIS.to_string();
+    let mut count: u64 = 0;
+    match File::open(log) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail(Some(1), None, Problem::Io(e.to_string()))),
+        Ok(file) => {
+            let mut reader = BufReader::new(file);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                let n = reader
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| fail(Some(count + 1), None, Problem::Io(e.to_string())))?;
+                if n == 0 {
+                    break;
+                }
+                let line_no = count + 1;
+                let Some(body) = buf.strip_suffix(b"\n") else {
+                    return Err(fail(Some(line_no), None, Problem::TornLine { bytes: n as u64 }));
+                };
+                let record =
+                    check_line(body, line_no, &prev).map_err(|(seq, p)| fail(Some(line_no), seq, p))?;
+                let key = normalize_key(&record.actor.key);
+                if trusted.is_none() && pins.is_empty() {
+                    trusted = Some(key.clone());
+                }
+                if !is_trusted(&key, &trusted) {
+                    let problem = Problem::UntrustedKey {
+                        key,
+                        trusted: trusted_list(&trusted),
+                        pinned: !pins.is_empty(),
+                    };
+                    return Err(fail(Some(line_no), Some(record.seq), problem));
+                }
+                if trusted.is_none() {
+                    trusted = Some(key);
+                }
+                last_prev = std::mem::replace(&mut prev, record.hash);
+                count = line_no;
+            }
+        }
+    }
+
+    let head_text = match fs::read_to_string(head) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(fail(None, None, Problem::HeadInvalid(e.to_string()))),
+    };
+    match head_text {
+        None if count == 0 => {}
+        None => return Err(fail(None, None, Problem::HeadMissing { records: count })),
+        Some(text) => {
+            let h = parse_head(&text).map_err(|why| fail(None, None, Problem::HeadInvalid(why)))?;
+            let key = normalize_key(&h.key);
+            if !is_trusted(&key, &trusted) {
+                let problem = Problem::HeadUntrustedKey {
+                    key,
+                    trusted: trusted_list(&trusted),
+                    pinned: !pins.is_empty(),
+                };
+                return Err(fail(None, None, problem));
+            }
+            if h.seq + 1 == count && h.hash == last_prev {
+                return Err(fail(None, None, Problem::HeadStale { head_seq: h.seq, log_seq: count }));
+            }
+            if h.seq != count || h.hash != prev {
+                return Err(fail(
+                    None,
+                    None,
+                    Problem::HeadMismatch {
+                        head_seq: h.seq,
+                        head_hash: h.hash,
+                        log_seq: count,
+                        log_hash: prev,
+                    },
+                ));
+            }
+        }
+    }
+    Ok(VerifyReport {
+        records: count,
+        last_seq: count,
+        last_hash: prev,
+        key: trusted,
+        pinned: !pins.is_empty(),
+    })
+}
+
+/// All checks of one complete line except key trust. On failure: the seq when it was readable.
+fn check_line(body: &[u8], line_no: u64, prev: &str) -> Result<Record, (Option<u64>, Problem)> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| (None, Problem::NotJson(e.to_string())))?;
+    let seq = value.get("seq").and_then(Value::as_u64);
+    if let Some(v) = value.get("v").and_then(Value::as_u64).filter(|v| *v != VERSION) {
+        return Err((seq, Problem::Version(v)));
+    }
+    let expected = record_line(&value).map_err(|e| (seq, Problem::BadRecord(e)))?;
+    if expected.as_bytes() != body {
+        return Err((seq, Problem::NotCanonical));
+    }
+    let record: Record =
+        serde_json::from_value(value.clone()).map_err(|e| (seq, Problem::BadRecord(e.to_string())))?;
+    if record.v != VERSION {
+        return Err((seq, Problem::Version(record.v)));
+    }
+    if record.seq != line_no {
+        return Err((seq, Problem::Seq { expected: line_no, found: record.seq }));
+    }
+    if record.prev != prev {
+        return Err((seq, Problem::Prev { expected: prev.to_string(), found: record.prev }));
+    }
+    let computed = record_hash(&value);
+    if computed != record.hash {
+        return Err((seq, Problem::Hash { computed, found: record.hash }));
+    }
+    check_signature(&record.actor.key, record.hash.as_bytes(), &record.sig)
+        .map_err(|e| (seq, Problem::Signature(e)))?;
+    Ok(record)
+}
+
+/// Why `read` could not list the log.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+pub struct ReadError {
+    pub path: PathBuf,
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+/// Every complete record of the log, in order, for `vend audit log` (no verification: use
+/// [`verify`]). A missing log is empty; a torn final line is skipped.
+pub fn read(log: &Path) -> Result<Vec<Record>, ReadError> {
+    let err = |line, message: String| ReadError { path: log.to_path_buf(), line, message };
+    let file = match File::open(log) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(err(None, e.to_string())),
+    };
+    let mut reader = BufReader::new(file);
+    let mut records = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let line_no = records.len() as u64 + 1;
+        reader.read_until(b'\n', &mut buf).map_err(|e| err(Some(line_no), e.to_string()))?;
+        let Some(body) = buf.strip_suffix(b"\n") else { break };
+        let record: Record = serde_json::from_slice(body).map_err(|e| err(Some(line_no), e.to_string()))?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// The key of the log's first record: the one trusted on first use when no operator key is
+/// pinned (so an apply by another operator can be refused or warned about before it writes
+/// records `verify` will reject). `None` for an empty or missing log.
+pub fn first_key(log: &Path) -> Result<Option<String>, ReadError> {
+    let err = |message: String| ReadError { path: log.to_path_buf(), line: Some(1), message };
+    let file = match File::open(log) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ReadError { path: log.to_path_buf(), line: None, message: e.to_string() }),
+    };
+    let mut buf = Vec::new();
+    BufReader::new(file).read_until(b'\n', &mut buf).map_err(|e| err(e.to_string()))?;
+    let Some(body) = buf.strip_suffix(b"\n") else { return Ok(None) };
+    let record: Record = serde_json::from_slice(body).map_err(|e| err(e.to_string()))?;
+    Ok(Some(record.actor.key))
+}

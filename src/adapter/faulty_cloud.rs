@@ -1,0 +1,116 @@
+//! Fault injection for tests of apply and recovery: `FaultyCloud` wraps any `Cloud` and fails
+//! chosen mutating calls (the k-th, counting from 1; reads and polls do not count), either
+//! before the call reaches the inner cloud (nothing happens: a hard `InjectedFault` error) or
+//! after it was carried out (the response is lost: an `ErrorKind::Unknown` error).
+
+use crate::model::State;
+use crate::port::{Cloud, CloudError, ErrorKind, Op, Outcome};
+use std::collections::BTreeMap;
+
+/// The error code of every injected fault.
+pub const INJECTED_FAULT: &str = "InjectedFault";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPoint {
+    /// The call is not carried out; the caller gets a hard error.
+    Before,
+    /// The call is carried out on the inner cloud, then the response is lost: the caller gets
+    /// an `ErrorKind::Unknown` error whatever the inner cloud answered.
+    After,
+}
+
+#[derive(Debug, Clone)]
+pub struct FaultyCloud<C: Cloud> {
+    inner: C,
+    faults: BTreeMap<u64, FaultPoint>,
+    mutating: u64,
+    calls: u64,
+    fired: Vec<(u64, String, FaultPoint)>,
+}
+
+impl<C: Cloud> FaultyCloud<C> {
+    /// Fail the `k`-th mutating call (1-based) at `point`.
+    pub fn new(inner: C, k: u64, point: FaultPoint) -> Self {
+        FaultyCloud::passthrough(inner).with_fault(k, point)
+    }
+
+    /// No faults (add some with `with_fault`).
+    pub fn passthrough(inner: C) -> Self {
+        FaultyCloud { inner, faults: BTreeMap::new(), mutating: 0, calls: 0, fired: vec![] }
+    }
+
+    /// Also fail the `k`-th mutating call (1-based) at `point`.
+    pub fn with_fault(mut self, k: u64, point: FaultPoint) -> Self {
+        self.faults.insert(k, point);
+        self
+    }
+
+    /// Mutating calls made so far (including the failed ones).
+    pub fn mutating_calls(&self) -> u64 {
+        self.mutating
+    }
+
+    /// All calls made so far, reads and polls included.
+    pub fn calls(&self) -> u64 {
+        self.calls
+    }
+
+    /// The faults that fired: (mutating call number, operation name, point).
+    pub fn fired(&self) -> &[(u64, String, FaultPoint)] {
+        &self.fired
+    }
+
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+
+    pub fn inner_mut(&mut self) -> &mut C {
+        &mut self.inner
+    }
+
+    pub fn into_inner(self) -> C {
+        self.inner
+    }
+}
+
+impl<C: Cloud> Cloud for FaultyCloud<C> {
+    fn read_state(&mut self) -> Result<State, CloudError> {
+        self.inner.read_state()
+    }
+
+    fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
+        self.calls += 1;
+        if op.is_read() {
+            return self.inner.call(op);
+        }
+        self.mutating += 1;
+        let n = self.mutating;
+        match self.faults.get(&n).copied() {
+            None => self.inner.call(op),
+            Some(point) => {
+                self.fired.push((n, op.name(), point));
+                match point {
+                    FaultPoint::Before => Err(CloudError::hard(
+                        INJECTED_FAULT,
+                        format!("injected fault before mutating call #{n} ({}): not carried out", op.name()),
+                    )),
+                    FaultPoint::After => {
+                        let inner = self.inner.call(op);
+                        let what = match inner {
+                            Ok(_) => "carried out".to_string(),
+                            Err(e) => format!("failed inside: {e}"),
+                        };
+                        Err(CloudError {
+                            kind: ErrorKind::Unknown,
+                            code: INJECTED_FAULT.into(),
+                            message: format!(
+                                "injected fault after mutating call #{n} ({}): {what}; response lost",
+                                op.name()
+                            ),
+                        })
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Apply on the embedded backend: the acceptance flow through the binary (plan, apply, re-plan,
+//! verify), stale-plan and workspace-edit refusal, confirmation rules, the lock, and failures
+//! injected at step k (library level) that leave the state file and audit log consistent, with
+//! the next plan showing exactly what is left.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::*;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+use vend::adapter::audit::{self, JsonlAudit};
+use vend::adapter::faulty_cloud::{FaultPoint, FaultyCloud};
+use vend::adapter::keys::{self, KeyStore};
+use vend::adapter::local_cloud::LocalCloud;
+use vend::engine::{self, Options};
+use vend::port::{Clock, Cloud};
+
+fn demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for top in ["catalog", "blueprints", "snapshots"] {
+        copy_dir(&root().join(top), &dir.path().join(top));
+    }
+    dir
+}
+
+/// Run vend in `ws` with the key file in a temp config dir (never the real keyring or home).
+fn vend_in(ws: &Path, cfg: &Path, args: &[&str]) -> std::process::Output {
+    vend()
+        .args(args)
+        .current_dir(ws)
+        .env("XDG_CONFIG_HOME", cfg)
+        .env("VEND_KEY_STORE", "file")
+        .env("USER", "tester")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn plan_apply_replan_verify_on_the_demo() {
+    let ws = demo();
+    let cfg = tempfile::tempdir().unwrap();
+    let out = vend_in(ws.path(), cfg.path(), &["plan", "--out", "p.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = vend_in(ws.path(), cfg.path(), &["apply", "p.json", "--auto-approve"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("Apply complete! 13 change(s) applied"), "{stdout}");
+    assert!(text(&out.stderr).contains("operator key in"), "the key file is announced");
+    let out = vend_in(ws.path(), cfg.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("No changes."));
+    let out = vend_in(ws.path(), cfg.path(), &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("is intact"));
+    // The log holds start, intent/outcome pairs with request ids, and end.
+    let records = audit::read(&ws.path().join(".vend/audit.jsonl")).unwrap();
+    assert_eq!(records.first().unwrap().event, "apply-start");
+    assert_eq!(records.last().unwrap().event, "apply-end");
+    let intents = records.iter().filter(|r| r.event == "intent").count();
+    let outcomes: Vec<_> = records.iter().filter(|r| r.event == "outcome").collect();
+    assert_eq!(intents, outcomes.len());
+    assert!(outcomes.iter().all(|r| r.detail["request_id"].as_str().is_some_and(|s| !s.is_empty())));
+    assert!(records.iter().all(|r| r.actor.user == "tester"));
+    // The saved plan cannot be applied twice: the state moved.
+    let out = vend_in(ws.path(), cfg.path(), &["apply", "p.json", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("is stale"), "{}", text(&out.stderr));
+    let listing = vend_in(ws.path(), cfg.path(), &["audit", "log"]);
+    assert!(text(&listing.stdout).contains("CreateAccount ok"));
+}
+
+#[test]
+fn a_stale_state_is_refused() {
+    let ws = demo();
+    let cfg = tempfile::tempdir().unwrap();
+    assert_eq!(vend_in(ws.path(), cfg.path(), &["plan", "--out", "p.json"]).status.code(), Some(0));
+    // Someone changes the organization after the plan was made.
+    let state_path = ws.path().join(".vend/state.json");
+    let state =
+        fs::read_to_string(&state_path).unwrap().replacen("\"team: finance\"", "\"team: billing\"", 1);
+    let state = state.replacen("\"finance\"", "\"billing\"", 1);
+    fs::write(&state_path, state).unwrap();
+    let out = vend_in(ws.path(), cfg.path(), &["apply", "p.json", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("is stale") && err.contains("state changed"), "{err}");
+    assert!(!ws.path().join(".vend/audit.jsonl").exists(), "nothing was applied or logged");
+}
+
+#[test]
+fn a_workspace_edit_after_planning_is_refused() {
+    let ws = demo();
+    let cfg = tempfile::tempdir().unwrap();
+    assert_eq!(vend_in(ws.path(), cfg.path(), &["plan", "--out", "p.json"]).status.code(), Some(0));
+    let f = ws.path().join("catalog/accounts/payments-prod.yaml");
+    fs::write(&f, fs::read_to_string(&f).unwrap().replace("4712", "4713")).unwrap();
+    let out = vend_in(ws.path(), cfg.path(), &["apply", "p.json", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("workspace (catalog/ or blueprints/) changed"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn without_a_terminal_apply_refuses_instead_of_waiting() {
+    let ws = demo();
+    let cfg = tempfile::tempdir().unwrap();
+    let out = vend_in(ws.path(), cfg.path(), &["apply"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no terminal to confirm on"), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Plan: "), "the plan is shown first");
+    assert!(!ws.path().join(".vend/audit.jsonl").exists());
+}
+
+#[test]
+fn a_close_needs_allow_close_even_with_auto_approve() {
+    let ws = demo();
+    let cfg = tempfile::tempdir().unwrap();
+    let f = ws.path().join("catalog/accounts/sandbox-bob.yaml");
+    fs::write(&f, format!("{}lifecycle: close\n", fs::read_to_string(&f).unwrap())).unwrap();
+    let out = vend_in(ws.path(), cfg.path(), &["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--allow-close sandbox-bob"), "{}", text(&out.stderr));
+    let out = vend_in(ws.path(), cfg.path(), &["apply", "--auto-approve", "--allow-close", "sandbox-bob"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let state = fs::read_to_string(ws.path().join(".vend/state.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let bob = v["accounts"].as_array().unwrap().iter().find(|a| a["name"] == "sandbox-bob").unwrap();
+    assert_eq!(bob["state"], "SUSPENDED");
+}
+
+#[test]
+fn a_second_apply_is_refused_while_one_holds_the_lock() {
+    let ws = demo();
+    let cfg = tempfile::tempdir().unwrap();
+    let held =
+        vend::adapter::lock::acquire(&ws.path().join(".vend/lock"), "alice", "2026-11-22T10:00:00Z", None)
+            .unwrap();
+    let out = vend_in(ws.path(), cfg.path(), &["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("another apply holds the lock") && err.contains("user alice"), "{err}");
+    assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+    let out = vend_in(ws.path(), cfg.path(), &["apply", "--auto-approve", "--lock-timeout", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("gave up after 1 s"), "{}", text(&out.stderr));
+    drop(held);
+    let out = vend_in(ws.path(), cfg.path(), &["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+struct NoWait;
+impl Clock for NoWait {
+    fn now(&self) -> String {
+        "2026-11-22T12:00:00Z".into()
+    }
+    fn sleep(&self, _millis: u64) {}
+}
+
+fn plan_for(ws: &Path, cloud: &mut dyn Cloud) -> vend::plan::Plan {
+    let files = vend::adapter::fs::read_workspace(ws).unwrap();
+    let loaded = vend::workspace::load(&files);
+    assert!(!loaded.diagnostics.iter().any(|d| d.is_error()));
+    vend::plan::build(&loaded.desired, &cloud.read_state().unwrap())
+}
+
+fn addresses(p: &vend::plan::Plan) -> BTreeSet<String> {
+    p.changes.iter().map(|c| c.address.clone()).collect()
+}
+
+/// Fail the k-th write before it happens: the state file and the log stay consistent, the next
+/// plan is exactly what did not complete, and applying it finishes the job.
+#[test]
+fn a_failure_at_step_k_leaves_state_and_log_consistent_and_the_rest_is_planned() {
+    let mut ks = vec![];
+    for k in [1u64, 2, 3, 5, 8, 12, 16, 20] {
+        let ws = demo();
+        let cfg = tempfile::tempdir().unwrap();
+        let state_path = ws.path().join("state.json");
+        fs::copy(root().join("snapshots/demo.state.json"), &state_path).unwrap();
+        let log = ws.path().join("audit.jsonl");
+        let (operator, _) = keys::load_or_create(KeyStore::FileOnly, cfg.path(), "tester").unwrap();
+        let opts = Options { max_polls: 3, poll_interval_ms: 0, ..Options::default() };
+        let first = plan_for(ws.path(), &mut LocalCloud::open(&state_path).unwrap());
+        let report = {
+            let mut cloud = FaultyCloud::new(LocalCloud::open(&state_path).unwrap(), k, FaultPoint::Before);
+            let mut audit =
+                JsonlAudit::open(&log, operator.clone(), || "2026-11-22T12:00:00Z".into()).unwrap();
+            engine::apply(&first, &mut cloud, &mut audit, &NoWait, &opts, &mut |_| {}).unwrap()
+        };
+        if report.is_complete() {
+            continue; // fewer than k writes in this plan
+        }
+        ks.push(k);
+        audit::verify(&log, &audit::head_path(&log), &[]).unwrap_or_else(|e| panic!("k={k}: {e}"));
+        // The state file re-reads cleanly; the next plan is exactly the unfinished part.
+        let mut cloud = LocalCloud::open(&state_path).unwrap();
+        let next = plan_for(ws.path(), &mut cloud);
+        let done: BTreeSet<String> = report
+            .steps
+            .iter()
+            .filter(|s| s.status == engine::StepStatus::Succeeded)
+            .map(|s| s.address.clone())
+            .collect();
+        let expected: BTreeSet<String> = addresses(&first).difference(&done).cloned().collect();
+        assert_eq!(addresses(&next), expected, "k={k}: the next plan must be what is left");
+        // Resume: apply the rest, then nothing is left and the log still verifies.
+        let mut audit = JsonlAudit::open(&log, operator.clone(), || "2026-11-22T12:01:00Z".into()).unwrap();
+        let report = engine::apply(&next, &mut cloud, &mut audit, &NoWait, &opts, &mut |_| {}).unwrap();
+        assert!(report.is_complete(), "k={k}: {:?}", report.failed());
+        assert!(plan_for(ws.path(), &mut cloud).changes.is_empty(), "k={k}");
+        audit::verify(&log, &audit::head_path(&log), &[]).unwrap_or_else(|e| panic!("k={k}: {e}"));
+    }
+    assert!(ks.len() >= 6, "faults fired at {ks:?}");
+}
+
+/// A lost response (the write happened, the answer did not arrive), at every write of the demo:
+/// planning again and applying finishes with no account created twice and a log that verifies.
+#[test]
+fn a_lost_response_anywhere_is_resumed_without_duplicates() {
+    for k in 1u64..=20 {
+        let ws = demo();
+        let cfg = tempfile::tempdir().unwrap();
+        let state_path = ws.path().join("state.json");
+        fs::copy(root().join("snapshots/demo.state.json"), &state_path).unwrap();
+        let log = ws.path().join("audit.jsonl");
+        let (operator, _) = keys::load_or_create(KeyStore::FileOnly, cfg.path(), "tester").unwrap();
+        let opts = Options { max_polls: 3, poll_interval_ms: 0, ..Options::default() };
+        let first = plan_for(ws.path(), &mut LocalCloud::open(&state_path).unwrap());
+        {
+            let mut cloud = FaultyCloud::new(LocalCloud::open(&state_path).unwrap(), k, FaultPoint::After);
+            let mut audit =
+                JsonlAudit::open(&log, operator.clone(), || "2026-11-22T12:00:00Z".into()).unwrap();
+            engine::apply(&first, &mut cloud, &mut audit, &NoWait, &opts, &mut |_| {}).unwrap();
+        }
+        let mut cloud = LocalCloud::open(&state_path).unwrap();
+        for _round in 0..3 {
+            let next = plan_for(ws.path(), &mut cloud);
+            if next.changes.is_empty() {
+                break;
+            }
+            let mut audit =
+                JsonlAudit::open(&log, operator.clone(), || "2026-11-22T12:01:00Z".into()).unwrap();
+            engine::apply(&next, &mut cloud, &mut audit, &NoWait, &opts, &mut |_| {}).unwrap();
+        }
+        assert!(plan_for(ws.path(), &mut cloud).changes.is_empty(), "k={k}: converged");
+        let state = cloud.read_state().unwrap();
+        let emails: Vec<&str> = state.accounts.iter().map(|a| a.email.as_str()).collect();
+        let unique: BTreeSet<&str> = emails.iter().copied().collect();
+        assert_eq!(emails.len(), unique.len(), "k={k}: an account was created twice");
+        assert_eq!(state.accounts.iter().filter(|a| a.name == "search-staging").count(), 1, "k={k}");
+        audit::verify(&log, &audit::head_path(&log), &[]).unwrap_or_else(|e| panic!("k={k}: {e}"));
+    }
+}

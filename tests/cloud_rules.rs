@@ -1,0 +1,452 @@
+//! The AWS rules against the in-process cloud: every case of `cloud_suite::suite()` as its own
+//! test on a fresh `LocalCloud`, followed by the state invariants; then what only the local cloud
+//! has (configurable polling, deterministic ids, per-call atomic persistence with its journal)
+//! and the fault-injecting `FaultyCloud`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cloud_suite;
+
+use cloud_suite::{Seed, fails, invariants, ok, seed_state, state, tags};
+use std::path::Path;
+use vend::adapter::faulty_cloud::{FaultPoint, FaultyCloud, INJECTED_FAULT};
+use vend::adapter::local_cloud::LocalCloud;
+use vend::model::{State, Tags};
+use vend::port::{Cloud, ErrorKind, Op};
+
+fn run_local(name: &str) {
+    let case =
+        cloud_suite::suite().into_iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no case {name}"));
+    let seed = seed_state(case.seed);
+    let mut cloud = LocalCloud::in_memory(seed.clone());
+    invariants(&cloud.read_state().unwrap());
+    (case.run)(&mut cloud, &seed);
+    invariants(&cloud.read_state().unwrap());
+}
+
+macro_rules! local {
+    ($($name:ident),* $(,)?) => {
+        $( #[test] fn $name() { run_local(stringify!($name)); } )*
+        const LOCAL: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+local![
+    create_account_is_asynchronous,
+    new_account_in_root_active_tagged_with_full_access,
+    no_scp_no_automatic_attachment,
+    duplicate_email_of_existing_account_fails,
+    duplicate_email_of_request_in_flight_fails,
+    account_name_rules,
+    email_rules,
+    create_account_bad_tag_fails_whole_request,
+    move_account_rules,
+    close_account_rules,
+    unknown_create_account_request,
+    create_ou_parent_must_exist_and_gets_full_access,
+    ou_depth_limit,
+    ou_name_unique_under_parent,
+    delete_ou_must_be_empty,
+    suspended_account_keeps_ou_non_empty,
+    tag_resource_rules,
+    enable_policy_type_attaches_full_access_everywhere,
+    create_policy_needs_scp_enabled,
+    create_policy_unique_name,
+    policy_size_limit_in_bytes,
+    policy_must_be_json,
+    attach_at_most_five_per_target,
+    attach_twice_fails,
+    detach_not_attached_fails,
+    detach_last_scp_fails,
+    root_policy_ids_follow_attachments,
+    delete_attached_policy_fails,
+    full_access_is_immutable,
+    template_must_be_uploaded_first,
+    create_portfolio_token_is_idempotent,
+    update_portfolio_rules,
+    delete_portfolio_in_use_fails,
+    create_product_with_first_version,
+    update_product_rules,
+    create_artifact_rules,
+    update_artifact_rules,
+    delete_artifact_rules,
+    delete_product_in_portfolio_fails,
+    product_portfolio_association_rules,
+    principal_rules,
+    portfolio_share_is_asynchronous,
+    portfolio_share_target_must_exist,
+    launch_constraint_rules,
+    provision_product_is_asynchronous,
+    provision_token_idempotent_and_name_unique,
+    provision_needs_a_launch_path,
+    provision_needs_an_active_account,
+    deprecated_version_no_new_launch_but_update,
+    terminate_provisioned_product,
+    unknown_ids_are_not_found,
+    minted_ids_have_aws_shapes_and_are_unique,
+];
+
+#[test]
+fn every_suite_case_has_a_local_test() {
+    let suite: Vec<&str> = cloud_suite::suite().iter().map(|c| c.name).collect();
+    let missing: Vec<&&str> = suite.iter().filter(|n| !LOCAL.contains(n)).collect();
+    assert!(missing.is_empty(), "suite cases without a local test: {missing:?}");
+    assert!(suite.len() >= 30);
+}
+
+fn demo() -> State {
+    seed_state(Seed::Demo)
+}
+
+fn root_ou(name: &str, s: &State) -> Op {
+    Op::CreateOrganizationalUnit {
+        parent_id: s.organization.root_id.clone(),
+        name: name.into(),
+        tags: Tags::new(),
+    }
+}
+
+// ------------------------------------------------------------------ local-only behaviour
+
+#[test]
+fn polls_before_completion_are_configurable() {
+    let seed = demo();
+    let mut c = LocalCloud::in_memory(seed.clone()).with_polls(3);
+    let car = ok(
+        &mut c,
+        Op::CreateAccount { name: "slow".into(), email: "aws+slow@example.com".into(), tags: Tags::new() },
+    )
+    .id
+    .unwrap();
+    for _ in 0..2 {
+        let o = ok(&mut c, Op::DescribeCreateAccountStatus { request_id: car.clone() });
+        assert_eq!(o.status.as_deref(), Some("IN_PROGRESS"));
+    }
+    let o = ok(&mut c, Op::DescribeCreateAccountStatus { request_id: car });
+    assert_eq!(o.status.as_deref(), Some("SUCCEEDED"));
+
+    let token = ok(
+        &mut c,
+        Op::CreatePortfolioShare {
+            portfolio_id: seed.portfolios[0].id.clone(),
+            share_type: "ORGANIZATION".into(),
+            value: seed.organization.id.clone(),
+        },
+    )
+    .id
+    .unwrap();
+    let statuses: Vec<_> = (0..3)
+        .map(|_| ok(&mut c, Op::DescribePortfolioShareStatus { token: token.clone() }).status.unwrap())
+        .collect();
+    assert_eq!(statuses, ["IN_PROGRESS", "IN_PROGRESS", "COMPLETED"]);
+
+    let pp = seed.provisioned_products[0].id.clone();
+    let rec = ok(&mut c, Op::TerminateProvisionedProduct { provisioned_product_id: pp, token: "t".into() })
+        .id
+        .unwrap();
+    let statuses: Vec<_> =
+        (0..3).map(|_| ok(&mut c, Op::DescribeRecord { record_id: rec.clone() }).status.unwrap()).collect();
+    assert_eq!(statuses, ["IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED"]);
+    assert!(c.state().provisioned_products.is_empty());
+}
+
+#[test]
+fn ids_and_request_ids_are_deterministic() {
+    let run = || {
+        let seed = demo();
+        let mut c = LocalCloud::in_memory(seed.clone());
+        let a = ok(&mut c, root_ou("one", &seed));
+        let b = ok(
+            &mut c,
+            Op::CreateAccount { name: "x".into(), email: "aws+x@example.com".into(), tags: Tags::new() },
+        );
+        let d = ok(&mut c, Op::DescribeCreateAccountStatus { request_id: b.id.clone().unwrap() });
+        (a, b, d, c.read_state().unwrap())
+    };
+    let (first, second) = (run(), run());
+    assert_eq!(first, second);
+    let (a, b, ..) = first;
+    assert_ne!(a.request_id, b.request_id);
+    assert_eq!(a.request_id.len(), 36, "{}", a.request_id);
+}
+
+#[test]
+fn account_limit_is_a_setting() {
+    let seed = demo();
+    let settings = vend::adapter::local_cloud::Settings {
+        account_limit: Some(seed.accounts.len() + 1),
+        ..Default::default()
+    };
+    let mut c = LocalCloud::in_memory(seed).with_settings(settings);
+    let mk = |n: &str| Op::CreateAccount {
+        name: n.into(),
+        email: format!("aws+{n}@example.com"),
+        tags: Tags::new(),
+    };
+    let a = ok(&mut c, mk("fits")).id.unwrap();
+    let b = ok(&mut c, mk("too-many")).id.unwrap();
+    let sa = ok(&mut c, Op::DescribeCreateAccountStatus { request_id: a });
+    let sb = ok(&mut c, Op::DescribeCreateAccountStatus { request_id: b });
+    assert_eq!(sa.status.as_deref(), Some("SUCCEEDED"));
+    assert_eq!(
+        (sb.status.as_deref(), sb.result.as_deref()),
+        (Some("FAILED"), Some("ACCOUNT_LIMIT_EXCEEDED"))
+    );
+}
+
+#[test]
+fn a_failed_call_changes_nothing() {
+    let seed = demo();
+    let mut c = LocalCloud::in_memory(seed.clone());
+    let before = c.read_state().unwrap();
+    fails(&mut c, root_ou("Security", &seed), "DuplicateOrganizationalUnitException");
+    assert_eq!(c.read_state().unwrap(), before);
+}
+
+// ------------------------------------------------------------------ persistence
+
+fn temp_state(state: &State) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    vend::adapter::fs::write_state(&path, state).unwrap();
+    (dir, path)
+}
+
+fn on_disk(path: &Path) -> State {
+    vend::adapter::fs::read_state(path).unwrap()
+}
+
+#[test]
+fn every_call_is_persisted_before_it_returns() {
+    let seed = demo();
+    let (dir, path) = temp_state(&seed);
+    let mut c = LocalCloud::open(&path).unwrap();
+    let ou = ok(&mut c, root_ou("Data", &seed)).id.unwrap();
+    // Without dropping the cloud: the file already has the OU.
+    assert!(on_disk(&path).organizational_units.iter().any(|o| o.id == ou));
+    let car = ok(
+        &mut c,
+        Op::CreateAccount { name: "d".into(), email: "aws+d@example.com".into(), tags: Tags::new() },
+    )
+    .id
+    .unwrap();
+    assert_eq!(
+        on_disk(&path).create_account_requests.iter().find(|r| r.id == car).unwrap().state,
+        "IN_PROGRESS"
+    );
+    // A poll that completes the request is persisted too.
+    let done = ok(&mut c, Op::DescribeCreateAccountStatus { request_id: car });
+    let id = done.result.unwrap();
+    assert!(on_disk(&path).accounts.iter().any(|a| a.id == id));
+    assert_eq!(on_disk(&path), c.read_state().unwrap());
+    // No temporary files are left behind: only the state and its journal.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["state.json", "state.json.journal"]);
+    // A failed call writes nothing.
+    let bytes = std::fs::read(&path).unwrap();
+    fails(&mut c, root_ou("Data", &seed), "DuplicateOrganizationalUnitException");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn reopening_continues_where_the_last_call_ended() {
+    let seed = demo();
+    let (_dir, path) = temp_state(&seed);
+    let (car, portfolio, token) = {
+        let mut c = LocalCloud::open(&path).unwrap();
+        let car = ok(
+            &mut c,
+            Op::CreateAccount {
+                name: "later".into(),
+                email: "aws+later@example.com".into(),
+                tags: tags(&[("k", "v")]),
+            },
+        )
+        .id
+        .unwrap();
+        let url = "https://vend-templates-111111111111.s3.us-east-1.amazonaws.com/t/x.yaml".to_string();
+        ok(&mut c, Op::PutTemplate { url, body: "Resources: {}\n".into() });
+        let portfolio = ok(
+            &mut c,
+            Op::CreatePortfolio {
+                name: "p".into(),
+                description: String::new(),
+                provider: "me".into(),
+                tags: Tags::new(),
+                token: "tok".into(),
+            },
+        )
+        .id
+        .unwrap();
+        let token = ok(
+            &mut c,
+            Op::CreatePortfolioShare {
+                portfolio_id: seed.portfolios[0].id.clone(),
+                share_type: "ORGANIZATION".into(),
+                value: seed.organization.id.clone(),
+            },
+        )
+        .id
+        .unwrap();
+        (car, portfolio, token)
+        // dropped: as if the process ended
+    };
+    let mut c = LocalCloud::open(&path).unwrap();
+    // The in-flight account creation remembers what was asked.
+    let done = ok(&mut c, Op::DescribeCreateAccountStatus { request_id: car });
+    assert_eq!(done.status.as_deref(), Some("SUCCEEDED"));
+    let s = c.read_state().unwrap();
+    let a = s.accounts.iter().find(|a| Some(&a.id) == done.result.as_ref()).unwrap();
+    assert_eq!((a.email.as_str(), a.tags.get("k").map(String::as_str)), ("aws+later@example.com", Some("v")));
+    // Tokens, templates and shares survive.
+    let again = ok(
+        &mut c,
+        Op::CreatePortfolio {
+            name: "p".into(),
+            description: String::new(),
+            provider: "me".into(),
+            tags: Tags::new(),
+            token: "tok".into(),
+        },
+    );
+    assert_eq!(again.id.as_deref(), Some(portfolio.as_str()));
+    assert!(c.template("https://vend-templates-111111111111.s3.us-east-1.amazonaws.com/t/x.yaml").is_some());
+    assert_eq!(ok(&mut c, Op::DescribePortfolioShareStatus { token }).status.as_deref(), Some("COMPLETED"));
+    // New ids do not repeat those minted before the restart.
+    let ou = ok(&mut c, root_ou("after", &seed)).id.unwrap();
+    assert!(!seed.organizational_units.iter().any(|o| o.id == ou));
+}
+
+#[test]
+fn a_crash_between_journal_and_state_write_is_replayed() {
+    let seed = demo();
+    let (_dir, path) = temp_state(&seed);
+    let before = std::fs::read(&path).unwrap();
+    let ou = {
+        let mut c = LocalCloud::open(&path).unwrap();
+        ok(&mut c, root_ou("Replayed", &seed)).id.unwrap()
+    };
+    // Simulate the crash: the journal was written, the state file still holds the old state.
+    std::fs::write(&path, &before).unwrap();
+    assert!(!on_disk(&path).organizational_units.iter().any(|o| o.id == ou));
+    let c = LocalCloud::open(&path).unwrap();
+    assert!(c.state().organizational_units.iter().any(|o| o.id == ou), "the journal was not replayed");
+    assert!(
+        on_disk(&path).organizational_units.iter().any(|o| o.id == ou),
+        "the replay was not written back"
+    );
+}
+
+#[test]
+fn a_journal_of_another_state_is_ignored() {
+    let seed = demo();
+    let (_dir, path) = temp_state(&seed);
+    {
+        let mut c = LocalCloud::open(&path).unwrap();
+        ok(&mut c, root_ou("Old", &seed));
+        ok(&mut c, root_ou("Older", &seed));
+    }
+    // Someone replaces the state file with another organization.
+    let other = State::empty("2026-11-22T10:00:00Z");
+    vend::adapter::fs::write_state(&path, &other).unwrap();
+    let mut c = LocalCloud::open(&path).unwrap();
+    assert!(c.state().organizational_units.is_empty());
+    ok(&mut c, root_ou("New", &other));
+    assert_eq!(on_disk(&path).organizational_units.len(), 1);
+}
+
+#[test]
+fn open_fails_on_a_missing_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(LocalCloud::open(dir.path().join("nope.json")).is_err());
+}
+
+// ------------------------------------------------------------------ fault injection
+
+#[test]
+fn faulty_before_does_not_carry_out_the_call() {
+    let seed = demo();
+    let mut c = FaultyCloud::new(LocalCloud::in_memory(seed.clone()), 2, FaultPoint::Before);
+    let car = ok(
+        &mut c,
+        Op::CreateAccount { name: "f".into(), email: "aws+f@example.com".into(), tags: Tags::new() },
+    )
+    .id
+    .unwrap();
+    // Polls and reads do not count.
+    ok(&mut c, Op::DescribeCreateAccountStatus { request_id: car });
+    c.read_state().unwrap();
+    assert_eq!((c.mutating_calls(), c.calls()), (1, 2));
+    let before = c.read_state().unwrap();
+    let e = c.call(&root_ou("Faulty", &seed)).unwrap_err();
+    assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Hard, INJECTED_FAULT));
+    assert_eq!(c.read_state().unwrap(), before, "a Before fault carried the call out");
+    // The next call goes through.
+    ok(&mut c, root_ou("Faulty", &seed));
+    assert_eq!((c.mutating_calls(), c.calls()), (3, 4));
+    assert_eq!(c.fired().len(), 1);
+    assert_eq!(c.fired()[0].1, "CreateOrganizationalUnit");
+}
+
+#[test]
+fn faulty_after_carries_out_the_call_and_loses_the_response() {
+    let seed = demo();
+    let mut c = FaultyCloud::new(LocalCloud::in_memory(seed.clone()), 1, FaultPoint::After);
+    let op = Op::CreatePortfolio {
+        name: "lost".into(),
+        description: String::new(),
+        provider: "me".into(),
+        tags: Tags::new(),
+        token: "tok-lost".into(),
+    };
+    let e = c.call(&op).unwrap_err();
+    assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Unknown, INJECTED_FAULT));
+    let s = c.read_state().unwrap();
+    let created =
+        s.portfolios.iter().find(|p| p.name == "lost").expect("the call was carried out").id.clone();
+    // Recovery: the same token returns the same portfolio.
+    assert_eq!(ok(&mut c, op).id.as_deref(), Some(created.as_str()));
+    assert_eq!(c.read_state().unwrap().portfolios.len(), seed.portfolios.len() + 1);
+}
+
+#[test]
+fn faulty_after_on_a_move_makes_the_retry_a_duplicate() {
+    let seed = demo();
+    let acct = cloud_suite::account(&seed, "legacy-billing");
+    let mv = Op::MoveAccount {
+        account_id: acct.clone(),
+        source_parent_id: cloud_suite::ou(&seed, "Workloads"),
+        destination_parent_id: cloud_suite::ou(&seed, "Sandbox"),
+    };
+    let mut c = FaultyCloud::new(LocalCloud::in_memory(seed.clone()), 1, FaultPoint::After);
+    assert_eq!(c.call(&mv).unwrap_err().kind, ErrorKind::Unknown);
+    fails(&mut c, mv, "DuplicateAccountException");
+    assert_eq!(
+        state(&mut c).accounts.iter().find(|a| a.id == acct).unwrap().parent_id,
+        cloud_suite::ou(&seed, "Sandbox")
+    );
+}
+
+#[test]
+fn faulty_after_a_failing_call_still_reports_unknown() {
+    let seed = demo();
+    let mut c =
+        FaultyCloud::passthrough(LocalCloud::in_memory(seed.clone())).with_fault(1, FaultPoint::After);
+    let e = c.call(&root_ou("Security", &seed)).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unknown);
+    assert!(e.message.contains("DuplicateOrganizationalUnitException"), "{e}");
+    assert_eq!(c.into_inner().state().organizational_units.len(), seed.organizational_units.len());
+}
+
+#[test]
+fn faulty_cloud_persists_through_the_inner_cloud() {
+    let seed = demo();
+    let (_dir, path) = temp_state(&seed);
+    let mut c = FaultyCloud::new(LocalCloud::open(&path).unwrap(), 1, FaultPoint::After);
+    assert!(c.call(&root_ou("Durable", &seed)).is_err());
+    // The lost response does not lose the call: it is on disk.
+    assert!(on_disk(&path).organizational_units.iter().any(|o| o.name == "Durable"));
+}

@@ -1,0 +1,1594 @@
+//! The AWS-rule suite (AWS-NOTES.md), written against `&mut dyn Cloud` only, so that the same
+//! rules run against the in-process cloud (`tests/cloud_rules.rs`) and, later, the AWS adapter
+//! over the extended emulator. Each case names the seed organization it expects (`Seed`); a
+//! harness builds that organization, hands the cloud and the seed state to the case, and then
+//! checks `invariants` on the state the cloud reports.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use vend::model::{State, Tags};
+use vend::port::{ArtifactSpec, Cloud, CloudError, ErrorKind, Op, Outcome};
+
+/// The organization a case starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seed {
+    /// `snapshots/demo.state.json`: SCPs enabled, OU tree, 13 accounts, a portfolio shared with
+    /// the Workloads OU, a product with two versions and one provisioned product.
+    Demo,
+    /// A small organization without SCPs enabled: root, OU `Apps`, the management account and
+    /// one member account in `Apps`.
+    NoScp,
+}
+
+pub type Rule = fn(&mut dyn Cloud, &State);
+
+pub struct Case {
+    pub name: &'static str,
+    pub seed: Seed,
+    pub run: Rule,
+}
+
+pub fn seed_state(seed: Seed) -> State {
+    match seed {
+        Seed::Demo => {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/demo.state.json");
+            vend::adapter::fs::read_state(&path).unwrap()
+        }
+        Seed::NoScp => {
+            let mut s = State::empty("2026-11-22T10:00:00Z");
+            s.organization.enabled_policy_types.clear();
+            s.organization.root_policy_ids.clear();
+            s.policies.clear();
+            s.organizational_units.push(vend::model::OrgUnit {
+                id: "ou-a1b2-apps0001".into(),
+                name: "Apps".into(),
+                parent_id: s.organization.root_id.clone(),
+                tags: Tags::new(),
+            });
+            s.accounts.push(vend::model::Account {
+                id: "222222222222".into(),
+                name: "member".into(),
+                email: "aws+member@example.com".into(),
+                state: "ACTIVE".into(),
+                parent_id: "ou-a1b2-apps0001".into(),
+                tags: Tags::new(),
+            });
+            s.normalize();
+            s
+        }
+    }
+}
+
+// ------------------------------------------------------------------ helpers
+
+pub fn ok(c: &mut dyn Cloud, op: Op) -> Outcome {
+    match c.call(&op) {
+        Ok(o) => {
+            assert!(!o.request_id.is_empty(), "{} returned no request id", op.name());
+            o
+        }
+        Err(e) => panic!("{} should succeed: {e}\n{op:?}", op.name()),
+    }
+}
+
+pub fn fails(c: &mut dyn Cloud, op: Op, code: &str) -> CloudError {
+    let before = state(c);
+    match c.call(&op) {
+        Ok(o) => panic!("{} should fail with {code}, returned {o:?}\n{op:?}", op.name()),
+        Err(e) => {
+            assert_eq!(e.code, code, "{} failed with the wrong code: {e}", op.name());
+            assert_eq!(e.kind, ErrorKind::Hard, "{e}");
+            assert_eq!(state(c), before, "a failed {} changed the state", op.name());
+            e
+        }
+    }
+}
+
+pub fn state(c: &mut dyn Cloud) -> State {
+    c.read_state().unwrap()
+}
+
+pub fn tags(pairs: &[(&str, &str)]) -> Tags {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+pub fn ou(s: &State, name: &str) -> String {
+    s.organizational_units
+        .iter()
+        .find(|o| o.name == name)
+        .unwrap_or_else(|| panic!("no OU {name}"))
+        .id
+        .clone()
+}
+
+pub fn account(s: &State, name: &str) -> String {
+    s.accounts.iter().find(|a| a.name == name).unwrap_or_else(|| panic!("no account {name}")).id.clone()
+}
+
+pub fn policy(s: &State, name: &str) -> String {
+    s.policies.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("no policy {name}")).id.clone()
+}
+
+pub fn targets(s: &State, policy_id: &str) -> Vec<String> {
+    s.policies.iter().find(|p| p.id == policy_id).map(|p| p.target_ids.clone()).unwrap_or_default()
+}
+
+pub fn scps_on(s: &State, target: &str) -> Vec<String> {
+    s.policies.iter().filter(|p| p.target_ids.iter().any(|t| t == target)).map(|p| p.name.clone()).collect()
+}
+
+pub fn portfolio(s: &State) -> String {
+    s.portfolios[0].id.clone()
+}
+
+pub fn product(s: &State) -> String {
+    s.products[0].id.clone()
+}
+
+pub fn version(s: &State, product_id: &str, name: &str) -> String {
+    let p = s.products.iter().find(|p| p.id == product_id).unwrap();
+    p.versions.iter().find(|v| v.name == name).unwrap_or_else(|| panic!("no version {name}")).id.clone()
+}
+
+const DOC: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+
+pub fn create_policy(c: &mut dyn Cloud, name: &str) -> String {
+    ok(c, Op::CreatePolicy { name: name.into(), content: DOC.into(), tags: Tags::new() }).id.unwrap()
+}
+
+/// Poll a CreateAccount request until it leaves IN_PROGRESS.
+pub fn poll_account(c: &mut dyn Cloud, request_id: &str) -> Outcome {
+    for _ in 0..20 {
+        let o = ok(c, Op::DescribeCreateAccountStatus { request_id: request_id.into() });
+        if o.status.as_deref() != Some("IN_PROGRESS") {
+            return o;
+        }
+    }
+    panic!("{request_id} still in progress")
+}
+
+pub fn poll_share(c: &mut dyn Cloud, token: &str) -> Outcome {
+    for _ in 0..20 {
+        let o = ok(c, Op::DescribePortfolioShareStatus { token: token.into() });
+        if !matches!(o.status.as_deref(), Some("IN_PROGRESS" | "NOT_STARTED")) {
+            return o;
+        }
+    }
+    panic!("share {token} still in progress")
+}
+
+pub fn poll_record(c: &mut dyn Cloud, record_id: &str) -> Outcome {
+    for _ in 0..20 {
+        let o = ok(c, Op::DescribeRecord { record_id: record_id.into() });
+        if !matches!(o.status.as_deref(), Some("CREATED" | "IN_PROGRESS" | "IN_PROGRESS_IN_ERROR")) {
+            return o;
+        }
+    }
+    panic!("record {record_id} still in progress")
+}
+
+/// Create an account and wait for it; returns its id.
+pub fn new_account(c: &mut dyn Cloud, name: &str, email: &str, t: Tags) -> String {
+    let car = ok(c, Op::CreateAccount { name: name.into(), email: email.into(), tags: t }).id.unwrap();
+    let done = poll_account(c, &car);
+    assert_eq!(done.status.as_deref(), Some("SUCCEEDED"), "{done:?}");
+    done.result.unwrap()
+}
+
+pub fn template_url(name: &str) -> String {
+    format!("https://vend-templates-111111111111.s3.us-east-1.amazonaws.com/templates/test/{name}.yaml")
+}
+
+pub fn put_template(c: &mut dyn Cloud, name: &str) -> String {
+    let url = template_url(name);
+    ok(c, Op::PutTemplate { url: url.clone(), body: format!("Description: {name}\nResources: {{}}\n") });
+    url
+}
+
+pub fn spec(name: &str, url: &str) -> ArtifactSpec {
+    ArtifactSpec {
+        name: name.into(),
+        description: format!("vend-sha256:{}", "0".repeat(64)),
+        template_url: url.into(),
+        guidance: "DEFAULT".into(),
+    }
+}
+
+pub fn new_product(c: &mut dyn Cloud, name: &str, token: &str) -> (String, String) {
+    let url = put_template(c, &format!("{name}-v1"));
+    let o = ok(
+        c,
+        Op::CreateProduct {
+            name: name.into(),
+            owner: "Platform Team".into(),
+            description: "test".into(),
+            tags: tags(&[("vend:managed", "true")]),
+            version: spec("v1", &url),
+            token: token.into(),
+        },
+    );
+    (o.id.unwrap(), o.artifact_id.unwrap())
+}
+
+pub fn new_portfolio(c: &mut dyn Cloud, name: &str, token: &str) -> String {
+    ok(
+        c,
+        Op::CreatePortfolio {
+            name: name.into(),
+            description: "test".into(),
+            provider: "Platform Team".into(),
+            tags: Tags::new(),
+            token: token.into(),
+        },
+    )
+    .id
+    .unwrap()
+}
+
+pub fn provision(account_id: &str, name: &str, product_id: &str, artifact_id: &str, token: &str) -> Op {
+    Op::ProvisionProduct {
+        account_id: account_id.into(),
+        name: name.into(),
+        product_id: product_id.into(),
+        artifact_id: artifact_id.into(),
+        params: BTreeMap::from([("RepositoryName".to_string(), name.to_string())]),
+        tags: tags(&[("vend:managed", "true")]),
+        token: token.into(),
+    }
+}
+
+fn is_alnum13(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix)
+        .is_some_and(|r| r.len() == 13 && r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+}
+
+/// What every state a cloud reports must satisfy (format v1 and the AWS invariants).
+pub fn invariants(s: &State) {
+    assert!(s.is_normalized(), "the state is not normalized");
+    let root = &s.organization.root_id;
+    let mut at_root: Vec<String> =
+        s.policies.iter().filter(|p| p.target_ids.contains(root)).map(|p| p.id.clone()).collect();
+    at_root.sort();
+    assert_eq!(
+        s.organization.root_policy_ids, at_root,
+        "root_policy_ids disagree with the policies' targets"
+    );
+    let is_parent = |id: &str| id == root || s.organizational_units.iter().any(|o| o.id == id);
+    for o in &s.organizational_units {
+        assert!(is_parent(&o.parent_id), "OU {} has no parent {}", o.id, o.parent_id);
+    }
+    for a in &s.accounts {
+        assert!(is_parent(&a.parent_id), "account {} has no parent {}", a.id, a.parent_id);
+    }
+    let scp = s.organization.enabled_policy_types.iter().any(|t| t == "SERVICE_CONTROL_POLICY");
+    let mut all_targets = vec![root.clone()];
+    all_targets.extend(s.organizational_units.iter().map(|o| o.id.clone()));
+    all_targets.extend(s.accounts.iter().map(|a| a.id.clone()));
+    for p in &s.policies {
+        for t in &p.target_ids {
+            assert!(all_targets.contains(t), "policy {} targets unknown {t}", p.name);
+        }
+    }
+    for t in &all_targets {
+        let n = scps_on(s, t).len();
+        if scp {
+            assert!((1..=5).contains(&n), "{t} has {n} SCPs attached");
+        } else {
+            assert_eq!(n, 0, "{t} has SCPs while the type is disabled");
+        }
+    }
+    for pp in &s.provisioned_products {
+        let prod = s.products.iter().find(|p| p.id == pp.product_id);
+        assert!(prod.is_some_and(|p| p.versions.iter().any(|v| v.id == pp.version_id)), "{} dangles", pp.id);
+    }
+    for p in &s.products {
+        assert!(!p.versions.is_empty(), "product {} has no version", p.id);
+    }
+}
+
+// ------------------------------------------------------------------ Organizations: accounts
+
+/// CreateAccount is asynchronous: a `car-…` id, IN_PROGRESS until polled.
+pub fn create_account_is_asynchronous(c: &mut dyn Cloud, _seed: &State) {
+    let o = ok(
+        c,
+        Op::CreateAccount {
+            name: "orders-dev".into(),
+            email: "aws+orders-dev@example.com".into(),
+            tags: Tags::new(),
+        },
+    );
+    let car = o.id.unwrap();
+    let hex = car.strip_prefix("car-").unwrap();
+    assert!(hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()), "{car}");
+    let s = state(c);
+    let r = s.create_account_requests.iter().find(|r| r.id == car).unwrap();
+    assert_eq!(
+        (r.state.as_str(), r.account_name.as_str(), r.account_id.as_deref()),
+        ("IN_PROGRESS", "orders-dev", None)
+    );
+    assert!(
+        !s.accounts.iter().any(|a| a.name == "orders-dev"),
+        "the account exists before the request completes"
+    );
+    let done = poll_account(c, &car);
+    assert_eq!(done.status.as_deref(), Some("SUCCEEDED"));
+    let id = done.result.unwrap();
+    assert!(id.len() == 12 && id.chars().all(|c| c.is_ascii_digit()), "{id}");
+    let s = state(c);
+    let r = s.create_account_requests.iter().find(|r| r.id == car).unwrap();
+    assert_eq!((r.state.as_str(), r.account_id.as_deref()), ("SUCCEEDED", Some(id.as_str())));
+    // Polling a finished request keeps answering the same.
+    let again = ok(c, Op::DescribeCreateAccountStatus { request_id: car });
+    assert_eq!((again.status.as_deref(), again.result.as_deref()), (Some("SUCCEEDED"), Some(id.as_str())));
+}
+
+/// New accounts start in the root, ACTIVE, with the given tags and FullAWSAccess attached.
+pub fn new_account_in_root_active_tagged_with_full_access(c: &mut dyn Cloud, seed: &State) {
+    let t = tags(&[("vend:managed", "true"), ("cost-center", "4711")]);
+    let id = new_account(c, "orders-prod", "aws+orders-prod@example.com", t.clone());
+    let s = state(c);
+    let a = s.accounts.iter().find(|a| a.id == id).unwrap();
+    assert_eq!(a.parent_id, seed.organization.root_id);
+    assert_eq!(
+        (a.state.as_str(), a.name.as_str(), a.email.as_str()),
+        ("ACTIVE", "orders-prod", "aws+orders-prod@example.com")
+    );
+    assert_eq!(a.tags, t);
+    assert_eq!(scps_on(&s, &id), vec!["FullAWSAccess".to_string()]);
+}
+
+/// Without SCPs enabled, new accounts and OUs get no policy.
+pub fn no_scp_no_automatic_attachment(c: &mut dyn Cloud, seed: &State) {
+    let id = new_account(c, "orders", "aws+orders@example.com", Tags::new());
+    let ou_id = ok(
+        c,
+        Op::CreateOrganizationalUnit {
+            parent_id: seed.organization.root_id.clone(),
+            name: "Lab".into(),
+            tags: Tags::new(),
+        },
+    )
+    .id
+    .unwrap();
+    let s = state(c);
+    assert!(scps_on(&s, &id).is_empty() && scps_on(&s, &ou_id).is_empty());
+}
+
+/// A duplicate e-mail (any case) against an existing account makes the request FAILED.
+pub fn duplicate_email_of_existing_account_fails(c: &mut dyn Cloud, seed: &State) {
+    let existing =
+        &seed.accounts.iter().find(|a| a.id != seed.organization.management_account_id).unwrap().email;
+    let shouted = existing.to_ascii_uppercase();
+    let car = ok(c, Op::CreateAccount { name: "copy".into(), email: shouted, tags: Tags::new() }).id.unwrap();
+    let done = poll_account(c, &car);
+    assert_eq!(
+        (done.status.as_deref(), done.result.as_deref()),
+        (Some("FAILED"), Some("EMAIL_ALREADY_EXISTS"))
+    );
+    let s = state(c);
+    let r = s.create_account_requests.iter().find(|r| r.id == car).unwrap();
+    assert_eq!((r.state.as_str(), r.failure_reason.as_deref()), ("FAILED", Some("EMAIL_ALREADY_EXISTS")));
+    assert_eq!(s.accounts.len(), seed.accounts.len());
+}
+
+/// Sending CreateAccount twice while the first is in flight: the second fails.
+pub fn duplicate_email_of_request_in_flight_fails(c: &mut dyn Cloud, seed: &State) {
+    let op = |email: &str| Op::CreateAccount { name: "twice".into(), email: email.into(), tags: Tags::new() };
+    let first = ok(c, op("aws+twice@example.com")).id.unwrap();
+    let second = ok(c, op("AWS+Twice@Example.com")).id.unwrap();
+    assert_ne!(first, second);
+    let b = poll_account(c, &second);
+    let a = poll_account(c, &first);
+    assert_eq!(a.status.as_deref(), Some("SUCCEEDED"));
+    assert_eq!((b.status.as_deref(), b.result.as_deref()), (Some("FAILED"), Some("EMAIL_ALREADY_EXISTS")));
+    assert_eq!(state(c).accounts.len(), seed.accounts.len() + 1);
+}
+
+/// Account names: 1–50 printable ASCII characters.
+pub fn account_name_rules(c: &mut dyn Cloud, _seed: &State) {
+    for name in ["", &"x".repeat(51), "tab\there", "naïve"] {
+        fails(
+            c,
+            Op::CreateAccount { name: name.into(), email: "aws+n@example.com".into(), tags: Tags::new() },
+            "InvalidInputException",
+        );
+    }
+    let fifty = "y".repeat(50);
+    let car =
+        ok(c, Op::CreateAccount { name: fifty, email: "aws+fifty@example.com".into(), tags: Tags::new() });
+    assert!(car.id.is_some());
+}
+
+/// E-mail: 6–64 ASCII characters, one `@`, a dotted domain.
+pub fn email_rules(c: &mut dyn Cloud, _seed: &State) {
+    let long = format!("{}@example.com", "a".repeat(53));
+    assert_eq!(long.len(), 65);
+    for email in [
+        "a@b.c",
+        "no-at.example.com",
+        "two@@example.com",
+        "a@b@example.com",
+        "user@localhost",
+        "ünï@example.com",
+        "sp ace@example.com",
+        &long,
+    ] {
+        fails(
+            c,
+            Op::CreateAccount { name: "mail".into(), email: email.into(), tags: Tags::new() },
+            "InvalidInputException",
+        );
+    }
+    ok(c, Op::CreateAccount { name: "mail".into(), email: "a@b.co".into(), tags: Tags::new() });
+}
+
+/// Tags on CreateAccount are all-or-nothing: one bad tag fails the whole creation.
+pub fn create_account_bad_tag_fails_whole_request(c: &mut dyn Cloud, seed: &State) {
+    let t = tags(&[("cost-center", "4711"), ("aws:reserved", "x")]);
+    fails(
+        c,
+        Op::CreateAccount { name: "tagged".into(), email: "aws+tagged@example.com".into(), tags: t },
+        "InvalidInputException",
+    );
+    assert_eq!(state(c).create_account_requests.len(), seed.create_account_requests.len());
+}
+
+/// MoveAccount needs the right source; a move repeated after a lost response is a duplicate.
+pub fn move_account_rules(c: &mut dyn Cloud, seed: &State) {
+    let acct = account(seed, "legacy-billing");
+    let (workloads, sandbox, dev) = (ou(seed, "Workloads"), ou(seed, "Sandbox"), ou(seed, "dev"));
+    let mv = |src: &str, dst: &str| Op::MoveAccount {
+        account_id: acct.clone(),
+        source_parent_id: src.into(),
+        destination_parent_id: dst.into(),
+    };
+    fails(c, mv(&dev, &sandbox), "SourceParentNotFoundException");
+    fails(c, mv("ou-4f2a-zzzzzzzz", &sandbox), "SourceParentNotFoundException");
+    fails(c, mv(&workloads, "ou-4f2a-zzzzzzzz"), "DestinationParentNotFoundException");
+    fails(c, mv(&workloads, &workloads), "DuplicateAccountException");
+    ok(c, mv(&workloads, &sandbox));
+    assert_eq!(state(c).accounts.iter().find(|a| a.id == acct).unwrap().parent_id, sandbox);
+    // The same call again (a retry after a lost response).
+    fails(c, mv(&workloads, &sandbox), "DuplicateAccountException");
+    fails(
+        c,
+        Op::MoveAccount {
+            account_id: "999999999999".into(),
+            source_parent_id: sandbox.clone(),
+            destination_parent_id: dev,
+        },
+        "AccountNotFoundException",
+    );
+    ok(c, mv(&sandbox, &seed.organization.root_id));
+}
+
+/// CloseAccount: ACTIVE -> SUSPENDED once; never the management account.
+pub fn close_account_rules(c: &mut dyn Cloud, seed: &State) {
+    let acct = account(seed, "sandbox-bob");
+    ok(c, Op::CloseAccount { account_id: acct.clone() });
+    let s = state(c);
+    let a = s.accounts.iter().find(|a| a.id == acct).unwrap();
+    assert_eq!(a.state, "SUSPENDED");
+    assert_eq!(a.parent_id, account_parent(seed, &acct), "closing does not move the account");
+    fails(c, Op::CloseAccount { account_id: acct }, "AccountAlreadyClosedException");
+    fails(
+        c,
+        Op::CloseAccount { account_id: seed.organization.management_account_id.clone() },
+        "ConstraintViolationException",
+    );
+    fails(c, Op::CloseAccount { account_id: "999999999999".into() }, "AccountNotFoundException");
+}
+
+fn account_parent(s: &State, id: &str) -> String {
+    s.accounts.iter().find(|a| a.id == id).unwrap().parent_id.clone()
+}
+
+/// DescribeCreateAccountStatus of an unknown request.
+pub fn unknown_create_account_request(c: &mut dyn Cloud, _seed: &State) {
+    fails(
+        c,
+        Op::DescribeCreateAccountStatus { request_id: format!("car-{}", "0".repeat(32)) },
+        "CreateAccountStatusNotFoundException",
+    );
+}
+
+// ------------------------------------------------------------------ Organizations: OUs
+
+/// CreateOrganizationalUnit: the parent must exist; FullAWSAccess is attached to the new OU.
+pub fn create_ou_parent_must_exist_and_gets_full_access(c: &mut dyn Cloud, seed: &State) {
+    fails(
+        c,
+        Op::CreateOrganizationalUnit {
+            parent_id: "ou-4f2a-zzzzzzzz".into(),
+            name: "x".into(),
+            tags: Tags::new(),
+        },
+        "ParentNotFoundException",
+    );
+    let t = tags(&[("vend:managed", "true")]);
+    let id = ok(
+        c,
+        Op::CreateOrganizationalUnit {
+            parent_id: ou(seed, "Workloads"),
+            name: "staging".into(),
+            tags: t.clone(),
+        },
+    )
+    .id
+    .unwrap();
+    let root = seed.organization.root_id.trim_start_matches("r-");
+    let suffix = id.strip_prefix(&format!("ou-{root}-")).unwrap_or_else(|| panic!("{id}"));
+    assert!(
+        suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+        "{id}"
+    );
+    let s = state(c);
+    let o = s.organizational_units.iter().find(|o| o.id == id).unwrap();
+    assert_eq!(
+        (o.name.as_str(), o.parent_id.as_str(), &o.tags),
+        ("staging", ou(seed, "Workloads").as_str(), &t)
+    );
+    assert_eq!(scps_on(&s, &id), vec!["FullAWSAccess".to_string()]);
+    fails(
+        c,
+        Op::CreateOrganizationalUnit {
+            parent_id: seed.organization.root_id.clone(),
+            name: String::new(),
+            tags: Tags::new(),
+        },
+        "InvalidInputException",
+    );
+}
+
+/// At most 5 levels of OUs below the root.
+pub fn ou_depth_limit(c: &mut dyn Cloud, seed: &State) {
+    let mut parent = seed.organization.root_id.clone();
+    for level in 1..=5 {
+        parent = ok(
+            c,
+            Op::CreateOrganizationalUnit { parent_id: parent, name: format!("L{level}"), tags: Tags::new() },
+        )
+        .id
+        .unwrap();
+    }
+    let e = fails(
+        c,
+        Op::CreateOrganizationalUnit { parent_id: parent, name: "L6".into(), tags: Tags::new() },
+        "ConstraintViolationException",
+    );
+    assert!(e.message.contains("OU_DEPTH_LIMIT_EXCEEDED"), "{e}");
+}
+
+/// OU names are unique under one parent (not across parents).
+pub fn ou_name_unique_under_parent(c: &mut dyn Cloud, seed: &State) {
+    let root = seed.organization.root_id.clone();
+    fails(
+        c,
+        Op::CreateOrganizationalUnit { parent_id: root, name: "Security".into(), tags: Tags::new() },
+        "DuplicateOrganizationalUnitException",
+    );
+    ok(
+        c,
+        Op::CreateOrganizationalUnit {
+            parent_id: ou(seed, "Workloads"),
+            name: "Security".into(),
+            tags: Tags::new(),
+        },
+    );
+}
+
+/// DeleteOrganizationalUnit only when the OU holds no account and no OU.
+pub fn delete_ou_must_be_empty(c: &mut dyn Cloud, seed: &State) {
+    fails(
+        c,
+        Op::DeleteOrganizationalUnit { ou_id: ou(seed, "Workloads") },
+        "OrganizationalUnitNotEmptyException",
+    );
+    fails(c, Op::DeleteOrganizationalUnit { ou_id: ou(seed, "dev") }, "OrganizationalUnitNotEmptyException");
+    let empty = ok(
+        c,
+        Op::CreateOrganizationalUnit {
+            parent_id: ou(seed, "Sandbox"),
+            name: "tmp".into(),
+            tags: Tags::new(),
+        },
+    )
+    .id
+    .unwrap();
+    fails(
+        c,
+        Op::DeleteOrganizationalUnit { ou_id: ou(seed, "Sandbox") },
+        "OrganizationalUnitNotEmptyException",
+    );
+    ok(c, Op::DeleteOrganizationalUnit { ou_id: empty.clone() });
+    let s = state(c);
+    assert!(!s.organizational_units.iter().any(|o| o.id == empty));
+    assert!(scps_on(&s, &empty).is_empty(), "a deleted OU stays a policy target");
+    fails(c, Op::DeleteOrganizationalUnit { ou_id: empty }, "OrganizationalUnitNotFoundException");
+}
+
+/// A suspended account still keeps its OU non-empty.
+pub fn suspended_account_keeps_ou_non_empty(c: &mut dyn Cloud, seed: &State) {
+    let lab = ok(
+        c,
+        Op::CreateOrganizationalUnit {
+            parent_id: seed.organization.root_id.clone(),
+            name: "lab".into(),
+            tags: Tags::new(),
+        },
+    )
+    .id
+    .unwrap();
+    let acct = account(seed, "sandbox-alice");
+    ok(
+        c,
+        Op::MoveAccount {
+            account_id: acct.clone(),
+            source_parent_id: ou(seed, "Sandbox"),
+            destination_parent_id: lab.clone(),
+        },
+    );
+    ok(c, Op::CloseAccount { account_id: acct });
+    fails(c, Op::DeleteOrganizationalUnit { ou_id: lab }, "OrganizationalUnitNotEmptyException");
+}
+
+/// TagResource sets (adds or overwrites) tags on OUs, accounts and policies.
+pub fn tag_resource_rules(c: &mut dyn Cloud, seed: &State) {
+    let w = ou(seed, "Workloads");
+    let a = account(seed, "legacy-billing");
+    let p = policy(seed, "region-guard");
+    for id in [&w, &a, &p] {
+        ok(
+            c,
+            Op::TagResource {
+                resource_id: id.clone(),
+                tags: tags(&[("vend:managed", "true"), ("tier", "gold")]),
+            },
+        );
+    }
+    let s = state(c);
+    let ot = &s.organizational_units.iter().find(|o| o.id == w).unwrap().tags;
+    assert_eq!(ot.get("tier").map(String::as_str), Some("gold"));
+    let at = &s.accounts.iter().find(|x| x.id == a).unwrap().tags;
+    assert_eq!(at.get("team").map(String::as_str), Some("finance"), "TagResource removed an existing tag");
+    assert_eq!(at.get("vend:managed").map(String::as_str), Some("true"));
+    let pt = &s.policies.iter().find(|x| x.id == p).unwrap().tags;
+    assert_eq!(pt.get("tier").map(String::as_str), Some("gold"));
+    fails(
+        c,
+        Op::TagResource { resource_id: "ou-4f2a-zzzzzzzz".into(), tags: tags(&[("a", "b")]) },
+        "TargetNotFoundException",
+    );
+    fails(
+        c,
+        Op::TagResource { resource_id: a.clone(), tags: tags(&[("aws:x", "b")]) },
+        "InvalidInputException",
+    );
+    // At most 50 tags per resource, counting those it has.
+    let have = state(c).accounts.iter().find(|x| x.id == a).unwrap().tags.len();
+    let more: Tags = (have..50).map(|n| (format!("k{n}"), "v".to_string())).collect();
+    ok(c, Op::TagResource { resource_id: a.clone(), tags: more });
+    fails(
+        c,
+        Op::TagResource { resource_id: a.clone(), tags: tags(&[("one-more", "v")]) },
+        "ConstraintViolationException",
+    );
+    // Overwriting an existing key adds nothing.
+    ok(c, Op::TagResource { resource_id: a, tags: tags(&[("team", "payments")]) });
+}
+
+// ------------------------------------------------------------------ Organizations: SCPs
+
+/// EnablePolicyType: FullAWSAccess then exists and is attached to the root, every OU and account.
+pub fn enable_policy_type_attaches_full_access_everywhere(c: &mut dyn Cloud, seed: &State) {
+    let root = seed.organization.root_id.clone();
+    fails(
+        c,
+        Op::EnablePolicyType { root_id: "r-zzzz".into(), policy_type: "SERVICE_CONTROL_POLICY".into() },
+        "RootNotFoundException",
+    );
+    ok(c, Op::EnablePolicyType { root_id: root.clone(), policy_type: "SERVICE_CONTROL_POLICY".into() });
+    let s = state(c);
+    assert!(s.organization.enabled_policy_types.contains(&"SERVICE_CONTROL_POLICY".to_string()));
+    let full = s.policies.iter().find(|p| p.name == "FullAWSAccess").expect("FullAWSAccess exists");
+    assert!(full.aws_managed);
+    let mut expected = vec![root.clone()];
+    expected.extend(seed.organizational_units.iter().map(|o| o.id.clone()));
+    expected.extend(seed.accounts.iter().map(|a| a.id.clone()));
+    expected.sort();
+    assert_eq!(full.target_ids, expected);
+    assert_eq!(s.organization.root_policy_ids, vec![full.id.clone()]);
+    fails(
+        c,
+        Op::EnablePolicyType { root_id: root, policy_type: "SERVICE_CONTROL_POLICY".into() },
+        "PolicyTypeAlreadyEnabledException",
+    );
+}
+
+/// CreatePolicy needs the SCP type enabled.
+pub fn create_policy_needs_scp_enabled(c: &mut dyn Cloud, seed: &State) {
+    let op = Op::CreatePolicy { name: "deny-s3".into(), content: DOC.into(), tags: Tags::new() };
+    fails(c, op.clone(), "PolicyTypeNotEnabledException");
+    ok(
+        c,
+        Op::EnablePolicyType {
+            root_id: seed.organization.root_id.clone(),
+            policy_type: "SERVICE_CONTROL_POLICY".into(),
+        },
+    );
+    let id = ok(c, op).id.unwrap();
+    let rest = id.strip_prefix("p-").unwrap();
+    assert!(rest.len() >= 8 && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{id}");
+}
+
+/// Policy names are unique (the AWS-managed FullAWSAccess included).
+pub fn create_policy_unique_name(c: &mut dyn Cloud, _seed: &State) {
+    for name in ["deny-leave-org", "FullAWSAccess"] {
+        fails(
+            c,
+            Op::CreatePolicy { name: name.into(), content: DOC.into(), tags: Tags::new() },
+            "DuplicatePolicyException",
+        );
+    }
+}
+
+/// A policy document is at most 5,120 bytes (as bytes, not characters).
+pub fn policy_size_limit_in_bytes(c: &mut dyn Cloud, _seed: &State) {
+    let doc = |filler: &str| format!(r#"{{"Version":"2012-10-17","Statement":[],"Sid":"{filler}"}}"#);
+    let base = doc("").len();
+    let exact = doc(&"a".repeat(5120 - base));
+    assert_eq!(exact.len(), 5120);
+    ok(c, Op::CreatePolicy { name: "exact".into(), content: exact, tags: Tags::new() });
+    let over = doc(&"a".repeat(5121 - base));
+    fails(
+        c,
+        Op::CreatePolicy { name: "over".into(), content: over, tags: Tags::new() },
+        "MalformedPolicyDocumentException",
+    );
+    // 2,600 two-byte characters: fewer than 5,120 characters, more than 5,120 bytes.
+    let wide = doc(&"é".repeat(2600));
+    assert!(wide.chars().count() < 5120 && wide.len() > 5120);
+    fails(
+        c,
+        Op::CreatePolicy { name: "wide".into(), content: wide, tags: Tags::new() },
+        "MalformedPolicyDocumentException",
+    );
+}
+
+/// A policy document must be JSON.
+pub fn policy_must_be_json(c: &mut dyn Cloud, seed: &State) {
+    fails(
+        c,
+        Op::CreatePolicy { name: "bad".into(), content: "{not json".into(), tags: Tags::new() },
+        "MalformedPolicyDocumentException",
+    );
+    let id = policy(seed, "region-guard");
+    fails(
+        c,
+        Op::UpdatePolicy { policy_id: id.clone(), content: "[1".into() },
+        "MalformedPolicyDocumentException",
+    );
+    ok(c, Op::UpdatePolicy { policy_id: id.clone(), content: DOC.into() });
+    assert_eq!(state(c).policies.iter().find(|p| p.id == id).unwrap().content, DOC);
+    fails(
+        c,
+        Op::UpdatePolicy { policy_id: "p-zzzzzzzz".into(), content: DOC.into() },
+        "PolicyNotFoundException",
+    );
+}
+
+/// At most 5 SCPs directly attached to one target.
+pub fn attach_at_most_five_per_target(c: &mut dyn Cloud, seed: &State) {
+    let root = seed.organization.root_id.clone();
+    let have = scps_on(seed, &root).len();
+    for n in have..5 {
+        let id = create_policy(c, &format!("extra-{n}"));
+        ok(c, Op::AttachPolicy { policy_id: id, target_id: root.clone() });
+    }
+    assert_eq!(scps_on(&state(c), &root).len(), 5);
+    let sixth = create_policy(c, "sixth");
+    let e = fails(
+        c,
+        Op::AttachPolicy { policy_id: sixth.clone(), target_id: root },
+        "ConstraintViolationException",
+    );
+    assert!(e.message.contains("LIMIT"), "{e}");
+    // Another target still takes it.
+    ok(c, Op::AttachPolicy { policy_id: sixth, target_id: ou(seed, "dev") });
+}
+
+/// Attaching a policy twice fails; unknown policies and targets are not found.
+pub fn attach_twice_fails(c: &mut dyn Cloud, seed: &State) {
+    let p = policy(seed, "deny-leave-org");
+    fails(
+        c,
+        Op::AttachPolicy { policy_id: p.clone(), target_id: ou(seed, "Workloads") },
+        "DuplicatePolicyAttachmentException",
+    );
+    fails(
+        c,
+        Op::AttachPolicy { policy_id: p.clone(), target_id: "ou-4f2a-zzzzzzzz".into() },
+        "TargetNotFoundException",
+    );
+    fails(
+        c,
+        Op::AttachPolicy { policy_id: "p-zzzzzzzz".into(), target_id: ou(seed, "dev") },
+        "PolicyNotFoundException",
+    );
+    ok(c, Op::AttachPolicy { policy_id: p.clone(), target_id: ou(seed, "dev") });
+    assert!(targets(&state(c), &p).contains(&ou(seed, "dev")));
+}
+
+/// Detaching what is not attached fails.
+pub fn detach_not_attached_fails(c: &mut dyn Cloud, seed: &State) {
+    let p = policy(seed, "deny-root-user");
+    fails(
+        c,
+        Op::DetachPolicy { policy_id: p.clone(), target_id: ou(seed, "dev") },
+        "PolicyNotAttachedException",
+    );
+    ok(c, Op::DetachPolicy { policy_id: p.clone(), target_id: ou(seed, "prod") });
+    fails(c, Op::DetachPolicy { policy_id: p, target_id: ou(seed, "prod") }, "PolicyNotAttachedException");
+}
+
+/// Every target keeps at least one SCP: attach the replacement before detaching FullAWSAccess.
+pub fn detach_last_scp_fails(c: &mut dyn Cloud, seed: &State) {
+    let acct = account(seed, "data-dev");
+    let full = policy(seed, "FullAWSAccess");
+    assert_eq!(scps_on(seed, &acct), vec!["FullAWSAccess".to_string()]);
+    let e = fails(
+        c,
+        Op::DetachPolicy { policy_id: full.clone(), target_id: acct.clone() },
+        "ConstraintViolationException",
+    );
+    assert!(e.message.contains("MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED"), "{e}");
+    let other = create_policy(c, "replacement");
+    ok(c, Op::AttachPolicy { policy_id: other.clone(), target_id: acct.clone() });
+    ok(c, Op::DetachPolicy { policy_id: full, target_id: acct.clone() });
+    fails(c, Op::DetachPolicy { policy_id: other, target_id: acct }, "ConstraintViolationException");
+}
+
+/// Attaching to and detaching from the root keeps `root_policy_ids` in step.
+pub fn root_policy_ids_follow_attachments(c: &mut dyn Cloud, seed: &State) {
+    let root = seed.organization.root_id.clone();
+    let p = create_policy(c, "at-root");
+    ok(c, Op::AttachPolicy { policy_id: p.clone(), target_id: root.clone() });
+    assert!(state(c).organization.root_policy_ids.contains(&p));
+    ok(c, Op::DetachPolicy { policy_id: p.clone(), target_id: root });
+    assert!(!state(c).organization.root_policy_ids.contains(&p));
+}
+
+/// DeletePolicy fails while the policy is attached anywhere.
+pub fn delete_attached_policy_fails(c: &mut dyn Cloud, seed: &State) {
+    let p = policy(seed, "region-guard");
+    fails(c, Op::DeletePolicy { policy_id: p.clone() }, "PolicyInUseException");
+    for t in targets(seed, &p) {
+        ok(c, Op::DetachPolicy { policy_id: p.clone(), target_id: t });
+    }
+    ok(c, Op::DeletePolicy { policy_id: p.clone() });
+    assert!(!state(c).policies.iter().any(|x| x.id == p));
+    fails(c, Op::DeletePolicy { policy_id: p }, "PolicyNotFoundException");
+}
+
+/// The AWS-managed FullAWSAccess cannot be updated or deleted.
+pub fn full_access_is_immutable(c: &mut dyn Cloud, seed: &State) {
+    let full = policy(seed, "FullAWSAccess");
+    fails(c, Op::UpdatePolicy { policy_id: full.clone(), content: DOC.into() }, "InvalidInputException");
+    fails(c, Op::DeletePolicy { policy_id: full }, "InvalidInputException");
+}
+
+// ------------------------------------------------------------------ S3 + Service Catalog
+
+/// A version's template must have been uploaded before CreateProduct or
+/// CreateProvisioningArtifact uses its URL.
+pub fn template_must_be_uploaded_first(c: &mut dyn Cloud, seed: &State) {
+    let url = template_url("missing");
+    let create = |url: &str| Op::CreateProduct {
+        name: "late".into(),
+        owner: "Platform Team".into(),
+        description: String::new(),
+        tags: Tags::new(),
+        version: spec("v1", url),
+        token: "t-late".into(),
+    };
+    fails(c, create(&url), "InvalidParametersException");
+    let prod = product(seed);
+    let artifact = |url: &str| Op::CreateProvisioningArtifact {
+        product_id: prod.clone(),
+        version: spec("v3", url),
+        token: "t-v3".into(),
+    };
+    fails(c, artifact(&url), "InvalidParametersException");
+    ok(c, Op::PutTemplate { url: url.clone(), body: "Resources: {}\n".into() });
+    ok(c, artifact(&url));
+    ok(c, create(&url));
+}
+
+/// CreatePortfolio with the same idempotency token returns the same portfolio.
+pub fn create_portfolio_token_is_idempotent(c: &mut dyn Cloud, seed: &State) {
+    let a = new_portfolio(c, "platform", "tok-1");
+    assert!(is_alnum13(&a, "port-"), "{a}");
+    let again = new_portfolio(c, "platform", "tok-1");
+    assert_eq!(a, again);
+    assert_eq!(state(c).portfolios.len(), seed.portfolios.len() + 1);
+    let b = new_portfolio(c, "platform", "tok-2");
+    assert_ne!(a, b, "portfolio names are not unique in AWS: another token makes another portfolio");
+    fails(
+        c,
+        Op::CreatePortfolio {
+            name: "x".into(),
+            description: String::new(),
+            provider: String::new(),
+            tags: Tags::new(),
+            token: "tok-3".into(),
+        },
+        "InvalidParametersException",
+    );
+}
+
+/// UpdatePortfolio changes description and provider and merges tags.
+pub fn update_portfolio_rules(c: &mut dyn Cloud, seed: &State) {
+    let p = portfolio(seed);
+    ok(
+        c,
+        Op::UpdatePortfolio {
+            portfolio_id: p.clone(),
+            description: "new".into(),
+            provider: "Platform".into(),
+            tags: tags(&[("tier", "1")]),
+        },
+    );
+    let s = state(c);
+    let got = s.portfolios.iter().find(|x| x.id == p).unwrap();
+    assert_eq!((got.description.as_str(), got.provider.as_str()), ("new", "Platform"));
+    assert_eq!(got.tags.get("vend:managed").map(String::as_str), Some("true"));
+    assert_eq!(got.tags.get("tier").map(String::as_str), Some("1"));
+    fails(
+        c,
+        Op::UpdatePortfolio {
+            portfolio_id: "port-zzzzzzzzzzzzz".into(),
+            description: String::new(),
+            provider: "x".into(),
+            tags: Tags::new(),
+        },
+        "ResourceNotFoundException",
+    );
+}
+
+/// DeletePortfolio fails while products, principals, shares or constraints remain.
+pub fn delete_portfolio_in_use_fails(c: &mut dyn Cloud, seed: &State) {
+    let p = portfolio(seed);
+    let prod = product(seed);
+    fails(c, Op::DeletePortfolio { portfolio_id: p.clone() }, "ResourceInUseException");
+    ok(c, Op::DeleteConstraint { portfolio_id: p.clone(), product_id: prod.clone() });
+    ok(c, Op::DisassociateProductFromPortfolio { product_id: prod, portfolio_id: p.clone() });
+    fails(c, Op::DeletePortfolio { portfolio_id: p.clone() }, "ResourceInUseException");
+    for pr in seed.portfolios[0].principals.clone() {
+        ok(
+            c,
+            Op::DisassociatePrincipalFromPortfolio {
+                portfolio_id: p.clone(),
+                arn: pr.arn,
+                principal_type: pr.principal_type,
+            },
+        );
+    }
+    fails(c, Op::DeletePortfolio { portfolio_id: p.clone() }, "ResourceInUseException");
+    for sh in seed.portfolios[0].shares.clone() {
+        ok(
+            c,
+            Op::DeletePortfolioShare { portfolio_id: p.clone(), share_type: sh.share_type, value: sh.value },
+        );
+    }
+    ok(c, Op::DeletePortfolio { portfolio_id: p.clone() });
+    fails(c, Op::DeletePortfolio { portfolio_id: p }, "ResourceNotFoundException");
+}
+
+/// CreateProduct creates the product with its first version; the token is idempotent.
+pub fn create_product_with_first_version(c: &mut dyn Cloud, seed: &State) {
+    let (prod, pa) = new_product(c, "batch-pipeline", "tok-p");
+    assert!(is_alnum13(&prod, "prod-") && is_alnum13(&pa, "pa-"), "{prod} {pa}");
+    let (again, pa_again) = new_product(c, "batch-pipeline", "tok-p");
+    assert_eq!((prod.as_str(), pa.as_str()), (again.as_str(), pa_again.as_str()));
+    let s = state(c);
+    assert_eq!(s.products.len(), seed.products.len() + 1);
+    let p = s.products.iter().find(|p| p.id == prod).unwrap();
+    assert_eq!((p.name.as_str(), p.owner.as_str()), ("batch-pipeline", "Platform Team"));
+    assert_eq!(p.versions.len(), 1);
+    let v = &p.versions[0];
+    assert_eq!(
+        (v.id.as_str(), v.name.as_str(), v.active, v.guidance.as_str()),
+        (pa.as_str(), "v1", true, "DEFAULT")
+    );
+    assert_eq!(v.template_url, template_url("batch-pipeline-v1"));
+}
+
+/// UpdateProduct changes the owner and merges tags.
+pub fn update_product_rules(c: &mut dyn Cloud, seed: &State) {
+    let prod = product(seed);
+    ok(
+        c,
+        Op::UpdateProduct {
+            product_id: prod.clone(),
+            owner: "Delivery".into(),
+            tags: tags(&[("tier", "1")]),
+        },
+    );
+    let s = state(c);
+    let p = s.products.iter().find(|p| p.id == prod).unwrap();
+    assert_eq!(p.owner, "Delivery");
+    assert_eq!(p.tags.len(), 2);
+    fails(
+        c,
+        Op::UpdateProduct { product_id: "prod-zzzzzzzzzzzzz".into(), owner: "x".into(), tags: Tags::new() },
+        "ResourceNotFoundException",
+    );
+}
+
+/// CreateProvisioningArtifact: token idempotent, names unique per product, about 100 versions.
+pub fn create_artifact_rules(c: &mut dyn Cloud, seed: &State) {
+    let prod = product(seed);
+    let url = put_template(c, "v3");
+    let op = |name: &str, token: &str| Op::CreateProvisioningArtifact {
+        product_id: prod.clone(),
+        version: spec(name, &url),
+        token: token.into(),
+    };
+    let a = ok(c, op("v3", "tok-v3")).id.unwrap();
+    assert!(is_alnum13(&a, "pa-"), "{a}");
+    assert_eq!(ok(c, op("v3", "tok-v3")).id.unwrap(), a);
+    fails(c, op("v3", "tok-v3-again"), "InvalidParametersException");
+    let have = seed.products[0].versions.len() + 1;
+    for n in have..100 {
+        ok(c, op(&format!("v{}", n + 10), &format!("tok-{n}")));
+    }
+    assert_eq!(state(c).products.iter().find(|p| p.id == prod).unwrap().versions.len(), 100);
+    fails(c, op("v999", "tok-999"), "LimitExceededException");
+    fails(
+        c,
+        Op::CreateProvisioningArtifact {
+            product_id: "prod-zzzzzzzzzzzzz".into(),
+            version: spec("v1", &url),
+            token: "t".into(),
+        },
+        "ResourceNotFoundException",
+    );
+}
+
+/// UpdateProvisioningArtifact sets active and guidance.
+pub fn update_artifact_rules(c: &mut dyn Cloud, seed: &State) {
+    let prod = product(seed);
+    let v1 = version(seed, &prod, "v1");
+    let up = |active: bool, guidance: &str| Op::UpdateProvisioningArtifact {
+        product_id: prod.clone(),
+        artifact_id: v1.clone(),
+        active,
+        guidance: guidance.into(),
+    };
+    ok(c, up(true, "DEPRECATED"));
+    let s = state(c);
+    let v = s.products[0].versions.iter().find(|v| v.id == v1).unwrap();
+    assert_eq!((v.active, v.guidance.as_str()), (true, "DEPRECATED"));
+    ok(c, up(false, "DEFAULT"));
+    fails(c, up(true, "OBSOLETE"), "InvalidParametersException");
+    fails(
+        c,
+        Op::UpdateProvisioningArtifact {
+            product_id: prod,
+            artifact_id: "pa-zzzzzzzzzzzzz".into(),
+            active: true,
+            guidance: "DEFAULT".into(),
+        },
+        "ResourceNotFoundException",
+    );
+}
+
+/// DeleteProvisioningArtifact: not while a provisioned product uses it; never the last one.
+pub fn delete_artifact_rules(c: &mut dyn Cloud, seed: &State) {
+    let prod = product(seed);
+    let (v1, v2) = (version(seed, &prod, "v1"), version(seed, &prod, "v2"));
+    assert!(seed.provisioned_products.iter().any(|pp| pp.version_id == v2));
+    fails(
+        c,
+        Op::DeleteProvisioningArtifact { product_id: prod.clone(), artifact_id: v2.clone() },
+        "ResourceInUseException",
+    );
+    ok(c, Op::DeleteProvisioningArtifact { product_id: prod.clone(), artifact_id: v1.clone() });
+    fails(
+        c,
+        Op::DeleteProvisioningArtifact { product_id: prod.clone(), artifact_id: v2 },
+        "InvalidParametersException",
+    );
+    fails(
+        c,
+        Op::DeleteProvisioningArtifact { product_id: prod, artifact_id: v1 },
+        "ResourceNotFoundException",
+    );
+}
+
+/// DeleteProduct fails while the product is in a portfolio.
+pub fn delete_product_in_portfolio_fails(c: &mut dyn Cloud, seed: &State) {
+    fails(c, Op::DeleteProduct { product_id: product(seed) }, "ResourceInUseException");
+    let (prod, _) = new_product(c, "short-lived", "tok-s");
+    let p = portfolio(seed);
+    ok(c, Op::AssociateProductWithPortfolio { product_id: prod.clone(), portfolio_id: p.clone() });
+    fails(c, Op::DeleteProduct { product_id: prod.clone() }, "ResourceInUseException");
+    ok(c, Op::DisassociateProductFromPortfolio { product_id: prod.clone(), portfolio_id: p });
+    ok(c, Op::DeleteProduct { product_id: prod.clone() });
+    fails(c, Op::DeleteProduct { product_id: prod }, "ResourceNotFoundException");
+}
+
+/// Associate is idempotent; disassociate fails while a launch constraint for the product
+/// exists in that portfolio, and when not associated.
+pub fn product_portfolio_association_rules(c: &mut dyn Cloud, seed: &State) {
+    let (p, prod) = (portfolio(seed), product(seed));
+    ok(c, Op::AssociateProductWithPortfolio { product_id: prod.clone(), portfolio_id: p.clone() });
+    assert_eq!(state(c).portfolios[0].product_ids, vec![prod.clone()]);
+    fails(
+        c,
+        Op::DisassociateProductFromPortfolio { product_id: prod.clone(), portfolio_id: p.clone() },
+        "ResourceInUseException",
+    );
+    ok(c, Op::DeleteConstraint { portfolio_id: p.clone(), product_id: prod.clone() });
+    ok(c, Op::DisassociateProductFromPortfolio { product_id: prod.clone(), portfolio_id: p.clone() });
+    fails(
+        c,
+        Op::DisassociateProductFromPortfolio { product_id: prod.clone(), portfolio_id: p.clone() },
+        "ResourceNotFoundException",
+    );
+    fails(
+        c,
+        Op::AssociateProductWithPortfolio { product_id: "prod-zzzzzzzzzzzzz".into(), portfolio_id: p },
+        "ResourceNotFoundException",
+    );
+    fails(
+        c,
+        Op::AssociateProductWithPortfolio { product_id: prod, portfolio_id: "port-zzzzzzzzzzzzz".into() },
+        "ResourceNotFoundException",
+    );
+}
+
+/// Principals: at most 10 IAM_PATTERN per portfolio; the type must match the ARN; disassociate
+/// with the same type and ARN.
+pub fn principal_rules(c: &mut dyn Cloud, seed: &State) {
+    let p = portfolio(seed);
+    let assoc = |arn: &str, t: &str| Op::AssociatePrincipalWithPortfolio {
+        portfolio_id: p.clone(),
+        arn: arn.into(),
+        principal_type: t.into(),
+    };
+    let have = seed.portfolios[0].principals.iter().filter(|x| x.principal_type == "IAM_PATTERN").count();
+    for n in have..10 {
+        ok(c, assoc(&format!("arn:aws:iam:::role/Team{n}*"), "IAM_PATTERN"));
+    }
+    fails(c, assoc("arn:aws:iam:::role/Eleventh*", "IAM_PATTERN"), "LimitExceededException");
+    // Associating again what is associated is not an error, and does not count twice.
+    ok(c, assoc("arn:aws:iam:::role/Team9*", "IAM_PATTERN"));
+    // Full ARNs are not patterns.
+    ok(c, assoc("arn:aws:iam::111111111111:role/Admin", "IAM"));
+    fails(c, assoc("arn:aws:iam::111111111111:role/Admin2", "IAM_PATTERN"), "InvalidParametersException");
+    fails(c, assoc("arn:aws:iam:::role/Pattern*", "IAM"), "InvalidParametersException");
+    fails(c, assoc("not-an-arn", "IAM"), "InvalidParametersException");
+    let dis = |arn: &str, t: &str| Op::DisassociatePrincipalFromPortfolio {
+        portfolio_id: p.clone(),
+        arn: arn.into(),
+        principal_type: t.into(),
+    };
+    fails(c, dis("arn:aws:iam::111111111111:role/Admin", "IAM_PATTERN"), "ResourceNotFoundException");
+    ok(c, dis("arn:aws:iam::111111111111:role/Admin", "IAM"));
+    ok(c, dis("arn:aws:iam:::role/Team9*", "IAM_PATTERN"));
+    ok(c, assoc("arn:aws:iam:::role/Tenth*", "IAM_PATTERN"));
+    assert_eq!(state(c).portfolios[0].principals.len(), 10);
+}
+
+/// CreatePortfolioShare returns a token; the share is IN_PROGRESS until its status is polled.
+pub fn portfolio_share_is_asynchronous(c: &mut dyn Cloud, seed: &State) {
+    let p = portfolio(seed);
+    let sandbox = ou(seed, "Sandbox");
+    let o = ok(
+        c,
+        Op::CreatePortfolioShare {
+            portfolio_id: p.clone(),
+            share_type: "ORGANIZATIONAL_UNIT".into(),
+            value: sandbox.clone(),
+        },
+    );
+    let token = o.id.unwrap();
+    let find =
+        |s: &State| s.portfolios[0].shares.iter().find(|x| x.value == sandbox).map(|x| x.status.clone());
+    assert_eq!(find(&state(c)).as_deref(), Some("IN_PROGRESS"));
+    let done = poll_share(c, &token);
+    assert_eq!(done.status.as_deref(), Some("COMPLETED"));
+    assert_eq!(find(&state(c)).as_deref(), Some("COMPLETED"));
+    fails(
+        c,
+        Op::DescribePortfolioShareStatus { token: "share-zzzzzzzzzzzzz".into() },
+        "ResourceNotFoundException",
+    );
+    ok(
+        c,
+        Op::DeletePortfolioShare {
+            portfolio_id: p.clone(),
+            share_type: "ORGANIZATIONAL_UNIT".into(),
+            value: sandbox.clone(),
+        },
+    );
+    assert_eq!(find(&state(c)), None);
+    fails(
+        c,
+        Op::DeletePortfolioShare {
+            portfolio_id: p,
+            share_type: "ORGANIZATIONAL_UNIT".into(),
+            value: sandbox,
+        },
+        "ResourceNotFoundException",
+    );
+}
+
+/// A share must name an existing OU, account or this organization.
+pub fn portfolio_share_target_must_exist(c: &mut dyn Cloud, seed: &State) {
+    let p = portfolio(seed);
+    let share = |t: &str, v: &str| Op::CreatePortfolioShare {
+        portfolio_id: p.clone(),
+        share_type: t.into(),
+        value: v.into(),
+    };
+    fails(c, share("ORGANIZATIONAL_UNIT", "ou-4f2a-zzzzzzzz"), "InvalidParametersException");
+    fails(c, share("ACCOUNT", "999999999999"), "InvalidParametersException");
+    fails(c, share("ORGANIZATION", "o-zzzzzzzzzz"), "InvalidParametersException");
+    fails(c, share("EVERYONE", &seed.organization.id), "InvalidParametersException");
+    fails(
+        c,
+        Op::CreatePortfolioShare {
+            portfolio_id: "port-zzzzzzzzzzzzz".into(),
+            share_type: "ORGANIZATION".into(),
+            value: seed.organization.id.clone(),
+        },
+        "ResourceNotFoundException",
+    );
+    let org = ok(c, share("ORGANIZATION", &seed.organization.id)).id.unwrap();
+    let acct = ok(c, share("ACCOUNT", &account(seed, "data-dev"))).id.unwrap();
+    assert_eq!(poll_share(c, &org).status.as_deref(), Some("COMPLETED"));
+    assert_eq!(poll_share(c, &acct).status.as_deref(), Some("COMPLETED"));
+}
+
+/// One launch constraint per product per portfolio; the product must be in the portfolio.
+pub fn launch_constraint_rules(c: &mut dyn Cloud, seed: &State) {
+    let (p, prod) = (portfolio(seed), product(seed));
+    let create = |prod: &str, token: &str| Op::CreateConstraint {
+        portfolio_id: p.clone(),
+        product_id: prod.into(),
+        local_role_name: "OtherRole".into(),
+        token: token.into(),
+    };
+    fails(c, create(&prod, "tok-c1"), "DuplicateResourceException");
+    let (other, _) = new_product(c, "other", "tok-o");
+    fails(c, create(&other, "tok-c2"), "InvalidParametersException");
+    ok(c, Op::AssociateProductWithPortfolio { product_id: other.clone(), portfolio_id: p.clone() });
+    ok(c, create(&other, "tok-c3"));
+    // The same token again (a retry): the same answer, no duplicate.
+    ok(c, create(&other, "tok-c3"));
+    let s = state(c);
+    let lcs: Vec<_> = s.portfolios[0].launch_constraints.iter().filter(|l| l.product_id == other).collect();
+    assert_eq!(lcs.len(), 1);
+    assert_eq!(lcs[0].local_role_name, "OtherRole");
+    ok(c, Op::DeleteConstraint { portfolio_id: p.clone(), product_id: other.clone() });
+    fails(c, Op::DeleteConstraint { portfolio_id: p, product_id: other }, "ResourceNotFoundException");
+}
+
+/// ProvisionProduct returns a record id; the record is IN_PROGRESS until DescribeRecord is
+/// polled, then SUCCEEDED with the provisioned product AVAILABLE.
+pub fn provision_product_is_asynchronous(c: &mut dyn Cloud, seed: &State) {
+    let (prod, acct) = (product(seed), account(seed, "checkout-prod"));
+    let v2 = version(seed, &prod, "v2");
+    let o = ok(c, provision(&acct, "checkout-api", &prod, &v2, "tok-pp"));
+    let rec = o.id.unwrap();
+    assert!(is_alnum13(&rec, "rec-"), "{rec}");
+    let s = state(c);
+    let pp = s.provisioned_products.iter().find(|p| p.name == "checkout-api").unwrap();
+    assert!(is_alnum13(&pp.id, "pp-"), "{}", pp.id);
+    assert_eq!(
+        (pp.account_id.as_str(), pp.version_id.as_str(), pp.status.as_str()),
+        (acct.as_str(), v2.as_str(), "UNDER_CHANGE")
+    );
+    let done = poll_record(c, &rec);
+    assert_eq!(done.status.as_deref(), Some("SUCCEEDED"));
+    assert_eq!(done.result.as_deref(), Some(pp.id.as_str()));
+    let s = state(c);
+    let pp = s.provisioned_products.iter().find(|p| p.name == "checkout-api").unwrap();
+    assert_eq!(pp.status, "AVAILABLE");
+    assert_eq!(pp.params.get("RepositoryName").map(String::as_str), Some("checkout-api"));
+    fails(c, Op::DescribeRecord { record_id: "rec-zzzzzzzzzzzzz".into() }, "ResourceNotFoundException");
+}
+
+/// The ProvisionProduct token is idempotent; names are unique per account.
+pub fn provision_token_idempotent_and_name_unique(c: &mut dyn Cloud, seed: &State) {
+    let (prod, acct) = (product(seed), account(seed, "checkout-prod"));
+    let v2 = version(seed, &prod, "v2");
+    let a = ok(c, provision(&acct, "svc", &prod, &v2, "tok-1")).id.unwrap();
+    let b = ok(c, provision(&acct, "svc", &prod, &v2, "tok-1")).id.unwrap();
+    assert_eq!(a, b);
+    assert_eq!(state(c).provisioned_products.len(), seed.provisioned_products.len() + 1);
+    poll_record(c, &a);
+    fails(c, provision(&acct, "svc", &prod, &v2, "tok-2"), "DuplicateResourceException");
+    // The same name in another account is fine.
+    let other = account(seed, "search-prod");
+    let r = ok(c, provision(&other, "svc", &prod, &v2, "tok-3")).id.unwrap();
+    assert_eq!(poll_record(c, &r).status.as_deref(), Some("SUCCEEDED"));
+    fails(c, provision(&acct, "bad name!", &prod, &v2, "tok-4"), "InvalidParametersException");
+}
+
+/// The product must reach the account through a share (OU chain, organization, account), or
+/// the account is the management account.
+pub fn provision_needs_a_launch_path(c: &mut dyn Cloud, seed: &State) {
+    let (p, prod) = (portfolio(seed), product(seed));
+    let v2 = version(seed, &prod, "v2");
+    let sandbox_acct = account(seed, "sandbox-alice");
+    fails(c, provision(&sandbox_acct, "x", &prod, &v2, "t1"), "ResourceNotFoundException");
+    // The management account launches from its own portfolios.
+    let mgmt = seed.organization.management_account_id.clone();
+    let r = ok(c, provision(&mgmt, "x", &prod, &v2, "t2")).id.unwrap();
+    poll_record(c, &r);
+    // A share to the account itself, once completed.
+    let token = ok(
+        c,
+        Op::CreatePortfolioShare {
+            portfolio_id: p.clone(),
+            share_type: "ACCOUNT".into(),
+            value: sandbox_acct.clone(),
+        },
+    )
+    .id
+    .unwrap();
+    fails(c, provision(&sandbox_acct, "x", &prod, &v2, "t3"), "ResourceNotFoundException");
+    poll_share(c, &token);
+    let r = ok(c, provision(&sandbox_acct, "x", &prod, &v2, "t4")).id.unwrap();
+    poll_record(c, &r);
+    // A share to the organization reaches every account.
+    let data = account(seed, "data-dev");
+    fails(c, provision(&data, "y", &prod, &v2, "t5"), "ResourceNotFoundException");
+    let token = ok(
+        c,
+        Op::CreatePortfolioShare {
+            portfolio_id: p,
+            share_type: "ORGANIZATION".into(),
+            value: seed.organization.id.clone(),
+        },
+    )
+    .id
+    .unwrap();
+    poll_share(c, &token);
+    ok(c, provision(&data, "y", &prod, &v2, "t6"));
+    // A product in no portfolio cannot be launched even from the management account.
+    let (lonely, pa) = new_product(c, "lonely", "tok-l");
+    fails(c, provision(&mgmt, "z", &lonely, &pa, "t7"), "ResourceNotFoundException");
+}
+
+/// The account must exist and be ACTIVE.
+pub fn provision_needs_an_active_account(c: &mut dyn Cloud, seed: &State) {
+    let prod = product(seed);
+    let v2 = version(seed, &prod, "v2");
+    fails(c, provision("999999999999", "x", &prod, &v2, "t1"), "ResourceNotFoundException");
+    let acct = account(seed, "checkout-dev");
+    ok(c, Op::CloseAccount { account_id: acct.clone() });
+    fails(c, provision(&acct, "x", &prod, &v2, "t2"), "InvalidParametersException");
+}
+
+/// No new launches of a DEPRECATED or inactive version; existing products may still update to
+/// a deprecated one.
+pub fn deprecated_version_no_new_launch_but_update(c: &mut dyn Cloud, seed: &State) {
+    let prod = product(seed);
+    let (v1, v2) = (version(seed, &prod, "v1"), version(seed, &prod, "v2"));
+    let acct = account(seed, "checkout-prod");
+    let up = |id: &str, active: bool, g: &str| Op::UpdateProvisioningArtifact {
+        product_id: prod.clone(),
+        artifact_id: id.into(),
+        active,
+        guidance: g.into(),
+    };
+    ok(c, up(&v1, true, "DEPRECATED"));
+    fails(c, provision(&acct, "old", &prod, &v1, "t1"), "InvalidParametersException");
+    let pp = seed.provisioned_products[0].id.clone();
+    let update = |artifact: &str, token: &str| Op::UpdateProvisionedProduct {
+        provisioned_product_id: pp.clone(),
+        artifact_id: artifact.into(),
+        params: BTreeMap::from([("RepositoryName".to_string(), "payments-api".to_string())]),
+        token: token.into(),
+    };
+    let r = ok(c, update(&v1, "u1")).id.unwrap();
+    assert_eq!(state(c).provisioned_products[0].status, "UNDER_CHANGE");
+    fails(c, update(&v2, "u2"), "InvalidStateException");
+    assert_eq!(poll_record(c, &r).status.as_deref(), Some("SUCCEEDED"));
+    let s = state(c);
+    assert_eq!(
+        (s.provisioned_products[0].version_id.as_str(), s.provisioned_products[0].status.as_str()),
+        (v1.as_str(), "AVAILABLE")
+    );
+    assert_eq!(s.provisioned_products[0].params.len(), 1);
+    ok(c, up(&v2, false, "DEFAULT"));
+    fails(c, provision(&acct, "new", &prod, &v2, "t2"), "InvalidParametersException");
+    fails(c, update(&v2, "u3"), "InvalidParametersException");
+    fails(
+        c,
+        Op::UpdateProvisionedProduct {
+            provisioned_product_id: "pp-zzzzzzzzzzzzz".into(),
+            artifact_id: v1,
+            params: BTreeMap::new(),
+            token: "u4".into(),
+        },
+        "ResourceNotFoundException",
+    );
+}
+
+/// TerminateProvisionedProduct: a record; the provisioned product is gone once it completes.
+pub fn terminate_provisioned_product(c: &mut dyn Cloud, seed: &State) {
+    let pp = seed.provisioned_products[0].id.clone();
+    let op = Op::TerminateProvisionedProduct { provisioned_product_id: pp.clone(), token: "tok-t".into() };
+    let r = ok(c, op.clone()).id.unwrap();
+    assert_eq!(ok(c, op).id.unwrap(), r, "the token is idempotent");
+    assert_eq!(state(c).provisioned_products[0].status, "UNDER_CHANGE");
+    assert_eq!(poll_record(c, &r).status.as_deref(), Some("SUCCEEDED"));
+    assert!(state(c).provisioned_products.is_empty());
+    fails(
+        c,
+        Op::TerminateProvisionedProduct { provisioned_product_id: pp, token: "tok-t2".into() },
+        "ResourceNotFoundException",
+    );
+    // The version it used can go now.
+    let prod = product(seed);
+    ok(
+        c,
+        Op::DeleteProvisioningArtifact { product_id: prod.clone(), artifact_id: version(seed, &prod, "v2") },
+    );
+}
+
+/// Unknown ids give the matching NotFound error.
+pub fn unknown_ids_are_not_found(c: &mut dyn Cloud, seed: &State) {
+    let p = portfolio(seed);
+    let cases: Vec<(Op, &str)> = vec![
+        (
+            Op::DeleteOrganizationalUnit { ou_id: "ou-4f2a-zzzzzzzz".into() },
+            "OrganizationalUnitNotFoundException",
+        ),
+        (Op::CloseAccount { account_id: "999999999999".into() }, "AccountNotFoundException"),
+        (
+            Op::DetachPolicy { policy_id: "p-zzzzzzzz".into(), target_id: seed.organization.root_id.clone() },
+            "PolicyNotFoundException",
+        ),
+        (Op::DeletePortfolio { portfolio_id: "port-zzzzzzzzzzzzz".into() }, "ResourceNotFoundException"),
+        (Op::DeleteProduct { product_id: "prod-zzzzzzzzzzzzz".into() }, "ResourceNotFoundException"),
+        (
+            Op::DeleteConstraint { portfolio_id: "port-zzzzzzzzzzzzz".into(), product_id: product(seed) },
+            "ResourceNotFoundException",
+        ),
+        (
+            Op::DeletePortfolioShare {
+                portfolio_id: p.clone(),
+                share_type: "ACCOUNT".into(),
+                value: "999999999999".into(),
+            },
+            "ResourceNotFoundException",
+        ),
+        (
+            Op::DisassociatePrincipalFromPortfolio {
+                portfolio_id: p,
+                arn: "arn:aws:iam:::role/Nobody*".into(),
+                principal_type: "IAM_PATTERN".into(),
+            },
+            "ResourceNotFoundException",
+        ),
+        (
+            Op::TerminateProvisionedProduct {
+                provisioned_product_id: "pp-zzzzzzzzzzzzz".into(),
+                token: "t".into(),
+            },
+            "ResourceNotFoundException",
+        ),
+        (Op::DescribeRecord { record_id: "rec-zzzzzzzzzzzzz".into() }, "ResourceNotFoundException"),
+    ];
+    for (op, code) in cases {
+        fails(c, op, code);
+    }
+}
+
+/// Minted ids have the AWS shapes and never collide with existing ones.
+pub fn minted_ids_have_aws_shapes_and_are_unique(c: &mut dyn Cloud, seed: &State) {
+    let mut ids = vec![];
+    for n in 0..20 {
+        ids.push(
+            ok(
+                c,
+                Op::CreateOrganizationalUnit {
+                    parent_id: seed.organization.root_id.clone(),
+                    name: format!("u{n}"),
+                    tags: Tags::new(),
+                },
+            )
+            .id
+            .unwrap(),
+        );
+        ids.push(create_policy(c, &format!("p{n}")));
+        ids.push(new_account(c, &format!("a{n}"), &format!("aws+a{n}@example.com"), Tags::new()));
+    }
+    let s = state(c);
+    let mut all: Vec<String> = s.organizational_units.iter().map(|o| o.id.clone()).collect();
+    all.extend(s.policies.iter().map(|p| p.id.clone()));
+    all.extend(s.accounts.iter().map(|a| a.id.clone()));
+    all.extend(s.create_account_requests.iter().map(|r| r.id.clone()));
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "an id was minted twice");
+    assert_eq!(
+        n,
+        seed.organizational_units.len()
+            + seed.policies.len()
+            + seed.accounts.len()
+            + seed.create_account_requests.len()
+            + 80
+    );
+}
+
+pub fn suite() -> Vec<Case> {
+    macro_rules! cases {
+        ($($name:ident: $seed:ident),* $(,)?) => {
+            vec![$(Case { name: stringify!($name), seed: Seed::$seed, run: $name }),*]
+        };
+    }
+    cases![
+        create_account_is_asynchronous: Demo,
+        new_account_in_root_active_tagged_with_full_access: Demo,
+        no_scp_no_automatic_attachment: NoScp,
+        duplicate_email_of_existing_account_fails: Demo,
+        duplicate_email_of_request_in_flight_fails: Demo,
+        account_name_rules: Demo,
+        email_rules: Demo,
+        create_account_bad_tag_fails_whole_request: Demo,
+        move_account_rules: Demo,
+        close_account_rules: Demo,
+        unknown_create_account_request: Demo,
+        create_ou_parent_must_exist_and_gets_full_access: Demo,
+        ou_depth_limit: Demo,
+        ou_name_unique_under_parent: Demo,
+        delete_ou_must_be_empty: Demo,
+        suspended_account_keeps_ou_non_empty: Demo,
+        tag_resource_rules: Demo,
+        enable_policy_type_attaches_full_access_everywhere: NoScp,
+        create_policy_needs_scp_enabled: NoScp,
+        create_policy_unique_name: Demo,
+        policy_size_limit_in_bytes: Demo,
+        policy_must_be_json: Demo,
+        attach_at_most_five_per_target: Demo,
+        attach_twice_fails: Demo,
+        detach_not_attached_fails: Demo,
+        detach_last_scp_fails: Demo,
+        root_policy_ids_follow_attachments: Demo,
+        delete_attached_policy_fails: Demo,
+        full_access_is_immutable: Demo,
+        template_must_be_uploaded_first: Demo,
+        create_portfolio_token_is_idempotent: Demo,
+        update_portfolio_rules: Demo,
+        delete_portfolio_in_use_fails: Demo,
+        create_product_with_first_version: Demo,
+        update_product_rules: Demo,
+        create_artifact_rules: Demo,
+        update_artifact_rules: Demo,
+        delete_artifact_rules: Demo,
+        delete_product_in_portfolio_fails: Demo,
+        product_portfolio_association_rules: Demo,
+        principal_rules: Demo,
+        portfolio_share_is_asynchronous: Demo,
+        portfolio_share_target_must_exist: Demo,
+        launch_constraint_rules: Demo,
+        provision_product_is_asynchronous: Demo,
+        provision_token_idempotent_and_name_unique: Demo,
+        provision_needs_a_launch_path: Demo,
+        provision_needs_an_active_account: Demo,
+        deprecated_version_no_new_launch_but_update: Demo,
+        terminate_provisioned_product: Demo,
+        unknown_ids_are_not_found: Demo,
+        minted_ids_have_aws_shapes_and_are_unique: Demo,
+    ]
+}
