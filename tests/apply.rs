@@ -255,3 +255,44 @@ fn a_lost_response_anywhere_is_resumed_without_duplicates() {
         audit::verify(&log, &audit::head_path(&log), &[]).unwrap_or_else(|e| panic!("k={k}: {e}"));
     }
 }
+
+/// Run vend on a pseudo-terminal (util-linux `script`), typing `input`.
+fn vend_on_tty(ws: &Path, cfg: &Path, args: &str, input: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_vend"));
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(ws)
+        .env("XDG_CONFIG_HOME", cfg)
+        .env("VEND_KEY_STORE", "file")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs vend on a pseudo-terminal");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), text(&out.stdout))
+}
+
+#[test]
+fn interactive_apply_asks_for_yes_and_for_each_closed_account_name() {
+    let ws = demo();
+    let cfg = tempfile::tempdir().unwrap();
+    let (code, screen) = vend_on_tty(ws.path(), cfg.path(), "apply", "no\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(screen.contains("Only 'yes' will be accepted") && screen.contains("Apply cancelled."), "{screen}");
+    assert!(!ws.path().join(".vend/audit.jsonl").exists());
+
+    let f = ws.path().join("catalog/accounts/sandbox-bob.yaml");
+    fs::write(&f, format!("{}lifecycle: close\n", fs::read_to_string(&f).unwrap())).unwrap();
+    let (code, screen) = vend_on_tty(ws.path(), cfg.path(), "apply", "yes\nsandbox-alice\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(screen.contains("Type its name to confirm") && screen.contains("is not 'sandbox-bob'"), "{screen}");
+    assert!(!ws.path().join(".vend/audit.jsonl").exists());
+
+    let (code, screen) = vend_on_tty(ws.path(), cfg.path(), "apply", "yes\nsandbox-bob\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("Apply complete!"), "{screen}");
+}
