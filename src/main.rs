@@ -311,9 +311,12 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
     };
     let (operator, location) = keys::load_or_create(store, &config_dir()?, &user)?;
     if location.is_file() || location.created() {
-        eprintln!("vend: audit records are signed with the operator key in {location}");
+        eprintln!("vend: audit records are signed with the {location}");
     }
     let mut audit = audit::JsonlAudit::open(audit_path(ws, global), operator, audit::utc_now)?;
+    for r in audit.pending_recoveries() {
+        eprintln!("vend: the audit log was interrupted by a crash ({r}); this apply records the recovery");
+    }
     let options = engine::Options::default();
     let mut show = |e: engine::EngineEvent| {
         if let Some(line) = render::apply_event(&e) {

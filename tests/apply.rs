@@ -46,7 +46,10 @@ fn plan_apply_replan_verify_on_the_demo() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("Apply complete! 13 change(s) applied"), "{stdout}");
-    assert!(text(&out.stderr).contains("operator key in"), "the key file is announced");
+    assert!(
+        text(&out.stderr).contains("signed with the operator key from key file"),
+        "the key file is announced"
+    );
     let out = vend_in(ws.path(), cfg.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("No changes."));
@@ -282,17 +285,45 @@ fn interactive_apply_asks_for_yes_and_for_each_closed_account_name() {
     let cfg = tempfile::tempdir().unwrap();
     let (code, screen) = vend_on_tty(ws.path(), cfg.path(), "apply", "no\n");
     assert_eq!(code, Some(1), "{screen}");
-    assert!(screen.contains("Only 'yes' will be accepted") && screen.contains("Apply cancelled."), "{screen}");
+    assert!(
+        screen.contains("Only 'yes' will be accepted") && screen.contains("Apply cancelled."),
+        "{screen}"
+    );
     assert!(!ws.path().join(".vend/audit.jsonl").exists());
 
     let f = ws.path().join("catalog/accounts/sandbox-bob.yaml");
     fs::write(&f, format!("{}lifecycle: close\n", fs::read_to_string(&f).unwrap())).unwrap();
     let (code, screen) = vend_on_tty(ws.path(), cfg.path(), "apply", "yes\nsandbox-alice\n");
     assert_eq!(code, Some(1), "{screen}");
-    assert!(screen.contains("Type its name to confirm") && screen.contains("is not 'sandbox-bob'"), "{screen}");
+    assert!(
+        screen.contains("Type its name to confirm") && screen.contains("is not 'sandbox-bob'"),
+        "{screen}"
+    );
     assert!(!ws.path().join(".vend/audit.jsonl").exists());
 
     let (code, screen) = vend_on_tty(ws.path(), cfg.path(), "apply", "yes\nsandbox-bob\n");
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("Apply complete!"), "{screen}");
+}
+
+#[test]
+fn a_torn_last_line_is_reported_and_the_next_apply_records_the_recovery() {
+    let ws = demo();
+    let cfg = tempfile::tempdir().unwrap();
+    assert_eq!(vend_in(ws.path(), cfg.path(), &["apply", "--auto-approve"]).status.code(), Some(0));
+    let log = ws.path().join(".vend/audit.jsonl");
+    let mut f = fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(&mut f, b"{\"v\":1,\"seq\":99,\"ts\"").unwrap();
+    drop(f);
+    let out = vend_in(ws.path(), cfg.path(), &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("torn final line"), "{}", text(&out.stderr));
+    let p = ws.path().join("catalog/accounts/payments-prod.yaml");
+    fs::write(&p, fs::read_to_string(&p).unwrap().replace("4712", "4713")).unwrap();
+    let out = vend_in(ws.path(), cfg.path(), &["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("records the recovery"), "{}", text(&out.stderr));
+    let out = vend_in(ws.path(), cfg.path(), &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(audit::read(&log).unwrap().iter().any(|r| r.event == "recovery"));
 }
