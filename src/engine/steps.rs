@@ -474,8 +474,8 @@ impl<'a> Run<'a> {
         let parent = text(&c.after, "parent").unwrap_or_default();
         if !parent.is_empty() {
             let destination_parent_id = tri!(self.id(c, "parent_id", &format!("ou:{parent}")));
-            let root =
-                tri!(self.cloud.read_state().map_err(|e| describe("ReadState", &e))).organization.root_id;
+            // AWS creates accounts in the root.
+            let root = tri!(text(&c.after, "root_id").ok_or_else(|| missing("root_id", c)));
             let op = Op::MoveAccount { account_id, source_parent_id: root, destination_parent_id };
             tri!(self.call(c, op)?);
         }

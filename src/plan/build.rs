@@ -656,6 +656,7 @@ impl<'a> Planner<'a> {
                 "parent_id": self.ou_id(&da.ou), "parent": da.ou, "tags": da.tags,
                 "blueprint": da.blueprint,
                 "create_account_request_id": in_flight.map(|r| r.id.clone()),
+                "root_id": self.s.organization.root_id,
             })),
             if da.ou.is_empty() { vec![] } else { vec![format!("ou:{}", da.ou)] },
             reason,

@@ -40,7 +40,7 @@ pub fn tone(a: Action) -> Tone {
 /// Fields shown as line diffs, not as values.
 const TEXT_FIELDS: [&str; 2] = ["content", "template_body"];
 /// Fields only used to show something else.
-const HIDDEN_FIELDS: [&str; 2] = ["previous_template_body", "previous_version"];
+const HIDDEN_FIELDS: [&str; 3] = ["previous_template_body", "previous_version", "root_id"];
 
 /// The whole human plan.
 pub fn plan_text(plan: &Plan) -> Vec<Line> {
