@@ -1,0 +1,426 @@
+#!/usr/bin/env python3
+"""Hand-run self-check of the extended emulator (not part of the Rust tests).
+
+    tests/emulator/run 45999 &            # wait for READY 45999
+    target/emulator-venv/bin/python tests/emulator/smoke.py 45999
+
+Prints one PASS/FAIL line per check and a closing "N passed, N failed" line.
+"""
+
+import json
+import sys
+import urllib.request
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+PORT = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+URL = f"http://127.0.0.1:{PORT}"
+RESULTS = {"pass": 0, "fail": 0}
+
+
+def ctl(method: str, path: str, body=None):
+    data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+    req = urllib.request.Request(URL + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def client(svc: str, retries: int = 1):
+    return boto3.client(
+        svc, endpoint_url=URL, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": retries, "mode": "standard"}, read_timeout=10, connect_timeout=5),
+    )
+
+
+def check(name: str, fn):
+    try:
+        fn()
+        RESULTS["pass"] += 1
+        print(f"PASS {name}")
+    except Exception as e:  # noqa: BLE001
+        RESULTS["fail"] += 1
+        print(f"FAIL {name}: {type(e).__name__}: {e}")
+
+
+def expect_error(code: str, fn, reason: str | None = None):
+    try:
+        fn()
+    except ClientError as e:
+        got = e.response["Error"]["Code"]
+        assert got == code, f"expected {code}, got {got}: {e}"
+        if reason:
+            assert e.response.get("Reason") == reason, f"expected Reason {reason}, got {e.response.get('Reason')}"
+        return e
+    raise AssertionError(f"expected {code}, got success")
+
+
+def eq(a, b):
+    assert a == b, f"{a!r} != {b!r}"
+
+
+ctl("POST", "/_vend/reset")
+org = client("organizations")
+sc = client("servicecatalog")
+s3 = client("s3")
+sts = client("sts")
+
+# ------------------------------------------------------------------ Organizations rules
+org.create_organization(FeatureSet="ALL")
+root = org.list_roots()["Roots"][0]["Id"]
+ctx = {}
+
+
+def scp_needs_enable():
+    expect_error("PolicyTypeNotEnabledException", lambda: org.create_policy(Name="x", Description="", Type="SERVICE_CONTROL_POLICY", Content='{"Version":"2012-10-17","Statement":[]}'))
+    org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    ctx["p1"] = org.create_policy(Name="deny1", Description="", Type="SERVICE_CONTROL_POLICY", Content='{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:*","Resource":"*"}]}')["Policy"]["PolicySummary"]["Id"]
+
+
+check("orgs: CreatePolicy requires SERVICE_CONTROL_POLICY enabled", scp_needs_enable)
+
+
+def scp_size():
+    big = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"' + "é" * 2600 + '","Resource":"*"}]}'
+    assert len(big) < 5120 < len(big.encode())
+    expect_error("ConstraintViolationException", lambda: org.create_policy(Name="big", Description="", Type="SERVICE_CONTROL_POLICY", Content=big), "POLICY_CONTENT_LIMIT_EXCEEDED")
+
+
+check("orgs: SCP content > 5120 bytes rejected (bytes, not chars)", scp_size)
+
+
+def ou_depth():
+    parent = root
+    for i in range(5):
+        parent = org.create_organizational_unit(ParentId=parent, Name=f"lvl{i + 1}")["OrganizationalUnit"]["Id"]
+    ctx["deep"] = parent
+    expect_error("ConstraintViolationException", lambda: org.create_organizational_unit(ParentId=parent, Name="lvl6"), "OU_DEPTH_LIMIT_EXCEEDED")
+
+
+check("orgs: OU depth <= 5", ou_depth)
+
+
+def five_scps():
+    ou = org.create_organizational_unit(ParentId=root, Name="scps")["OrganizationalUnit"]["Id"]
+    ctx["ou"] = ou
+    ids = []
+    for i in range(5):
+        ids.append(org.create_policy(Name=f"p{i}", Description="", Type="SERVICE_CONTROL_POLICY", Content='{"Version":"2012-10-17","Statement":[]}')["Policy"]["PolicySummary"]["Id"])
+    for pid in ids[:4]:
+        org.attach_policy(PolicyId=pid, TargetId=ou)  # + FullAWSAccess = 5
+    expect_error("ConstraintViolationException", lambda: org.attach_policy(PolicyId=ids[4], TargetId=ou), "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
+    expect_error("DuplicatePolicyAttachmentException", lambda: org.attach_policy(PolicyId=ids[0], TargetId=ou))
+    ctx["ids"] = ids
+
+
+check("orgs: at most 5 SCPs per target; double attach fails", five_scps)
+
+
+def last_scp():
+    ou = ctx["ou"]
+    for pid in ctx["ids"][:4]:
+        org.detach_policy(PolicyId=pid, TargetId=ou)
+    expect_error("ConstraintViolationException", lambda: org.detach_policy(PolicyId="p-FullAWSAccess", TargetId=ou), "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
+    expect_error("PolicyNotAttachedException", lambda: org.detach_policy(PolicyId=ctx["ids"][0], TargetId=ou))
+
+
+check("orgs: detaching the last SCP fails; detaching a non-attached one fails", last_scp)
+
+
+def dup_email():
+    st = org.create_account(AccountName="a1", Email="a1@example.com")["CreateAccountStatus"]
+    eq(st["State"], "SUCCEEDED")
+    ctx["acct"] = st["AccountId"]
+    st2 = org.create_account(AccountName="a1b", Email="A1@example.com")["CreateAccountStatus"]
+    d = org.describe_create_account_status(CreateAccountRequestId=st2["Id"])["CreateAccountStatus"]
+    eq((d["State"], d.get("FailureReason")), ("FAILED", "EMAIL_ALREADY_EXISTS"))
+    listed = org.list_create_account_status(States=["FAILED"])["CreateAccountStatuses"]
+    assert any(s["Id"] == st2["Id"] for s in listed)
+
+
+check("orgs: duplicate e-mail -> FAILED EMAIL_ALREADY_EXISTS", dup_email)
+
+
+def pending_polls():
+    ctl("POST", "/_vend/faults", {"create_account_polls": 2})
+    st = org.create_account(AccountName="slow", Email="slow@example.com")["CreateAccountStatus"]
+    eq(st["State"], "IN_PROGRESS")
+    assert not any(a["Email"] == "slow@example.com" for a in org.list_accounts()["Accounts"])
+    states = [org.describe_create_account_status(CreateAccountRequestId=st["Id"])["CreateAccountStatus"]["State"] for _ in range(3)]
+    eq(states, ["IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED"])
+    assert any(a["Email"] == "slow@example.com" for a in org.list_accounts()["Accounts"])
+    ctl("POST", "/_vend/faults", {"create_account_polls": 0})
+
+
+check("orgs: CreateAccount IN_PROGRESS for n polls (create_account_polls)", pending_polls)
+
+
+def move_rules():
+    acct, ou = ctx["acct"], ctx["ou"]
+    expect_error("SourceParentNotFoundException", lambda: org.move_account(AccountId=acct, SourceParentId=ou, DestinationParentId=ctx["deep"]))
+    org.move_account(AccountId=acct, SourceParentId=root, DestinationParentId=ou)
+    expect_error("DuplicateAccountException", lambda: org.move_account(AccountId=acct, SourceParentId=root, DestinationParentId=ou))
+    eq(org.list_parents(ChildId=acct)["Parents"][0]["Id"], ou)
+
+
+check("orgs: MoveAccount checks source; move to current parent -> DuplicateAccountException", move_rules)
+
+
+def nonempty_ou():
+    expect_error("OrganizationalUnitNotEmptyException", lambda: org.delete_organizational_unit(OrganizationalUnitId=ctx["ou"]))
+    org.move_account(AccountId=ctx["acct"], SourceParentId=ctx["ou"], DestinationParentId=root)
+    org.delete_organizational_unit(OrganizationalUnitId=ctx["ou"])
+
+
+check("orgs: deleting a non-empty OU fails, an empty one works", nonempty_ou)
+
+# ------------------------------------------------------------------ S3 + Service Catalog
+URL_T = "https://vend-templates.s3.amazonaws.com/t/abc.yaml"
+
+
+def s3_put():
+    s3.create_bucket(Bucket="vend-templates")
+    s3.put_object(Bucket="vend-templates", Key="t/abc.yaml", Body=b"Resources: {}\n")
+    expect_error("PreconditionFailed", lambda: s3.put_object(Bucket="vend-templates", Key="t/abc.yaml", Body=b"x", IfNoneMatch="*"))
+
+
+check("s3: PutObject (+ If-None-Match)", s3_put)
+
+
+def portfolio():
+    p = sc.create_portfolio(DisplayName="Base", ProviderName="vend", Description="d", Tags=[{"Key": "vend:owner", "Value": "x"}], IdempotencyToken="tok-p")
+    p2 = sc.create_portfolio(DisplayName="Base", ProviderName="vend", Description="d", Tags=[{"Key": "vend:owner", "Value": "x"}], IdempotencyToken="tok-p")
+    eq(p["PortfolioDetail"]["Id"], p2["PortfolioDetail"]["Id"])
+    ctx["port"] = pid = p["PortfolioDetail"]["Id"]
+    sc.update_portfolio(Id=pid, Description="d2", AddTags=[{"Key": "k", "Value": "v"}], RemoveTags=["vend:owner"])
+    d = sc.describe_portfolio(Id=pid)
+    eq(d["PortfolioDetail"]["Description"], "d2")
+    eq(d["Tags"], [{"Key": "k", "Value": "v"}])
+    assert any(x["Id"] == pid for x in sc.list_portfolios()["PortfolioDetails"])
+
+
+check("sc: CreatePortfolio (token) / UpdatePortfolio / DescribePortfolio with Tags", portfolio)
+
+
+def product():
+    r = sc.create_product(Name="net", Owner="platform", ProductType="CLOUD_FORMATION_TEMPLATE", Tags=[{"Key": "vend:owner", "Value": "x"}],
+                          ProvisioningArtifactParameters={"Name": "v1", "Info": {"LoadTemplateFromURL": URL_T}, "Type": "CLOUD_FORMATION_TEMPLATE"}, IdempotencyToken="tok-prod")
+    pid = r["ProductViewDetail"]["ProductViewSummary"]["ProductId"]
+    ctx["prod"], ctx["pa1"] = pid, r["ProvisioningArtifactDetail"]["Id"]
+    again = sc.create_product(Name="net", Owner="platform", ProductType="CLOUD_FORMATION_TEMPLATE",
+                              ProvisioningArtifactParameters={"Name": "v1", "Info": {"LoadTemplateFromURL": URL_T}}, IdempotencyToken="tok-prod")
+    eq(again["ProductViewDetail"]["ProductViewSummary"]["ProductId"], pid)
+    d = sc.describe_product_as_admin(Id=pid)
+    eq([a["Id"] for a in d["ProvisioningArtifactSummaries"]], [ctx["pa1"]])
+    eq(d["Tags"], [{"Key": "vend:owner", "Value": "x"}])
+    sc.update_product(Id=pid, Owner="platform2", AddTags=[{"Key": "t", "Value": "1"}])
+    eq(sc.describe_product_as_admin(Id=pid)["ProductViewDetail"]["ProductViewSummary"]["Owner"], "platform2")
+    assert any(p["ProductViewSummary"]["ProductId"] == pid for p in sc.search_products_as_admin()["ProductViewDetails"])
+
+
+check("sc: CreateProduct with first artifact (token) / DescribeProductAsAdmin / UpdateProduct / SearchProductsAsAdmin", product)
+
+
+def artifacts():
+    pid = ctx["prod"]
+    a2 = sc.create_provisioning_artifact(ProductId=pid, Parameters={"Name": "v2", "Info": {"LoadTemplateFromURL": URL_T}, "Type": "CLOUD_FORMATION_TEMPLATE"}, IdempotencyToken="tok-v2")
+    a2b = sc.create_provisioning_artifact(ProductId=pid, Parameters={"Name": "v2", "Info": {"LoadTemplateFromURL": URL_T}}, IdempotencyToken="tok-v2")
+    eq(a2["ProvisioningArtifactDetail"]["Id"], a2b["ProvisioningArtifactDetail"]["Id"])
+    ctx["pa2"] = a2["ProvisioningArtifactDetail"]["Id"]
+    eq(len(sc.list_provisioning_artifacts(ProductId=pid)["ProvisioningArtifactDetails"]), 2)
+    sc.update_provisioning_artifact(ProductId=pid, ProvisioningArtifactId=ctx["pa1"], Guidance="DEPRECATED")
+    d = sc.describe_provisioning_artifact(ProductId=pid, ProvisioningArtifactId=ctx["pa1"])
+    eq((d["ProvisioningArtifactDetail"]["Guidance"], d["Info"]["TemplateUrl"]), ("DEPRECATED", URL_T))
+
+
+check("sc: Create/List/Update/DescribeProvisioningArtifact", artifacts)
+
+
+def assoc():
+    sc.associate_product_with_portfolio(ProductId=ctx["prod"], PortfolioId=ctx["port"])
+    eq([p["Id"] for p in sc.list_portfolios_for_product(ProductId=ctx["prod"])["PortfolioDetails"]], [ctx["port"]])
+    eq([p["ProductViewSummary"]["ProductId"] for p in sc.search_products_as_admin(PortfolioId=ctx["port"])["ProductViewDetails"]], [ctx["prod"]])
+    expect_error("ResourceInUseException", lambda: sc.delete_product(Id=ctx["prod"]))
+
+
+check("sc: AssociateProductWithPortfolio / ListPortfoliosForProduct / SearchProductsAsAdmin(PortfolioId)", assoc)
+
+
+def principals():
+    pid = ctx["port"]
+    sc.associate_principal_with_portfolio(PortfolioId=pid, PrincipalARN="arn:aws:iam:::role/ProductTeam*", PrincipalType="IAM_PATTERN")
+    sc.associate_principal_with_portfolio(PortfolioId=pid, PrincipalARN="arn:aws:iam::123456789012:role/Admin", PrincipalType="IAM")
+    expect_error("InvalidParametersException", lambda: sc.associate_principal_with_portfolio(PortfolioId=pid, PrincipalARN="arn:aws:iam::123456789012:role/X", PrincipalType="IAM_PATTERN"))
+    eq(len(sc.list_principals_for_portfolio(PortfolioId=pid)["Principals"]), 2)
+    sc.disassociate_principal_from_portfolio(PortfolioId=pid, PrincipalARN="arn:aws:iam::123456789012:role/Admin", PrincipalType="IAM")
+    eq(sc.list_principals_for_portfolio(PortfolioId=pid)["Principals"], [{"PrincipalARN": "arn:aws:iam:::role/ProductTeam*", "PrincipalType": "IAM_PATTERN"}])
+
+
+check("sc: Associate/Disassociate/ListPrincipals (IAM, IAM_PATTERN)", principals)
+
+
+def constraints():
+    pid, prod = ctx["port"], ctx["prod"]
+    c = sc.create_constraint(PortfolioId=pid, ProductId=prod, Type="LAUNCH", Parameters=json.dumps({"LocalRoleName": "SCLaunch"}), IdempotencyToken="tok-c")
+    c2 = sc.create_constraint(PortfolioId=pid, ProductId=prod, Type="LAUNCH", Parameters=json.dumps({"LocalRoleName": "SCLaunch"}), IdempotencyToken="tok-c")
+    eq(c["ConstraintDetail"]["ConstraintId"], c2["ConstraintDetail"]["ConstraintId"])
+    expect_error("DuplicateResourceException", lambda: sc.create_constraint(PortfolioId=pid, ProductId=prod, Type="LAUNCH", Parameters=json.dumps({"RoleArn": "arn:aws:iam::123456789012:role/R"}), IdempotencyToken="tok-c2"))
+    expect_error("InvalidParametersException", lambda: sc.create_constraint(PortfolioId=pid, ProductId=prod, Type="LAUNCH", Parameters=json.dumps({"RoleArn": "arn:aws:iam::1:role/R", "LocalRoleName": "R"}), IdempotencyToken="tok-c3"))
+    cid = c["ConstraintDetail"]["ConstraintId"]
+    eq(sc.describe_constraint(Id=cid)["ConstraintParameters"], json.dumps({"LocalRoleName": "SCLaunch"}))
+    eq([x["ConstraintId"] for x in sc.list_constraints_for_portfolio(PortfolioId=pid)["ConstraintDetails"]], [cid])
+    expect_error("ResourceInUseException", lambda: sc.disassociate_product_from_portfolio(ProductId=prod, PortfolioId=pid))
+    sc.delete_constraint(Id=cid)
+    eq(sc.list_constraints_for_portfolio(PortfolioId=pid)["ConstraintDetails"], [])
+    sc.create_constraint(PortfolioId=pid, ProductId=prod, Type="LAUNCH", Parameters=json.dumps({"LocalRoleName": "SCLaunch"}), IdempotencyToken="tok-c4")
+
+
+check("sc: Create (token, one LAUNCH per product+portfolio) / Describe / List / DeleteConstraint", constraints)
+
+
+def shares():
+    pid = ctx["port"]
+    expect_error("InvalidStateException", lambda: sc.create_portfolio_share(PortfolioId=pid, OrganizationNode={"Type": "ORGANIZATIONAL_UNIT", "Value": "ou-x"}))
+    sc.enable_aws_organizations_access()
+    eq(sc.get_aws_organizations_access_status()["AccessStatus"], "ENABLED")
+    tok = sc.create_portfolio_share(PortfolioId=pid, OrganizationNode={"Type": "ORGANIZATIONAL_UNIT", "Value": "ou-abcd-12345678"}, SharePrincipals=True)["PortfolioShareToken"]
+    s1 = sc.describe_portfolio_share_status(PortfolioShareToken=tok)["Status"]
+    s2 = sc.describe_portfolio_share_status(PortfolioShareToken=tok)["Status"]
+    eq((s1, s2), ("IN_PROGRESS", "COMPLETED"))
+    sc.create_portfolio_share(PortfolioId=pid, AccountId="111122223333")
+    ous = sc.describe_portfolio_shares(PortfolioId=pid, Type="ORGANIZATIONAL_UNIT")["PortfolioShareDetails"]
+    eq([(x["PrincipalId"], x["SharePrincipals"]) for x in ous], [("ou-abcd-12345678", True)])
+    eq([x["PrincipalId"] for x in sc.describe_portfolio_shares(PortfolioId=pid, Type="ACCOUNT")["PortfolioShareDetails"]], ["111122223333"])
+    tok2 = sc.delete_portfolio_share(PortfolioId=pid, OrganizationNode={"Type": "ORGANIZATIONAL_UNIT", "Value": "ou-abcd-12345678"})["PortfolioShareToken"]
+    assert tok2
+    sc.delete_portfolio_share(PortfolioId=pid, AccountId="111122223333")
+    eq(sc.describe_portfolio_shares(PortfolioId=pid, Type="ORGANIZATIONAL_UNIT")["PortfolioShareDetails"], [])
+
+
+check("sc: EnableAWSOrganizationsAccess / Create/Describe(Status)/DeletePortfolioShare", shares)
+
+
+def provisioning():
+    prod = ctx["prod"]
+    expect_error("InvalidParametersException", lambda: sc.provision_product(ProductId=prod, ProvisioningArtifactId=ctx["pa1"], ProvisionedProductName="old", ProvisionToken="tok-old"))
+    r = sc.provision_product(ProductId=prod, ProvisioningArtifactId=ctx["pa2"], ProvisionedProductName="net-main", ProvisioningParameters=[{"Key": "Cidr", "Value": "10.0.0.0/16"}], Tags=[{"Key": "vend:owner", "Value": "x"}], ProvisionToken="tok-pp")
+    rec = r["RecordDetail"]
+    eq(sc.provision_product(ProductId=prod, ProvisioningArtifactId=ctx["pa2"], ProvisionedProductName="net-main", ProvisionToken="tok-pp")["RecordDetail"]["RecordId"], rec["RecordId"])
+    ppid = rec["ProvisionedProductId"]
+    eq(sc.describe_provisioned_product(Id=ppid)["ProvisionedProductDetail"]["Status"], "UNDER_CHANGE")
+    eq(sc.describe_record(Id=rec["RecordId"])["RecordDetail"]["Status"], "IN_PROGRESS")
+    eq(sc.describe_provisioned_product(Id=ppid)["ProvisionedProductDetail"]["Status"], "AVAILABLE")
+    eq(sc.describe_record(Id=rec["RecordId"])["RecordDetail"]["Status"], "SUCCEEDED")
+    found = sc.search_provisioned_products(AccessLevelFilter={"Key": "Account", "Value": "self"})["ProvisionedProducts"]
+    eq([(p["Id"], p["Status"]) for p in found], [(ppid, "AVAILABLE")])
+    u = sc.update_provisioned_product(ProvisionedProductId=ppid, ProductId=prod, ProvisioningArtifactId=ctx["pa1"], UpdateToken="tok-up")["RecordDetail"]
+    sc.describe_record(Id=u["RecordId"])
+    eq(sc.describe_record(Id=u["RecordId"])["RecordDetail"]["Status"], "SUCCEEDED")
+    eq(sc.describe_provisioned_product(Id=ppid)["ProvisionedProductDetail"]["ProvisioningArtifactId"], ctx["pa1"])
+    t = sc.terminate_provisioned_product(ProvisionedProductId=ppid, TerminateToken="tok-t")["RecordDetail"]
+    sc.describe_record(Id=t["RecordId"])
+    eq(sc.describe_record(Id=t["RecordId"])["RecordDetail"]["Status"], "SUCCEEDED")
+    eq(sc.search_provisioned_products(AccessLevelFilter={"Key": "Account", "Value": "self"})["ProvisionedProducts"], [])
+
+
+check("sc: ProvisionProduct (token) / DescribeRecord / DescribeProvisionedProduct / Search / Update / Terminate", provisioning)
+
+
+def teardown():
+    pid, prod = ctx["port"], ctx["prod"]
+    expect_error("InvalidParametersException", lambda: (sc.delete_provisioning_artifact(ProductId=prod, ProvisioningArtifactId=ctx["pa1"]), sc.delete_provisioning_artifact(ProductId=prod, ProvisioningArtifactId=ctx["pa2"])))
+    for c in sc.list_constraints_for_portfolio(PortfolioId=pid)["ConstraintDetails"]:
+        sc.delete_constraint(Id=c["ConstraintId"])
+    sc.disassociate_product_from_portfolio(ProductId=prod, PortfolioId=pid)
+    sc.disassociate_principal_from_portfolio(PortfolioId=pid, PrincipalARN="arn:aws:iam:::role/ProductTeam*", PrincipalType="IAM_PATTERN")
+    sc.delete_product(Id=prod)
+    sc.delete_portfolio(Id=pid)
+    expect_error("ResourceNotFoundException", lambda: sc.describe_portfolio(Id=pid))
+
+
+check("sc: DeleteProvisioningArtifact (not the last) / Disassociate / DeleteProduct / DeletePortfolio", teardown)
+
+# ------------------------------------------------------------------ fault switch + stats
+
+
+def faults():
+    ctl("POST", "/_vend/stats/reset")
+    ctl("POST", "/_vend/faults", {"script": [{"match": "organizations.ListRoots", "fault": "throttle", "times": 1},
+                                             {"match": "organizations.ListRoots", "fault": "concurrent", "times": 1},
+                                             {"match": "organizations.ListRoots", "fault": "server_error", "times": 1}]})
+    expect_error("TooManyRequestsException", org.list_roots)
+    expect_error("ConcurrentModificationException", org.list_roots)
+    e = expect_error_any(org.list_roots)
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] in (500, 503), e.response
+    org.list_roots()
+    ctl("POST", "/_vend/faults", {"script": [{"match": "organizations.CreateOrganizationalUnit", "fault": "timeout_before"}]})
+    e = expect_error_any(lambda: org.create_organizational_unit(ParentId=root, Name="before"))
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 504
+    assert not any(o["Name"] == "before" for o in org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"])
+    ctl("POST", "/_vend/faults", {"script": [{"match": "organizations.CreateOrganizationalUnit", "fault": "lost_response"}]})
+    expect_error_any(lambda: org.create_organizational_unit(ParentId=root, Name="lost"))
+    assert any(o["Name"] == "lost" for o in org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"])
+    ctl("POST", "/_vend/faults", {"lost_mode": "drop", "script": [{"match": "organizations.CreateOrganizationalUnit", "fault": "lost_response"}]})
+    try:
+        org.create_organizational_unit(ParentId=root, Name="dropped")
+        raise AssertionError("expected a dropped connection")
+    except ClientError as ce:
+        raise AssertionError(f"expected a connection error, got {ce}")
+    except Exception as ex:  # botocore ConnectionClosedError & co.
+        assert "ClientError" not in type(ex).__name__, ex
+    assert any(o["Name"] == "dropped" for o in org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"])
+    ctl("POST", "/_vend/faults", {"lost_mode": "504", "script": []})
+    # retries are counted: SDK with 3 attempts against one throttle
+    ctl("POST", "/_vend/faults", {"script": [{"match": "organizations.DescribeOrganization", "fault": "throttle", "times": 2}]})
+    client("organizations", retries=3).describe_organization()
+    sts.get_caller_identity()
+    stats = ctl("GET", "/_vend/stats")
+    eq(stats["services"]["organizations"]["DescribeOrganization"], 3)
+    eq(stats["services"]["organizations"]["ListRoots"], 4)
+    eq(stats["services"]["sts"]["GetCallerIdentity"], 1)
+    eq(stats["faults"]["organizations.DescribeOrganization"], {"throttle": 2})
+    assert "_vend" not in json.dumps(stats["services"])
+
+
+def expect_error_any(fn):
+    try:
+        fn()
+    except ClientError as e:
+        return e
+    raise AssertionError("expected an error")
+
+
+check("faults: throttle/concurrent/5xx/timeout_before/lost_response(504|drop) + stats counts retries and STS", faults)
+
+
+def probabilistic():
+    ctl("POST", "/_vend/reset")
+    ctl("POST", "/_vend/faults", {"throttle": 0.5, "seed": 7, "only": ["organizations"]})
+    org2 = client("organizations")
+    outcomes = []
+    for _ in range(20):
+        try:
+            org2.describe_organization()
+            outcomes.append("ok")
+        except ClientError as e:
+            outcomes.append(e.response["Error"]["Code"])
+    assert "TooManyRequestsException" in outcomes and "ok" not in outcomes[:0], outcomes
+    sc.list_portfolios()  # not in "only": never faulted
+    ctl("POST", "/_vend/faults", {"seed": 7})
+    again = []
+    for _ in range(20):
+        try:
+            org2.describe_organization()
+            again.append("ok")
+        except ClientError as e:
+            again.append(e.response["Error"]["Code"])
+    eq(outcomes, again)
+    ctl("POST", "/_vend/reset")
+    eq(ctl("GET", "/_vend/stats")["total"], 0)
+
+
+check("faults: seeded probabilities reproducible; 'only' limits them; reset", probabilistic)
+
+print(f"{RESULTS['pass']} passed, {RESULTS['fail']} failed")
+sys.exit(1 if RESULTS["fail"] else 0)

@@ -1,0 +1,334 @@
+"""Run-time control: fault injection (WSGI middleware), request statistics, reset.
+
+Control endpoints (same port as the emulator, never counted, never faulted):
+  GET  /_vend/faults         current fault configuration
+  POST /_vend/faults         merge JSON into the configuration (see README.md)
+  POST /_vend/reset          moto state + faults + stats back to their start
+  GET  /_vend/stats          request counts per service / operation
+  POST /_vend/stats/reset    zero the counts
+"""
+
+import copy
+import io
+import json
+import random
+import re
+import socket
+import threading
+import time
+import xml.etree.ElementTree as ET
+from typing import Any, Callable
+
+DEFAULTS: dict[str, Any] = {
+    # probabilities, 0..1, rolled per request in this order:
+    "timeout_before": 0.0,  # fail before the operation runs (504, or a dropped connection)
+    "throttle": 0.0,  # TooManyRequestsException, HTTP 400
+    "concurrent": 0.0,  # ConcurrentModificationException, HTTP 400
+    "server_error": 0.0,  # HTTP 500 / 503 (alternating by the RNG)
+    "lost_response": 0.0,  # the operation runs, then 504 or a dropped connection
+    "lost_mode": "504",  # "504" or "drop": how timeout_before / lost_response fail
+    "latency_ms": 0,  # added to every counted request
+    "seed": None,  # RNG seed (int) for reproducible fault sequences
+    "only": [],  # restrict faults to these services ("organizations") or ops ("organizations.CreateAccount")
+    "script": [],  # deterministic faults: [{"match": "organizations.CreateAccount", "fault": "throttle", "times": 2}]
+    # emulated asynchrony (not faults, but configured here too):
+    "create_account_polls": 0,  # DescribeCreateAccountStatus answers IN_PROGRESS this many times
+    "share_polls": 1,  # DescribePortfolioShareStatus answers IN_PROGRESS this many times
+    "record_polls": 1,  # DescribeRecord answers IN_PROGRESS this many times
+}
+FAULTS = ("timeout_before", "throttle", "concurrent", "server_error", "lost_response")
+
+CONFIG: dict[str, Any] = copy.deepcopy(DEFAULTS)
+_LOCK = threading.Lock()
+_RNG = random.Random()
+STATS: dict[str, Any] = {}
+
+
+def _reset_stats() -> None:
+    STATS.clear()
+    STATS.update({"total": 0, "services": {}, "faults": {}})
+
+
+_reset_stats()
+
+
+def set_config(new: dict) -> dict:
+    with _LOCK:
+        unknown = [k for k in new if k not in DEFAULTS]
+        if unknown:
+            raise ValueError(f"unknown keys: {unknown}")
+        for k in FAULTS:
+            if k in new and not (0.0 <= float(new[k]) <= 1.0):
+                raise ValueError(f"{k} must be within 0..1")
+        if "lost_mode" in new and new["lost_mode"] not in ("504", "drop"):
+            raise ValueError("lost_mode must be \"504\" or \"drop\"")
+        CONFIG.update(copy.deepcopy(new))
+        CONFIG["script"] = [dict(s) for s in CONFIG.get("script") or []]
+        for s in CONFIG["script"]:
+            if s.get("fault") not in FAULTS:
+                raise ValueError(f"script fault must be one of {FAULTS}")
+            s.setdefault("times", 1)
+        if "seed" in new:
+            _RNG.seed(new["seed"])
+        return copy.deepcopy(CONFIG)
+
+
+def reset_config() -> None:
+    with _LOCK:
+        CONFIG.clear()
+        CONFIG.update(copy.deepcopy(DEFAULTS))
+        _RNG.seed(None)
+
+
+# ------------------------------------------------------------------ request identification
+
+CRED_RE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+SERVICE_ALIAS = {"AWS242ServiceCatalogService": "servicecatalog", "AWSOrganizationsV20161128": "organizations"}
+
+
+def identify(environ: dict, body: bytes) -> tuple[str, str]:
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    m = CRED_RE.search(auth)
+    service = m.group(2) if m else ""
+    if target:
+        prefix, _, op = target.partition(".")
+        return (service or SERVICE_ALIAS.get(prefix, prefix)), op
+    ctype = environ.get("CONTENT_TYPE", "")
+    if "x-www-form-urlencoded" in ctype or environ.get("QUERY_STRING", "").find("Action=") >= 0:
+        from urllib.parse import parse_qs
+
+        q = parse_qs(body.decode("utf-8", "replace")) if body else {}
+        q.update(parse_qs(environ.get("QUERY_STRING", "")))
+        if "Action" in q:
+            return service or "query", q["Action"][0]
+    method = environ.get("REQUEST_METHOD", "GET")
+    if not service:
+        host = environ.get("HTTP_HOST", "")
+        service = "s3" if ("s3" in host or method in ("PUT", "HEAD")) else "unknown"
+    if service == "s3":
+        return service, _s3_op(environ, method)
+    return service, f"{method} {environ.get('PATH_INFO', '/')}"
+
+
+def _s3_op(environ: dict, method: str) -> str:
+    path = environ.get("PATH_INFO", "/").strip("/")
+    host = environ.get("HTTP_HOST", "")
+    virtual = host.count(".") >= 1 and not re.match(r"^[\d.]+(:\d+)?$", host) and not host.startswith("localhost") and ".s3" in host
+    has_key = bool(path) if virtual else "/" in path
+    qs = environ.get("QUERY_STRING", "")
+    if has_key:
+        return {"PUT": "CopyObject" if environ.get("HTTP_X_AMZ_COPY_SOURCE") else "PutObject", "GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject", "POST": "PostObject"}.get(method, method)
+    if not path and not virtual:
+        return "ListBuckets"
+    if method == "GET":
+        return "ListObjectsV2" if "list-type=2" in qs else ("GetBucket" + qs.split("=")[0].capitalize() if qs and "list-type" not in qs and "prefix" not in qs else "ListObjects")
+    return {"PUT": "CreateBucket", "HEAD": "HeadBucket", "DELETE": "DeleteBucket", "POST": "DeleteObjects" if "delete" in qs else "PostBucket"}.get(method, method)
+
+
+def _count(service: str, op: str, fault: str | None) -> None:
+    with _LOCK:
+        STATS["total"] += 1
+        svc = STATS["services"].setdefault(service, {})
+        svc[op] = svc.get(op, 0) + 1
+        if fault:
+            f = STATS["faults"].setdefault(f"{service}.{op}", {})
+            f[fault] = f.get(fault, 0) + 1
+
+
+def _choose_fault(service: str, op: str) -> str | None:
+    with _LOCK:
+        for s in CONFIG.get("script") or []:
+            m = s.get("match", "")
+            if s["times"] > 0 and m in (service, f"{service}.{op}", op, "*"):
+                s["times"] -= 1
+                return s["fault"]
+        only = CONFIG.get("only") or []
+        if only and service not in only and f"{service}.{op}" not in only:
+            return None
+        for name in FAULTS:
+            p = float(CONFIG.get(name) or 0)
+            if p > 0 and _RNG.random() < p:
+                return name
+        return None
+
+
+# ------------------------------------------------------------------ error bodies
+
+
+def _json_error(status: int, code: str, msg: str) -> tuple[str, list, bytes]:
+    body = json.dumps({"__type": code, "message": msg, "Message": msg}).encode()
+    reason = {400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}[status]
+    return f"{status} {reason}", [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", "vend-fault"), ("Content-Length", str(len(body)))], body
+
+
+def _xml_error(status: int, code: str, msg: str, s3: bool) -> tuple[str, list, bytes]:
+    if s3:
+        body = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{msg}</Message><RequestId>vend-fault</RequestId></Error>'
+    else:
+        body = f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{msg}</Message></Error><RequestId>vend-fault</RequestId></ErrorResponse>'
+    data = body.encode()
+    reason = {400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}[status]
+    return f"{status} {reason}", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))], data
+
+
+def fault_response(fault: str, json_protocol: bool, s3: bool) -> tuple[str, list, bytes]:
+    if fault == "throttle":
+        code, status, msg = ("SlowDown", 503, "Please reduce your request rate.") if s3 else ("TooManyRequestsException" if json_protocol else "Throttling", 400, "Rate exceeded")
+    elif fault == "concurrent":
+        code, status, msg = "ConcurrentModificationException", 400, "AWS Organizations can't complete your request because it conflicts with another attempt to modify the same entity. Try again later."
+    elif fault == "server_error":
+        status = 500 if _RNG.random() < 0.5 else 503
+        code = ("ServiceException" if status == 500 else "ServiceUnavailableException") if json_protocol else ("InternalError" if status == 500 else "ServiceUnavailable")
+        msg = "AWS Organizations can't complete your request because of an internal service error. Try again later."
+    else:  # timeout_before / lost_response in 504 mode
+        code, status, msg = "GatewayTimeout", 504, "The gateway timed out."
+    if json_protocol:
+        return _json_error(status, code, msg)
+    return _xml_error(status, code, msg, s3)
+
+
+def _drop(environ: dict) -> None:
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        except OSError:
+            pass
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _xml_to_json_error(body: bytes) -> tuple[str, str] | None:
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+    code = root.findtext(".//Code") or root.findtext(".//{*}Code")
+    msg = root.findtext(".//Message") or root.findtext(".//{*}Message") or ""
+    return (code, msg) if code else None
+
+
+# ------------------------------------------------------------------ the middleware
+
+
+class VendMiddleware:
+    def __init__(self, app: Callable, reset_backends: Callable[[], None]):
+        self.app = app
+        self.reset_backends = reset_backends
+
+    def _reply(self, start_response, status: str, obj: Any):
+        body = json.dumps(obj, indent=None).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def control(self, environ, start_response, path: str, body: bytes):
+        method = environ.get("REQUEST_METHOD")
+        try:
+            if path == "/_vend/faults" and method == "GET":
+                return self._reply(start_response, "200 OK", CONFIG)
+            if path == "/_vend/faults" and method == "POST":
+                return self._reply(start_response, "200 OK", set_config(json.loads(body or b"{}")))
+            if path == "/_vend/reset" and method == "POST":
+                self.reset_backends()
+                reset_config()
+                with _LOCK:
+                    _reset_stats()
+                return self._reply(start_response, "200 OK", {"reset": True})
+            if path == "/_vend/stats" and method == "GET":
+                with _LOCK:
+                    return self._reply(start_response, "200 OK", STATS)
+            if path == "/_vend/stats/reset" and method == "POST":
+                with _LOCK:
+                    _reset_stats()
+                return self._reply(start_response, "200 OK", {"reset": True})
+            if path == "/_vend/health":
+                return self._reply(start_response, "200 OK", {"ok": True})
+        except (ValueError, TypeError) as e:
+            return self._reply(start_response, "400 Bad Request", {"error": str(e)})
+        return self._reply(start_response, "404 Not Found", {"error": f"no control endpoint {method} {path}"})
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        if path.startswith("/_vend/"):
+            return self.control(environ, start_response, path, body)
+        if path.startswith("/moto-api"):
+            return self.app(environ, start_response)
+
+        service, op = identify(environ, body)
+        json_protocol = bool(environ.get("HTTP_X_AMZ_TARGET"))
+        s3 = service == "s3"
+        fault = _choose_fault(service, op)
+        _count(service, op, fault)
+        latency = int(CONFIG.get("latency_ms") or 0)
+        if latency > 0:
+            time.sleep(latency / 1000.0)
+        mode = CONFIG.get("lost_mode", "504")
+
+        if fault in ("timeout_before", "throttle", "concurrent", "server_error"):
+            if fault == "timeout_before" and mode == "drop":
+                _drop(environ)
+                start_response("504 Gateway Timeout", [("Content-Length", "0")])
+                return [b""]
+            status, headers, data = fault_response(fault, json_protocol, s3)
+            start_response(status, headers)
+            return [data]
+
+        captured: dict[str, Any] = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda _data: None
+
+        try:
+            chunks = self.app(environ, capture)
+            try:
+                data = b"".join(chunks)
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
+        except NotImplementedError as e:
+            # moto lacks the operation: a typed, non-retryable error instead of an HTML 500
+            status, headers, data = (_json_error if json_protocol else (lambda s, c, m: _xml_error(s, c, m, s3)))(
+                400, "NotImplementedByEmulator", f"vend emulator: {service}.{op} is not implemented ({e})"
+            )
+            start_response(status, headers)
+            return [data]
+        except Exception as e:  # noqa: BLE001
+            status, headers, data = (_json_error if json_protocol else (lambda s, c, m: _xml_error(s, c, m, s3)))(
+                500, "InternalFailure", f"vend emulator: {type(e).__name__}: {e}"
+            )
+            start_response(status, headers)
+            return [data]
+
+        if fault == "lost_response":
+            if mode == "drop":
+                _drop(environ)
+                start_response("504 Gateway Timeout", [("Content-Length", "0")])
+                return [b""]
+            status, headers, data = fault_response(fault, json_protocol, s3)
+            start_response(status, headers)
+            return [data]
+
+        status, headers = captured["status"], captured["headers"]
+        code = int(status.split()[0])
+        if json_protocol and code >= 400 and data.lstrip().startswith(b"<"):
+            conv = _xml_to_json_error(data)
+            if conv:
+                ecode = 400 if code < 500 else code
+                st, headers, data = _json_error(ecode if ecode in (400, 500, 503, 504) else 400, conv[0], conv[1])
+                status = st
+        elif json_protocol and code >= 500 and not data.lstrip().startswith(b"{"):
+            st, headers, data = _json_error(500, "ServiceException", "emulator: unhandled error (operation not implemented?)")
+            status = st
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"] + [("Content-Length", str(len(data)))]
+        start_response(status, headers)
+        return [data]
