@@ -30,6 +30,18 @@ pub struct Global {
     /// Audit log (JSON Lines); default: <workspace>/.vend/audit.jsonl, its signed head beside it.
     #[arg(long, global = true, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// Read the state from AWS (the standard credential chain) instead of the local state file.
+    #[arg(long, global = true, conflicts_with = "state")]
+    pub aws: bool,
+    /// With --aws: the AWS profile to use (default: AWS_PROFILE or the default profile).
+    #[arg(long, global = true, requires = "aws", value_name = "P")]
+    pub profile: Option<String>,
+    /// With --aws: the AWS region (default: from the profile or environment, else us-east-1).
+    #[arg(long, global = true, requires = "aws", value_name = "R")]
+    pub region: Option<String>,
+    /// With --aws: send every AWS call to this endpoint (an emulator); AWS_ENDPOINT_URL also works.
+    #[arg(long, global = true, requires = "aws", value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ use clap::Parser;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use vend::adapter::aws::{AwsCloud, AwsOptions};
 use vend::adapter::{audit, keys, local_cloud::LocalCloud, lock};
 use vend::cli::{ApplyArgs, AuditCommand, Cli, Command, Global, PlanArgs, SnapshotCommand};
 use vend::model::Diagnostic;
@@ -90,7 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Ok(0)
             }
         }
-        Command::Plan(args) => plan_cmd(&ws, cli.global.state.as_deref(), &args, &out),
+        Command::Plan(args) => plan_cmd(&ws, &cli.global, &args, &out),
         Command::Show(args) => {
             let plan = fs::read_plan(&args.file)?;
             if plan.format_version != plan::FORMAT_VERSION {
@@ -108,14 +109,25 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(if plan.applyable { 0 } else { 1 })
         }
+        Command::Apply(_) if cli.global.aws => {
+            eprintln!(
+                "error: applying to AWS is not available in this build yet; `vend --aws plan` shows what would change, and `vend apply` without --aws applies to the local state file"
+            );
+            Ok(1)
+        }
         Command::Apply(args) => apply_cmd(&ws, &cli.global, &args, &out),
         Command::Audit(AuditCommand::Verify) => audit_verify(&ws, &cli.global),
         Command::Audit(AuditCommand::Log { json }) => audit_log(&ws, &cli.global, json),
         Command::Snapshot(SnapshotCommand::Save { out: file }) => {
-            let (mut state, _, seeded) = fs::open_state(&ws, cli.global.state.as_deref(), &now())?;
-            announce(&seeded);
+            let mut state = if cli.global.aws {
+                aws_state(&cli.global)?
+            } else {
+                let (state, _, seeded) = fs::open_state(&ws, cli.global.state.as_deref(), &now())?;
+                announce(&seeded);
+                state
+            };
             state.captured_at = now();
-            state.source = "state-file".into();
+            state.source = if cli.global.aws { "aws" } else { "state-file" }.into();
             fs::write_state(&file, &state)?;
             eprintln!("Saved the state to {}.", file.display());
             Ok(0)
@@ -151,10 +163,28 @@ fn make_plan(loaded: &workspace::Loaded, state: &vend::model::State) -> plan::Pl
     p
 }
 
-fn plan_cmd(ws: &Path, state: Option<&Path>, args: &PlanArgs, out: &Out) -> anyhow::Result<u8> {
+/// The current state read from AWS (`--aws`), stamped now.
+fn aws_state(global: &Global) -> anyhow::Result<vend::model::State> {
+    let mut cloud = AwsCloud::connect(AwsOptions {
+        profile: global.profile.clone(),
+        region: global.region.clone(),
+        endpoint_url: global.endpoint_url.clone(),
+    })?;
+    let mut state = cloud.read_state().map_err(|e| anyhow::anyhow!("reading the state from AWS: {e}"))?;
+    state.captured_at = now();
+    state.source = "aws".into();
+    Ok(state)
+}
+
+fn plan_cmd(ws: &Path, global: &Global, args: &PlanArgs, out: &Out) -> anyhow::Result<u8> {
     let files = fs::read_workspace(ws)?;
-    let (state, _, seeded) = fs::open_state(ws, state, &now())?;
-    announce(&seeded);
+    let state = if global.aws {
+        aws_state(global)?
+    } else {
+        let (state, _, seeded) = fs::open_state(ws, global.state.as_deref(), &now())?;
+        announce(&seeded);
+        state
+    };
     let loaded = workspace::load(&files);
     let mut p = make_plan(&loaded, &state);
     if args.show_unchanged {

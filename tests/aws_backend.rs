@@ -1,0 +1,580 @@
+//! The AWS backend (`adapter::aws`) against the project's emulator (`tests/emulator/run`): the
+//! demo organization is seeded through the SDK, read back with `AwsCloud`, saved and planned
+//! through the binary, and changed through `Cloud::call`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod emulator_harness;
+
+use aws_sdk_organizations as org;
+use aws_sdk_servicecatalog as sc;
+use emulator_harness::{Emulator, lock};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use vend::adapter::aws::AwsCloud;
+use vend::model::State;
+use vend::port::{Cloud, ErrorKind, Op};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn demo() -> State {
+    serde_json::from_str(&std::fs::read_to_string(root().join("snapshots/demo.state.json")).unwrap()).unwrap()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn tags(t: &BTreeMap<String, String>) -> Option<Vec<org::types::Tag>> {
+    Some(t.iter().map(|(k, v)| org::types::Tag::builder().key(k).value(v).build().unwrap()).collect())
+}
+
+/// Seed the Organizations part of the demo snapshot; returns demo id -> emulator id.
+fn seed_organization(emu: &Emulator) -> HashMap<String, String> {
+    let d = demo();
+    let c = org::Client::new(&emu.sdk_config());
+    rt().block_on(async {
+        let o = c
+            .create_organization()
+            .feature_set(org::types::OrganizationFeatureSet::All)
+            .send()
+            .await
+            .unwrap();
+        let mgmt = o.organization().unwrap().master_account_id().unwrap().to_string();
+        let root_id = c.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+        let mut ids = HashMap::from([
+            (d.organization.root_id.clone(), root_id.clone()),
+            (d.organization.management_account_id.clone(), mgmt),
+            ("p-FullAWSAccess".to_string(), "p-FullAWSAccess".to_string()),
+        ]);
+        let _ = c
+            .enable_policy_type()
+            .root_id(&root_id)
+            .policy_type(org::types::PolicyType::ServiceControlPolicy)
+            .send()
+            .await;
+        let mut pending = d.organizational_units.clone();
+        while !pending.is_empty() {
+            let mut later = vec![];
+            for ou in pending {
+                match ids.get(&ou.parent_id).cloned() {
+                    Some(parent) => {
+                        let out = c
+                            .create_organizational_unit()
+                            .parent_id(parent)
+                            .name(&ou.name)
+                            .set_tags(tags(&ou.tags))
+                            .send()
+                            .await
+                            .unwrap();
+                        ids.insert(
+                            ou.id.clone(),
+                            out.organizational_unit().unwrap().id().unwrap().to_string(),
+                        );
+                    }
+                    None => later.push(ou),
+                }
+            }
+            pending = later;
+        }
+        for a in d.accounts.iter().filter(|a| a.id != d.organization.management_account_id) {
+            let out = c
+                .create_account()
+                .account_name(&a.name)
+                .email(&a.email)
+                .set_tags(tags(&a.tags))
+                .send()
+                .await
+                .unwrap();
+            let car = out.create_account_status().unwrap().id().unwrap().to_string();
+            let mut account_id = None;
+            for _ in 0..50 {
+                let s =
+                    c.describe_create_account_status().create_account_request_id(&car).send().await.unwrap();
+                let s = s.create_account_status().unwrap();
+                if let Some(id) =
+                    s.account_id().filter(|_| s.state().map(|x| x.as_str()) == Some("SUCCEEDED"))
+                {
+                    account_id = Some(id.to_string());
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            let account_id = account_id.expect("CreateAccount succeeds");
+            c.move_account()
+                .account_id(&account_id)
+                .source_parent_id(&root_id)
+                .destination_parent_id(&ids[&a.parent_id])
+                .send()
+                .await
+                .unwrap();
+            ids.insert(a.id.clone(), account_id);
+        }
+        for p in d.policies.iter().filter(|p| !p.aws_managed) {
+            let out = c
+                .create_policy()
+                .name(&p.name)
+                .description("")
+                .content(&p.content)
+                .r#type(org::types::PolicyType::ServiceControlPolicy)
+                .set_tags(if p.tags.is_empty() { None } else { tags(&p.tags) })
+                .send()
+                .await
+                .unwrap();
+            let id = out.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
+            for t in &p.target_ids {
+                c.attach_policy().policy_id(&id).target_id(&ids[t]).send().await.unwrap();
+            }
+            ids.insert(p.id.clone(), id);
+        }
+        ids
+    })
+}
+
+/// The Organizations part of a state by names and paths (ids differ between backends).
+fn org_shape(s: &State) -> Value {
+    let mut names: HashMap<&str, String> =
+        HashMap::from([(s.organization.root_id.as_str(), "root".to_string())]);
+    let mut pending: Vec<_> = s.organizational_units.iter().collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        pending.retain(|ou| match names.get(ou.parent_id.as_str()).cloned() {
+            Some(parent) => {
+                let path = if parent == "root" { ou.name.clone() } else { format!("{parent}/{}", ou.name) };
+                names.insert(&ou.id, format!("ou:{path}"));
+                false
+            }
+            None => true,
+        });
+        assert!(pending.len() < before, "OUs with unknown parents: {pending:?}");
+    }
+    for a in &s.accounts {
+        names.insert(&a.id, format!("account:{}", a.name));
+    }
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| format!("?{id}"));
+    let mgmt = s.organization.management_account_id.as_str();
+    let ous: BTreeMap<String, Value> =
+        s.organizational_units.iter().map(|o| (name(&o.id), json!({ "tags": o.tags }))).collect();
+    let accounts: BTreeMap<String, Value> = s
+        .accounts
+        .iter()
+        .filter(|a| a.id != mgmt)
+        .map(|a| {
+            (
+                a.name.clone(),
+                json!({ "email": a.email, "state": a.state, "parent": name(&a.parent_id), "tags": a.tags }),
+            )
+        })
+        .collect();
+    let policies: BTreeMap<String, Value> = s
+        .policies
+        .iter()
+        .filter(|p| !p.aws_managed)
+        .map(|p| {
+            let mut targets: Vec<String> = p.target_ids.iter().map(|t| name(t)).collect();
+            targets.sort();
+            (
+                p.name.clone(),
+                json!({ "content": p.content, "targets": targets, "tags": p.tags, "type": p.policy_type }),
+            )
+        })
+        .collect();
+    let by_id: HashMap<&str, &str> = s.policies.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
+    let mut root_policies: Vec<&str> = s
+        .organization
+        .root_policy_ids
+        .iter()
+        .map(|id| by_id.get(id.as_str()).copied().unwrap_or("?"))
+        .collect();
+    root_policies.sort();
+    json!({
+        "enabled_policy_types": s.organization.enabled_policy_types,
+        "root_policies": root_policies,
+        "ous": ous, "accounts": accounts, "policies": policies,
+    })
+}
+
+#[test]
+fn reads_back_the_seeded_organization() {
+    let (_guard, emu) = lock();
+    let ids = seed_organization(emu);
+    let mut cloud = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
+    let state = cloud.read_organizations().unwrap();
+    assert_eq!(org_shape(&state), org_shape(&demo()));
+    assert!(state.is_normalized());
+    assert_eq!(state.source, "aws");
+    assert_eq!(state.organization.root_id, ids[&demo().organization.root_id]);
+    // Every seeded account has its finished creation request.
+    for a in demo().accounts.iter().filter(|a| a.id != demo().organization.management_account_id) {
+        assert!(
+            state.create_account_requests.iter().any(|r| r.account_name == a.name
+                && r.state == "SUCCEEDED"
+                && r.account_id.as_deref() == Some(ids[&a.id].as_str())),
+            "no SUCCEEDED request for {}: {:?}",
+            a.name,
+            state.create_account_requests
+        );
+    }
+    // FullAWSAccess is AWS-managed and on the root.
+    let full = state.policies.iter().find(|p| p.id == "p-FullAWSAccess").expect("FullAWSAccess");
+    assert!(full.aws_managed && full.target_ids.contains(&state.organization.root_id));
+}
+
+/// Seed a small catalog like the demo's: one portfolio with a product, a principal pattern, an
+/// organization and an OU share, and a launch constraint.
+fn seed_catalog(emu: &Emulator, ou_id: &str, org_id: &str) -> (String, String) {
+    let c = sc::Client::new(&emu.sdk_config());
+    rt().block_on(async {
+        let t = |k: &str, v: &str| sc::types::Tag::builder().key(k).value(v).build().unwrap();
+        let p = c
+            .create_portfolio()
+            .display_name("delivery-pipelines")
+            .description("Pipelines")
+            .provider_name("platform")
+            .tags(t("vend:managed", "true"))
+            .send()
+            .await
+            .unwrap();
+        let portfolio = p.portfolio_detail().unwrap().id().unwrap().to_string();
+        let mut info = HashMap::new();
+        info.insert(
+            "LoadTemplateFromURL".to_string(),
+            "https://vend-templates.s3.us-east-1.amazonaws.com/templates/sp/v1/abc.yaml".to_string(),
+        );
+        let prod = c
+            .create_product()
+            .name("service-pipeline")
+            .owner("platform")
+            .product_type(sc::types::ProductType::CloudFormationTemplate)
+            .tags(t("vend:managed", "true"))
+            .provisioning_artifact_parameters(
+                sc::types::ProvisioningArtifactProperties::builder()
+                    .name("v1")
+                    .description("vend-sha256:abc")
+                    .r#type(sc::types::ProvisioningArtifactType::CloudFormationTemplate)
+                    .set_info(Some(info))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let product = prod
+            .product_view_detail()
+            .unwrap()
+            .product_view_summary()
+            .unwrap()
+            .product_id()
+            .unwrap()
+            .to_string();
+        c.associate_product_with_portfolio()
+            .product_id(&product)
+            .portfolio_id(&portfolio)
+            .send()
+            .await
+            .unwrap();
+        c.associate_principal_with_portfolio()
+            .portfolio_id(&portfolio)
+            .principal_arn("arn:aws:iam:::role/ProductTeam*")
+            .principal_type(sc::types::PrincipalType::IamPattern)
+            .send()
+            .await
+            .unwrap();
+        c.enable_aws_organizations_access().send().await.unwrap();
+        c.create_portfolio_share()
+            .portfolio_id(&portfolio)
+            .organization_node(
+                sc::types::OrganizationNode::builder()
+                    .r#type(sc::types::OrganizationNodeType::OrganizationalUnit)
+                    .value(ou_id)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        c.create_portfolio_share()
+            .portfolio_id(&portfolio)
+            .organization_node(
+                sc::types::OrganizationNode::builder()
+                    .r#type(sc::types::OrganizationNodeType::Organization)
+                    .value(org_id)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        c.create_constraint()
+            .portfolio_id(&portfolio)
+            .product_id(&product)
+            .r#type("LAUNCH")
+            .parameters(r#"{"LocalRoleName":"SCLaunchRole"}"#)
+            .send()
+            .await
+            .unwrap();
+        (portfolio, product)
+    })
+}
+
+#[test]
+fn reads_the_service_catalog_too() {
+    let (_guard, emu) = lock();
+    let ids = seed_organization(emu);
+    let d = demo();
+    let sandbox = ids[&d.organizational_units.iter().find(|o| o.name == "Sandbox").unwrap().id].clone();
+    let org_id = {
+        let mut cloud = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
+        cloud.read_organizations().unwrap().organization.id
+    };
+    let (portfolio, product) = seed_catalog(emu, &sandbox, &org_id);
+    let mut cloud = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
+    let state = cloud.read_state().unwrap_or_else(|e| panic!("read_state: {e:?}"));
+    assert_eq!(org_shape(&state), org_shape(&d));
+    assert_eq!(state.portfolios.len(), 1, "{:?}", state.portfolios);
+    let p = &state.portfolios[0];
+    assert_eq!(
+        (p.id.as_str(), p.name.as_str(), p.provider.as_str()),
+        (portfolio.as_str(), "delivery-pipelines", "platform")
+    );
+    assert_eq!(p.tags.get("vend:managed").map(String::as_str), Some("true"));
+    assert_eq!(p.product_ids, vec![product.clone()]);
+    assert_eq!(p.principals.len(), 1);
+    assert_eq!(
+        (p.principals[0].arn.as_str(), p.principals[0].principal_type.as_str()),
+        ("arn:aws:iam:::role/ProductTeam*", "IAM_PATTERN")
+    );
+    let shares: Vec<(&str, &str)> =
+        p.shares.iter().map(|s| (s.share_type.as_str(), s.value.as_str())).collect();
+    assert!(shares.contains(&("ORGANIZATIONAL_UNIT", sandbox.as_str())), "{shares:?}");
+    assert!(shares.contains(&("ORGANIZATION", org_id.as_str())), "{shares:?}");
+    assert_eq!(p.launch_constraints.len(), 1);
+    assert_eq!(p.launch_constraints[0].local_role_name, "SCLaunchRole");
+    assert_eq!(p.launch_constraints[0].product_id, product);
+    assert_eq!(state.products.len(), 1);
+    let pr = &state.products[0];
+    assert_eq!((pr.name.as_str(), pr.owner.as_str()), ("service-pipeline", "platform"));
+    assert_eq!(pr.tags.get("vend:managed").map(String::as_str), Some("true"));
+    assert_eq!(pr.versions.len(), 1);
+    let v = &pr.versions[0];
+    assert_eq!((v.name.as_str(), v.description.as_str(), v.active), ("v1", "vend-sha256:abc", true));
+    assert_eq!(v.guidance, "DEFAULT");
+    assert_eq!(v.template_url, "https://vend-templates.s3.us-east-1.amazonaws.com/templates/sp/v1/abc.yaml");
+    assert!(state.provisioned_products.is_empty());
+}
+
+#[test]
+fn snapshot_save_and_plan_through_the_binary() {
+    let (_guard, emu) = lock();
+    seed_organization(emu);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("aws.state.json");
+    let out = emu
+        .vend()
+        .args(["--aws", "--endpoint-url", &emu.endpoint, "snapshot", "save", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let saved: State = serde_json::from_str(&text).unwrap();
+    assert_eq!(saved.format_version, 1);
+    assert_eq!(saved.source, "aws");
+    assert!(saved.is_normalized());
+    assert_eq!(org_shape(&saved), org_shape(&demo()));
+
+    // Plan the demo workspace against the emulator and against the demo state file: the
+    // Organizations changes are the same, and the catalog (not seeded) is created.
+    let ws = dir.path().join("ws");
+    for d in ["catalog", "blueprints"] {
+        copy_dir(&root().join(d), &ws.join(d));
+    }
+    let vend_yaml = ws.join("catalog/vend.yaml");
+    let y = std::fs::read_to_string(&vend_yaml).unwrap();
+    let mgmt = &saved.organization.management_account_id;
+    std::fs::write(&vend_yaml, y.replace("111111111111", mgmt)).unwrap();
+    let aws_plan = emu
+        .vend()
+        .args(["--aws", "--endpoint-url", &emu.endpoint, "plan", "--json"])
+        .arg("-C")
+        .arg(&ws)
+        .output()
+        .unwrap();
+    assert!(aws_plan.status.success(), "stderr: {}", String::from_utf8_lossy(&aws_plan.stderr));
+    let aws_plan: Value = serde_json::from_slice(&aws_plan.stdout).unwrap();
+    assert_eq!(aws_plan["basis"]["source"], "aws");
+
+    let demo_state = dir.path().join("demo.state.json");
+    std::fs::write(
+        &demo_state,
+        std::fs::read_to_string(root().join("snapshots/demo.state.json"))
+            .unwrap()
+            .replace("111111111111", mgmt),
+    )
+    .unwrap();
+    let local =
+        emu.vend().args(["plan", "--json", "--state"]).arg(&demo_state).arg("-C").arg(&ws).output().unwrap();
+    assert!(local.status.success(), "stderr: {}", String::from_utf8_lossy(&local.stderr));
+    let local: Value = serde_json::from_slice(&local.stdout).unwrap();
+
+    let org_changes = |p: &Value| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = p["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                let a = c["address"].as_str().unwrap();
+                ["ou:", "account:", "policy:", "policy_attachment:", "policy_type:"]
+                    .iter()
+                    .any(|k| a.starts_with(k))
+            })
+            .map(|c| (c["address"].as_str().unwrap().to_string(), c["action"].as_str().unwrap().to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(org_changes(&aws_plan), org_changes(&local));
+    assert!(!org_changes(&aws_plan).is_empty());
+    let creates_portfolio = aws_plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["address"] == "portfolio:delivery-pipelines" && c["action"] == "create");
+    assert!(creates_portfolio, "{aws_plan:#}");
+
+    // Applying to AWS is refused for now.
+    let apply = emu
+        .vend()
+        .args(["--aws", "--endpoint-url", &emu.endpoint, "apply", "--auto-approve"])
+        .arg("-C")
+        .arg(&ws)
+        .output()
+        .unwrap();
+    assert_eq!(apply.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&apply.stderr).contains("not available"),
+        "{}",
+        String::from_utf8_lossy(&apply.stderr)
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn organizations_writes_through_call() {
+    let (_guard, emu) = lock();
+    let c = org::Client::new(&emu.sdk_config());
+    rt().block_on(c.create_organization().feature_set(org::types::OrganizationFeatureSet::All).send())
+        .unwrap();
+    let mut cloud = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
+    let s = cloud.read_organizations().unwrap();
+    let root_id = s.organization.root_id.clone();
+    let managed = BTreeMap::from([("vend:managed".to_string(), "true".to_string())]);
+
+    let _ = cloud.call(&Op::EnablePolicyType {
+        root_id: root_id.clone(),
+        policy_type: "SERVICE_CONTROL_POLICY".into(),
+    });
+    let ou = cloud
+        .call(&Op::CreateOrganizationalUnit {
+            parent_id: root_id.clone(),
+            name: "Workloads".into(),
+            tags: managed.clone(),
+        })
+        .unwrap()
+        .id
+        .unwrap();
+    assert!(ou.starts_with("ou-"), "{ou}");
+    cloud
+        .call(&Op::TagResource {
+            resource_id: ou.clone(),
+            tags: BTreeMap::from([("tier".into(), "w".into())]),
+        })
+        .unwrap();
+    let car = cloud
+        .call(&Op::CreateAccount {
+            name: "app-dev".into(),
+            email: "aws+app-dev@example.com".into(),
+            tags: managed.clone(),
+        })
+        .unwrap();
+    let car_id = car.id.clone().unwrap();
+    assert!(car_id.starts_with("car-"), "{car:?}");
+    let mut account = None;
+    for _ in 0..50 {
+        let st = cloud.call(&Op::DescribeCreateAccountStatus { request_id: car_id.clone() }).unwrap();
+        if st.status.as_deref() == Some("SUCCEEDED") {
+            account = st.result;
+            break;
+        }
+        assert_eq!(st.status.as_deref(), Some("IN_PROGRESS"), "{st:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let account = account.expect("the account is created");
+    cloud
+        .call(&Op::MoveAccount {
+            account_id: account.clone(),
+            source_parent_id: root_id.clone(),
+            destination_parent_id: ou.clone(),
+        })
+        .unwrap();
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}"#;
+    let policy = cloud
+        .call(&Op::CreatePolicy { name: "deny-leave-org".into(), content: doc.into(), tags: managed.clone() })
+        .unwrap()
+        .id
+        .unwrap();
+    cloud.call(&Op::AttachPolicy { policy_id: policy.clone(), target_id: ou.clone() }).unwrap();
+    let doc2 = doc.replace("Deny", "Deny ").replace("Deny ", "Deny");
+    cloud.call(&Op::UpdatePolicy { policy_id: policy.clone(), content: doc2.clone() }).unwrap();
+
+    let s = cloud.read_organizations().unwrap();
+    let o = s.organizational_units.iter().find(|o| o.id == ou).unwrap();
+    assert_eq!(o.tags.get("tier").map(String::as_str), Some("w"));
+    assert_eq!(o.tags.get("vend:managed").map(String::as_str), Some("true"));
+    let a = s.accounts.iter().find(|a| a.id == account).unwrap();
+    assert_eq!((a.parent_id.as_str(), a.name.as_str(), a.state.as_str()), (ou.as_str(), "app-dev", "ACTIVE"));
+    let p = s.policies.iter().find(|p| p.id == policy).unwrap();
+    assert!(p.target_ids.contains(&ou) && p.content == doc2 && p.tags == managed);
+
+    // AWS's rules come back as hard errors with their codes.
+    let err = cloud.call(&Op::DeleteOrganizationalUnit { ou_id: ou.clone() }).unwrap_err();
+    assert_eq!(
+        (err.kind, err.code.as_str()),
+        (ErrorKind::Hard, "OrganizationalUnitNotEmptyException"),
+        "{err:?}"
+    );
+    let err = cloud.call(&Op::DeletePolicy { policy_id: policy.clone() }).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Hard, "{err:?}");
+
+    cloud.call(&Op::DetachPolicy { policy_id: policy.clone(), target_id: ou.clone() }).unwrap();
+    cloud.call(&Op::DeletePolicy { policy_id: policy.clone() }).unwrap();
+    cloud
+        .call(&Op::MoveAccount {
+            account_id: account.clone(),
+            source_parent_id: ou.clone(),
+            destination_parent_id: root_id,
+        })
+        .unwrap();
+    cloud.call(&Op::DeleteOrganizationalUnit { ou_id: ou.clone() }).unwrap();
+    cloud.call(&Op::CloseAccount { account_id: account.clone() }).unwrap();
+    let s = cloud.read_organizations().unwrap();
+    assert!(s.organizational_units.is_empty());
+    assert!(!s.policies.iter().any(|p| p.id == policy));
+    let a = s.accounts.iter().find(|a| a.id == account).unwrap();
+    assert_ne!(a.state, "ACTIVE");
+
+    // Service Catalog writes are not in this build yet: a clear hard error.
+    let err = cloud.call(&Op::DeletePortfolio { portfolio_id: "port-x".into() }).unwrap_err();
+    assert_eq!((err.kind, err.code.as_str()), (ErrorKind::Hard, "NotSupported"));
+    assert!(err.message.contains("DeletePortfolio"), "{err:?}");
+}
