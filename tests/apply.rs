@@ -175,12 +175,19 @@ fn addresses(p: &vend::plan::Plan) -> BTreeSet<String> {
     p.changes.iter().map(|c| c.address.clone()).collect()
 }
 
-/// Fail the k-th write before it happens: the state file and the log stay consistent, the next
-/// plan is exactly what did not complete, and applying it finishes the job.
-#[test]
-fn a_failure_at_step_k_leaves_state_and_log_consistent_and_the_rest_is_planned() {
-    let mut ks = vec![];
-    for k in [1u64, 2, 3, 5, 8, 12, 16, 20] {
+/// A demo workspace with its own state file, audit log and operator key, and its first plan.
+struct Run {
+    ws: tempfile::TempDir,
+    cfg: tempfile::TempDir,
+    state_path: std::path::PathBuf,
+    log: std::path::PathBuf,
+    operator: keys::Operator,
+    opts: Options,
+    first: vend::plan::Plan,
+}
+
+impl Run {
+    fn new() -> Run {
         let ws = demo();
         let cfg = tempfile::tempdir().unwrap();
         let state_path = ws.path().join("state.json");
@@ -189,6 +196,17 @@ fn a_failure_at_step_k_leaves_state_and_log_consistent_and_the_rest_is_planned()
         let (operator, _) = keys::load_or_create(KeyStore::FileOnly, cfg.path(), "tester").unwrap();
         let opts = Options { max_polls: 3, poll_interval_ms: 0, ..Options::default() };
         let first = plan_for(ws.path(), &mut LocalCloud::open(&state_path).unwrap());
+        Run { ws, cfg, state_path, log, operator, opts, first }
+    }
+}
+
+/// Fail the k-th write before it happens: the state file and the log stay consistent, the next
+/// plan is exactly what did not complete, and applying it finishes the job.
+#[test]
+fn a_failure_at_step_k_leaves_state_and_log_consistent_and_the_rest_is_planned() {
+    let mut ks = vec![];
+    for k in [1u64, 2, 3, 5, 8, 12, 16, 20] {
+        let Run { ws, cfg: _cfg, state_path, log, operator, opts, first } = Run::new();
         let report = {
             let mut cloud = FaultyCloud::new(LocalCloud::open(&state_path).unwrap(), k, FaultPoint::Before);
             let mut audit =
@@ -226,14 +244,7 @@ fn a_failure_at_step_k_leaves_state_and_log_consistent_and_the_rest_is_planned()
 #[test]
 fn a_lost_response_anywhere_is_resumed_without_duplicates() {
     for k in 1u64..=20 {
-        let ws = demo();
-        let cfg = tempfile::tempdir().unwrap();
-        let state_path = ws.path().join("state.json");
-        fs::copy(root().join("snapshots/demo.state.json"), &state_path).unwrap();
-        let log = ws.path().join("audit.jsonl");
-        let (operator, _) = keys::load_or_create(KeyStore::FileOnly, cfg.path(), "tester").unwrap();
-        let opts = Options { max_polls: 3, poll_interval_ms: 0, ..Options::default() };
-        let first = plan_for(ws.path(), &mut LocalCloud::open(&state_path).unwrap());
+        let Run { ws, cfg: _cfg, state_path, log, operator, opts, first } = Run::new();
         {
             let mut cloud = FaultyCloud::new(LocalCloud::open(&state_path).unwrap(), k, FaultPoint::After);
             let mut audit =

@@ -158,13 +158,7 @@ pub struct Blueprints {
 
 /// Load and validate a workspace.
 pub fn load(files: &Files) -> Loaded {
-    let mut cx = Cx {
-        files,
-        diags: Diagnostics::default(),
-        desired: Desired::default(),
-        pending_baselines: vec![],
-        org_failed: false,
-    };
+    let mut cx = Cx::new(files);
     cx.desired.fingerprint = files.fingerprint();
     cx.check_layout();
     cx.settings();
@@ -182,13 +176,7 @@ pub fn load(files: &Files) -> Loaded {
 
 /// Load only the blueprints (for catalog views and `vend request`).
 pub fn load_blueprints(files: &Files) -> (Blueprints, Vec<Diagnostic>) {
-    let mut cx = Cx {
-        files,
-        diags: Diagnostics::default(),
-        desired: Desired::default(),
-        pending_baselines: vec![],
-        org_failed: false,
-    };
+    let mut cx = Cx::new(files);
     cx.policies();
     let b = cx.blueprints();
     (b, cx.diags.into_vec())
@@ -230,6 +218,18 @@ struct Cx<'a> {
 const SETTINGS: &str = "catalog/vend.yaml";
 const ORGANIZATION: &str = "catalog/organization.yaml";
 const PORTFOLIOS: &str = "catalog/portfolios.yaml";
+
+impl<'a> Cx<'a> {
+    fn new(files: &'a Files) -> Self {
+        Cx {
+            files,
+            diags: Diagnostics::default(),
+            desired: Desired::default(),
+            pending_baselines: vec![],
+            org_failed: false,
+        }
+    }
+}
 
 impl Cx<'_> {
     fn err(&mut self, code: &str, at: &Origin, msg: impl Into<String>) {
