@@ -109,12 +109,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(if plan.applyable { 0 } else { 1 })
         }
-        Command::Apply(_) if cli.global.aws => {
-            eprintln!(
-                "error: applying to AWS is not available in this build yet; `vend --aws plan` shows what would change, and `vend apply` without --aws applies to the local state file"
-            );
-            Ok(1)
-        }
         Command::Apply(args) => apply_cmd(&ws, &cli.global, &args, &out),
         Command::Audit(AuditCommand::Verify) => audit_verify(&ws, &cli.global),
         Command::Audit(AuditCommand::Log { json }) => audit_log(&ws, &cli.global, json),
@@ -163,13 +157,19 @@ fn make_plan(loaded: &workspace::Loaded, state: &vend::model::State) -> plan::Pl
     p
 }
 
-/// The current state read from AWS (`--aws`), stamped now.
-fn aws_state(global: &Global) -> anyhow::Result<vend::model::State> {
-    let mut cloud = AwsCloud::connect(AwsOptions {
+/// The AWS backend as the global flags describe it.
+fn aws_cloud(global: &Global) -> anyhow::Result<AwsCloud> {
+    Ok(AwsCloud::connect(AwsOptions {
         profile: global.profile.clone(),
         region: global.region.clone(),
         endpoint_url: global.endpoint_url.clone(),
-    })?;
+        ..AwsOptions::default()
+    })?)
+}
+
+/// The current state read from AWS (`--aws`), stamped now.
+fn aws_state(global: &Global) -> anyhow::Result<vend::model::State> {
+    let mut cloud = aws_cloud(global)?;
     let mut state = cloud.read_state().map_err(|e| anyhow::anyhow!("reading the state from AWS: {e}"))?;
     state.captured_at = now();
     state.source = "aws".into();
@@ -266,10 +266,20 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
         args.lock_timeout.map(std::time::Duration::from_secs),
     )?;
     let files = fs::read_workspace(ws)?;
-    let (_, state_path, seeded) = fs::open_state(ws, global.state.as_deref(), &now())?;
-    announce(&seeded);
-    let mut cloud = LocalCloud::open(&state_path)?;
-    let state = cloud.read_state()?;
+    // The cloud to apply to, and who vend acts as there (for the audit log's `actor.aws`).
+    let (mut cloud, identity): (Box<dyn Cloud>, Option<serde_json::Value>) = if global.aws {
+        let mut aws = aws_cloud(global)?;
+        let id = aws.caller_identity().map_err(|e| anyhow::anyhow!("who am I in AWS (STS): {e}"))?;
+        let identity = serde_json::json!({ "account": id.account, "arn": id.arn, "user_id": id.user_id });
+        (Box::new(aws), Some(identity))
+    } else {
+        let (_, state_path, seeded) = fs::open_state(ws, global.state.as_deref(), &now())?;
+        announce(&seeded);
+        (Box::new(LocalCloud::open(&state_path)?), None)
+    };
+    let state = cloud.read_state().map_err(|e| {
+        if global.aws { anyhow::anyhow!("reading the state from AWS: {e}") } else { anyhow::anyhow!(e) }
+    })?;
     let loaded = workspace::load(&files);
     let plan = match &args.file {
         Some(file) => {
@@ -344,6 +354,9 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
         eprintln!("vend: audit records are signed with the {location}");
     }
     let mut audit = audit::JsonlAudit::open(audit_path(ws, global), operator, audit::utc_now)?;
+    if identity.is_some() {
+        audit.set_aws_identity(identity);
+    }
     for r in audit.pending_recoveries() {
         eprintln!("vend: the audit log was interrupted by a crash ({r}); this apply records the recovery");
     }
@@ -353,7 +366,7 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
             out.lines(&[line]);
         }
     };
-    let report = engine::apply(&plan, &mut cloud, &mut audit, &SystemClock, &options, &mut show)?;
+    let report = engine::apply(&plan, cloud.as_mut(), &mut audit, &SystemClock, &options, &mut show)?;
     out.lines(&render::apply_report(&report));
     Ok(if report.is_complete() { 0 } else { 1 })
 }

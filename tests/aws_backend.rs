@@ -7,6 +7,7 @@ mod emulator_harness;
 
 use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
+use emulator_harness::seed::{demo, rt, seed_organization};
 use emulator_harness::{Emulator, lock};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -17,120 +18,6 @@ use vend::port::{Cloud, ErrorKind, Op};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn demo() -> State {
-    serde_json::from_str(&std::fs::read_to_string(root().join("snapshots/demo.state.json")).unwrap()).unwrap()
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-}
-
-fn tags(t: &BTreeMap<String, String>) -> Option<Vec<org::types::Tag>> {
-    Some(t.iter().map(|(k, v)| org::types::Tag::builder().key(k).value(v).build().unwrap()).collect())
-}
-
-/// Seed the Organizations part of the demo snapshot; returns demo id -> emulator id.
-fn seed_organization(emu: &Emulator) -> HashMap<String, String> {
-    let d = demo();
-    let c = org::Client::new(&emu.sdk_config());
-    rt().block_on(async {
-        let o = c
-            .create_organization()
-            .feature_set(org::types::OrganizationFeatureSet::All)
-            .send()
-            .await
-            .unwrap();
-        let mgmt = o.organization().unwrap().master_account_id().unwrap().to_string();
-        let root_id = c.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
-        let mut ids = HashMap::from([
-            (d.organization.root_id.clone(), root_id.clone()),
-            (d.organization.management_account_id.clone(), mgmt),
-            ("p-FullAWSAccess".to_string(), "p-FullAWSAccess".to_string()),
-        ]);
-        let _ = c
-            .enable_policy_type()
-            .root_id(&root_id)
-            .policy_type(org::types::PolicyType::ServiceControlPolicy)
-            .send()
-            .await;
-        let mut pending = d.organizational_units.clone();
-        while !pending.is_empty() {
-            let mut later = vec![];
-            for ou in pending {
-                match ids.get(&ou.parent_id).cloned() {
-                    Some(parent) => {
-                        let out = c
-                            .create_organizational_unit()
-                            .parent_id(parent)
-                            .name(&ou.name)
-                            .set_tags(tags(&ou.tags))
-                            .send()
-                            .await
-                            .unwrap();
-                        ids.insert(
-                            ou.id.clone(),
-                            out.organizational_unit().unwrap().id().unwrap().to_string(),
-                        );
-                    }
-                    None => later.push(ou),
-                }
-            }
-            pending = later;
-        }
-        for a in d.accounts.iter().filter(|a| a.id != d.organization.management_account_id) {
-            let out = c
-                .create_account()
-                .account_name(&a.name)
-                .email(&a.email)
-                .set_tags(tags(&a.tags))
-                .send()
-                .await
-                .unwrap();
-            let car = out.create_account_status().unwrap().id().unwrap().to_string();
-            let mut account_id = None;
-            for _ in 0..50 {
-                let s =
-                    c.describe_create_account_status().create_account_request_id(&car).send().await.unwrap();
-                let s = s.create_account_status().unwrap();
-                if let Some(id) =
-                    s.account_id().filter(|_| s.state().map(|x| x.as_str()) == Some("SUCCEEDED"))
-                {
-                    account_id = Some(id.to_string());
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            let account_id = account_id.expect("CreateAccount succeeds");
-            c.move_account()
-                .account_id(&account_id)
-                .source_parent_id(&root_id)
-                .destination_parent_id(&ids[&a.parent_id])
-                .send()
-                .await
-                .unwrap();
-            ids.insert(a.id.clone(), account_id);
-        }
-        for p in d.policies.iter().filter(|p| !p.aws_managed) {
-            let out = c
-                .create_policy()
-                .name(&p.name)
-                .description("")
-                .content(&p.content)
-                .r#type(org::types::PolicyType::ServiceControlPolicy)
-                .set_tags(if p.tags.is_empty() { None } else { tags(&p.tags) })
-                .send()
-                .await
-                .unwrap();
-            let id = out.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
-            for t in &p.target_ids {
-                c.attach_policy().policy_id(&id).target_id(&ids[t]).send().await.unwrap();
-            }
-            ids.insert(p.id.clone(), id);
-        }
-        ids
-    })
 }
 
 /// The Organizations part of a state by names and paths (ids differ between backends).
@@ -440,21 +327,6 @@ fn snapshot_save_and_plan_through_the_binary() {
         .iter()
         .any(|c| c["address"] == "portfolio:delivery-pipelines" && c["action"] == "create");
     assert!(creates_portfolio, "{aws_plan:#}");
-
-    // Applying to AWS is refused for now.
-    let apply = emu
-        .vend()
-        .args(["--aws", "--endpoint-url", &emu.endpoint, "apply", "--auto-approve"])
-        .arg("-C")
-        .arg(&ws)
-        .output()
-        .unwrap();
-    assert_eq!(apply.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&apply.stderr).contains("not available"),
-        "{}",
-        String::from_utf8_lossy(&apply.stderr)
-    );
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
@@ -573,8 +445,7 @@ fn organizations_writes_through_call() {
     let a = s.accounts.iter().find(|a| a.id == account).unwrap();
     assert_ne!(a.state, "ACTIVE");
 
-    // Service Catalog writes are not in this build yet: a clear hard error.
-    let err = cloud.call(&Op::DeletePortfolio { portfolio_id: "port-x".into() }).unwrap_err();
-    assert_eq!((err.kind, err.code.as_str()), (ErrorKind::Hard, "NotSupported"));
-    assert!(err.message.contains("DeletePortfolio"), "{err:?}");
+    // A Service Catalog rule comes back the same way.
+    let err = cloud.call(&Op::DeletePortfolio { portfolio_id: "port-zzzzzzzzzzzzz".into() }).unwrap_err();
+    assert_eq!((err.kind, err.code.as_str()), (ErrorKind::Hard, "ResourceNotFoundException"), "{err:?}");
 }

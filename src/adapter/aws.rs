@@ -3,15 +3,17 @@
 //! runtime and blocks on it, so the `Cloud` trait stays synchronous. `read_state` walks the
 //! organization and the catalog with the fewest calls the APIs allow (bounded concurrency for
 //! per-resource calls) and converts SDK types into `model::State` here and nowhere else; `call`
-//! performs the Organizations writes and the S3 template upload, and classifies SDK errors into
-//! `ErrorKind` per AWS-NOTES. Service Catalog writes are not available yet (`NotSupported`).
+//! performs the Organizations, S3 and Service Catalog writes (always with vend's idempotency
+//! tokens), and classifies SDK errors into `ErrorKind` per AWS-NOTES. Provisioned products live
+//! in their account: they are read, launched, updated and terminated there through the member
+//! role (`AwsOptions::member_role_name`, STS AssumeRole).
 
 use crate::model::{
     Account, CreateAccountRequest, FORMAT_VERSION, LaunchConstraint, OrgUnit, Organization, Policy,
     Portfolio, Principal, Product, ProductVersion, ProvisionedProduct, Share, State, Tags,
 };
 
-use crate::port::{Cloud, CloudError, ErrorKind, Op, Outcome};
+use crate::port::{ArtifactSpec, Cloud, CloudError, ErrorKind, Op, Outcome};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
@@ -35,13 +37,30 @@ const READ_CONCURRENCY: usize = 6;
 const PAGE: i32 = 20;
 const SCP: &str = "SERVICE_CONTROL_POLICY";
 
+/// The role vend assumes in a member account to launch products there (the role AWS
+/// Organizations creates in every account it creates).
+pub const DEFAULT_MEMBER_ROLE: &str = "OrganizationAccountAccessRole";
+
 /// Where and as whom to connect. `None` fields fall back to the standard chain (env vars,
 /// `~/.aws/config`, `AWS_ENDPOINT_URL`, …).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AwsOptions {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// The role assumed (STS AssumeRole) in a member account for its provisioned products.
+    pub member_role_name: String,
+}
+
+impl Default for AwsOptions {
+    fn default() -> Self {
+        AwsOptions {
+            profile: None,
+            region: None,
+            endpoint_url: None,
+            member_role_name: DEFAULT_MEMBER_ROLE.into(),
+        }
+    }
 }
 
 /// AWS through the SDK, behind the synchronous `Cloud` trait.
@@ -51,6 +70,27 @@ pub struct AwsCloud {
     sc: sc::Client,
     s3: aws_sdk_s3::Client,
     sts: aws_sdk_sts::Client,
+    /// The SDK config the clients were built from (for clients with assumed-role credentials).
+    conf: aws_config::SdkConfig,
+    routes: Routes,
+}
+
+/// What the adapter learns while it runs: who the caller is, which account each provisioned
+/// product and record lives in (Service Catalog answers for them only in that account), and
+/// Service Catalog clients acting in member accounts.
+#[derive(Debug, Default)]
+struct Routes {
+    member_role_name: String,
+    /// (account id, ARN partition) of the caller.
+    caller: Option<(String, String)>,
+    /// Provisioned product id -> account id.
+    provisioned: HashMap<String, String>,
+    /// Record id -> account id.
+    records: HashMap<String, String>,
+    /// Account id -> a client with credentials of the member role there, and when they expire.
+    members: HashMap<String, (sc::Client, Option<std::time::SystemTime>)>,
+    /// EnableAWSOrganizationsAccess is known to be on.
+    org_access: bool,
 }
 
 impl std::fmt::Debug for AwsCloud {
@@ -77,7 +117,15 @@ impl AwsCloud {
             }
             loader.load().await
         });
-        Ok(AwsCloud::with_runtime(rt, &conf))
+        let mut cloud = AwsCloud::with_runtime(rt, &conf);
+        cloud.routes.member_role_name = opts.member_role_name;
+        Ok(cloud)
+    }
+
+    /// Use `role` (instead of `OrganizationAccountAccessRole`) in member accounts.
+    pub fn with_member_role_name(mut self, role: &str) -> AwsCloud {
+        self.routes.member_role_name = role.to_string();
+        self
     }
 
     /// Build the clients from a ready SDK config (tests: static credentials, an emulator
@@ -107,6 +155,8 @@ impl AwsCloud {
             sc: sc::Client::new(&conf),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             sts: aws_sdk_sts::Client::new(&conf),
+            conf,
+            routes: Routes { member_role_name: DEFAULT_MEMBER_ROLE.into(), ..Routes::default() },
             rt,
         }
     }
@@ -124,23 +174,89 @@ impl AwsCloud {
 
     /// The account id of the caller (STS GetCallerIdentity).
     pub fn caller_account(&mut self) -> Result<String, CloudError> {
-        let sts = self.sts.clone();
-        self.rt.block_on(async move {
-            let out = sts.get_caller_identity().send().await.map_err(|e| classify("GetCallerIdentity", e))?;
-            Ok(out.account().unwrap_or_default().to_string())
-        })
+        Ok(self.caller_identity()?.account)
     }
+
+    /// Who vend acts as (STS GetCallerIdentity): for the audit log.
+    pub fn caller_identity(&mut self) -> Result<CallerIdentity, CloudError> {
+        let sts = self.sts.clone();
+        let id = self.rt.block_on(async move {
+            let out = sts.get_caller_identity().send().await.map_err(|e| classify("GetCallerIdentity", e))?;
+            Ok::<_, CloudError>(CallerIdentity {
+                account: out.account().unwrap_or_default().to_string(),
+                arn: out.arn().unwrap_or_default().to_string(),
+                user_id: out.user_id().unwrap_or_default().to_string(),
+            })
+        })?;
+        self.routes.caller = Some((id.account.clone(), partition_of(&id.arn)));
+        Ok(id)
+    }
+}
+
+/// The identity behind the credentials (STS GetCallerIdentity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+/// `aws` from `arn:aws:iam::…` (`aws-cn`, `aws-us-gov`, …); `aws` when it cannot be read.
+fn partition_of(arn: &str) -> String {
+    arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws").to_string()
 }
 
 impl Cloud for AwsCloud {
     fn read_state(&mut self) -> Result<State, CloudError> {
-        let reader = Reader { org: self.org.clone(), sc: self.sc.clone() };
-        self.rt.block_on(reader.state())
+        let AwsCloud { rt, org, sc, s3, sts, conf, routes } = self;
+        let mut w =
+            Writer { org: org.clone(), sc: sc.clone(), s3: s3.clone(), sts: sts.clone(), conf, routes };
+        rt.block_on(async move {
+            let reader = Reader { org: w.org.clone(), sc: w.sc.clone() };
+            let mut state = reader.state().await?;
+            // Provisioned products live in the account they were launched in: ask each
+            // member account too (through the member role).
+            let (me, _) = w.caller().await?;
+            let members: Vec<String> = state
+                .accounts
+                .iter()
+                .filter(|a| a.id != me && a.state == "ACTIVE")
+                .map(|a| a.id.clone())
+                .collect();
+            let mut clients = vec![];
+            for account in members {
+                clients.push((account.clone(), w.client_for(&account).await?));
+            }
+            let org_client = w.org.clone();
+            let found = each(clients, |(account, client)| {
+                let r = Reader { org: org_client.clone(), sc: client };
+                async move {
+                    let mut pps = r.provisioned().await?;
+                    for p in &mut pps {
+                        if p.account_id.is_empty() {
+                            p.account_id = account.clone();
+                        }
+                    }
+                    Ok(pps)
+                }
+            })
+            .await?;
+            for pps in found {
+                state.provisioned_products.extend(pps);
+            }
+            for p in &state.provisioned_products {
+                w.routes.provisioned.insert(p.id.clone(), p.account_id.clone());
+            }
+            state.normalize();
+            Ok(state)
+        })
     }
 
     fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
-        let w = Writer { org: self.org.clone(), s3: self.s3.clone() };
-        self.rt.block_on(w.call(op))
+        let AwsCloud { rt, org, sc, s3, sts, conf, routes } = self;
+        let mut w =
+            Writer { org: org.clone(), sc: sc.clone(), s3: s3.clone(), sts: sts.clone(), conf, routes };
+        rt.block_on(w.call(op))
     }
 }
 
@@ -823,9 +939,579 @@ impl Reader {
 
 // ------------------------------------------------------------------------------------ writes
 
-struct Writer {
+struct Writer<'a> {
     org: org::Client,
+    sc: sc::Client,
     s3: aws_sdk_s3::Client,
+    sts: aws_sdk_sts::Client,
+    conf: &'a aws_config::SdkConfig,
+    routes: &'a mut Routes,
+}
+
+/// The synthetic share token of an account share: AWS gives a token only for shares to
+/// organization nodes; an account share is done when the call returns.
+const ACCOUNT_SHARE_TOKEN: &str = "vend-account-share:";
+
+fn to_sc_tags(tags: &Tags) -> Result<Option<Vec<sc::types::Tag>>, CloudError> {
+    if tags.is_empty() {
+        return Ok(None);
+    }
+    tags.iter()
+        .map(|(k, v)| {
+            sc::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| CloudError::hard("InvalidParametersException", format!("tag {k}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn sc_rid(r: &impl sc::operation::RequestId) -> String {
+    r.request_id().unwrap_or_default().to_string()
+}
+
+fn sc_params(params: &BTreeMap<String, String>) -> Option<Vec<sc::types::ProvisioningParameter>> {
+    (!params.is_empty()).then(|| {
+        params
+            .iter()
+            .map(|(k, v)| sc::types::ProvisioningParameter::builder().key(k).value(v).build())
+            .collect()
+    })
+}
+
+fn sc_update_params(
+    params: &BTreeMap<String, String>,
+) -> Option<Vec<sc::types::UpdateProvisioningParameter>> {
+    (!params.is_empty()).then(|| {
+        params
+            .iter()
+            .map(|(k, v)| sc::types::UpdateProvisioningParameter::builder().key(k).value(v).build())
+            .collect()
+    })
+}
+
+fn guidance(g: &str) -> sc::types::ProvisioningArtifactGuidance {
+    sc::types::ProvisioningArtifactGuidance::from(g)
+}
+
+/// An organization node for a share of type ORGANIZATION or ORGANIZATIONAL_UNIT.
+fn org_node(share_type: &str, value: &str) -> sc::types::OrganizationNode {
+    sc::types::OrganizationNode::builder()
+        .r#type(sc::types::OrganizationNodeType::from(share_type))
+        .value(value)
+        .build()
+}
+
+fn is_org_node(share_type: &str) -> Result<bool, CloudError> {
+    match share_type {
+        "ORGANIZATION" | "ORGANIZATIONAL_UNIT" => Ok(true),
+        "ACCOUNT" => Ok(false),
+        other => Err(CloudError::hard(
+            "InvalidParametersException",
+            format!("share type must be ORGANIZATION, ORGANIZATIONAL_UNIT or ACCOUNT, not '{other}'"),
+        )),
+    }
+}
+
+impl Writer<'_> {
+    /// The caller's account id and partition (GetCallerIdentity once).
+    async fn caller(&mut self) -> Result<(String, String), CloudError> {
+        if let Some(c) = &self.routes.caller {
+            return Ok(c.clone());
+        }
+        let out =
+            self.sts.get_caller_identity().send().await.map_err(|e| classify("GetCallerIdentity", e))?;
+        let c = (out.account().unwrap_or_default().to_string(), partition_of(out.arn().unwrap_or_default()));
+        self.routes.caller = Some(c.clone());
+        Ok(c)
+    }
+
+    /// A Service Catalog client acting in `account`: the caller's own client, or one with the
+    /// member role's credentials there (assumed again when they are about to expire).
+    async fn client_for(&mut self, account: &str) -> Result<sc::Client, CloudError> {
+        let (me, partition) = self.caller().await?;
+        if account.is_empty() || account == me {
+            return Ok(self.sc.clone());
+        }
+        let soon = std::time::SystemTime::now() + Duration::from_secs(300);
+        if let Some((c, expires)) = self.routes.members.get(account)
+            && expires.is_none_or(|e| e > soon)
+        {
+            return Ok(c.clone());
+        }
+        let role = format!("arn:{partition}:iam::{account}:role/{}", self.routes.member_role_name);
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&role)
+            .role_session_name("vend")
+            .send()
+            .await
+            .map_err(|e| classify("AssumeRole", e))?;
+        let creds = out.credentials().ok_or_else(|| {
+            CloudError::hard("AssumeRole", format!("AssumeRole {role}: no credentials in the answer"))
+        })?;
+        let expires = std::time::SystemTime::try_from(*creds.expiration()).ok();
+        let provider = sc::config::Credentials::new(
+            creds.access_key_id(),
+            creds.secret_access_key(),
+            Some(creds.session_token().to_string()),
+            expires,
+            "vend-member-role",
+        );
+        let conf = sc::config::Builder::from(self.conf).credentials_provider(provider).build();
+        let client = sc::Client::from_conf(conf);
+        self.routes.members.insert(account.to_string(), (client.clone(), expires));
+        Ok(client)
+    }
+
+    /// The client for a provisioned product (its account, when known).
+    async fn client_for_provisioned(&mut self, pp_id: &str) -> Result<sc::Client, CloudError> {
+        let account = self.routes.provisioned.get(pp_id).cloned().unwrap_or_default();
+        self.client_for(&account).await
+    }
+
+    async fn ensure_org_access(&mut self) -> Result<(), CloudError> {
+        if self.routes.org_access {
+            return Ok(());
+        }
+        let status = self
+            .sc
+            .get_aws_organizations_access_status()
+            .send()
+            .await
+            .map_err(|e| classify("GetAWSOrganizationsAccessStatus", e))?;
+        if status.access_status().map(|s| s.as_str()) != Some("ENABLED") {
+            self.sc
+                .enable_aws_organizations_access()
+                .send()
+                .await
+                .map_err(|e| classify("EnableAWSOrganizationsAccess", e))?;
+        }
+        self.routes.org_access = true;
+        Ok(())
+    }
+
+    fn artifact_props(v: &ArtifactSpec) -> sc::types::ProvisioningArtifactProperties {
+        sc::types::ProvisioningArtifactProperties::builder()
+            .name(&v.name)
+            .description(&v.description)
+            .r#type(sc::types::ProvisioningArtifactType::CloudFormationTemplate)
+            .info("LoadTemplateFromURL", &v.template_url)
+            .build()
+    }
+
+    async fn set_guidance(&self, product_id: &str, artifact_id: &str, g: &str) -> Result<(), CloudError> {
+        self.sc
+            .update_provisioning_artifact()
+            .product_id(product_id)
+            .provisioning_artifact_id(artifact_id)
+            .guidance(guidance(g))
+            .send()
+            .await
+            .map_err(|x| classify("UpdateProvisioningArtifact", x))?;
+        Ok(())
+    }
+
+    async fn catalog_call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
+        let name = op.name();
+        let c = self.sc.clone();
+        let done = |request_id: String, id: Option<String>| Outcome { request_id, id, ..Outcome::default() };
+        match op {
+            Op::CreatePortfolio { name: display, description, provider, tags, token } => {
+                let out = c
+                    .create_portfolio()
+                    .display_name(display)
+                    .description(description)
+                    .provider_name(provider)
+                    .set_tags(to_sc_tags(tags)?)
+                    .idempotency_token(token)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), out.portfolio_detail().and_then(|d| d.id()).map(str::to_string)))
+            }
+            Op::UpdatePortfolio { portfolio_id, description, provider, tags } => {
+                let out = c
+                    .update_portfolio()
+                    .id(portfolio_id)
+                    .description(description)
+                    .provider_name(provider)
+                    .set_add_tags(to_sc_tags(tags)?)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), Some(portfolio_id.clone())))
+            }
+            Op::DeletePortfolio { portfolio_id } => {
+                let out =
+                    c.delete_portfolio().id(portfolio_id).send().await.map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), Some(portfolio_id.clone())))
+            }
+            Op::CreateProduct { name: product, owner, description, tags, version, token } => {
+                let out = c
+                    .create_product()
+                    .name(product)
+                    .owner(owner)
+                    .description(description)
+                    .product_type(sc::types::ProductType::CloudFormationTemplate)
+                    .set_tags(to_sc_tags(tags)?)
+                    .provisioning_artifact_parameters(Self::artifact_props(version))
+                    .idempotency_token(token)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                let id = out
+                    .product_view_detail()
+                    .and_then(|d| d.product_view_summary())
+                    .and_then(|s| s.product_id())
+                    .map(str::to_string);
+                let artifact_id = out.provisioning_artifact_detail().and_then(|a| a.id()).map(str::to_string);
+                if version.guidance == "DEPRECATED"
+                    && let (Some(p), Some(a)) = (&id, &artifact_id)
+                {
+                    self.set_guidance(p, a, "DEPRECATED").await?;
+                }
+                Ok(Outcome { request_id: sc_rid(&out), id, artifact_id, ..Outcome::default() })
+            }
+            Op::UpdateProduct { product_id, owner, tags } => {
+                let out = c
+                    .update_product()
+                    .id(product_id)
+                    .owner(owner)
+                    .set_add_tags(to_sc_tags(tags)?)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), Some(product_id.clone())))
+            }
+            Op::DeleteProduct { product_id } => {
+                let out = c.delete_product().id(product_id).send().await.map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), Some(product_id.clone())))
+            }
+            Op::CreateProvisioningArtifact { product_id, version, token } => {
+                let out = c
+                    .create_provisioning_artifact()
+                    .product_id(product_id)
+                    .parameters(Self::artifact_props(version))
+                    .idempotency_token(token)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                let id = out.provisioning_artifact_detail().and_then(|a| a.id()).map(str::to_string);
+                if version.guidance == "DEPRECATED"
+                    && let Some(a) = &id
+                {
+                    self.set_guidance(product_id, a, "DEPRECATED").await?;
+                }
+                Ok(done(sc_rid(&out), id))
+            }
+            Op::UpdateProvisioningArtifact { product_id, artifact_id, active, guidance: g } => {
+                let out = c
+                    .update_provisioning_artifact()
+                    .product_id(product_id)
+                    .provisioning_artifact_id(artifact_id)
+                    .active(*active)
+                    .guidance(guidance(g))
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), Some(artifact_id.clone())))
+            }
+            Op::DeleteProvisioningArtifact { product_id, artifact_id } => {
+                let out = c
+                    .delete_provisioning_artifact()
+                    .product_id(product_id)
+                    .provisioning_artifact_id(artifact_id)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), Some(artifact_id.clone())))
+            }
+            Op::AssociateProductWithPortfolio { product_id, portfolio_id } => {
+                let out = c
+                    .associate_product_with_portfolio()
+                    .product_id(product_id)
+                    .portfolio_id(portfolio_id)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), Some(product_id.clone())))
+            }
+            Op::DisassociateProductFromPortfolio { product_id, portfolio_id } => {
+                let out = c
+                    .disassociate_product_from_portfolio()
+                    .product_id(product_id)
+                    .portfolio_id(portfolio_id)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), Some(product_id.clone())))
+            }
+            Op::AssociatePrincipalWithPortfolio { portfolio_id, arn, principal_type } => {
+                let out = c
+                    .associate_principal_with_portfolio()
+                    .portfolio_id(portfolio_id)
+                    .principal_arn(arn)
+                    .principal_type(sc::types::PrincipalType::from(principal_type.as_str()))
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), Some(portfolio_id.clone())))
+            }
+            Op::DisassociatePrincipalFromPortfolio { portfolio_id, arn, principal_type } => {
+                let out = c
+                    .disassociate_principal_from_portfolio()
+                    .portfolio_id(portfolio_id)
+                    .principal_arn(arn)
+                    .principal_type(sc::types::PrincipalType::from(principal_type.as_str()))
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), Some(portfolio_id.clone())))
+            }
+            Op::CreatePortfolioShare { portfolio_id, share_type, value } => {
+                if is_org_node(share_type)? {
+                    self.ensure_org_access().await?;
+                    let out = c
+                        .create_portfolio_share()
+                        .portfolio_id(portfolio_id)
+                        .organization_node(org_node(share_type, value))
+                        .send()
+                        .await
+                        .map_err(|x| classify(&name, x))?;
+                    let token = out.portfolio_share_token().map(str::to_string).ok_or_else(|| {
+                        CloudError::hard(
+                            "InvalidResponse",
+                            format!("{name}: no PortfolioShareToken for a share to {share_type} {value}"),
+                        )
+                    })?;
+                    Ok(Outcome {
+                        request_id: sc_rid(&out),
+                        id: Some(token),
+                        status: Some("IN_PROGRESS".into()),
+                        ..Outcome::default()
+                    })
+                } else {
+                    let out = c
+                        .create_portfolio_share()
+                        .portfolio_id(portfolio_id)
+                        .account_id(value)
+                        .send()
+                        .await
+                        .map_err(|x| classify(&name, x))?;
+                    Ok(Outcome {
+                        request_id: sc_rid(&out),
+                        id: Some(format!("{ACCOUNT_SHARE_TOKEN}{portfolio_id}:{value}")),
+                        status: Some("COMPLETED".into()),
+                        ..Outcome::default()
+                    })
+                }
+            }
+            Op::DescribePortfolioShareStatus { token } => {
+                if let Some(rest) = token.strip_prefix(ACCOUNT_SHARE_TOKEN) {
+                    return Ok(Outcome {
+                        id: Some(token.clone()),
+                        status: Some("COMPLETED".into()),
+                        result: rest.split(':').next().map(str::to_string),
+                        ..Outcome::default()
+                    });
+                }
+                let out = c
+                    .describe_portfolio_share_status()
+                    .portfolio_share_token(token)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(Outcome {
+                    request_id: sc_rid(&out),
+                    id: Some(token.clone()),
+                    status: out.status().map(|s| s.as_str().to_string()),
+                    result: out.portfolio_id().map(str::to_string),
+                    ..Outcome::default()
+                })
+            }
+            Op::DeletePortfolioShare { portfolio_id, share_type, value } => {
+                let b = c.delete_portfolio_share().portfolio_id(portfolio_id);
+                let b = if is_org_node(share_type)? {
+                    b.organization_node(org_node(share_type, value))
+                } else {
+                    b.account_id(value)
+                };
+                let out = b.send().await.map_err(|x| classify(&name, x))?;
+                Ok(Outcome {
+                    request_id: sc_rid(&out),
+                    id: out.portfolio_share_token().map(str::to_string),
+                    status: Some("COMPLETED".into()),
+                    ..Outcome::default()
+                })
+            }
+            Op::CreateConstraint { portfolio_id, product_id, local_role_name, token } => {
+                let params = serde_json::json!({ "LocalRoleName": local_role_name }).to_string();
+                let out = c
+                    .create_constraint()
+                    .portfolio_id(portfolio_id)
+                    .product_id(product_id)
+                    .r#type("LAUNCH")
+                    .parameters(params)
+                    .idempotency_token(token)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(
+                    sc_rid(&out),
+                    out.constraint_detail().and_then(|d| d.constraint_id()).map(str::to_string),
+                ))
+            }
+            Op::DeleteConstraint { portfolio_id, product_id } => {
+                let mut found;
+                let mut token = None;
+                loop {
+                    let page = c
+                        .list_constraints_for_portfolio()
+                        .portfolio_id(portfolio_id)
+                        .product_id(product_id)
+                        .page_size(PAGE)
+                        .set_page_token(token)
+                        .send()
+                        .await
+                        .map_err(|x| classify("ListConstraintsForPortfolio", x))?;
+                    found = page
+                        .constraint_details()
+                        .iter()
+                        .find(|d| d.r#type() == Some("LAUNCH") && d.product_id() == Some(product_id.as_str()))
+                        .and_then(|d| d.constraint_id())
+                        .map(str::to_string);
+                    token = page.next_page_token().map(str::to_string).filter(|t| !t.is_empty());
+                    if found.is_some() || token.is_none() {
+                        break;
+                    }
+                }
+                let Some(id) = found else {
+                    return Err(CloudError::hard(
+                        "ResourceNotFoundException",
+                        format!("{name}: portfolio {portfolio_id} has no launch constraint for {product_id}"),
+                    ));
+                };
+                let out = c.delete_constraint().id(&id).send().await.map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), Some(id)))
+            }
+            Op::ProvisionProduct { account_id, name: pp, product_id, artifact_id, params, tags, token } => {
+                let client = self.client_for(account_id).await?;
+                let out = client
+                    .provision_product()
+                    .provisioned_product_name(pp)
+                    .product_id(product_id)
+                    .provisioning_artifact_id(artifact_id)
+                    .set_provisioning_parameters(sc_params(params))
+                    .set_tags(to_sc_tags(tags)?)
+                    .provision_token(token)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                let d = out.record_detail();
+                let record = d.and_then(|r| r.record_id()).map(str::to_string);
+                if let Some(r) = &record {
+                    self.routes.records.insert(r.clone(), account_id.clone());
+                }
+                if let Some(p) = d.and_then(|r| r.provisioned_product_id()) {
+                    self.routes.provisioned.insert(p.to_string(), account_id.clone());
+                }
+                Ok(Outcome {
+                    request_id: sc_rid(&out),
+                    id: record,
+                    status: d.and_then(|r| r.status()).map(|s| s.as_str().to_string()),
+                    ..Outcome::default()
+                })
+            }
+            Op::UpdateProvisionedProduct { provisioned_product_id, artifact_id, params, token } => {
+                let client = self.client_for_provisioned(provisioned_product_id).await?;
+                let out = client
+                    .update_provisioned_product()
+                    .provisioned_product_id(provisioned_product_id)
+                    .provisioning_artifact_id(artifact_id)
+                    .set_provisioning_parameters(sc_update_params(params))
+                    .update_token(token)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                self.record_outcome(provisioned_product_id, out.record_detail(), sc_rid(&out))
+            }
+            Op::TerminateProvisionedProduct { provisioned_product_id, token } => {
+                let client = self.client_for_provisioned(provisioned_product_id).await?;
+                let out = client
+                    .terminate_provisioned_product()
+                    .provisioned_product_id(provisioned_product_id)
+                    .terminate_token(token)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                self.record_outcome(provisioned_product_id, out.record_detail(), sc_rid(&out))
+            }
+            Op::DescribeRecord { record_id } => {
+                let account = self.routes.records.get(record_id).cloned().unwrap_or_default();
+                let client = self.client_for(&account).await?;
+                let out =
+                    client.describe_record().id(record_id).send().await.map_err(|x| classify(&name, x))?;
+                let d = out.record_detail();
+                let status = d.and_then(|r| r.status()).map(|s| s.as_str().to_string());
+                let pp = d.and_then(|r| r.provisioned_product_id()).map(str::to_string);
+                if let Some(p) = &pp {
+                    self.routes.provisioned.insert(p.clone(), account);
+                }
+                let result = match status.as_deref() {
+                    Some("SUCCEEDED") => pp,
+                    Some("FAILED" | "IN_PROGRESS_IN_ERROR") => {
+                        let errors: Vec<String> = d
+                            .map(|r| r.record_errors())
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|e| {
+                                format!(
+                                    "{}: {}",
+                                    e.code().unwrap_or_default(),
+                                    e.description().unwrap_or_default()
+                                )
+                            })
+                            .collect();
+                        Some(errors.join("; "))
+                    }
+                    _ => None,
+                };
+                Ok(Outcome {
+                    request_id: sc_rid(&out),
+                    id: Some(record_id.clone()),
+                    status,
+                    result,
+                    ..Outcome::default()
+                })
+            }
+            _ => Err(CloudError::hard("NotSupported", format!("vend's AWS backend cannot do {name}"))),
+        }
+    }
+
+    /// The outcome of an Update/TerminateProvisionedProduct: the record id, remembered with the
+    /// provisioned product's account so DescribeRecord asks there.
+    fn record_outcome(
+        &mut self,
+        pp_id: &str,
+        d: Option<&sc::types::RecordDetail>,
+        request_id: String,
+    ) -> Result<Outcome, CloudError> {
+        let record = d.and_then(|r| r.record_id()).map(str::to_string);
+        if let Some(r) = &record {
+            let account = self.routes.provisioned.get(pp_id).cloned().unwrap_or_default();
+            self.routes.records.insert(r.clone(), account);
+        }
+        Ok(Outcome {
+            request_id,
+            id: record,
+            status: d.and_then(|r| r.status()).map(|s| s.as_str().to_string()),
+            ..Outcome::default()
+        })
+    }
 }
 
 fn to_org_tags(tags: &Tags) -> Result<Option<Vec<org::types::Tag>>, CloudError> {
@@ -871,8 +1557,8 @@ pub fn parse_s3_url(url: &str) -> Option<(String, String)> {
     Some((bucket.to_string(), path.to_string()))
 }
 
-impl Writer {
-    async fn call(&self, op: &Op) -> Result<Outcome, CloudError> {
+impl Writer<'_> {
+    async fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
         let c = &self.org;
         let name = op.name();
         let done = |request_id: String, id: Option<String>| Outcome { request_id, id, ..Outcome::default() };
@@ -1050,7 +1736,7 @@ impl Writer {
                     ..Outcome::default()
                 })
             }
-            _ => Err(CloudError::hard("NotSupported", format!("vend's AWS backend cannot do {name} yet"))),
+            _ => self.catalog_call(op).await,
         }
     }
 }

@@ -1,0 +1,315 @@
+//! Seeding the emulator through the SDK (never through vend): the demo organization of
+//! `snapshots/demo.state.json`, and its Service Catalog part (portfolio, product with its
+//! versions, principal, share, launch constraint, the provisioned pipeline in its account).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::Emulator;
+use aws_sdk_organizations as org;
+use aws_sdk_servicecatalog as sc;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use vend::model::State;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn demo() -> State {
+    serde_json::from_str(&std::fs::read_to_string(root().join("snapshots/demo.state.json")).unwrap()).unwrap()
+}
+
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+pub fn tags(t: &BTreeMap<String, String>) -> Option<Vec<org::types::Tag>> {
+    Some(t.iter().map(|(k, v)| org::types::Tag::builder().key(k).value(v).build().unwrap()).collect())
+}
+
+/// Seed the Organizations part of the demo snapshot; returns demo id -> emulator id.
+pub fn seed_organization(emu: &Emulator) -> HashMap<String, String> {
+    let d = demo();
+    let c = org::Client::new(&emu.sdk_config());
+    rt().block_on(async {
+        let o = c
+            .create_organization()
+            .feature_set(org::types::OrganizationFeatureSet::All)
+            .send()
+            .await
+            .unwrap();
+        let mgmt = o.organization().unwrap().master_account_id().unwrap().to_string();
+        let root_id = c.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+        let mut ids = HashMap::from([
+            (d.organization.root_id.clone(), root_id.clone()),
+            (d.organization.management_account_id.clone(), mgmt),
+            ("p-FullAWSAccess".to_string(), "p-FullAWSAccess".to_string()),
+        ]);
+        let _ = c
+            .enable_policy_type()
+            .root_id(&root_id)
+            .policy_type(org::types::PolicyType::ServiceControlPolicy)
+            .send()
+            .await;
+        let mut pending = d.organizational_units.clone();
+        while !pending.is_empty() {
+            let mut later = vec![];
+            for ou in pending {
+                match ids.get(&ou.parent_id).cloned() {
+                    Some(parent) => {
+                        let out = c
+                            .create_organizational_unit()
+                            .parent_id(parent)
+                            .name(&ou.name)
+                            .set_tags(tags(&ou.tags))
+                            .send()
+                            .await
+                            .unwrap();
+                        ids.insert(
+                            ou.id.clone(),
+                            out.organizational_unit().unwrap().id().unwrap().to_string(),
+                        );
+                    }
+                    None => later.push(ou),
+                }
+            }
+            pending = later;
+        }
+        for a in d.accounts.iter().filter(|a| a.id != d.organization.management_account_id) {
+            let out = c
+                .create_account()
+                .account_name(&a.name)
+                .email(&a.email)
+                .set_tags(tags(&a.tags))
+                .send()
+                .await
+                .unwrap();
+            let car = out.create_account_status().unwrap().id().unwrap().to_string();
+            let mut account_id = None;
+            for _ in 0..50 {
+                let s =
+                    c.describe_create_account_status().create_account_request_id(&car).send().await.unwrap();
+                let s = s.create_account_status().unwrap();
+                if let Some(id) =
+                    s.account_id().filter(|_| s.state().map(|x| x.as_str()) == Some("SUCCEEDED"))
+                {
+                    account_id = Some(id.to_string());
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            let account_id = account_id.expect("CreateAccount succeeds");
+            c.move_account()
+                .account_id(&account_id)
+                .source_parent_id(&root_id)
+                .destination_parent_id(&ids[&a.parent_id])
+                .send()
+                .await
+                .unwrap();
+            ids.insert(a.id.clone(), account_id);
+        }
+        for p in d.policies.iter().filter(|p| !p.aws_managed) {
+            let out = c
+                .create_policy()
+                .name(&p.name)
+                .description("")
+                .content(&p.content)
+                .r#type(org::types::PolicyType::ServiceControlPolicy)
+                .set_tags(if p.tags.is_empty() { None } else { tags(&p.tags) })
+                .send()
+                .await
+                .unwrap();
+            let id = out.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
+            for t in &p.target_ids {
+                c.attach_policy().policy_id(&id).target_id(&ids[t]).send().await.unwrap();
+            }
+            ids.insert(p.id.clone(), id);
+        }
+        ids
+    })
+}
+
+/// The demo's management account id as it appears in URLs and ARNs of the demo files.
+pub const DEMO_MANAGEMENT: &str = "111111111111";
+
+/// Seed the Service Catalog part of the demo snapshot (after `seed_organization`, with its id
+/// map): demo id -> emulator id is extended with the portfolio, product, versions and the
+/// provisioned product. Template URLs name the emulator's management account; the template
+/// bucket exists (empty).
+pub fn seed_catalog(emu: &Emulator, ids: &mut HashMap<String, String>) {
+    let d = demo();
+    let conf = emu.sdk_config();
+    let c = sc::Client::new(&conf);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build(),
+    );
+    let mgmt = ids[&d.organization.management_account_id].clone();
+    let sts = aws_sdk_sts::Client::new(&conf);
+    let t = |k: &str, v: &str| sc::types::Tag::builder().key(k).value(v).build().unwrap();
+    let sc_tags = |m: &BTreeMap<String, String>| -> Option<Vec<sc::types::Tag>> {
+        (!m.is_empty()).then(|| m.iter().map(|(k, v)| t(k, v)).collect())
+    };
+    rt().block_on(async {
+        s3.create_bucket().bucket(format!("vend-templates-{mgmt}")).send().await.unwrap();
+        c.enable_aws_organizations_access().send().await.unwrap();
+        for p in &d.products {
+            let mut versions = p.versions.iter();
+            let first = versions.next().unwrap();
+            let props = |v: &vend::model::ProductVersion| {
+                sc::types::ProvisioningArtifactProperties::builder()
+                    .name(&v.name)
+                    .description(&v.description)
+                    .r#type(sc::types::ProvisioningArtifactType::CloudFormationTemplate)
+                    .info("LoadTemplateFromURL", v.template_url.replace(DEMO_MANAGEMENT, &mgmt))
+                    .build()
+            };
+            let out = c
+                .create_product()
+                .name(&p.name)
+                .owner(&p.owner)
+                .product_type(sc::types::ProductType::CloudFormationTemplate)
+                .set_tags(sc_tags(&p.tags))
+                .provisioning_artifact_parameters(props(first))
+                .send()
+                .await
+                .unwrap();
+            let pid =
+                out.product_view_detail().unwrap().product_view_summary().unwrap().product_id().unwrap();
+            ids.insert(p.id.clone(), pid.to_string());
+            ids.insert(
+                first.id.clone(),
+                out.provisioning_artifact_detail().unwrap().id().unwrap().to_string(),
+            );
+            for v in versions {
+                let out = c
+                    .create_provisioning_artifact()
+                    .product_id(pid)
+                    .parameters(props(v))
+                    .send()
+                    .await
+                    .unwrap();
+                ids.insert(
+                    v.id.clone(),
+                    out.provisioning_artifact_detail().unwrap().id().unwrap().to_string(),
+                );
+            }
+            for v in &p.versions {
+                if v.guidance != "DEFAULT" || !v.active {
+                    c.update_provisioning_artifact()
+                        .product_id(pid)
+                        .provisioning_artifact_id(&ids[&v.id])
+                        .guidance(sc::types::ProvisioningArtifactGuidance::from(v.guidance.as_str()))
+                        .active(v.active)
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        for p in &d.portfolios {
+            let out = c
+                .create_portfolio()
+                .display_name(&p.name)
+                .description(&p.description)
+                .provider_name(&p.provider)
+                .set_tags(sc_tags(&p.tags))
+                .send()
+                .await
+                .unwrap();
+            let port = out.portfolio_detail().unwrap().id().unwrap().to_string();
+            ids.insert(p.id.clone(), port.clone());
+            for prod in &p.product_ids {
+                c.associate_product_with_portfolio()
+                    .product_id(&ids[prod])
+                    .portfolio_id(&port)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            for pr in &p.principals {
+                c.associate_principal_with_portfolio()
+                    .portfolio_id(&port)
+                    .principal_arn(pr.arn.replace(DEMO_MANAGEMENT, &mgmt))
+                    .principal_type(sc::types::PrincipalType::from(pr.principal_type.as_str()))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            for sh in &p.shares {
+                let b = c.create_portfolio_share().portfolio_id(&port);
+                let b = if sh.share_type == "ACCOUNT" {
+                    b.account_id(&ids[&sh.value])
+                } else {
+                    let value = ids.get(&sh.value).cloned().unwrap_or_else(|| sh.value.clone());
+                    b.organization_node(
+                        sc::types::OrganizationNode::builder()
+                            .r#type(sc::types::OrganizationNodeType::from(sh.share_type.as_str()))
+                            .value(value)
+                            .build(),
+                    )
+                };
+                b.send().await.unwrap();
+            }
+            for lc in &p.launch_constraints {
+                c.create_constraint()
+                    .portfolio_id(&port)
+                    .product_id(&ids[&lc.product_id])
+                    .r#type("LAUNCH")
+                    .parameters(serde_json::json!({ "LocalRoleName": lc.local_role_name }).to_string())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        // Provisioned products live in their account: launch them as that account's
+        // OrganizationAccountAccessRole, and wait for each record.
+        for pp in &d.provisioned_products {
+            let account = ids[&pp.account_id].clone();
+            let client = if account == mgmt {
+                c.clone()
+            } else {
+                let out = sts
+                    .assume_role()
+                    .role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole"))
+                    .role_session_name("seed")
+                    .send()
+                    .await
+                    .unwrap();
+                let cr = out.credentials().unwrap();
+                let creds = sc::config::Credentials::new(
+                    cr.access_key_id(),
+                    cr.secret_access_key(),
+                    Some(cr.session_token().to_string()),
+                    None,
+                    "seed",
+                );
+                sc::Client::from_conf(sc::config::Builder::from(&conf).credentials_provider(creds).build())
+            };
+            let out = client
+                .provision_product()
+                .provisioned_product_name(&pp.name)
+                .product_id(&ids[&pp.product_id])
+                .provisioning_artifact_id(&ids[&pp.version_id])
+                .set_provisioning_parameters(Some(
+                    pp.params
+                        .iter()
+                        .map(|(k, v)| sc::types::ProvisioningParameter::builder().key(k).value(v).build())
+                        .collect(),
+                ))
+                .set_tags(sc_tags(&pp.tags))
+                .send()
+                .await
+                .unwrap();
+            let rec = out.record_detail().unwrap().record_id().unwrap().to_string();
+            let mut pp_id = None;
+            for _ in 0..20 {
+                let r = client.describe_record().id(&rec).send().await.unwrap();
+                let d = r.record_detail().unwrap();
+                if d.status().map(|s| s.as_str()) == Some("SUCCEEDED") {
+                    pp_id = d.provisioned_product_id().map(str::to_string);
+                    break;
+                }
+            }
+            ids.insert(pp.id.clone(), pp_id.expect("the seeded pipeline is provisioned"));
+        }
+    });
+}
