@@ -379,3 +379,90 @@ fn plan_apply_replan_converges_on_the_emulator() {
         assert_eq!(by_name("v3").active(), Some(true));
     });
 }
+
+/// A CreateAccount whose response is lost (the emulator runs it, then answers 504) is never sent
+/// again: the next plan finds the in-flight request through ListCreateAccountStatus and apply
+/// resumes it by polling. One account, one CreateAccount call, and a log that verifies.
+#[test]
+fn a_lost_create_account_response_is_resumed_without_a_duplicate() {
+    let (_guard, emu) = lock();
+    let mut ids = seed_organization(emu);
+    seed_catalog(emu, &mut ids);
+    let mgmt = ids[&demo().organization.management_account_id].clone();
+    let (status, body) = emu.http(
+        "POST",
+        "/_vend/faults",
+        r#"{"create_account_polls": 2, "script": [{"match": "organizations.CreateAccount", "fault": "lost_response", "times": 1}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
+    assert_eq!(status, 200, "{body}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    for d in ["catalog", "blueprints"] {
+        copy_dir(&root().join(d), &ws.join(d));
+    }
+    let vend_yaml = ws.join("catalog/vend.yaml");
+    let y = std::fs::read_to_string(&vend_yaml).unwrap();
+    std::fs::write(&vend_yaml, y.replace(DEMO_MANAGEMENT, &mgmt)).unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let vend = |args: &[&str]| {
+        let mut c = emu.vend();
+        c.args(["--aws", "--endpoint-url", &emu.endpoint])
+            .args(args)
+            .arg("-C")
+            .arg(&ws)
+            .env("XDG_CONFIG_HOME", &config)
+            .env("VEND_KEY_STORE", "file")
+            .env("USER", "tester");
+        c.output().unwrap()
+    };
+
+    // First apply: CreateAccount runs but its answer is lost; vend must not resend it.
+    let first = vend(&["apply", "--auto-approve"]);
+    assert_eq!(first.status.code(), Some(1), "{}", String::from_utf8_lossy(&first.stdout));
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("account:search-staging") && stdout.contains("Apply failed."), "{stdout}");
+
+    // The next plan resumes the in-flight request instead of creating the account again.
+    let plan: Value = serde_json::from_str(&ok(&vend(&["plan", "--json"]))).unwrap();
+    let create = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "account:search-staging")
+        .unwrap_or_else(|| panic!("search-staging is still to be created: {plan:#}"));
+    assert_eq!(create["action"], "create");
+    assert!(
+        create["after"]["create_account_request_id"].as_str().is_some_and(|s| !s.is_empty()),
+        "{create:#}"
+    );
+
+    ok(&vend(&["apply", "--auto-approve"]));
+    ok(&vend(&["audit", "verify"]));
+
+    let (_, stats) = emu.http("GET", "/_vend/stats", "");
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(
+        stats["services"]["organizations"]["CreateAccount"], 1,
+        "CreateAccount sent more than once: {stats}"
+    );
+    let conf = emu.sdk_config();
+    let o = org::Client::new(&conf);
+    let accounts = rt().block_on(async {
+        let mut all = vec![];
+        let mut token = None;
+        loop {
+            let page = o.list_accounts().set_next_token(token).send().await.unwrap();
+            all.extend(page.accounts().iter().filter_map(|a| a.name().map(str::to_string)));
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        all
+    });
+    assert_eq!(accounts.iter().filter(|n| *n == "search-staging").count(), 1, "{accounts:?}");
+}
