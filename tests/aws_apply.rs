@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cloud_suite;
+mod common;
 mod emulator_harness;
 
 use aws_sdk_organizations as org;
@@ -13,7 +14,7 @@ use cloud_suite::{Seed, invariants};
 use emulator_harness::seed::{DEMO_MANAGEMENT, demo, rt, seed_catalog, seed_organization};
 use emulator_harness::{Emulator, lock};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use vend::adapter::aws::AwsCloud;
 use vend::model::State;
 use vend::port::Cloud;
@@ -210,15 +211,40 @@ fn every_suite_case_is_run_or_listed_as_unsupported() {
 
 // ------------------------------------------------------------------ the acceptance flow
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+/// A copy of the demo workspace whose `vend.yaml` names the emulator's management account, and a
+/// private config dir for the operator key; `vend` runs the binary against the emulator in it.
+struct DemoWorkspace<'a> {
+    emu: &'a Emulator,
+    dir: tempfile::TempDir,
+    ws: PathBuf,
+    config: PathBuf,
+}
+
+impl<'a> DemoWorkspace<'a> {
+    fn new(emu: &'a Emulator, mgmt: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        for d in ["catalog", "blueprints"] {
+            common::copy_dir(&root().join(d), &ws.join(d));
         }
+        let vend_yaml = ws.join("catalog/vend.yaml");
+        let y = std::fs::read_to_string(&vend_yaml).unwrap();
+        std::fs::write(&vend_yaml, y.replace(DEMO_MANAGEMENT, mgmt)).unwrap();
+        let config = dir.path().join("config");
+        std::fs::create_dir_all(&config).unwrap();
+        DemoWorkspace { emu, dir, ws, config }
+    }
+
+    fn vend(&self, args: &[&str]) -> std::process::Output {
+        let mut c = self.emu.vend();
+        c.args(["--aws", "--endpoint-url", &self.emu.endpoint])
+            .args(args)
+            .arg("-C")
+            .arg(&self.ws)
+            .env("XDG_CONFIG_HOME", &self.config)
+            .env("VEND_KEY_STORE", "file")
+            .env("USER", "tester");
+        c.output().unwrap()
     }
 }
 
@@ -240,27 +266,9 @@ fn plan_apply_replan_converges_on_the_emulator() {
     seed_catalog(emu, &mut ids);
     let mgmt = ids[&demo().organization.management_account_id].clone();
 
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    for d in ["catalog", "blueprints"] {
-        copy_dir(&root().join(d), &ws.join(d));
-    }
-    let vend_yaml = ws.join("catalog/vend.yaml");
-    let y = std::fs::read_to_string(&vend_yaml).unwrap();
-    std::fs::write(&vend_yaml, y.replace(DEMO_MANAGEMENT, &mgmt)).unwrap();
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).unwrap();
-    let vend = |args: &[&str]| {
-        let mut c = emu.vend();
-        c.args(["--aws", "--endpoint-url", &emu.endpoint])
-            .args(args)
-            .arg("-C")
-            .arg(&ws)
-            .env("XDG_CONFIG_HOME", &config)
-            .env("VEND_KEY_STORE", "file")
-            .env("USER", "tester");
-        c.output().unwrap()
-    };
+    let demo_ws = DemoWorkspace::new(emu, &mgmt);
+    let (dir, ws) = (&demo_ws.dir, &demo_ws.ws);
+    let vend = |args: &[&str]| demo_ws.vend(args);
 
     let plan_file = dir.path().join("p.json");
     ok(&vend(&["plan", "--out", plan_file.to_str().unwrap()]));
@@ -398,27 +406,8 @@ fn a_lost_create_account_response_is_resumed_without_a_duplicate() {
     let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
     assert_eq!(status, 200, "{body}");
 
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    for d in ["catalog", "blueprints"] {
-        copy_dir(&root().join(d), &ws.join(d));
-    }
-    let vend_yaml = ws.join("catalog/vend.yaml");
-    let y = std::fs::read_to_string(&vend_yaml).unwrap();
-    std::fs::write(&vend_yaml, y.replace(DEMO_MANAGEMENT, &mgmt)).unwrap();
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).unwrap();
-    let vend = |args: &[&str]| {
-        let mut c = emu.vend();
-        c.args(["--aws", "--endpoint-url", &emu.endpoint])
-            .args(args)
-            .arg("-C")
-            .arg(&ws)
-            .env("XDG_CONFIG_HOME", &config)
-            .env("VEND_KEY_STORE", "file")
-            .env("USER", "tester");
-        c.output().unwrap()
-    };
+    let demo_ws = DemoWorkspace::new(emu, &mgmt);
+    let vend = |args: &[&str]| demo_ws.vend(args);
 
     // First apply: CreateAccount runs but its answer is lost; vend must not resend it.
     let first = vend(&["apply", "--auto-approve"]);

@@ -3,6 +3,7 @@
 //! through the binary, and changed through `Cloud::call`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
 mod emulator_harness;
 
 use aws_sdk_organizations as org;
@@ -273,7 +274,7 @@ fn snapshot_save_and_plan_through_the_binary() {
     // Organizations changes are the same, and the catalog (not seeded) is created.
     let ws = dir.path().join("ws");
     for d in ["catalog", "blueprints"] {
-        copy_dir(&root().join(d), &ws.join(d));
+        common::copy_dir(&root().join(d), &ws.join(d));
     }
     let vend_yaml = ws.join("catalog/vend.yaml");
     let y = std::fs::read_to_string(&vend_yaml).unwrap();
@@ -327,18 +328,6 @@ fn snapshot_save_and_plan_through_the_binary() {
         .iter()
         .any(|c| c["address"] == "portfolio:delivery-pipelines" && c["action"] == "create");
     assert!(creates_portfolio, "{aws_plan:#}");
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 #[test]
