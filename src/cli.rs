@@ -75,6 +75,9 @@ pub struct ApplyArgs {
     /// Wait up to this many seconds for another apply's lock instead of failing at once.
     #[arg(long, value_name = "SECONDS")]
     pub lock_timeout: Option<u64>,
+    /// Milliseconds between polls of an asynchronous request (CreateAccount, shares, records).
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub poll_interval_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]

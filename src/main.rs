@@ -360,7 +360,7 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
     for r in audit.pending_recoveries() {
         eprintln!("vend: the audit log was interrupted by a crash ({r}); this apply records the recovery");
     }
-    let options = engine::Options::default();
+    let options = engine::Options { poll_interval_ms: args.poll_interval_ms, ..engine::Options::default() };
     let mut show = |e: engine::EngineEvent| {
         if let Some(line) = render::apply_event(&e) {
             out.lines(&[line]);

@@ -295,7 +295,8 @@ fn plan_apply_replan_converges_on_the_emulator() {
         );
     }
 
-    let applied = ok(&vend(&["apply", plan_file.to_str().unwrap(), "--auto-approve"]));
+    let applied =
+        ok(&vend(&["apply", plan_file.to_str().unwrap(), "--auto-approve", "--poll-interval-ms", "50"]));
     assert!(!applied.is_empty());
 
     // Re-plan: nothing left to do.
@@ -410,7 +411,7 @@ fn a_lost_create_account_response_is_resumed_without_a_duplicate() {
     let vend = |args: &[&str]| demo_ws.vend(args);
 
     // First apply: CreateAccount runs but its answer is lost; vend must not resend it.
-    let first = vend(&["apply", "--auto-approve"]);
+    let first = vend(&["apply", "--auto-approve", "--poll-interval-ms", "50"]);
     assert_eq!(first.status.code(), Some(1), "{}", String::from_utf8_lossy(&first.stdout));
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(stdout.contains("account:search-staging") && stdout.contains("Apply failed."), "{stdout}");
@@ -429,7 +430,7 @@ fn a_lost_create_account_response_is_resumed_without_a_duplicate() {
         "{create:#}"
     );
 
-    ok(&vend(&["apply", "--auto-approve"]));
+    ok(&vend(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
     ok(&vend(&["audit", "verify"]));
 
     let (_, stats) = emu.http("GET", "/_vend/stats", "");
