@@ -176,7 +176,10 @@ pub struct DesiredPipeline {
     pub name: String,
     pub product: String,
     pub version: String,
+    /// The stack's parameters: the request's, then the template's defaults.
     pub params: BTreeMap<String, String>,
+    /// Template parameters marked NoEcho: AWS reads them back masked (`****`).
+    pub no_echo: std::collections::BTreeSet<String>,
     pub origin: Origin,
     /// Where the account was named.
     pub account_origin: Origin,

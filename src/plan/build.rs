@@ -1559,7 +1559,7 @@ impl<'a> Planner<'a> {
                         pp.status
                     ),
                 );
-            } else if version_id.as_deref() != Some(pp.version_id.as_str()) || pp.params != dp.params {
+            } else if version_id.as_deref() != Some(pp.version_id.as_str()) || !same_params(pp, dp) {
                 let reason = if version_id.as_deref() != Some(pp.version_id.as_str()) {
                     format!(
                         "version {} -> {}",
@@ -1804,4 +1804,59 @@ fn display_ou(path: &str) -> &str {
 /// A portfolio without its association lists (those are changes of their own).
 fn portfolio_core(p: &Portfolio) -> Value {
     json!({ "id": p.id, "name": p.name, "description": p.description, "provider": p.provider, "tags": p.tags })
+}
+
+/// Do the stack's parameters match the request? A NoEcho parameter reads back masked (`****`)
+/// from AWS: vend cannot see it and counts it as unchanged.
+fn same_params(pp: &crate::model::ProvisionedProduct, dp: &crate::model::DesiredPipeline) -> bool {
+    pp.params.len() == dp.params.len()
+        && pp.params.iter().all(|(k, v)| match dp.params.get(k) {
+            Some(want) => want == v || (dp.no_echo.contains(k) && v == "****"),
+            None => false,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_params;
+    use crate::model::{DesiredPipeline, Origin, ProvisionedProduct};
+    use std::collections::BTreeMap;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn pair(state: &[(&str, &str)], want: &[(&str, &str)], no_echo: &[&str]) -> bool {
+        let pp = ProvisionedProduct {
+            id: "pp-1".into(),
+            name: "p".into(),
+            account_id: "222222222222".into(),
+            product_id: "prod-1".into(),
+            version_id: "pa-1".into(),
+            status: "AVAILABLE".into(),
+            params: map(state),
+            tags: BTreeMap::new(),
+        };
+        let dp = DesiredPipeline {
+            account: "a".into(),
+            name: "p".into(),
+            product: "prod".into(),
+            version: "v1".into(),
+            params: map(want),
+            no_echo: no_echo.iter().map(|s| s.to_string()).collect(),
+            origin: Origin::default(),
+            account_origin: Origin::default(),
+        };
+        same_params(&pp, &dp)
+    }
+
+    #[test]
+    fn parameters_compare_by_value_and_a_masked_no_echo_value_counts_as_unchanged() {
+        assert!(pair(&[("A", "1"), ("B", "x")], &[("A", "1"), ("B", "x")], &[]));
+        assert!(!pair(&[("A", "1")], &[("A", "2")], &[]));
+        assert!(!pair(&[("A", "1")], &[("A", "1"), ("B", "x")], &[]), "a missing parameter differs");
+        assert!(!pair(&[("A", "1"), ("B", "x")], &[("A", "1")], &[]), "an extra parameter differs");
+        assert!(pair(&[("A", "1"), ("S", "****")], &[("A", "1"), ("S", "secret")], &["S"]));
+        assert!(!pair(&[("S", "****")], &[("S", "secret")], &[]), "only NoEcho parameters are masked");
+    }
 }

@@ -142,6 +142,7 @@ pub struct CfnParam {
     pub min_value: Option<f64>,
     pub max_value: Option<f64>,
     pub description: String,
+    pub no_echo: bool,
 }
 
 /// Everything found in blueprints/, validated (for the loader and the catalog views).
@@ -671,6 +672,7 @@ impl Cx<'_> {
                     min_value: v.min_value,
                     max_value: v.max_value,
                     description: v.description.clone().unwrap_or_default(),
+                    no_echo: v.no_echo.as_ref().is_some_and(|x| x.as_text().eq_ignore_ascii_case("true")),
                 },
             );
         }
@@ -1436,7 +1438,20 @@ impl Cx<'_> {
                 name: name.to_string(),
                 product: pv.product.clone(),
                 version: v.to_string(),
-                params: params.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect(),
+                // The parameters the stack will have: the given ones, then the template's
+                // defaults (CloudFormation reports defaulted parameters too).
+                params: pv
+                    .parameters
+                    .iter()
+                    .filter_map(|(k, p)| {
+                        params
+                            .get(k)
+                            .map(|(v, _)| v.clone())
+                            .or_else(|| p.default.clone())
+                            .map(|v| (k.clone(), v))
+                    })
+                    .collect(),
+                no_echo: pv.parameters.iter().filter(|(_, p)| p.no_echo).map(|(k, _)| k.clone()).collect(),
                 origin: at.clone(),
                 account_origin: account_at.clone(),
             },

@@ -231,4 +231,7 @@ pub struct RawCfnParameter {
     pub max_value: Option<f64>,
     #[serde(rename = "Description")]
     pub description: Option<String>,
+    /// CloudFormation masks the value of a NoEcho parameter (`****`) when the stack is read.
+    #[serde(rename = "NoEcho", default)]
+    pub no_echo: Option<Scalar>,
 }
