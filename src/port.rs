@@ -39,6 +39,17 @@ pub enum Op {
     DescribeCreateAccountStatus {
         request_id: String,
     },
+    /// Reconciliation after an ambiguous CreateAccount (5xx, timeout): the newest creation
+    /// request for this name that is in progress, or that succeeded with this e-mail
+    /// (ListCreateAccountStatus, DescribeAccount). `Outcome::id` is the `car-…` id, or none.
+    FindCreateAccount {
+        name: String,
+        email: String,
+    },
+    /// Where an account is now (ListParents): `Outcome::id` is the parent's id.
+    ListParents {
+        child_id: String,
+    },
     MoveAccount {
         account_id: String,
         source_parent_id: String,
@@ -203,6 +214,8 @@ impl Op {
         matches!(
             self,
             Op::DescribeCreateAccountStatus { .. }
+                | Op::FindCreateAccount { .. }
+                | Op::ListParents { .. }
                 | Op::DescribePortfolioShareStatus { .. }
                 | Op::DescribeRecord { .. }
         )
@@ -243,9 +256,11 @@ pub struct Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
-    /// Throttling, concurrent modification, policy changes in progress, 5xx: retry with backoff.
+    /// AWS turned the request away without carrying it out (throttling, concurrent
+    /// modification, policy changes in progress, organization finalizing): send it again after
+    /// a backoff — safe for every operation.
     Retryable,
-    /// The request may or may not have been carried out (timeout, lost response): reconcile
+    /// The request may or may not have been carried out (5xx, timeout, lost response): reconcile
     /// before sending a non-idempotent write again.
     Unknown,
     /// AWS said no (a rule, a quota, a missing resource): stop.

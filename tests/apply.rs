@@ -271,6 +271,72 @@ fn a_lost_response_anywhere_is_resumed_without_duplicates() {
     }
 }
 
+/// A write turned away (throttling) or answered with a server error that hid nothing, at every
+/// write of the demo: the engine sends it again — CreateAccount and MoveAccount only after
+/// finding out that they did not happen — and the one apply finishes everything.
+#[test]
+fn rejected_and_server_error_writes_are_sent_again_within_the_apply() {
+    for point in [FaultPoint::Rejected, FaultPoint::ServerError] {
+        for k in 1u64..=20 {
+            let Run { ws, cfg: _cfg, state_path, log, operator, opts, first } = Run::new();
+            let (report, fired) = {
+                let mut cloud = FaultyCloud::new(LocalCloud::open(&state_path).unwrap(), k, point);
+                let mut audit =
+                    JsonlAudit::open(&log, operator.clone(), || "2026-11-22T12:00:00Z".into()).unwrap();
+                let report =
+                    engine::apply(&first, &mut cloud, &mut audit, &NoWait, &opts, &mut |_| {}).unwrap();
+                (report, cloud.fired().to_vec())
+            };
+            assert!(report.is_complete(), "{point:?} k={k} ({fired:?}): {:?}", report.failed());
+            let mut cloud = LocalCloud::open(&state_path).unwrap();
+            assert!(plan_for(ws.path(), &mut cloud).changes.is_empty(), "{point:?} k={k}");
+            let state = cloud.read_state().unwrap();
+            assert_eq!(state.accounts.iter().filter(|a| a.name == "search-staging").count(), 1, "k={k}");
+            assert_eq!(
+                state.create_account_requests.iter().filter(|r| r.account_name == "search-staging").count(),
+                1,
+                "{point:?} k={k}: CreateAccount sent once"
+            );
+            audit::verify(&log, &audit::head_path(&log), &[]).unwrap_or_else(|e| panic!("k={k}: {e}"));
+        }
+    }
+}
+
+/// A lost response to CreateAccount or MoveAccount is settled within the same apply: the
+/// engine asks AWS what happened (ListCreateAccountStatus, ListParents) instead of resending,
+/// and carries on.
+#[test]
+fn a_lost_create_or_move_response_is_reconciled_within_the_apply() {
+    let mut seen = BTreeSet::new();
+    for k in 1u64..=20 {
+        let Run { ws, cfg: _cfg, state_path, log, operator, opts, first } = Run::new();
+        let (report, fired) = {
+            let mut cloud = FaultyCloud::new(LocalCloud::open(&state_path).unwrap(), k, FaultPoint::After);
+            let mut audit =
+                JsonlAudit::open(&log, operator.clone(), || "2026-11-22T12:00:00Z".into()).unwrap();
+            let report = engine::apply(&first, &mut cloud, &mut audit, &NoWait, &opts, &mut |_| {}).unwrap();
+            (report, cloud.fired().to_vec())
+        };
+        let Some((_, op, _)) = fired.first() else { continue };
+        if op != "CreateAccount" && op != "MoveAccount" {
+            continue;
+        }
+        seen.insert(op.clone());
+        assert!(report.is_complete(), "k={k} ({op}): {:?}", report.failed());
+        let mut cloud = LocalCloud::open(&state_path).unwrap();
+        assert!(plan_for(ws.path(), &mut cloud).changes.is_empty(), "k={k}");
+        let state = cloud.read_state().unwrap();
+        assert_eq!(
+            state.create_account_requests.iter().filter(|r| r.account_name == "search-staging").count(),
+            1
+        );
+        let log_text = fs::read_to_string(&log).unwrap();
+        assert!(log_text.contains("reconciled:"), "k={k}: the outcome record says it was reconciled");
+        audit::verify(&log, &audit::head_path(&log), &[]).unwrap_or_else(|e| panic!("k={k}: {e}"));
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["CreateAccount", "MoveAccount"]);
+}
+
 /// Run vend on a pseudo-terminal (util-linux `script`), typing `input`.
 fn vend_on_tty(ws: &Path, cfg: &Path, args: &str, input: &str) -> (Option<i32>, String) {
     use std::io::Write;

@@ -1,7 +1,8 @@
 //! Fault injection for tests of apply and recovery: `FaultyCloud` wraps any `Cloud` and fails
 //! chosen mutating calls (the k-th, counting from 1; reads and polls do not count), either
-//! before the call reaches the inner cloud (nothing happens: a hard `InjectedFault` error) or
-//! after it was carried out (the response is lost: an `ErrorKind::Unknown` error).
+//! before the call reaches the inner cloud (nothing happens: a hard error, a throttling-like
+//! rejection, or a server error that leaves the caller unsure) or after it was carried out (the
+//! response is lost: an `ErrorKind::Unknown` error).
 
 use crate::model::State;
 use crate::port::{Cloud, CloudError, ErrorKind, Op, Outcome};
@@ -14,6 +15,11 @@ pub const INJECTED_FAULT: &str = "InjectedFault";
 pub enum FaultPoint {
     /// The call is not carried out; the caller gets a hard error.
     Before,
+    /// The call is not carried out; the caller gets a `Retryable` rejection (as for throttling).
+    Rejected,
+    /// The call is not carried out, but the caller gets an `Unknown` error (as for a 5xx): it
+    /// must find out before sending a non-idempotent write again.
+    ServerError,
     /// The call is carried out on the inner cloud, then the response is lost: the caller gets
     /// an `ErrorKind::Unknown` error whatever the inner cloud answered.
     After,
@@ -94,6 +100,18 @@ impl<C: Cloud> Cloud for FaultyCloud<C> {
                         INJECTED_FAULT,
                         format!("injected fault before mutating call #{n} ({}): not carried out", op.name()),
                     )),
+                    FaultPoint::Rejected => Err(CloudError::retryable(
+                        INJECTED_FAULT,
+                        format!("injected rejection of mutating call #{n} ({}): not carried out", op.name()),
+                    )),
+                    FaultPoint::ServerError => Err(CloudError {
+                        kind: ErrorKind::Unknown,
+                        code: INJECTED_FAULT.into(),
+                        message: format!(
+                            "injected server error at mutating call #{n} ({}): not carried out",
+                            op.name()
+                        ),
+                    }),
                     FaultPoint::After => {
                         let inner = self.inner.call(op);
                         let what = match inner {

@@ -603,6 +603,11 @@ impl LocalCloud {
             Op::TagResource { resource_id, tags } => self.tag_resource(resource_id, tags),
             Op::CreateAccount { name, email, tags } => self.create_account(name, email, tags),
             Op::DescribeCreateAccountStatus { request_id } => self.describe_create_account(request_id),
+            Op::FindCreateAccount { name, email } => Ok(self.find_create_account(name, email)),
+            Op::ListParents { child_id } => match self.account(child_id) {
+                Some(a) => Ok(Outcome { id: Some(a.parent_id.clone()), ..Outcome::default() }),
+                None => Err(hard("ChildNotFoundException", format!("no account {child_id}"))),
+            },
             Op::MoveAccount { account_id, source_parent_id, destination_parent_id } => {
                 self.move_account(account_id, source_parent_id, destination_parent_id)
             }
@@ -867,6 +872,24 @@ impl LocalCloud {
             result: r.account_id.clone().or_else(|| r.failure_reason.clone()),
             ..Outcome::default()
         })
+    }
+
+    /// The newest creation request for `name` that is in progress, or that succeeded with
+    /// `email` (ListCreateAccountStatus lists requests oldest first).
+    fn find_create_account(&self, name: &str, email: &str) -> Outcome {
+        let found = self.state.create_account_requests.iter().rev().find(|r| {
+            r.account_name == name
+                && match r.state.as_str() {
+                    "IN_PROGRESS" => true,
+                    "SUCCEEDED" => r
+                        .account_id
+                        .as_deref()
+                        .and_then(|id| self.account(id))
+                        .is_some_and(|a| a.email.eq_ignore_ascii_case(email)),
+                    _ => false,
+                }
+        });
+        Outcome { id: found.map(|r| r.id.clone()), status: found.map(|r| r.state.clone()), ..Outcome::default() }
     }
 
     fn progress_account(&mut self, index: usize) {

@@ -63,6 +63,30 @@ fn tag_changes(before: &Option<Value>, after: &Option<Value>) -> Tags {
     tags(after).into_iter().filter(|(k, v)| b.get(k) != Some(v)).collect()
 }
 
+/// What reconciliation found out about an ambiguous write.
+enum Reconciled {
+    /// It was carried out: this is its outcome.
+    Done(Outcome),
+    /// It was not: sending it again is safe.
+    NotDone,
+    /// vend cannot tell: stop (the next plan reconciles from the state).
+    Unclear(String),
+}
+
+/// A write sent again after an ambiguous answer, refused because the first attempt had done it.
+fn already_done(op: &Op, code: &str) -> bool {
+    matches!(
+        (op, code),
+        (Op::AttachPolicy { .. }, "DuplicatePolicyAttachmentException")
+            | (Op::DetachPolicy { .. }, "PolicyNotAttachedException")
+            | (Op::DeleteOrganizationalUnit { .. }, "OrganizationalUnitNotFoundException")
+            | (Op::DeletePolicy { .. }, "PolicyNotFoundException")
+            | (Op::EnablePolicyType { .. }, "PolicyTypeAlreadyEnabledException")
+            | (Op::CloseAccount { .. }, "AccountAlreadyClosedException")
+            | (Op::MoveAccount { .. }, "DuplicateAccountException")
+    )
+}
+
 fn missing(what: &str, change: &Change) -> String {
     format!("{}: the change has no {what} (a malformed plan?)", change.address)
 }
@@ -131,28 +155,41 @@ impl<'a> Run<'a> {
                 detail: json!({ "action": change.action, "call": op }),
             })?;
         }
-        // CreateAccount has no idempotency token and MoveAccount is not idempotent: never resend
-        // them blindly — a later plan reconciles.
-        let resend_ok = !matches!(op, Op::CreateAccount { .. } | Op::MoveAccount { .. });
         let mut attempt = 1;
+        let mut ambiguous = false;
         let result = loop {
-            match self.cloud.call(&op) {
+            let err = match self.cloud.call(&op) {
                 Ok(out) => break Ok(out),
-                Err(e)
-                    if e.kind == ErrorKind::Retryable && resend_ok && attempt < self.options.max_attempts =>
-                {
-                    (self.on_event)(EngineEvent::Retrying {
-                        address: change.address.clone(),
-                        op: name.clone(),
-                        attempt,
-                        error: e.to_string(),
-                    });
-                    let wait = self.backoff(attempt);
-                    self.clock.sleep(wait);
-                    attempt += 1;
-                }
-                Err(e) => break Err(e),
+                Err(e) => e,
+            };
+            if ambiguous && err.kind == ErrorKind::Hard && already_done(&op, &err.code) {
+                // The earlier attempt did go through: AWS refuses to do it twice.
+                break Ok(Outcome { request_id: format!("reconciled:{}", err.code), ..Outcome::default() });
             }
+            if err.kind == ErrorKind::Hard || attempt >= self.options.max_attempts {
+                break Err(err);
+            }
+            if err.kind == ErrorKind::Unknown {
+                ambiguous = true;
+                // CreateAccount has no idempotency token and MoveAccount is not idempotent:
+                // find out what happened before sending them again.
+                match self.reconcile(&op)? {
+                    Reconciled::Done(out) => break Ok(out),
+                    Reconciled::NotDone => {}
+                    Reconciled::Unclear(why) => {
+                        break Err(CloudError { message: format!("{}; {why}", err.message), ..err });
+                    }
+                }
+            }
+            (self.on_event)(EngineEvent::Retrying {
+                address: change.address.clone(),
+                op: name.clone(),
+                attempt,
+                error: err.to_string(),
+            });
+            let wait = self.backoff(attempt);
+            self.clock.sleep(wait);
+            attempt += 1;
         };
         if write {
             let detail = match &result {
@@ -176,6 +213,42 @@ impl<'a> Run<'a> {
                 Ok(out)
             }
             Err(e) => Err(describe(&name, &e)),
+        })
+    }
+
+    /// After an ambiguous answer to a write that must not be repeated blindly: did it happen?
+    fn reconcile(&mut self, op: &Op) -> Result<Reconciled, AuditError> {
+        Ok(match op {
+            Op::CreateAccount { name, email, .. } => {
+                match self.cloud.call(&Op::FindCreateAccount { name: name.clone(), email: email.clone() }) {
+                    Ok(Outcome { id: Some(car), request_id, .. }) => Reconciled::Done(Outcome {
+                        request_id: format!("reconciled:{request_id}"),
+                        id: Some(car),
+                        ..Outcome::default()
+                    }),
+                    Ok(_) => Reconciled::NotDone,
+                    Err(e) => Reconciled::Unclear(format!("cannot tell whether it was carried out: {e}")),
+                }
+            }
+            Op::MoveAccount { account_id, source_parent_id, destination_parent_id } => {
+                match self.cloud.call(&Op::ListParents { child_id: account_id.clone() }) {
+                    Ok(Outcome { id: Some(p), request_id, .. }) if &p == destination_parent_id => {
+                        Reconciled::Done(Outcome {
+                            request_id: format!("reconciled:{request_id}"),
+                            ..Outcome::default()
+                        })
+                    }
+                    Ok(Outcome { id: Some(p), .. }) if &p == source_parent_id => Reconciled::NotDone,
+                    Ok(Outcome { id, .. }) => Reconciled::Unclear(format!(
+                        "account {account_id} is now under {} (neither source nor destination)",
+                        id.unwrap_or_default()
+                    )),
+                    Err(e) => Reconciled::Unclear(format!("cannot tell whether it was carried out: {e}")),
+                }
+            }
+            // Everything else is safe to send again: Service Catalog writes carry idempotency
+            // tokens, and a repeated Organizations write is refused (`already_done`).
+            _ => Reconciled::NotDone,
         })
     }
 
@@ -441,24 +514,45 @@ impl<'a> Run<'a> {
     }
 
     fn create_account(&mut self, c: &Change) -> Result<Result<(), String>, AuditError> {
+        let op = Op::CreateAccount {
+            name: text(&c.after, "name").unwrap_or_default(),
+            email: text(&c.after, "email").unwrap_or_default(),
+            tags: tags(&c.after),
+        };
         // A CreateAccount already sent (found in the state by the planner) is resumed, never resent.
-        let request_id = match text(&c.after, "create_account_request_id") {
+        let mut request_id = match text(&c.after, "create_account_request_id") {
             Some(id) => id,
             None => {
-                let op = Op::CreateAccount {
-                    name: text(&c.after, "name").unwrap_or_default(),
-                    email: text(&c.after, "email").unwrap_or_default(),
-                    tags: tags(&c.after),
-                };
-                let out = tri!(self.call(c, op)?);
+                let out = tri!(self.call(c, op.clone())?);
                 tri!(out.id.ok_or_else(|| format!("{}: CreateAccount returned no request id", c.address)))
             }
         };
-        let done = tri!(self.poll(
-            c,
-            Op::DescribeCreateAccountStatus { request_id: request_id.clone() },
-            &["IN_PROGRESS"]
-        )?);
+        let mut attempt = 1;
+        let done = loop {
+            let done = tri!(self.poll(
+                c,
+                Op::DescribeCreateAccountStatus { request_id: request_id.clone() },
+                &["IN_PROGRESS"]
+            )?);
+            // A creation that failed on a transient condition made no account: ask again.
+            let transient = done.status.as_deref() == Some("FAILED")
+                && matches!(done.result.as_deref(), Some("CONCURRENT_ACCOUNT_MODIFICATION" | "INTERNAL_FAILURE"));
+            if !transient || attempt >= self.options.max_attempts {
+                break done;
+            }
+            (self.on_event)(EngineEvent::Retrying {
+                address: c.address.clone(),
+                op: "CreateAccount".into(),
+                attempt,
+                error: format!("account creation {request_id} failed: {}", done.result.unwrap_or_default()),
+            });
+            let wait = self.backoff(attempt);
+            self.clock.sleep(wait);
+            attempt += 1;
+            let out = tri!(self.call(c, op.clone())?);
+            request_id =
+                tri!(out.id.ok_or_else(|| format!("{}: CreateAccount returned no request id", c.address)));
+        };
         if done.status.as_deref() != Some("SUCCEEDED") {
             return Ok(Err(format!(
                 "{}: account creation {request_id} {}: {}",
