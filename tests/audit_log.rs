@@ -27,8 +27,11 @@ fn clock() -> impl Fn() -> String + Send + 'static {
     }
 }
 
+/// Synthetic records in groups of four. Not `apply-start`/`apply-end`: a log whose last apply
+/// has no end gets an `interrupted apply` recovery (tested on its own below), which these
+/// tests of the file mechanics keep out of the way.
 fn event(i: usize) -> AuditEvent {
-    let kinds = ["apply-start", "intent", "outcome", "apply-end"];
+    let kinds = ["begin", "intent", "outcome", "end"];
     AuditEvent {
         plan_id: format!("sha256:plan{}", i / 4),
         event: kinds[i % 4].to_string(),
@@ -153,7 +156,7 @@ fn append_reopen_resume() {
     assert_eq!(recs.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
     assert_eq!(
         recs.iter().map(|r| r.event.as_str()).collect::<Vec<_>>(),
-        ["apply-start", "intent", "outcome", "apply-end", "apply-start"]
+        ["begin", "intent", "outcome", "end", "begin"]
     );
     for w in recs.windows(2) {
         assert_eq!(w[1].prev, w[0].hash);
@@ -253,7 +256,7 @@ fn torn_line_is_reported_then_recovered() {
         );
         let head = &torn.as_bytes()[..torn.len().min(256)];
         assert_eq!(rec.detail["preview"], String::from_utf8_lossy(head).as_ref());
-        assert_eq!(recs[4].event, "apply-end");
+        assert_eq!(recs[4].event, "end");
         // The torn bytes are gone from the file.
         let text = fs::read_to_string(&l.log).unwrap();
         assert_eq!(text.lines().count(), 6);
@@ -327,7 +330,7 @@ fn torn_line_and_stale_head_together() {
     let recs = audit::read(&l.log).unwrap();
     assert_eq!(
         recs.iter().map(|r| r.event.as_str()).collect::<Vec<_>>(),
-        ["apply-start", "intent", "outcome", "recovery", "recovery", "apply-end"]
+        ["begin", "intent", "outcome", "recovery", "recovery", "end"]
     );
     verify(&l.log, &l.head, &[]).unwrap();
 }
@@ -358,7 +361,7 @@ fn open_refuses_a_tampered_tail_or_head() {
     // Last line edited.
     let l = new_log();
     append_n(&l.log, &op, 0, 3);
-    let text = fs::read_to_string(&l.log).unwrap().replace("apply-start", "apply-stop");
+    let text = fs::read_to_string(&l.log).unwrap().replace("\"begin\"", "\"begun\"");
     let text = text.replacen("\"outcome\"", "\"0utcome\"", 1);
     fs::write(&l.log, text).unwrap();
     let e = JsonlAudit::open(&l.log, op.clone(), clock()).unwrap_err();
@@ -518,4 +521,60 @@ fn key_file_errors() {
         Err(KeyError::ConfigDirNotAbsolute(_))
     ));
     assert!(matches!(keys::load_or_create(KeyStore::FileOnly, dir.path(), ""), Err(KeyError::EmptyUser)));
+}
+
+fn ev(event: &str, address: &str) -> AuditEvent {
+    AuditEvent {
+        plan_id: "sha256:p1".into(),
+        event: event.into(),
+        address: address.into(),
+        detail: json!({"call": {"op": "CreateAccount", "name": address}}),
+    }
+}
+
+/// A process killed during an apply leaves intents without outcomes and no `apply-end`: the next
+/// append records one `recovery` naming those writes (they may or may not have happened), once.
+#[test]
+fn an_interrupted_apply_is_recorded_once_with_its_writes_without_outcome() {
+    let l = new_log();
+    let op = operator(7, "alice");
+    {
+        let mut a = JsonlAudit::open(&l.log, op.clone(), clock()).unwrap();
+        for (e, addr) in
+            [("apply-start", ""), ("intent", "account:a"), ("outcome", "account:a"), ("intent", "account:b")]
+        {
+            a.append(ev(e, addr)).unwrap();
+        }
+        // killed here
+    }
+    let mut a = JsonlAudit::open(&l.log, op.clone(), clock()).unwrap();
+    let pending = a.pending_recoveries();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert!(pending[0].contains("never ended") && pending[0].contains("1 write"), "{pending:?}");
+    a.append(ev("apply-start", "")).unwrap();
+    drop(a);
+    let records: Vec<Value> =
+        fs::read_to_string(&l.log).unwrap().lines().map(|x| serde_json::from_str(x).unwrap()).collect();
+    let rec = &records[4];
+    assert_eq!(rec["event"], "recovery");
+    assert_eq!(rec["detail"]["reason"], "interrupted apply");
+    assert_eq!(rec["detail"]["apply_start_seq"], 1);
+    let open = rec["detail"]["writes_without_outcome"].as_array().unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["address"], "account:b");
+    assert_eq!(open[0]["seq"], 4);
+    assert_eq!(records[5]["event"], "apply-start");
+    verify(&l.log, &l.head, &[]).unwrap();
+    // The new apply is itself unfinished, but the old one is not reported again: only the new
+    // apply (seq 6, no writes) is.
+    let mut a = JsonlAudit::open(&l.log, op.clone(), clock()).unwrap();
+    let pending = a.pending_recoveries();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert!(pending[0].contains("seq 6") && pending[0].contains("0 write"), "{pending:?}");
+    a.append(ev("apply-end", "")).unwrap();
+    drop(a);
+    // After an apply-end nothing is pending.
+    let a = JsonlAudit::open(&l.log, op, clock()).unwrap();
+    assert!(a.pending_recoveries().is_empty());
+    verify(&l.log, &l.head, &[]).unwrap();
 }

@@ -29,7 +29,11 @@
 //! address empty) whose detail says what was found — `{"reason":"torn final line","offset":O,
 //! "bytes":N,"sha256":"sha256:…","preview":"<first 256 bytes, lossy UTF-8>"}` or
 //! `{"reason":"stale head"|"missing head","head_seq":S|null,"log_seq":L}` — writing it over the
-//! torn bytes, which are then truncated: they never enter the chain, and the log verifies again. Anything a crash
+//! torn bytes, which are then truncated: they never enter the chain, and the log verifies again.
+//! (c) An apply killed mid-way leaves an `apply-start` with no `apply-end`: the next append first
+//! records `{"reason":"interrupted apply","interrupted_plan_id":…,"apply_start_seq":S,
+//! "writes_without_outcome":[{seq,address,call}…]}` — writes that may or may not have happened
+//! (the next plan reads the live state to find out). Anything a crash
 //! cannot explain (head ahead of the log, a different hash, a missing head after several records,
 //! a last line that is not a record) makes `open`/`append` refuse, so that an apply never papers
 //! over tampering. The caller holds the workspace lock: this type assumes one writer.
@@ -259,8 +263,23 @@ pub fn utc_now() -> String {
 /// A crash left-over found by `open`, recorded by the next `append`.
 #[derive(Debug, Clone, PartialEq)]
 enum Pending {
-    Torn { offset: u64, bytes: u64, sha256: String, preview: String },
-    StaleHead { head_seq: Option<u64>, log_seq: u64 },
+    Torn {
+        offset: u64,
+        bytes: u64,
+        sha256: String,
+        preview: String,
+    },
+    StaleHead {
+        head_seq: Option<u64>,
+        log_seq: u64,
+    },
+    /// The last apply has no `apply-end`: these writes were sent (intent recorded) and their
+    /// outcome never was — they may or may not have happened.
+    Interrupted {
+        plan_id: String,
+        start_seq: u64,
+        open: Vec<Value>,
+    },
 }
 
 impl Pending {
@@ -278,6 +297,12 @@ impl Pending {
                 "head_seq": head_seq,
                 "log_seq": log_seq,
             }),
+            Pending::Interrupted { plan_id, start_seq, open } => serde_json::json!({
+                "reason": "interrupted apply",
+                "interrupted_plan_id": plan_id,
+                "apply_start_seq": start_seq,
+                "writes_without_outcome": open,
+            }),
         }
     }
 
@@ -292,6 +317,10 @@ impl Pending {
             Pending::StaleHead { head_seq: None, log_seq } => {
                 format!("no head for the log's record {log_seq} (interrupted write)")
             }
+            Pending::Interrupted { start_seq, open, .. } => format!(
+                "the apply started at seq {start_seq} never ended; {} write(s) have no recorded outcome and may or may not have happened (the plan reads the live state)",
+                open.len()
+            ),
         }
     }
 }
@@ -438,6 +467,12 @@ impl JsonlAudit {
             }
         }
         if let Some(rec) = last {
+            if rec.event != "apply-end"
+                && let Ok(mut file) = File::open(&self.log)
+                && let Some(found) = interrupted_apply(&mut file, tail.end).map_err(|e| self.err(e))?
+            {
+                self.pending.push(found);
+            }
             self.next_seq = rec.seq + 1;
             self.prev = rec.hash;
         }
@@ -599,6 +634,59 @@ fn read_tail(file: &mut File) -> std::io::Result<Tail> {
         Some(line)
     };
     Ok(Tail { end, last_line, torn })
+}
+
+/// When the log's last `apply-start` has no `apply-end` after it: the writes of that apply whose
+/// intent has no outcome. Reads backwards from `end` (the complete lines) to that `apply-start`.
+/// Records are only parsed here, not verified: `vend audit verify` does that.
+fn interrupted_apply(file: &mut File, end: u64) -> std::io::Result<Option<Pending>> {
+    let mut records: Vec<Value> = vec![];
+    let mut hi = end;
+    while hi > 0 {
+        let start = match hi.checked_sub(1) {
+            Some(before) => rfind_newline(file, before)?.map_or(0, |p| p + 1),
+            None => 0,
+        };
+        let mut line = vec![0u8; usize::try_from(hi.saturating_sub(1).saturating_sub(start)).unwrap_or(0)];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut line)?;
+        hi = start;
+        let Ok(v) = serde_json::from_slice::<Value>(&line) else { return Ok(None) };
+        match v.get("event").and_then(Value::as_str) {
+            Some("apply-end") => return Ok(None),
+            Some("recovery")
+                if v.get("detail").and_then(|d| d.get("reason")).and_then(Value::as_str)
+                    == Some("interrupted apply") =>
+            {
+                return Ok(None);
+            }
+            Some("apply-start") => {
+                let plan_id = v.get("plan_id").and_then(Value::as_str).unwrap_or_default().to_string();
+                let start_seq = v.get("seq").and_then(Value::as_u64).unwrap_or_default();
+                records.reverse();
+                let mut open: Vec<Value> = vec![];
+                for r in records {
+                    let address = r.get("address").cloned().unwrap_or(Value::Null);
+                    match r.get("event").and_then(Value::as_str) {
+                        Some("intent") => open.push(serde_json::json!({
+                            "seq": r.get("seq"),
+                            "address": address,
+                            "call": r.get("detail").and_then(|d| d.get("call")),
+                        })),
+                        Some("outcome") => {
+                            if let Some(i) = open.iter().rposition(|o| o.get("address") == Some(&address)) {
+                                open.remove(i);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                return Ok(Some(Pending::Interrupted { plan_id, start_seq, open }));
+            }
+            _ => records.push(v),
+        }
+    }
+    Ok(None)
 }
 
 /// Position of the last `\n` before byte offset `before`.
