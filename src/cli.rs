@@ -18,7 +18,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Global {
     /// Workspace folder (holds catalog/ and blueprints/); default: the current directory.
     #[arg(short = 'C', long = "workspace", global = true, value_name = "DIR")]
@@ -60,6 +60,78 @@ pub enum Command {
     /// Check or list the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Open the terminal UI (also what `vend` alone does on a terminal).
+    Tui,
+    /// Request an account or a pipeline: validate, write the request file, log a request event.
+    #[command(subcommand)]
+    Request(RequestCommand),
+    /// Add your signed approval to a saved plan (and an `approve` record to the audit log).
+    Approve(ApproveArgs),
+    /// Delivery metrics from the audit log: lead time, apply frequency, change failure rate,
+    /// time to restore.
+    Metrics {
+        /// Print the metrics as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// A plan saved with `vend plan --out FILE`.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Write catalog/accounts/NAME.yaml from an account blueprint.
+    Account(RequestAccountArgs),
+    /// Write catalog/pipelines/NAME.yaml from a pipeline blueprint.
+    Pipeline(RequestPipelineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RequestAccountArgs {
+    /// The account blueprint, `name@version`.
+    #[arg(long, value_name = "B@V")]
+    pub blueprint: String,
+    /// The account name (also the file name).
+    #[arg(long, value_name = "N")]
+    pub name: String,
+    /// The account's root e-mail.
+    #[arg(long, value_name = "E")]
+    pub email: String,
+    /// The owning team.
+    #[arg(long, value_name = "O")]
+    pub owner: Option<String>,
+    /// A blueprint parameter, `key=value`. Repeatable.
+    #[arg(long, value_name = "K=V")]
+    pub param: Vec<String>,
+    /// A tag, `key=value`. Repeatable.
+    #[arg(long, value_name = "K=V")]
+    pub tag: Vec<String>,
+    /// Why (kept in the request file).
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RequestPipelineArgs {
+    /// The pipeline blueprint, `name@version`.
+    #[arg(long, value_name = "B@V")]
+    pub blueprint: String,
+    /// The account to launch the pipeline in.
+    #[arg(long, value_name = "A")]
+    pub account: String,
+    /// The pipeline name (also the file name).
+    #[arg(long, value_name = "N")]
+    pub name: String,
+    /// A template parameter, `key=value`. Repeatable.
+    #[arg(long, value_name = "K=V")]
+    pub param: Vec<String>,
+    /// Why (kept in the request file).
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +178,10 @@ pub struct PlanArgs {
     /// List resources that need no change too.
     #[arg(long)]
     pub show_unchanged: bool,
+    /// Propose upgrades of accounts and pipelines on deprecated blueprint versions to the newest
+    /// published one (as `upgrade: propose` in catalog/vend.yaml does).
+    #[arg(long)]
+    pub upgrade: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,10 +2,15 @@
 //! See ARCHITECTURE.md for the map. The binary (`src/main.rs`) is a thin shell over this library.
 
 pub mod adapter;
+pub mod app;
 pub mod cli;
 pub mod engine;
+pub mod governance;
+pub mod metrics;
 pub mod model;
 pub mod plan;
 pub mod port;
 pub mod render;
+pub mod request;
+pub mod tui;
 pub mod workspace;

@@ -8,12 +8,10 @@ use clap::Parser;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use vend::adapter::aws::{AwsCloud, AwsOptions};
-use vend::adapter::{audit, keys, local_cloud::LocalCloud, lock};
-use vend::cli::{ApplyArgs, AuditCommand, Cli, Command, Global, PlanArgs, SnapshotCommand};
-use vend::model::Diagnostic;
-use vend::port::Cloud;
-use vend::{adapter::fs, engine, plan, render, workspace};
+use vend::adapter::{audit, keys, lock};
+use vend::app::{self, Env, aws_state, make_plan, now, pipeline_accounts};
+use vend::cli::{ApplyArgs, AuditCommand, Cli, Command, Global, PlanArgs, RequestCommand, SnapshotCommand};
+use vend::{adapter::fs, engine, plan, render, request, workspace};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -52,22 +50,43 @@ impl Out {
     }
 }
 
-fn now() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
-}
-
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let ws: PathBuf = cli.global.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
     let out = Out::new();
-    let Some(command) = cli.command else {
-        eprintln!(
-            "vend: the terminal UI is not part of this build yet; use a command:\n\n{}",
-            <Cli as clap::CommandFactory>::command().render_usage()
-        );
-        eprintln!("Run `vend --help` for the commands.");
-        return Ok(1);
+    let command = match cli.command {
+        None | Some(Command::Tui) => {
+            if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+                eprintln!(
+                    "vend: the terminal UI needs a terminal; use a command:\n\n{}",
+                    <Cli as clap::CommandFactory>::command().render_usage()
+                );
+                eprintln!("Run `vend --help` for the commands.");
+                return Ok(1);
+            }
+            return vend::tui::run(ws, cli.global, env());
+        }
+        Some(c) => c,
     };
     match command {
+        Command::Tui => Ok(1),
+        Command::Request(req) => request_cmd(&ws, &cli.global, &req, &out),
+        Command::Approve(args) => {
+            let done = vend::governance::approve(&ws, &cli.global, &env(), &args.file)?;
+            for note in done.notes {
+                eprintln!("{note}");
+            }
+            println!("{}", done.message);
+            Ok(0)
+        }
+        Command::Metrics { json } => {
+            let m = vend::governance::metrics(&ws, &cli.global)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&m)?);
+            } else {
+                out.lines(&render::metrics_text(&m));
+            }
+            Ok(0)
+        }
         Command::Validate => {
             let files = fs::read_workspace(&ws)?;
             let loaded = workspace::load(&files);
@@ -114,7 +133,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(AuditCommand::Log { json }) => audit_log(&ws, &cli.global, json),
         Command::Snapshot(SnapshotCommand::Save { out: file }) => {
             let mut state = if cli.global.aws {
-                aws_state(&cli.global)?
+                // Outside a workspace no member account is named: the snapshot then holds the
+                // pipelines of the caller's own account only.
+                let names = fs::read_workspace(&ws)
+                    .map(|files| pipeline_accounts(&workspace::load(&files)))
+                    .unwrap_or_default();
+                aws_state(&cli.global, names)?
             } else {
                 let (state, _, seeded) = fs::open_state(&ws, cli.global.state.as_deref(), &now())?;
                 announce(&seeded);
@@ -130,67 +154,32 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn announce(seeded: &fs::Seeded) {
-    match seeded {
-        fs::Seeded::No => {}
-        fs::Seeded::FromSnapshot(p) => {
-            eprintln!("vend: no local state yet; seeded .vend/state.json from {}", p.display())
-        }
-        fs::Seeded::Empty => {
-            eprintln!("vend: no local state yet; seeded .vend/state.json with an empty organization")
-        }
+    if let Some(note) = app::seeded_note(seeded) {
+        eprintln!("{note}");
     }
-}
-
-/// Plan `loaded` against `state` (an invalid workspace plans nothing).
-fn make_plan(loaded: &workspace::Loaded, state: &vend::model::State) -> plan::Plan {
-    let mut p = if loaded.diagnostics.iter().any(Diagnostic::is_error) {
-        // With an invalid workspace vend cannot know the intent: plan nothing, show why.
-        let empty = plan::build(
-            &vend::model::Desired { fingerprint: loaded.desired.fingerprint.clone(), ..Default::default() },
-            state,
-        );
-        plan::Plan::new(empty.basis, vec![], vec![]).with_diagnostics(loaded.diagnostics.clone())
-    } else {
-        plan::build(&loaded.desired, state).with_diagnostics(loaded.diagnostics.clone())
-    };
-    p.created_at = now();
-    p
-}
-
-/// The AWS backend as the global flags describe it.
-fn aws_cloud(global: &Global) -> anyhow::Result<AwsCloud> {
-    Ok(AwsCloud::connect(AwsOptions {
-        profile: global.profile.clone(),
-        region: global.region.clone(),
-        endpoint_url: global.endpoint_url.clone(),
-        ..AwsOptions::default()
-    })?)
-}
-
-/// The current state read from AWS (`--aws`), stamped now.
-fn aws_state(global: &Global) -> anyhow::Result<vend::model::State> {
-    let mut cloud = aws_cloud(global)?;
-    let mut state = cloud.read_state().map_err(|e| anyhow::anyhow!("reading the state from AWS: {e}"))?;
-    state.captured_at = now();
-    state.source = "aws".into();
-    Ok(state)
 }
 
 fn plan_cmd(ws: &Path, global: &Global, args: &PlanArgs, out: &Out) -> anyhow::Result<u8> {
     let files = fs::read_workspace(ws)?;
+    let loaded = workspace::load_with(&files, args.upgrade);
     let state = if global.aws {
-        aws_state(global)?
+        aws_state(global, pipeline_accounts(&loaded))?
     } else {
         let (state, _, seeded) = fs::open_state(ws, global.state.as_deref(), &now())?;
         announce(&seeded);
         state
     };
-    let loaded = workspace::load(&files);
-    let mut p = make_plan(&loaded, &state);
+    let mut p = make_plan(&loaded, &state, now());
     if args.show_unchanged {
         p.unchanged = Some(plan::unchanged(&loaded.desired, &p));
     }
     if let Some(file) = &args.out {
+        if loaded.desired.settings.required_approvals > 0 {
+            // Separation of duties: the saved plan names its author (their approval won't count).
+            for note in vend::governance::sign_author(&mut p, &env())? {
+                eprintln!("{note}");
+            }
+        }
         fs::write_plan(file, &p)?;
     }
     if args.json {
@@ -219,6 +208,17 @@ fn user() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// What the library needs from the environment, read once here.
+fn env() -> Env {
+    // VEND_KEY_STORE=file keeps the key in the key file even where an OS keyring exists.
+    let key_store = match std::env::var("VEND_KEY_STORE").as_deref() {
+        Ok("file") => keys::KeyStore::FileOnly,
+        _ => keys::KeyStore::Auto,
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Env { user: user(), config_dir: config_dir().map_err(|e| e.to_string()), key_store, color: !no_color }
+}
+
 /// The user's config directory (XDG_CONFIG_HOME, else ~/.config): home of the key file.
 fn config_dir() -> anyhow::Result<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
@@ -230,21 +230,6 @@ fn config_dir() -> anyhow::Result<PathBuf> {
     match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
         Some(h) => Ok(PathBuf::from(h).join(".config")),
         None => anyhow::bail!("neither XDG_CONFIG_HOME nor HOME is set: cannot find the operator key file"),
-    }
-}
-
-fn audit_path(ws: &Path, global: &Global) -> PathBuf {
-    global.audit_log.clone().unwrap_or_else(|| ws.join(".vend").join("audit.jsonl"))
-}
-
-struct SystemClock;
-
-impl vend::port::Clock for SystemClock {
-    fn now(&self) -> String {
-        now()
-    }
-    fn sleep(&self, millis: u64) {
-        std::thread::sleep(std::time::Duration::from_millis(millis));
     }
 }
 
@@ -266,21 +251,15 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
         args.lock_timeout.map(std::time::Duration::from_secs),
     )?;
     let files = fs::read_workspace(ws)?;
+    let loaded = workspace::load(&files);
     // The cloud to apply to, and who vend acts as there (for the audit log's `actor.aws`).
-    let (mut cloud, identity): (Box<dyn Cloud>, Option<serde_json::Value>) = if global.aws {
-        let mut aws = aws_cloud(global)?;
-        let id = aws.caller_identity().map_err(|e| anyhow::anyhow!("who am I in AWS (STS): {e}"))?;
-        let identity = serde_json::json!({ "account": id.account, "arn": id.arn, "user_id": id.user_id });
-        (Box::new(aws), Some(identity))
-    } else {
-        let (_, state_path, seeded) = fs::open_state(ws, global.state.as_deref(), &now())?;
-        announce(&seeded);
-        (Box::new(LocalCloud::open(&state_path)?), None)
-    };
+    let (mut cloud, identity, note) = app::open_cloud(ws, global, &loaded)?;
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
     let state = cloud.read_state().map_err(|e| {
         if global.aws { anyhow::anyhow!("reading the state from AWS: {e}") } else { anyhow::anyhow!(e) }
     })?;
-    let loaded = workspace::load(&files);
     let plan = match &args.file {
         Some(file) => {
             let p = fs::read_plan(file)?;
@@ -291,7 +270,7 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
             p
         }
         None => {
-            let p = make_plan(&loaded, &state);
+            let p = make_plan(&loaded, &state, now());
             out.lines(&render::plan_text(&p));
             p
         }
@@ -303,6 +282,10 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
     if !plan.has_changes() {
         println!("No changes. Nothing to apply.");
         return Ok(0);
+    }
+    if let Err(why) = vend::governance::before_apply(ws, global, &loaded, &plan, args.file.is_some())? {
+        eprintln!("error: {why}");
+        return Ok(1);
     }
     let closes: Vec<String> = plan
         .changes
@@ -344,21 +327,9 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
             }
         }
     }
-    // VEND_KEY_STORE=file keeps the key in the key file even where an OS keyring exists.
-    let store = match std::env::var("VEND_KEY_STORE").as_deref() {
-        Ok("file") => keys::KeyStore::FileOnly,
-        _ => keys::KeyStore::Auto,
-    };
-    let (operator, location) = keys::load_or_create(store, &config_dir()?, &user)?;
-    if location.is_file() || location.created() {
-        eprintln!("vend: audit records are signed with the {location}");
-    }
-    let mut audit = audit::JsonlAudit::open(audit_path(ws, global), operator, audit::utc_now)?;
-    if identity.is_some() {
-        audit.set_aws_identity(identity);
-    }
-    for r in audit.pending_recoveries() {
-        eprintln!("vend: the audit log was interrupted by a crash ({r}); this apply records the recovery");
+    let (mut audit, notes) = app::open_audit(ws, global, &env(), identity)?;
+    for note in notes {
+        eprintln!("{note}");
     }
     let options = engine::Options { poll_interval_ms: args.poll_interval_ms, ..engine::Options::default() };
     let mut show = |e: engine::EngineEvent| {
@@ -366,20 +337,14 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
             out.lines(&[line]);
         }
     };
-    let report = engine::apply(&plan, cloud.as_mut(), &mut audit, &SystemClock, &options, &mut show)?;
+    let report = engine::apply(&plan, cloud.as_mut(), &mut audit, &app::SystemClock, &options, &mut show)?;
     out.lines(&render::apply_report(&report));
     Ok(if report.is_complete() { 0 } else { 1 })
 }
 
-fn pinned_operators(ws: &Path) -> Vec<String> {
-    fs::read_workspace(ws)
-        .map(|files| workspace::load(&files).desired.settings.operators.into_values().collect())
-        .unwrap_or_default()
-}
-
 fn audit_verify(ws: &Path, global: &Global) -> anyhow::Result<u8> {
-    let log = audit_path(ws, global);
-    let pinned = pinned_operators(ws);
+    let log = app::audit_path(ws, global);
+    let pinned = app::pinned_operators(ws);
     match audit::verify(&log, &audit::head_path(&log), &pinned) {
         Ok(r) => {
             let trust =
@@ -404,7 +369,7 @@ fn audit_verify(ws: &Path, global: &Global) -> anyhow::Result<u8> {
 }
 
 fn audit_log(ws: &Path, global: &Global, json: bool) -> anyhow::Result<u8> {
-    let log = audit_path(ws, global);
+    let log = app::audit_path(ws, global);
     let records = audit::read(&log)?;
     for r in &records {
         if json {
@@ -426,5 +391,61 @@ fn audit_log(ws: &Path, global: &Global, json: bool) -> anyhow::Result<u8> {
     if records.is_empty() && !json {
         println!("The audit log {} is empty.", log.display());
     }
+    Ok(0)
+}
+
+fn request_cmd(ws: &Path, global: &Global, cmd: &RequestCommand, out: &Out) -> anyhow::Result<u8> {
+    let env = env();
+    let mut req = request::Request {
+        requested_by: env.user.clone(),
+        requested_at: now(),
+        ..request::Request::default()
+    };
+    let (params, tags) = match cmd {
+        RequestCommand::Account(a) => {
+            req.kind = request::RequestKind::Account;
+            req.blueprint = a.blueprint.clone();
+            req.name = a.name.clone();
+            req.email = a.email.clone();
+            req.owner = a.owner.clone().unwrap_or_default();
+            req.reason = a.reason.clone().unwrap_or_default();
+            (a.param.as_slice(), a.tag.as_slice())
+        }
+        RequestCommand::Pipeline(p) => {
+            req.kind = request::RequestKind::Pipeline;
+            req.blueprint = p.blueprint.clone();
+            req.name = p.name.clone();
+            req.account = p.account.clone();
+            req.reason = p.reason.clone().unwrap_or_default();
+            (p.param.as_slice(), &[][..])
+        }
+    };
+    req.params = request::parse_pairs(params).map_err(|e| anyhow::anyhow!("--param {e}"))?;
+    req.tags = request::parse_pairs(tags).map_err(|e| anyhow::anyhow!("--tag {e}"))?;
+    let files = fs::read_workspace(ws)?;
+    let loaded = workspace::load(&files);
+    if loaded.diagnostics.iter().any(vend::model::Diagnostic::is_error) {
+        out.err_lines(&render::diagnostics_text(&loaded.diagnostics));
+        eprintln!("error: the workspace is invalid; fix it before adding a request");
+        return Ok(1);
+    }
+    let (state, note) = app::read_state(ws, global, &loaded)?;
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    let checked = request::check(&files, &loaded, Some(&state), &req);
+    out.err_lines(&render::diagnostics_text(&checked.diagnostics));
+    if !checked.is_valid() {
+        eprintln!(
+            "error: the {} request is invalid ({} error(s)); nothing was written",
+            req.kind.as_str(),
+            checked.errors()
+        );
+        return Ok(1);
+    }
+    for note in app::write_request(ws, global, &env, &req, &checked)? {
+        eprintln!("{note}");
+    }
+    println!("Wrote {} (logged as a request event); run `vend plan` to see its plan.", checked.path);
     Ok(0)
 }

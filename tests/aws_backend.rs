@@ -94,17 +94,9 @@ fn reads_back_the_seeded_organization() {
     assert!(state.is_normalized());
     assert_eq!(state.source, "aws");
     assert_eq!(state.organization.root_id, ids[&demo().organization.root_id]);
-    // Every seeded account has its finished creation request.
-    for a in demo().accounts.iter().filter(|a| a.id != demo().organization.management_account_id) {
-        assert!(
-            state.create_account_requests.iter().any(|r| r.account_name == a.name
-                && r.state == "SUCCEEDED"
-                && r.account_id.as_deref() == Some(ids[&a.id].as_str())),
-            "no SUCCEEDED request for {}: {:?}",
-            a.name,
-            state.create_account_requests
-        );
-    }
+    // Finished creation requests are not listed (their accounts are in the tree); none of the
+    // seeded ones is in progress or failed.
+    assert!(state.create_account_requests.is_empty(), "{:?}", state.create_account_requests);
     // FullAWSAccess is AWS-managed and on the root.
     let full = state.policies.iter().find(|p| p.id == "p-FullAWSAccess").expect("FullAWSAccess");
     assert!(full.aws_managed && full.target_ids.contains(&state.organization.root_id));
@@ -437,4 +429,66 @@ fn organizations_writes_through_call() {
     // A Service Catalog rule comes back the same way.
     let err = cloud.call(&Op::DeletePortfolio { portfolio_id: "port-zzzzzzzzzzzzz".into() }).unwrap_err();
     assert_eq!((err.kind, err.code.as_str()), (ErrorKind::Hard, "ResourceNotFoundException"), "{err:?}");
+}
+
+/// Provisioned pipelines are read only in the member accounts named by
+/// `set_pipeline_accounts` (one AssumeRole each), with their launch parameters from the
+/// product's CloudFormation stack: the template's defaults and the given values.
+#[test]
+fn reads_pipelines_in_the_named_accounts_with_stack_parameters() {
+    let (_guard, emu) = lock();
+    let mut ids = seed_organization(emu);
+    emulator_harness::seed::seed_catalog(emu, &mut ids);
+    let d = demo();
+    let seeded = &d.provisioned_products[0];
+    let account = d.accounts.iter().find(|a| a.id == seeded.account_id).unwrap();
+
+    // No set: no member account is visited.
+    let stats = |emu: &Emulator| -> Value {
+        let (_, body) = emu.http("GET", "/_vend/stats", "");
+        serde_json::from_str(&body).unwrap()
+    };
+    emu.http("POST", "/_vend/stats/reset", "");
+    let state = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap().read_state().unwrap();
+    assert!(state.provisioned_products.is_empty(), "{:?}", state.provisioned_products);
+    assert!(stats(emu)["services"]["sts"].get("AssumeRole").is_none(), "{}", stats(emu));
+
+    // Named (with an account that has no pipelines, and one that does not exist): one AssumeRole
+    // per existing named member account, DescribeStacks per product.
+    emu.http("POST", "/_vend/stats/reset", "");
+    let mut cloud = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
+    cloud.set_pipeline_accounts(
+        [account.name.clone(), "search-dev".into(), "no-such-account".into()].into_iter().collect(),
+    );
+    let state = cloud.read_state().unwrap();
+    let s = stats(emu);
+    assert_eq!(s["services"]["sts"]["AssumeRole"], 2, "{s}");
+    assert_eq!(s["services"]["cloudformation"]["DescribeStacks"], 1, "{s}");
+    assert_eq!(state.provisioned_products.len(), 1, "{:?}", state.provisioned_products);
+    let pp = &state.provisioned_products[0];
+    assert_eq!((pp.name.as_str(), pp.account_id.as_str()), (seeded.name.as_str(), ids[&account.id].as_str()));
+    // The seeded values, and the v2 template's defaults for the others.
+    for (k, v) in &seeded.params {
+        assert_eq!(pp.params.get(k), Some(v), "{k}: {:?}", pp.params);
+    }
+    assert_eq!(pp.params.get("BranchName").map(String::as_str), Some("main"), "{:?}", pp.params);
+    assert_eq!(pp.params.get("AcceptanceTimeoutMinutes").map(String::as_str), Some("30"), "{:?}", pp.params);
+
+    // A named account whose member role cannot be assumed is an error naming it and the role.
+    let (status, body) = emu.http(
+        "POST",
+        "/_vend/faults",
+        r#"{"script": [{"match": "sts.AssumeRole", "fault": "concurrent", "times": 1}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let mut cloud = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
+    cloud.set_pipeline_accounts([account.name.clone()].into_iter().collect());
+    let err = cloud.read_state().unwrap_err();
+    let id = &ids[&account.id];
+    assert!(
+        err.message.contains(id.as_str())
+            && err.message.contains(&account.name)
+            && err.message.contains(&format!("arn:aws:iam::{id}:role/OrganizationAccountAccessRole")),
+        "{err:?}"
+    );
 }

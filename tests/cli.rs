@@ -69,9 +69,18 @@ fn demo_plan_json_follows_the_contract() {
             "applyable",
             "summary",
             "changes",
-            "diagnostics"
+            "diagnostics",
+            "effective_policies"
         ])
     );
+    // The demo shows a deprecation with users, a guardrail warning and an effective-policy change.
+    let codes: Vec<&str> =
+        plan["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"blueprint-deprecated-in-use"), "{codes:?}");
+    assert!(codes.contains(&"full-access-only"), "{codes:?}");
+    let moved = &plan["effective_policies"][0];
+    assert_eq!(moved["account"], "data-dev");
+    assert_ne!(moved["before"], moved["after"]);
     assert_eq!(plan["format_version"], "1");
     assert!(plan["plan_id"].as_str().unwrap().starts_with("sha256:"));
     assert!(plan["basis"]["state"].as_str().unwrap().starts_with("sha256:"));

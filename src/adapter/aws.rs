@@ -6,23 +6,31 @@
 //! performs the Organizations, S3 and Service Catalog writes (always with vend's idempotency
 //! tokens), and classifies SDK errors into `ErrorKind` per AWS-NOTES. Provisioned products live
 //! in their account: they are read, launched, updated and terminated there through the member
-//! role (`AwsOptions::member_role_name`, STS AssumeRole).
+//! role (`AwsOptions::member_role_name`, STS AssumeRole). `read_state` visits only the member
+//! accounts named by `AwsCloud::set_pipeline_accounts` and those tagged `vend:pipelines=true`
+//! (set by apply when it launches a pipeline there), so reading a large organization costs about
+//! one request per account (its tags) plus the tree and the SCPs. A provisioned product's launch parameters come from its CloudFormation stack
+//! (`DescribeStacks` on the product's `PhysicalId`, in its account): Service Catalog never
+//! returns them. Listings use the SDK's paginators with pages of 20 (an empty page that still
+//! has a token continues).
 
 use crate::model::{
-    Account, CreateAccountRequest, FORMAT_VERSION, LaunchConstraint, OrgUnit, Organization, Policy,
-    Portfolio, Principal, Product, ProductVersion, ProvisionedProduct, Share, State, Tags,
+    Account, CreateAccountRequest, FORMAT_VERSION, LaunchConstraint, OrgUnit, Organization, PIPELINES_TAG,
+    Policy, Portfolio, Principal, Product, ProductVersion, ProvisionedProduct, Share, State, Tags,
 };
 
 use crate::port::{ArtifactSpec, Cloud, CloudError, ErrorKind, Op, Outcome};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_sdk_cloudformation as cfn;
 use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
+use futures_util::future::try_join;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use org::config::http::HttpResponse;
 use org::error::{ProvideErrorMetadata, SdkError};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
@@ -36,6 +44,8 @@ const READ_CONCURRENCY: usize = 6;
 /// Organizations pages at most 20 items; Service Catalog allows the same page size.
 const PAGE: i32 = 20;
 const SCP: &str = "SERVICE_CONTROL_POLICY";
+/// The account-creation request states `read_state` lists (see `Reader::create_account_requests`).
+const CREATE_ACCOUNT_STATES: &[&str] = &["IN_PROGRESS", "FAILED"];
 
 /// The role vend assumes in a member account to launch products there (the role AWS
 /// Organizations creates in every account it creates).
@@ -75,6 +85,15 @@ pub struct AwsCloud {
     routes: Routes,
 }
 
+/// Clients acting in a member account through the member role, and when their credentials
+/// expire.
+#[derive(Debug, Clone)]
+struct Member {
+    sc: sc::Client,
+    cfn: cfn::Client,
+    expires: Option<std::time::SystemTime>,
+}
+
 /// What the adapter learns while it runs: who the caller is, which account each provisioned
 /// product and record lives in (Service Catalog answers for them only in that account), and
 /// Service Catalog clients acting in member accounts.
@@ -87,8 +106,10 @@ struct Routes {
     provisioned: HashMap<String, String>,
     /// Record id -> account id.
     records: HashMap<String, String>,
-    /// Account id -> a client with credentials of the member role there, and when they expire.
-    members: HashMap<String, (sc::Client, Option<std::time::SystemTime>)>,
+    /// Account id -> clients with credentials of the member role there.
+    members: HashMap<String, Member>,
+    /// The names of the member accounts `read_state` visits (see `AwsCloud::set_pipeline_accounts`).
+    pipeline_accounts: BTreeSet<String>,
     /// EnableAWSOrganizationsAccess is known to be on.
     org_access: bool,
 }
@@ -122,6 +143,18 @@ impl AwsCloud {
         Ok(cloud)
     }
 
+    /// The member accounts whose provisioned products `read_state` reads, by account NAME as
+    /// the workspace knows them: every account named by a pipeline request (baseline pipelines
+    /// of account blueprints included; the caller computes the set). `read_state` visits only
+    /// the ACTIVE member accounts in this set (one AssumeRole of the member role and one
+    /// SearchProvisionedProducts each, plus DescribeStacks per product); the caller's own
+    /// account is always read. Without a set, no member account is visited: pipelines in member
+    /// accounts are then absent from the state — except in accounts tagged
+    /// `vend:pipelines=true` (`model::PIPELINES_TAG`), which are always visited.
+    pub fn set_pipeline_accounts(&mut self, names: BTreeSet<String>) {
+        self.routes.pipeline_accounts = names;
+    }
+
     /// Use `role` (instead of `OrganizationAccountAccessRole`) in member accounts.
     pub fn with_member_role_name(mut self, role: &str) -> AwsCloud {
         self.routes.member_role_name = role.to_string();
@@ -151,7 +184,9 @@ impl AwsCloud {
         let custom_endpoint = conf.endpoint_url().is_some();
         let s3_conf = aws_sdk_s3::config::Builder::from(&conf).force_path_style(custom_endpoint).build();
         AwsCloud {
-            org: org::Client::new(&conf),
+            org: org::Client::from_conf(
+                org::config::Builder::from(&conf).retry_classifier(RejectedByOrganizations).build(),
+            ),
             sc: sc::Client::new(&conf),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             sts: aws_sdk_sts::Client::new(&conf),
@@ -164,7 +199,7 @@ impl AwsCloud {
     /// Only the Organizations part of the state (no Service Catalog calls): for diagnosis, and
     /// for endpoints without Service Catalog.
     pub fn read_organizations(&mut self) -> Result<State, CloudError> {
-        let reader = Reader { org: self.org.clone(), sc: self.sc.clone() };
+        let reader = Reader { org: self.org.clone(), sc: self.sc.clone(), cfn: cfn::Client::new(&self.conf) };
         self.rt.block_on(async move {
             let mut s = reader.organizations().await?;
             s.normalize();
@@ -212,33 +247,44 @@ impl Cloud for AwsCloud {
         let mut w =
             Writer { org: org.clone(), sc: sc.clone(), s3: s3.clone(), sts: sts.clone(), conf, routes };
         rt.block_on(async move {
-            let reader = Reader { org: w.org.clone(), sc: w.sc.clone() };
+            let reader = Reader { org: w.org.clone(), sc: w.sc.clone(), cfn: cfn::Client::new(w.conf) };
             let mut state = reader.state().await?;
-            // Provisioned products live in the account they were launched in: ask each
-            // member account too (through the member role).
-            let (me, _) = w.caller().await?;
-            let members: Vec<String> = state
+            // Provisioned products live in the account they were launched in: ask the member
+            // accounts vend has pipelines for (through the member role), and only those.
+            let (me, partition) = w.caller().await?;
+            let members: Vec<(String, String)> = state
                 .accounts
                 .iter()
-                .filter(|a| a.id != me && a.state == "ACTIVE")
-                .map(|a| a.id.clone())
+                .filter(|a| {
+                    a.id != me
+                        && a.state == "ACTIVE"
+                        && (w.routes.pipeline_accounts.contains(&a.name)
+                            || a.tags.get(PIPELINES_TAG).is_some_and(|v| v == "true"))
+                })
+                .map(|a| (a.id.clone(), a.name.clone()))
                 .collect();
             let mut clients = vec![];
-            for account in members {
-                clients.push((account.clone(), w.client_for(&account).await?));
-            }
-            let org_client = w.org.clone();
-            let found = each(clients, |(account, client)| {
-                let r = Reader { org: org_client.clone(), sc: client };
-                async move {
-                    let mut pps = r.provisioned().await?;
-                    for p in &mut pps {
-                        if p.account_id.is_empty() {
-                            p.account_id = account.clone();
-                        }
+            for (account, name) in members {
+                let m = w.member(&account).await.map_err(|e| {
+                    let role = format!("arn:{partition}:iam::{account}:role/{}", w.routes.member_role_name);
+                    CloudError {
+                        message: format!(
+                            "account {account} ({name}) has pipeline requests or vend-launched pipelines, but vend cannot act there as {role} (reading its provisioned products, and launching them, needs that role): {}",
+                            e.message
+                        ),
+                        ..e
                     }
-                    Ok(pps)
+                })?;
+                clients.push((account, m));
+            }
+            let found = each(clients, |(account, m)| async move {
+                let mut pps = provisioned(&m.sc, &m.cfn).await?;
+                for p in &mut pps {
+                    if p.account_id.is_empty() {
+                        p.account_id = account.clone();
+                    }
                 }
+                Ok(pps)
             })
             .await?;
             for pps in found {
@@ -257,6 +303,48 @@ impl Cloud for AwsCloud {
         let mut w =
             Writer { org: org.clone(), sc: sc.clone(), s3: s3.clone(), sts: sts.clone(), conf, routes };
         rt.block_on(w.call(op))
+    }
+}
+
+/// Retry the Organizations errors that mean "not now" and that the SDK does not retry by
+/// itself (AWS-NOTES): ConcurrentModification, PolicyChangesInProgress, FinalizingOrganization.
+/// They are rejections (nothing was done), so a retry is safe for every operation; CreateAccount
+/// and MoveAccount run without SDK retries anyway and are retried by the engine.
+#[derive(Debug)]
+struct RejectedByOrganizations;
+
+impl org::config::retry::ClassifyRetry for RejectedByOrganizations {
+    fn classify_retry(
+        &self,
+        ctx: &org::config::interceptors::InterceptorContext,
+    ) -> org::config::retry::RetryAction {
+        use org::config::retry::RetryAction;
+        let Some(resp) = ctx.response() else { return RetryAction::NoActionIndicated };
+        if resp.status().as_u16() != 400 {
+            return RetryAction::NoActionIndicated;
+        }
+        // The code is in the `x-amzn-ErrorType` header or the body's `__type`, either plain or
+        // prefixed (`…#ConcurrentModificationException`, `…:http://…` suffixes stripped).
+        let from_header = resp.headers().get("x-amzn-ErrorType").map(str::to_string);
+        let from_body = || {
+            let v: serde_json::Value = serde_json::from_slice(resp.body().bytes()?).ok()?;
+            v.get("__type").and_then(|t| t.as_str()).map(str::to_string)
+        };
+        let Some(code) = from_header.or_else(from_body) else { return RetryAction::NoActionIndicated };
+        let code = code.split(':').next().unwrap_or_default();
+        let code = code.rsplit('#').next().unwrap_or_default();
+        match code {
+            "ConcurrentModificationException"
+            | "PolicyChangesInProgressException"
+            | "FinalizingOrganizationException" => {
+                RetryAction::retryable_error(aws_config::retry::ErrorKind::ThrottlingError)
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "vend: Organizations rejections"
     }
 }
 
@@ -297,7 +385,7 @@ where
         SdkError::ResponseError(r) => {
             let status = r.raw().status().as_u16();
             if status >= 500 {
-                CloudError::retryable(
+                unknown(
                     &format!("HTTP{status}"),
                     format!(
                         "{op}: the endpoint answered HTTP {status} with no AWS error (an emulator that does not implement {op}?)"
@@ -314,27 +402,44 @@ where
             let status = s.raw().status().as_u16();
             let e = s.err();
             let code = e.code().map(str::to_string);
-            let message = e.message().unwrap_or_default().to_string();
+            let mut message = e.message().unwrap_or_default().to_string();
+            // Organizations says *which* rule failed in the body's `Reason`
+            // (ConstraintViolationException: OU_DEPTH_LIMIT_EXCEEDED, …); the generic error
+            // metadata drops it.
+            if let Some(reason) = body_reason(s.raw().body().bytes())
+                && !message.contains(&reason)
+            {
+                message = format!("{message} (reason: {reason})");
+            }
             match code {
                 Some(code) => {
-                    let retryable = status >= 500
+                    // Turned away without being carried out: safe to send again.
+                    let rejected = matches!(
+                        code.as_str(),
+                        "TooManyRequestsException"
+                            | "ThrottlingException"
+                            | "Throttling"
+                            | "SlowDown"
+                            | "ConcurrentModificationException"
+                            | "PolicyChangesInProgressException"
+                            | "FinalizingOrganizationException"
+                    );
+                    // A server error may hide a request that was carried out.
+                    let kind = if rejected {
+                        ErrorKind::Retryable
+                    } else if status >= 500
                         || matches!(
                             code.as_str(),
-                            "TooManyRequestsException"
-                                | "ThrottlingException"
-                                | "Throttling"
-                                | "ConcurrentModificationException"
-                                | "PolicyChangesInProgressException"
-                                | "FinalizingOrganizationException"
-                                | "ServiceException"
-                                | "SlowDown"
-                                | "InternalError"
-                                | "ServiceUnavailable"
-                        );
-                    let kind = if retryable { ErrorKind::Retryable } else { ErrorKind::Hard };
+                            "ServiceException" | "InternalError" | "ServiceUnavailable"
+                        )
+                    {
+                        ErrorKind::Unknown
+                    } else {
+                        ErrorKind::Hard
+                    };
                     CloudError { kind, code, message: format!("{op}: {message}") }
                 }
-                None if status >= 500 => CloudError::retryable(
+                None if status >= 500 => unknown(
                     &format!("HTTP{status}"),
                     format!(
                         "{op}: the endpoint answered HTTP {status} with no AWS error code (an emulator that does not implement {op}?)"
@@ -345,6 +450,12 @@ where
         }
         _ => unknown("Unknown", format!("{op}: {}", full(&err))),
     }
+}
+
+/// The `Reason` field of a JSON error body, if any.
+fn body_reason(body: Option<&[u8]>) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body?).ok()?;
+    v.get("Reason").and_then(|r| r.as_str()).filter(|r| !r.is_empty()).map(str::to_string)
 }
 
 /// The error and its sources on one line.
@@ -373,6 +484,7 @@ where
 struct Reader {
     org: org::Client,
     sc: sc::Client,
+    cfn: cfn::Client,
 }
 
 fn org_tags(tags: &[org::types::Tag]) -> Tags {
@@ -403,24 +515,18 @@ impl Reader {
         let management = o.and_then(|o| o.master_account_id()).unwrap_or_default().to_string();
 
         // The root (an organization has exactly one) and its enabled policy types.
-        let mut roots = vec![];
-        let mut token = None;
-        loop {
-            let page = c
-                .list_roots()
-                .max_results(PAGE)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("ListRoots", e))?;
-            roots.extend(page.roots().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let roots = c
+            .list_roots()
+            .into_paginator()
+            .page_size(PAGE)
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListRoots", e))?;
         let root = roots
-            .first()
+            .iter()
+            .flat_map(|p| p.roots())
+            .next()
             .ok_or_else(|| CloudError::hard("NoRoot", "ListRoots: the organization has no root"))?;
         let root_id = root.id().unwrap_or_default().to_string();
         let mut enabled_policy_types: Vec<String> = root
@@ -446,23 +552,18 @@ impl Reader {
         }
 
         // SCPs: list, then content and targets per policy.
-        let mut summaries = vec![];
-        let mut token = None;
-        loop {
-            let page = c
-                .list_policies()
-                .filter(org::types::PolicyType::ServiceControlPolicy)
-                .max_results(PAGE)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("ListPolicies", e))?;
-            summaries.extend(page.policies().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let summaries: Vec<org::types::PolicySummary> = c
+            .list_policies()
+            .filter(org::types::PolicyType::ServiceControlPolicy)
+            .into_paginator()
+            .page_size(PAGE)
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListPolicies", e))?
+            .iter()
+            .flat_map(|p| p.policies().iter().cloned())
+            .collect();
         let mut policies = each(summaries, |s| self.policy(s)).await?;
         let root_policy_ids: Vec<String> =
             policies.iter().filter(|p| p.target_ids.contains(&root_id)).map(|p| p.id.clone()).collect();
@@ -511,40 +612,43 @@ impl Reader {
     /// The OUs and accounts directly under `parent` (tags filled in later).
     async fn children(&self, parent: String) -> Result<(Vec<OrgUnit>, Vec<Account>), CloudError> {
         let c = &self.org;
-        let mut ous = vec![];
-        let mut token = None;
-        loop {
-            let page = c
-                .list_organizational_units_for_parent()
-                .parent_id(&parent)
-                .max_results(PAGE)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("ListOrganizationalUnitsForParent", e))?;
-            ous.extend(page.organizational_units().iter().map(|o| OrgUnit {
+        let (ou_pages, account_pages) = try_join(
+            async {
+                c.list_organizational_units_for_parent()
+                    .parent_id(&parent)
+                    .into_paginator()
+                    .page_size(PAGE)
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| classify("ListOrganizationalUnitsForParent", e))
+            },
+            async {
+                c.list_accounts_for_parent()
+                    .parent_id(&parent)
+                    .into_paginator()
+                    .page_size(PAGE)
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| classify("ListAccountsForParent", e))
+            },
+        )
+        .await?;
+        let ous = ou_pages
+            .iter()
+            .flat_map(|p| p.organizational_units())
+            .map(|o| OrgUnit {
                 id: o.id().unwrap_or_default().to_string(),
                 name: o.name().unwrap_or_default().to_string(),
                 parent_id: parent.clone(),
                 tags: Tags::new(),
-            }));
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-        let mut accounts = vec![];
-        let mut token = None;
-        loop {
-            let page = c
-                .list_accounts_for_parent()
-                .parent_id(&parent)
-                .max_results(PAGE)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("ListAccountsForParent", e))?;
-            accounts.extend(page.accounts().iter().map(|a| Account {
+            })
+            .collect();
+        let accounts = account_pages
+            .iter()
+            .flat_map(|p| p.accounts())
+            .map(|a| Account {
                 id: a.id().unwrap_or_default().to_string(),
                 name: a.name().unwrap_or_default().to_string(),
                 email: a.email().unwrap_or_default().to_string(),
@@ -556,38 +660,36 @@ impl Reader {
                 },
                 parent_id: parent.clone(),
                 tags: Tags::new(),
-            }));
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+            })
+            .collect();
         Ok((ous, accounts))
     }
 
     async fn policy(&self, s: org::types::PolicySummary) -> Result<Policy, CloudError> {
         let c = &self.org;
         let id = s.id().unwrap_or_default().to_string();
-        let described =
-            c.describe_policy().policy_id(&id).send().await.map_err(|e| classify("DescribePolicy", e))?;
+        let (described, targets) = try_join(
+            async {
+                c.describe_policy().policy_id(&id).send().await.map_err(|e| classify("DescribePolicy", e))
+            },
+            async {
+                c.list_targets_for_policy()
+                    .policy_id(&id)
+                    .into_paginator()
+                    .page_size(PAGE)
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| classify("ListTargetsForPolicy", e))
+            },
+        )
+        .await?;
         let content = described.policy().and_then(|p| p.content()).unwrap_or_default().to_string();
-        let mut target_ids = vec![];
-        let mut token = None;
-        loop {
-            let page = c
-                .list_targets_for_policy()
-                .policy_id(&id)
-                .max_results(PAGE)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("ListTargetsForPolicy", e))?;
-            target_ids.extend(page.targets().iter().filter_map(|t| t.target_id().map(str::to_string)));
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let target_ids = targets
+            .iter()
+            .flat_map(|p| p.targets())
+            .filter_map(|t| t.target_id().map(str::to_string))
+            .collect();
         Ok(Policy {
             id,
             name: s.name().unwrap_or_default().to_string(),
@@ -599,104 +701,79 @@ impl Reader {
         })
     }
 
+    /// Organizations' ListTagsForResource pages by token only (no page size).
     async fn tags(&self, id: &str) -> Result<Tags, CloudError> {
-        let mut tags = Tags::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .org
-                .list_tags_for_resource()
-                .resource_id(id)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("ListTagsForResource", e))?;
-            tags.extend(org_tags(page.tags()));
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-        Ok(tags)
+        let tags: Vec<org::types::Tag> = self
+            .org
+            .list_tags_for_resource()
+            .resource_id(id)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListTagsForResource", e))?;
+        Ok(org_tags(&tags))
     }
 
     /// The account-creation requests AWS still reports (in progress, and finished ones within
-    /// AWS's retention period), one paged call.
+    /// AWS's retention period), one paged listing of the states the planner uses: IN_PROGRESS
+    /// (apply resumes them instead of sending CreateAccount again) and FAILED (the plan says
+    /// why). SUCCEEDED ones are left out: their accounts are in the tree, and listing them
+    /// would cost a page per 20 accounts created within the retention period.
     async fn create_account_requests(&self) -> Result<Vec<CreateAccountRequest>, CloudError> {
         use org::types::CreateAccountState as S;
-        let mut out = vec![];
-        let mut token = None;
-        loop {
-            let page = self
-                .org
-                .list_create_account_status()
-                .states(S::InProgress)
-                .states(S::Succeeded)
-                .states(S::Failed)
-                .max_results(PAGE)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("ListCreateAccountStatus", e))?;
-            out.extend(page.create_account_statuses().iter().map(|s| CreateAccountRequest {
+        let pages = self
+            .org
+            .list_create_account_status()
+            .set_states(Some(CREATE_ACCOUNT_STATES.iter().map(|s| S::from(*s)).collect()))
+            .into_paginator()
+            .page_size(PAGE)
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListCreateAccountStatus", e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|p| p.create_account_statuses())
+            .map(|s| CreateAccountRequest {
                 id: s.id().unwrap_or_default().to_string(),
                 account_name: s.account_name().unwrap_or_default().to_string(),
                 state: s.state().map(|x| x.as_str().to_string()).unwrap_or_default(),
                 account_id: s.account_id().map(str::to_string),
                 failure_reason: s.failure_reason().map(|r| r.as_str().to_string()),
-            }));
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     // ----------------------------------------------------------------------- Service Catalog
 
     async fn catalog(&self) -> Result<(Vec<Portfolio>, Vec<Product>, Vec<ProvisionedProduct>), CloudError> {
         let c = &self.sc;
-        let mut details = vec![];
-        let mut token = None;
-        loop {
-            let page = c
-                .list_portfolios()
-                .page_size(PAGE)
-                .set_page_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("ListPortfolios", e))?;
-            details.extend(page.portfolio_details().iter().cloned());
-            token = page.next_page_token().map(str::to_string).filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
-        }
+        let details: Vec<sc::types::PortfolioDetail> = c
+            .list_portfolios()
+            .into_paginator()
+            .page_size(PAGE)
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListPortfolios", e))?
+            .iter()
+            .flat_map(|p| p.portfolio_details().iter().cloned())
+            .collect();
         let portfolios = each(details, |d| self.portfolio(d)).await?;
 
-        let mut views = vec![];
-        let mut token = None;
-        loop {
-            let page = c
-                .search_products_as_admin()
-                .page_size(PAGE)
-                .set_page_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("SearchProductsAsAdmin", e))?;
-            views.extend(
-                page.product_view_details().iter().filter_map(|v| {
-                    v.product_view_summary().and_then(|s| s.product_id()).map(str::to_string)
-                }),
-            );
-            token = page.next_page_token().map(str::to_string).filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
-        }
-        let products = each(views, |id| self.product(id)).await?;
-        let provisioned = self.provisioned().await?;
+        let views = c
+            .search_products_as_admin()
+            .into_paginator()
+            .page_size(PAGE)
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("SearchProductsAsAdmin", e))?;
+        let ids: Vec<String> = views.iter().flat_map(|p| product_ids(p.product_view_details())).collect();
+        let products = each(ids, |id| self.product(id)).await?;
+        let provisioned = provisioned(&self.sc, &self.cfn).await?;
         Ok((portfolios, products, provisioned))
     }
 
@@ -707,106 +784,82 @@ impl Reader {
             c.describe_portfolio().id(&id).send().await.map_err(|e| classify("DescribePortfolio", e))?;
         let tags = sc_tags(described.tags());
 
-        let mut product_ids = vec![];
-        let mut token = None;
-        loop {
-            let page = c
-                .search_products_as_admin()
-                .portfolio_id(&id)
-                .page_size(PAGE)
-                .set_page_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("SearchProductsAsAdmin", e))?;
-            product_ids.extend(
-                page.product_view_details().iter().filter_map(|v| {
-                    v.product_view_summary().and_then(|s| s.product_id()).map(str::to_string)
-                }),
-            );
-            token = page.next_page_token().map(str::to_string).filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
-        }
+        let product_ids: Vec<String> = c
+            .search_products_as_admin()
+            .portfolio_id(&id)
+            .into_paginator()
+            .page_size(PAGE)
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("SearchProductsAsAdmin", e))?
+            .iter()
+            .flat_map(|p| product_ids(p.product_view_details()))
+            .collect();
 
-        let mut principals = vec![];
-        let mut token = None;
-        loop {
-            let page = c
-                .list_principals_for_portfolio()
-                .portfolio_id(&id)
-                .page_size(PAGE)
-                .set_page_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("ListPrincipalsForPortfolio", e))?;
-            principals.extend(page.principals().iter().map(|p| Principal {
+        let principals = c
+            .list_principals_for_portfolio()
+            .portfolio_id(&id)
+            .into_paginator()
+            .page_size(PAGE)
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListPrincipalsForPortfolio", e))?
+            .iter()
+            .flat_map(|p| p.principals())
+            .map(|p| Principal {
                 arn: p.principal_arn().unwrap_or_default().to_string(),
                 principal_type: p.principal_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
-            }));
-            token = page.next_page_token().map(str::to_string).filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
-        }
+            })
+            .collect();
 
         use sc::types::DescribePortfolioShareType as T;
         let mut shares = vec![];
         for share_type in [T::Organization, T::OrganizationalUnit, T::Account] {
-            let mut token = None;
-            loop {
-                let page = c
-                    .describe_portfolio_shares()
-                    .portfolio_id(&id)
-                    .r#type(share_type.clone())
-                    .page_size(PAGE)
-                    .set_page_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| classify("DescribePortfolioShares", e))?;
-                // A listed share exists; the status of a running share is only known to whoever
-                // holds its token, so a listed one counts as COMPLETED.
-                shares.extend(page.portfolio_share_details().iter().map(|s| {
-                    Share {
-                        share_type: s
-                            .r#type()
-                            .map(|t| t.as_str().to_string())
-                            .unwrap_or_else(|| share_type.as_str().to_string()),
-                        value: s.principal_id().unwrap_or_default().to_string(),
-                        status: "COMPLETED".into(),
-                    }
-                }));
-                token = page.next_page_token().map(str::to_string).filter(|t| !t.is_empty());
-                if token.is_none() {
-                    break;
+            let pages = c
+                .describe_portfolio_shares()
+                .portfolio_id(&id)
+                .r#type(share_type.clone())
+                .into_paginator()
+                .page_size(PAGE)
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("DescribePortfolioShares", e))?;
+            // A listed share exists; the status of a running share is only known to whoever
+            // holds its token, so a listed one counts as COMPLETED.
+            shares.extend(pages.iter().flat_map(|p| p.portfolio_share_details()).map(|s| {
+                Share {
+                    share_type: s
+                        .r#type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_else(|| share_type.as_str().to_string()),
+                    value: s.principal_id().unwrap_or_default().to_string(),
+                    status: "COMPLETED".into(),
                 }
-            }
+            }));
         }
 
-        let mut constraints = vec![];
-        let mut token = None;
-        loop {
-            let page = c
-                .list_constraints_for_portfolio()
-                .portfolio_id(&id)
-                .page_size(PAGE)
-                .set_page_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("ListConstraintsForPortfolio", e))?;
-            constraints.extend(
-                page.constraint_details().iter().filter(|d| d.r#type() == Some("LAUNCH")).map(|d| {
-                    (
-                        d.constraint_id().unwrap_or_default().to_string(),
-                        d.product_id().unwrap_or_default().to_string(),
-                    )
-                }),
-            );
-            token = page.next_page_token().map(str::to_string).filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
-        }
+        let constraints: Vec<(String, String)> = c
+            .list_constraints_for_portfolio()
+            .portfolio_id(&id)
+            .into_paginator()
+            .page_size(PAGE)
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListConstraintsForPortfolio", e))?
+            .iter()
+            .flat_map(|p| p.constraint_details())
+            .filter(|d| d.r#type() == Some("LAUNCH"))
+            .map(|d| {
+                (
+                    d.constraint_id().unwrap_or_default().to_string(),
+                    d.product_id().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
         // The role is only in the constraint's parameters: one DescribeConstraint each.
         let mut launch_constraints = vec![];
         for (cid, product_id) in constraints {
@@ -853,6 +906,7 @@ impl Reader {
         let owner = summary.and_then(|s| s.owner()).unwrap_or_default().to_string();
         let tags = sc_tags(described.tags());
 
+        // ListProvisioningArtifacts is not paged (one answer with every version).
         let listed = c
             .list_provisioning_artifacts()
             .product_id(&id)
@@ -894,46 +948,84 @@ impl Reader {
         .await?;
         Ok(Product { id, name, owner, tags, versions })
     }
+}
 
-    async fn provisioned(&self) -> Result<Vec<ProvisionedProduct>, CloudError> {
-        let filter = sc::types::AccessLevelFilter::builder()
-            .key(sc::types::AccessLevelFilterKey::Account)
-            .value("self")
-            .build();
-        let mut out = vec![];
-        let mut token = None;
-        loop {
-            let page = self
-                .sc
-                .search_provisioned_products()
-                .access_level_filter(filter.clone())
-                .page_size(PAGE)
-                .set_page_token(token)
-                .send()
-                .await
-                .map_err(|e| classify("SearchProvisionedProducts", e))?;
-            out.extend(page.provisioned_products().iter().map(|p| {
-                // arn:aws:servicecatalog:REGION:ACCOUNT:stack/NAME/pp-…
-                let account_id = p.arn().and_then(|a| a.split(':').nth(4)).unwrap_or_default().to_string();
-                ProvisionedProduct {
-                    id: p.id().unwrap_or_default().to_string(),
-                    name: p.name().unwrap_or_default().to_string(),
-                    account_id,
-                    product_id: p.product_id().unwrap_or_default().to_string(),
-                    version_id: p.provisioning_artifact_id().unwrap_or_default().to_string(),
-                    status: p.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                    // Service Catalog does not return launch parameters (they live in the
-                    // CloudFormation stack of the target account).
-                    params: BTreeMap::new(),
-                    tags: sc_tags(p.tags()),
-                }
-            }));
-            token = page.next_page_token().map(str::to_string).filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
+fn product_ids(views: &[sc::types::ProductViewDetail]) -> impl Iterator<Item = String> + '_ {
+    views.iter().filter_map(|v| v.product_view_summary().and_then(|s| s.product_id()).map(str::to_string))
+}
+
+/// The provisioned products of the account `sc` acts in, with their launch parameters read from
+/// each product's CloudFormation stack through `cfn` (same account and credentials): Service
+/// Catalog never returns them. No stack id yet (still launching), a stack that is gone or being
+/// deleted, or a product that is not a CloudFormation stack: empty parameters.
+async fn provisioned(sc: &sc::Client, cfn: &cfn::Client) -> Result<Vec<ProvisionedProduct>, CloudError> {
+    let filter = sc::types::AccessLevelFilter::builder()
+        .key(sc::types::AccessLevelFilterKey::Account)
+        .value("self")
+        .build();
+    let pages = sc
+        .search_provisioned_products()
+        .access_level_filter(filter)
+        .into_paginator()
+        .page_size(PAGE)
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| classify("SearchProvisionedProducts", e))?;
+    let found: Vec<sc::types::ProvisionedProductAttribute> =
+        pages.iter().flat_map(|p| p.provisioned_products().iter().cloned()).collect();
+    each(found, |p| async move {
+        let stack = p.physical_id().filter(|s| !s.is_empty() && p.r#type().is_none_or(|t| t == "CFN_STACK"));
+        let params = match stack {
+            Some(stack) => stack_parameters(cfn, stack).await?,
+            None => BTreeMap::new(),
+        };
+        // arn:aws:servicecatalog:REGION:ACCOUNT:stack/NAME/pp-…
+        let account_id = p.arn().and_then(|a| a.split(':').nth(4)).unwrap_or_default().to_string();
+        Ok(ProvisionedProduct {
+            id: p.id().unwrap_or_default().to_string(),
+            name: p.name().unwrap_or_default().to_string(),
+            account_id,
+            product_id: p.product_id().unwrap_or_default().to_string(),
+            version_id: p.provisioning_artifact_id().unwrap_or_default().to_string(),
+            status: p.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            params,
+            tags: sc_tags(p.tags()),
+        })
+    })
+    .await
+}
+
+/// A stack's parameters (ParameterKey -> ParameterValue; CloudFormation reports every parameter,
+/// defaulted ones too, and `****` for NoEcho ones). A stack that no longer exists, or is
+/// deleted, has none.
+async fn stack_parameters(cfn: &cfn::Client, stack: &str) -> Result<BTreeMap<String, String>, CloudError> {
+    let out = match cfn.describe_stacks().stack_name(stack).send().await {
+        Ok(out) => out,
+        Err(e) if stack_is_gone(&e) => return Ok(BTreeMap::new()),
+        Err(e) => return Err(classify("DescribeStacks", e)),
+    };
+    let Some(s) = out.stacks().first() else { return Ok(BTreeMap::new()) };
+    if s.stack_status().is_some_and(|st| st.as_str() == "DELETE_COMPLETE") {
+        return Ok(BTreeMap::new());
+    }
+    Ok(s.parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((p.parameter_key()?.to_string(), p.parameter_value().unwrap_or_default().to_string()))
+        })
+        .collect())
+}
+
+/// CloudFormation answers a stack that does not exist with `ValidationError` "Stack with id …
+/// does not exist".
+fn stack_is_gone<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    match e {
+        SdkError::ServiceError(s) => {
+            s.err().code() == Some("ValidationError")
+                && s.err().message().is_some_and(|m| m.contains("does not exist"))
         }
-        Ok(out)
+        _ => false,
     }
 }
 
@@ -1031,15 +1123,22 @@ impl Writer<'_> {
     /// A Service Catalog client acting in `account`: the caller's own client, or one with the
     /// member role's credentials there (assumed again when they are about to expire).
     async fn client_for(&mut self, account: &str) -> Result<sc::Client, CloudError> {
-        let (me, partition) = self.caller().await?;
+        let (me, _) = self.caller().await?;
         if account.is_empty() || account == me {
             return Ok(self.sc.clone());
         }
+        Ok(self.member(account).await?.sc)
+    }
+
+    /// Service Catalog and CloudFormation clients acting in the member account `account` with
+    /// the member role's credentials (STS AssumeRole once, again when they are about to expire).
+    async fn member(&mut self, account: &str) -> Result<Member, CloudError> {
+        let (_, partition) = self.caller().await?;
         let soon = std::time::SystemTime::now() + Duration::from_secs(300);
-        if let Some((c, expires)) = self.routes.members.get(account)
-            && expires.is_none_or(|e| e > soon)
+        if let Some(m) = self.routes.members.get(account)
+            && m.expires.is_none_or(|e| e > soon)
         {
-            return Ok(c.clone());
+            return Ok(m.clone());
         }
         let role = format!("arn:{partition}:iam::{account}:role/{}", self.routes.member_role_name);
         let out = self
@@ -1061,10 +1160,14 @@ impl Writer<'_> {
             expires,
             "vend-member-role",
         );
-        let conf = sc::config::Builder::from(self.conf).credentials_provider(provider).build();
-        let client = sc::Client::from_conf(conf);
-        self.routes.members.insert(account.to_string(), (client.clone(), expires));
-        Ok(client)
+        let conf = self
+            .conf
+            .to_builder()
+            .credentials_provider(sc::config::SharedCredentialsProvider::new(provider))
+            .build();
+        let m = Member { sc: sc::Client::new(&conf), cfn: cfn::Client::new(&conf), expires };
+        self.routes.members.insert(account.to_string(), m.clone());
+        Ok(m)
     }
 
     /// The client for a provisioned product (its account, when known).
@@ -1641,6 +1744,62 @@ impl Writer<'_> {
                             .map(str::to_string)
                             .or_else(|| s.failure_reason().map(|r| r.as_str().to_string()))
                     }),
+                    ..Outcome::default()
+                })
+            }
+            Op::FindCreateAccount { name: account_name, email } => {
+                use org::types::CreateAccountState as S;
+                let mut statuses = vec![];
+                let mut pages = c
+                    .list_create_account_status()
+                    .states(S::InProgress)
+                    .states(S::Succeeded)
+                    .max_results(PAGE)
+                    .into_paginator()
+                    .send();
+                let mut request_id = String::new();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|x| classify("ListCreateAccountStatus", x))?;
+                    request_id = rid(&page);
+                    statuses.extend(
+                        page.create_account_statuses()
+                            .iter()
+                            .filter(|s| s.account_name() == Some(account_name.as_str()))
+                            .cloned(),
+                    );
+                }
+                // Newest first; a finished one counts only if its account has this e-mail.
+                statuses.sort_by_key(|s| std::cmp::Reverse(s.requested_timestamp().map(|t| t.as_nanos())));
+                for s in statuses {
+                    let found = match (s.state(), s.account_id()) {
+                        (Some(S::InProgress), _) => true,
+                        (Some(S::Succeeded), Some(id)) => {
+                            let d = c
+                                .describe_account()
+                                .account_id(id)
+                                .send()
+                                .await
+                                .map_err(|x| classify("DescribeAccount", x))?;
+                            d.account().and_then(|a| a.email()).is_some_and(|e| e.eq_ignore_ascii_case(email))
+                        }
+                        _ => false,
+                    };
+                    if found {
+                        return Ok(Outcome {
+                            request_id,
+                            id: s.id().map(str::to_string),
+                            status: s.state().map(|x| x.as_str().to_string()),
+                            ..Outcome::default()
+                        });
+                    }
+                }
+                Ok(Outcome { request_id, ..Outcome::default() })
+            }
+            Op::ListParents { child_id } => {
+                let out = c.list_parents().child_id(child_id).send().await.map_err(|x| classify(&name, x))?;
+                Ok(Outcome {
+                    request_id: rid(&out),
+                    id: out.parents().first().and_then(|p| p.id()).map(str::to_string),
                     ..Outcome::default()
                 })
             }

@@ -889,7 +889,11 @@ impl LocalCloud {
                     _ => false,
                 }
         });
-        Outcome { id: found.map(|r| r.id.clone()), status: found.map(|r| r.state.clone()), ..Outcome::default() }
+        Outcome {
+            id: found.map(|r| r.id.clone()),
+            status: found.map(|r| r.state.clone()),
+            ..Outcome::default()
+        }
     }
 
     fn progress_account(&mut self, index: usize) {

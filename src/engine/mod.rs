@@ -30,7 +30,8 @@ impl Default for Options {
     }
 }
 
-/// What happened, as it happens (for progress views).
+/// What happened, as it happens (for progress views). `Stopped`: the caller asked to stop; the
+/// running step finished and `remaining` steps were not started (each is then reported skipped).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EngineEvent {
@@ -41,6 +42,7 @@ pub enum EngineEvent {
     StepSucceeded { address: String },
     StepFailed { address: String, error: String },
     StepSkipped { address: String, because: String },
+    Stopped { remaining: usize },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -109,12 +111,48 @@ pub fn apply(
     options: &Options,
     on_event: &mut dyn FnMut(EngineEvent),
 ) -> Result<Report, AuditError> {
-    let excluded: BTreeSet<String> = plan
+    apply_until(plan, cloud, audit, clock, options, on_event, &|| false)
+}
+
+/// The addresses a plan's `excluded` list leaves out, with everything that depends on them
+/// (directly or not): a change whose dependency is not applied cannot be applied either.
+pub fn excluded_closure(plan: &Plan) -> BTreeSet<String> {
+    let mut excluded: BTreeSet<String> = plan
         .excluded
         .as_ref()
         .and_then(|v| v.as_array())
         .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
+    if excluded.is_empty() {
+        return excluded;
+    }
+    // Dependencies point to earlier changes, so one pass in plan order is enough; loop anyway in
+    // case a hand-edited plan breaks that order.
+    loop {
+        let before = excluded.len();
+        for c in &plan.changes {
+            if !excluded.contains(&c.address) && c.depends_on.iter().any(|d| excluded.contains(d)) {
+                excluded.insert(c.address.clone());
+            }
+        }
+        if excluded.len() == before {
+            return excluded;
+        }
+    }
+}
+
+/// `apply`, asking `stop` before each step: once it answers true, the running step has finished
+/// and the steps not started yet are reported as skipped (an `EngineEvent::Stopped` first).
+pub fn apply_until(
+    plan: &Plan,
+    cloud: &mut dyn Cloud,
+    audit: &mut dyn Audit,
+    clock: &dyn Clock,
+    options: &Options,
+    on_event: &mut dyn FnMut(EngineEvent),
+    stop: &dyn Fn() -> bool,
+) -> Result<Report, AuditError> {
+    let excluded = excluded_closure(plan);
     let changes: Vec<&Change> = plan.changes.iter().filter(|c| !excluded.contains(&c.address)).collect();
     audit.append(AuditEvent {
         plan_id: plan.plan_id.clone(),
@@ -126,7 +164,26 @@ pub fn apply(
     let mut broken: BTreeSet<String> = BTreeSet::new();
     let mut steps_out = vec![];
     let total = changes.len();
+    let mut stopped = false;
     for (index, change) in changes.into_iter().enumerate() {
+        if !stopped && stop() {
+            stopped = true;
+            (run.on_event)(EngineEvent::Stopped { remaining: total - index });
+        }
+        if stopped {
+            let because = "not started: the apply was stopped".to_string();
+            (run.on_event)(EngineEvent::StepSkipped {
+                address: change.address.clone(),
+                because: because.clone(),
+            });
+            steps_out.push(StepReport {
+                address: change.address.clone(),
+                action: change.action,
+                status: StepStatus::Skipped,
+                error: Some(because),
+            });
+            continue;
+        }
         if let Some(dep) = change.depends_on.iter().find(|d| broken.contains(*d)) {
             broken.insert(change.address.clone());
             let because = format!("depends on {dep}, which did not complete");
@@ -179,7 +236,11 @@ pub fn apply(
         plan_id: plan.plan_id.clone(),
         event: "apply-end".into(),
         address: String::new(),
-        detail: serde_json::json!({ "complete": report.is_complete(), "steps": counts }),
+        detail: if stopped {
+            serde_json::json!({ "complete": report.is_complete(), "steps": counts, "stopped": true })
+        } else {
+            serde_json::json!({ "complete": report.is_complete(), "steps": counts })
+        },
     })?;
     Ok(report)
 }

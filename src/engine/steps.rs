@@ -3,7 +3,7 @@
 //! the same apply (a `null` id in a change is looked up by the address it refers to).
 
 use super::{EngineEvent, Options};
-use crate::model::{Tags, sha256_hex};
+use crate::model::{PIPELINES_TAG, Tags, sha256_hex};
 use crate::plan::{Action, Change, Kind};
 use crate::port::{
     ArtifactSpec, Audit, AuditError, AuditEvent, Clock, Cloud, CloudError, ErrorKind, Op, Outcome,
@@ -148,11 +148,18 @@ impl<'a> Run<'a> {
         let name = op.name();
         let write = !op.is_read();
         if write {
+            let mut detail = json!({ "action": change.action, "call": op });
+            // A create carries its request's time: delivery metrics measure lead time from it.
+            if let Some(at) =
+                change.after.as_ref().and_then(|a| a.get("requested_at")).filter(|a| a.is_string())
+            {
+                detail["requested_at"] = at.clone();
+            }
             self.audit.append(AuditEvent {
                 plan_id: self.plan_id.clone(),
                 event: "intent".into(),
                 address: change.address.clone(),
-                detail: json!({ "action": change.action, "call": op }),
+                detail,
             })?;
         }
         let mut attempt = 1;
@@ -536,7 +543,10 @@ impl<'a> Run<'a> {
             )?);
             // A creation that failed on a transient condition made no account: ask again.
             let transient = done.status.as_deref() == Some("FAILED")
-                && matches!(done.result.as_deref(), Some("CONCURRENT_ACCOUNT_MODIFICATION" | "INTERNAL_FAILURE"));
+                && matches!(
+                    done.result.as_deref(),
+                    Some("CONCURRENT_ACCOUNT_MODIFICATION" | "INTERNAL_FAILURE")
+                );
             if !transient || attempt >= self.options.max_attempts {
                 break done;
             }
@@ -686,6 +696,10 @@ impl<'a> Run<'a> {
         let account_id = tri!(self.id_after(c, "account_id", &format!("account:{account}")));
         let product_id = tri!(self.id_after(c, "product_id", &format!("product:{product}")));
         let artifact_id = tri!(self.pipeline_artifact(c));
+        if c.after.as_ref().and_then(|a| a.get("mark_account")).and_then(Value::as_bool) == Some(true) {
+            let tags = Tags::from([(PIPELINES_TAG.to_string(), "true".to_string())]);
+            tri!(self.call(c, Op::TagResource { resource_id: account_id.clone(), tags })?);
+        }
         let op = Op::ProvisionProduct {
             account_id,
             name: text(&c.after, "name").unwrap_or_default(),

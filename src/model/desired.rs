@@ -20,6 +20,10 @@ pub struct Settings {
     pub management_origin: Origin,
     /// Pinned operator public keys (name -> Ed25519 key, hex) that may sign the audit log.
     pub operators: std::collections::BTreeMap<String, String>,
+    /// Rolling 30-day quota of account closes vend checks before an apply (`close_quota_30d`).
+    pub close_quota_30d: u32,
+    /// Propose upgrades off deprecated blueprint versions (`upgrade: propose`, or `plan --upgrade`).
+    pub upgrade: bool,
 }
 
 impl Default for Settings {
@@ -33,9 +37,14 @@ impl Default for Settings {
             required_approvals: 0,
             management_origin: Origin::file("catalog/vend.yaml"),
             operators: Default::default(),
+            close_quota_30d: DEFAULT_CLOSE_QUOTA_30D,
+            upgrade: false,
         }
     }
 }
+
+/// Default `close_quota_30d` (AWS's quota has changed several times: a visible setting).
+pub const DEFAULT_CLOSE_QUOTA_30D: u32 = 10;
 
 /// What a workspace asks for. Maps are keyed by the item's address key.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -60,6 +69,12 @@ pub struct Desired {
     pub pipeline_blueprints: BTreeMap<String, Vec<String>>,
     /// `sha256:` over the paths and bytes of catalog/ and blueprints/.
     pub fingerprint: String,
+    /// `catalog/guardrails.yaml` (defaults when absent).
+    pub guardrails: crate::model::guardrails::Guardrails,
+    /// Account blueprint versions marked `deprecated: true`, by `name` (for lifecycle checks).
+    pub deprecated_account_blueprints: BTreeMap<String, Vec<String>>,
+    /// Upgrades the loader applied (`upgrade: propose` / `plan --upgrade`): address -> old ref.
+    pub upgraded: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,6 +122,8 @@ pub struct DesiredAccount {
     pub email_origin: Origin,
     /// Where `lifecycle:` was written (the name when absent).
     pub lifecycle_origin: Origin,
+    /// `requested_at` of the request, when given (for delivery metrics).
+    pub requested_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,6 +181,8 @@ pub struct DesiredVersion {
     /// Hex SHA-256 of the version's files.
     pub sha256: String,
     pub deprecated: bool,
+    /// Listed under `retired:`: inactive (hidden, no launches), removable once unused.
+    pub retired: bool,
     pub template_body: String,
     /// The version published before this one, for diffs.
     pub previous: Option<String>,
@@ -183,6 +202,8 @@ pub struct DesiredPipeline {
     pub origin: Origin,
     /// Where the account was named.
     pub account_origin: Origin,
+    /// `requested_at` of the request, when given (for delivery metrics).
+    pub requested_at: Option<String>,
 }
 
 impl Desired {

@@ -3,6 +3,7 @@
 
 mod desired;
 mod diag;
+pub mod guardrails;
 mod state;
 
 pub use desired::*;

@@ -9,6 +9,11 @@ pub type Tags = BTreeMap<String, String>;
 
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The account tag vend sets (`true`) when it launches a pipeline in an account, so that the
+/// AWS backend knows which member accounts to search for provisioned products even after
+/// their requests are gone from the workspace.
+pub const PIPELINES_TAG: &str = "vend:pipelines";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {

@@ -45,8 +45,16 @@ pub fn build(desired: &Desired, state: &State) -> Plan {
     p.policy_deletes();
     p.removal_after_replacement();
     p.annotate_references();
-    let changes = order::sort(p.changes);
-    Plan::new(basis, changes, p.diags.into_vec())
+    let mut changes = p.changes;
+    super::lifecycle::mark_upgrades(desired, &mut changes);
+    let changes = order::sort(changes);
+    let mut diags = p.diags.into_vec();
+    diags.extend(super::lifecycle::check(desired, state, &changes));
+    diags.extend(super::guardrails::check(desired, state, &changes));
+    let effective = super::effective::preview(state, &changes);
+    let mut plan = Plan::new(basis, changes, diags);
+    plan.effective_policies = (!effective.is_empty()).then_some(effective);
+    plan
 }
 
 /// Every address the workspace asks for, whether or not it changes.
@@ -646,18 +654,23 @@ impl<'a> Planner<'a> {
             (None, None) => "new request".into(),
         };
         self.fates.insert(name.clone(), AccountFate::New);
+        let mut after = json!({
+            "id": null, "name": name, "email": da.email, "state": "ACTIVE",
+            "parent_id": self.ou_id(&da.ou), "parent": da.ou, "tags": da.tags,
+            "blueprint": da.blueprint,
+            "create_account_request_id": in_flight.map(|r| r.id.clone()),
+            "root_id": self.s.organization.root_id,
+        });
+        if let Some(at) = &da.requested_at {
+            // For delivery metrics: apply records it with the creation's intent.
+            after = with(after, "requested_at", json!(at));
+        }
         self.push(
             Kind::Account,
             address.to_string(),
             Action::Create,
             None,
-            Some(json!({
-                "id": null, "name": name, "email": da.email, "state": "ACTIVE",
-                "parent_id": self.ou_id(&da.ou), "parent": da.ou, "tags": da.tags,
-                "blueprint": da.blueprint,
-                "create_account_request_id": in_flight.map(|r| r.id.clone()),
-                "root_id": self.s.organization.root_id,
-            })),
+            Some(after),
             if da.ou.is_empty() { vec![] } else { vec![format!("ou:{}", da.ou)] },
             reason,
         );
@@ -926,16 +939,44 @@ impl<'a> Planner<'a> {
                                 "version-modified",
                                 &dv.origin,
                                 format!(
-                                    "{name}@{vname} was published with sha256 {recorded}, but its files now hash to {}; published versions are immutable: publish the change as a new version",
-                                    dv.sha256
+                                    "{name}@{vname} was published with sha256 {recorded}, but its files ({} and its template in that folder) now hash to {}; published versions are immutable: restore {vname} and publish the change as a new version (a new folder beside it, listed in portfolios.yaml)",
+                                    dv.origin.file, dv.sha256
                                 ),
                             );
                             continue;
                         }
                         let before = to_value(sv);
-                        let after =
-                            with(with(before.clone(), "guidance", json!(guidance)), "active", json!(true));
-                        if dv.deprecated && sv.guidance != "DEPRECATED" {
+                        let after = with(
+                            with(before.clone(), "guidance", json!(guidance)),
+                            "active",
+                            json!(!dv.retired),
+                        );
+                        if dv.retired {
+                            if !sv.active && sv.guidance == "DEPRECATED" {
+                                continue;
+                            }
+                            let users = self.version_users(name, vname, &sv.id);
+                            if !users.is_empty() {
+                                self.error(
+                                    "version-retired-in-use",
+                                    &dp.origin,
+                                    format!(
+                                        "{name}@{vname} is listed under retired: but is still used by {}; upgrade them first (`vend plan --upgrade`)",
+                                        users.join(", ")
+                                    ),
+                                );
+                                continue;
+                            }
+                            self.push(
+                                Kind::ProductVersion,
+                                vaddr,
+                                Action::Update,
+                                Some(before),
+                                Some(after),
+                                vec![],
+                                "retired: inactive (hidden, no launches); remove it from versions: to delete it",
+                            );
+                        } else if dv.deprecated && sv.guidance != "DEPRECATED" {
                             self.push(
                                 Kind::ProductVersion,
                                 vaddr,
@@ -1396,6 +1437,24 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Who uses `product@version` after the plan: launched pipelines that stay on it, and
+    /// requests for it (as `account/name`).
+    fn version_users(&self, product: &str, version: &str, version_id: &str) -> Vec<String> {
+        let mut users: BTreeSet<String> = BTreeSet::new();
+        for pp in self.s.provisioned_products.iter().filter(|pp| pp.version_id == version_id) {
+            if self.pipeline_leaves(pp, product, version).is_none() {
+                let account = self.accounts_by_id.get(pp.account_id.as_str()).map(|a| a.name.as_str());
+                users.insert(format!("{}/{}", account.unwrap_or(pp.account_id.as_str()), pp.name));
+            }
+        }
+        for (key, dp) in &self.d.pipelines {
+            if dp.product == product && dp.version == version {
+                users.insert(key.clone());
+            }
+        }
+        users.into_iter().collect()
+    }
+
     fn account_named(&self, name: &str) -> Vec<&'a Account> {
         self.accounts_by_name.get(name).cloned().unwrap_or_default()
     }
@@ -1499,6 +1558,21 @@ impl<'a> Planner<'a> {
                 .as_ref()
                 .and_then(|id| self.launched.get(&(id.as_str(), dp.name.as_str())).copied());
             let Some(pp) = existing else {
+                let after = match &dp.requested_at {
+                    Some(at) => with(after, "requested_at", json!(at)),
+                    None => after,
+                };
+                // Mark a vend-managed member account as holding vend's pipelines, so that the
+                // AWS backend searches it even once its pipeline requests are gone.
+                let mark = account_id.as_deref() != Some(mgmt.as_str())
+                    && match account_id.as_deref().and_then(|id| self.accounts_by_id.get(id)) {
+                        None => true,
+                        Some(a) => {
+                            managed(&a.tags, self.own)
+                                && a.tags.get(PIPELINES_TAG).map(String::as_str) != Some("true")
+                        }
+                    };
+                let after = if mark { with(after, "mark_account", json!(true)) } else { after };
                 self.push(
                     Kind::ProvisionedPipeline,
                     address,
@@ -1846,6 +1920,7 @@ mod tests {
             no_echo: no_echo.iter().map(|s| s.to_string()).collect(),
             origin: Origin::default(),
             account_origin: Origin::default(),
+            requested_at: None,
         };
         same_params(&pp, &dp)
     }

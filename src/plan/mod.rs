@@ -3,9 +3,14 @@
 //! of DESIGN §2, orders the changes the way apply must run them, and reports plan-stage
 //! diagnostics (those that need the state). It never does I/O and never reads the clock.
 
+pub mod approval;
 mod build;
+pub mod effective;
+pub mod guardrails;
+pub mod lifecycle;
 mod model;
 mod order;
 
 pub use build::{build, desired_addresses, unchanged};
+pub use effective::EffectivePolicy;
 pub use model::*;

@@ -218,6 +218,9 @@ pub struct Plan {
     pub summary: Summary,
     pub changes: Vec<Change>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Effective-policy preview: accounts whose effective SCP set or OU the plan changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_policies: Option<Vec<super::EffectivePolicy>>,
     /// Addresses the workspace asks for that need no change (only with `--show-unchanged`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unchanged: Option<Vec<String>>,
@@ -225,6 +228,10 @@ pub struct Plan {
     pub approvals: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excluded: Option<Value>,
+    /// Who saved the plan (`vend plan --out` when approvals are required): operator key and a
+    /// signature of `plan_id` by it (see `plan::approval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<super::approval::Author>,
 }
 
 impl Plan {
@@ -239,9 +246,11 @@ impl Plan {
             summary: Summary::of(&changes),
             changes,
             diagnostics,
+            effective_policies: None,
             unchanged: None,
             approvals: None,
             excluded: None,
+            author: None,
         };
         plan.plan_id = plan.compute_id();
         plan.applyable = !plan.diagnostics.iter().any(Diagnostic::is_error);

@@ -25,6 +25,10 @@ pub fn apply_event(e: &EngineEvent) -> Option<Line> {
         EngineEvent::StepFailed { error, .. } => {
             Line::new().push(format!("        failed: {error}"), Tone::Error)
         }
+        EngineEvent::Stopped { remaining } => Line::new().push(
+            format!("Stopping: the running step finished; {remaining} step(s) not started."),
+            Tone::Warning,
+        ),
         EngineEvent::StepSkipped { address, because } => Line::new()
             .push("        skipped ", Tone::Warning)
             .push(address.clone(), Tone::Heading)

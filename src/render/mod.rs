@@ -3,10 +3,14 @@
 //! codes, so each front end chooses its own colours (`to_ansi` for terminals).
 
 mod apply;
+mod effective;
+mod metrics;
 mod text;
 
 pub use apply::{apply_event, apply_report};
-pub use text::{diagnostics_text, plan_text, summary_line};
+pub use effective::effective_text;
+pub use metrics::{duration, metrics_text};
+pub use text::{change_text, diagnostics_text, plan_text, summary_line, symbol, tone};
 
 use crate::plan::Plan;
 

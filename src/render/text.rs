@@ -78,6 +78,7 @@ pub fn plan_text(plan: &Plan) -> Vec<Line> {
             out.push(Line::new().push(format!("    = {a}"), Tone::Muted));
         }
     }
+    out.extend(super::effective_text(plan));
     if !plan.diagnostics.is_empty() {
         out.push(Line::new());
         out.extend(diagnostics_text(&plan.diagnostics));
@@ -114,6 +115,14 @@ pub fn summary_line(plan: &Plan) -> Line {
         line = line.push(text, t);
     }
     line.push(".", Tone::Plain)
+}
+
+/// One change as the CLI shows it (`n`: its position in apply order): the heading line, the
+/// reason, field diffs and document/template line diffs. The TUI's drill-down uses the same lines.
+pub fn change_text(c: &Change, n: usize) -> Vec<Line> {
+    let mut out = vec![];
+    change_lines(c, n, &mut out);
+    out
 }
 
 fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {

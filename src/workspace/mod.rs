@@ -3,8 +3,10 @@
 //! adapter's job. Never stops at the first problem: each file and each item is checked on its
 //! own, and an item with errors is left out of `Desired` so the planner never sees it.
 
+mod guardrails;
 pub mod raw;
 pub mod rules;
+pub mod template_lint;
 mod yaml;
 
 use crate::model::*;
@@ -97,6 +99,8 @@ pub struct AccountBlueprint {
     pub email_pattern: Option<Regex>,
     pub pipelines: Vec<BaselinePipeline>,
     pub sha256: String,
+    /// `deprecated: true` in the version file.
+    pub deprecated: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -159,11 +163,19 @@ pub struct Blueprints {
 
 /// Load and validate a workspace.
 pub fn load(files: &Files) -> Loaded {
+    load_with(files, false)
+}
+
+/// Load and validate a workspace; `upgrade` (`vend plan --upgrade`) moves requests off
+/// deprecated blueprint versions like `upgrade: propose` in `catalog/vend.yaml` does.
+pub fn load_with(files: &Files, upgrade: bool) -> Loaded {
     let mut cx = Cx::new(files);
     cx.desired.fingerprint = files.fingerprint();
     cx.check_layout();
     cx.settings();
+    cx.desired.settings.upgrade |= upgrade;
     cx.policies();
+    cx.guardrails();
     let blueprints = cx.blueprints();
     cx.organization();
     let published = cx.portfolios(&blueprints);
@@ -172,6 +184,9 @@ pub fn load(files: &Files) -> Loaded {
     cx.shares_and_targets();
     cx.desired.account_blueprints = group_versions(&blueprints.account_versions);
     cx.desired.pipeline_blueprints = group_versions(&blueprints.pipeline_versions);
+    for bp in blueprints.accounts.values().filter(|a| a.deprecated) {
+        cx.desired.deprecated_account_blueprints.entry(bp.name.clone()).or_default().push(bp.version.clone());
+    }
     Loaded { desired: cx.desired, diagnostics: cx.diags.into_vec() }
 }
 
@@ -249,7 +264,9 @@ impl Cx<'_> {
                 continue;
             }
             let known = match parts.as_slice() {
-                ["catalog", "vend.yaml" | "organization.yaml" | "portfolios.yaml"] => true,
+                ["catalog", "vend.yaml" | "organization.yaml" | "portfolios.yaml" | "guardrails.yaml"] => {
+                    true
+                }
                 ["catalog", "policies", f] => f.ends_with(".json"),
                 ["catalog", "accounts" | "pipelines", f] => f.ends_with(".yaml"),
                 ["blueprints", "accounts", _, f] => f.ends_with(".yaml"),
@@ -291,6 +308,8 @@ impl Cx<'_> {
         }
         s.required_approvals = raw.required_approvals.unwrap_or(0);
         s.operators = raw.operators.clone();
+        s.close_quota_30d = raw.close_quota_30d.unwrap_or(DEFAULT_CLOSE_QUOTA_30D);
+        s.upgrade = raw.upgrade == Some(RawUpgrade::Propose);
         let mut problems = vec![];
         if let Some(m) = raw.management_account {
             self.desired.settings.management_origin = origin(SETTINGS, &m);
@@ -558,6 +577,7 @@ impl Cx<'_> {
             email_pattern,
             pipelines,
             sha256,
+            deprecated: raw.deprecated,
         })
     }
 
@@ -638,6 +658,10 @@ impl Cx<'_> {
             return None;
         }
         let template: RawTemplate = yaml::parse(&template_file, template_bytes, &mut self.diags)?;
+        for f in template_lint::lint(&String::from_utf8_lossy(template_bytes)) {
+            let at = Origin::new(&template_file, f.line, f.column);
+            self.lint_finding(f.code, &at, format!("{name}@{version}: {}", f.message));
+        }
         if template.resources.is_none() {
             self.err(
                 "template-invalid",
@@ -803,6 +827,20 @@ impl Cx<'_> {
                     versions.insert(v.value.clone());
                 }
                 let mut deprecated = BTreeSet::new();
+                let mut retired = BTreeSet::new();
+                for v in &entry.value.retired {
+                    if !entry.value.versions.iter().any(|x| x.value == v.value) {
+                        self.err(
+                            "bad-retired",
+                            &origin(PORTFOLIOS, v),
+                            format!("retired version '{}' is not among the published versions (a retired version stays listed until it is removed)", v.value),
+                        );
+                        continue;
+                    }
+                    // Retired implies deprecated: no new launches, and hidden (Active=false).
+                    retired.insert(v.value.clone());
+                    deprecated.insert(v.value.clone());
+                }
                 for v in &entry.value.deprecated {
                     if !entry.value.versions.iter().any(|x| x.value == v.value) {
                         self.err(
@@ -848,6 +886,13 @@ impl Cx<'_> {
                 }
                 products.push(product.clone());
                 self.product(b, bp_name, &product, &versions, &deprecated, &eat);
+                if let Some(p) = self.desired.products.get_mut(&product) {
+                    for v in &retired {
+                        if let Some(dv) = p.versions.get_mut(v) {
+                            dv.retired = true;
+                        }
+                    }
+                }
             }
             let mut principals = vec![];
             let mut patterns = 0;
@@ -955,6 +1000,7 @@ impl Cx<'_> {
                     name: v.clone(),
                     sha256: pv.sha256.clone(),
                     deprecated: deprecated.contains(v),
+                    retired: false,
                     template_body: pv.template_body.clone(),
                     previous: previous.clone(),
                     origin: pv.origin.clone(),
@@ -1052,7 +1098,14 @@ impl Cx<'_> {
                 format!("requested_at '{}' is not an RFC 3339 time", ts.value),
             );
         }
-        let bp = self.lookup_account_blueprint(file, &raw.blueprint, b)?;
+        let mut bp = self.lookup_account_blueprint(file, &raw.blueprint, b)?;
+        if bp.deprecated
+            && self.desired.settings.upgrade
+            && let Some(newer) = newest_account_blueprint(b, &bp.name).filter(|n| n.version != bp.version)
+        {
+            self.desired.upgraded.insert(format!("account:{name}"), format!("{}@{}", bp.name, bp.version));
+            bp = newer;
+        }
         // Parameters: unknown, type, allowed, pattern, required.
         let mut values: BTreeMap<String, String> = BTreeMap::new();
         for (k, v) in &raw.params {
@@ -1213,8 +1266,23 @@ impl Cx<'_> {
                 .as_ref()
                 .map(|l| origin(file, l))
                 .unwrap_or_else(|| at_name.clone()),
+            requested_at: raw.requested_at.as_ref().map(|r| r.value.clone()),
         })
     }
+}
+
+/// The newest version of an account blueprint that is not deprecated (and loaded).
+fn newest_account_blueprint<'b>(b: &'b Blueprints, name: &str) -> Option<&'b AccountBlueprint> {
+    b.accounts
+        .values()
+        .filter(|a| a.name == name && !a.deprecated)
+        .max_by(|x, y| rules::version_cmp(&x.version, &y.version))
+}
+
+/// The newest published version of a product that is neither deprecated nor retired.
+fn newest_published(published: &Published, product: &str) -> Option<String> {
+    let (versions, deprecated) = published.get(product)?;
+    versions.iter().filter(|v| !deprecated.contains(*v)).max_by(|x, y| rules::version_cmp(x, y)).cloned()
 }
 
 /// Strip the folder and the extension.
@@ -1325,6 +1393,9 @@ impl Cx<'_> {
                 &params,
                 &at,
             );
+            if let Some(p) = self.desired.pipelines.get_mut(&format!("{account}/{}", raw.name.value)) {
+                p.requested_at = raw.requested_at.as_ref().map(|r| r.value.clone());
+            }
         }
         let baselines = std::mem::take(&mut self.pending_baselines);
         for (account, base, params) in baselines {
@@ -1343,6 +1414,10 @@ impl Cx<'_> {
                 &params,
                 &base.origin,
             );
+            let requested_at = self.desired.accounts.get(&account).and_then(|a| a.requested_at.clone());
+            if let Some(p) = self.desired.pipelines.get_mut(&format!("{account}/{}", base.name)) {
+                p.requested_at = requested_at;
+            }
         }
     }
 
@@ -1378,9 +1453,21 @@ impl Cx<'_> {
             self.err("unknown-version", bp_at, format!("pipeline blueprint '{n}' has no version '{v}'"));
             return;
         }
-        let Some(pv) = b.pipelines.get(&(n.to_string(), v.to_string())) else {
+        let Some(mut pv) = b.pipelines.get(&(n.to_string(), v.to_string())) else {
             return;
         };
+        let mut v = v;
+        let key = format!("provisioned_pipeline:{account}/{name}");
+        if self.desired.settings.upgrade
+            && published.get(&pv.product).is_some_and(|(_, dep)| dep.contains(v))
+            && let Some(newest) = newest_published(published, &pv.product)
+            && rules::version_cmp(&newest, v).is_gt()
+            && let Some(newer) = b.pipelines.get(&(n.to_string(), newest))
+        {
+            self.desired.upgraded.insert(key, format!("{n}@{v}"));
+            pv = newer;
+            v = &newer.version;
+        }
         let ok_published = published.get(&pv.product).is_some_and(|(vs, _)| vs.contains(v));
         if !ok_published {
             self.err(
@@ -1454,6 +1541,7 @@ impl Cx<'_> {
                 no_echo: pv.parameters.iter().filter(|(_, p)| p.no_echo).map(|(k, _)| k.clone()).collect(),
                 origin: at.clone(),
                 account_origin: account_at.clone(),
+                requested_at: None,
             },
         );
     }

@@ -43,6 +43,17 @@ pub struct RawSettings {
     /// Pinned operator public keys (used by the audit log).
     #[serde(default)]
     pub operators: BTreeMap<String, String>,
+    /// Rolling 30-day account close quota checked before apply (default 10).
+    pub close_quota_30d: Option<u32>,
+    /// `propose`: plans move requests off deprecated blueprint versions; `off` (default).
+    pub upgrade: Option<RawUpgrade>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawUpgrade {
+    Off,
+    Propose,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +105,9 @@ pub struct RawPortfolioProduct {
     pub versions: Vec<S<String>>,
     #[serde(default)]
     pub deprecated: Vec<S<String>>,
+    /// Versions made inactive (hidden, no launches); each must also be listed in `versions`.
+    #[serde(default)]
+    pub retired: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +124,9 @@ pub struct RawAccountBlueprint {
     pub email: Option<RawEmailRule>,
     #[serde(default)]
     pub pipelines: Vec<S<RawBaselinePipeline>>,
+    /// This version is deprecated: requests on it are listed, and upgraded with `upgrade`.
+    #[serde(default)]
+    pub deprecated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -234,4 +251,57 @@ pub struct RawCfnParameter {
     /// CloudFormation masks the value of a NoEcho parameter (`****`) when the stack is read.
     #[serde(rename = "NoEcho", default)]
     pub no_echo: Option<Scalar>,
+}
+
+/// `catalog/guardrails.yaml` (optional): plan guardrails and the template lint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuardrails {
+    pub max_destructive: Option<S<u32>>,
+    #[serde(default)]
+    pub scp_required_under: Vec<S<String>>,
+    #[serde(default)]
+    pub required_scps: Vec<S<RawRequiredScps>>,
+    #[serde(default)]
+    pub required_tags: Vec<S<String>>,
+    /// Severity overrides of built-in checks: `{ account-in-root: error }`.
+    #[serde(default)]
+    pub severity: BTreeMap<String, S<RawSeverity>>,
+    #[serde(default)]
+    pub rules: Vec<S<RawRule>>,
+    pub template_lint: Option<RawTemplateLint>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawSeverity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequiredScps {
+    pub under: S<String>,
+    pub policies: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub name: S<String>,
+    pub description: Option<String>,
+    pub severity: Option<RawSeverity>,
+    pub accounts_under: Option<S<String>>,
+    #[serde(default)]
+    pub require_tags: Vec<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTemplateLint {
+    #[serde(default)]
+    pub errors: Vec<S<String>>,
+    #[serde(default)]
+    pub disable: Vec<S<String>>,
 }

@@ -1521,13 +1521,11 @@ pub fn minted_ids_have_aws_shapes_and_are_unique(c: &mut dyn Cloud, seed: &State
     all.sort();
     all.dedup();
     assert_eq!(all.len(), n, "an id was minted twice");
+    // Every new OU, policy and account is listed (finished creation requests may or may not be:
+    // the AWS backend lists only those in progress or failed).
     assert_eq!(
-        n,
-        seed.organizational_units.len()
-            + seed.policies.len()
-            + seed.accounts.len()
-            + seed.create_account_requests.len()
-            + 80
+        n - s.create_account_requests.len(),
+        seed.organizational_units.len() + seed.policies.len() + seed.accounts.len() + 60
     );
 }
 

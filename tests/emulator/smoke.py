@@ -181,7 +181,7 @@ URL_T = "https://vend-templates.s3.amazonaws.com/t/abc.yaml"
 
 def s3_put():
     s3.create_bucket(Bucket="vend-templates")
-    s3.put_object(Bucket="vend-templates", Key="t/abc.yaml", Body=b"Resources: {}\n")
+    s3.put_object(Bucket="vend-templates", Key="t/abc.yaml", Body=b"Parameters:\n  Cidr:\n    Type: String\n    Default: 10.1.0.0/16\nResources: {}\n")
     expect_error("PreconditionFailed", lambda: s3.put_object(Bucket="vend-templates", Key="t/abc.yaml", Body=b"x", IfNoneMatch="*"))
 
 
@@ -340,6 +340,70 @@ def teardown():
 
 
 check("sc: DeleteProvisioningArtifact (not the last) / Disassociate / DeleteProduct / DeletePortfolio", teardown)
+
+STACK_T = """AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  RepositoryName:
+    Type: String
+  BranchName:
+    Type: String
+    Default: main
+  TimeoutMinutes:
+    Type: Number
+    Default: 30
+Conditions:
+  IsMain: !Equals [!Ref BranchName, main]
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub '${RepositoryName}-events'
+"""
+
+
+def stacks():
+    """ProvisionProduct launches a CloudFormation stack in the caller's account: PhysicalId in
+    SearchProvisionedProducts once launched, DescribeStacks reports defaults + given values."""
+    s3.put_object(Bucket="vend-templates", Key="t/stack.yaml", Body=STACK_T.encode())
+    url = "https://vend-templates.s3.us-east-1.amazonaws.com/t/stack.yaml"
+    r = sc.create_product(Name="stacked", Owner="platform", ProductType="CLOUD_FORMATION_TEMPLATE",
+                          ProvisioningArtifactParameters={"Name": "v1", "Info": {"LoadTemplateFromURL": url}, "Type": "CLOUD_FORMATION_TEMPLATE"})
+    prod, pa = r["ProductViewDetail"]["ProductViewSummary"]["ProductId"], r["ProvisioningArtifactDetail"]["Id"]
+    expect_error("InvalidParametersException", lambda: sc.provision_product(ProductId=prod, ProvisioningArtifactId=pa, ProvisionedProductName="s0", ProvisionToken="tok-s0"))
+    expect_error("InvalidParametersException", lambda: sc.provision_product(ProductId=prod, ProvisioningArtifactId=pa, ProvisionedProductName="s0", ProvisioningParameters=[{"Key": "RepositoryName", "Value": "r"}, {"Key": "Nope", "Value": "x"}], ProvisionToken="tok-s0b"))
+    rec = sc.provision_product(ProductId=prod, ProvisioningArtifactId=pa, ProvisionedProductName="s1", ProvisioningParameters=[{"Key": "RepositoryName", "Value": "repo"}], ProvisionToken="tok-s1")["RecordDetail"]
+    ppid = rec["ProvisionedProductId"]
+    eq([p.get("PhysicalId") for p in sc.search_provisioned_products(AccessLevelFilter={"Key": "Account", "Value": "self"})["ProvisionedProducts"] if p["Id"] == ppid], [None])
+    sc.describe_record(Id=rec["RecordId"])
+    found = [p for p in sc.search_provisioned_products(AccessLevelFilter={"Key": "Account", "Value": "self"})["ProvisionedProducts"] if p["Id"] == ppid]
+    stack_id = found[0]["PhysicalId"]
+    acct = sts.get_caller_identity()["Account"]
+    assert stack_id.startswith(f"arn:aws:cloudformation:us-east-1:{acct}:stack/SC-{acct}-{ppid}/"), stack_id
+    cfn = client("cloudformation")
+    st = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+    eq((st["StackId"], st["StackName"], st["StackStatus"]), (stack_id, f"SC-{acct}-{ppid}", "CREATE_COMPLETE"))
+    eq({p["ParameterKey"]: p["ParameterValue"] for p in st["Parameters"]}, {"RepositoryName": "repo", "BranchName": "main", "TimeoutMinutes": "30"})
+    eq(cfn.describe_stacks(StackName=f"SC-{acct}-{ppid}")["Stacks"][0]["StackId"], stack_id)
+    u = sc.update_provisioned_product(ProvisionedProductId=ppid, ProvisioningParameters=[{"Key": "RepositoryName", "UsePreviousValue": True}, {"Key": "BranchName", "Value": "dev"}], UpdateToken="tok-su")["RecordDetail"]
+    sc.describe_record(Id=u["RecordId"])
+    st = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+    eq(st["StackStatus"], "UPDATE_COMPLETE")
+    eq({p["ParameterKey"]: p["ParameterValue"] for p in st["Parameters"]}, {"RepositoryName": "repo", "BranchName": "dev", "TimeoutMinutes": "30"})
+    # the stack lives in the launching account only
+    other = org.create_account(AccountName="stack-other", Email="aws+stack-other@example.com")["CreateAccountStatus"]
+    other_id = org.describe_create_account_status(CreateAccountRequestId=other["Id"])["CreateAccountStatus"]["AccountId"]
+    cr = sts.assume_role(RoleArn=f"arn:aws:iam::{other_id}:role/OrganizationAccountAccessRole", RoleSessionName="smoke")["Credentials"]
+    cfn_other = boto3.client("cloudformation", endpoint_url=URL, region_name="us-east-1", aws_access_key_id=cr["AccessKeyId"],
+                             aws_secret_access_key=cr["SecretAccessKey"], aws_session_token=cr["SessionToken"])
+    expect_error("ValidationError", lambda: cfn_other.describe_stacks(StackName=stack_id))
+    t = sc.terminate_provisioned_product(ProvisionedProductId=ppid, TerminateToken="tok-st")["RecordDetail"]
+    sc.describe_record(Id=t["RecordId"])
+    eq(cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"], "DELETE_COMPLETE")
+    expect_error("ValidationError", lambda: cfn.describe_stacks(StackName=f"SC-{acct}-{ppid}"))
+    sc.delete_product(Id=prod)
+
+
+check("sc+cfn: ProvisionProduct launches a stack: PhysicalId, DescribeStacks parameters (defaults, UsePreviousValue), required/unknown parameters, terminate", stacks)
 
 # ------------------------------------------------------------------ fault switch + stats
 

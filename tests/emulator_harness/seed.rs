@@ -1,6 +1,7 @@
 //! Seeding the emulator through the SDK (never through vend): the demo organization of
 //! `snapshots/demo.state.json`, and its Service Catalog part (portfolio, product with its
-//! versions, principal, share, launch constraint, the provisioned pipeline in its account).
+//! versions and their templates in S3, principal, share, launch constraint, the provisioned
+//! pipeline in its account).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::Emulator;
@@ -150,6 +151,25 @@ pub fn seed_catalog(emu: &Emulator, ids: &mut HashMap<String, String>) {
     };
     rt().block_on(async {
         s3.create_bucket().bucket(format!("vend-templates-{mgmt}")).send().await.unwrap();
+        // The versions' templates, from the demo workspace's blueprints (the emulator launches a
+        // product's stack from its template: defaults and required parameters).
+        for p in &d.products {
+            for v in &p.versions {
+                let file = root().join(format!("blueprints/pipelines/{}/{}/template.yaml", p.name, v.name));
+                let (Ok(body), Some((_, key))) =
+                    (std::fs::read(&file), v.template_url.split_once(".amazonaws.com/"))
+                else {
+                    continue;
+                };
+                s3.put_object()
+                    .bucket(format!("vend-templates-{mgmt}"))
+                    .key(key)
+                    .body(aws_sdk_s3::primitives::ByteStream::from(body))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
         c.enable_aws_organizations_access().send().await.unwrap();
         for p in &d.products {
             let mut versions = p.versions.iter();

@@ -1,8 +1,10 @@
-"""vend's extension of moto: Service Catalog operations, Organizations rules, fault switch."""
+"""vend's extension of moto: Service Catalog operations (with the CloudFormation stacks of
+provisioned products), Organizations rules, fault switch."""
 
-from . import organizations, servicecatalog
+from . import cloudformation, organizations, servicecatalog
 
 
 def install() -> None:
     servicecatalog.install()
+    cloudformation.install()
     organizations.install()

@@ -6,6 +6,7 @@ Control endpoints (same port as the emulator, never counted, never faulted):
   POST /_vend/reset          moto state + faults + stats back to their start
   GET  /_vend/stats          request counts per service / operation
   POST /_vend/stats/reset    zero the counts
+  POST /_vend/release        let every held request (script fault "hold") answer now
 """
 
 import copy
@@ -30,13 +31,28 @@ DEFAULTS: dict[str, Any] = {
     "latency_ms": 0,  # added to every counted request
     "seed": None,  # RNG seed (int) for reproducible fault sequences
     "only": [],  # restrict faults to these services ("organizations") or ops ("organizations.CreateAccount")
-    "script": [],  # deterministic faults: [{"match": "organizations.CreateAccount", "fault": "throttle", "times": 2}]
+    # restrict one probabilistic fault further, e.g. {"concurrent": ["organizations"]} (only
+    # Organizations' API model has ConcurrentModificationException); script faults ignore it
+    "fault_only": {},
+    # deterministic faults: [{"match": "organizations.CreateAccount", "fault": "throttle", "times": 2}];
+    # optional "after": n lets the first n matching requests through first; the script-only fault
+    # "hold" runs the operation, then holds its response for "hold_ms" (default 60000)
+    "script": [],
     # emulated asynchrony (not faults, but configured here too):
     "create_account_polls": 0,  # DescribeCreateAccountStatus answers IN_PROGRESS this many times
     "share_polls": 1,  # DescribePortfolioShareStatus answers IN_PROGRESS this many times
     "record_polls": 1,  # DescribeRecord answers IN_PROGRESS this many times
+    # ...and, like AWS, a launch/update/terminate finishes on its own this long after it started
+    # even when nobody polls its record (seen by DescribeProvisionedProduct/SearchProvisionedProducts)
+    "record_settle_ms": 3000,
 }
 FAULTS = ("timeout_before", "throttle", "concurrent", "server_error", "lost_response")
+# Faults a `script` entry may name: the probabilistic ones, plus "hold" (the operation runs, then
+# its response waits `hold_ms` or until released — a client killed meanwhile has crashed between
+# a write and its outcome).
+SCRIPT_FAULTS = FAULTS + ("hold",)
+SCRIPT_KEYS = ("match", "fault", "times", "after", "hold_ms")
+HOLD_MS_DEFAULT = 60000
 
 CONFIG: dict[str, Any] = copy.deepcopy(DEFAULTS)
 _LOCK = threading.Lock()
@@ -53,6 +69,9 @@ _reset_stats()
 
 
 def set_config(new: dict) -> dict:
+    """Merge `new` into the configuration, all or nothing: a bad value leaves it unchanged."""
+    if not isinstance(new, dict):
+        raise ValueError("the configuration must be a JSON object")
     with _LOCK:
         unknown = [k for k in new if k not in DEFAULTS]
         if unknown:
@@ -62,15 +81,46 @@ def set_config(new: dict) -> dict:
                 raise ValueError(f"{k} must be within 0..1")
         if "lost_mode" in new and new["lost_mode"] not in ("504", "drop"):
             raise ValueError("lost_mode must be \"504\" or \"drop\"")
-        CONFIG.update(copy.deepcopy(new))
-        CONFIG["script"] = [dict(s) for s in CONFIG.get("script") or []]
-        for s in CONFIG["script"]:
-            if s.get("fault") not in FAULTS:
-                raise ValueError(f"script fault must be one of {FAULTS}")
-            s.setdefault("times", 1)
+        if "fault_only" in new:
+            fo = new["fault_only"]
+            if not isinstance(fo, dict) or any(
+                k not in FAULTS or not isinstance(v, list) or not all(isinstance(x, str) for x in v) for k, v in fo.items()
+            ):
+                raise ValueError(f"fault_only maps a fault of {FAULTS} to a list of services or operations")
+        merged = copy.deepcopy(CONFIG)
+        merged.update(copy.deepcopy(new))
+        merged["script"] = [_check_script_entry(s) for s in merged.get("script") or []]
+        CONFIG.clear()
+        CONFIG.update(merged)
         if "seed" in new:
             _RNG.seed(new["seed"])
         return copy.deepcopy(CONFIG)
+
+
+def _check_script_entry(entry: Any) -> dict:
+    if not isinstance(entry, dict):
+        raise ValueError("script entries must be JSON objects")
+    s = dict(entry)
+    extra = [k for k in s if k not in SCRIPT_KEYS]
+    if extra:
+        raise ValueError(f"unknown script keys: {extra} (allowed: {list(SCRIPT_KEYS)})")
+    if not isinstance(s.get("match"), str) or not s["match"]:
+        raise ValueError("script entries need a \"match\" string")
+    if s.get("fault") not in SCRIPT_FAULTS:
+        raise ValueError(f"script fault must be one of {SCRIPT_FAULTS}")
+    s.setdefault("times", 1)
+    s.setdefault("after", 0)
+    for k in ("times", "after"):
+        if not isinstance(s[k], int) or isinstance(s[k], bool) or s[k] < 0:
+            raise ValueError(f"script {k} must be an integer >= 0")
+    if "hold_ms" in s:
+        if s["fault"] != "hold":
+            raise ValueError("hold_ms applies to the \"hold\" fault only")
+        if not isinstance(s["hold_ms"], int) or isinstance(s["hold_ms"], bool) or s["hold_ms"] < 0:
+            raise ValueError("hold_ms must be an integer >= 0")
+    elif s["fault"] == "hold":
+        s["hold_ms"] = HOLD_MS_DEFAULT
+    return s
 
 
 def reset_config() -> None:
@@ -132,25 +182,71 @@ def _count(service: str, op: str, fault: str | None) -> None:
         svc = STATS["services"].setdefault(service, {})
         svc[op] = svc.get(op, 0) + 1
         if fault:
-            f = STATS["faults"].setdefault(f"{service}.{op}", {})
-            f[fault] = f.get(fault, 0) + 1
+            _count_fault_locked(service, op, fault)
 
 
-def _choose_fault(service: str, op: str) -> str | None:
+def _count_fault_locked(service: str, op: str, fault: str) -> None:
+    f = STATS["faults"].setdefault(f"{service}.{op}", {})
+    f[fault] = f.get(fault, 0) + 1
+
+
+# Held requests wait on the Event current when they started holding; release (and reset) sets it
+# and installs a fresh one, so later holds wait again.
+_RELEASE = threading.Event()
+_HOLDING = 0  # requests holding their response right now (shown as "holding" in the stats)
+
+
+def release_held() -> int:
+    """Let every held request answer now; returns how many were holding."""
+    global _RELEASE
+    with _LOCK:
+        held = _HOLDING
+        _RELEASE.set()
+        _RELEASE = threading.Event()
+    return held
+
+
+def stats_snapshot() -> dict:
+    with _LOCK:
+        return {**copy.deepcopy(STATS), "holding": _HOLDING}
+
+
+def _hold(service: str, op: str, hold_ms: int) -> None:
+    """The operation has run: record the hold (visible in /_vend/stats from now on), then wait."""
+    global _HOLDING
+    with _LOCK:
+        _count_fault_locked(service, op, "hold")
+        _HOLDING += 1
+        release = _RELEASE
+    try:
+        release.wait(hold_ms / 1000.0)
+    finally:
+        with _LOCK:
+            _HOLDING -= 1
+
+
+def _choose_fault(service: str, op: str) -> tuple[str | None, int]:
+    """The fault for this request (or None) and, for "hold", how long to hold (ms)."""
     with _LOCK:
         for s in CONFIG.get("script") or []:
             m = s.get("match", "")
             if s["times"] > 0 and m in (service, f"{service}.{op}", op, "*"):
+                if s.get("after", 0) > 0:
+                    s["after"] -= 1  # let this one through; later entries may still match it
+                    continue
                 s["times"] -= 1
-                return s["fault"]
+                return s["fault"], int(s.get("hold_ms", HOLD_MS_DEFAULT))
         only = CONFIG.get("only") or []
         if only and service not in only and f"{service}.{op}" not in only:
-            return None
+            return None, 0
+        scoped = CONFIG.get("fault_only") or {}
         for name in FAULTS:
             p = float(CONFIG.get(name) or 0)
             if p > 0 and _RNG.random() < p:
-                return name
-        return None
+                if name in scoped and service not in scoped[name] and f"{service}.{op}" not in scoped[name]:
+                    continue
+                return name, 0
+        return None, 0
 
 
 # ------------------------------------------------------------------ error bodies
@@ -232,14 +328,16 @@ class VendMiddleware:
             if path == "/_vend/faults" and method == "POST":
                 return self._reply(start_response, "200 OK", set_config(json.loads(body or b"{}")))
             if path == "/_vend/reset" and method == "POST":
+                release_held()
                 self.reset_backends()
                 reset_config()
                 with _LOCK:
                     _reset_stats()
                 return self._reply(start_response, "200 OK", {"reset": True})
             if path == "/_vend/stats" and method == "GET":
-                with _LOCK:
-                    return self._reply(start_response, "200 OK", STATS)
+                return self._reply(start_response, "200 OK", stats_snapshot())
+            if path == "/_vend/release" and method == "POST":
+                return self._reply(start_response, "200 OK", {"released": release_held()})
             if path == "/_vend/stats/reset" and method == "POST":
                 with _LOCK:
                     _reset_stats()
@@ -266,8 +364,9 @@ class VendMiddleware:
         service, op = identify(environ, body)
         json_protocol = bool(environ.get("HTTP_X_AMZ_TARGET"))
         s3 = service == "s3"
-        fault = _choose_fault(service, op)
-        _count(service, op, fault)
+        fault, hold_ms = _choose_fault(service, op)
+        # A hold is recorded once the operation has run (see _hold), not on arrival.
+        _count(service, op, None if fault == "hold" else fault)
         latency = int(CONFIG.get("latency_ms") or 0)
         if latency > 0:
             time.sleep(latency / 1000.0)
@@ -282,12 +381,31 @@ class VendMiddleware:
             start_response(status, headers)
             return [data]
 
+        status, headers, data = self._run(environ, service, op, json_protocol, s3)
+
+        if fault == "hold":
+            # The operation ran (whatever it answered); the client waits for the answer. A client
+            # killed meanwhile never learns the outcome. Released (or timed out): answer normally.
+            _hold(service, op, hold_ms)
+
+        if fault == "lost_response":
+            if mode == "drop":
+                _drop(environ)
+                start_response("504 Gateway Timeout", [("Content-Length", "0")])
+                return [b""]
+            status, headers, data = fault_response(fault, json_protocol, s3)
+        start_response(status, headers)
+        return [data]
+
+    def _run(self, environ, service: str, op: str, json_protocol: bool, s3: bool) -> tuple[str, list, bytes]:
+        """Run the request through moto; moto's errors come back in the AWS shape of the protocol."""
         captured: dict[str, Any] = {}
 
         def capture(status, headers, exc_info=None):
             captured["status"], captured["headers"] = status, headers
             return lambda _data: None
 
+        error = _json_error if json_protocol else (lambda st, c, m: _xml_error(st, c, m, s3))
         try:
             chunks = self.app(environ, capture)
             try:
@@ -297,26 +415,9 @@ class VendMiddleware:
                     chunks.close()
         except NotImplementedError as e:
             # moto lacks the operation: a typed, non-retryable error instead of an HTML 500
-            status, headers, data = (_json_error if json_protocol else (lambda s, c, m: _xml_error(s, c, m, s3)))(
-                400, "NotImplementedByEmulator", f"vend emulator: {service}.{op} is not implemented ({e})"
-            )
-            start_response(status, headers)
-            return [data]
+            return error(400, "NotImplementedByEmulator", f"vend emulator: {service}.{op} is not implemented ({e})")
         except Exception as e:  # noqa: BLE001
-            status, headers, data = (_json_error if json_protocol else (lambda s, c, m: _xml_error(s, c, m, s3)))(
-                500, "InternalFailure", f"vend emulator: {type(e).__name__}: {e}"
-            )
-            start_response(status, headers)
-            return [data]
-
-        if fault == "lost_response":
-            if mode == "drop":
-                _drop(environ)
-                start_response("504 Gateway Timeout", [("Content-Length", "0")])
-                return [b""]
-            status, headers, data = fault_response(fault, json_protocol, s3)
-            start_response(status, headers)
-            return [data]
+            return error(500, "InternalFailure", f"vend emulator: {type(e).__name__}: {e}")
 
         status, headers = captured["status"], captured["headers"]
         code = int(status.split()[0])
@@ -324,11 +425,8 @@ class VendMiddleware:
             conv = _xml_to_json_error(data)
             if conv:
                 ecode = 400 if code < 500 else code
-                st, headers, data = _json_error(ecode if ecode in (400, 500, 503, 504) else 400, conv[0], conv[1])
-                status = st
+                status, headers, data = _json_error(ecode if ecode in (400, 500, 503, 504) else 400, conv[0], conv[1])
         elif json_protocol and code >= 500 and not data.lstrip().startswith(b"{"):
-            st, headers, data = _json_error(500, "ServiceException", "emulator: unhandled error (operation not implemented?)")
-            status = st
+            status, headers, data = _json_error(500, "ServiceException", "emulator: unhandled error (operation not implemented?)")
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"] + [("Content-Length", str(len(data)))]
-        start_response(status, headers)
-        return [data]
+        return status, headers, data

@@ -7,12 +7,14 @@ Shapes follow the AWS API reference (AWS JSON 1.1, target AWS242ServiceCatalogSe
 import json
 import re
 import threading
+import uuid
 from typing import Any
 
 from moto.servicecatalog.models import servicecatalog_backends
 from moto.servicecatalog.responses import ServiceCatalogResponse
 
 from . import control
+from .cloudformation import stack_params, template_parameters
 from .errors import AwsError, invalid, not_found
 from .util import dumps, now, page, rid
 
@@ -32,6 +34,8 @@ class State:
         self.org_access = "DISABLED"
         self.provisioned: dict[str, dict] = {}
         self.records: dict[str, dict] = {}
+        self.stacks: dict[str, dict] = {}  # stack id -> the CloudFormation stack of a provisioned product
+        self.deleted_stacks: dict[str, dict] = {}  # stack id -> DELETE_COMPLETE stack
 
 
 def state_of(backend: Any) -> State:
@@ -805,6 +809,12 @@ def _record_view(rec: dict) -> dict:
     return {k: v for k, v in rec.items() if k not in ("polls", "params")}
 
 
+def _declared(art: dict) -> dict | None:
+    """The artifact template's Parameters (None when the template is not in the emulator's S3:
+    then the given parameters are taken as they are, unchecked)."""
+    return template_parameters((art.get("Info") or {}).get("TemplateUrl") or "")
+
+
 def _launchable(art: dict, update: bool) -> None:
     if not art["Active"]:
         raise invalid(f"Provisioning artifact {art['Id']} is not active.")
@@ -827,7 +837,10 @@ def provision_product(self):
             raise invalid("ProvisionedProductName is required")
         if any(x["Name"] == name and x["Status"] != "TERMINATED" for x in st.provisioned.values()):
             raise AwsError("DuplicateResourceException", f"A provisioned product named {name} already exists.")
+        # The stack's parameters, checked against the template now (as AWS does at the call).
+        params = stack_params(_declared(art), a.get("ProvisioningParameters") or [], None)
         ppid = rid("pp-")
+        stack_name = f"SC-{self.current_account}-{ppid}"
         pp = {
             "Id": ppid,
             "Name": name,
@@ -842,11 +855,13 @@ def provision_product(self):
             "ProvisioningArtifactName": art["Name"],
             "PathId": a.get("PathId"),
             "Tags": tags_dict(a.get("Tags")),
-            "Parameters": {p["Key"]: p.get("Value") for p in a.get("ProvisioningParameters") or []},
+            "Parameters": params,
             "UserArn": f"arn:aws:iam::{self.current_account}:root",
+            "StackId": f"arn:aws:cloudformation:{self.region}:{self.current_account}:stack/{stack_name}/{uuid.uuid4()}",
+            "StackName": stack_name,
         }
         st.provisioned[ppid] = pp
-        rec = _record(self, pp, "PROVISION_PRODUCT", a.get("ProvisionToken"), None)
+        rec = _record(self, pp, "PROVISION_PRODUCT", a.get("ProvisionToken"), params)
         _token_put(st, "ProvisionProduct", a.get("ProvisionToken"), rec["RecordId"])
         return dumps({"RecordDetail": _record_view(rec)})
 
@@ -864,14 +879,15 @@ def update_provisioned_product(self):
         prod = _product(self, a.get("ProductId") or pp["ProductId"], a.get("ProductName"), anywhere=True)
         art = _artifact(prod, a.get("ProvisioningArtifactId") or pp["ProvisioningArtifactId"], a.get("ProvisioningArtifactName"))
         _launchable(art, update=True)
+        # Parameters not given keep their previous value (UsePreviousValue likewise); new ones
+        # of the new version's template take their defaults.
+        params = stack_params(_declared(art), a.get("ProvisioningParameters") or [], pp["Parameters"])
         pp["ProductId"], pp["ProductName"] = prod["Id"], prod["Name"]
         pp["ProvisioningArtifactId"], pp["ProvisioningArtifactName"] = art["Id"], art["Name"]
-        for p in a.get("ProvisioningParameters") or []:
-            if not p.get("UsePreviousValue"):
-                pp["Parameters"][p["Key"]] = p.get("Value")
+        pp["Parameters"] = params
         if a.get("Tags") is not None:
             pp["Tags"] = tags_dict(a.get("Tags"))
-        rec = _record(self, pp, "UPDATE_PROVISIONED_PRODUCT", a.get("UpdateToken"), None)
+        rec = _record(self, pp, "UPDATE_PROVISIONED_PRODUCT", a.get("UpdateToken"), params)
         _token_put(st, "UpdateProvisionedProduct", a.get("UpdateToken"), rec["RecordId"])
         return dumps({"RecordDetail": _record_view(rec)})
 
@@ -913,6 +929,16 @@ def describe_record(self):
         return dumps({"RecordDetail": _record_view(rec), "RecordOutputs": []})
 
 
+def _settle(st: State) -> None:
+    """Records nobody polled finish on their own after `record_settle_ms` (AWS does not wait
+    for the caller to poll)."""
+    age = control.CONFIG.get("record_settle_ms", 3000) / 1000.0
+    for rec in list(st.records.values()):
+        if rec["Status"] in ("CREATED", "IN_PROGRESS") and now() - rec["CreatedTime"] >= age:
+            rec["Status"] = "SUCCEEDED"
+            _finish(st, rec)
+
+
 def _finish(st: State, rec: dict) -> None:
     if rec.get("finished"):
         return
@@ -922,9 +948,27 @@ def _finish(st: State, rec: dict) -> None:
         return
     if rec["RecordType"] == "TERMINATE_PROVISIONED_PRODUCT":
         del st.provisioned[pp["Id"]]
+        stack = st.stacks.pop(pp.get("StackId") or "", None)
+        if stack is not None:
+            stack.update(StackStatus="DELETE_COMPLETE", DeletionTime=now())
+            st.deleted_stacks[stack["StackId"]] = stack
     else:
         pp["Status"] = "AVAILABLE"
         pp["LastSuccessfulProvisioningRecordId"] = rec["RecordId"]
+        # The stack exists (and the product has its PhysicalId) once launched.
+        stack = st.stacks.get(pp["StackId"])
+        if stack is None:
+            st.stacks[pp["StackId"]] = {
+                "StackId": pp["StackId"],
+                "StackName": pp["StackName"],
+                "StackStatus": "CREATE_COMPLETE",
+                "CreationTime": now(),
+                "Parameters": dict(rec["params"] or {}),
+                "Tags": dict(pp["Tags"]),
+            }
+        else:
+            stack.update(StackStatus="UPDATE_COMPLETE", LastUpdatedTime=now(), Parameters=dict(rec["params"] or {}))
+        pp["PhysicalId"] = pp["StackId"]
 
 
 def _pp_view(pp: dict, with_tags: bool) -> dict:
@@ -935,7 +979,9 @@ def _pp_view(pp: dict, with_tags: bool) -> dict:
     ]
     out = {k: pp.get(k) for k in keys}
     if with_tags:
+        # ProvisionedProductAttribute (search) has PhysicalId; ProvisionedProductDetail does not.
         out.update({
+            "PhysicalId": pp.get("PhysicalId"),
             "Tags": tags_list(pp["Tags"]),
             "ProductName": pp["ProductName"],
             "ProvisioningArtifactName": pp["ProvisioningArtifactName"],
@@ -947,6 +993,7 @@ def _pp_view(pp: dict, with_tags: bool) -> dict:
 def describe_provisioned_product(self):
     a = _p(self)
     with LOCK:
+        _settle(_st(self))
         pp = _pp(self, a)
         return dumps({"ProvisionedProductDetail": _pp_view(pp, False), "CloudWatchDashboards": []})
 
@@ -955,6 +1002,7 @@ def search_provisioned_products(self):
     a = _p(self)
     with LOCK:
         st = _st(self)
+        _settle(st)
         alf = a.get("AccessLevelFilter") or {}
         if alf and alf.get("Key") not in ("Account", "Role", "User"):
             raise invalid("AccessLevelFilter.Key must be Account, Role or User")

@@ -1,0 +1,365 @@
+//! Request-count benchmark for reading a large organization from AWS (not a test): start the
+//! project's emulator (`tests/emulator/run` on a free loopback port, through the test harness),
+//! seed an organization of 1,000 accounts in 50 OUs (two levels) with 20 SCPs attached to OUs
+//! and accounts and tags on every account, OU and SCP — through the SDK, so it is real moto
+//! Organizations data — plus a pipeline product launched in a handful of accounts, then run the
+//! release `vend --aws snapshot save` on a workspace whose pipeline requests name those
+//! accounts, and report what the emulator counted: every HTTP request (retries, STS, S3,
+//! Service Catalog, CloudFormation), by operation, per account, and the wall time (median).
+//!
+//!     cargo bench --bench aws_read
+//!     VEND_BENCH_ACCOUNTS=300 VEND_BENCH_RUNS=5 cargo bench --bench aws_read
+//!
+//! Environment: `VEND_BENCH_ACCOUNTS` (default 1000), `VEND_BENCH_RUNS` (timed runs, default 3).
+//! Target: at most 1.35 requests per account, tags included.
+
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../tests/emulator_harness/mod.rs"]
+mod emulator_harness;
+
+use aws_sdk_organizations as org;
+use aws_sdk_servicecatalog as sc;
+use emulator_harness::Emulator;
+use futures_util::stream::{self, StreamExt};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+const TARGET_PER_ACCOUNT: f64 = 1.35;
+const OUS_TOP: usize = 10;
+const OUS_PER_TOP: usize = 4;
+const SCPS: usize = 20;
+const PIPELINE_ACCOUNTS: usize = 5;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn org_tags(pairs: &[(&str, String)]) -> Option<Vec<org::types::Tag>> {
+    Some(pairs.iter().map(|(k, v)| org::types::Tag::builder().key(*k).value(v).build().unwrap()).collect())
+}
+
+/// What the seed made: account names by index, and the management account id.
+struct Seeded {
+    mgmt: String,
+    pipeline_accounts: Vec<String>,
+}
+
+fn seed(emu: &Emulator, n_accounts: usize) -> Seeded {
+    let conf = emu.sdk_config();
+    let c = org::Client::new(&conf);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let o = c.create_organization().feature_set(org::types::OrganizationFeatureSet::All).send().await.unwrap();
+        let mgmt = o.organization().unwrap().master_account_id().unwrap().to_string();
+        let root_id = c.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+        let _ = c
+            .enable_policy_type()
+            .root_id(&root_id)
+            .policy_type(org::types::PolicyType::ServiceControlPolicy)
+            .send()
+            .await;
+
+        // 10 top-level OUs, 4 under each: 50.
+        let mut ous: Vec<String> = vec![];
+        for t in 0..OUS_TOP {
+            let top = c
+                .create_organizational_unit()
+                .parent_id(&root_id)
+                .name(format!("unit-{t:02}"))
+                .set_tags(org_tags(&[("tier", format!("t{t}")), ("vend:managed", "true".into())]))
+                .send()
+                .await
+                .unwrap();
+            let top = top.organizational_unit().unwrap().id().unwrap().to_string();
+            ous.push(top.clone());
+            for k in 0..OUS_PER_TOP {
+                let sub = c
+                    .create_organizational_unit()
+                    .parent_id(&top)
+                    .name(format!("env-{k}"))
+                    .set_tags(org_tags(&[("env", format!("e{k}")), ("vend:managed", "true".into())]))
+                    .send()
+                    .await
+                    .unwrap();
+                ous.push(sub.organizational_unit().unwrap().id().unwrap().to_string());
+            }
+        }
+
+        // Accounts, unevenly over the OUs and the root (every 51st stays in the root).
+        let parents: Vec<String> = ous.iter().cloned().chain([root_id.clone()]).collect();
+        let created: Vec<(usize, String)> = stream::iter(0..n_accounts)
+            .map(|i| {
+                let c = c.clone();
+                let root_id = root_id.clone();
+                let parent = parents[(i * 7 + i / 13) % parents.len()].clone();
+                async move {
+                    let name = format!("acct-{i:04}");
+                    let out = c
+                        .create_account()
+                        .account_name(&name)
+                        .email(format!("aws+{name}@example.com"))
+                        .set_tags(org_tags(&[
+                            ("cost-center", format!("{}", 4000 + i % 97)),
+                            ("owner", format!("team-{}", i % 31)),
+                            ("vend:managed", "true".into()),
+                        ]))
+                        .send()
+                        .await
+                        .unwrap();
+                    let s = out.create_account_status().unwrap();
+                    let id = s.account_id().expect("the emulator creates accounts at once").to_string();
+                    if parent != root_id {
+                        c.move_account()
+                            .account_id(&id)
+                            .source_parent_id(&root_id)
+                            .destination_parent_id(&parent)
+                            .send()
+                            .await
+                            .unwrap();
+                    }
+                    (i, id)
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        let mut account_ids = vec![String::new(); n_accounts];
+        for (i, id) in created {
+            account_ids[i] = id;
+        }
+
+        // 20 SCPs: each on 2 OUs and, for half of them, 3 accounts (at most 4 custom per target).
+        for p in 0..SCPS {
+            let doc = format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"svc{p}:*","Resource":"*"}}]}}"#
+            );
+            let out = c
+                .create_policy()
+                .name(format!("guard-{p:02}"))
+                .description("")
+                .content(doc)
+                .r#type(org::types::PolicyType::ServiceControlPolicy)
+                .set_tags(org_tags(&[("vend:managed", "true".into())]))
+                .send()
+                .await
+                .unwrap();
+            let id = out.policy().unwrap().policy_summary().unwrap().id().unwrap().to_string();
+            let mut targets = vec![ous[p % ous.len()].clone(), ous[(p + SCPS) % ous.len()].clone()];
+            if p % 2 == 0 {
+                targets.extend((0..3).map(|k| account_ids[(p * 37 + k * 101) % n_accounts].clone()));
+            }
+            for t in targets {
+                c.attach_policy().policy_id(&id).target_id(&t).send().await.unwrap();
+            }
+        }
+
+        // A pipeline product, launched in a handful of accounts through their member role.
+        let pipeline_idx: Vec<usize> = (0..PIPELINE_ACCOUNTS).map(|k| (k * 211 + 3) % n_accounts).collect();
+        let s3 =
+            aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
+        let bucket = format!("vend-templates-{mgmt}");
+        let key = "templates/service-pipeline/v2/bench.yaml";
+        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let template = std::fs::read(root().join("blueprints/pipelines/service-pipeline/v2/template.yaml")).unwrap();
+        s3.put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(template))
+            .send()
+            .await
+            .unwrap();
+        let scc = sc::Client::new(&conf);
+        let prod = scc
+            .create_product()
+            .name("service-pipeline")
+            .owner("Platform Team")
+            .product_type(sc::types::ProductType::CloudFormationTemplate)
+            .provisioning_artifact_parameters(
+                sc::types::ProvisioningArtifactProperties::builder()
+                    .name("v2")
+                    .description("vend-sha256:bench")
+                    .r#type(sc::types::ProvisioningArtifactType::CloudFormationTemplate)
+                    .info("LoadTemplateFromURL", format!("https://{bucket}.s3.us-east-1.amazonaws.com/{key}"))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let product_id =
+            prod.product_view_detail().unwrap().product_view_summary().unwrap().product_id().unwrap().to_string();
+        let artifact_id = prod.provisioning_artifact_detail().unwrap().id().unwrap().to_string();
+        let sts = aws_sdk_sts::Client::new(&conf);
+        for &i in &pipeline_idx {
+            let account = &account_ids[i];
+            let out = sts
+                .assume_role()
+                .role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole"))
+                .role_session_name("bench-seed")
+                .send()
+                .await
+                .unwrap();
+            let cr = out.credentials().unwrap();
+            let creds = sc::config::Credentials::new(
+                cr.access_key_id(),
+                cr.secret_access_key(),
+                Some(cr.session_token().to_string()),
+                None,
+                "bench-seed",
+            );
+            let member = sc::Client::from_conf(sc::config::Builder::from(&conf).credentials_provider(creds).build());
+            let name = format!("acct-{i:04}");
+            let rec = member
+                .provision_product()
+                .provisioned_product_name(format!("{name}-api"))
+                .product_id(&product_id)
+                .provisioning_artifact_id(&artifact_id)
+                .provisioning_parameters(
+                    sc::types::ProvisioningParameter::builder().key("RepositoryName").value(format!("{name}-api")).build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let rec = rec.record_detail().unwrap().record_id().unwrap().to_string();
+            for _ in 0..5 {
+                let r = member.describe_record().id(&rec).send().await.unwrap();
+                if r.record_detail().and_then(|d| d.status()).map(|s| s.as_str()) == Some("SUCCEEDED") {
+                    break;
+                }
+            }
+        }
+        Seeded { mgmt, pipeline_accounts: pipeline_idx.iter().map(|i| format!("acct-{i:04}")).collect() }
+    })
+}
+
+/// The demo workspace with its pipeline requests replaced by one per pipeline account.
+fn workspace(dir: &Path, seeded: &Seeded) -> PathBuf {
+    let ws = dir.join("ws");
+    for d in ["catalog", "blueprints"] {
+        copy_dir(&root().join(d), &ws.join(d));
+    }
+    let vend_yaml = ws.join("catalog/vend.yaml");
+    let y = std::fs::read_to_string(&vend_yaml).unwrap();
+    std::fs::write(&vend_yaml, y.replace("111111111111", &seeded.mgmt)).unwrap();
+    let pipelines = ws.join("catalog/pipelines");
+    std::fs::remove_dir_all(&pipelines).unwrap();
+    std::fs::create_dir_all(&pipelines).unwrap();
+    for a in &seeded.pipeline_accounts {
+        std::fs::write(
+            pipelines.join(format!("{a}-api.yaml")),
+            format!("blueprint: service-pipeline@v2\naccount: {a}\nname: {a}-api\nparams:\n  RepositoryName: {a}-api\n"),
+        )
+        .unwrap();
+    }
+    ws
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+fn stats(emu: &Emulator) -> Value {
+    let (status, body) = emu.http("GET", "/_vend/stats", "");
+    assert_eq!(status, 200, "GET /_vend/stats: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn main() -> ExitCode {
+    let n_accounts = env_num("VEND_BENCH_ACCOUNTS", 1000);
+    let runs = env_num("VEND_BENCH_RUNS", 3).max(1);
+    let (_guard, emu) = emulator_harness::lock();
+    println!("aws_read: emulator on {}", emu.endpoint);
+
+    let t = Instant::now();
+    let seeded = seed(emu, n_accounts);
+    println!(
+        "seeded {n_accounts} accounts, {} OUs, {SCPS} SCPs, {} pipelines in {:.1} s",
+        OUS_TOP * (OUS_PER_TOP + 1),
+        seeded.pipeline_accounts.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path(), &seeded);
+    let out_file = dir.path().join("aws.state.json");
+
+    let mut walls: Vec<Duration> = vec![];
+    let mut counted: Vec<Value> = vec![];
+    for _ in 0..runs {
+        let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
+        assert_eq!(status, 200, "{body}");
+        let start = Instant::now();
+        let out = emu
+            .vend()
+            .args(["--aws", "--endpoint-url", &emu.endpoint, "snapshot", "save", "--out"])
+            .arg(&out_file)
+            .arg("-C")
+            .arg(&ws)
+            .output()
+            .unwrap();
+        walls.push(start.elapsed());
+        assert!(out.status.success(), "vend snapshot save failed: {}", String::from_utf8_lossy(&out.stderr));
+        counted.push(stats(emu));
+    }
+    let state: vend::model::State =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let members = state.accounts.len();
+    let with_params = state.provisioned_products.iter().filter(|p| !p.params.is_empty()).count();
+
+    walls.sort();
+    let median = walls[walls.len() / 2];
+    let s = &counted[0];
+    let total = s["total"].as_u64().unwrap_or(0);
+    let same = counted.iter().all(|c| c["total"] == s["total"]);
+    let per_account = total as f64 / n_accounts as f64;
+
+    println!();
+    println!(
+        "vend --aws snapshot save: {members} accounts read ({} OUs, {} SCPs), {} provisioned pipelines ({with_params} with stack parameters)",
+        state.organizational_units.len(),
+        state.policies.len(),
+        state.provisioned_products.len()
+    );
+    println!(
+        "requests counted at the emulator: {total}{}",
+        if same { "" } else { " (first run; runs differ)" }
+    );
+    let mut by_op: BTreeMap<String, u64> = BTreeMap::new();
+    if let Some(services) = s["services"].as_object() {
+        for (svc, ops) in services {
+            for (op, n) in ops.as_object().into_iter().flatten() {
+                by_op.insert(format!("{svc}.{op}"), n.as_u64().unwrap_or(0));
+            }
+        }
+    }
+    let mut rows: Vec<_> = by_op.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (op, n) in &rows {
+        println!("  {n:>6}  {op}");
+    }
+    if s["faults"].as_object().is_some_and(|f| !f.is_empty()) {
+        println!("  faults: {}", s["faults"]);
+    }
+    println!(
+        "requests per account: {per_account:.3} (target <= {TARGET_PER_ACCOUNT}) {}",
+        if per_account <= TARGET_PER_ACCOUNT { "OK" } else { "OVER" }
+    );
+    let secs: Vec<String> = walls.iter().map(|w| format!("{:.2}", w.as_secs_f64())).collect();
+    println!("wall time: median {:.2} s of {runs} run(s) [{}]", median.as_secs_f64(), secs.join(", "));
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,169 @@
+//! The platform-governance flows the CLI runs around plans: recording a saved plan's author,
+//! `vend approve FILE` (a reviewer's signed approval in the plan file and an `approve` record in
+//! the audit log), the checks before an apply (required approvals, rolling 30-day close quota)
+//! and `vend metrics` (reading the log for `metrics::compute`). Impure like `app` (files, keys,
+//! clock, AWS identity) but prints nothing: messages come back as strings.
+
+use crate::adapter::{audit, fs, keys};
+use crate::app::{self, Env};
+use crate::cli::Global;
+use crate::plan::approval::{self, Approval, Author};
+use crate::plan::{self, Action, Plan};
+use crate::port::{Audit, AuditEvent};
+use crate::{metrics, workspace};
+use std::path::Path;
+
+fn operator(env: &Env) -> anyhow::Result<(keys::Operator, Vec<String>)> {
+    let config_dir = env.config_dir.clone().map_err(|e| anyhow::anyhow!(e))?;
+    let (op, location) = keys::load_or_create(env.key_store, &config_dir, &env.user)?;
+    let mut notes = vec![];
+    if location.is_file() || location.created() {
+        notes.push(format!("vend: approvals and audit records are signed with the {location}"));
+    }
+    Ok((op, notes))
+}
+
+/// Sign `plan` as its author (the operator saving it). Returns notes for stderr.
+pub fn sign_author(plan: &mut Plan, env: &Env) -> anyhow::Result<Vec<String>> {
+    let (op, notes) = operator(env)?;
+    plan.author = Some(Author {
+        operator: op.public_key_hex.clone(),
+        user: op.user.clone(),
+        sig: op.sign_hex(approval::author_message(plan).as_bytes()),
+    });
+    Ok(notes)
+}
+
+/// What `vend approve` did.
+#[derive(Debug)]
+pub struct Approved {
+    pub message: String,
+    pub notes: Vec<String>,
+}
+
+/// Add the operator's signed approval to the saved plan at `file` and log it. Refuses a
+/// modified plan and an approval by the plan's author.
+pub fn approve(ws: &Path, global: &Global, env: &Env, file: &Path) -> anyhow::Result<Approved> {
+    let mut plan = fs::read_plan(file)?;
+    if plan.format_version != plan::FORMAT_VERSION {
+        anyhow::bail!("{}: plan format_version {} is not supported", file.display(), plan.format_version);
+    }
+    if plan.compute_id() != plan.plan_id {
+        anyhow::bail!(
+            "{}: the plan's content does not hash to its plan_id {} (it was modified); plan again",
+            file.display(),
+            plan.plan_id
+        );
+    }
+    let (op, mut notes) = operator(env)?;
+    if plan.author.as_ref().is_some_and(|a| a.operator == op.public_key_hex) {
+        anyhow::bail!(
+            "you ({}, key {}…) saved this plan: an approval by its author does not count; another operator must approve it",
+            op.user,
+            op.public_key_hex.get(..12).unwrap_or_default()
+        );
+    }
+    let (existing, _) = approval::approvals(&plan);
+    if existing.iter().any(|a| {
+        a.operator == op.public_key_hex
+            && a.plan_id == plan.plan_id
+            && approval::signature_ok(&a.operator, &approval::approval_message(&a.plan_id, &plan), &a.sig)
+    }) {
+        return Ok(Approved { message: format!("You have already approved plan {}.", plan.plan_id), notes });
+    }
+    let identity = if global.aws {
+        let id = app::aws_cloud(global)?
+            .caller_identity()
+            .map_err(|e| anyhow::anyhow!("who am I in AWS (STS): {e}"))?;
+        Some(serde_json::json!({ "account": id.account, "arn": id.arn, "user_id": id.user_id }))
+    } else {
+        None
+    };
+    let at = app::now();
+    let a = Approval {
+        operator: op.public_key_hex.clone(),
+        user: op.user.clone(),
+        aws: identity.clone(),
+        at: at.clone(),
+        plan_id: plan.plan_id.clone(),
+        sig: op.sign_hex(approval::approval_message(&plan.plan_id, &plan).as_bytes()),
+    };
+    // The log first: an approval that is in a plan file is always in the log.
+    let (mut log, more) = app::open_audit(ws, global, env, identity)?;
+    notes.extend(more);
+    log.append(AuditEvent {
+        plan_id: plan.plan_id.clone(),
+        event: "approve".into(),
+        address: String::new(),
+        detail: serde_json::json!({ "operator": a.operator, "user": a.user, "at": at, "file": file.display().to_string() }),
+    })?;
+    let mut list = plan.approvals.as_ref().and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    list.push(serde_json::to_value(&a)?);
+    plan.approvals = Some(serde_json::Value::Array(list));
+    fs::write_plan(file, &plan)?;
+    let pinned: Vec<String> = fs::read_workspace(ws)
+        .map(|f| workspace::load(&f).desired.settings.operators.into_values().collect())
+        .unwrap_or_default();
+    let counted = approval::check(&plan, &pinned).counted.len();
+    Ok(Approved {
+        message: format!(
+            "Approved plan {} as {} (key {}…); it now has {counted} valid approval(s).",
+            plan.plan_id,
+            op.user,
+            op.public_key_hex.get(..12).unwrap_or_default()
+        ),
+        notes,
+    })
+}
+
+/// The checks an apply must pass before anything is sent: enough approvals (a saved plan is
+/// needed when the workspace requires approvals) and the rolling 30-day close quota.
+/// `Ok(Err(why))` refuses the apply.
+pub fn before_apply(
+    ws: &Path,
+    global: &Global,
+    loaded: &workspace::Loaded,
+    plan: &Plan,
+    saved: bool,
+) -> anyhow::Result<Result<(), String>> {
+    let settings = &loaded.desired.settings;
+    if settings.required_approvals > 0 {
+        if !saved {
+            return Ok(Err(format!(
+                "the workspace requires {} approval(s): save the plan (`vend plan --out FILE`), have it approved (`vend approve FILE`), then `vend apply FILE`",
+                settings.required_approvals
+            )));
+        }
+        let pinned: Vec<String> = settings.operators.values().cloned().collect();
+        if let Err(why) = approval::enough(plan, settings.required_approvals, &pinned) {
+            return Ok(Err(why));
+        }
+    }
+    let closes = plan.changes.iter().filter(|c| c.action == Action::Close).count();
+    if closes > 0 {
+        let records = read_records(&app::audit_path(ws, global))?;
+        if let Err(why) = metrics::check_close_quota(&records, &app::now(), closes, settings.close_quota_30d)
+        {
+            return Ok(Err(why));
+        }
+    }
+    Ok(Ok(()))
+}
+
+fn read_records(log: &Path) -> anyhow::Result<Vec<metrics::Record>> {
+    Ok(audit::read(log)?
+        .into_iter()
+        .map(|r| metrics::Record {
+            ts: r.ts,
+            plan_id: r.plan_id,
+            event: r.event,
+            address: r.address,
+            detail: r.detail,
+        })
+        .collect())
+}
+
+/// `vend metrics`: the delivery metrics of the workspace's audit log.
+pub fn metrics(ws: &Path, global: &Global) -> anyhow::Result<metrics::Metrics> {
+    Ok(metrics::compute(&read_records(&app::audit_path(ws, global))?))
+}

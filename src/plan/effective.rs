@@ -1,0 +1,186 @@
+//! The organization as it will be after a plan (`Projection`: OU paths, account parents and the
+//! SCPs attached to each target, from the state plus the plan's changes) and the
+//! effective-policy preview built on it: for every existing account the plan touches (moved,
+//! under an OU or root whose SCP set changes, or with its own SCPs changed) the effective SCP set
+//! — the SCPs attached to the root, every OU on its path and the account itself — before and
+//! after. Pure; also used by `plan::guardrails`.
+
+use super::{Action, Change, Kind};
+use crate::model::State;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One account's effective SCPs before and after the plan (plan JSON: `effective_policies`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectivePolicy {
+    pub account: String,
+    pub account_id: String,
+    /// OU path before and after ("" is the root).
+    pub ou_before: String,
+    pub ou_after: String,
+    /// SCP names, sorted.
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+}
+
+/// Target keys: `root`, `ou:<path>`, `account:<name>`.
+pub(crate) type Attached = BTreeMap<String, BTreeSet<String>>;
+
+/// What exists before and after the plan, as far as the guardrails and the preview need.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Projection {
+    pub before: Attached,
+    pub after: Attached,
+    /// OU paths that exist after the plan.
+    pub ous_after: BTreeSet<String>,
+    /// Account name -> (id, parent path before, parent path after), for existing ACTIVE
+    /// accounts that are not being closed (the management account left out).
+    pub accounts: BTreeMap<String, (String, String, String)>,
+    /// Accounts the plan creates: name -> parent path.
+    pub created: BTreeMap<String, String>,
+}
+
+fn text(v: &Option<Value>, key: &str) -> Option<String> {
+    v.as_ref().and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The OU id -> path map of a state.
+pub(crate) fn ou_paths(state: &State) -> BTreeMap<String, String> {
+    let by_id: BTreeMap<&str, _> = state.organizational_units.iter().map(|o| (o.id.as_str(), o)).collect();
+    let mut out = BTreeMap::new();
+    for o in &state.organizational_units {
+        let mut names = vec![o.name.as_str()];
+        let mut cur = o.parent_id.as_str();
+        for _ in 0..16 {
+            let Some(parent) = by_id.get(cur) else { break };
+            names.push(parent.name.as_str());
+            cur = parent.parent_id.as_str();
+        }
+        names.reverse();
+        out.insert(o.id.clone(), names.join("/"));
+    }
+    out
+}
+
+impl Projection {
+    pub(crate) fn new(state: &State, changes: &[Change]) -> Projection {
+        let paths = ou_paths(state);
+        let root = &state.organization.root_id;
+        let parent_path = |id: &str| -> Option<String> {
+            if id == root { Some(String::new()) } else { paths.get(id).cloned() }
+        };
+        let names: BTreeMap<&str, &str> =
+            state.accounts.iter().map(|a| (a.id.as_str(), a.name.as_str())).collect();
+        let mut before = Attached::new();
+        for p in state.policies.iter().filter(|p| p.policy_type == "SERVICE_CONTROL_POLICY") {
+            for t in &p.target_ids {
+                let key = if t == root {
+                    Some("root".to_string())
+                } else if let Some(path) = paths.get(t) {
+                    Some(format!("ou:{path}"))
+                } else {
+                    names.get(t.as_str()).map(|n| format!("account:{n}"))
+                };
+                if let Some(key) = key {
+                    before.entry(key).or_default().insert(p.name.clone());
+                }
+            }
+        }
+        let mut after = before.clone();
+        let mut ous_after: BTreeSet<String> = paths.values().cloned().collect();
+        let mut moved: BTreeMap<String, String> = BTreeMap::new();
+        let mut closing: BTreeSet<String> = BTreeSet::new();
+        let mut created = BTreeMap::new();
+        for c in changes {
+            let key = c.address.split_once(':').map(|(_, k)| k).unwrap_or("");
+            match (c.kind, c.action) {
+                (Kind::PolicyAttachment, Action::Create | Action::Delete) => {
+                    if let Some((policy, target)) = key.split_once('@') {
+                        let set = after.entry(target.to_string()).or_default();
+                        if c.action == Action::Create {
+                            set.insert(policy.to_string());
+                        } else {
+                            set.remove(policy);
+                        }
+                    }
+                }
+                (Kind::Ou, Action::Create) => {
+                    ous_after.insert(key.to_string());
+                    after.entry(format!("ou:{key}")).or_default().insert("FullAWSAccess".into());
+                }
+                (Kind::Ou, Action::Delete) => {
+                    ous_after.remove(key);
+                    after.remove(&format!("ou:{key}"));
+                }
+                (Kind::Account, Action::Create) => {
+                    after.entry(c.address.clone()).or_default().insert("FullAWSAccess".into());
+                    created.insert(key.to_string(), text(&c.after, "parent").unwrap_or_default());
+                }
+                (Kind::Account, Action::Close) => {
+                    closing.insert(key.to_string());
+                }
+                (Kind::Account, _) => {
+                    if let Some(p) = text(&c.after, "parent") {
+                        moved.insert(key.to_string(), p);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut accounts = BTreeMap::new();
+        for a in &state.accounts {
+            if a.state != "ACTIVE"
+                || closing.contains(&a.name)
+                || a.id == state.organization.management_account_id
+            {
+                continue;
+            }
+            let Some(from) = parent_path(&a.parent_id) else { continue };
+            let to = moved.get(&a.name).cloned().unwrap_or_else(|| from.clone());
+            accounts.insert(a.name.clone(), (a.id.clone(), from, to));
+        }
+        Projection { before, after, ous_after, accounts, created }
+    }
+
+    /// The effective SCPs of an account at `path` in `attached`.
+    pub(crate) fn effective(attached: &Attached, account: &str, path: &str) -> BTreeSet<String> {
+        let mut out = attached.get("root").cloned().unwrap_or_default();
+        let mut prefix = String::new();
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            out.extend(attached.get(&format!("ou:{prefix}")).cloned().unwrap_or_default());
+        }
+        out.extend(attached.get(&format!("account:{account}")).cloned().unwrap_or_default());
+        out
+    }
+
+    /// The effective SCPs of the OU at `path` (root and every OU down to it).
+    pub(crate) fn effective_ou(attached: &Attached, path: &str) -> BTreeSet<String> {
+        Self::effective(attached, "\0", path)
+    }
+}
+
+/// The effective-policy preview: existing accounts whose effective SCP set or OU changes.
+pub fn preview(state: &State, changes: &[Change]) -> Vec<EffectivePolicy> {
+    let p = Projection::new(state, changes);
+    let mut out = vec![];
+    for (name, (id, from, to)) in &p.accounts {
+        let before = Projection::effective(&p.before, name, from);
+        let after = Projection::effective(&p.after, name, to);
+        if before != after || from != to {
+            out.push(EffectivePolicy {
+                account: name.clone(),
+                account_id: id.clone(),
+                ou_before: from.clone(),
+                ou_after: to.clone(),
+                before: before.into_iter().collect(),
+                after: after.into_iter().collect(),
+            });
+        }
+    }
+    out
+}

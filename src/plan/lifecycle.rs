@@ -1,0 +1,172 @@
+//! Blueprint version lifecycle on a plan (expand / contract): who still uses a deprecated
+//! pipeline version (`version-deprecated-in-use`) or account blueprint version
+//! (`blueprint-deprecated-in-use`) once the plan is applied, and which upgrades the plan
+//! proposes (`upgrade-proposed`, with `upgrade: propose` or `vend plan --upgrade`; each
+//! upgraded change's reason says where it comes from). Retiring (`retired:`) and removing a
+//! version are planned in `build` (they need the version's changes); immutability of published
+//! versions is `version-modified` there. Pure.
+
+use super::{Action, Change, Kind};
+use crate::model::*;
+use crate::workspace::rules::version_cmp;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn text<'a>(v: &'a Option<Value>, key: &str) -> Option<&'a str> {
+    v.as_ref().and_then(|v| v.get(key)).and_then(Value::as_str)
+}
+
+/// Prefix the reason of every change the loader upgraded (`Desired::upgraded`).
+pub fn mark_upgrades(desired: &Desired, changes: &mut [Change]) {
+    for c in changes.iter_mut() {
+        if let Some(from) = desired.upgraded.get(&c.address) {
+            c.reason = format!("upgrade proposal from {from} (deprecated): {}", c.reason);
+        }
+    }
+}
+
+/// The users of deprecated versions after the plan, and the proposed upgrades.
+pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagnostic> {
+    let mut out = vec![];
+    let by_address: BTreeMap<&str, &Change> = changes.iter().map(|c| (c.address.as_str(), c)).collect();
+    let account_names: BTreeMap<&str, &str> =
+        state.accounts.iter().map(|a| (a.id.as_str(), a.name.as_str())).collect();
+    let hint = if desired.settings.upgrade {
+        "it could not be upgraded (no newer published version)".to_string()
+    } else {
+        "`vend plan --upgrade` (or `upgrade: propose` in catalog/vend.yaml) proposes the upgrades".to_string()
+    };
+
+    // Pipeline versions.
+    for product in desired.products.values() {
+        let newest = product
+            .versions
+            .values()
+            .filter(|v| !v.deprecated)
+            .map(|v| v.name.clone())
+            .max_by(|a, b| version_cmp(a, b));
+        let sp = state
+            .products
+            .iter()
+            .find(|p| p.name == product.name && State::is_managed(&p.tags, &desired.settings.ownership_tag));
+        for v in product.versions.values().filter(|v| v.deprecated && !v.retired) {
+            let mut users: BTreeSet<String> = BTreeSet::new();
+            let version_id =
+                sp.and_then(|p| p.versions.iter().find(|x| x.name == v.name)).map(|x| x.id.as_str());
+            for pp in
+                state.provisioned_products.iter().filter(|pp| Some(pp.version_id.as_str()) == version_id)
+            {
+                let Some(account) = account_names.get(pp.account_id.as_str()) else { continue };
+                let key = format!("{account}/{}", pp.name);
+                let leaves =
+                    by_address.get(format!("provisioned_pipeline:{key}").as_str()).is_some_and(|c| {
+                        c.action == Action::Delete
+                            || text(&c.after, "product") != Some(product.name.as_str())
+                            || text(&c.after, "version") != Some(v.name.as_str())
+                    });
+                if !leaves {
+                    users.insert(key);
+                }
+            }
+            for c in
+                changes.iter().filter(|c| c.kind == Kind::ProvisionedPipeline && c.action == Action::Create)
+            {
+                if text(&c.after, "product") == Some(product.name.as_str())
+                    && text(&c.after, "version") == Some(v.name.as_str())
+                {
+                    users.insert(format!("{} (new)", c.address.trim_start_matches("provisioned_pipeline:")));
+                }
+            }
+            if users.is_empty() {
+                continue;
+            }
+            let newer = newest.as_ref().filter(|n| version_cmp(n, &v.name).is_gt());
+            let advice = match newer {
+                Some(n) => format!("the newest version is {n}; {hint}"),
+                None => "no newer version is published".to_string(),
+            };
+            out.push(
+                Diagnostic::warning(
+                    "version-deprecated-in-use",
+                    format!(
+                        "{}@{} is deprecated and still used by {} pipeline(s): {}; {advice}",
+                        product.name,
+                        v.name,
+                        users.len(),
+                        users.into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .at(&product.origin),
+            );
+        }
+    }
+
+    // Account blueprint versions.
+    for (name, deprecated) in &desired.deprecated_account_blueprints {
+        let newest = desired.account_blueprints.get(name).and_then(|vs| {
+            vs.iter().filter(|v| !deprecated.contains(v)).max_by(|a, b| version_cmp(a, b)).cloned()
+        });
+        for v in deprecated {
+            let reference = format!("{name}@{v}");
+            let mut users: BTreeSet<String> = desired
+                .accounts
+                .values()
+                .filter(|a| a.blueprint == reference && a.lifecycle != Lifecycle::Close)
+                .map(|a| a.name.clone())
+                .collect();
+            for a in &state.accounts {
+                if a.state == "ACTIVE"
+                    && a.tags.get("vend:blueprint") == Some(&reference)
+                    && !desired.accounts.contains_key(&a.name)
+                {
+                    users.insert(format!("{} (no request)", a.name));
+                }
+            }
+            if users.is_empty() {
+                continue;
+            }
+            let advice = match newest.as_ref().filter(|n| version_cmp(n, v).is_gt()) {
+                Some(n) => format!("the newest version is {n}; {hint}"),
+                None => "no newer version exists".to_string(),
+            };
+            out.push(
+                Diagnostic::warning(
+                    "blueprint-deprecated-in-use",
+                    format!(
+                        "account blueprint {reference} is deprecated and still used by {} account(s): {}; {advice}",
+                        users.len(),
+                        users.into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .at(&Origin::file(format!("blueprints/accounts/{name}/{v}.yaml"))),
+            );
+        }
+    }
+
+    // Proposed upgrades, by blueprint and version.
+    let mut proposals: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for (address, from) in &desired.upgraded {
+        let to = if let Some(name) = address.strip_prefix("account:") {
+            desired.accounts.get(name).map(|a| a.blueprint.clone())
+        } else {
+            let key = address.trim_start_matches("provisioned_pipeline:");
+            desired.pipelines.get(key).map(|p| {
+                let blueprint = from.split('@').next().unwrap_or(&p.product);
+                format!("{blueprint}@{}", p.version)
+            })
+        };
+        if let Some(to) = to {
+            proposals.entry((from.clone(), to)).or_default().push(address.clone());
+        }
+    }
+    for ((from, to), addresses) in proposals {
+        out.push(Diagnostic::warning(
+            "upgrade-proposed",
+            format!(
+                "upgrade proposed from {from} to {to} for {}; change the requests to {to} (or keep `upgrade: propose`) so later plans keep it",
+                addresses.join(", ")
+            ),
+        ));
+    }
+    out
+}

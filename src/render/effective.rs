@@ -1,0 +1,34 @@
+//! The effective-policy preview of a plan as lines: for each account whose effective SCP set or
+//! OU the plan changes, the OU move, the SCPs it gains (`+`) and loses (`-`) and those it keeps.
+//! Pure, like the rest of `render`; `plan_text` includes it before the diagnostics.
+
+use super::{Line, Tone};
+use crate::plan::Plan;
+
+pub fn effective_text(plan: &Plan) -> Vec<Line> {
+    let Some(list) = plan.effective_policies.as_ref().filter(|l| !l.is_empty()) else { return vec![] };
+    let ou = |p: &str| if p.is_empty() { "(root)".to_string() } else { p.to_string() };
+    let mut out = vec![Line::new(), Line::new().push("Effective SCPs (before -> after)", Tone::Heading)];
+    for e in list {
+        let mut head = Line::new()
+            .push(format!("    {}", e.account), Tone::Heading)
+            .push(format!(" ({})", e.account_id), Tone::Muted);
+        if e.ou_before != e.ou_after {
+            head = head.push(format!("  {} -> {}", ou(&e.ou_before), ou(&e.ou_after)), Tone::Move);
+        } else {
+            head = head.push(format!("  in {}", ou(&e.ou_after)), Tone::Muted);
+        }
+        out.push(head);
+        for p in e.after.iter().filter(|p| !e.before.contains(p)) {
+            out.push(Line::new().push(format!("        + {p}"), Tone::Create));
+        }
+        for p in e.before.iter().filter(|p| !e.after.contains(p)) {
+            out.push(Line::new().push(format!("        - {p}"), Tone::Delete));
+        }
+        let kept: Vec<&str> = e.after.iter().filter(|p| e.before.contains(p)).map(String::as_str).collect();
+        if !kept.is_empty() {
+            out.push(Line::new().push(format!("          kept: {}", kept.join(", ")), Tone::Muted));
+        }
+    }
+    out
+}

@@ -1,0 +1,507 @@
+//! The TUI's state and vocabulary: `Model` (the one owner of UI state), the closed `Msg` enum
+//! (keys, ticks, background results), the `Effect`s `update` asks the runtime to perform, and
+//! the per-screen state they act on. Plain data: no terminal, no threads, no files, no clock
+//! (time arrives in `Msg::Tick`). Every background result carries the generation of the request
+//! that asked for it, so `update` can drop results of superseded requests.
+
+use crate::engine::{EngineEvent, Report};
+use crate::model::State;
+use crate::plan::{Action, Kind, Plan, Summary};
+use crate::request::{Checked, Request, RequestKind};
+use crate::workspace::{Files, Loaded};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// A key press, independent of the terminal library (the runtime converts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Ctrl(char),
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Backspace,
+    F(u8),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Catalog,
+    Request,
+    Plan,
+    Apply,
+    Audit,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 5] =
+        [Screen::Catalog, Screen::Request, Screen::Plan, Screen::Apply, Screen::Audit];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Catalog => "Catalog",
+            Screen::Request => "Request",
+            Screen::Plan => "Plan",
+            Screen::Apply => "Apply",
+            Screen::Audit => "Audit",
+        }
+    }
+
+    pub fn number(self) -> usize {
+        Screen::ALL.iter().position(|s| *s == self).map(|i| i + 1).unwrap_or(1)
+    }
+}
+
+/// Everything one background load produced: the workspace, the state, the plan and the catalog.
+#[derive(Debug)]
+pub struct Workspace {
+    pub files: Files,
+    pub loaded: Loaded,
+    pub state: State,
+    pub plan: Plan,
+    pub catalog: Catalog,
+    /// Where the state came from, for the header (`local state file`, `AWS`).
+    pub source: String,
+    /// Things to tell the user (seeding of the local state).
+    pub notes: Vec<String>,
+}
+
+impl Workspace {
+    pub fn new(files: Files, loaded: Loaded, state: State, plan: Plan, source: String) -> Workspace {
+        let catalog = super::catalog::build(&files, &loaded);
+        Workspace { files, loaded, state, plan, catalog, source, notes: vec![] }
+    }
+}
+
+/// Blueprints and their versions, for the catalog screen and the request form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    pub blueprints: Vec<BlueprintEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlueprintEntry {
+    pub kind: RequestKind,
+    pub name: String,
+    pub versions: Vec<VersionEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VersionEntry {
+    pub name: String,
+    /// Offered to requests (account blueprints: loads without error; pipelines: a portfolio
+    /// publishes it).
+    pub published: bool,
+    /// The version a new request gets by default (the newest published, not deprecated).
+    pub default: bool,
+    pub deprecated: bool,
+    /// A pipeline version no portfolio publishes yet.
+    pub draft: bool,
+    /// The version's files have errors (see `vend validate`).
+    pub invalid: bool,
+    pub description: String,
+    /// Accounts or pipelines requesting this version.
+    pub used_by: Vec<String>,
+    pub params: Vec<ParamInfo>,
+    pub required_tags: Vec<String>,
+    /// Other facts worth showing (OU, SCPs, e-mail pattern, product, owner, baseline pipelines).
+    pub facts: Vec<(String, String)>,
+    /// The version's files (path inside the version, text), for diffs.
+    pub files: Vec<(String, String)>,
+}
+
+impl VersionEntry {
+    /// Status words, in a fixed order (readable without colour).
+    pub fn status_words(&self) -> Vec<&'static str> {
+        let mut out = vec![];
+        if self.invalid {
+            out.push("invalid");
+        }
+        if self.draft {
+            out.push("draft");
+        }
+        if self.published {
+            out.push("published");
+        }
+        if self.default {
+            out.push("default");
+        }
+        if self.deprecated {
+            out.push("deprecated");
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParamInfo {
+    pub name: String,
+    pub description: String,
+    pub default: Option<String>,
+    pub allowed: Option<Vec<String>>,
+    /// Other constraints in words (pattern, length, range, type).
+    pub constraint: String,
+}
+
+/// A background job that has not answered yet, or failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loading {
+    Idle,
+    Busy { what: String, since_ms: u64 },
+    Failed(String),
+}
+
+/// The audit log as the audit screen shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditData {
+    pub path: String,
+    pub rows: Vec<AuditRow>,
+    /// `Ok(summary)` when the chain verifies, `Err(what is wrong)` otherwise.
+    pub chain: Result<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditRow {
+    pub seq: u64,
+    pub ts: String,
+    pub actor: String,
+    pub plan_id: String,
+    pub event: String,
+    pub address: String,
+    /// The whole record, pretty JSON.
+    pub detail: String,
+}
+
+/// Messages: everything that can happen to the UI.
+#[derive(Debug)]
+pub enum Msg {
+    Key(Key),
+    /// The terminal was resized (the next frame adapts; nothing to store).
+    Resize,
+    /// Time passes: milliseconds since the UI started.
+    Tick {
+        now_ms: u64,
+    },
+    Loaded {
+        generation: u64,
+        result: Result<Arc<Workspace>, String>,
+    },
+    Validated {
+        generation: u64,
+        checked: Checked,
+    },
+    Submitted {
+        generation: u64,
+        result: Result<(String, Arc<Workspace>), String>,
+    },
+    Saved {
+        result: Result<String, String>,
+    },
+    Engine {
+        generation: u64,
+        event: EngineEvent,
+    },
+    ApplyDone {
+        generation: u64,
+        result: Result<Report, String>,
+    },
+    AuditLoaded {
+        generation: u64,
+        result: Result<AuditData, String>,
+    },
+}
+
+/// What `update` asks the runtime to do.
+#[derive(Debug)]
+pub enum Effect {
+    /// Read the workspace and the state, plan, and answer `Msg::Loaded`.
+    Load {
+        generation: u64,
+    },
+    /// Check a request against `base` and answer `Msg::Validated`.
+    Validate {
+        generation: u64,
+        request: Request,
+        base: Arc<Workspace>,
+    },
+    /// Check and write a request, log it, reload, and answer `Msg::Submitted`.
+    Submit {
+        generation: u64,
+        request: Request,
+    },
+    /// Write the plan (with its `excluded` list) to `path` (relative to the workspace).
+    SavePlan {
+        path: String,
+        plan: Box<Plan>,
+    },
+    /// Apply the plan (its `excluded` list honoured), streaming `Msg::Engine`, then `ApplyDone`.
+    Apply {
+        generation: u64,
+        plan: Box<Plan>,
+    },
+    /// Stop the running apply after its running step.
+    StopApply,
+    LoadAudit {
+        generation: u64,
+    },
+    Quit,
+}
+
+/// A destructive action waiting for its typed confirmation (`Confirm` -> `Confirmed`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub action: ConfirmAction,
+    /// What to type, in order: `yes`, then each closed account's name.
+    pub prompts: Vec<Prompt>,
+    pub step: usize,
+    pub input: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfirmAction {
+    /// Apply this plan (its `excluded` list set).
+    Apply(Box<Plan>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    pub text: String,
+    pub expected: String,
+}
+
+/// Catalog screen state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CatalogView {
+    /// Index into `catalog::rows`.
+    pub selected: usize,
+    /// The version marked as the base of a diff: (blueprint index, version index).
+    pub mark: Option<(usize, usize)>,
+    pub diff: Option<TextView>,
+}
+
+/// A scrollable block of styled lines (diffs, details).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextView {
+    pub title: String,
+    pub lines: Vec<crate::render::Line>,
+    pub scroll: usize,
+}
+
+/// One row of the plan list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row {
+    /// A kind heading with how many changes it holds (after filtering).
+    Kind { kind: Kind, count: usize },
+    /// An OU / portfolio / account group inside a kind.
+    Group { label: String, count: usize },
+    /// A change: index into `plan.changes`.
+    Change(usize),
+}
+
+/// Plan review state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Review {
+    /// The plan the rows were computed for.
+    pub plan_id: String,
+    pub rows: Vec<Row>,
+    /// Index into `rows` (always a `Row::Change` when there is one).
+    pub selected: usize,
+    pub filter: String,
+    pub editing_filter: bool,
+    pub action_filter: Option<Action>,
+    /// Changes the reviewer excluded.
+    pub excluded_roots: BTreeSet<String>,
+    /// Every excluded change -> the excluded root it goes with (itself for a root).
+    pub excluded: BTreeMap<String, String>,
+    /// Summary of the changes that would be applied.
+    pub included: Summary,
+    /// Drill-down: the change shown and its lines.
+    pub detail: Option<TextView>,
+    /// `Some(path)` while the reviewer types where to save the plan.
+    pub save_input: Option<String>,
+}
+
+/// A request form field.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FieldId {
+    Kind,
+    Blueprint,
+    Name,
+    Email,
+    Owner,
+    Account,
+    Param(String),
+    Tag(String),
+    /// Further tags as `k=v, k=v`.
+    ExtraTags,
+    Reason,
+    Submit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormField {
+    pub id: FieldId,
+    pub label: String,
+    pub value: String,
+    pub hint: String,
+    /// Values to cycle through with Left/Right (empty: free text).
+    pub choices: Vec<String>,
+}
+
+/// Request form state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Form {
+    pub fields: Vec<FormField>,
+    pub focus: usize,
+    /// The last check of the request as typed (None until the first answer).
+    pub checked: Option<Checked>,
+    pub checking: bool,
+    pub submitting: bool,
+}
+
+/// One step of a running apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepView {
+    pub address: String,
+    pub action: Action,
+    pub state: StepState,
+    /// The last call or retry, for the curious.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepState {
+    Pending,
+    Running,
+    Polling(String),
+    Done,
+    Failed(String),
+    Skipped(String),
+}
+
+/// Apply screen state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyRun {
+    pub plan_id: String,
+    pub steps: Vec<StepView>,
+    /// Changes left out by the reviewer (with their dependents).
+    pub excluded: usize,
+    pub started_ms: u64,
+    pub finished_ms: Option<u64>,
+    pub stopping: bool,
+    pub report: Option<Report>,
+    pub error: Option<String>,
+    /// Index of the first step shown.
+    pub scroll: usize,
+}
+
+impl ApplyRun {
+    pub fn running(&self) -> bool {
+        self.finished_ms.is_none()
+    }
+    pub fn count(&self, f: impl Fn(&StepState) -> bool) -> usize {
+        self.steps.iter().filter(|s| f(&s.state)).count()
+    }
+}
+
+/// Audit screen state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditView {
+    pub data: Option<AuditData>,
+    pub loading: bool,
+    pub error: Option<String>,
+    pub selected: usize,
+    pub detail: Option<TextView>,
+}
+
+/// The generation each kind of background request expects; older answers are dropped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Generations {
+    pub next: u64,
+    pub load: u64,
+    pub validate: u64,
+    pub submit: u64,
+    pub apply: u64,
+    pub audit: u64,
+}
+
+/// A line for the status bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+}
+
+/// The one owner of UI state.
+#[derive(Debug)]
+pub struct Model {
+    pub screen: Screen,
+    pub color: bool,
+    /// Workspace folder and backend, for the title bar.
+    pub label: String,
+    pub now_ms: u64,
+    pub workspace: Option<Arc<Workspace>>,
+    pub loading: Loading,
+    pub catalog: CatalogView,
+    pub form: Form,
+    pub review: Review,
+    pub apply: Option<ApplyRun>,
+    pub audit: AuditView,
+    pub confirm: Option<Confirm>,
+    pub help: bool,
+    pub status: Option<Status>,
+    pub gens: Generations,
+    /// Results dropped because a newer request superseded them (for tests and the curious).
+    pub dropped: u64,
+    pub quit: bool,
+}
+
+impl Model {
+    /// A fresh model and the effects that start it (reading the workspace and the state).
+    pub fn new(label: impl Into<String>, color: bool) -> (Model, Vec<Effect>) {
+        let mut m = Model {
+            screen: Screen::Plan,
+            color,
+            label: label.into(),
+            now_ms: 0,
+            workspace: None,
+            loading: Loading::Idle,
+            catalog: CatalogView::default(),
+            form: Form::default(),
+            review: Review::default(),
+            apply: None,
+            audit: AuditView::default(),
+            confirm: None,
+            help: false,
+            status: None,
+            gens: Generations::default(),
+            dropped: 0,
+            quit: false,
+        };
+        let load = super::update::start_load(&mut m);
+        (m, vec![load])
+    }
+
+    pub fn plan(&self) -> Option<&Plan> {
+        self.workspace.as_ref().map(|w| &w.plan)
+    }
+
+    pub fn apply_running(&self) -> bool {
+        self.apply.as_ref().is_some_and(ApplyRun::running)
+    }
+
+    pub(crate) fn next_gen(&mut self) -> u64 {
+        self.gens.next += 1;
+        self.gens.next
+    }
+}

@@ -1,0 +1,188 @@
+//! Plan review as data: the plan's changes grouped by kind and by OU / portfolio / account,
+//! filtered by text and action; which changes an exclusion takes with it (its dependents); the
+//! summary of what would still be applied; a change's drill-down lines (the CLI's own rendering);
+//! and the plan to save or apply with its `excluded` list. Pure functions of the plan.
+
+use super::model::{Row, TextView};
+use crate::plan::{Action, Change, Kind, Plan, Summary};
+use crate::render::{self, Line, Tone};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The OU / portfolio / account a change belongs to inside its kind ("" for none).
+pub fn group_of(c: &Change) -> String {
+    let key = c.address.split_once(':').map(|(_, k)| k).unwrap_or(&c.address);
+    let field = |name: &str| {
+        c.after
+            .as_ref()
+            .and_then(|v| v.get(name))
+            .or_else(|| c.before.as_ref().and_then(|v| v.get(name)))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    match c.kind {
+        Kind::Ou => match key.rsplit_once('/') {
+            Some((parent, _)) => format!("in OU {parent}"),
+            None => "in the root".into(),
+        },
+        Kind::Account => match field("parent") {
+            Some(p) if !p.is_empty() => format!("in OU {p}"),
+            _ => String::new(),
+        },
+        Kind::PolicyAttachment => match key.rsplit_once('@') {
+            Some((_, target)) => format!("on {target}"),
+            None => String::new(),
+        },
+        Kind::PortfolioProduct | Kind::PortfolioPrincipal | Kind::PortfolioShare | Kind::LaunchConstraint => {
+            match key.split_once('/') {
+                Some((p, _)) => format!("portfolio {p}"),
+                None => String::new(),
+            }
+        }
+        Kind::ProductVersion => match key.split_once('@') {
+            Some((p, _)) => format!("product {p}"),
+            None => String::new(),
+        },
+        Kind::ProvisionedPipeline => match key.split_once('/') {
+            Some((a, _)) => format!("account {a}"),
+            None => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+fn matches(c: &Change, filter: &str, action: Option<Action>) -> bool {
+    if action.is_some_and(|a| a != c.action) {
+        return false;
+    }
+    if filter.is_empty() {
+        return true;
+    }
+    let f = filter.to_lowercase();
+    c.address.to_lowercase().contains(&f) || c.reason.to_lowercase().contains(&f) || c.action.as_str() == f
+}
+
+/// The list rows for a plan under a filter.
+pub fn rows(plan: &Plan, filter: &str, action: Option<Action>) -> Vec<Row> {
+    let mut by_kind: BTreeMap<Kind, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
+    for (i, c) in plan.changes.iter().enumerate() {
+        if matches(c, filter, action) {
+            by_kind.entry(c.kind).or_default().entry(group_of(c)).or_default().push(i);
+        }
+    }
+    let mut out = vec![];
+    for kind in Kind::ALL {
+        let Some(groups) = by_kind.get(&kind) else { continue };
+        let count = groups.values().map(Vec::len).sum();
+        out.push(Row::Kind { kind, count });
+        for (label, items) in groups {
+            if !label.is_empty() {
+                out.push(Row::Group { label: label.clone(), count: items.len() });
+            }
+            out.extend(items.iter().map(|i| Row::Change(*i)));
+        }
+    }
+    out
+}
+
+/// Every excluded change -> the excluded root it goes with: the roots themselves and,
+/// transitively, everything that depends on one.
+pub fn exclusions(plan: &Plan, roots: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    if roots.is_empty() {
+        return out;
+    }
+    for r in roots {
+        if plan.change(r).is_some() {
+            out.insert(r.clone(), r.clone());
+        }
+    }
+    loop {
+        let before = out.len();
+        for c in &plan.changes {
+            if out.contains_key(&c.address) {
+                continue;
+            }
+            if let Some(root) = c.depends_on.iter().find_map(|d| out.get(d)) {
+                let root = root.clone();
+                out.insert(c.address.clone(), root);
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
+/// Summary of the changes that are not excluded.
+pub fn included_summary(plan: &Plan, excluded: &BTreeMap<String, String>) -> Summary {
+    if excluded.is_empty() {
+        return plan.summary.clone();
+    }
+    let kept: Vec<Change> =
+        plan.changes.iter().filter(|c| !excluded.contains_key(&c.address)).cloned().collect();
+    Summary::of(&kept)
+}
+
+/// The plan with its `excluded` list (every excluded address, in plan order), as saved and
+/// applied. The plan id does not change: it covers basis and changes only.
+pub fn with_exclusions(plan: &Plan, excluded: &BTreeMap<String, String>) -> Plan {
+    let mut p = plan.clone();
+    p.excluded = if excluded.is_empty() {
+        None
+    } else {
+        let list: Vec<serde_json::Value> = plan
+            .changes
+            .iter()
+            .filter(|c| excluded.contains_key(&c.address))
+            .map(|c| serde_json::Value::String(c.address.clone()))
+            .collect();
+        Some(serde_json::Value::Array(list))
+    };
+    p
+}
+
+/// The drill-down of change `index`: what the CLI shows for it, its dependencies both ways,
+/// and whether it is excluded.
+pub fn detail(plan: &Plan, index: usize, excluded: &BTreeMap<String, String>) -> TextView {
+    let Some(c) = plan.changes.get(index) else { return TextView::default() };
+    let mut lines = render::change_text(c, index + 1);
+    lines.push(Line::new());
+    match excluded.get(&c.address) {
+        Some(root) if root == &c.address => lines.push(
+            Line::new()
+                .push("EXCLUDED by you", Tone::Warning)
+                .push(" (space includes it again)", Tone::Muted),
+        ),
+        Some(root) => lines.push(
+            Line::new()
+                .push("EXCLUDED", Tone::Warning)
+                .push(format!(" because it depends on {root}, which you excluded"), Tone::Plain),
+        ),
+        None => {
+            lines.push(Line::new().push("included", Tone::Create).push(" (space excludes it)", Tone::Muted))
+        }
+    }
+    if c.depends_on.is_empty() {
+        lines.push(Line::new().push("depends on: nothing", Tone::Muted));
+    } else {
+        lines.push(Line::new().push("depends on:", Tone::Heading));
+        for d in &c.depends_on {
+            lines.push(Line::plain(format!("  {d}")));
+        }
+    }
+    let needed_by: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter(|x| x.depends_on.contains(&c.address))
+        .map(|x| x.address.as_str())
+        .collect();
+    if needed_by.is_empty() {
+        lines.push(Line::new().push("needed by: nothing", Tone::Muted));
+    } else {
+        lines.push(Line::new().push("needed by (excluded with it):", Tone::Heading));
+        for d in needed_by {
+            lines.push(Line::plain(format!("  {d}")));
+        }
+    }
+    TextView { title: format!("#{} {}", index + 1, c.address), lines, scroll: 0 }
+}

@@ -1,0 +1,302 @@
+//! The TUI runtime — the one impure part of `tui/`: owns the terminal (raw mode, alternate
+//! screen, restored on exit and, through ratatui's panic hook, on panic), turns terminal events
+//! into `Msg`s, runs each `Effect` on a background thread that answers with a `Msg` carrying the
+//! request's generation, and draws after every batch of messages. Background work runs on plain
+//! threads rather than a tokio pool: the AWS adapter owns a tokio runtime and blocks on it, which
+//! may not happen inside another runtime's worker. The engine's events stream in while it
+//! applies, so the UI never waits on AWS.
+
+use super::model::{AuditData, AuditRow, Effect, Key, Model, Msg, Workspace};
+use super::{update, view};
+use crate::adapter::{audit, fs, lock};
+use crate::app::{self, Env};
+use crate::cli::Global;
+use crate::engine;
+use crate::request::Request;
+use crate::workspace;
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
+
+/// Run the terminal UI until the user quits. Returns the exit code.
+pub fn run(ws: PathBuf, global: Global, env: Env) -> anyhow::Result<u8> {
+    let label = if global.aws {
+        format!("{} · AWS", ws.display())
+    } else {
+        format!(
+            "{} · {}",
+            ws.display(),
+            global
+                .state
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| ".vend/state.json".into())
+        )
+    };
+    let mut terminal = ratatui::try_init()?;
+    let result = event_loop(
+        &mut terminal,
+        Runtime { ws, global, env: env.clone(), stop: Arc::default() },
+        label,
+        env.color,
+    );
+    ratatui::try_restore()?;
+    result
+}
+
+struct Runtime {
+    ws: PathBuf,
+    global: Global,
+    env: Env,
+    /// Set to stop the running apply after its running step.
+    stop: Arc<AtomicBool>,
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    rt: Runtime,
+    label: String,
+    color: bool,
+) -> anyhow::Result<u8> {
+    let start = Instant::now();
+    let (tx, rx): (Sender<Msg>, Receiver<Msg>) = channel();
+    let input_done = Arc::new(AtomicBool::new(false));
+    spawn_input(tx.clone(), input_done.clone());
+    let (mut model, effects) = Model::new(label, color);
+    terminal.draw(|f| view::view(&model, f))?;
+    let mut quit = run_effects(&rt, &tx, effects);
+    while !quit && !model.quit {
+        let msg = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(msg) => msg,
+            Err(RecvTimeoutError::Timeout) => Msg::Tick { now_ms: start.elapsed().as_millis() as u64 },
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let mut effects = update::update(&mut model, msg);
+        // Take whatever else is waiting before drawing again.
+        while let Ok(more) = rx.try_recv() {
+            effects.extend(update::update(&mut model, more));
+        }
+        effects.extend(update::update(&mut model, Msg::Tick { now_ms: start.elapsed().as_millis() as u64 }));
+        quit = run_effects(&rt, &tx, effects);
+        terminal.draw(|f| view::view(&model, f))?;
+    }
+    input_done.store(true, Ordering::SeqCst);
+    Ok(0)
+}
+
+fn spawn_input(tx: Sender<Msg>, done: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while !done.load(Ordering::SeqCst) {
+            match event::poll(Duration::from_millis(100)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => return,
+            }
+            let msg = match event::read() {
+                Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => convert(k).map(Msg::Key),
+                Ok(Event::Resize(_, _)) => Some(Msg::Resize),
+                Ok(_) => None,
+                Err(_) => return,
+            };
+            if let Some(msg) = msg
+                && tx.send(msg).is_err()
+            {
+                return;
+            }
+        }
+    });
+}
+
+fn convert(k: KeyEvent) -> Option<Key> {
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match k.code {
+        KeyCode::Char(c) if ctrl => Key::Ctrl(c.to_ascii_lowercase()),
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Tab => Key::Tab,
+        KeyCode::BackTab => Key::BackTab,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::F(n) => Key::F(n),
+        _ => return None,
+    })
+}
+
+/// Start every effect; true when one asks to quit.
+fn run_effects(rt: &Runtime, tx: &Sender<Msg>, effects: Vec<Effect>) -> bool {
+    let mut quit = false;
+    for e in effects {
+        match e {
+            Effect::Quit => quit = true,
+            Effect::StopApply => rt.stop.store(true, Ordering::SeqCst),
+            Effect::Load { generation } => {
+                let (ws, global, tx) = (rt.ws.clone(), rt.global.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    let result = load(&ws, &global).map(Arc::new).map_err(|e| format!("{e:#}"));
+                    let _ = tx.send(Msg::Loaded { generation, result });
+                });
+            }
+            Effect::Validate { generation, request, base } => {
+                let (env, tx) = (rt.env.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    let request = stamp(request, &env);
+                    let checked =
+                        crate::request::check(&base.files, &base.loaded, Some(&base.state), &request);
+                    let _ = tx.send(Msg::Validated { generation, checked });
+                });
+            }
+            Effect::Submit { generation, request } => {
+                let (ws, global, env, tx) = (rt.ws.clone(), rt.global.clone(), rt.env.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    let result = submit(&ws, &global, &env, request).map_err(|e| format!("{e:#}"));
+                    let _ = tx.send(Msg::Submitted { generation, result });
+                });
+            }
+            Effect::SavePlan { path, plan } => {
+                let (ws, tx) = (rt.ws.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    let target = if std::path::Path::new(&path).is_absolute() {
+                        PathBuf::from(&path)
+                    } else {
+                        ws.join(&path)
+                    };
+                    let result = fs::write_plan(&target, &plan)
+                        .map(|_| target.display().to_string())
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Saved { result });
+                });
+            }
+            Effect::Apply { generation, plan } => {
+                rt.stop.store(false, Ordering::SeqCst);
+                let (ws, global, env, tx, stop) =
+                    (rt.ws.clone(), rt.global.clone(), rt.env.clone(), tx.clone(), rt.stop.clone());
+                std::thread::spawn(move || {
+                    let result = apply(&ws, &global, &env, &plan, &tx, generation, &stop)
+                        .map_err(|e| format!("{e:#}"));
+                    let _ = tx.send(Msg::ApplyDone { generation, result });
+                });
+            }
+            Effect::LoadAudit { generation } => {
+                let (ws, global, tx) = (rt.ws.clone(), rt.global.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    let result = read_audit(&ws, &global).map_err(|e| format!("{e:#}"));
+                    let _ = tx.send(Msg::AuditLoaded { generation, result });
+                });
+            }
+        }
+    }
+    quit
+}
+
+fn stamp(mut r: Request, env: &Env) -> Request {
+    r.requested_by = env.user.clone();
+    r.requested_at = app::now();
+    r
+}
+
+/// Read the workspace and the state, plan (the CLI's `vend plan`).
+fn load(ws: &std::path::Path, global: &Global) -> anyhow::Result<Workspace> {
+    let files = fs::read_workspace(ws)?;
+    let loaded = workspace::load(&files);
+    let (state, note) = app::read_state(ws, global, &loaded)?;
+    let plan = app::make_plan(&loaded, &state, app::now());
+    let source = if global.aws { "AWS".to_string() } else { "local state file".to_string() };
+    let mut w = Workspace::new(files, loaded, state, plan, source);
+    w.notes.extend(note);
+    Ok(w)
+}
+
+fn submit(
+    ws: &std::path::Path,
+    global: &Global,
+    env: &Env,
+    request: Request,
+) -> anyhow::Result<(String, Arc<Workspace>)> {
+    let request = stamp(request, env);
+    let files = fs::read_workspace(ws)?;
+    let loaded = workspace::load(&files);
+    let (state, _) = app::read_state(ws, global, &loaded)?;
+    let checked = crate::request::check(&files, &loaded, Some(&state), &request);
+    if let Some(d) = checked.diagnostics.iter().find(|d| d.is_error()) {
+        anyhow::bail!("{}: {}", d.code, d.message);
+    }
+    app::write_request(ws, global, env, &request, &checked)?;
+    Ok((checked.path.clone(), Arc::new(load(ws, global)?)))
+}
+
+/// `vend apply FILE` with the reviewed plan: lock, stale-plan guard, signed audit log, engine
+/// events streamed as messages.
+fn apply(
+    ws: &std::path::Path,
+    global: &Global,
+    env: &Env,
+    plan: &crate::plan::Plan,
+    tx: &Sender<Msg>,
+    generation: u64,
+    stop: &AtomicBool,
+) -> anyhow::Result<engine::Report> {
+    let _lock = lock::acquire(&ws.join(".vend").join("lock"), &env.user, &app::now(), None)?;
+    let files = fs::read_workspace(ws)?;
+    let loaded = workspace::load(&files);
+    let (mut cloud, identity, _) = app::open_cloud(ws, global, &loaded)?;
+    let state = cloud.read_state().map_err(|e| anyhow::anyhow!("reading the state: {e}"))?;
+    if let Some(why) = engine::stale_reason(plan, &files.fingerprint(), &state.fingerprint()) {
+        anyhow::bail!("{why}");
+    }
+    let (mut log, _) = app::open_audit(ws, global, env, identity)?;
+    let mut on_event = |event: engine::EngineEvent| {
+        let _ = tx.send(Msg::Engine { generation, event });
+    };
+    let report = engine::apply_until(
+        plan,
+        cloud.as_mut(),
+        &mut log,
+        &app::SystemClock,
+        &engine::Options::default(),
+        &mut on_event,
+        &|| stop.load(Ordering::SeqCst),
+    )?;
+    Ok(report)
+}
+
+fn read_audit(ws: &std::path::Path, global: &Global) -> anyhow::Result<AuditData> {
+    let path = app::audit_path(ws, global);
+    let records = if path.exists() { audit::read(&path)? } else { vec![] };
+    let chain = match audit::verify(&path, &audit::head_path(&path), &app::pinned_operators(ws)) {
+        Ok(r) => Ok(match &r.key {
+            None => "empty log".to_string(),
+            Some(key) => format!(
+                "{} records, last seq {}, signed by {}…{}",
+                r.records,
+                r.last_seq,
+                key.chars().take(12).collect::<String>(),
+                if r.pinned { " (pinned key)" } else { " (first key; none pinned)" }
+            ),
+        }),
+        Err(e) => Err(e.to_string()),
+    };
+    let rows = records
+        .iter()
+        .map(|r| AuditRow {
+            seq: r.seq,
+            ts: r.ts.clone(),
+            actor: r.actor.user.clone(),
+            plan_id: r.plan_id.clone(),
+            event: r.event.clone(),
+            address: r.address.clone(),
+            detail: serde_json::to_string_pretty(r).unwrap_or_default(),
+        })
+        .collect();
+    Ok(AuditData { path: path.display().to_string(), rows, chain })
+}

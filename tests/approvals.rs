@@ -1,0 +1,148 @@
+//! Separation of duties through the real binary: with `required_approvals: 1`, a plan saved by
+//! one operator (its author) is applied only after another operator's `vend approve`; the
+//! author's own approval is refused and would not count; a modified plan voids its approvals.
+//! Two operators = two key files (`XDG_CONFIG_HOME` temp dirs, `VEND_KEY_STORE=file`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+
+struct Operator {
+    config: tempfile::TempDir,
+    user: &'static str,
+}
+
+impl Operator {
+    fn new(user: &'static str) -> Operator {
+        Operator { config: tempfile::tempdir().unwrap(), user }
+    }
+    fn run(&self, args: &[&str], ws: &Path) -> Output {
+        let mut all = vec!["-C", ".", "--state", "state.json"];
+        all.extend_from_slice(args);
+        vend()
+            .args(&all)
+            .current_dir(ws)
+            .env("XDG_CONFIG_HOME", self.config.path())
+            .env("VEND_KEY_STORE", "file")
+            .env("USER", self.user)
+            .output()
+            .unwrap()
+    }
+}
+
+fn workspace() -> tempfile::TempDir {
+    let base = root().join("tests/fixtures/plan/_base");
+    let ws = materialize(
+        &base,
+        &base.join("state.json"),
+        &root().join("tests/fixtures/plan/06-scp-document-update"),
+    );
+    let settings = ws.path().join("catalog/vend.yaml");
+    let text =
+        std::fs::read_to_string(&settings).unwrap().replace("required_approvals: 0", "required_approvals: 1");
+    std::fs::write(settings, text).unwrap();
+    ws
+}
+
+fn read(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn a_plan_needs_an_approval_by_someone_other_than_its_author() {
+    let ws = workspace();
+    let (alice, bob) = (Operator::new("alice"), Operator::new("bob"));
+    let out = alice.run(&["plan", "--out", "p.json"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let saved = read(&ws.path().join("p.json"));
+    let author = saved["author"]["operator"].as_str().unwrap().to_string();
+    assert_eq!(author.len(), 64);
+    assert_eq!(saved["author"]["user"], "alice");
+
+    // Not approved yet: refused, naming what is missing.
+    let out = alice.run(&["apply", "p.json", "--auto-approve"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("requires 1 approval(s)") && err.contains("has 0 valid"), "{err}");
+
+    // The author cannot approve their own plan.
+    let out = alice.run(&["approve", "p.json"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("an approval by its author does not count"), "{}", text(&out.stderr));
+    assert!(read(&ws.path().join("p.json")).get("approvals").is_none());
+
+    // Another operator approves: signed approval in the plan and in the audit log.
+    let out = bob.run(&["approve", "p.json"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("it now has 1 valid approval(s)"), "{}", text(&out.stdout));
+    let approved = read(&ws.path().join("p.json"));
+    let a = &approved["approvals"][0];
+    assert_eq!(a["user"], "bob");
+    assert_eq!(a["plan_id"], approved["plan_id"]);
+    assert_ne!(a["operator"].as_str().unwrap(), author);
+    assert_eq!(a["sig"].as_str().unwrap().len(), 128);
+    let log = bob.run(&["audit", "log", "--json"], ws.path());
+    let records: Vec<Value> = text(&log.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rec = records.iter().find(|r| r["event"] == "approve").expect("an approve record");
+    assert_eq!(rec["plan_id"], approved["plan_id"]);
+    assert_eq!(rec["actor"]["key"], a["operator"]);
+
+    // A modified copy of the plan voids the approval.
+    let mut forged = approved.clone();
+    forged["changes"][0]["reason"] = Value::from("looks harmless");
+    std::fs::write(ws.path().join("q.json"), serde_json::to_string_pretty(&forged).unwrap()).unwrap();
+    let out = alice.run(&["apply", "q.json", "--auto-approve"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("the plan was modified after it was approved"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // An approval copied under another author's name does not help either: the author signs.
+    let mut swapped = approved.clone();
+    swapped["author"]["operator"] = a["operator"].clone();
+    std::fs::write(ws.path().join("r.json"), serde_json::to_string_pretty(&swapped).unwrap()).unwrap();
+    let out = alice.run(&["apply", "r.json", "--auto-approve"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("author signature does not verify"), "{}", text(&out.stderr));
+
+    // Excluding changes after the review (`excluded` is not part of the plan id) voids it too.
+    let mut trimmed = approved.clone();
+    trimmed["excluded"] = serde_json::json!([approved["changes"][0]["address"]]);
+    std::fs::write(ws.path().join("s.json"), serde_json::to_string_pretty(&trimmed).unwrap()).unwrap();
+    let out = alice.run(&["apply", "s.json", "--auto-approve"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("does not verify"), "{}", text(&out.stderr));
+
+    // Without a saved plan, an apply is refused when approvals are required.
+    let out = alice.run(&["apply", "--auto-approve"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("save the plan"), "{}", text(&out.stderr));
+
+    // The approved plan applies.
+    let out = alice.run(&["apply", "p.json", "--auto-approve", "--poll-interval-ms", "10"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+#[test]
+fn approvals_by_unpinned_keys_do_not_count_when_operators_are_pinned() {
+    let ws = workspace();
+    let (alice, bob) = (Operator::new("alice"), Operator::new("bob"));
+    assert_eq!(alice.run(&["plan", "--out", "p.json"], ws.path()).status.code(), Some(0));
+    assert_eq!(bob.run(&["approve", "p.json"], ws.path()).status.code(), Some(0));
+    let author = read(&ws.path().join("p.json"))["author"]["operator"].as_str().unwrap().to_string();
+    // Pin only alice: bob's approval no longer counts (and the workspace basis moved: plan again).
+    let settings = ws.path().join("catalog/vend.yaml");
+    let pinned = format!("{}operators:\n  alice: {author}\n", std::fs::read_to_string(&settings).unwrap());
+    std::fs::write(&settings, pinned).unwrap();
+    assert_eq!(alice.run(&["plan", "--out", "p.json"], ws.path()).status.code(), Some(0));
+    assert_eq!(bob.run(&["approve", "p.json"], ws.path()).status.code(), Some(0));
+    let out = alice.run(&["apply", "p.json", "--auto-approve"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not among the operators pinned"), "{}", text(&out.stderr));
+}

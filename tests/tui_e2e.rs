@@ -1,0 +1,195 @@
+//! End to end: the real `vend` binary in tmux (120x40) on a temporary copy of the demo
+//! workspace, driven with `send-keys` and read with `capture-pane`, polling with a timeout.
+//! Each test uses its own tmux server (`-L`) and kills it at the end.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    last: String,
+}
+
+impl Tmux {
+    /// Start `vend` in `ws` in a detached 120x40 session.
+    fn start(name: &str, ws: &Path, config: &Path) -> Tmux {
+        let socket = format!("vend-e2e-{name}-{}", std::process::id());
+        let t = Tmux { socket, last: String::new() };
+        let cmd = format!(
+            "env XDG_CONFIG_HOME={} VEND_KEY_STORE=file USER=tester NO_COLOR=1 {} -C {}; sleep 30",
+            config.display(),
+            env!("CARGO_BIN_EXE_vend"),
+            ws.display()
+        );
+        let ok = t.tmux(&["new-session", "-d", "-x", "120", "-y", "40", &cmd]).status.success();
+        assert!(ok, "tmux new-session failed (is tmux installed?)");
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        assert!(self.tmux(&[&["send-keys"], keys].concat()).status.success());
+    }
+
+    fn text(&self, text: &str) {
+        assert!(self.tmux(&["send-keys", "-l", text]).status.success());
+    }
+
+    fn screen(&mut self) -> String {
+        self.last = String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p"]).stdout).into_owned();
+        self.last.clone()
+    }
+
+    /// Poll the pane until `pred` holds (30 s at most).
+    fn wait(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting for {what}; the screen was:\n{}", self.last);
+    }
+
+    fn wait_for(&mut self, text: &str) -> String {
+        self.wait(text, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn demo_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    for top in ["catalog", "blueprints", "snapshots"] {
+        common::copy_dir(&common::root().join(top), &ws.join(top));
+    }
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    (dir, ws, config)
+}
+
+fn vend(ws: &Path, config: &Path, args: &[&str]) -> std::process::Output {
+    common::vend()
+        .args(args)
+        .current_dir(ws)
+        .env("XDG_CONFIG_HOME", config)
+        .env("VEND_KEY_STORE", "file")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn review_exclude_apply_then_only_the_excluded_change_is_left() {
+    let (_dir, ws, config) = demo_copy();
+    // What excluding the new OU must leave: it and everything that depends on it, transitively.
+    let before: serde_json::Value =
+        serde_json::from_slice(&vend(&ws, &config, &["plan", "--json"]).stdout).unwrap();
+    let mut expected: Vec<String> = vec!["ou:Workloads/staging".into()];
+    for c in before["changes"].as_array().unwrap() {
+        let deps: Vec<&str> =
+            c["depends_on"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+        if deps.iter().any(|d| expected.iter().any(|e| e == d)) {
+            expected.push(c["address"].as_str().unwrap().to_string());
+        }
+    }
+    expected.sort();
+    let total = before["changes"].as_array().unwrap().len();
+    let n = expected.len();
+    let mut t = Tmux::start("apply", &ws, &config);
+    // The plan loads; the first change is the new OU, which three others depend on.
+    t.wait_for("> [x]   + ou:Workloads/staging  create  #1");
+    // Review: drill into the SCP document change and back.
+    t.keys(&["/"]);
+    t.text("region-guard");
+    t.keys(&["Enter", "Enter"]);
+    t.wait_for("document:");
+    // One Escape at a time: two in a row read as an Alt sequence.
+    t.keys(&["Escape"]);
+    t.wait_for("changes by kind");
+    t.keys(&["Escape"]);
+    t.wait("the filter cleared", |s| s.contains("ou:Workloads/staging") && !s.contains("search:"));
+    // Exclude the OU: its dependents go with it, and the view says so.
+    t.keys(&["g", "Space"]);
+    let s = t.wait_for("excluded with ou:Workloads/staging");
+    assert!(s.contains(&format!("{total} change(s), {} to apply, {n} excluded", total - n)), "{s}");
+    // Apply with the typed word.
+    t.keys(&["a"]);
+    t.wait_for("Type yes to apply these changes:");
+    t.text("yes");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("Apply complete!");
+    let k = total - n;
+    assert!(s.contains(&format!("{k}/{k}  done {k}  failed 0")), "{s}");
+    assert!(s.contains(&format!("({n} excluded)")), "{s}");
+    // Back on the plan, re-read after the apply: only the excluded changes remain.
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("{n} change(s), 0 to apply, {n} excluded"));
+    t.keys(&["q"]);
+    drop(t);
+
+    let out = vend(&ws, &config, &["plan", "--json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut left: Vec<String> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["address"].as_str().unwrap().to_string())
+        .collect();
+    left.sort();
+    assert_eq!(left, expected);
+    assert!(expected.len() >= 4, "the OU has dependents in the demo: {expected:?}");
+    let verify = vend(&ws, &config, &["audit", "verify"]);
+    assert!(verify.status.success(), "{}", common::text(&verify.stderr));
+}
+
+#[test]
+fn request_form_writes_an_account_and_shows_its_plan() {
+    let (_dir, ws, config) = demo_copy();
+    let mut t = Tmux::start("request", &ws, &config);
+    t.wait_for("ou:Workloads/staging");
+    t.keys(&["2"]);
+    t.wait_for("request an account or a pipeline");
+    // Blueprint: workload@v2 (one field up, two choices right).
+    t.keys(&["Up", "Right", "Right"]);
+    t.wait_for("< workload@v2 >");
+    t.keys(&["Down"]);
+    t.text("web-dev");
+    t.keys(&["Down"]);
+    t.text("aws+web-dev@example.com");
+    t.keys(&["Down"]);
+    t.text("team-web");
+    // environment (a choice, default dev), then the required cost-center tag.
+    t.keys(&["Down", "Down"]);
+    t.text("4711");
+    t.wait_for("ok: valid; Submit writes catalog/accounts/web-dev.yaml");
+    t.keys(&["C-s"]);
+    let s = t.wait_for("+ account:web-dev  create");
+    assert!(s.contains("Wrote catalog/accounts/web-dev.yaml"), "{s}");
+    assert!(s.contains("provisioned_pipeline:web-dev/baseline"), "{s}");
+    t.keys(&["q"]);
+    drop(t);
+
+    let text = std::fs::read_to_string(ws.join("catalog/accounts/web-dev.yaml")).unwrap();
+    assert!(text.contains("email: aws+web-dev@example.com"), "{text}");
+    assert!(text.contains("requested_by: tester"), "{text}");
+    let log = vend(&ws, &config, &["audit", "log"]);
+    assert!(
+        common::text(&log.stdout).contains("request      account:web-dev"),
+        "{}",
+        common::text(&log.stdout)
+    );
+}

@@ -1,0 +1,71 @@
+//! Shared helpers for the TUI tests: the demo workspace loaded into a `tui::model::Workspace`
+//! (the repo root's catalog/ and blueprints/ against snapshots/demo.state.json), and a model that
+//! has received it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use vend::adapter::fs;
+use vend::app;
+use vend::tui::model::{Effect, Model, Msg, Workspace};
+use vend::tui::update;
+use vend::workspace;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The demo workspace, planned against the demo state (a fixed `created_at`).
+pub fn demo() -> Arc<Workspace> {
+    let files = fs::read_workspace(&root()).unwrap();
+    let loaded = workspace::load(&files);
+    let state = fs::read_state(&root().join("snapshots/demo.state.json")).unwrap();
+    let mut plan = app::make_plan(&loaded, &state, "2026-11-22T10:00:00Z".into());
+    // Fixed ids, so snapshots do not move with every edit of the demo workspace's bytes.
+    plan.plan_id = format!("sha256:{}", "0123456789ab".repeat(5) + "cdef");
+    plan.basis.state = format!("sha256:{}", "acfd658b9282".repeat(5) + "0000");
+    Arc::new(Workspace::new(files, loaded, state, plan, "local state file".into()))
+}
+
+/// A model that has loaded `ws` (the first load's answer), and the effects that answer caused.
+pub fn ready_with(ws: Arc<Workspace>) -> (Model, Vec<Effect>) {
+    let (mut m, effects) = Model::new("demo", false);
+    let generation = match effects.as_slice() {
+        [Effect::Load { generation }] => *generation,
+        other => panic!("expected one Load effect, got {other:?}"),
+    };
+    let out = update(&mut m, Msg::Loaded { generation, result: Ok(ws) });
+    (m, out)
+}
+
+pub fn ready() -> Model {
+    ready_with(demo()).0
+}
+
+/// Feed keys one by one, returning every effect.
+pub fn keys(m: &mut Model, keys: &[vend::tui::Key]) -> Vec<Effect> {
+    keys.iter().flat_map(|k| update(m, Msg::Key(*k))).collect()
+}
+
+pub fn type_text(m: &mut Model, text: &str) -> Vec<Effect> {
+    text.chars().flat_map(|c| update(m, Msg::Key(vend::tui::Key::Char(c)))).collect()
+}
+
+/// The address of the change under the cursor on the plan screen.
+pub fn selected_address(m: &Model) -> Option<String> {
+    let i = update::selected_change(m)?;
+    Some(m.plan()?.changes[i].address.clone())
+}
+
+/// Answer the last Validate effect synchronously, as the runtime would (fixed time stamp).
+pub fn answer_validation(m: &mut Model, effects: &[Effect]) {
+    if let Some(Effect::Validate { generation, request, base }) =
+        effects.iter().rev().find(|e| matches!(e, Effect::Validate { .. }))
+    {
+        let mut r = request.clone();
+        r.requested_by = "tester".into();
+        r.requested_at = "2026-11-22T10:00:00Z".into();
+        let checked = vend::request::check(&base.files, &base.loaded, Some(&base.state), &r);
+        update(m, Msg::Validated { generation: *generation, checked });
+    }
+}

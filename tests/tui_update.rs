@@ -1,0 +1,484 @@
+//! `tui::update` key handling per screen, and background results of superseded requests being
+//! dropped. Pure: no terminal, no threads; background answers are fed in as messages.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod tui_support;
+
+use tui_support::*;
+use vend::engine::{EngineEvent, Report, StepReport, StepStatus};
+use vend::plan::Action;
+use vend::request::RequestKind;
+use vend::tui::model::*;
+use vend::tui::{Key, update};
+
+fn has<F: Fn(&Effect) -> bool>(effects: &[Effect], f: F) -> bool {
+    effects.iter().any(f)
+}
+
+#[test]
+fn starts_by_loading_and_shows_the_plan() {
+    let (m, effects) = Model::new("demo", false);
+    assert!(matches!(effects.as_slice(), [Effect::Load { .. }]));
+    assert!(matches!(m.loading, Loading::Busy { .. }));
+    assert_eq!(m.screen, Screen::Plan);
+    let (m, effects) = ready_with(demo());
+    assert_eq!(m.loading, Loading::Idle);
+    assert!(m.workspace.is_some());
+    // The form is checked as soon as the workspace is there.
+    assert!(has(&effects, |e| matches!(e, Effect::Validate { .. })));
+    assert_eq!(selected_address(&m).as_deref(), Some("ou:Workloads/staging"));
+}
+
+#[test]
+fn stale_results_are_dropped() {
+    let (mut m, effects) = Model::new("demo", false);
+    let Effect::Load { generation: first } = effects[0] else { panic!() };
+    // A reload supersedes the first load.
+    let effects = update(&mut m, Msg::Key(Key::Char('r')));
+    let Some(Effect::Load { generation: second }) = effects.first() else { panic!("{effects:?}") };
+    assert_ne!(first, *second);
+    update(&mut m, Msg::Loaded { generation: first, result: Ok(demo()) });
+    assert!(m.workspace.is_none(), "the superseded load must be dropped");
+    assert_eq!(m.dropped, 1);
+    update(&mut m, Msg::Loaded { generation: *second, result: Ok(demo()) });
+    assert!(m.workspace.is_some());
+
+    // Validation, audit, engine and submit answers with an old generation change nothing.
+    let ws = m.workspace.clone().unwrap();
+    let checked = vend::request::check(&ws.files, &ws.loaded, None, &vend::request::Request::default());
+    update(&mut m, Msg::Validated { generation: 9999, checked });
+    assert!(m.form.checked.is_none());
+    update(&mut m, Msg::AuditLoaded { generation: 9999, result: Err("old".into()) });
+    assert!(m.audit.error.is_none());
+    update(&mut m, Msg::Submitted { generation: 9999, result: Err("old".into()) });
+    assert!(m.status.is_none());
+    update(
+        &mut m,
+        Msg::Engine { generation: 9999, event: EngineEvent::StepSucceeded { address: "x".into() } },
+    );
+    update(&mut m, Msg::ApplyDone { generation: 9999, result: Err("old".into()) });
+    assert!(m.apply.is_none());
+    assert_eq!(m.dropped, 6);
+}
+
+#[test]
+fn global_keys_switch_screens_help_and_quit() {
+    let mut m = ready();
+    update(&mut m, Msg::Key(Key::Char('1')));
+    assert_eq!(m.screen, Screen::Catalog);
+    let e = update(&mut m, Msg::Key(Key::Char('5')));
+    assert_eq!(m.screen, Screen::Audit);
+    assert!(has(&e, |e| matches!(e, Effect::LoadAudit { .. })));
+    update(&mut m, Msg::Key(Key::Tab));
+    assert_eq!(m.screen, Screen::Catalog);
+    update(&mut m, Msg::Key(Key::BackTab));
+    assert_eq!(m.screen, Screen::Audit);
+    update(&mut m, Msg::Key(Key::Char('4')));
+    assert_eq!(m.screen, Screen::Apply);
+    update(&mut m, Msg::Key(Key::Char('?')));
+    assert!(m.help);
+    // Any of the help keys closes it; others are swallowed.
+    update(&mut m, Msg::Key(Key::Char('1')));
+    assert!(m.help && m.screen == Screen::Apply);
+    update(&mut m, Msg::Key(Key::Esc));
+    assert!(!m.help);
+    let e = update(&mut m, Msg::Key(Key::Char('q')));
+    assert!(m.quit && has(&e, |e| matches!(e, Effect::Quit)));
+    let mut m = ready();
+    let e = update(&mut m, Msg::Key(Key::Ctrl('c')));
+    assert!(m.quit && has(&e, |e| matches!(e, Effect::Quit)));
+    // Resizes and ticks only change the clock.
+    let mut m = ready();
+    assert!(update(&mut m, Msg::Resize).is_empty());
+    update(&mut m, Msg::Tick { now_ms: 1234 });
+    assert_eq!(m.now_ms, 1234);
+}
+
+#[test]
+fn plan_navigation_lands_on_changes_and_drills_down() {
+    let mut m = ready();
+    let first = selected_address(&m).unwrap();
+    keys(&mut m, &[Key::Char('j')]);
+    let second = selected_address(&m).unwrap();
+    assert_ne!(first, second);
+    assert!(matches!(m.review.rows[m.review.selected], Row::Change(_)), "never on a heading");
+    keys(&mut m, &[Key::Up]);
+    assert_eq!(selected_address(&m).unwrap(), first);
+    keys(&mut m, &[Key::Char('G')]);
+    assert_eq!(selected_address(&m).as_deref(), Some("provisioned_pipeline:search-staging/baseline"));
+    keys(&mut m, &[Key::Char('g')]);
+    assert_eq!(selected_address(&m).unwrap(), first);
+    // Drill into the SCP document change: its line diff is there.
+    keys(&mut m, &[Key::Char('/')]);
+    type_text(&mut m, "region-guard");
+    keys(&mut m, &[Key::Enter]);
+    assert!(!m.review.editing_filter);
+    assert_eq!(selected_address(&m).as_deref(), Some("policy:region-guard"));
+    keys(&mut m, &[Key::Enter]);
+    let d = m.review.detail.as_ref().expect("detail open");
+    let text: Vec<String> = d.lines.iter().map(|l| l.text()).collect();
+    assert!(text.iter().any(|l| l.contains("document:")), "{text:#?}");
+    assert!(text.iter().any(|l| l.contains("@@")));
+    keys(&mut m, &[Key::Char('j'), Key::Char('j')]);
+    assert_eq!(m.review.detail.as_ref().unwrap().scroll, 2);
+    keys(&mut m, &[Key::Esc]);
+    assert!(m.review.detail.is_none());
+}
+
+#[test]
+fn plan_filter_and_action_filter() {
+    let mut m = ready();
+    let all = m.review.rows.len();
+    keys(&mut m, &[Key::Char('/')]);
+    type_text(&mut m, "sandbox");
+    let shown: Vec<String> = m
+        .review
+        .rows
+        .iter()
+        .filter_map(|r| {
+            if let Row::Change(i) = r {
+                let c = &m.plan().unwrap().changes[*i];
+                Some(format!("{} {}", c.address, c.reason))
+            } else {
+                None
+            }
+        })
+        .collect();
+    // Search matches the address or the reason.
+    assert!(!shown.is_empty() && shown.iter().all(|a| a.to_lowercase().contains("sandbox")), "{shown:?}");
+    assert!(shown.len() < m.plan().unwrap().changes.len());
+    // Typing while searching does not trigger other keys.
+    assert_eq!(m.screen, Screen::Plan);
+    keys(&mut m, &[Key::Esc]);
+    assert_eq!(m.review.rows.len(), all);
+    keys(&mut m, &[Key::Char('f')]);
+    assert_eq!(m.review.action_filter, Some(Action::Create));
+    assert!(m.review.rows.iter().all(|r| match r {
+        Row::Change(i) => m.plan().unwrap().changes[*i].action == Action::Create,
+        _ => true,
+    }));
+    keys(&mut m, &[Key::Char('f')]);
+    assert_eq!(m.review.action_filter, Some(Action::Update));
+    keys(&mut m, &[Key::Esc]);
+    assert_eq!(m.review.action_filter, None);
+}
+
+#[test]
+fn excluding_a_change_excludes_its_dependents_and_says_so() {
+    let mut m = ready();
+    assert_eq!(selected_address(&m).as_deref(), Some("ou:Workloads/staging"));
+    keys(&mut m, &[Key::Char(' ')]);
+    let ex: Vec<&String> = m.review.excluded.keys().collect();
+    assert_eq!(
+        ex,
+        [
+            "account:search-staging",
+            "ou:Workloads/staging",
+            "policy_attachment:deny-root-user@ou:Workloads/staging",
+            "provisioned_pipeline:search-staging/baseline"
+        ]
+    );
+    let status = m.status.as_ref().unwrap().text.clone();
+    assert!(status.contains("3 change(s) that depend on it"), "{status}");
+    assert_eq!(m.review.included.create, 4);
+    // A dependent cannot be included on its own.
+    keys(&mut m, &[Key::Char('/')]);
+    type_text(&mut m, "account:search-staging");
+    keys(&mut m, &[Key::Enter, Key::Char('x')]);
+    assert!(m.status.as_ref().unwrap().error);
+    assert_eq!(m.review.excluded.len(), 4);
+    keys(&mut m, &[Key::Enter]);
+    let detail: Vec<String> = m.review.detail.as_ref().unwrap().lines.iter().map(|l| l.text()).collect();
+    assert!(detail.iter().any(|l| l.contains("because it depends on ou:Workloads/staging")), "{detail:#?}");
+    keys(&mut m, &[Key::Esc, Key::Esc]);
+    // Including the root brings everything back; X clears all.
+    keys(&mut m, &[Key::Char('g'), Key::Char(' ')]);
+    assert!(m.review.excluded.is_empty());
+    keys(&mut m, &[Key::Char(' '), Key::Char('X')]);
+    assert!(m.review.excluded.is_empty());
+}
+
+#[test]
+fn saving_the_plan_carries_the_excluded_list() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char(' '), Key::Char('s')]);
+    assert_eq!(m.review.save_input.as_deref(), Some("plan.json"));
+    keys(&mut m, &[Key::Backspace; 9]);
+    type_text(&mut m, "reviewed.json");
+    let e = keys(&mut m, &[Key::Enter]);
+    let Some(Effect::SavePlan { path, plan }) = e.first() else { panic!("{e:?}") };
+    assert_eq!(path, "reviewed.json");
+    let list = plan.excluded.as_ref().unwrap().as_array().unwrap();
+    assert_eq!(list.len(), 4);
+    assert_eq!(plan.plan_id, m.plan().unwrap().plan_id, "excluding does not change the plan id");
+    update(&mut m, Msg::Saved { result: Ok("reviewed.json".into()) });
+    assert!(m.status.as_ref().unwrap().text.contains("Saved the plan"));
+    // Esc cancels the file prompt.
+    keys(&mut m, &[Key::Char('s'), Key::Esc]);
+    assert!(m.review.save_input.is_none());
+}
+
+#[test]
+fn apply_needs_the_typed_word_yes() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char(' '), Key::Char('a')]);
+    assert!(m.confirm.is_some());
+    // Keys go to the dialog, not to the screens.
+    let e = type_text(&mut m, "no");
+    assert!(e.is_empty());
+    assert_eq!(m.screen, Screen::Plan);
+    let e = keys(&mut m, &[Key::Enter]);
+    assert!(e.is_empty());
+    assert!(m.confirm.as_ref().unwrap().error.as_ref().unwrap().contains("is not 'yes'"));
+    type_text(&mut m, "yes");
+    let e = keys(&mut m, &[Key::Enter]);
+    let Some(Effect::Apply { plan, .. }) = e.first() else { panic!("{e:?}") };
+    assert_eq!(plan.excluded.as_ref().unwrap().as_array().unwrap().len(), 4);
+    assert!(m.confirm.is_none());
+    assert_eq!(m.screen, Screen::Apply);
+    let run = m.apply.as_ref().unwrap();
+    assert_eq!(run.steps.len(), 9);
+    assert_eq!(run.excluded, 4);
+    assert!(run.steps.iter().all(|s| s.state == StepState::Pending));
+    // Esc cancels without an effect.
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('a')]);
+    let e = keys(&mut m, &[Key::Esc]);
+    assert!(e.is_empty() && m.confirm.is_none() && m.apply.is_none());
+}
+
+#[test]
+fn a_close_also_needs_the_account_name() {
+    let ws = demo();
+    let mut plan = ws.plan.clone();
+    let i = plan.changes.iter().position(|c| c.address == "account:payments-prod").unwrap();
+    plan.changes[i].action = Action::Close;
+    let ws = std::sync::Arc::new(Workspace::new(
+        ws.files.clone(),
+        ws.loaded.clone(),
+        ws.state.clone(),
+        plan,
+        "local state file".into(),
+    ));
+    let (mut m, _) = ready_with(ws);
+    keys(&mut m, &[Key::Char('a')]);
+    type_text(&mut m, "yes");
+    let e = keys(&mut m, &[Key::Enter]);
+    assert!(e.is_empty());
+    let c = m.confirm.as_ref().unwrap();
+    assert_eq!(c.step, 1);
+    assert!(c.prompts[1].text.contains("payments-prod"));
+    type_text(&mut m, "payments-dev");
+    assert!(keys(&mut m, &[Key::Enter]).is_empty());
+    type_text(&mut m, "payments-prod");
+    let e = keys(&mut m, &[Key::Enter]);
+    assert!(matches!(e.first(), Some(Effect::Apply { .. })));
+}
+
+fn applying() -> (Model, u64) {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('a')]);
+    type_text(&mut m, "yes");
+    let e = keys(&mut m, &[Key::Enter]);
+    let Some(Effect::Apply { generation, .. }) = e.first() else { panic!() };
+    (m, *generation)
+}
+
+#[test]
+fn apply_progress_follows_engine_events() {
+    let (mut m, g) = applying();
+    let ev = |e| Msg::Engine { generation: g, event: e };
+    update(&mut m, Msg::Tick { now_ms: 500 });
+    update(
+        &mut m,
+        ev(EngineEvent::StepStarted {
+            index: 1,
+            total: 13,
+            address: "ou:Workloads/staging".into(),
+            action: Action::Create,
+        }),
+    );
+    assert_eq!(m.apply.as_ref().unwrap().steps[0].state, StepState::Running);
+    update(
+        &mut m,
+        ev(EngineEvent::Polled { address: "ou:Workloads/staging".into(), status: "IN_PROGRESS".into() }),
+    );
+    assert_eq!(m.apply.as_ref().unwrap().steps[0].state, StepState::Polling("IN_PROGRESS".into()));
+    update(&mut m, ev(EngineEvent::StepSucceeded { address: "ou:Workloads/staging".into() }));
+    update(
+        &mut m,
+        ev(EngineEvent::StepFailed { address: "policy:region-guard".into(), error: "boom".into() }),
+    );
+    let run = m.apply.as_ref().unwrap();
+    assert_eq!(run.steps[0].state, StepState::Done);
+    assert!(run.steps.iter().any(|s| s.state == StepState::Failed("boom".into())));
+    // q does not quit while applying; Ctrl-C asks to stop after the running step.
+    let e = update(&mut m, Msg::Key(Key::Char('q')));
+    assert!(e.is_empty() && !m.quit);
+    let e = update(&mut m, Msg::Key(Key::Ctrl('c')));
+    assert!(matches!(e.as_slice(), [Effect::StopApply]));
+    assert!(!m.quit && m.apply.as_ref().unwrap().stopping);
+    assert!(update(&mut m, Msg::Key(Key::Ctrl('c'))).is_empty(), "asked once");
+    update(&mut m, ev(EngineEvent::Stopped { remaining: 11 }));
+    update(&mut m, Msg::Tick { now_ms: 4500 });
+    let report = Report {
+        plan_id: m.apply.as_ref().unwrap().plan_id.clone(),
+        steps: vec![
+            StepReport {
+                address: "ou:Workloads/staging".into(),
+                action: Action::Create,
+                status: StepStatus::Succeeded,
+                error: None,
+            },
+            StepReport {
+                address: "policy:region-guard".into(),
+                action: Action::Update,
+                status: StepStatus::Skipped,
+                error: Some("not started: the apply was stopped".into()),
+            },
+        ],
+    };
+    let e = update(&mut m, Msg::ApplyDone { generation: g, result: Ok(report) });
+    // The plan is read again so it shows what is left.
+    assert!(matches!(e.as_slice(), [Effect::Load { .. }]));
+    let run = m.apply.as_ref().unwrap();
+    assert_eq!(run.finished_ms, Some(4500));
+    assert!(m.status.as_ref().unwrap().text.contains("stopped"));
+    assert!(matches!(run.steps[1].state, StepState::Skipped(_)));
+    // After it ends, Enter goes back to the plan and q quits again.
+    update(&mut m, Msg::Key(Key::Enter));
+    assert_eq!(m.screen, Screen::Plan);
+}
+
+#[test]
+fn catalog_keys_diff_mark_and_request() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('1')]);
+    let rows = vend::tui::catalog::rows(&m.workspace.as_ref().unwrap().catalog);
+    // Down to service-pipeline v3 (the last row).
+    keys(&mut m, &[Key::End]);
+    assert_eq!(m.catalog.selected, rows.len() - 1);
+    keys(&mut m, &[Key::Char('d')]);
+    let d = m.catalog.diff.as_ref().expect("diff against the previous version");
+    assert_eq!(d.title, "service-pipeline v2 -> v3");
+    assert!(d.lines.iter().any(|l| l.text().starts_with("+++ v3/template.yaml")));
+    keys(&mut m, &[Key::Char('j')]);
+    assert_eq!(m.catalog.diff.as_ref().unwrap().scroll, 1);
+    keys(&mut m, &[Key::Esc]);
+    assert!(m.catalog.diff.is_none());
+    // Mark v1, then diff v3 against it.
+    keys(&mut m, &[Key::Char('k'), Key::Char('k'), Key::Char('m'), Key::Char('G'), Key::Char('d')]);
+    assert_eq!(m.catalog.diff.as_ref().unwrap().title, "service-pipeline v1 -> v3");
+    keys(&mut m, &[Key::Esc]);
+    // n opens the request form on that version, focused on the name.
+    let e = keys(&mut m, &[Key::Char('n')]);
+    assert_eq!(m.screen, Screen::Request);
+    assert!(has(&e, |e| matches!(e, Effect::Validate { .. })));
+    assert_eq!(vend::tui::form::value(&m.form, &FieldId::Blueprint), "service-pipeline@v3");
+    assert_eq!(vend::tui::form::kind(&m.form), RequestKind::Pipeline);
+    assert_eq!(m.form.fields[m.form.focus].id, FieldId::Name);
+}
+
+#[test]
+fn request_form_types_validates_and_submits() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('2')]);
+    assert_eq!(m.screen, Screen::Request);
+    assert_eq!(m.form.fields[m.form.focus].id, FieldId::Name);
+    // Pick workload@v2 (Up to the blueprint, Right twice).
+    keys(&mut m, &[Key::Up, Key::Right, Key::Right]);
+    assert_eq!(vend::tui::form::value(&m.form, &FieldId::Blueprint), "workload@v2");
+    assert!(m.form.fields.iter().any(|f| f.id == FieldId::Param("environment".into())));
+    assert!(m.form.fields.iter().any(|f| f.id == FieldId::Tag("cost-center".into())));
+    keys(&mut m, &[Key::Down]);
+    // Every edit asks for a check; digits and q are typed, not screen keys.
+    let e = type_text(&mut m, "web-dev");
+    assert_eq!(e.iter().filter(|e| matches!(e, Effect::Validate { .. })).count(), 7);
+    keys(&mut m, &[Key::Down]);
+    let e = type_text(&mut m, "qa@example.com");
+    assert_eq!(m.screen, Screen::Request);
+    answer_validation(&mut m, &e);
+    let errs = vend::tui::form::messages(&m.form, &FieldId::Email);
+    assert!(errs.iter().any(|(e, t)| *e && t.contains("email-pattern")), "{errs:?}");
+    let errs = vend::tui::form::messages(&m.form, &FieldId::Tag("cost-center".into()));
+    assert!(errs.iter().any(|(e, t)| *e && t.contains("missing-tag")), "{errs:?}");
+    // Submitting an invalid request is refused.
+    let e = keys(&mut m, &[Key::Ctrl('s')]);
+    assert!(e.is_empty());
+    assert!(m.status.as_ref().unwrap().error);
+    // Fix it: clear the e-mail, type a good one, fill the tag.
+    keys(&mut m, &[Key::Ctrl('u')]);
+    type_text(&mut m, "aws+web-dev@example.com");
+    keys(&mut m, &[Key::Down, Key::Down]);
+    assert_eq!(m.form.fields[m.form.focus].id, FieldId::Param("environment".into()));
+    keys(&mut m, &[Key::Right]);
+    assert_eq!(vend::tui::form::value(&m.form, &FieldId::Param("environment".into())), "staging");
+    keys(&mut m, &[Key::Down]);
+    let e = type_text(&mut m, "4711");
+    answer_validation(&mut m, &e);
+    assert!(m.form.checked.as_ref().unwrap().is_valid(), "{:?}", m.form.checked);
+    let e = keys(&mut m, &[Key::Ctrl('s')]);
+    let Some(Effect::Submit { generation, request }) = e.first() else { panic!("{e:?}") };
+    assert_eq!(request.name, "web-dev");
+    assert_eq!(request.tags.get("cost-center").map(String::as_str), Some("4711"));
+    assert!(m.form.submitting);
+    // The answer: the new plan, filtered to the request.
+    let generation = *generation;
+    update(
+        &mut m,
+        Msg::Submitted { generation, result: Ok(("catalog/accounts/web-dev.yaml".into(), demo())) },
+    );
+    assert_eq!(m.screen, Screen::Plan);
+    assert_eq!(m.review.filter, "web-dev");
+    assert!(m.status.as_ref().unwrap().text.contains("Wrote catalog/accounts/web-dev.yaml"));
+    // Esc leaves the form for the catalog.
+    keys(&mut m, &[Key::Char('2'), Key::Esc]);
+    assert_eq!(m.screen, Screen::Catalog);
+}
+
+#[test]
+fn request_form_switches_to_pipelines() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('2'), Key::Up, Key::Up]);
+    assert_eq!(m.form.fields[m.form.focus].id, FieldId::Kind);
+    keys(&mut m, &[Key::Right]);
+    assert_eq!(vend::tui::form::kind(&m.form), RequestKind::Pipeline);
+    assert!(m.form.fields.iter().any(|f| f.id == FieldId::Account));
+    assert!(m.form.fields.iter().any(|f| f.id == FieldId::Param("RepositoryName".into())));
+    assert!(!m.form.fields.iter().any(|f| f.id == FieldId::Email));
+}
+
+#[test]
+fn audit_keys_move_and_show_details() {
+    let mut m = ready();
+    let e = keys(&mut m, &[Key::Char('5')]);
+    let Some(Effect::LoadAudit { generation }) = e.first() else { panic!() };
+    assert!(m.audit.loading);
+    let rows = (1..=3)
+        .map(|i| AuditRow {
+            seq: i,
+            ts: format!("2026-11-22T10:00:0{i}Z"),
+            actor: "dana".into(),
+            plan_id: "sha256:abc".into(),
+            event: "intent".into(),
+            address: format!("account:a{i}"),
+            detail: format!("{{\n  \"seq\": {i}\n}}"),
+        })
+        .collect();
+    update(
+        &mut m,
+        Msg::AuditLoaded {
+            generation: *generation,
+            result: Ok(AuditData { path: "x".into(), rows, chain: Ok("3 records".into()) }),
+        },
+    );
+    assert!(!m.audit.loading);
+    keys(&mut m, &[Key::Char('j'), Key::Char('j'), Key::Char('j')]);
+    assert_eq!(m.audit.selected, 2);
+    keys(&mut m, &[Key::Enter]);
+    assert_eq!(m.audit.detail.as_ref().unwrap().title, "record seq 3");
+    keys(&mut m, &[Key::Esc]);
+    assert!(m.audit.detail.is_none());
+    let e = keys(&mut m, &[Key::Char('r')]);
+    assert!(matches!(e.first(), Some(Effect::LoadAudit { .. })));
+}

@@ -1,0 +1,210 @@
+//! `tui::view` snapshots: every screen drawn with ratatui's `TestBackend` at 80x24 and 120x40
+//! (text only, colour off — symbols and words must carry the meaning), stored under
+//! tests/snapshots/. `INSTA_UPDATE=always cargo test --test tui_view` rewrites them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod tui_support;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tui_support::*;
+use vend::engine::EngineEvent;
+use vend::plan::Action;
+use vend::tui::model::*;
+use vend::tui::{Key, update, view};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn snap(name: &str, m: &Model) {
+    for (w, h) in SIZES {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| view(m, f)).unwrap();
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), t.backend());
+    }
+}
+
+#[test]
+fn loading() {
+    let (m, _) = Model::new("demo", false);
+    snap("loading", &m);
+    let (mut m, _) = Model::new("demo", false);
+    let g = m.gens.load;
+    update(&mut m, Msg::Loaded { generation: g, result: Err("state file /x does not exist".into()) });
+    snap("load_failed", &m);
+}
+
+#[test]
+fn plan_screen() {
+    let mut m = ready();
+    snap("plan", &m);
+    keys(&mut m, &[Key::Char(' ')]);
+    snap("plan_excluded", &m);
+    keys(&mut m, &[Key::Char('/')]);
+    type_text(&mut m, "region-guard");
+    keys(&mut m, &[Key::Enter, Key::Enter]);
+    snap("plan_detail_policy", &m);
+    keys(&mut m, &[Key::Esc, Key::Esc, Key::Char('/')]);
+    type_text(&mut m, "service-pipeline@v3");
+    keys(&mut m, &[Key::Enter, Key::Enter]);
+    snap("plan_detail_template", &m);
+}
+
+#[test]
+fn confirm_dialog() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char(' '), Key::Char('a')]);
+    type_text(&mut m, "ye");
+    snap("confirm", &m);
+}
+
+#[test]
+fn apply_screen() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('4')]);
+    snap("apply_none", &m);
+    let mut m = ready();
+    keys(&mut m, &[Key::Char(' '), Key::Char('a')]);
+    type_text(&mut m, "yes");
+    let e = keys(&mut m, &[Key::Enter]);
+    let Some(Effect::Apply { generation, .. }) = e.first() else { panic!() };
+    let g = *generation;
+    let steps: Vec<(String, Action)> =
+        m.apply.as_ref().unwrap().steps.iter().map(|s| (s.address.clone(), s.action)).collect();
+    let ev = |e| Msg::Engine { generation: g, event: e };
+    for (a, _) in &steps[..3] {
+        update(&mut m, ev(EngineEvent::StepSucceeded { address: a.clone() }));
+    }
+    update(
+        &mut m,
+        ev(EngineEvent::StepFailed {
+            address: steps[3].0.clone(),
+            error: "ConcurrentModificationException".into(),
+        }),
+    );
+    update(
+        &mut m,
+        ev(EngineEvent::StepStarted { index: 5, total: 9, address: steps[4].0.clone(), action: steps[4].1 }),
+    );
+    update(&mut m, ev(EngineEvent::Polled { address: steps[4].0.clone(), status: "IN_PROGRESS".into() }));
+    update(&mut m, Msg::Tick { now_ms: 65_000 });
+    snap("apply_running", &m);
+    update(&mut m, Msg::Key(Key::Ctrl('c')));
+    snap("apply_stopping", &m);
+    let report = vend::engine::Report {
+        plan_id: m.apply.as_ref().unwrap().plan_id.clone(),
+        steps: steps
+            .iter()
+            .enumerate()
+            .map(|(i, (a, act))| vend::engine::StepReport {
+                address: a.clone(),
+                action: *act,
+                status: if i < 3 || i == 4 {
+                    vend::engine::StepStatus::Succeeded
+                } else if i == 3 {
+                    vend::engine::StepStatus::Failed
+                } else {
+                    vend::engine::StepStatus::Skipped
+                },
+                error: match i {
+                    0..=2 | 4 => None,
+                    3 => Some("ConcurrentModificationException".into()),
+                    _ => Some("not started: the apply was stopped".into()),
+                },
+            })
+            .collect(),
+    };
+    update(&mut m, Msg::Tick { now_ms: 70_000 });
+    update(&mut m, Msg::ApplyDone { generation: g, result: Ok(report) });
+    snap("apply_stopped", &m);
+}
+
+#[test]
+fn catalog_screen() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('1')]);
+    snap("catalog", &m);
+    keys(&mut m, &[Key::Char('G')]);
+    snap("catalog_version", &m);
+    keys(&mut m, &[Key::Char('d')]);
+    snap("catalog_diff", &m);
+}
+
+#[test]
+fn request_screen() {
+    let mut m = ready();
+    let e = keys(&mut m, &[Key::Char('2'), Key::Up, Key::Right, Key::Right, Key::Down]);
+    answer_validation(&mut m, &e);
+    type_text(&mut m, "web-dev");
+    keys(&mut m, &[Key::Down]);
+    let e = type_text(&mut m, "web@example.com");
+    answer_validation(&mut m, &e);
+    snap("request_errors", &m);
+    keys(&mut m, &[Key::Ctrl('u')]);
+    type_text(&mut m, "aws+web-dev@example.com");
+    keys(&mut m, &[Key::Down, Key::Down, Key::Down]);
+    let e = type_text(&mut m, "4711");
+    answer_validation(&mut m, &e);
+    snap("request_valid", &m);
+}
+
+#[test]
+fn audit_screen() {
+    let mut m = ready();
+    let e = keys(&mut m, &[Key::Char('5')]);
+    snap("audit_loading", &m);
+    let Some(Effect::LoadAudit { generation }) = e.first() else { panic!() };
+    let events = ["request", "apply-start", "intent", "outcome", "intent", "outcome", "apply-end"];
+    let rows = events
+        .iter()
+        .enumerate()
+        .map(|(i, ev)| AuditRow {
+            seq: i as u64 + 1,
+            ts: format!("2026-11-22T10:00:{:02}Z", i),
+            actor: "dana".into(),
+            plan_id: if i == 0 { String::new() } else { "sha256:2b57f6d04767aaaa".into() },
+            event: (*ev).into(),
+            address: match *ev {
+                "request" => "account:web-dev".into(),
+                "intent" | "outcome" => "policy:region-guard".into(),
+                _ => String::new(),
+            },
+            detail: format!("{{\n  \"seq\": {},\n  \"event\": \"{ev}\"\n}}", i + 1),
+        })
+        .collect();
+    update(
+        &mut m,
+        Msg::AuditLoaded {
+            generation: *generation,
+            result: Ok(AuditData {
+                path: ".vend/audit.jsonl".into(),
+                rows,
+                chain: Ok("7 records, last seq 7, signed by 953551d9a30e… (first key; none pinned)".into()),
+            }),
+        },
+    );
+    snap("audit", &m);
+    keys(&mut m, &[Key::Char('j'), Key::Enter]);
+    snap("audit_detail", &m);
+    let mut m = ready();
+    let e = keys(&mut m, &[Key::Char('5')]);
+    let Some(Effect::LoadAudit { generation }) = e.first() else { panic!() };
+    update(
+        &mut m,
+        Msg::AuditLoaded {
+            generation: *generation,
+            result: Ok(AuditData {
+                path: ".vend/audit.jsonl".into(),
+                rows: vec![],
+                chain: Err("line 3 (seq 3): hash is sha256:1 but the record hashes to sha256:2 (the record was edited)".into()),
+            }),
+        },
+    );
+    snap("audit_broken", &m);
+}
+
+#[test]
+fn help_overlay() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('?')]);
+    snap("help", &m);
+}
