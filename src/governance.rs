@@ -139,7 +139,10 @@ pub fn before_apply(
             return Ok(Err(why));
         }
     }
-    let closes = plan.changes.iter().filter(|c| c.action == Action::Close).count();
+    // Closes the reviewer excluded (and closes depending on an excluded change) are not sent.
+    let excluded = crate::engine::excluded_closure(plan);
+    let closes =
+        plan.changes.iter().filter(|c| c.action == Action::Close && !excluded.contains(&c.address)).count();
     if closes > 0 {
         let records = read_records(&app::audit_path(ws, global))?;
         if let Err(why) = metrics::check_close_quota(&records, &app::now(), closes, settings.close_quota_30d)
@@ -151,16 +154,22 @@ pub fn before_apply(
 }
 
 fn read_records(log: &Path) -> anyhow::Result<Vec<metrics::Record>> {
-    Ok(audit::read(log)?
-        .into_iter()
+    Ok(metric_records(&audit::read(log)?))
+}
+
+/// The part of each audit record `metrics` reads (the TUI's metrics screen computes them from
+/// the records its audit screen already read).
+pub fn metric_records(records: &[audit::Record]) -> Vec<metrics::Record> {
+    records
+        .iter()
         .map(|r| metrics::Record {
-            ts: r.ts,
-            plan_id: r.plan_id,
-            event: r.event,
-            address: r.address,
-            detail: r.detail,
+            ts: r.ts.clone(),
+            plan_id: r.plan_id.clone(),
+            event: r.event.clone(),
+            address: r.address.clone(),
+            detail: r.detail.clone(),
         })
-        .collect())
+        .collect()
 }
 
 /// `vend metrics`: the delivery metrics of the workspace's audit log.

@@ -193,3 +193,41 @@ fn request_form_writes_an_account_and_shows_its_plan() {
         common::text(&log.stdout)
     );
 }
+
+#[test]
+fn with_required_approvals_save_signs_the_author_and_apply_is_refused() {
+    let (_dir, ws, config) = demo_copy();
+    let settings = ws.join("catalog/vend.yaml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, text.replace("required_approvals: 0", "required_approvals: 1")).unwrap();
+    let state_before = std::fs::read(ws.join("snapshots/demo.state.json")).unwrap();
+    let mut t = Tmux::start("governance", &ws, &config);
+    t.wait_for("> [x]   + ou:Workloads/staging  create  #1");
+    // Save: the plan is signed by the saving operator, as `vend plan --out` does.
+    t.keys(&["s", "Enter"]);
+    t.wait_for("signed by tester as its author");
+    // Apply: the checks before an apply refuse it; nothing is sent.
+    t.keys(&["a"]);
+    t.wait_for("Type yes to apply these changes:");
+    t.text("yes");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("REFUSED: nothing was sent");
+    assert!(s.contains("the workspace requires 1 approval(s)"), "{s}");
+    t.keys(&["q"]);
+    drop(t);
+
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(plan["author"]["user"], "tester", "{}", plan["author"]);
+    // The author's own approval is refused, exactly as for a plan saved by the CLI.
+    let out = vend(&ws, &config, &["approve", "plan.json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", common::text(&out.stderr));
+    assert!(common::text(&out.stderr).contains("saved this plan"), "{}", common::text(&out.stderr));
+    // Nothing was applied: no apply records, and the plan still has every change.
+    let log = common::text(&vend(&ws, &config, &["audit", "log"]).stdout);
+    assert!(!log.contains("apply-start"), "{log}");
+    let after: serde_json::Value =
+        serde_json::from_slice(&vend(&ws, &config, &["plan", "--json"]).stdout).unwrap();
+    assert_eq!(after["changes"].as_array().unwrap().len(), plan["changes"].as_array().unwrap().len());
+    assert_eq!(std::fs::read(ws.join("snapshots/demo.state.json")).unwrap(), state_before);
+}

@@ -69,8 +69,13 @@ fn global_keys_switch_screens_help_and_quit() {
     let e = update(&mut m, Msg::Key(Key::Char('5')));
     assert_eq!(m.screen, Screen::Audit);
     assert!(has(&e, |e| matches!(e, Effect::LoadAudit { .. })));
+    let e = update(&mut m, Msg::Key(Key::Tab));
+    assert_eq!(m.screen, Screen::Metrics);
+    assert!(has(&e, |e| matches!(e, Effect::LoadAudit { .. })), "metrics read the audit log");
     update(&mut m, Msg::Key(Key::Tab));
     assert_eq!(m.screen, Screen::Catalog);
+    update(&mut m, Msg::Key(Key::BackTab));
+    assert_eq!(m.screen, Screen::Metrics);
     update(&mut m, Msg::Key(Key::BackTab));
     assert_eq!(m.screen, Screen::Audit);
     update(&mut m, Msg::Key(Key::Char('4')));
@@ -206,12 +211,13 @@ fn saving_the_plan_carries_the_excluded_list() {
     keys(&mut m, &[Key::Backspace; 9]);
     type_text(&mut m, "reviewed.json");
     let e = keys(&mut m, &[Key::Enter]);
-    let Some(Effect::SavePlan { path, plan }) = e.first() else { panic!("{e:?}") };
+    let Some(Effect::SavePlan { path, plan, required_approvals }) = e.first() else { panic!("{e:?}") };
     assert_eq!(path, "reviewed.json");
+    assert_eq!(*required_approvals, 0, "the demo workspace requires no approvals: no author");
     let list = plan.excluded.as_ref().unwrap().as_array().unwrap();
     assert_eq!(list.len(), 4);
     assert_eq!(plan.plan_id, m.plan().unwrap().plan_id, "excluding does not change the plan id");
-    update(&mut m, Msg::Saved { result: Ok("reviewed.json".into()) });
+    update(&mut m, Msg::Saved { result: Ok(SavedPlan { path: "reviewed.json".into(), author: None }) });
     assert!(m.status.as_ref().unwrap().text.contains("Saved the plan"));
     // Esc cancels the file prompt.
     keys(&mut m, &[Key::Char('s'), Key::Esc]);
@@ -469,7 +475,12 @@ fn audit_keys_move_and_show_details() {
         &mut m,
         Msg::AuditLoaded {
             generation: *generation,
-            result: Ok(AuditData { path: "x".into(), rows, chain: Ok("3 records".into()) }),
+            result: Ok(AuditData {
+                path: "x".into(),
+                rows,
+                chain: Ok("3 records".into()),
+                metrics: vend::metrics::compute(&[]),
+            }),
         },
     );
     assert!(!m.audit.loading);
@@ -481,4 +492,107 @@ fn audit_keys_move_and_show_details() {
     assert!(m.audit.detail.is_none());
     let e = keys(&mut m, &[Key::Char('r')]);
     assert!(matches!(e.first(), Some(Effect::LoadAudit { .. })));
+}
+
+/// The demo workspace with `required_approvals: 2` in its settings.
+fn requiring_approvals() -> Model {
+    let ws = demo();
+    let mut loaded = ws.loaded.clone();
+    loaded.desired.settings.required_approvals = 2;
+    let w = Workspace::new(ws.files.clone(), loaded, ws.state.clone(), ws.plan.clone(), ws.source.clone());
+    ready_with(std::sync::Arc::new(w)).0
+}
+
+#[test]
+fn saving_signs_the_author_when_approvals_are_required() {
+    let mut m = requiring_approvals();
+    keys(&mut m, &[Key::Char('s')]);
+    let e = keys(&mut m, &[Key::Enter]);
+    let Some(Effect::SavePlan { path, required_approvals, .. }) = e.first() else { panic!("{e:?}") };
+    assert_eq!((path.as_str(), *required_approvals), ("plan.json", 2));
+    update(
+        &mut m,
+        Msg::Saved { result: Ok(SavedPlan { path: "/ws/plan.json".into(), author: Some("dana".into()) }) },
+    );
+    let s = m.status.as_ref().unwrap();
+    assert!(!s.error);
+    assert!(s.text.contains("signed by dana as its author"), "{}", s.text);
+    assert!(s.text.contains("vend approve /ws/plan.json"), "{}", s.text);
+}
+
+#[test]
+fn a_refused_apply_shows_why_and_runs_nothing() {
+    let (mut m, g) = applying();
+    let why = "the workspace requires 2 approval(s): save the plan (`vend plan --out FILE`), have it approved (`vend approve FILE`), then `vend apply FILE`";
+    // A refusal for an older apply is dropped.
+    update(&mut m, Msg::ApplyRefused { generation: g + 100, reason: "old".into() });
+    assert!(m.apply_running());
+    update(&mut m, Msg::Tick { now_ms: 900 });
+    let e = update(&mut m, Msg::ApplyRefused { generation: g, reason: why.into() });
+    assert!(e.is_empty(), "nothing runs and nothing changed, so nothing is re-read: {e:?}");
+    let run = m.apply.as_ref().unwrap();
+    assert!(!run.running());
+    assert_eq!(run.refused.as_deref(), Some(why));
+    assert!(run.report.is_none());
+    assert!(run.steps.iter().all(|s| matches!(&s.state, StepState::Skipped(w) if w.contains("refused"))));
+    let s = m.status.as_ref().unwrap();
+    assert!(s.error && s.text.contains("Apply refused, nothing was sent") && s.text.contains(why));
+    // Back to the plan, which is as it was; a new apply can be asked for.
+    keys(&mut m, &[Key::Enter]);
+    assert_eq!(m.screen, Screen::Plan);
+    keys(&mut m, &[Key::Char('a')]);
+    assert!(m.confirm.is_some());
+}
+
+#[test]
+fn metrics_screen_reads_the_audit_log_and_scrolls() {
+    let mut m = ready();
+    let e = keys(&mut m, &[Key::Char('6')]);
+    assert_eq!(m.screen, Screen::Metrics);
+    let Some(Effect::LoadAudit { generation }) = e.first() else { panic!("{e:?}") };
+    assert!(m.audit.loading);
+    update(&mut m, Msg::AuditLoaded { generation: *generation, result: Ok(sample_audit()) });
+    let x = &m.audit.data.as_ref().unwrap().metrics;
+    assert_eq!(x.applies, 3);
+    assert_eq!(x.failed_applies, 1);
+    assert_eq!(x.lead_times.len(), 3);
+    assert_eq!(x.not_ready, vec!["account:data-prod".to_string()]);
+    assert_eq!(x.mean_time_to_restore_seconds, Some(2 * 3600));
+    keys(&mut m, &[Key::Char('j'), Key::Char('j'), Key::Char('j'), Key::Char('j')]);
+    assert_eq!(m.metrics.scroll, 3, "scrolls over the lead times and the not-ready ones");
+    keys(&mut m, &[Key::Char('g')]);
+    assert_eq!(m.metrics.scroll, 0);
+    // r reloads the log (not the workspace), as on the audit screen.
+    let e = keys(&mut m, &[Key::Char('r')]);
+    assert!(matches!(e.as_slice(), [Effect::LoadAudit { .. }]), "{e:?}");
+    // The audit screen shows the same load.
+    keys(&mut m, &[Key::Char('5')]);
+    assert_eq!(m.screen, Screen::Audit);
+}
+
+#[test]
+fn effective_scp_preview_opens_from_the_plan() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('e')]);
+    let v = m.review.effective.as_ref().expect("the demo plan changes effective SCPs");
+    let text: Vec<String> = v.lines.iter().map(|l| l.text()).collect();
+    assert!(
+        text.iter().any(|l| l.contains("data-dev") && l.contains("Sandbox -> Workloads/dev")),
+        "{text:#?}"
+    );
+    assert!(text.iter().any(|l| l.contains("+ region-guard")), "{text:#?}");
+    // Keys scroll it; the list underneath does not move; esc closes it.
+    let before = m.review.selected;
+    keys(&mut m, &[Key::Char('j')]);
+    assert_eq!(m.review.selected, before);
+    assert_eq!(m.review.effective.as_ref().unwrap().scroll, 1);
+    keys(&mut m, &[Key::Esc]);
+    assert!(m.review.effective.is_none());
+    // With the policy attachments excluded, only the move's effect is left.
+    keys(&mut m, &[Key::Char('/')]);
+    type_text(&mut m, "policy_attachment:region-guard@ou:Sandbox");
+    keys(&mut m, &[Key::Enter, Key::Char(' '), Key::Esc, Key::Char('e')]);
+    let text: Vec<String> = m.review.effective.as_ref().unwrap().lines.iter().map(|l| l.text()).collect();
+    assert!(text.iter().any(|l| l.contains("Excluded changes are left out")), "{text:#?}");
+    assert!(!text.iter().any(|l| l.contains("sandbox-alice")), "{text:#?}");
 }

@@ -179,6 +179,7 @@ fn audit_screen() {
                 path: ".vend/audit.jsonl".into(),
                 rows,
                 chain: Ok("7 records, last seq 7, signed by 953551d9a30e… (first key; none pinned)".into()),
+                metrics: vend::metrics::compute(&[]),
             }),
         },
     );
@@ -196,6 +197,7 @@ fn audit_screen() {
                 path: ".vend/audit.jsonl".into(),
                 rows: vec![],
                 chain: Err("line 3 (seq 3): hash is sha256:1 but the record hashes to sha256:2 (the record was edited)".into()),
+                metrics: vend::metrics::compute(&[]),
             }),
         },
     );
@@ -207,4 +209,50 @@ fn help_overlay() {
     let mut m = ready();
     keys(&mut m, &[Key::Char('?')]);
     snap("help", &m);
+}
+
+#[test]
+fn apply_refused() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char(' '), Key::Char('a')]);
+    type_text(&mut m, "yes");
+    let e = keys(&mut m, &[Key::Enter]);
+    let Some(Effect::Apply { generation, .. }) = e.first() else { panic!() };
+    update(&mut m, Msg::Tick { now_ms: 1_000 });
+    update(
+        &mut m,
+        Msg::ApplyRefused {
+            generation: *generation,
+            reason: "the workspace requires 2 approval(s): save the plan (`vend plan --out FILE`), have it approved (`vend approve FILE`), then `vend apply FILE`".into(),
+        },
+    );
+    snap("apply_refused", &m);
+}
+
+#[test]
+fn metrics_screen() {
+    let mut m = ready();
+    let e = keys(&mut m, &[Key::Char('6')]);
+    snap("metrics_loading", &m);
+    let Some(Effect::LoadAudit { generation }) = e.first() else { panic!() };
+    update(&mut m, Msg::AuditLoaded { generation: *generation, result: Ok(sample_audit()) });
+    snap("metrics", &m);
+    let mut m = ready();
+    let e = keys(&mut m, &[Key::Char('6')]);
+    let Some(Effect::LoadAudit { generation }) = e.first() else { panic!() };
+    let empty = AuditData {
+        path: ".vend/audit.jsonl".into(),
+        rows: vec![],
+        chain: Ok("empty log".into()),
+        metrics: vend::metrics::compute(&[]),
+    };
+    update(&mut m, Msg::AuditLoaded { generation: *generation, result: Ok(empty) });
+    snap("metrics_empty", &m);
+}
+
+#[test]
+fn plan_effective_policies() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('e')]);
+    snap("plan_effective", &m);
 }

@@ -3,12 +3,19 @@
 //! Pure, like the rest of `render`; `plan_text` includes it before the diagnostics.
 
 use super::{Line, Tone};
-use crate::plan::Plan;
+use crate::plan::{EffectivePolicy, Plan};
 
 pub fn effective_text(plan: &Plan) -> Vec<Line> {
     let Some(list) = plan.effective_policies.as_ref().filter(|l| !l.is_empty()) else { return vec![] };
-    let ou = |p: &str| if p.is_empty() { "(root)".to_string() } else { p.to_string() };
     let mut out = vec![Line::new(), Line::new().push("Effective SCPs (before -> after)", Tone::Heading)];
+    out.extend(effective_lines(list));
+    out
+}
+
+/// The lines of each account's entry (no heading): shared with the TUI's plan review.
+pub fn effective_lines(list: &[EffectivePolicy]) -> Vec<Line> {
+    let ou = |p: &str| if p.is_empty() { "(root)".to_string() } else { p.to_string() };
+    let mut out = vec![];
     for e in list {
         let mut head = Line::new()
             .push(format!("    {}", e.account), Tone::Heading)

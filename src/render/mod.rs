@@ -8,7 +8,7 @@ mod metrics;
 mod text;
 
 pub use apply::{apply_event, apply_report};
-pub use effective::effective_text;
+pub use effective::{effective_lines, effective_text};
 pub use metrics::{duration, metrics_text};
 pub use text::{change_text, diagnostics_text, plan_text, summary_line, symbol, tone};
 

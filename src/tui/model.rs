@@ -40,11 +40,12 @@ pub enum Screen {
     Plan,
     Apply,
     Audit,
+    Metrics,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 5] =
-        [Screen::Catalog, Screen::Request, Screen::Plan, Screen::Apply, Screen::Audit];
+    pub const ALL: [Screen; 6] =
+        [Screen::Catalog, Screen::Request, Screen::Plan, Screen::Apply, Screen::Audit, Screen::Metrics];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -53,6 +54,7 @@ impl Screen {
             Screen::Plan => "Plan",
             Screen::Apply => "Apply",
             Screen::Audit => "Audit",
+            Screen::Metrics => "Metrics",
         }
     }
 
@@ -160,13 +162,24 @@ pub enum Loading {
     Failed(String),
 }
 
-/// The audit log as the audit screen shows it.
+/// The audit log as the audit and metrics screens show it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditData {
     pub path: String,
     pub rows: Vec<AuditRow>,
     /// `Ok(summary)` when the chain verifies, `Err(what is wrong)` otherwise.
     pub chain: Result<String, String>,
+    /// The delivery metrics of these records (`metrics::compute`, as `vend metrics`).
+    pub metrics: crate::metrics::Metrics,
+}
+
+/// A plan the runtime wrote for `Effect::SavePlan`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedPlan {
+    /// Where it was written.
+    pub path: String,
+    /// The operator recorded as the plan's `author` (when the workspace requires approvals).
+    pub author: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -204,7 +217,7 @@ pub enum Msg {
         result: Result<(String, Arc<Workspace>), String>,
     },
     Saved {
-        result: Result<String, String>,
+        result: Result<SavedPlan, String>,
     },
     Engine {
         generation: u64,
@@ -213,6 +226,12 @@ pub enum Msg {
     ApplyDone {
         generation: u64,
         result: Result<Report, String>,
+    },
+    /// The checks before an apply (`governance::before_apply`: required approvals, the rolling
+    /// 30-day close quota) refused it: nothing was sent.
+    ApplyRefused {
+        generation: u64,
+        reason: String,
     },
     AuditLoaded {
         generation: u64,
@@ -238,12 +257,15 @@ pub enum Effect {
         generation: u64,
         request: Request,
     },
-    /// Write the plan (with its `excluded` list) to `path` (relative to the workspace).
+    /// Write the plan (with its `excluded` list) to `path` (relative to the workspace); when
+    /// the workspace requires approvals, sign it as its author first (as `vend plan --out`).
     SavePlan {
         path: String,
         plan: Box<Plan>,
+        required_approvals: u32,
     },
-    /// Apply the plan (its `excluded` list honoured), streaming `Msg::Engine`, then `ApplyDone`.
+    /// Apply the plan (its `excluded` list honoured) once the checks before an apply pass
+    /// (else `Msg::ApplyRefused`), streaming `Msg::Engine`, then `ApplyDone`.
     Apply {
         generation: u64,
         plan: Box<Plan>,
@@ -327,6 +349,8 @@ pub struct Review {
     pub included: Summary,
     /// Drill-down: the change shown and its lines.
     pub detail: Option<TextView>,
+    /// The plan's effective-SCP preview (before -> after per touched account), when open.
+    pub effective: Option<TextView>,
     /// `Some(path)` while the reviewer types where to save the plan.
     pub save_input: Option<String>,
 }
@@ -401,6 +425,8 @@ pub struct ApplyRun {
     pub stopping: bool,
     pub report: Option<Report>,
     pub error: Option<String>,
+    /// Why the checks before the apply refused it (nothing was sent).
+    pub refused: Option<String>,
     /// Index of the first step shown.
     pub scroll: usize,
 }
@@ -422,6 +448,13 @@ pub struct AuditView {
     pub error: Option<String>,
     pub selected: usize,
     pub detail: Option<TextView>,
+}
+
+/// Metrics screen state (its data is the audit screen's `AuditData::metrics`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricsView {
+    /// First lead-time row shown.
+    pub scroll: usize,
 }
 
 /// The generation each kind of background request expects; older answers are dropped.
@@ -457,6 +490,7 @@ pub struct Model {
     pub review: Review,
     pub apply: Option<ApplyRun>,
     pub audit: AuditView,
+    pub metrics: MetricsView,
     pub confirm: Option<Confirm>,
     pub help: bool,
     pub status: Option<Status>,
@@ -481,6 +515,7 @@ impl Model {
             review: Review::default(),
             apply: None,
             audit: AuditView::default(),
+            metrics: MetricsView::default(),
             confirm: None,
             help: false,
             status: None,

@@ -1,9 +1,11 @@
 //! Plan review as data: the plan's changes grouped by kind and by OU / portfolio / account,
 //! filtered by text and action; which changes an exclusion takes with it (its dependents); the
 //! summary of what would still be applied; a change's drill-down lines (the CLI's own rendering);
-//! and the plan to save or apply with its `excluded` list. Pure functions of the plan.
+//! the plan to save or apply with its `excluded` list; the effective-SCP preview of what would be
+//! applied. Pure functions of the plan (and the state it was planned against).
 
 use super::model::{Row, TextView};
+use crate::model::State;
 use crate::plan::{Action, Change, Kind, Plan, Summary};
 use crate::render::{self, Line, Tone};
 use std::collections::{BTreeMap, BTreeSet};
@@ -185,4 +187,39 @@ pub fn detail(plan: &Plan, index: usize, excluded: &BTreeMap<String, String>) ->
         }
     }
     TextView { title: format!("#{} {}", index + 1, c.address), lines, scroll: 0 }
+}
+
+/// The effective-SCP preview of what would be applied (the changes not excluded): for every
+/// existing account whose OU or effective SCP set changes, before -> after — the plan's
+/// `effective_policies` when nothing is excluded. `None` when no account is touched.
+pub fn effective(plan: &Plan, state: &State, excluded: &BTreeMap<String, String>) -> Option<TextView> {
+    let list = if excluded.is_empty() {
+        plan.effective_policies.clone().unwrap_or_default()
+    } else {
+        let kept: Vec<Change> =
+            plan.changes.iter().filter(|c| !excluded.contains_key(&c.address)).cloned().collect();
+        crate::plan::effective::preview(state, &kept)
+    };
+    if list.is_empty() {
+        return None;
+    }
+    let mut lines = vec![Line::new().push(
+        "SCPs in force: the root's, every OU's on the account's path, the account's own.",
+        Tone::Muted,
+    )];
+    if !excluded.is_empty() {
+        lines.push(Line::new().push("Excluded changes are left out.", Tone::Warning));
+    }
+    lines.push(Line::new());
+    lines.extend(render::effective_lines(&list));
+    Some(TextView {
+        title: format!("effective SCPs, before -> after ({} account(s)); esc back", list.len()),
+        lines,
+        scroll: 0,
+    })
+}
+
+/// How many existing accounts the plan's effective-SCP preview lists.
+pub fn effective_count(plan: &Plan) -> usize {
+    plan.effective_policies.as_ref().map(Vec::len).unwrap_or(0)
 }

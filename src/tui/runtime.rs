@@ -6,14 +6,14 @@
 //! may not happen inside another runtime's worker. The engine's events stream in while it
 //! applies, so the UI never waits on AWS.
 
-use super::model::{AuditData, AuditRow, Effect, Key, Model, Msg, Workspace};
+use super::model::{AuditData, AuditRow, Effect, Key, Model, Msg, SavedPlan, Workspace};
 use super::{update, view};
 use crate::adapter::{audit, fs, lock};
 use crate::app::{self, Env};
 use crate::cli::Global;
-use crate::engine;
 use crate::request::Request;
 use crate::workspace;
+use crate::{engine, governance};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -163,17 +163,11 @@ fn run_effects(rt: &Runtime, tx: &Sender<Msg>, effects: Vec<Effect>) -> bool {
                     let _ = tx.send(Msg::Submitted { generation, result });
                 });
             }
-            Effect::SavePlan { path, plan } => {
-                let (ws, tx) = (rt.ws.clone(), tx.clone());
+            Effect::SavePlan { path, plan, required_approvals } => {
+                let (ws, env, tx) = (rt.ws.clone(), rt.env.clone(), tx.clone());
                 std::thread::spawn(move || {
-                    let target = if std::path::Path::new(&path).is_absolute() {
-                        PathBuf::from(&path)
-                    } else {
-                        ws.join(&path)
-                    };
-                    let result = fs::write_plan(&target, &plan)
-                        .map(|_| target.display().to_string())
-                        .map_err(|e| e.to_string());
+                    let result =
+                        save_plan(&ws, &env, &path, *plan, required_approvals).map_err(|e| format!("{e:#}"));
                     let _ = tx.send(Msg::Saved { result });
                 });
             }
@@ -182,9 +176,12 @@ fn run_effects(rt: &Runtime, tx: &Sender<Msg>, effects: Vec<Effect>) -> bool {
                 let (ws, global, env, tx, stop) =
                     (rt.ws.clone(), rt.global.clone(), rt.env.clone(), tx.clone(), rt.stop.clone());
                 std::thread::spawn(move || {
-                    let result = apply(&ws, &global, &env, &plan, &tx, generation, &stop)
-                        .map_err(|e| format!("{e:#}"));
-                    let _ = tx.send(Msg::ApplyDone { generation, result });
+                    let msg = match apply(&ws, &global, &env, &plan, &tx, generation, &stop) {
+                        Ok(Err(reason)) => Msg::ApplyRefused { generation, reason },
+                        Ok(Ok(report)) => Msg::ApplyDone { generation, result: Ok(report) },
+                        Err(e) => Msg::ApplyDone { generation, result: Err(format!("{e:#}")) },
+                    };
+                    let _ = tx.send(msg);
                 });
             }
             Effect::LoadAudit { generation } => {
@@ -235,8 +232,27 @@ fn submit(
     Ok((checked.path.clone(), Arc::new(load(ws, global)?)))
 }
 
-/// `vend apply FILE` with the reviewed plan: lock, stale-plan guard, signed audit log, engine
-/// events streamed as messages.
+/// `vend plan --out FILE` for the reviewed plan: signed as its author when the workspace
+/// requires approvals (`governance::sign_author`, as the CLI does), then written.
+fn save_plan(
+    ws: &std::path::Path,
+    env: &Env,
+    path: &str,
+    mut plan: crate::plan::Plan,
+    required_approvals: u32,
+) -> anyhow::Result<SavedPlan> {
+    let target = if std::path::Path::new(path).is_absolute() { PathBuf::from(path) } else { ws.join(path) };
+    if required_approvals > 0 {
+        // The notes (where the key lives) are the CLI's stderr lines; the status names the author.
+        governance::sign_author(&mut plan, env)?;
+    }
+    fs::write_plan(&target, &plan)?;
+    Ok(SavedPlan { path: target.display().to_string(), author: plan.author.as_ref().map(|a| a.user.clone()) })
+}
+
+/// `vend apply` with the reviewed plan: lock, stale-plan guard, the checks before an apply
+/// (`governance::before_apply`, as the CLI; `Ok(Err(why))` when they refuse it — nothing is
+/// sent), signed audit log, engine events streamed as messages.
 fn apply(
     ws: &std::path::Path,
     global: &Global,
@@ -245,7 +261,7 @@ fn apply(
     tx: &Sender<Msg>,
     generation: u64,
     stop: &AtomicBool,
-) -> anyhow::Result<engine::Report> {
+) -> anyhow::Result<Result<engine::Report, String>> {
     let _lock = lock::acquire(&ws.join(".vend").join("lock"), &env.user, &app::now(), None)?;
     let files = fs::read_workspace(ws)?;
     let loaded = workspace::load(&files);
@@ -253,6 +269,10 @@ fn apply(
     let state = cloud.read_state().map_err(|e| anyhow::anyhow!("reading the state: {e}"))?;
     if let Some(why) = engine::stale_reason(plan, &files.fingerprint(), &state.fingerprint()) {
         anyhow::bail!("{why}");
+    }
+    // The plan was reviewed in the UI, not read from a saved (and approved) file.
+    if let Err(why) = governance::before_apply(ws, global, &loaded, plan, false)? {
+        return Ok(Err(why));
     }
     let (mut log, _) = app::open_audit(ws, global, env, identity)?;
     let mut on_event = |event: engine::EngineEvent| {
@@ -267,7 +287,7 @@ fn apply(
         &mut on_event,
         &|| stop.load(Ordering::SeqCst),
     )?;
-    Ok(report)
+    Ok(Ok(report))
 }
 
 fn read_audit(ws: &std::path::Path, global: &Global) -> anyhow::Result<AuditData> {
@@ -298,5 +318,6 @@ fn read_audit(ws: &std::path::Path, global: &Global) -> anyhow::Result<AuditData
             detail: serde_json::to_string_pretty(r).unwrap_or_default(),
         })
         .collect();
-    Ok(AuditData { path: path.display().to_string(), rows, chain })
+    let metrics = crate::metrics::compute(&governance::metric_records(&records));
+    Ok(AuditData { path: path.display().to_string(), rows, chain, metrics })
 }

@@ -64,6 +64,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                     m.review.action_filter = None;
                     refresh_rows(m);
                     m.review.detail = None;
+                    m.review.effective = None;
                     m.screen = Screen::Plan;
                     set_status(
                         m,
@@ -80,7 +81,15 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Saved { result } => {
             match result {
-                Ok(path) => set_status(m, format!("Saved the plan to {path} (with its excluded list).")),
+                Ok(SavedPlan { path, author: None }) => {
+                    set_status(m, format!("Saved the plan to {path} (with its excluded list)."))
+                }
+                Ok(SavedPlan { path, author: Some(user) }) => set_status(
+                    m,
+                    format!(
+                        "Saved the plan to {path}, signed by {user} as its author; other operators approve it with `vend approve {path}`."
+                    ),
+                ),
                 Err(e) => set_error(m, format!("saving the plan failed: {e}")),
             }
             vec![]
@@ -140,6 +149,21 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.status = Some(Status { text: text.0, error: text.1 });
             vec![start_load(m)]
         }
+        Msg::ApplyRefused { generation, reason } => {
+            if generation != m.gens.apply {
+                m.dropped += 1;
+                return vec![];
+            }
+            let now = m.now_ms;
+            let Some(run) = m.apply.as_mut() else { return vec![] };
+            run.finished_ms = Some(now);
+            run.refused = Some(reason.clone());
+            for s in &mut run.steps {
+                s.state = StepState::Skipped("not started: the apply was refused".into());
+            }
+            set_error(m, format!("Apply refused, nothing was sent: {reason}"));
+            vec![]
+        }
         Msg::AuditLoaded { generation, result } => {
             if generation != m.gens.audit {
                 m.dropped += 1;
@@ -186,6 +210,7 @@ fn set_workspace(m: &mut Model, ws: Arc<Workspace>) {
     m.review.excluded_roots = roots;
     m.review.plan_id = ws.plan.plan_id.clone();
     m.review.detail = None;
+    m.review.effective = None;
     m.workspace = Some(ws);
     refresh_exclusions(m);
     refresh_rows(m);
@@ -253,7 +278,7 @@ fn go(m: &mut Model, screen: Screen) -> Vec<Effect> {
         // Start where typing starts; the kind and blueprint are one line up.
         m.form.focus = m.form.fields.iter().position(|f| f.id == FieldId::Name).unwrap_or(0);
     }
-    if screen == Screen::Audit {
+    if matches!(screen, Screen::Audit | Screen::Metrics) {
         return load_audit(m);
     }
     vec![]
@@ -307,7 +332,7 @@ fn key(m: &mut Model, k: Key) -> Vec<Effect> {
             m.quit = true;
             return vec![Effect::Quit];
         }
-        Key::Char(c @ '1'..='5') => {
+        Key::Char(c @ '1'..='6') => {
             let i = (c as usize) - ('1' as usize);
             return go(m, Screen::ALL[i]);
         }
@@ -317,7 +342,7 @@ fn key(m: &mut Model, k: Key) -> Vec<Effect> {
             let next = if k == Key::Tab { (i + 1) % n } else { (i + n - 1) % n };
             return go(m, Screen::ALL[next]);
         }
-        Key::Char('r') if m.screen != Screen::Audit => {
+        Key::Char('r') if !matches!(m.screen, Screen::Audit | Screen::Metrics) => {
             if m.apply_running() {
                 set_error(m, "An apply is running; reload when it has finished.");
                 return vec![];
@@ -331,6 +356,7 @@ fn key(m: &mut Model, k: Key) -> Vec<Effect> {
         Screen::Plan => review_key(m, k),
         Screen::Apply => apply_key(m, k),
         Screen::Audit => audit_key(m, k),
+        Screen::Metrics => metrics_key(m, k),
         Screen::Request => vec![],
     }
 }
@@ -533,7 +559,8 @@ fn review_input_key(m: &mut Model, k: Key) -> Vec<Effect> {
                     return vec![];
                 }
                 let plan = review::with_exclusions(&ws.plan, &m.review.excluded);
-                return vec![Effect::SavePlan { path, plan: Box::new(plan) }];
+                let required_approvals = ws.loaded.desired.settings.required_approvals;
+                return vec![Effect::SavePlan { path, plan: Box::new(plan), required_approvals }];
             }
             _ => {}
         }
@@ -561,6 +588,14 @@ fn review_input_key(m: &mut Model, k: Key) -> Vec<Effect> {
 
 fn review_key(m: &mut Model, k: Key) -> Vec<Effect> {
     let Some(ws) = m.workspace.clone() else { return vec![] };
+    if let Some(view) = m.review.effective.as_mut() {
+        if matches!(k, Key::Esc | Key::Char('h') | Key::Left | Key::Char('e')) {
+            m.review.effective = None;
+        } else {
+            scroll_text(view, k);
+        }
+        return vec![];
+    }
     if let Some(detail) = m.review.detail.as_mut() {
         match k {
             Key::Esc | Key::Char('h') | Key::Left => m.review.detail = None,
@@ -635,6 +670,10 @@ fn review_key(m: &mut Model, k: Key) -> Vec<Effect> {
             m.review.action_filter = None;
             refresh_rows(m);
         }
+        Key::Char('e') => match review::effective(&ws.plan, &ws.state, &m.review.excluded) {
+            Some(view) => m.review.effective = Some(view),
+            None => set_status(m, "The plan changes no existing account's effective SCPs."),
+        },
         Key::Char('s') => m.review.save_input = Some("plan.json".into()),
         Key::Char('a') => return ask_apply(m),
         _ => {}
@@ -784,6 +823,7 @@ fn confirmed_apply(m: &mut Model, plan: Box<crate::plan::Plan>) -> Vec<Effect> {
         stopping: false,
         report: None,
         error: None,
+        refused: None,
         scroll: 0,
     });
     m.screen = Screen::Apply;
@@ -861,6 +901,19 @@ fn apply_key(m: &mut Model, k: Key) -> Vec<Effect> {
     }
     if matches!(k, Key::Enter | Key::Esc) && !run.running() {
         m.screen = Screen::Plan;
+    }
+    vec![]
+}
+
+fn metrics_key(m: &mut Model, k: Key) -> Vec<Effect> {
+    if k == Key::Char('r') {
+        return load_audit(m);
+    }
+    // Lead times, then the vended resources that are not ready yet.
+    let len =
+        m.audit.data.as_ref().map(|d| d.metrics.lead_times.len() + d.metrics.not_ready.len()).unwrap_or(0);
+    if let Some(s) = nav(k, m.metrics.scroll, len) {
+        m.metrics.scroll = s;
     }
     vec![]
 }

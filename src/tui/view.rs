@@ -24,6 +24,7 @@ pub fn view(m: &Model, f: &mut Frame) {
     match (&m.workspace, m.screen) {
         (_, Screen::Apply) => apply_screen(m, f, body),
         (_, Screen::Audit) => audit_screen(m, f, body),
+        (_, Screen::Metrics) => metrics_screen(m, f, body),
         (None, _) => loading_screen(m, f, body),
         (Some(ws), Screen::Plan) => plan_screen(m, ws, f, body),
         (Some(ws), Screen::Catalog) => catalog_screen(m, ws, f, body),
@@ -111,13 +112,15 @@ fn status_line(m: &Model) -> Line<'static> {
     }
     let hint = match m.screen {
         Screen::Catalog if m.catalog.diff.is_some() => "j/k scroll  esc close the diff  ? help  q quit",
-        Screen::Catalog => "j/k move  d diff  m mark base  n request this  1-5 screens  ? help  q quit",
+        Screen::Catalog => "j/k move  d diff  m mark base  n request this  1-6 screens  ? help  q quit",
         Screen::Request => "up/down field  left/right choose  enter next  ctrl-s submit  esc back  F1 help",
+        Screen::Plan if m.review.effective.is_some() => "j/k scroll  esc back to the changes  ? help",
         Screen::Plan if m.review.detail.is_some() => "j/k scroll  space exclude/include  esc back  ? help",
-        Screen::Plan => "j/k move  enter diff  space exclude  / search  f action  s save  a apply  ? help",
+        Screen::Plan => "j/k move  enter diff  space exclude  / search  f action  e SCPs  s save  a apply",
         Screen::Apply if m.apply_running() => "j/k scroll  ctrl-c stop after the running step",
         Screen::Apply => "j/k scroll  enter back to the plan  ? help  q quit",
         Screen::Audit => "j/k move  enter details  r reload  ? help  q quit",
+        Screen::Metrics => "j/k scroll lead times  r reload  ? help  q quit",
     };
     Line::from(span(m, hint, Tone::Muted))
 }
@@ -208,7 +211,15 @@ fn plan_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
     if let Some(a) = m.review.action_filter {
         l3.push(span(m, format!("  action: {a}"), Tone::Heading));
     }
+    let touched = super::review::effective_count(plan);
+    if touched > 0 {
+        l3.push(span(m, format!("  e: effective SCPs of {touched} account(s)"), Tone::Muted));
+    }
     f.render_widget(Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]), head);
+    if let Some(d) = &m.review.effective {
+        text_view(m, d, f, list);
+        return;
+    }
     if let Some(d) = &m.review.detail {
         text_view(m, d, f, list);
         return;
@@ -516,10 +527,13 @@ fn apply_screen(m: &Model, f: &mut Frame, area: Rect) {
     let finished = done + failed + skipped;
     let elapsed = run.finished_ms.unwrap_or(m.now_ms).saturating_sub(run.started_ms);
     let width = 20usize;
-    let filled = (finished * width).checked_div(total).unwrap_or(width);
+    let filled =
+        if run.refused.is_some() { 0 } else { (finished * width).checked_div(total).unwrap_or(width) };
     let bar = format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled));
     let state = if run.running() {
         if run.stopping { format!("stopping {}", spinner(m)) } else { format!("running {}", spinner(m)) }
+    } else if run.refused.is_some() {
+        "REFUSED: nothing was sent".to_string()
     } else if run.error.is_some()
         || failed > 0
         || (skipped > 0 && run.report.as_ref().is_some_and(|r| !r.is_complete()))
@@ -561,8 +575,10 @@ fn apply_screen(m: &Model, f: &mut Frame, area: Rect) {
             ),
         ]),
     ];
+    let foot_height = if run.refused.is_some() { 6 } else { 3 };
     let [h, list, foot] =
-        Layout::vertical([Constraint::Length(2), Constraint::Min(0), Constraint::Length(3)]).areas(area);
+        Layout::vertical([Constraint::Length(2), Constraint::Min(0), Constraint::Length(foot_height)])
+            .areas(area);
     f.render_widget(Paragraph::new(head), h);
     let block = Block::default().borders(Borders::TOP).title(" steps ");
     let inner = block.inner(list);
@@ -591,7 +607,17 @@ fn apply_screen(m: &Model, f: &mut Frame, area: Rect) {
     }
     f.render_widget(Paragraph::new(lines), inner);
     let mut fl = vec![];
-    if !run.running() {
+    if let Some(why) = &run.refused {
+        fl.push(Line::from(vec![
+            span(m, "Apply refused before anything was sent: ", Tone::Error),
+            span(m, why.clone(), Tone::Plain),
+        ]));
+        fl.push(Line::from(span(
+            m,
+            "Nothing changed: the plan (3) is as it was. The checks are vend.yaml's required_approvals and close_quota_30d.",
+            Tone::Muted,
+        )));
+    } else if !run.running() {
         let left: Vec<&str> = run
             .steps
             .iter()
@@ -697,6 +723,105 @@ fn audit_screen(m: &Model, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines), area);
 }
 
+fn metrics_screen(m: &Model, f: &mut Frame, area: Rect) {
+    let d = match (&m.audit.data, &m.audit.error) {
+        (_, Some(e)) => {
+            let l = Line::from(span(m, format!("Cannot read the audit log: {e}"), Tone::Error));
+            f.render_widget(Paragraph::new(vec![l]).wrap(Wrap { trim: false }), area);
+            return;
+        }
+        (None, None) => {
+            let l = Line::from(span(m, format!("{} Reading the audit log…", spinner(m)), Tone::Muted));
+            f.render_widget(Paragraph::new(vec![l]), area);
+            return;
+        }
+        (Some(d), None) => d,
+    };
+    let x = &d.metrics;
+    let dur = |s: Option<i64>| s.map(render::duration).unwrap_or_else(|| "n/a".into());
+    let row = |label: &str, value: String, note: String| {
+        Line::from(vec![
+            span(m, format!("  {label:<20} "), Tone::Heading),
+            span(m, value, Tone::Plain),
+            span(m, note, Tone::Muted),
+        ])
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            span(m, "Delivery metrics ", Tone::Heading),
+            span(m, format!("from {} ({} records; r reloads)", d.path, d.rows.len()), Tone::Muted),
+        ]),
+        row(
+            "apply frequency",
+            x.applies_per_week.map(|v| format!("{v:.2} per week")).unwrap_or_else(|| "n/a".into()),
+            format!("  {} applies over {:.1} week(s)", x.applies, x.weeks),
+        ),
+        row(
+            "change failure rate",
+            x.change_failure_rate.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "n/a".into()),
+            format!("  {} of {} applies failed", x.failed_applies, x.applies),
+        ),
+        row(
+            "time to restore",
+            dur(x.mean_time_to_restore_seconds),
+            if x.restores.is_empty() {
+                "  no failed apply was followed by a successful one".to_string()
+            } else {
+                format!("  mean of {} restore(s)", x.restores.len())
+            },
+        ),
+        row(
+            "lead time, median",
+            dur(x.lead_time_median_seconds),
+            format!("  over {} vended account(s) and pipeline(s)", x.lead_times.len()),
+        ),
+    ];
+    let [head, list] =
+        Layout::vertical([Constraint::Length(lines.len() as u16), Constraint::Min(0)]).areas(area);
+    f.render_widget(Paragraph::new(std::mem::take(&mut lines)), head);
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(" lead time per account and pipeline (request -> ready) ");
+    let inner = block.inner(list);
+    f.render_widget(block, list);
+    // address | kind | lead time | ready at
+    let addr_w = (inner.width as usize).saturating_sub(2 + 1 + 9 + 12 + 1 + 20).max(12);
+    lines.push(Line::from(span(
+        m,
+        format!("  {:<addr_w$} {:<8} {:>12} {}", "address", "kind", "lead time", "ready at"),
+        Tone::Heading,
+    )));
+    if x.lead_times.is_empty() && x.not_ready.is_empty() {
+        lines.push(Line::from(span(
+            m,
+            "  No vended account or pipeline has a request time and a ready record yet.",
+            Tone::Muted,
+        )));
+    }
+    let height = (inner.height as usize).saturating_sub(1);
+    let total = x.lead_times.len() + x.not_ready.len();
+    let start = m.metrics.scroll.min(total.saturating_sub(height));
+    let entries = x
+        .lead_times
+        .iter()
+        .map(|l| (l.address.as_str(), Some(l)))
+        .chain(x.not_ready.iter().map(|a| (a.as_str(), None)));
+    for (address, l) in entries.skip(start).take(height) {
+        lines.push(match l {
+            Some(l) => Line::from(vec![
+                span(m, format!("  {:<addr_w$} {:<8} ", trunc(address, addr_w), l.kind), Tone::Plain),
+                span(m, format!("{:>12}", render::duration(l.seconds)), Tone::Heading),
+                span(m, format!(" {}", l.ready_at.chars().take(20).collect::<String>()), Tone::Muted),
+            ]),
+            None => Line::from(vec![
+                span(m, format!("  {:<addr_w$} ", trunc(address, addr_w)), Tone::Plain),
+                span(m, "created, not ready yet", Tone::Warning),
+            ]),
+        });
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
 fn trunc(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -757,7 +882,7 @@ fn summary_of(plan: &Plan) -> (Summary, usize) {
 
 const HELP: &[(&str, &str)] = &[
     ("everywhere", ""),
-    ("1..5, tab", "catalog, request, plan, apply, audit"),
+    ("1..6, tab", "catalog, request, plan, apply, audit, metrics"),
     ("? or F1", "this help (any key closes it)"),
     ("j/k, arrows", "move; g/G home/end; ctrl-d/u page"),
     ("r", "read the workspace and the state again"),
@@ -766,6 +891,7 @@ const HELP: &[(&str, &str)] = &[
     ("enter / esc", "drill into a change (field and line diffs) / back"),
     ("space or x", "exclude / include a change (its dependents follow); X: include all"),
     ("/  f  esc", "search text, cycle action filter, clear filters"),
+    ("e", "effective SCPs, before -> after, of the accounts touched"),
     ("s / a", "save the plan (with excluded) / apply (type yes)"),
     ("catalog", ""),
     ("d / m", "diff with the marked (else previous) version / mark"),
@@ -773,8 +899,8 @@ const HELP: &[(&str, &str)] = &[
     ("request form", ""),
     ("up/down, tab", "next field; left/right or space picks a choice"),
     ("ctrl-s", "submit (or enter on Submit); esc back to the catalog"),
-    ("audit", ""),
-    ("enter", "the record's details; r reloads and verifies"),
+    ("audit, metrics", ""),
+    ("enter / r", "a record's details / reload, verify, recount the metrics"),
 ];
 
 fn help_overlay(m: &Model, f: &mut Frame, area: Rect) {

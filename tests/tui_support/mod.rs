@@ -69,3 +69,80 @@ pub fn answer_validation(m: &mut Model, effects: &[Effect]) {
         update(m, Msg::Validated { generation: *generation, checked });
     }
 }
+
+fn record(
+    ts: &str,
+    plan_id: &str,
+    event: &str,
+    address: &str,
+    detail: serde_json::Value,
+) -> vend::metrics::Record {
+    vend::metrics::Record {
+        ts: ts.into(),
+        plan_id: plan_id.into(),
+        event: event.into(),
+        address: address.into(),
+        detail,
+    }
+}
+
+/// Audit records with known delivery metrics: two accounts and a pipeline vended (lead times
+/// 1d 1h 30m, 2h 30m and 22h 40m), one created and not ready, three applies of which the second
+/// failed and the third restored it 2h later.
+pub fn sample_records() -> Vec<vend::metrics::Record> {
+    use serde_json::json;
+    let create = |at: &str| json!({ "action": "create", "requested_at": at });
+    let ok = json!({ "status": "SUCCEEDED" });
+    vec![
+        record(
+            "2026-11-01T09:00:00Z",
+            "",
+            "request",
+            "account:web-dev",
+            json!({ "requested_at": "2026-11-01T09:00:00Z" }),
+        ),
+        record("2026-11-02T10:00:00Z", "p1", "apply-start", "", json!({})),
+        record("2026-11-02T10:00:01Z", "p1", "intent", "account:web-dev", json!({ "action": "create" })),
+        record("2026-11-02T10:30:00Z", "p1", "completed", "account:web-dev", ok.clone()),
+        record(
+            "2026-11-02T10:31:00Z",
+            "p1",
+            "intent",
+            "provisioned_pipeline:web-dev/web-api",
+            create("2026-11-01T12:00:00Z"),
+        ),
+        record("2026-11-02T10:40:00Z", "p1", "completed", "provisioned_pipeline:web-dev/web-api", ok.clone()),
+        record("2026-11-02T10:41:00Z", "p1", "apply-end", "", json!({ "complete": true })),
+        record("2026-11-05T08:00:00Z", "p2", "apply-start", "", json!({})),
+        record("2026-11-05T08:00:01Z", "p2", "intent", "account:data-prod", create("2026-11-05T07:00:00Z")),
+        record("2026-11-05T08:05:00Z", "p2", "apply-end", "", json!({ "complete": false })),
+        record("2026-11-05T09:00:00Z", "p3", "apply-start", "", json!({})),
+        record("2026-11-05T09:00:01Z", "p3", "intent", "account:search-dev", create("2026-11-05T07:00:00Z")),
+        record("2026-11-05T09:30:00Z", "p3", "completed", "account:search-dev", ok),
+        record("2026-11-05T10:05:00Z", "p3", "apply-end", "", json!({ "complete": true })),
+    ]
+}
+
+/// The audit screen's data for `sample_records`.
+pub fn sample_audit() -> vend::tui::model::AuditData {
+    let records = sample_records();
+    let rows = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| vend::tui::model::AuditRow {
+            seq: i as u64 + 1,
+            ts: r.ts.clone(),
+            actor: "dana".into(),
+            plan_id: r.plan_id.clone(),
+            event: r.event.clone(),
+            address: r.address.clone(),
+            detail: r.detail.to_string(),
+        })
+        .collect();
+    vend::tui::model::AuditData {
+        path: ".vend/audit.jsonl".into(),
+        rows,
+        chain: Ok("14 records, last seq 14".into()),
+        metrics: vend::metrics::compute(&records),
+    }
+}
