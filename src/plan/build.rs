@@ -50,8 +50,9 @@ pub fn build(desired: &Desired, state: &State) -> Plan {
     let changes = order::sort(changes);
     let mut diags = p.diags.into_vec();
     diags.extend(super::lifecycle::check(desired, state, &changes));
-    diags.extend(super::guardrails::check(desired, state, &changes));
-    let effective = super::effective::preview(state, &changes);
+    let projection = super::effective::Projection::new(state, &changes);
+    diags.extend(super::guardrails::check_with(desired, state, &changes, &projection));
+    let effective = super::effective::preview_of(&projection);
     let mut plan = Plan::new(basis, changes, diags);
     plan.effective_policies = (!effective.is_empty()).then_some(effective);
     plan

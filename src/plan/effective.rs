@@ -28,10 +28,15 @@ pub struct EffectivePolicy {
 pub(crate) type Attached = BTreeMap<String, BTreeSet<String>>;
 
 /// What exists before and after the plan, as far as the guardrails and the preview need.
+/// The attachments after the plan are the ones before, overlaid by the targets the plan
+/// touches (`changed`, `removed`): nothing is copied per account.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Projection {
     pub before: Attached,
-    pub after: Attached,
+    /// Targets whose SCP set the plan changes: their whole set after the plan.
+    changed: Attached,
+    /// Targets the plan deletes.
+    removed: BTreeSet<String>,
     /// OU paths that exist after the plan.
     pub ous_after: BTreeSet<String>,
     /// Account name -> (id, parent path before, parent path after), for existing ACTIVE
@@ -87,34 +92,52 @@ impl Projection {
                 }
             }
         }
-        let mut after = before.clone();
+        let mut changed = Attached::new();
+        let mut removed = BTreeSet::new();
         let mut ous_after: BTreeSet<String> = paths.values().cloned().collect();
         let mut moved: BTreeMap<String, String> = BTreeMap::new();
         let mut closing: BTreeSet<String> = BTreeSet::new();
         let mut created = BTreeMap::new();
+        let touch = |changed: &mut Attached, removed: &mut BTreeSet<String>, target: &str| {
+            removed.remove(target);
+            changed
+                .entry(target.to_string())
+                .or_insert_with(|| before.get(target).cloned().unwrap_or_default());
+        };
         for c in changes {
             let key = c.address.split_once(':').map(|(_, k)| k).unwrap_or("");
             match (c.kind, c.action) {
                 (Kind::PolicyAttachment, Action::Create | Action::Delete) => {
                     if let Some((policy, target)) = key.split_once('@') {
-                        let set = after.entry(target.to_string()).or_default();
-                        if c.action == Action::Create {
-                            set.insert(policy.to_string());
-                        } else {
-                            set.remove(policy);
+                        touch(&mut changed, &mut removed, target);
+                        if let Some(set) = changed.get_mut(target) {
+                            if c.action == Action::Create {
+                                set.insert(policy.to_string());
+                            } else {
+                                set.remove(policy);
+                            }
                         }
                     }
                 }
                 (Kind::Ou, Action::Create) => {
                     ous_after.insert(key.to_string());
-                    after.entry(format!("ou:{key}")).or_default().insert("FullAWSAccess".into());
+                    let target = format!("ou:{key}");
+                    touch(&mut changed, &mut removed, &target);
+                    if let Some(set) = changed.get_mut(&target) {
+                        set.insert("FullAWSAccess".into());
+                    }
                 }
                 (Kind::Ou, Action::Delete) => {
                     ous_after.remove(key);
-                    after.remove(&format!("ou:{key}"));
+                    let target = format!("ou:{key}");
+                    changed.remove(&target);
+                    removed.insert(target);
                 }
                 (Kind::Account, Action::Create) => {
-                    after.entry(c.address.clone()).or_default().insert("FullAWSAccess".into());
+                    touch(&mut changed, &mut removed, &c.address);
+                    if let Some(set) = changed.get_mut(&c.address) {
+                        set.insert("FullAWSAccess".into());
+                    }
                     created.insert(key.to_string(), text(&c.after, "parent").unwrap_or_default());
                 }
                 (Kind::Account, Action::Close) => {
@@ -140,37 +163,91 @@ impl Projection {
             let to = moved.get(&a.name).cloned().unwrap_or_else(|| from.clone());
             accounts.insert(a.name.clone(), (a.id.clone(), from, to));
         }
-        Projection { before, after, ous_after, accounts, created }
+        Projection { before, changed, removed, ous_after, accounts, created }
     }
 
-    /// The effective SCPs of an account at `path` in `attached`.
-    pub(crate) fn effective(attached: &Attached, account: &str, path: &str) -> BTreeSet<String> {
-        let mut out = attached.get("root").cloned().unwrap_or_default();
-        let mut prefix = String::new();
-        for part in path.split('/').filter(|p| !p.is_empty()) {
-            if !prefix.is_empty() {
+    /// The SCPs attached to `target` (`root`, `ou:<path>`, `account:<name>`) after the plan.
+    pub(crate) fn after_of(&self, target: &str) -> Option<&BTreeSet<String>> {
+        if self.removed.contains(target) {
+            None
+        } else {
+            self.changed.get(target).or_else(|| self.before.get(target))
+        }
+    }
+
+    /// The SCPs attached to `target` before the plan.
+    pub(crate) fn before_of(&self, target: &str) -> Option<&BTreeSet<String>> {
+        self.before.get(target)
+    }
+
+    /// The SCPs of the root and every OU down to `path`, through `get`.
+    fn down_to<'a>(get: impl Fn(&str) -> Option<&'a BTreeSet<String>>, path: &str) -> BTreeSet<String> {
+        let mut out = get("root").cloned().unwrap_or_default();
+        let mut prefix = String::from("ou:");
+        for (i, part) in path.split('/').filter(|p| !p.is_empty()).enumerate() {
+            if i > 0 {
                 prefix.push('/');
             }
             prefix.push_str(part);
-            out.extend(attached.get(&format!("ou:{prefix}")).cloned().unwrap_or_default());
+            if let Some(set) = get(&prefix) {
+                out.extend(set.iter().cloned());
+            }
         }
-        out.extend(attached.get(&format!("account:{account}")).cloned().unwrap_or_default());
         out
     }
 
-    /// The effective SCPs of the OU at `path` (root and every OU down to it).
-    pub(crate) fn effective_ou(attached: &Attached, path: &str) -> BTreeSet<String> {
-        Self::effective(attached, "\0", path)
+    /// The effective SCPs of the OU at `path` after the plan (root and every OU down to it).
+    pub(crate) fn effective_ou_after(&self, path: &str) -> BTreeSet<String> {
+        Self::down_to(|t| self.after_of(t), path)
+    }
+
+    /// The effective SCPs of the OU at `path` before the plan.
+    pub(crate) fn effective_ou_before(&self, path: &str) -> BTreeSet<String> {
+        Self::down_to(|t| self.before_of(t), path)
     }
 }
 
 /// The effective-policy preview: existing accounts whose effective SCP set or OU changes.
 pub fn preview(state: &State, changes: &[Change]) -> Vec<EffectivePolicy> {
-    let p = Projection::new(state, changes);
+    preview_of(&Projection::new(state, changes))
+}
+
+/// The preview from a projection. The OU part of an effective set is computed once per path
+/// (an organization has few OUs and many accounts); an account that stays where it is, under
+/// an OU chain whose SCPs do not change and with its own SCPs unchanged, is skipped without
+/// building its sets.
+pub(crate) fn preview_of(p: &Projection) -> Vec<EffectivePolicy> {
+    let mut ou_before: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut ou_after: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (_, from, to) in p.accounts.values() {
+        if !ou_before.contains_key(from.as_str()) {
+            ou_before.insert(from.as_str(), p.effective_ou_before(from));
+        }
+        if !ou_after.contains_key(to.as_str()) {
+            ou_after.insert(to.as_str(), p.effective_ou_after(to));
+        }
+    }
+    let same_chain: BTreeSet<&str> = ou_before
+        .iter()
+        .filter(|(path, set)| ou_after.get(*path) == Some(*set))
+        .map(|(path, _)| *path)
+        .collect();
+    let empty = BTreeSet::new();
     let mut out = vec![];
+    let mut key = String::new();
     for (name, (id, from, to)) in &p.accounts {
-        let before = Projection::effective(&p.before, name, from);
-        let after = Projection::effective(&p.after, name, to);
+        key.clear();
+        key.push_str("account:");
+        key.push_str(name);
+        let own_before = p.before_of(&key).unwrap_or(&empty);
+        let own_after = p.after_of(&key).unwrap_or(&empty);
+        if from == to && own_before == own_after && same_chain.contains(from.as_str()) {
+            continue;
+        }
+        let mut before = ou_before.get(from.as_str()).cloned().unwrap_or_default();
+        before.extend(own_before.iter().cloned());
+        let mut after = ou_after.get(to.as_str()).cloned().unwrap_or_default();
+        after.extend(own_after.iter().cloned());
         if before != after || from != to {
             out.push(EffectivePolicy {
                 account: name.clone(),

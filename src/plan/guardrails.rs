@@ -23,8 +23,17 @@ fn diag(severity: Severity, code: &str, message: String) -> Diagnostic {
 
 /// Check the guardrails against a plan's changes.
 pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagnostic> {
+    check_with(desired, state, changes, &Projection::new(state, changes))
+}
+
+/// `check` with the projection already built (the planner shares it with the preview).
+pub(crate) fn check_with(
+    desired: &Desired,
+    state: &State,
+    changes: &[Change],
+    p: &Projection,
+) -> Vec<Diagnostic> {
     let g = &desired.guardrails;
-    let p = Projection::new(state, changes);
     let mut out = vec![];
     let mgmt = state.organization.management_account_id.as_str();
     let protected = |id: &str| id == mgmt || desired.settings.protected.iter().any(|p| p == id);
@@ -55,7 +64,7 @@ pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagno
     // OUs that need more than FullAWSAccess.
     for ou in &p.ous_after {
         let Some((_, origin)) = g.scp_required_under.iter().find(|(u, _)| is_under(ou, u)) else { continue };
-        let own = p.after.get(&format!("ou:{ou}")).cloned().unwrap_or_default();
+        let own = p.after_of(&format!("ou:{ou}")).cloned().unwrap_or_default();
         if own.iter().all(|s| s == "FullAWSAccess") {
             let d = diag(
                 g.severity_of("full-access-only"),
@@ -71,7 +80,7 @@ pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagno
     // Required SCPs (directly attached or inherited).
     for r in &g.required_scps {
         for ou in p.ous_after.iter().filter(|o| is_under(o, &r.under)) {
-            let effective = Projection::effective_ou(&p.after, ou);
+            let effective = p.effective_ou_after(ou);
             let missing: Vec<&str> =
                 r.policies.iter().filter(|x| !effective.contains(*x)).map(String::as_str).collect();
             if !missing.is_empty() {
