@@ -130,69 +130,51 @@ aws![
     ou_depth_limit,
     attach_at_most_five_per_target,
     detach_last_scp_fails,
+    account_name_rules,
+    email_rules,
+    create_account_bad_tag_fails_whole_request,
+    close_account_rules,
+    unknown_create_account_request,
+    create_ou_parent_must_exist_and_gets_full_access,
+    full_access_is_immutable,
+    policy_must_be_json,
+    policy_size_limit_in_bytes,
+    tag_resource_rules,
+    create_artifact_rules,
+    deprecated_version_no_new_launch_but_update,
+    portfolio_share_target_must_exist,
+    provision_token_idempotent_and_name_unique,
+    no_scp_no_automatic_attachment,
+    enable_policy_type_attaches_full_access_everywhere,
+    create_policy_needs_scp_enabled,
 ];
 
 /// Cases of the suite the emulator cannot run, each with the reason. Every case is either in
 /// `AWS` or here (checked below).
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("account_name_rules", "moto accepts any account name (no 1-50 printable-ASCII check)"),
-    ("email_rules", "moto accepts malformed e-mails at CreateAccount"),
-    ("create_account_bad_tag_fails_whole_request", "moto does not validate tags on CreateAccount"),
-    ("create_account_is_asynchronous", "moto's request ids are `car-` + 8 chars, not 32 hex digits"),
-    ("close_account_rules", "moto lets the management account be closed"),
     (
-        "unknown_create_account_request",
-        "moto answers AccountNotFoundException, not CreateAccountStatusNotFoundException",
-    ),
-    (
-        "create_ou_parent_must_exist_and_gets_full_access",
-        "moto creates an OU under a parent that does not exist",
-    ),
-    (
-        "no_scp_no_automatic_attachment",
-        "moto's CreateOrganization enables SCPs and attaches FullAWSAccess: no SCP-less seed",
-    ),
-    ("enable_policy_type_attaches_full_access_everywhere", "same: moto has no SCP-less organization"),
-    ("create_policy_needs_scp_enabled", "same: moto has no SCP-less organization"),
-    ("full_access_is_immutable", "moto lets FullAWSAccess be updated"),
-    ("policy_must_be_json", "moto accepts a policy document that is not JSON"),
-    (
-        "policy_size_limit_in_bytes",
-        "the emulator answers ConstraintViolationException, AWS/the suite MalformedPolicyDocumentException",
-    ),
-    ("tag_resource_rules", "moto does not validate tag keys/values on TagResource"),
-    (
-        "create_artifact_rules",
-        "the emulator answers a duplicate version name with DuplicateResourceException, the suite expects InvalidParametersException",
+        "create_account_is_asynchronous",
+        "the case reads the SUCCEEDED request back from the state, but AwsCloud lists only IN_PROGRESS and FAILED requests (by design: finished ones are accounts in the tree); it also needs the emulator's create_account_polls > 0, which run_aws does not set",
     ),
     (
         "launch_constraint_rules",
-        "the emulator answers a constraint for an unassociated product with ResourceNotFoundException, the suite expects InvalidParametersException",
-    ),
-    (
-        "deprecated_version_no_new_launch_but_update",
-        "the emulator answers an update of an UNDER_CHANGE product with InvalidParametersException, the suite expects InvalidStateException",
+        "a constraint for a product not in the portfolio: the emulator answers ResourceNotFoundException, the suite InvalidParametersException; both are in CreateConstraint's error list and no AWS reference says which one applies",
     ),
     (
         "template_must_be_uploaded_first",
-        "the emulator does not check that the LoadTemplateFromURL object exists in S3",
+        "enforcing LoadTemplateFromURL existence in the emulator would break tests/aws_backend.rs, which creates a product from a template it never uploads",
     ),
     (
         "portfolio_share_is_asynchronous",
-        "an ACCOUNT share has no PortfolioShareToken in AWS: the adapter reports it COMPLETED at once (synthetic token), the case expects IN_PROGRESS; the emulator also lists a share before it completes",
+        "AwsCloud reads shares through DescribePortfolioShares, which has no status, and reports every listed share COMPLETED; the case expects the new OU share IN_PROGRESS in the read state until its token is polled",
     ),
-    ("portfolio_share_target_must_exist", "the emulator does not check that the shared OU/account exists"),
     (
         "provision_needs_a_launch_path",
-        "the emulator does not check launch paths (shares) before ProvisionProduct",
+        "the emulator does not check launch paths; and the case expects an ACCOUNT share to be unusable until polled, while AwsCloud shares with AccountId (an imported share, accepted by the recipient in AWS) and reports it COMPLETED at once",
     ),
     (
         "provision_needs_an_active_account",
-        "the emulator does not check that the target account exists and is ACTIVE",
-    ),
-    (
-        "provision_token_idempotent_and_name_unique",
-        "the emulator does not validate provisioned product names",
+        "the emulator does not check that the target account is in the organization and ACTIVE; for a SUSPENDED account AWS fails earlier (the member-role AssumeRole), not with the InvalidParametersException the case expects",
     ),
 ];
 

@@ -542,11 +542,13 @@ impl LocalCloud {
     }
 
     fn check_policy_content(&self, content: &str) -> Result<(), CloudError> {
+        // AWS answers an oversized document with ConstraintViolationException, reason
+        // POLICY_CONTENT_LIMIT_EXCEEDED (API reference: ConstraintViolationException).
         if content.len() > self.settings.max_policy_bytes {
             return Err(hard(
-                "MalformedPolicyDocumentException",
+                "ConstraintViolationException",
                 format!(
-                    "the document is {} bytes; at most {} are allowed",
+                    "POLICY_CONTENT_LIMIT_EXCEEDED: the document is {} bytes; at most {} are allowed",
                     content.len(),
                     self.settings.max_policy_bytes
                 ),
@@ -822,6 +824,7 @@ impl LocalCloud {
     }
 
     fn create_account(&mut self, name: &str, email: &str, tags: &Tags) -> Result<Outcome, CloudError> {
+        // The API model's CreateAccountName: 1 to 50 characters of `[\u0020-\u007E]+`.
         rules::account_name(name).map_err(|e| hard("InvalidInputException", format!("account name {e}")))?;
         rules::email(email).map_err(|e| hard("InvalidInputException", format!("e-mail {e}")))?;
         // Tags are all-or-nothing: one bad tag fails the whole creation.
@@ -1714,9 +1717,11 @@ impl LocalCloud {
         }
         let k = self.provisioned_index(pp_id)?;
         let pp = &self.state.provisioned_products[k];
+        // UpdateProvisionedProduct's errors (API reference) are InvalidParametersException and
+        // ResourceNotFoundException only.
         if pp.status == "UNDER_CHANGE" || pp.status == "PLAN_IN_PROGRESS" {
             return Err(hard(
-                "InvalidStateException",
+                "InvalidParametersException",
                 format!("provisioned product {pp_id} is {}", pp.status),
             ));
         }

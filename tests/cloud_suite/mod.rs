@@ -386,7 +386,8 @@ pub fn duplicate_email_of_request_in_flight_fails(c: &mut dyn Cloud, seed: &Stat
     assert_eq!(state(c).accounts.len(), seed.accounts.len() + 1);
 }
 
-/// Account names: 1–50 printable ASCII characters.
+/// Account names at CreateAccount: 1–50 printable ASCII characters (API model:
+/// CreateAccountName, length 1–50, pattern `[\u0020-\u007E]+`).
 pub fn account_name_rules(c: &mut dyn Cloud, _seed: &State) {
     for name in ["", &"x".repeat(51), "tab\there", "naïve"] {
         fails(
@@ -395,7 +396,8 @@ pub fn account_name_rules(c: &mut dyn Cloud, _seed: &State) {
             "InvalidInputException",
         );
     }
-    let fifty = "y".repeat(50);
+    let fifty = "y ~".repeat(16) + "yy";
+    assert_eq!(fifty.len(), 50);
     let car =
         ok(c, Op::CreateAccount { name: fifty, email: "aws+fifty@example.com".into(), tags: Tags::new() });
     assert!(car.id.is_some());
@@ -741,20 +743,23 @@ pub fn policy_size_limit_in_bytes(c: &mut dyn Cloud, _seed: &State) {
     let exact = doc(&"a".repeat(5120 - base));
     assert_eq!(exact.len(), 5120);
     ok(c, Op::CreatePolicy { name: "exact".into(), content: exact, tags: Tags::new() });
+    // AWS: ConstraintViolationException, reason POLICY_CONTENT_LIMIT_EXCEEDED.
     let over = doc(&"a".repeat(5121 - base));
-    fails(
+    let e = fails(
         c,
         Op::CreatePolicy { name: "over".into(), content: over, tags: Tags::new() },
-        "MalformedPolicyDocumentException",
+        "ConstraintViolationException",
     );
+    assert!(e.message.contains("POLICY_CONTENT_LIMIT_EXCEEDED"), "{e}");
     // 2,600 two-byte characters: fewer than 5,120 characters, more than 5,120 bytes.
     let wide = doc(&"é".repeat(2600));
     assert!(wide.chars().count() < 5120 && wide.len() > 5120);
-    fails(
+    let e = fails(
         c,
         Op::CreatePolicy { name: "wide".into(), content: wide, tags: Tags::new() },
-        "MalformedPolicyDocumentException",
+        "ConstraintViolationException",
     );
+    assert!(e.message.contains("POLICY_CONTENT_LIMIT_EXCEEDED"), "{e}");
 }
 
 /// A policy document must be JSON.
@@ -1249,9 +1254,12 @@ pub fn portfolio_share_target_must_exist(c: &mut dyn Cloud, seed: &State) {
         "ResourceNotFoundException",
     );
     let org = ok(c, share("ORGANIZATION", &seed.organization.id)).id.unwrap();
-    let acct = ok(c, share("ACCOUNT", &account(seed, "data-dev"))).id.unwrap();
     assert_eq!(poll_share(c, &org).status.as_deref(), Some("COMPLETED"));
-    assert_eq!(poll_share(c, &acct).status.as_deref(), Some("COMPLETED"));
+    // A share with an account has no PortfolioShareToken in AWS: it is listed at once.
+    let data_dev = account(seed, "data-dev");
+    ok(c, share("ACCOUNT", &data_dev));
+    let s = state(c);
+    assert!(s.portfolios[0].shares.iter().any(|x| x.share_type == "ACCOUNT" && x.value == data_dev));
 }
 
 /// One launch constraint per product per portfolio; the product must be in the portfolio.
@@ -1399,14 +1407,19 @@ pub fn deprecated_version_no_new_launch_but_update(c: &mut dyn Cloud, seed: &Sta
     };
     let r = ok(c, update(&v1, "u1")).id.unwrap();
     assert_eq!(state(c).provisioned_products[0].status, "UNDER_CHANGE");
-    fails(c, update(&v2, "u2"), "InvalidStateException");
+    // UpdateProvisionedProduct's errors (API reference): InvalidParameters, ResourceNotFound.
+    fails(c, update(&v2, "u2"), "InvalidParametersException");
     assert_eq!(poll_record(c, &r).status.as_deref(), Some("SUCCEEDED"));
     let s = state(c);
     assert_eq!(
         (s.provisioned_products[0].version_id.as_str(), s.provisioned_products[0].status.as_str()),
         (v1.as_str(), "AVAILABLE")
     );
-    assert_eq!(s.provisioned_products[0].params.len(), 1);
+    // The update's parameter (a CloudFormation stack also reports its template's defaults).
+    assert_eq!(
+        s.provisioned_products[0].params.get("RepositoryName").map(String::as_str),
+        Some("payments-api")
+    );
     ok(c, up(&v2, false, "DEFAULT"));
     fails(c, provision(&acct, "new", &prod, &v2, "t2"), "InvalidParametersException");
     fails(c, update(&v2, "u3"), "InvalidParametersException");

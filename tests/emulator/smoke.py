@@ -8,6 +8,7 @@ Prints one PASS/FAIL line per check and a closing "N passed, N failed" line.
 """
 
 import json
+import re
 import sys
 import urllib.request
 
@@ -156,6 +157,26 @@ def pending_polls():
 check("orgs: CreateAccount IN_PROGRESS for n polls (create_account_polls)", pending_polls)
 
 
+def request_rules():
+    expect_error("InvalidInputException", lambda: org.create_account(AccountName="x" * 129, Email="ok@example.com"))
+    expect_error("InvalidInputException", lambda: org.create_account(AccountName="x", Email="user@localhost"))
+    expect_error("InvalidInputException", lambda: org.create_account(AccountName="x", Email="t@example.com", Tags=[{"Key": "aws:x", "Value": "v"}]))
+    car = org.create_account(AccountName="hexid", Email="hexid@example.com")["CreateAccountStatus"]["Id"]
+    assert re.fullmatch(r"car-[0-9a-f]{32}", car), car
+    expect_error("CreateAccountStatusNotFoundException", lambda: org.describe_create_account_status(CreateAccountRequestId="car-" + "0" * 32))
+    mgmt = org.describe_organization()["Organization"]["MasterAccountId"]
+    expect_error("ConstraintViolationException", lambda: org.close_account(AccountId=mgmt), "CANNOT_CLOSE_MANAGEMENT_ACCOUNT")
+    full = next(p["Id"] for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"] if p["AwsManaged"])
+    expect_error("InvalidInputException", lambda: org.update_policy(PolicyId=full, Description="x"), "IMMUTABLE_POLICY")
+    expect_error("InvalidInputException", lambda: org.delete_policy(PolicyId=full), "IMMUTABLE_POLICY")
+    expect_error("MalformedPolicyDocumentException", lambda: org.create_policy(Name="bad", Description="", Type="SERVICE_CONTROL_POLICY", Content="{not json"))
+    expect_error("InvalidInputException", lambda: org.tag_resource(ResourceId=root, Tags=[{"Key": "aws:x", "Value": "v"}]))
+    expect_error("ParentNotFoundException", lambda: org.create_organizational_unit(ParentId="ou-zzzz-zzzzzzzz", Name="x"))
+
+
+check("orgs: CreateAccount name/e-mail/tag rules, car- ids, CloseAccount/FullAWSAccess/JSON/tag rules", request_rules)
+
+
 def move_rules():
     acct, ou = ctx["acct"], ctx["ou"]
     expect_error("SourceParentNotFoundException", lambda: org.move_account(AccountId=acct, SourceParentId=ou, DestinationParentId=ctx["deep"]))
@@ -284,17 +305,21 @@ def shares():
     expect_error("InvalidStateException", lambda: sc.create_portfolio_share(PortfolioId=pid, OrganizationNode={"Type": "ORGANIZATIONAL_UNIT", "Value": "ou-x"}))
     sc.enable_aws_organizations_access()
     eq(sc.get_aws_organizations_access_status()["AccessStatus"], "ENABLED")
-    tok = sc.create_portfolio_share(PortfolioId=pid, OrganizationNode={"Type": "ORGANIZATIONAL_UNIT", "Value": "ou-abcd-12345678"}, SharePrincipals=True)["PortfolioShareToken"]
+    # The target must be in the organization (an OU, an account, the organization itself).
+    expect_error("InvalidParametersException", lambda: sc.create_portfolio_share(PortfolioId=pid, OrganizationNode={"Type": "ORGANIZATIONAL_UNIT", "Value": "ou-abcd-12345678"}))
+    expect_error("InvalidParametersException", lambda: sc.create_portfolio_share(PortfolioId=pid, AccountId="111122223333"))
+    ou, acct = ctx["deep"], ctx["acct"]
+    tok = sc.create_portfolio_share(PortfolioId=pid, OrganizationNode={"Type": "ORGANIZATIONAL_UNIT", "Value": ou}, SharePrincipals=True)["PortfolioShareToken"]
     s1 = sc.describe_portfolio_share_status(PortfolioShareToken=tok)["Status"]
     s2 = sc.describe_portfolio_share_status(PortfolioShareToken=tok)["Status"]
     eq((s1, s2), ("IN_PROGRESS", "COMPLETED"))
-    sc.create_portfolio_share(PortfolioId=pid, AccountId="111122223333")
+    sc.create_portfolio_share(PortfolioId=pid, AccountId=acct)
     ous = sc.describe_portfolio_shares(PortfolioId=pid, Type="ORGANIZATIONAL_UNIT")["PortfolioShareDetails"]
-    eq([(x["PrincipalId"], x["SharePrincipals"]) for x in ous], [("ou-abcd-12345678", True)])
-    eq([x["PrincipalId"] for x in sc.describe_portfolio_shares(PortfolioId=pid, Type="ACCOUNT")["PortfolioShareDetails"]], ["111122223333"])
-    tok2 = sc.delete_portfolio_share(PortfolioId=pid, OrganizationNode={"Type": "ORGANIZATIONAL_UNIT", "Value": "ou-abcd-12345678"})["PortfolioShareToken"]
+    eq([(x["PrincipalId"], x["SharePrincipals"]) for x in ous], [(ou, True)])
+    eq([x["PrincipalId"] for x in sc.describe_portfolio_shares(PortfolioId=pid, Type="ACCOUNT")["PortfolioShareDetails"]], [acct])
+    tok2 = sc.delete_portfolio_share(PortfolioId=pid, OrganizationNode={"Type": "ORGANIZATIONAL_UNIT", "Value": ou})["PortfolioShareToken"]
     assert tok2
-    sc.delete_portfolio_share(PortfolioId=pid, AccountId="111122223333")
+    sc.delete_portfolio_share(PortfolioId=pid, AccountId=acct)
     eq(sc.describe_portfolio_shares(PortfolioId=pid, Type="ORGANIZATIONAL_UNIT")["PortfolioShareDetails"], [])
 
 

@@ -6,10 +6,11 @@ backend object, so moto's reset clears it.
 """
 
 import json
+import re
 import threading
+import uuid
 from typing import Any
 
-from moto.organizations import utils as org_utils
 from moto.organizations.responses import OrganizationsResponse
 
 from . import control
@@ -84,7 +85,95 @@ def _depth(be, parent_id: str) -> int:
 
 def _check_size(content: Any) -> None:
     if content is not None and len(content.encode("utf-8")) > MAX_SCP_BYTES:
-        raise constraint("POLICY_CONTENT_LIMIT_EXCEEDED", f"The policy document exceeds {MAX_SCP_BYTES} bytes.")
+        raise constraint("POLICY_CONTENT_LIMIT_EXCEEDED", "You have exceeded the maximum policy size.")
+
+
+def invalid_input(reason: str, msg: str) -> AwsError:
+    return AwsError("InvalidInputException", msg, Reason=reason)
+
+
+def _check_json(content: Any) -> None:
+    """A policy document must be a JSON object (MalformedPolicyDocumentException)."""
+    if content is None:
+        return
+    try:
+        doc = json.loads(content)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise AwsError("MalformedPolicyDocumentException", "The provided policy document doesn't meet the requirements of the specified policy type.")
+
+
+def _check_length(value: Any, field: str, lo: int, hi: int) -> None:
+    n = len(value or "")
+    if n < lo:
+        raise invalid_input("MIN_LENGTH_EXCEEDED" if value else "INPUT_REQUIRED", f"{field} must be at least {lo} characters.")
+    if n > hi:
+        raise invalid_input("MAX_LENGTH_EXCEEDED", f"{field} must be at most {hi} characters.")
+
+
+# Tag (API model): key 1-128, value 0-256, both `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`; `aws:` keys
+# are system tags (INVALID_SYSTEM_TAGS_PARAMETER); at most 50 tags per resource.
+MAX_TAGS = 50
+
+
+def _tag_chars_ok(s: str) -> bool:
+    import unicodedata
+
+    return all(c in "_.:/=+-@" or unicodedata.category(c)[0] in "LNZ" for c in s)
+
+
+def _check_tags(tags: Any, existing: dict | None = None) -> None:
+    seen: set[str] = set()
+    for t in tags or []:
+        k, v = t.get("Key"), t.get("Value")
+        if k is None or v is None:
+            raise invalid_input("INPUT_REQUIRED", "Every tag needs a Key and a Value.")
+        _check_length(k, "Tag key", 1, 128)
+        _check_length(v, "Tag value", 0, 256)
+        if not _tag_chars_ok(k) or not _tag_chars_ok(v):
+            raise invalid_input("INVALID_PATTERN", "You provided a value that does not match the required pattern.")
+        if k.lower().startswith("aws:"):
+            raise invalid_input("INVALID_SYSTEM_TAGS_PARAMETER", "You specified a tag key that is a system tag.")
+        if k in seen:
+            raise invalid_input("DUPLICATE_TAG_KEY", "Tag keys must be unique among the tags attached to the same entity.")
+        seen.add(k)
+    if len(seen | set(existing or {})) > MAX_TAGS:
+        raise constraint("TAG_LIMIT_EXCEEDED", "You have exceeded the number of tags allowed on this resource.")
+
+
+# E-mail (CreateAccount.Email in the API reference): 6-64 characters, 7-bit ASCII, exactly one
+# `@`; the local name has no whitespace or any of " ' ( ) < > [ ] : ; , \ | % & and does not
+# begin with a dot; the domain is [a-zA-Z0-9.-], neither begins nor ends with `-` or `.`, and
+# has at least one dot.
+_LOCAL_BAD = set(" \t\r\n\"'()<>[]:;,\\|%&")
+_DOMAIN = re.compile(r"^[A-Za-z0-9.-]+$")
+
+
+def _check_email(email: Any) -> None:
+    e = email or ""
+    _check_length(e, "Email", 6, 64)
+    bad = invalid_input("INVALID_PATTERN", "You provided a value that does not match the required pattern.")
+    if not e.isascii() or e.count("@") != 1:
+        raise bad
+    local, domain = e.split("@")
+    if not local or local.startswith(".") or any(c in _LOCAL_BAD or c.isspace() for c in local):
+        raise bad
+    if not _DOMAIN.match(domain) or domain[0] in ".-" or domain[-1] in ".-" or "." not in domain:
+        raise bad
+
+
+def _is_management(be, account_id: str) -> bool:
+    return be.org is not None and account_id == be.org.master_account_id
+
+
+def _drop_scps(be, target) -> None:
+    """Detach every SCP from `target` (moto attaches FullAWSAccess to new OUs and accounts even
+    when the SCP type is disabled; AWS attaches nothing then)."""
+    for p in [p for p in target.attached_policies if p.type == SCP]:
+        target.attached_policies.remove(p)
+        if target in p.attachments:
+            p.attachments.remove(target)
 
 
 ORIG: dict[str, Any] = {}
@@ -97,9 +186,15 @@ def create_organizational_unit(self):
         be.validate_parent_id(a.get("ParentId", ""))
         if _depth(be, a["ParentId"]) > MAX_OU_DEPTH:
             raise constraint("OU_DEPTH_LIMIT_EXCEEDED", "You attempted to create an OU tree that is too many levels deep.")
+        _check_length(a.get("Name"), "Name", 1, 128)
+        _check_tags(a.get("Tags"))
         if any(o.parent_id == a["ParentId"] and o.name == a.get("Name") for o in be.ou):
             raise AwsError("DuplicateOrganizationalUnitException", "An OU with the same name already exists.")
-        return ORIG["create_organizational_unit"](self)
+        out = ORIG["create_organizational_unit"](self)
+        if not _scp_enabled(be):
+            ou_id = json.loads(out)["OrganizationalUnit"]["Id"]
+            _drop_scps(be, be.get_organizational_unit_by_id(ou_id))
+        return out
 
 
 def delete_organizational_unit(self):
@@ -121,8 +216,11 @@ def create_policy(self):
     with LOCK:
         be = _be(self)
         _require_scp(be, a.get("Type"))
+        _check_length(a.get("Name"), "Name", 1, 128)
+        _check_tags(a.get("Tags"))
         if (a.get("Type") or SCP) == SCP:
             _check_size(a.get("Content"))
+        _check_json(a.get("Content"))
         return ORIG["create_policy"](self)
 
 
@@ -131,9 +229,82 @@ def update_policy(self):
     with LOCK:
         be = _be(self)
         pol = be.get_policy_by_id(a.get("PolicyId", ""))
+        if pol.aws_managed:
+            raise invalid_input("IMMUTABLE_POLICY", "You specified a policy that is managed by AWS and can't be modified.")
         if pol.type == SCP:
             _check_size(a.get("Content"))
+        _check_json(a.get("Content"))
         return ORIG["update_policy"](self)
+
+
+def delete_policy(self):
+    a = _params(self)
+    with LOCK:
+        be = _be(self)
+        pol = be.get_policy_by_id(a.get("PolicyId", ""))
+        if pol.aws_managed:
+            raise invalid_input("IMMUTABLE_POLICY", "You specified a policy that is managed by AWS and can't be modified.")
+        return ORIG["delete_policy"](self)
+
+
+def tag_resource(self):
+    a = _params(self)
+    with LOCK:
+        be = _be(self)
+        res = be._get_resource_for_tagging(a.get("ResourceId", ""))
+        _check_tags(a.get("Tags"), res.tags)
+        return ORIG["tag_resource"](self)
+
+
+def close_account(self):
+    a = _params(self)
+    with LOCK:
+        be = _be(self)
+        if _is_management(be, a.get("AccountId", "")):
+            raise constraint("CANNOT_CLOSE_MANAGEMENT_ACCOUNT", "You attempted to close the management account.")
+        return ORIG["close_account"](self)
+
+
+def create_organization(self):
+    """moto's CreateOrganization leaves the SCP type disabled on the root (AWS enables it for
+    FeatureSet ALL; vend's seeds call EnablePolicyType) but attaches FullAWSAccess anyway. While
+    the type is disabled nothing carries an SCP, as in an AWS organization whose SCPs were
+    disabled; EnablePolicyType then attaches FullAWSAccess everywhere."""
+    with LOCK:
+        out = ORIG["create_organization"](self)
+        be = _be(self)
+        if not _scp_enabled(be):
+            for t in list(be.ou) + list(be.accounts):
+                _drop_scps(be, t)
+        return out
+
+
+def enable_policy_type(self):
+    """Enabling SCPs attaches FullAWSAccess to the root, every OU and every account (AWS)."""
+    a = _params(self)
+    with LOCK:
+        be = _be(self)
+        out = ORIG["enable_policy_type"](self)
+        if a.get("PolicyType") == SCP:
+            full = next((p for p in be.policies if p.aws_managed and p.type == SCP), None)
+            if full is not None:
+                for t in list(be.ou) + list(be.accounts):
+                    if full not in t.attached_policies:
+                        t.attached_policies.append(full)
+                        full.attachments.append(t)
+        return out
+
+
+def disable_policy_type(self):
+    """Disabling SCPs detaches every SCP from every root, OU and account (AWS)."""
+    a = _params(self)
+    with LOCK:
+        be = _be(self)
+        out = ORIG["disable_policy_type"](self)
+        if a.get("PolicyType") == SCP:
+            for t in list(be.ou) + list(be.accounts):
+                _drop_scps(be, t)
+        return out
 
 
 def attach_policy(self):
@@ -200,6 +371,8 @@ def _finalize(self, be, req: dict) -> None:
     acct_id = out["CreateAccountStatus"]["AccountId"]
     acct = be.get_account_by_id(acct_id)
     acct.create_account_status_id = st["Id"]
+    if not _scp_enabled(be):
+        _drop_scps(be, acct)
     st.update(State="SUCCEEDED", AccountId=acct_id, CompletedTimestamp=now())
 
 
@@ -209,7 +382,16 @@ def create_account(self):
         be = _be(self)
         if be.org is None:
             raise AwsError("AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")
-        car = org_utils.make_random_create_account_status_id()
+        # The request is checked at the call (InvalidInputException, nothing created): the
+        # e-mail rules and the account name of the API model (CreateAccountName: 1-50
+        # characters of [\u0020-\u007E]), and the tags, all-or-nothing.
+        _check_length(a.get("AccountName"), "AccountName", 1, 50)
+        if not all(0x20 <= ord(ch) <= 0x7E for ch in a.get("AccountName") or ""):
+            raise invalid_input("INVALID_PATTERN", "AccountName must be printable ASCII characters.")
+        _check_email(a.get("Email"))
+        _check_tags(a.get("Tags"))
+        # AWS request ids are `car-` + 32 hex digits (moto's are 8 characters).
+        car = "car-" + uuid.uuid4().hex
         req = {
             "kwargs": a,
             "polls_left": int(control.CONFIG.get("create_account_polls", 0) or 0),
@@ -225,8 +407,11 @@ def describe_create_account_status(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        req = _xstate(be)["requests"].get(a.get("CreateAccountRequestId", ""))
+        rid = a.get("CreateAccountRequestId", "")
+        req = _xstate(be)["requests"].get(rid)
         if req is None:
+            if not any(getattr(x, "create_account_status_id", None) == rid for x in be.accounts):
+                raise AwsError("CreateAccountStatusNotFoundException", "We can't find an create account request with the CreateAccountRequestId that you specified.")
             return ORIG["describe_create_account_status"](self)
         if req["status"]["State"] == "IN_PROGRESS":
             if req["polls_left"] > 0:
@@ -261,6 +446,8 @@ def list_create_account_status(self):
 
 PATCHES = [
     create_organizational_unit, delete_organizational_unit, create_policy, update_policy,
+    delete_policy, tag_resource, close_account, create_organization, enable_policy_type,
+    disable_policy_type,
     attach_policy, detach_policy, move_account, create_account, describe_create_account_status,
     list_create_account_status,
 ]

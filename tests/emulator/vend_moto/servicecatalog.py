@@ -405,8 +405,10 @@ def create_provisioning_artifact(self):
             art = _artifact(p, hit)
         else:
             params = a.get("Parameters") or {}
+            # CreateProvisioningArtifact's errors (API reference) have no DuplicateResource:
+            # a name already used by the product's versions is an invalid parameter.
             if any(x["Name"] == params.get("Name") for x in p["artifacts"]):
-                raise AwsError("DuplicateResourceException", f"Provisioning artifact {params.get('Name')} already exists.")
+                raise invalid(f"Provisioning artifact {params.get('Name')} already exists.")
             if len(p["artifacts"]) >= 100:
                 raise AwsError("LimitExceededException", "Provisioning artifact limit reached.")
             art = _new_artifact(params)
@@ -569,6 +571,31 @@ def _share_target(a: dict) -> tuple[str, str]:
     raise invalid("Either AccountId or OrganizationNode is required")
 
 
+def _org_of(self):
+    """The caller's organization backend (None when it is in no organization)."""
+    from moto.organizations.models import organizations_backends
+
+    be = organizations_backends[self.current_account][self.partition]
+    return be if be.org is not None else None
+
+
+def _check_share_target(self, typ: str, val: str) -> None:
+    """The share target must be this organization, one of its OUs or one of its accounts."""
+    org = _org_of(self)
+    if org is None:
+        if typ != "ACCOUNT":
+            raise invalid("The caller is not in an organization: share with an account instead.")
+        return
+    if typ == "ORGANIZATION":
+        ok = val == org.org.id
+    elif typ == "ORGANIZATIONAL_UNIT":
+        ok = any(o.id == val and getattr(o, "type", "") != "ROOT" for o in org.ou)
+    else:
+        ok = any(x.id == val for x in org.accounts)
+    if not ok:
+        raise invalid(f"{typ} {val} is not part of the organization.")
+
+
 def create_portfolio_share(self):
     a = _p(self)
     with LOCK:
@@ -579,6 +606,7 @@ def create_portfolio_share(self):
         via_org = bool(a.get("OrganizationNode"))
         if via_org and st.org_access != "ENABLED":
             raise AwsError("InvalidStateException", "AWS Organizations access is not enabled. Call EnableAWSOrganizationsAccess first.")
+        _check_share_target(self, typ, val)
         shares = st.shares.setdefault(pid, [])
         share = next((s for s in shares if s["Type"] == typ and s["PrincipalId"] == val), None)
         if share is None:
@@ -822,6 +850,9 @@ def _launchable(art: dict, update: bool) -> None:
         raise invalid(f"Provisioning artifact {art['Id']} is deprecated: no new launches.")
 
 
+PP_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
+
+
 def provision_product(self):
     a = _p(self)
     with LOCK:
@@ -833,8 +864,9 @@ def provision_product(self):
         art = _artifact(prod, a.get("ProvisioningArtifactId"), a.get("ProvisioningArtifactName"))
         _launchable(art, update=False)
         name = a.get("ProvisionedProductName")
-        if not name:
-            raise invalid("ProvisionedProductName is required")
+        # ProvisionedProductName (API model): 1-128 characters, `[a-zA-Z0-9][a-zA-Z0-9._-]*`.
+        if not name or len(name) > 128 or not PP_NAME.fullmatch(name):
+            raise invalid("ProvisionedProductName must be 1-128 characters matching [a-zA-Z0-9][a-zA-Z0-9._-]*")
         if any(x["Name"] == name and x["Status"] != "TERMINATED" for x in st.provisioned.values()):
             raise AwsError("DuplicateResourceException", f"A provisioned product named {name} already exists.")
         # The stack's parameters, checked against the template now (as AWS does at the call).
