@@ -156,6 +156,39 @@ fn review_exclude_apply_then_only_the_excluded_change_is_left() {
     assert!(verify.status.success(), "{}", common::text(&verify.stderr));
 }
 
+/// The acceptance flow with a change nothing depends on: exclude it, apply the rest with `yes`,
+/// and the next plan is exactly that one change.
+#[test]
+fn exclude_one_change_apply_then_the_replan_is_exactly_that_change() {
+    let (_dir, ws, config) = demo_copy();
+    let mut t = Tmux::start("leaf", &ws, &config);
+    t.wait_for("ou:Workloads/staging");
+    t.keys(&["/"]);
+    t.text("account:payments-prod");
+    t.keys(&["Enter"]);
+    t.wait_for("account:payments-prod");
+    t.keys(&["Space"]);
+    t.wait_for("1 excluded");
+    t.keys(&["Escape"]);
+    t.wait("the filter cleared", |s| s.contains("ou:Workloads/staging") && !s.contains("search:"));
+    t.keys(&["a"]);
+    t.wait_for("Type yes to apply these changes:");
+    t.text("yes");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("Apply complete!");
+    assert!(s.contains("(1 excluded)"), "{s}");
+    t.keys(&["Enter"]);
+    t.wait_for("1 change(s), 0 to apply, 1 excluded");
+    t.keys(&["q"]);
+    drop(t);
+    let out = vend(&ws, &config, &["plan", "--json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let left: Vec<&str> =
+        plan["changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap()).collect();
+    assert_eq!(left, ["account:payments-prod"]);
+    assert!(vend(&ws, &config, &["audit", "verify"]).status.success());
+}
+
 #[test]
 fn request_form_writes_an_account_and_shows_its_plan() {
     let (_dir, ws, config) = demo_copy();
