@@ -170,23 +170,15 @@ pub fn apply_until(
             stopped = true;
             (run.on_event)(EngineEvent::Stopped { remaining: total - index });
         }
-        if stopped {
-            let because = "not started: the apply was stopped".to_string();
-            (run.on_event)(EngineEvent::StepSkipped {
-                address: change.address.clone(),
-                because: because.clone(),
-            });
-            steps_out.push(StepReport {
-                address: change.address.clone(),
-                action: change.action,
-                status: StepStatus::Skipped,
-                error: Some(because),
-            });
-            continue;
-        }
-        if let Some(dep) = change.depends_on.iter().find(|d| broken.contains(*d)) {
-            broken.insert(change.address.clone());
-            let because = format!("depends on {dep}, which did not complete");
+        let skipped = if stopped {
+            Some("not started: the apply was stopped".to_string())
+        } else {
+            change.depends_on.iter().find(|d| broken.contains(*d)).map(|dep| {
+                broken.insert(change.address.clone());
+                format!("depends on {dep}, which did not complete")
+            })
+        };
+        if let Some(because) = skipped {
             (run.on_event)(EngineEvent::StepSkipped {
                 address: change.address.clone(),
                 because: because.clone(),
