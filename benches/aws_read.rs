@@ -199,22 +199,7 @@ fn seed(emu: &Emulator, n_accounts: usize) -> Seeded {
         let sts = aws_sdk_sts::Client::new(&conf);
         for &i in &pipeline_idx {
             let account = &account_ids[i];
-            let out = sts
-                .assume_role()
-                .role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole"))
-                .role_session_name("bench-seed")
-                .send()
-                .await
-                .unwrap();
-            let cr = out.credentials().unwrap();
-            let creds = sc::config::Credentials::new(
-                cr.access_key_id(),
-                cr.secret_access_key(),
-                Some(cr.session_token().to_string()),
-                None,
-                "bench-seed",
-            );
-            let member = sc::Client::from_conf(sc::config::Builder::from(&conf).credentials_provider(creds).build());
+            let member = emulator_harness::seed::member_catalog(&sts, &conf, account, "bench-seed").await;
             let name = format!("acct-{i:04}");
             let rec = member
                 .provision_product()

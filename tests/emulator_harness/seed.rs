@@ -284,26 +284,8 @@ pub fn seed_catalog(emu: &Emulator, ids: &mut HashMap<String, String>) {
         // OrganizationAccountAccessRole, and wait for each record.
         for pp in &d.provisioned_products {
             let account = ids[&pp.account_id].clone();
-            let client = if account == mgmt {
-                c.clone()
-            } else {
-                let out = sts
-                    .assume_role()
-                    .role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole"))
-                    .role_session_name("seed")
-                    .send()
-                    .await
-                    .unwrap();
-                let cr = out.credentials().unwrap();
-                let creds = sc::config::Credentials::new(
-                    cr.access_key_id(),
-                    cr.secret_access_key(),
-                    Some(cr.session_token().to_string()),
-                    None,
-                    "seed",
-                );
-                sc::Client::from_conf(sc::config::Builder::from(&conf).credentials_provider(creds).build())
-            };
+            let client =
+                if account == mgmt { c.clone() } else { member_catalog(&sts, &conf, &account, "seed").await };
             let out = client
                 .provision_product()
                 .provisioned_product_name(&pp.name)
@@ -332,4 +314,30 @@ pub fn seed_catalog(emu: &Emulator, ids: &mut HashMap<String, String>) {
             ids.insert(pp.id.clone(), pp_id.expect("the seeded pipeline is provisioned"));
         }
     });
+}
+
+/// A Service Catalog client acting in member `account` through its
+/// `OrganizationAccountAccessRole` (STS AssumeRole against the emulator).
+pub async fn member_catalog(
+    sts: &aws_sdk_sts::Client,
+    conf: &aws_config::SdkConfig,
+    account: &str,
+    session: &str,
+) -> sc::Client {
+    let out = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole"))
+        .role_session_name(session)
+        .send()
+        .await
+        .unwrap();
+    let cr = out.credentials().unwrap();
+    let creds = sc::config::Credentials::new(
+        cr.access_key_id(),
+        cr.secret_access_key(),
+        Some(cr.session_token().to_string()),
+        None,
+        "vend-test",
+    );
+    sc::Client::from_conf(sc::config::Builder::from(conf).credentials_provider(creds).build())
 }
