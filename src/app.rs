@@ -73,12 +73,17 @@ pub fn make_plan(loaded: &workspace::Loaded, state: &State, created_at: String) 
 
 /// The AWS backend as the global flags describe it.
 pub fn aws_cloud(global: &Global) -> anyhow::Result<AwsCloud> {
-    Ok(AwsCloud::connect(AwsOptions {
+    Ok(AwsCloud::connect(aws_options(global))?)
+}
+
+/// Where and as whom every AWS client connects (the cloud, and the S3 backend), from the flags.
+pub fn aws_options(global: &Global) -> AwsOptions {
+    AwsOptions {
         profile: global.profile.clone(),
         region: global.region.clone(),
         endpoint_url: global.endpoint_url.clone(),
         ..AwsOptions::default()
-    })?)
+    }
 }
 
 /// The names of the accounts the workspace's pipeline requests name (baseline pipelines of

@@ -125,19 +125,7 @@ impl AwsCloud {
     /// Organizations endpoint lives), per-operation timeouts, standard retry mode.
     pub fn connect(opts: AwsOptions) -> Result<AwsCloud, CloudError> {
         let rt = runtime()?;
-        let conf = rt.block_on(async {
-            let mut loader = aws_config::defaults(behavior_version());
-            if let Some(p) = &opts.profile {
-                loader = loader.profile_name(p);
-            }
-            if let Some(r) = &opts.region {
-                loader = loader.region(Region::new(r.clone()));
-            }
-            if let Some(u) = &opts.endpoint_url {
-                loader = loader.endpoint_url(u);
-            }
-            loader.load().await
-        });
+        let conf = rt.block_on(load_sdk_config(&opts));
         let mut cloud = AwsCloud::with_runtime(rt, &conf);
         cloud.routes.member_role_name = opts.member_role_name;
         Ok(cloud)
@@ -348,7 +336,24 @@ impl org::config::retry::ClassifyRetry for RejectedByOrganizations {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CloudError> {
+/// The SDK configuration the options describe: the standard chain (profile, region, endpoint),
+/// before vend's timeouts and retry mode. Every AWS client vend builds starts from this.
+pub async fn load_sdk_config(opts: &AwsOptions) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(behavior_version());
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &opts.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(u) = &opts.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    loader.load().await
+}
+
+/// A small multi-threaded runtime for the synchronous adapters' SDK calls.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CloudError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("vend-aws")
