@@ -1,11 +1,13 @@
 //! The flow the CLI (`main.rs`) and the terminal UI (`tui::runtime`) share: pick the state
-//! backend from the global options, plan a loaded workspace against it, open the signed audit
-//! log, record a request. Impure (files, AWS, clock) but prints nothing: notes for the user come
-//! back as strings, and everything read from the environment (user, config dir, key store) is
-//! resolved by `main` into an `Env` first.
+//! backend from the global options, plan a loaded workspace against it, take the apply lock and
+//! open the signed audit log the options name (local, or the shared S3 backend of `--backend`),
+//! record a request, `vend force-unlock`. Impure (files, AWS, clock) but prints nothing: notes
+//! for the user come back as strings, and everything read from the environment (user, config
+//! dir, key store) is resolved by `main` into an `Env` first.
 
 use crate::adapter::aws::{AwsCloud, AwsOptions};
-use crate::adapter::{audit, fs, keys};
+use crate::adapter::s3_backend::S3Backend;
+use crate::adapter::{audit, fs, keys, lock as file_lock, s3_lock};
 use crate::cli::Global;
 use crate::model::{Diagnostic, State};
 use crate::port::{Audit, AuditEvent, Cloud};
@@ -76,12 +78,15 @@ pub fn aws_cloud(global: &Global) -> anyhow::Result<AwsCloud> {
     Ok(AwsCloud::connect(aws_options(global))?)
 }
 
-/// Where and as whom every AWS client connects (the cloud, and the S3 backend), from the flags.
+/// Where and as whom every AWS client connects (the cloud, and the S3 backend), from the flags
+/// and the credentials `main` found in the OS keyring for the profile (`None`: the standard
+/// chain).
 pub fn aws_options(global: &Global) -> AwsOptions {
     AwsOptions {
         profile: global.profile.clone(),
         region: global.region.clone(),
         endpoint_url: global.endpoint_url.clone(),
+        credentials: global.aws_credentials.clone(),
         ..AwsOptions::default()
     }
 }
@@ -140,25 +145,65 @@ pub fn open_cloud(ws: &Path, global: &Global, loaded: &workspace::Loaded) -> any
     }
 }
 
+/// The local audit log's path (`--audit-log`, default `.vend/audit.jsonl`); with `--backend`
+/// the log is the backend's instead (see [`audit_store`]).
 pub fn audit_path(ws: &Path, global: &Global) -> PathBuf {
     global.audit_log.clone().unwrap_or_else(|| ws.join(".vend").join("audit.jsonl"))
 }
 
-/// Open the signed audit log with the operator's key (created on first use); the notes say
-/// where the key lives and whether a crash is being recovered from.
+/// The S3 backend `--backend` names, connected with the `--aws` options; `None` without it.
+pub fn s3_backend(global: &Global) -> anyhow::Result<Option<S3Backend>> {
+    match &global.backend {
+        None => Ok(None),
+        Some(url) => S3Backend::connect(&aws_options(global), url.clone())
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("--backend {url}: {e}")),
+    }
+}
+
+/// The audit log the global options name: the S3 backend's objects with `--backend`, else the
+/// local file. Every command that reads, verifies or appends to the log goes through here.
+pub fn audit_store(ws: &Path, global: &Global) -> anyhow::Result<Box<dyn audit::LogStore>> {
+    Ok(match s3_backend(global)? {
+        Some(backend) => Box::new(backend.log_store()),
+        None => Box::new(audit::FileStore::new(audit_path(ws, global))),
+    })
+}
+
+/// Every record of the audit log the global options name (unverified, for listing and
+/// metrics), and where it is.
+pub fn read_audit(ws: &Path, global: &Global) -> anyhow::Result<(Vec<audit::Record>, String)> {
+    let mut store = audit_store(ws, global)?;
+    Ok((audit::read_store(store.as_mut())?, store.location()))
+}
+
+/// Verify the audit log the global options name against the workspace's pinned operator keys;
+/// also returns where it is.
+pub fn verify_audit(
+    ws: &Path,
+    global: &Global,
+) -> anyhow::Result<(Result<audit::VerifyReport, audit::VerifyFailure>, String)> {
+    let mut store = audit_store(ws, global)?;
+    let report = audit::verify_store(store.as_mut(), &pinned_operators(ws));
+    Ok((report, store.location()))
+}
+
+/// Open the signed audit log the global options name with the operator's key (created on first
+/// use); the notes say where the key lives and whether a crash is being recovered from. With
+/// `--backend` the caller holds the backend's lock ([`lock`], or use [`log_event`]).
 pub fn open_audit(
     ws: &Path,
     global: &Global,
     env: &Env,
     identity: Option<serde_json::Value>,
-) -> anyhow::Result<(audit::JsonlAudit, Vec<String>)> {
+) -> anyhow::Result<(audit::AuditLog, Vec<String>)> {
     let config_dir = env.config_dir.clone().map_err(|e| anyhow::anyhow!(e))?;
     let (operator, location) = keys::load_or_create(env.key_store, &config_dir, &env.user)?;
     let mut notes = vec![];
     if location.is_file() || location.created() {
         notes.push(format!("vend: audit records are signed with the {location}"));
     }
-    let mut log = audit::JsonlAudit::open(audit_path(ws, global), operator, audit::utc_now)?;
+    let mut log = audit::AuditLog::open_store(audit_store(ws, global)?, operator, audit::utc_now)?;
     if identity.is_some() {
         log.set_aws_identity(identity);
     }
@@ -168,6 +213,224 @@ pub fn open_audit(
         ));
     }
     Ok((log, notes))
+}
+
+/// Append one event (a request, an approval) to the audit log the global options name. With
+/// `--backend`, under the backend's lock (taken for this one record, waiting up to
+/// [`SHARED_LOG_WAIT`] for a running apply): only the lock holder writes to the shared log, so
+/// what it finds unfinished there is really a crash.
+pub fn log_event(
+    ws: &Path,
+    global: &Global,
+    env: &Env,
+    identity: Option<serde_json::Value>,
+    event: AuditEvent,
+) -> anyhow::Result<Vec<String>> {
+    // The local log keeps its habit: no lock for one record (the file refuses an append when it
+    // moved under the writer).
+    let (held, mut notes) = if global.backend.is_some() {
+        let operation = event.event.clone();
+        let (held, notes) = lock(ws, global, env, &operation, Some(SHARED_LOG_WAIT), s3_lock::DEFAULT_LEASE)?;
+        (Some(held), notes)
+    } else {
+        (None, vec![])
+    };
+    let (mut log, more) = open_audit(ws, global, env, identity)?;
+    notes.extend(more);
+    log.append(event)?;
+    notes.extend(held.and_then(HeldLock::release));
+    Ok(notes)
+}
+
+/// How long a one-record writer of the shared log ([`log_event`]) waits for the lock.
+pub const SHARED_LOG_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The lock an apply (or a writer of the shared log) holds: the workspace's OS file lock, or the
+/// S3 backend's lease.
+#[derive(Debug)]
+pub enum HeldLock {
+    Local(file_lock::ApplyLock),
+    Shared(s3_lock::Lease),
+}
+
+impl HeldLock {
+    /// Why the lock is no longer ours (S3 lease taken over, removed or not renewed in time);
+    /// the apply stops before its next step. A local file lock is never lost.
+    pub fn lost(&self) -> Option<String> {
+        match self {
+            HeldLock::Local(_) => None,
+            HeldLock::Shared(lease) => lease.lost(),
+        }
+    }
+
+    /// Make `log` refuse intents (so the engine sends no write) once the shared lock is lost.
+    pub fn fence(&self, log: &mut audit::AuditLog) {
+        if let HeldLock::Shared(lease) = self {
+            let watch = lease.watch();
+            log.set_fence(move || watch.lost());
+        }
+    }
+
+    /// Let go of the lock; a note when the shared lock could not be removed (it then ends with
+    /// its lease).
+    pub fn release(self) -> Option<String> {
+        match self {
+            HeldLock::Local(l) => {
+                drop(l);
+                None
+            }
+            HeldLock::Shared(lease) => {
+                lease.release().err().map(|e| format!("vend: warning: releasing the shared lock: {e}"))
+            }
+        }
+    }
+}
+
+/// Take the lock the global options name for `operation`: with `--backend` the S3 lease
+/// (`lease` long, renewed while held; waiting up to `wait` for another holder; taking over an
+/// expired lease — announced in the notes and recorded in the shared audit log as a
+/// `lock-takeover` record), else the workspace's `.vend/lock`.
+pub fn lock(
+    ws: &Path,
+    global: &Global,
+    env: &Env,
+    operation: &str,
+    wait: Option<std::time::Duration>,
+    lease: std::time::Duration,
+) -> anyhow::Result<(HeldLock, Vec<String>)> {
+    let Some(backend) = s3_backend(global)? else {
+        let held = file_lock::acquire(&ws.join(".vend").join("lock"), &env.user, &now(), wait)?;
+        return Ok((HeldLock::Local(held), vec![]));
+    };
+    let request = s3_lock::LockRequest {
+        holder: s3_lock::Holder::this_process(&env.user, backend.caller_arn()),
+        operation: operation.to_string(),
+        lease,
+        wait,
+        poll: std::time::Duration::from_millis(500).min(lease / 4),
+    };
+    let acquired = s3_lock::S3Lock::new(&backend).acquire(&request)?;
+    let held = HeldLock::Shared(acquired.lease);
+    let mut notes = vec![];
+    if let (Some(previous), HeldLock::Shared(lease)) = (&acquired.took_over, &held) {
+        notes.push(format!(
+            "vend: took over the expired lease of {} on {} (its lease ended {}); the work it left unfinished is recorded as a recovery in the shared audit log",
+            previous.describe(),
+            lease.url(),
+            previous.expires
+        ));
+        let (mut log, more) = open_audit(ws, global, env, None)?;
+        notes.extend(more);
+        log.append(AuditEvent {
+            plan_id: String::new(),
+            event: "lock-takeover".into(),
+            address: String::new(),
+            detail: serde_json::json!({
+                "lock": lease.url(),
+                "lock_id": lease.info().id,
+                "operation": operation,
+                "previous": previous,
+            }),
+        })?;
+    }
+    Ok((held, notes))
+}
+
+/// What `vend force-unlock` did, or why it refused (nothing removed).
+#[derive(Debug)]
+pub enum ForceUnlock {
+    Removed { message: String, notes: Vec<String> },
+    Refused(String),
+}
+
+/// `vend force-unlock ID`: remove the S3 backend's lock if its id is `id`. `confirm` is shown the
+/// lock and whether its lease has ended, and says whether to go on (the caller asks on a
+/// terminal, or `--force`). The lock is replaced by one of ours atomically (`If-Match` on the
+/// version that was read and confirmed), a `force-unlock` record naming the removed lock is
+/// appended to the shared audit log, and then ours is released. Without `--backend` there is
+/// nothing to unlock: the local lock is an OS file lock the kernel releases when its holder dies.
+pub fn force_unlock(
+    ws: &Path,
+    global: &Global,
+    env: &Env,
+    id: &str,
+    confirm: &mut dyn FnMut(&s3_lock::LockInfo, bool) -> anyhow::Result<bool>,
+) -> anyhow::Result<ForceUnlock> {
+    let Some(backend) = s3_backend(global)? else {
+        return Ok(ForceUnlock::Refused(format!(
+            "without --backend the apply lock is the workspace's OS file lock ({}): the kernel releases it when              its holder exits, even after a kill, so there is nothing to unlock (an apply that holds it is still              running; its pid is in that file). force-unlock is for the shared S3 lock: pass --aws --backend              s3://BUCKET/PREFIX",
+            ws.join(".vend").join("lock").display()
+        )));
+    };
+    let lock = s3_lock::S3Lock::new(&backend);
+    let (info, etag) = match lock.current()? {
+        s3_lock::Current::Free => {
+            return Ok(ForceUnlock::Refused(format!(
+                "there is no lock at {}: nothing to unlock",
+                lock.url()
+            )));
+        }
+        s3_lock::Current::Unreadable { why, .. } => {
+            return Ok(ForceUnlock::Refused(format!(
+                "{} is not a vend lock ({why}); inspect it, and delete it by hand if no vend is running against this backend",
+                lock.url()
+            )));
+        }
+        s3_lock::Current::Held { info, etag } => (info, etag),
+    };
+    if info.id != id {
+        return Ok(ForceUnlock::Refused(format!(
+            "the lock {} is {}, not {id}: it is held by {}; nothing was removed (force-unlock only the lock id a              refused apply named, once you know its holder is gone)",
+            lock.url(),
+            info.id,
+            info.describe()
+        )));
+    }
+    let ended = info.expired_at(jiff::Timestamp::now());
+    if !confirm(&info, ended)? {
+        return Ok(ForceUnlock::Refused("force-unlock cancelled; nothing was removed".into()));
+    }
+    let request = s3_lock::LockRequest {
+        holder: s3_lock::Holder::this_process(&env.user, backend.caller_arn()),
+        operation: "force-unlock".into(),
+        lease: s3_lock::DEFAULT_LEASE,
+        wait: None,
+        poll: std::time::Duration::from_millis(500),
+    };
+    let lease = match lock.take(&etag, &request) {
+        Ok(lease) => lease,
+        Err(crate::adapter::s3_backend::WriteError::Other(e)) => anyhow::bail!("{}: {e}", lock.url()),
+        Err(_) => {
+            return Ok(ForceUnlock::Refused(format!(
+                "the lock {} changed while you confirmed (renewed, released or taken over); nothing was removed — run                  `vend force-unlock` again to see who holds it now",
+                lock.url()
+            )));
+        }
+    };
+    let (mut log, mut notes) = open_audit(ws, global, env, None)?;
+    log.append(AuditEvent {
+        plan_id: String::new(),
+        event: "force-unlock".into(),
+        address: String::new(),
+        detail: serde_json::json!({
+            "lock": lock.url(),
+            "removed": info,
+            "lease_had_ended": ended,
+        }),
+    })?;
+    if let Err(e) = lease.release() {
+        notes.push(format!("vend: warning: {e}"));
+    }
+    Ok(ForceUnlock::Removed {
+        message: format!(
+            "Removed the shared lock {} of {} from {}; recorded in the shared audit log {}.",
+            info.id,
+            info.holder,
+            lock.url(),
+            log.location()
+        ),
+        notes,
+    })
 }
 
 /// The pinned operator keys of the workspace (for `audit verify`).
@@ -201,20 +464,25 @@ pub fn write_request(
     if path.exists() {
         anyhow::bail!("{} already exists; nothing was written", checked.path);
     }
-    let (mut log, notes) = open_audit(ws, global, env, None)?;
-    log.append(AuditEvent {
-        plan_id: String::new(),
-        event: "request".into(),
-        address: request_address(req),
-        detail: serde_json::json!({
-            "file": checked.path,
-            "kind": req.kind.as_str(),
-            "blueprint": req.blueprint,
-            "requested_by": req.requested_by,
-            "requested_at": req.requested_at,
-            "sha256": crate::model::sha256_hex(checked.text.as_bytes()),
-        }),
-    })?;
+    let notes = log_event(
+        ws,
+        global,
+        env,
+        None,
+        AuditEvent {
+            plan_id: String::new(),
+            event: "request".into(),
+            address: request_address(req),
+            detail: serde_json::json!({
+                "file": checked.path,
+                "kind": req.kind.as_str(),
+                "blueprint": req.blueprint,
+                "requested_by": req.requested_by,
+                "requested_at": req.requested_at,
+                "sha256": crate::model::sha256_hex(checked.text.as_bytes()),
+            }),
+        },
+    )?;
     fs::write_atomic(&path, checked.text.as_bytes())?;
     Ok(notes)
 }

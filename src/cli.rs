@@ -1,6 +1,8 @@
-//! Command-line definitions (clap), parsed once into `Cli`. Nothing downstream re-reads flags
-//! or the environment: `main` resolves everything it needs from this value.
+//! Command-line definitions (clap), parsed once into `Cli`, plus the one cross-flag rule clap
+//! cannot express (`Cli::check`). Nothing downstream re-reads flags or the environment: `main`
+//! resolves everything it needs from this value.
 
+use crate::adapter::credentials::StoredCredentials;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -30,18 +32,72 @@ pub struct Global {
     /// Audit log (JSON Lines); default: <workspace>/.vend/audit.jsonl, its signed head beside it.
     #[arg(long, global = true, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
-    /// Read the state from AWS (the standard credential chain) instead of the local state file.
+    /// Read the state from AWS instead of the local state file (credentials stored by `vend auth
+    /// login` for the profile, else the standard credential chain).
     #[arg(long, global = true, conflicts_with = "state")]
     pub aws: bool,
-    /// With --aws: the AWS profile to use (default: AWS_PROFILE or the default profile).
-    #[arg(long, global = true, requires = "aws", value_name = "P")]
+    /// With --aws or `vend auth`: the AWS profile to use (default: AWS_PROFILE, else `default`);
+    /// credentials `vend auth login` stored for it in the OS keyring come first.
+    #[arg(long, global = true, value_name = "P")]
     pub profile: Option<String>,
-    /// With --aws: the AWS region (default: from the profile or environment, else us-east-1).
-    #[arg(long, global = true, requires = "aws", value_name = "R")]
+    /// With --aws or `vend auth login`: the AWS region (default: from the profile or environment,
+    /// else us-east-1).
+    #[arg(long, global = true, value_name = "R")]
     pub region: Option<String>,
-    /// With --aws: send every AWS call to this endpoint (an emulator); AWS_ENDPOINT_URL also works.
-    #[arg(long, global = true, requires = "aws", value_name = "URL")]
+    /// With --aws or `vend auth login`: send every AWS call to this endpoint (an emulator);
+    /// AWS_ENDPOINT_URL also works.
+    #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Log to stderr: -v vend's debug events and the AWS SDK's info, -vv the SDK's debug events
+    /// too. Never a secret.
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Share the apply lock and the audit log through S3 (teams): a lease lock at
+    /// PREFIX/lock.json and one object per audit record under PREFIX/audit/, instead of
+    /// .vend/lock and the local log. Needs --aws (same profile, region and endpoint).
+    #[arg(
+        long,
+        global = true,
+        requires = "aws",
+        conflicts_with = "audit_log",
+        value_name = "s3://BUCKET/PREFIX",
+        value_parser = crate::adapter::s3_backend::S3Url::parse
+    )]
+    pub backend: Option<crate::adapter::s3_backend::S3Url>,
+    /// The AWS credentials `main` found in the OS keyring for the selected profile (not a flag).
+    #[arg(skip)]
+    pub aws_credentials: Option<StoredCredentials>,
+}
+
+impl Cli {
+    /// The rules clap cannot say: `--profile`, `--region` and `--endpoint-url` belong to the AWS
+    /// backend, so outside `vend auth` they need `--aws` (a usage error, exit 1, otherwise).
+    pub fn check(&self) -> Result<(), clap::Error> {
+        if self.global.aws || matches!(self.command, Some(Command::Auth(_))) {
+            return Ok(());
+        }
+        let given: Vec<&str> = [
+            ("--profile", self.global.profile.is_some()),
+            ("--region", self.global.region.is_some()),
+            ("--endpoint-url", self.global.endpoint_url.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect();
+        if given.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        Err(cmd.error(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            format!(
+                "the following required arguments were not provided:\n  --aws\n\n{} {} to the AWS backend: add --aws (or use {} with `vend auth`)",
+                given.join(", "),
+                if given.len() == 1 { "belongs" } else { "belong" },
+                if given.len() == 1 { "it" } else { "them" }
+            ),
+        ))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,6 +130,37 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Remove the shared S3 lock (--backend) whose lock id is ID, when its holder is gone and its
+    /// lease cannot be waited out; logged in the shared audit log. Asks for `yes` unless --force.
+    ForceUnlock(ForceUnlockArgs),
+    /// AWS credentials in the OS keyring (per --profile), used ahead of the standard chain by
+    /// every --aws command.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The lock id, as the refused apply or `vend force-unlock` without the right id names it.
+    pub id: String,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Store AWS credentials for --profile in the OS keyring: piped on standard input (the JSON
+    /// of `aws configure export-credentials --format process`, or AWS_ACCESS_KEY_ID=… /
+    /// AWS_SECRET_ACCESS_KEY=… / AWS_SESSION_TOKEN=… lines), or asked for on a terminal (secret
+    /// and token hidden). Checked with STS GetCallerIdentity first.
+    Login {
+        /// Store without asking STS who the credentials belong to.
+        #[arg(long)]
+        no_verify: bool,
+    },
+    /// Remove the AWS credentials of --profile from the OS keyring.
+    Logout,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +234,10 @@ pub struct ApplyArgs {
     /// Wait up to this many seconds for another apply's lock instead of failing at once.
     #[arg(long, value_name = "SECONDS")]
     pub lock_timeout: Option<u64>,
+    /// With --backend: the lease of the shared lock, renewed every third of it while the apply
+    /// runs; another operator may take the lock over once it ran out (a crashed holder).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(3..=86400))]
+    pub lock_lease: u64,
     /// Milliseconds between polls of an asynchronous request (CreateAccount, shares, records).
     #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..))]
     pub poll_interval_ms: u64,

@@ -8,8 +8,8 @@ use crate::adapter::{audit, fs, keys};
 use crate::app::{self, Env};
 use crate::cli::Global;
 use crate::plan::approval::{self, Approval, Author};
-use crate::plan::{self, Action, Plan};
-use crate::port::{Audit, AuditEvent};
+use crate::plan::{Action, Plan};
+use crate::port::AuditEvent;
 use crate::{metrics, workspace};
 use std::path::Path;
 
@@ -44,17 +44,8 @@ pub struct Approved {
 /// Add the operator's signed approval to the saved plan at `file` and log it. Refuses a
 /// modified plan and an approval by the plan's author.
 pub fn approve(ws: &Path, global: &Global, env: &Env, file: &Path) -> anyhow::Result<Approved> {
+    // Refuses a plan file edited after it was saved (id, digest, summary, applyable, format).
     let mut plan = fs::read_plan(file)?;
-    if plan.format_version != plan::FORMAT_VERSION {
-        anyhow::bail!("{}: plan format_version {} is not supported", file.display(), plan.format_version);
-    }
-    if plan.compute_id() != plan.plan_id {
-        anyhow::bail!(
-            "{}: the plan's content does not hash to its plan_id {} (it was modified); plan again",
-            file.display(),
-            plan.plan_id
-        );
-    }
     let (op, mut notes) = operator(env)?;
     if plan.author.as_ref().is_some_and(|a| a.operator == op.public_key_hex) {
         anyhow::bail!(
@@ -89,14 +80,12 @@ pub fn approve(ws: &Path, global: &Global, env: &Env, file: &Path) -> anyhow::Re
         sig: op.sign_hex(approval::approval_message(&plan.plan_id, &plan).as_bytes()),
     };
     // The log first: an approval that is in a plan file is always in the log.
-    let (mut log, more) = app::open_audit(ws, global, env, identity)?;
-    notes.extend(more);
-    log.append(AuditEvent {
+    notes.extend(app::log_event(ws, global, env, identity, AuditEvent {
         plan_id: plan.plan_id.clone(),
         event: "approve".into(),
         address: String::new(),
         detail: serde_json::json!({ "operator": a.operator, "user": a.user, "at": at, "file": file.display().to_string() }),
-    })?;
+    })?);
     let mut list = plan.approvals.as_ref().and_then(|v| v.as_array()).cloned().unwrap_or_default();
     list.push(serde_json::to_value(&a)?);
     plan.approvals = Some(serde_json::Value::Array(list));
@@ -144,7 +133,7 @@ pub fn before_apply(
     let closes =
         plan.changes.iter().filter(|c| c.action == Action::Close && !excluded.contains(&c.address)).count();
     if closes > 0 {
-        let records = read_records(&app::audit_path(ws, global))?;
+        let records = read_records(ws, global)?;
         if let Err(why) = metrics::check_close_quota(&records, &app::now(), closes, settings.close_quota_30d)
         {
             return Ok(Err(why));
@@ -153,8 +142,9 @@ pub fn before_apply(
     Ok(Ok(()))
 }
 
-fn read_records(log: &Path) -> anyhow::Result<Vec<metrics::Record>> {
-    Ok(metric_records(&audit::read(log)?))
+/// The records of the audit log the global options name (the shared one with `--backend`).
+fn read_records(ws: &Path, global: &Global) -> anyhow::Result<Vec<metrics::Record>> {
+    Ok(metric_records(&app::read_audit(ws, global)?.0))
 }
 
 /// The part of each audit record `metrics` reads (the TUI's metrics screen computes them from
@@ -174,5 +164,5 @@ pub fn metric_records(records: &[audit::Record]) -> Vec<metrics::Record> {
 
 /// `vend metrics`: the delivery metrics of the workspace's audit log.
 pub fn metrics(ws: &Path, global: &Global) -> anyhow::Result<metrics::Metrics> {
-    Ok(metrics::compute(&read_records(&app::audit_path(ws, global))?))
+    Ok(metrics::compute(&read_records(ws, global)?))
 }

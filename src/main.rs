@@ -8,9 +8,12 @@ use clap::Parser;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use vend::adapter::{audit, keys, lock};
+use vend::adapter::{credentials, keys};
 use vend::app::{self, Env, aws_state, make_plan, now, pipeline_accounts};
-use vend::cli::{ApplyArgs, AuditCommand, Cli, Command, Global, PlanArgs, RequestCommand, SnapshotCommand};
+use vend::cli::{
+    ApplyArgs, AuditCommand, AuthCommand, Cli, Command, ForceUnlockArgs, Global, PlanArgs, RequestCommand,
+    SnapshotCommand,
+};
 use vend::{adapter::fs, engine, plan, render, request, workspace};
 
 fn main() -> ExitCode {
@@ -23,6 +26,11 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Err(e) = cli.check() {
+        let _ = e.print();
+        return ExitCode::from(1);
+    }
+    init_tracing(cli.global.verbose);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -50,9 +58,16 @@ impl Out {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
+fn run(mut cli: Cli) -> anyhow::Result<u8> {
     let ws: PathBuf = cli.global.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
     let out = Out::new();
+    if let Some(Command::Auth(cmd)) = &cli.command {
+        return auth_cmd(&cli.global, cmd);
+    }
+    // Every AWS client (the cloud, and the shared S3 backend, which needs --aws) starts from these.
+    if cli.global.aws {
+        resolve_aws_credentials(&mut cli.global)?;
+    }
     let command = match cli.command {
         None | Some(Command::Tui) => {
             if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
@@ -68,7 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(c) => c,
     };
     match command {
-        Command::Tui => Ok(1),
+        Command::Tui | Command::Auth(_) => Ok(1),
         Command::Request(req) => request_cmd(&ws, &cli.global, &req, &out),
         Command::Approve(args) => {
             let done = vend::governance::approve(&ws, &cli.global, &env(), &args.file)?;
@@ -112,15 +127,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Plan(args) => plan_cmd(&ws, &cli.global, &args, &out),
         Command::Show(args) => {
+            // Refuses a plan file edited after it was saved (and an unsupported format).
             let plan = fs::read_plan(&args.file)?;
-            if plan.format_version != plan::FORMAT_VERSION {
-                anyhow::bail!(
-                    "{}: plan format_version {} is not supported (this vend reads {})",
-                    args.file.display(),
-                    plan.format_version,
-                    plan::FORMAT_VERSION
-                );
-            }
             if args.json {
                 print!("{}", render::plan_json(&plan));
             } else {
@@ -129,6 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(if plan.applyable { 0 } else { 1 })
         }
         Command::Apply(args) => apply_cmd(&ws, &cli.global, &args, &out),
+        Command::ForceUnlock(args) => force_unlock_cmd(&ws, &cli.global, &args),
         Command::Audit(AuditCommand::Verify) => audit_verify(&ws, &cli.global),
         Command::Audit(AuditCommand::Log { json }) => audit_log(&ws, &cli.global, json),
         Command::Snapshot(SnapshotCommand::Save { out: file }) => {
@@ -151,6 +160,153 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// `-v`: vend's own debug events and the AWS SDK's info; `-vv` (and more): the SDK's debug
+/// events too, except endpoint resolution (its debug event prints the resolved identity: the
+/// access key id). Never the SDK's trace level: its canonical requests and signing details carry
+/// the access key id and the session token. `tests/secrets.rs` scans `-vv` output for secrets.
+fn init_tracing(verbose: u8) {
+    let directives = match verbose {
+        0 => return,
+        1 => {
+            "warn,vend=debug,aws_config=info,aws_smithy_runtime=info,aws_sdk_organizations=info,\
+              aws_sdk_servicecatalog=info,aws_sdk_cloudformation=info,aws_sdk_s3=info,aws_sdk_sts=info,\
+              aws_runtime=info"
+        }
+        _ => {
+            "warn,vend=debug,aws_config=debug,aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,\
+              aws_smithy_http=debug,aws_smithy_http_client=debug,aws_sdk_organizations=debug,\
+              aws_sdk_servicecatalog=debug,aws_sdk_cloudformation=debug,aws_sdk_s3=debug,\
+              aws_sdk_sts=debug,aws_runtime=debug,aws_sigv4=debug,\
+              aws_smithy_runtime::client::orchestrator::endpoints=info"
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::builder().parse_lossy(directives);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(!no_color && std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// The AWS profile the flags and environment select: `--profile`, else AWS_PROFILE, else
+/// `default` (the keyring entry of `vend auth` is per profile).
+fn aws_profile(global: &Global) -> String {
+    global
+        .profile
+        .clone()
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()))
+        .unwrap_or_else(|| "default".into())
+}
+
+/// With `--aws`: credentials `vend auth login` stored for the profile go ahead of the standard
+/// chain; one line on stderr says which source is used (never a secret).
+fn resolve_aws_credentials(global: &mut Global) -> anyhow::Result<()> {
+    let profile = aws_profile(global);
+    match credentials::load(&profile)? {
+        credentials::Lookup::Found { credentials, store } => {
+            if let Some(at) =
+                credentials.expiration.filter(|_| credentials.is_expired(jiff::Timestamp::now()))
+            {
+                anyhow::bail!(
+                    "the AWS credentials stored for profile {profile} in the OS keyring ({store}) expired at {at}; \
+                     run `vend auth login --profile {profile}` with fresh ones, or `vend auth logout --profile \
+                     {profile}` to use the standard credential chain"
+                );
+            }
+            eprintln!("vend: AWS credentials of profile {profile} from the OS keyring ({store})");
+            global.aws_credentials = Some(credentials);
+        }
+        credentials::Lookup::Missing { store } => eprintln!(
+            "vend: AWS credentials from the standard chain (none stored for profile {profile} in the OS keyring, {store})"
+        ),
+        credentials::Lookup::Unavailable(why) => {
+            eprintln!("vend: AWS credentials from the standard chain (OS keyring not available: {why})")
+        }
+    }
+    Ok(())
+}
+
+/// `vend auth login|logout`: AWS credentials of a profile in the OS keyring.
+fn auth_cmd(global: &Global, cmd: &AuthCommand) -> anyhow::Result<u8> {
+    let profile = aws_profile(global);
+    match cmd {
+        AuthCommand::Login { no_verify } => {
+            // No keyring, no login: say so before anyone types a secret.
+            credentials::keyring_name()?;
+            let creds = if std::io::stdin().is_terminal() {
+                ask_credentials()?
+            } else {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .map_err(|e| anyhow::anyhow!("reading the credentials from standard input: {e}"))?;
+                credentials::parse_input(&text)?
+            };
+            if let Some(at) = creds.expiration.filter(|_| creds.is_expired(jiff::Timestamp::now())) {
+                anyhow::bail!(
+                    "these credentials expired at {at}; nothing was stored: get fresh ones and log in again"
+                );
+            }
+            let identity = if *no_verify {
+                None
+            } else {
+                let mut global = global.clone();
+                global.aws_credentials = Some(creds.clone());
+                let mut cloud = app::aws_cloud(&global)?;
+                let id = cloud.caller_identity().map_err(|e| {
+                    anyhow::anyhow!(
+                        "AWS did not accept the credentials (STS GetCallerIdentity: {e}); nothing was stored \
+                         (check them, or pass --no-verify to store them unchecked)"
+                    )
+                })?;
+                Some(id)
+            };
+            let store = credentials::store(&profile, &creds)?;
+            println!(
+                "Stored the AWS credentials of profile {profile} in the OS keyring ({store}, service {}).",
+                credentials::KEYRING_SERVICE
+            );
+            match identity {
+                Some(id) => println!("They act as {} (account {}).", id.arn, id.account),
+                None => println!("Not checked with AWS (--no-verify)."),
+            }
+            println!("Commands with --aws --profile {profile} use them ahead of the standard chain.");
+            Ok(0)
+        }
+        AuthCommand::Logout => {
+            let (store, removed) = credentials::delete(&profile)?;
+            if removed {
+                println!("Removed the AWS credentials of profile {profile} from the OS keyring ({store}).");
+            } else {
+                println!(
+                    "No AWS credentials were stored for profile {profile} in the OS keyring ({store}); nothing to remove."
+                );
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// Ask for credentials on the terminal: the access key id visibly, the secret and the token
+/// hidden.
+fn ask_credentials() -> anyhow::Result<credentials::StoredCredentials> {
+    use std::io::Write;
+    eprint!("AWS access key id: ");
+    std::io::stderr().flush()?;
+    let mut id = String::new();
+    std::io::stdin().read_line(&mut id)?;
+    let secret = rpassword::prompt_password("AWS secret access key (hidden): ")?;
+    let token = rpassword::prompt_password("AWS session token (hidden; empty for long-term keys): ")?;
+    let creds = credentials::StoredCredentials {
+        access_key_id: id.trim().to_string(),
+        secret_access_key: secret.trim().to_string(),
+        session_token: Some(token.trim().to_string()).filter(|t| !t.is_empty()),
+        expiration: None,
+    };
+    creds.validate()?;
+    Ok(creds)
 }
 
 fn announce(seeded: &fs::Seeded) {
@@ -183,7 +339,9 @@ fn plan_cmd(ws: &Path, global: &Global, args: &PlanArgs, out: &Out) -> anyhow::R
         fs::write_plan(file, &p)?;
     }
     if args.json {
-        print!("{}", render::plan_json(&p));
+        // The same document `--out` saves (with its digest), so `plan --json > FILE` is a plan
+        // file `show`/`apply`/`approve` accept.
+        print!("{}", String::from_utf8_lossy(&fs::plan_file_bytes(&p)));
     } else {
         out.lines(&render::plan_text(&p));
         if let Some(file) = &args.out {
@@ -243,13 +401,18 @@ fn ask(prompt: &str) -> anyhow::Result<String> {
 }
 
 fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow::Result<u8> {
-    let user = user();
-    let _lock = lock::acquire(
-        &ws.join(".vend").join("lock"),
-        &user,
-        &now(),
+    // The workspace's OS file lock, or with --backend the shared S3 lease (renewed while held).
+    let (held, notes) = app::lock(
+        ws,
+        global,
+        &env(),
+        "apply",
         args.lock_timeout.map(std::time::Duration::from_secs),
+        std::time::Duration::from_secs(args.lock_lease),
     )?;
+    for note in notes {
+        eprintln!("{note}");
+    }
     let files = fs::read_workspace(ws)?;
     let loaded = workspace::load(&files);
     // The cloud to apply to, and who vend acts as there (for the audit log's `actor.aws`).
@@ -328,6 +491,7 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
         }
     }
     let (mut audit, notes) = app::open_audit(ws, global, &env(), identity)?;
+    held.fence(&mut audit);
     for note in notes {
         eprintln!("{note}");
     }
@@ -337,40 +501,57 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
             out.lines(&[line]);
         }
     };
-    let report = engine::apply(&plan, cloud.as_mut(), &mut audit, &app::SystemClock, &options, &mut show)?;
+    // A lost shared lock (taken over after its lease ran out, or force-unlocked) stops the apply
+    // before its next step.
+    let report = engine::apply_until(
+        &plan,
+        cloud.as_mut(),
+        &mut audit,
+        &app::SystemClock,
+        &options,
+        &mut show,
+        &|| held.lost().is_some(),
+    )?;
     out.lines(&render::apply_report(&report));
+    let lost = held.lost();
+    if let Some(note) = held.release() {
+        eprintln!("{note}");
+    }
+    if let Some(why) = lost {
+        eprintln!(
+            "error: the apply stopped before its next step because the shared lock is no longer ours: {why}; \
+             plan again once you know who holds it"
+        );
+        return Ok(1);
+    }
     Ok(if report.is_complete() { 0 } else { 1 })
 }
 
 fn audit_verify(ws: &Path, global: &Global) -> anyhow::Result<u8> {
-    let log = app::audit_path(ws, global);
-    let pinned = app::pinned_operators(ws);
-    match audit::verify(&log, &audit::head_path(&log), &pinned) {
+    // The local file, or with --backend the shared log's objects: the same checks.
+    let (verified, log) = app::verify_audit(ws, global)?;
+    match verified {
         Ok(r) => {
             let trust =
                 if r.pinned { "a pinned operator key" } else { "the log's first key (no operators pinned)" };
             match &r.key {
-                None => println!("Audit log {}: empty, nothing to verify.", log.display()),
+                None => println!("Audit log {log}: empty, nothing to verify."),
                 Some(key) => println!(
-                    "Audit log {} is intact: {} records, last seq {} ({}), signed by {key} ({trust}).",
-                    log.display(),
-                    r.records,
-                    r.last_seq,
-                    r.last_hash
+                    "Audit log {log} is intact: {} records, last seq {} ({}), signed by {key} ({trust}).",
+                    r.records, r.last_seq, r.last_hash
                 ),
             }
             Ok(0)
         }
         Err(f) => {
-            eprintln!("error: audit log {} does not verify: {f}", log.display());
+            eprintln!("error: audit log {log} does not verify: {f}");
             Ok(1)
         }
     }
 }
 
 fn audit_log(ws: &Path, global: &Global, json: bool) -> anyhow::Result<u8> {
-    let log = app::audit_path(ws, global);
-    let records = audit::read(&log)?;
+    let (records, log) = app::read_audit(ws, global)?;
     for r in &records {
         if json {
             println!("{}", serde_json::to_string(r)?);
@@ -389,9 +570,49 @@ fn audit_log(ws: &Path, global: &Global, json: bool) -> anyhow::Result<u8> {
         }
     }
     if records.is_empty() && !json {
-        println!("The audit log {} is empty.", log.display());
+        println!("The audit log {log} is empty.");
     }
     Ok(0)
+}
+
+/// `vend force-unlock ID` (see `app::force_unlock`): confirmation by the typed word `yes` on a
+/// terminal, or `--force`; without either it refuses.
+fn force_unlock_cmd(ws: &Path, global: &Global, args: &ForceUnlockArgs) -> anyhow::Result<u8> {
+    let force = args.force;
+    let mut confirm = |info: &vend::adapter::s3_lock::LockInfo, ended: bool| -> anyhow::Result<bool> {
+        if force {
+            return Ok(true);
+        }
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "error: no terminal to confirm on; pass --force to remove lock {} held by {}",
+                info.id, info.holder
+            );
+            return Ok(false);
+        }
+        println!("The shared lock is held by {}.", info.describe());
+        if ended {
+            println!("Its lease has ended: its holder stopped renewing it.");
+        } else {
+            println!(
+                "Its lease is still running: its holder may be alive, and removing the lock lets another apply start while it writes."
+            );
+        }
+        Ok(ask("Remove it? Only 'yes' will be accepted: ")? == "yes")
+    };
+    match app::force_unlock(ws, global, &env(), &args.id, &mut confirm)? {
+        app::ForceUnlock::Removed { message, notes } => {
+            for note in notes {
+                eprintln!("{note}");
+            }
+            println!("{message}");
+            Ok(0)
+        }
+        app::ForceUnlock::Refused(why) => {
+            eprintln!("error: {why}");
+            Ok(1)
+        }
+    }
 }
 
 fn request_cmd(ws: &Path, global: &Global, cmd: &RequestCommand, out: &Out) -> anyhow::Result<u8> {

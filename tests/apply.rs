@@ -84,7 +84,11 @@ fn a_stale_state_is_refused() {
     let state =
         fs::read_to_string(&state_path).unwrap().replacen("\"team: finance\"", "\"team: billing\"", 1);
     let state = state.replacen("\"finance\"", "\"billing\"", 1);
-    fs::write(&state_path, state).unwrap();
+    // Edited by hand, the file would be refused for its digest; without one it is a hand-written
+    // snapshot, accepted after the structural checks.
+    let mut state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    state.as_object_mut().unwrap().remove("digest");
+    fs::write(&state_path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
     let out = vend_in(ws.path(), cfg.path(), &["apply", "p.json", "--auto-approve"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
@@ -404,4 +408,172 @@ fn a_torn_last_line_is_reported_and_the_next_apply_records_the_recovery() {
     let out = vend_in(ws.path(), cfg.path(), &["audit", "verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(audit::read(&log).unwrap().iter().any(|r| r.event == "recovery"));
+}
+
+/// Apply `plan` on the run's state file through a `FaultyCloud` that fails every call of `op` at
+/// `point`; returns the report and the Retrying events.
+fn apply_with_op_fault(
+    run: &Run,
+    plan: &vend::plan::Plan,
+    op: &str,
+    point: FaultPoint,
+    extra: Option<(u64, FaultPoint)>,
+) -> (engine::Report, Vec<engine::EngineEvent>) {
+    let mut cloud =
+        FaultyCloud::passthrough(LocalCloud::open(&run.state_path).unwrap()).with_op_fault(op, point);
+    if let Some((k, p)) = extra {
+        cloud = cloud.with_fault(k, p);
+    }
+    let mut audit =
+        JsonlAudit::open(&run.log, run.operator.clone(), || "2026-11-22T12:00:00Z".into()).unwrap();
+    let mut retries = vec![];
+    let report = engine::apply(plan, &mut cloud, &mut audit, &NoWait, &run.opts, &mut |e| {
+        if matches!(e, engine::EngineEvent::Retrying { .. }) {
+            retries.push(e);
+        }
+    })
+    .unwrap();
+    (report, retries)
+}
+
+/// After a failed apply: the log verifies, the next plan is exactly what did not complete, and
+/// applying it without faults finishes the job (nothing left, the log still verifies).
+fn assert_rest_is_planned_and_applies(run: &Run, report: &engine::Report, label: &str) {
+    audit::verify(&run.log, &audit::head_path(&run.log), &[]).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let mut cloud = LocalCloud::open(&run.state_path).unwrap();
+    let next = plan_for(run.ws.path(), &mut cloud);
+    let done: BTreeSet<String> = report
+        .steps
+        .iter()
+        .filter(|s| s.status == engine::StepStatus::Succeeded)
+        .map(|s| s.address.clone())
+        .collect();
+    let expected: BTreeSet<String> = addresses(&run.first).difference(&done).cloned().collect();
+    assert_eq!(addresses(&next), expected, "{label}: the next plan must be what is left");
+    let mut audit =
+        JsonlAudit::open(&run.log, run.operator.clone(), || "2026-11-22T12:01:00Z".into()).unwrap();
+    let again = engine::apply(&next, &mut cloud, &mut audit, &NoWait, &run.opts, &mut |_| {}).unwrap();
+    assert!(again.is_complete(), "{label}: {:?}", again.failed());
+    assert!(plan_for(run.ws.path(), &mut cloud).changes.is_empty(), "{label}: converged");
+    let state = cloud.read_state().unwrap();
+    assert_eq!(state.accounts.iter().filter(|a| a.name == "search-staging").count(), 1, "{label}");
+    audit::verify(&run.log, &audit::head_path(&run.log), &[]).unwrap_or_else(|e| panic!("{label}: {e}"));
+}
+
+/// A write AWS turns away at every attempt (100 % throttling of one operation): the retry budget
+/// runs out loudly — each such step fails with its address, the operation, the number of
+/// attempts and the last error, and its outcome record says so — the other steps still run, and
+/// the next plan is exactly what is left.
+#[test]
+fn a_write_rejected_at_every_attempt_gives_up_loudly_and_the_rest_is_planned() {
+    let run = Run::new();
+    let (report, retries) = apply_with_op_fault(&run, &run.first, "AttachPolicy", FaultPoint::Rejected, None);
+    let failed = report.failed();
+    assert!(!failed.is_empty() && report.succeeded() > 0, "{:?}", report.steps);
+    let attempts = run.opts.max_attempts;
+    for s in &failed {
+        let e = s.error.as_deref().unwrap();
+        assert!(s.address.starts_with("policy_attachment:"), "{}: {e}", s.address);
+        assert!(
+            e.starts_with(&format!(
+                "{}: AttachPolicy gave up after {attempts} attempts: InjectedFault: ",
+                s.address
+            )),
+            "{e}"
+        );
+    }
+    // attempts - 1 retries per failed step, each announced.
+    assert_eq!(retries.len(), failed.len() * (attempts as usize - 1), "{retries:?}");
+    let records = audit::read(&run.log).unwrap();
+    for s in &failed {
+        let outcome = records
+            .iter()
+            .rev()
+            .find(|r| r.event == "outcome" && r.address == s.address)
+            .unwrap_or_else(|| panic!("{}: no outcome record", s.address));
+        assert_eq!(outcome.detail["ok"], false);
+        assert_eq!(outcome.detail["attempts"], attempts);
+        assert_eq!(outcome.detail["gave_up"], true);
+        assert_eq!(outcome.detail["error"]["code"], "InjectedFault");
+    }
+    let end = records.iter().rev().find(|r| r.event == "apply-end").unwrap();
+    assert_eq!(end.detail["complete"], false);
+    assert_rest_is_planned_and_applies(&run, &report, "AttachPolicy throttled");
+}
+
+/// A status poll AWS turns away at every attempt: the account creation step fails naming the
+/// poll and the attempts; the request made is kept in the state, so the next plan resumes it
+/// (no second CreateAccount).
+#[test]
+fn a_poll_rejected_at_every_attempt_gives_up_loudly_and_the_creation_is_resumed() {
+    let run = Run::new();
+    let (report, _) =
+        apply_with_op_fault(&run, &run.first, "DescribeCreateAccountStatus", FaultPoint::Rejected, None);
+    let failed = report.failed();
+    assert_eq!(failed.len(), 1, "{:?}", report.steps);
+    let e = failed[0].error.as_deref().unwrap();
+    assert!(
+        e.starts_with(
+            "account:search-staging: DescribeCreateAccountStatus gave up after 5 attempts: InjectedFault"
+        ),
+        "{e}"
+    );
+    assert_rest_is_planned_and_applies(&run, &report, "DescribeCreateAccountStatus throttled");
+    let state = LocalCloud::open(&run.state_path).unwrap().read_state().unwrap();
+    assert_eq!(
+        state.create_account_requests.iter().filter(|r| r.account_name == "search-staging").count(),
+        1,
+        "CreateAccount sent once"
+    );
+}
+
+/// A CreateAccount answered with a server error, and the read that would settle it
+/// (ListCreateAccountStatus + ListAccounts) turned away at every attempt: the engine does not
+/// resend, it stops the step saying it cannot tell (and why, with the attempts); the next plan
+/// finds the account request and the account is created once.
+#[test]
+fn an_ambiguous_create_whose_reconciliation_read_gives_up_is_not_resent() {
+    let run = Run::new();
+    // Which mutating call is the CreateAccount?
+    let k = {
+        let mut cloud = FaultyCloud::passthrough(LocalCloud::open(&run.state_path).unwrap());
+        let ws = demo();
+        let log = ws.path().join("probe.jsonl");
+        let mut audit =
+            JsonlAudit::open(&log, run.operator.clone(), || "2026-11-22T12:00:00Z".into()).unwrap();
+        let mut n = 0;
+        let mut seen = None;
+        engine::apply(&run.first, &mut cloud, &mut audit, &NoWait, &run.opts, &mut |e| {
+            if let engine::EngineEvent::Called { op, .. } = &e
+                && !["DescribeCreateAccountStatus", "DescribePortfolioShareStatus", "DescribeRecord"]
+                    .contains(&op.as_str())
+            {
+                n += 1;
+                if op == "CreateAccount" {
+                    seen = Some(n);
+                }
+            }
+        })
+        .unwrap();
+        // Start again from the demo state.
+        fs::copy(root().join("snapshots/demo.state.json"), &run.state_path).unwrap();
+        seen.unwrap()
+    };
+    let (report, _) = apply_with_op_fault(
+        &run,
+        &run.first,
+        "FindCreateAccount",
+        FaultPoint::Rejected,
+        Some((k, FaultPoint::ServerError)),
+    );
+    let failed = report.failed();
+    assert_eq!(failed.len(), 1, "{:?}", report.steps);
+    let e = failed[0].error.as_deref().unwrap();
+    assert!(e.starts_with("account:search-staging: CreateAccount: InjectedFault"), "{e}");
+    assert!(
+        e.contains("cannot tell whether it was carried out: FindCreateAccount gave up after 5 attempts"),
+        "{e}"
+    );
+    assert!(e.contains("the outcome is unknown"), "{e}");
+    assert_rest_is_planned_and_applies(&run, &report, "FindCreateAccount throttled");
 }

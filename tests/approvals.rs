@@ -91,33 +91,44 @@ fn a_plan_needs_an_approval_by_someone_other_than_its_author() {
     assert_eq!(rec["plan_id"], approved["plan_id"]);
     assert_eq!(rec["actor"]["key"], a["operator"]);
 
-    // A modified copy of the plan voids the approval.
+    // A hand-edited copy of the plan is refused when it is read (its plan_id or digest no longer
+    // matches); one whose checksums were recomputed (anyone can) is refused by the signatures.
+    let forge = |name: &str, doc: &Value, resealed: bool| {
+        let bytes = if resealed {
+            let plan = vend::adapter::fs::decode_plan(&serde_json::to_vec(doc).unwrap(), name).unwrap();
+            vend::adapter::fs::plan_file_bytes(&plan.reseal())
+        } else {
+            serde_json::to_vec_pretty(doc).unwrap()
+        };
+        std::fs::write(ws.path().join(name), bytes).unwrap();
+        let out = alice.run(&["apply", name, "--auto-approve"], ws.path());
+        assert_eq!(out.status.code(), Some(1));
+        text(&out.stderr)
+    };
+
+    // A modified change voids the approval.
     let mut forged = approved.clone();
     forged["changes"][0]["reason"] = Value::from("looks harmless");
-    std::fs::write(ws.path().join("q.json"), serde_json::to_string_pretty(&forged).unwrap()).unwrap();
-    let out = alice.run(&["apply", "q.json", "--auto-approve"], ws.path());
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("the plan was modified after it was approved"),
-        "{}",
-        text(&out.stderr)
-    );
+    let err = forge("q.json", &forged, false);
+    assert!(err.contains("q.json: the plan was edited after it was saved: its plan_id"), "{err}");
+    let err = forge("q.json", &forged, true);
+    assert!(err.contains("author signature does not verify (the plan was modified)"), "{err}");
 
     // An approval copied under another author's name does not help either: the author signs.
     let mut swapped = approved.clone();
     swapped["author"]["operator"] = a["operator"].clone();
-    std::fs::write(ws.path().join("r.json"), serde_json::to_string_pretty(&swapped).unwrap()).unwrap();
-    let out = alice.run(&["apply", "r.json", "--auto-approve"], ws.path());
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("author signature does not verify"), "{}", text(&out.stderr));
+    let err = forge("r.json", &swapped, false);
+    assert!(err.contains("r.json: the plan was edited after it was saved: its digest"), "{err}");
+    let err = forge("r.json", &swapped, true);
+    assert!(err.contains("author signature does not verify"), "{err}");
 
     // Excluding changes after the review (`excluded` is not part of the plan id) voids it too.
     let mut trimmed = approved.clone();
     trimmed["excluded"] = serde_json::json!([approved["changes"][0]["address"]]);
-    std::fs::write(ws.path().join("s.json"), serde_json::to_string_pretty(&trimmed).unwrap()).unwrap();
-    let out = alice.run(&["apply", "s.json", "--auto-approve"], ws.path());
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("does not verify"), "{}", text(&out.stderr));
+    let err = forge("s.json", &trimmed, false);
+    assert!(err.contains("s.json: the plan was edited after it was saved: its digest"), "{err}");
+    let err = forge("s.json", &trimmed, true);
+    assert!(err.contains("does not verify"), "{err}");
 
     // Without a saved plan, an apply is refused when approvals are required.
     let out = alice.run(&["apply", "--auto-approve"], ws.path());

@@ -70,7 +70,8 @@ fn demo_plan_json_follows_the_contract() {
             "summary",
             "changes",
             "diagnostics",
-            "effective_policies"
+            "effective_policies",
+            "digest"
         ])
     );
     // The demo shows a deprecation with users, a guardrail warning and an effective-policy change.
@@ -124,7 +125,10 @@ fn same_inputs_give_byte_identical_plans_apart_from_created_at() {
     let strip = |o: &std::process::Output| {
         text(&o.stdout)
             .lines()
-            .filter(|l| !l.trim_start().starts_with("\"created_at\""))
+            // The digest covers the whole document, created_at included.
+            .filter(|l| {
+                !l.trim_start().starts_with("\"created_at\"") && !l.trim_start().starts_with("\"digest\"")
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -200,8 +204,11 @@ fn snapshot_save_writes_format_v1_and_round_trips() {
     let strip = |mut v: serde_json::Value| {
         v.as_object_mut().unwrap().remove("captured_at");
         v.as_object_mut().unwrap().remove("source");
+        // vend stamps what it saves with a digest of the content (the demo is hand-written).
+        v.as_object_mut().unwrap().remove("digest");
         v
     };
+    assert!(saved["digest"].as_str().is_some_and(|d| d.starts_with("sha256:")), "{saved}");
     assert_eq!(saved["format_version"], 1);
     assert_eq!(saved["source"], "state-file");
     assert_eq!(strip(saved.clone()), strip(demo));

@@ -1,6 +1,9 @@
-//! The append-only, tamper-evident audit log (`port::Audit`): JSON Lines at `<log>` (default
-//! `.vend/audit.jsonl`) plus a signed head beside it (`<log stem>.head`, `.vend/audit.head`);
-//! [`verify`] checks both, [`read`] lists the records for `vend audit log`.
+//! The append-only, tamper-evident audit log (`port::Audit`): [`AuditLog`] chains, signs and
+//! appends records to a [`LogStore`] — the local JSON Lines file at `<log>` (default
+//! `.vend/audit.jsonl`) with a signed head beside it (`<log stem>.head`, `.vend/audit.head`)
+//! ([`FileStore`], the log named [`JsonlAudit`]), or the S3 backend's one object per record
+//! (`adapter::s3_backend`). [`verify_store`] checks records and head, [`read_store`] lists the
+//! records for `vend audit log` — one implementation for every store; a store only moves bytes.
 //!
 //! **Record** (one line, keys in this order, compact, `\n`-terminated):
 //! `{"v":1,"seq":N,"ts":"2026-11-02T10:00:00Z","actor":{"user":U,"aws":null|{…},"key":HEX},
@@ -17,8 +20,9 @@
 //! an edit even when it means the same.
 //!
 //! **Head** (one line): `{"v":1,"seq":N,"hash":H,"key":HEX,"sig":S}` for the last record, `sig`
-//! signing the canonical form of the head without `sig`. `append` writes and fsyncs the record,
-//! then replaces the head atomically (temporary file, fsync, rename, fsync of the directory).
+//! signing the canonical form of the head without `sig`. `append` stores the record durably,
+//! then replaces the head (the local file: fsync, then temporary file, fsync, rename, fsync of
+//! the directory).
 //! The log is trusted to one key: the pinned operator keys when given, else the first record's
 //! key (trust on first use), for every record and the head.
 //!
@@ -36,7 +40,9 @@
 //! (the next plan reads the live state to find out). Anything a crash
 //! cannot explain (head ahead of the log, a different hash, a missing head after several records,
 //! a last line that is not a record) makes `open`/`append` refuse, so that an apply never papers
-//! over tampering. The caller holds the workspace lock: this type assumes one writer.
+//! over tampering. The caller holds the apply lock (the workspace's, or the S3 backend's lease):
+//! this type assumes one writer, and a store refuses to write over a record it did not see (the
+//! local file's length moved; an S3 record object already exists).
 //!
 //! What a local head cannot catch: an attacker who kept an old genuine head can roll the log back
 //! to it; and with no pinned keys, a log re-signed from its first record with another key.
@@ -258,6 +264,239 @@ pub fn utc_now() -> String {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Storage
+
+/// One stored record as a [`LogStore`] yields it, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    /// Where it is, for messages: `line 3`, `object s3://bucket/prefix/audit/000000000003.json`.
+    pub label: String,
+    /// The seq its storage name claims (an S3 object's key); `None` where the name says nothing
+    /// (a line of the local file).
+    pub named_seq: Option<u64>,
+    /// The record's line, without a line terminator.
+    pub bytes: Vec<u8>,
+    /// Bytes after the file's last `\n`: a line torn by a crash (local file only; an object put
+    /// is atomic).
+    pub torn: bool,
+}
+
+/// Bytes a crash left after the last complete record (local file only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Torn {
+    pub offset: u64,
+    pub bytes: u64,
+    pub sha256: String,
+    pub preview: String,
+}
+
+/// The end of a log as the writer resumes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreTail {
+    /// The last complete record.
+    pub last: Option<StoredRecord>,
+    pub torn: Option<Torn>,
+}
+
+/// Where a log's records and its signed head are kept: the local JSON Lines file
+/// ([`FileStore`]) or one object per record (`adapter::s3_backend::S3LogStore`). A store only
+/// moves bytes; chaining, signing, verifying and crash recovery are [`AuditLog`]'s and
+/// [`verify_store`]'s, the same for every store.
+pub trait LogStore: Send {
+    /// The log, for messages (a path or an `s3://` URL).
+    fn location(&self) -> String;
+    /// The head, for messages.
+    fn head_location(&self) -> String;
+    /// Whether each record's storage name carries its seq ([`StoredRecord::named_seq`]), which
+    /// verification then checks against its position.
+    fn names_records(&self) -> bool {
+        false
+    }
+    /// Visit every record oldest first (a torn remainder last); stop when `visit` returns false.
+    fn for_each(&mut self, visit: &mut dyn FnMut(StoredRecord) -> bool) -> Result<(), String>;
+    /// Visit the complete records newest first; stop when `visit` returns false.
+    fn for_each_back(&mut self, visit: &mut dyn FnMut(StoredRecord) -> bool) -> Result<(), String>;
+    /// The last complete record and anything torn after it.
+    fn tail(&mut self) -> Result<StoreTail, String>;
+    /// The head's bytes, `None` when there is none.
+    fn read_head(&mut self) -> Result<Option<String>, String>;
+    /// Store `line` (a record's canonical line, no terminator) as record `seq`, over any torn
+    /// remainder the last `tail` found. Fails when the log changed since that `tail` (another
+    /// writer); never overwrites a stored record.
+    fn append(&mut self, seq: u64, line: &str) -> Result<(), String>;
+    /// Replace the head with `text` (a [`Head::to_line`]).
+    fn write_head(&mut self, text: &str) -> Result<(), String>;
+}
+
+/// The local log: JSON Lines at `log`, the head in its own file. Appends are fsynced; the head is
+/// replaced atomically (temporary file, fsync, rename, fsync of the directory).
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    log: PathBuf,
+    head: PathBuf,
+    /// The file's length when `tail` or `append` last saw it (`None`: not looked yet).
+    expected_len: Option<u64>,
+    /// Length of its complete lines.
+    end: u64,
+}
+
+impl FileStore {
+    /// The log at `log` with its head at [`head_path`].
+    pub fn new(log: impl Into<PathBuf>) -> FileStore {
+        let log = log.into();
+        let head = head_path(&log);
+        FileStore::with_head(log, head)
+    }
+
+    /// The log at `log` with its head at `head`.
+    pub fn with_head(log: impl Into<PathBuf>, head: impl Into<PathBuf>) -> FileStore {
+        FileStore { log: log.into(), head: head.into(), expected_len: None, end: 0 }
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    pub fn head_path(&self) -> &Path {
+        &self.head
+    }
+}
+
+impl LogStore for FileStore {
+    fn location(&self) -> String {
+        self.log.display().to_string()
+    }
+
+    fn head_location(&self) -> String {
+        self.head.display().to_string()
+    }
+
+    fn for_each(&mut self, visit: &mut dyn FnMut(StoredRecord) -> bool) -> Result<(), String> {
+        let file = match File::open(&self.log) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut reader = BufReader::new(file);
+        let mut line_no: u64 = 0;
+        loop {
+            let mut buf = Vec::new();
+            let n = reader.read_until(b'\n', &mut buf).map_err(|e| format!("line {}: {e}", line_no + 1))?;
+            if n == 0 {
+                return Ok(());
+            }
+            line_no += 1;
+            let torn = buf.last() != Some(&b'\n');
+            if !torn {
+                buf.pop();
+            }
+            let record = StoredRecord { label: format!("line {line_no}"), named_seq: None, bytes: buf, torn };
+            if !visit(record) || torn {
+                return Ok(());
+            }
+        }
+    }
+
+    fn for_each_back(&mut self, visit: &mut dyn FnMut(StoredRecord) -> bool) -> Result<(), String> {
+        let mut file = match File::open(&self.log) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let mut hi = match rfind_newline(&mut file, len).map_err(|e| e.to_string())? {
+            Some(pos) => pos + 1,
+            None => return Ok(()),
+        };
+        while hi > 0 {
+            let start = rfind_newline(&mut file, hi - 1).map_err(|e| e.to_string())?.map_or(0, |p| p + 1);
+            let mut line = vec![0u8; usize::try_from(hi - 1 - start).unwrap_or(0)];
+            file.seek(SeekFrom::Start(start)).map_err(|e| e.to_string())?;
+            file.read_exact(&mut line).map_err(|e| e.to_string())?;
+            hi = start;
+            let record =
+                StoredRecord { label: format!("offset {start}"), named_seq: None, bytes: line, torn: false };
+            if !visit(record) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn tail(&mut self) -> Result<StoreTail, String> {
+        let (tail, len) = match File::open(&self.log) {
+            Ok(mut file) => {
+                let len = file.metadata().map_err(|e| e.to_string())?.len();
+                (read_tail(&mut file).map_err(|e| e.to_string())?, len)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Tail::default(), 0),
+            Err(e) => return Err(e.to_string()),
+        };
+        self.expected_len = Some(len);
+        self.end = tail.end;
+        Ok(StoreTail {
+            last: tail.last_line.map(|bytes| StoredRecord {
+                label: "the last line".into(),
+                named_seq: None,
+                bytes,
+                torn: false,
+            }),
+            torn: tail.torn,
+        })
+    }
+
+    fn read_head(&mut self) -> Result<Option<String>, String> {
+        match fs::read_to_string(&self.head) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn append(&mut self, _seq: u64, line: &str) -> Result<(), String> {
+        if self.expected_len.is_none() {
+            self.tail()?;
+        }
+        if let Some(dir) = self.log.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.log)
+            .map_err(|e| e.to_string())?;
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let expected = self.expected_len.unwrap_or(0);
+        if len != expected {
+            self.expected_len = None;
+            return Err(format!(
+                "the log changed since it was opened ({len} bytes, expected {expected}); is another vend writing?"
+            ));
+        }
+        // Until the write is durable the file's state is unknown: read it again next time.
+        self.expected_len = None;
+        let new_end = self.end + line.len() as u64 + 1;
+        file.seek(SeekFrom::Start(self.end)).map_err(|e| e.to_string())?;
+        file.write_all(format!("{line}\n").as_bytes()).map_err(|e| e.to_string())?;
+        if len > new_end {
+            file.set_len(new_end).map_err(|e| e.to_string())?;
+        }
+        file.sync_all().map_err(|e| e.to_string())?;
+        if self.end == 0 {
+            sync_dir(&self.log);
+        }
+        self.end = new_end;
+        self.expected_len = Some(new_end);
+        Ok(())
+    }
+
+    fn write_head(&mut self, text: &str) -> Result<(), String> {
+        write_atomic(&self.head, text.as_bytes()).map_err(|e| format!("{}: {e}", self.head.display()))
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
 // Writer
 
 /// A crash left-over found by `open`, recorded by the next `append`.
@@ -325,10 +564,10 @@ impl Pending {
     }
 }
 
-/// The JSON Lines audit log, appending as one operator.
-pub struct JsonlAudit {
-    log: PathBuf,
-    head: PathBuf,
+/// The signed, hash-chained audit log, appending as one operator, over any [`LogStore`].
+/// [`JsonlAudit`] is the same type: the name the local JSON Lines log has always had.
+pub struct AuditLog {
+    store: Box<dyn LogStore>,
     operator: Operator,
     aws: Option<Value>,
     clock: Box<dyn Fn() -> String + Send>,
@@ -336,18 +575,21 @@ pub struct JsonlAudit {
     next_seq: u64,
     /// Hash of the last record (or `GENESIS`).
     prev: String,
-    /// Length in bytes of the complete lines.
-    end: u64,
     pending: Vec<Pending>,
-    /// A write failed half-way: rescan the file before the next append.
+    /// A write failed half-way: rescan the store before the next append.
     rescan: bool,
+    /// Asked before each `intent` record: `Some(why)` refuses it (see [`AuditLog::set_fence`]).
+    fence: Option<Box<dyn Fn() -> Option<String> + Send>>,
 }
 
-impl std::fmt::Debug for JsonlAudit {
+/// The local JSON Lines log ([`AuditLog`] over a [`FileStore`]).
+pub type JsonlAudit = AuditLog;
+
+impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonlAudit")
-            .field("log", &self.log)
-            .field("head", &self.head)
+        f.debug_struct("AuditLog")
+            .field("log", &self.store.location())
+            .field("head", &self.store.head_location())
             .field("operator", &self.operator)
             .field("next_seq", &self.next_seq)
             .field("pending", &self.pending)
@@ -355,32 +597,47 @@ impl std::fmt::Debug for JsonlAudit {
     }
 }
 
-impl JsonlAudit {
-    /// Open (or prepare to create) the log at `log`, with its head at [`head_path`]. Resumes the
-    /// chain from the last record; finds crash left-overs (see the module doc) and refuses a log
-    /// whose tail or head shows tampering. Creates nothing until the first `append`.
-    /// `clock` returns RFC 3339 UTC timestamps (e.g. [`utc_now`], or a `port::Clock`'s `now`).
+impl AuditLog {
+    /// Open (or prepare to create) the local log at `log`, with its head at [`head_path`].
+    /// Resumes the chain from the last record; finds crash left-overs (see the module doc) and
+    /// refuses a log whose tail or head shows tampering. Creates nothing until the first
+    /// `append`. `clock` returns RFC 3339 UTC timestamps (e.g. [`utc_now`], or a `port::Clock`'s
+    /// `now`).
     pub fn open(
         log: impl Into<PathBuf>,
         operator: Operator,
         clock: impl Fn() -> String + Send + 'static,
     ) -> Result<Self, AuditError> {
-        let log = log.into();
-        let head = head_path(&log);
-        let mut audit = JsonlAudit {
-            log,
-            head,
+        AuditLog::open_store(Box::new(FileStore::new(log)), operator, clock)
+    }
+
+    /// [`AuditLog::open`] over any store (the S3 backend's objects).
+    pub fn open_store(
+        store: Box<dyn LogStore>,
+        operator: Operator,
+        clock: impl Fn() -> String + Send + 'static,
+    ) -> Result<Self, AuditError> {
+        let mut audit = AuditLog {
+            store,
             operator,
             aws: None,
             clock: Box::new(clock),
             next_seq: 1,
             prev: GENESIS.to_string(),
-            end: 0,
             pending: Vec::new(),
             rescan: false,
+            fence: None,
         };
         audit.scan()?;
         Ok(audit)
+    }
+
+    /// Refuse every `intent` record from the moment `fence` answers why (the S3 lease is no
+    /// longer ours): no intent, so the engine sends no write — the apply stops there instead of
+    /// writing to the cloud without the lock. Other records (outcomes, `apply-end`) still go in:
+    /// a store never overwrites a record, so they cannot fork the chain.
+    pub fn set_fence(&mut self, fence: impl Fn() -> Option<String> + Send + 'static) {
+        self.fence = Some(Box::new(fence));
     }
 
     /// Set the AWS caller identity written as `actor.aws` from now on.
@@ -388,12 +645,9 @@ impl JsonlAudit {
         self.aws = identity;
     }
 
-    pub fn log_path(&self) -> &Path {
-        &self.log
-    }
-
-    pub fn head_path(&self) -> &Path {
-        &self.head
+    /// The log, for messages (a path or an `s3://` URL).
+    pub fn location(&self) -> String {
+        self.store.location()
     }
 
     /// Seq the next appended record will get.
@@ -412,30 +666,39 @@ impl JsonlAudit {
     }
 
     fn err(&self, message: impl std::fmt::Display) -> AuditError {
-        AuditError(format!("{}: {message}", self.log.display()))
+        AuditError(format!("{}: {message}", self.store.location()))
     }
 
     /// Read the tail of the log and the head; set the chain position and the pending recoveries.
     fn scan(&mut self) -> Result<(), AuditError> {
         self.next_seq = 1;
         self.prev = GENESIS.to_string();
-        self.end = 0;
         self.pending.clear();
-        let tail = match File::open(&self.log) {
-            Ok(mut file) => read_tail(&mut file).map_err(|e| self.err(e))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Tail::default(),
-            Err(e) => return Err(self.err(e)),
-        };
-        let last = match &tail.last_line {
+        let tail = self.store.tail().map_err(|e| self.err(e))?;
+        let last = match &tail.last {
             None => None,
-            Some(line) => Some(parse_last(line).map_err(|why| {
-                self.err(format!(
-                    "the last complete line is not a valid record ({why}); run `vend audit verify`"
-                ))
-            })?),
+            Some(stored) => {
+                let rec = parse_last(&stored.bytes).map_err(|why| {
+                    self.err(format!(
+                        "{} is not a valid record ({why}); run `vend audit verify`",
+                        stored.label
+                    ))
+                })?;
+                if let Some(named) = stored.named_seq.filter(|n| *n != rec.seq) {
+                    return Err(self.err(format!(
+                        "{} is named as record {named} but holds record {}; run `vend audit verify`",
+                        stored.label, rec.seq
+                    )));
+                }
+                Some(rec)
+            }
         };
-        let head =
-            read_head(&self.head).map_err(|why| AuditError(format!("{}: {why}", self.head.display())))?;
+        let head_location = self.store.head_location();
+        let head = self
+            .store
+            .read_head()
+            .and_then(|text| text.map(|t| parse_head(&t)).transpose())
+            .map_err(|why| AuditError(format!("{head_location}: {why}")))?;
         match (&last, &head) {
             (None, None) => {}
             (None, Some(h)) => {
@@ -449,8 +712,7 @@ impl JsonlAudit {
             }
             (Some(rec), None) => {
                 return Err(self.err(format!(
-                    "the head {} is missing but the log has {} records; run `vend audit verify`",
-                    self.head.display(),
+                    "the head {head_location} is missing but the log has {} records; run `vend audit verify`",
                     rec.seq
                 )));
             }
@@ -468,17 +730,20 @@ impl JsonlAudit {
         }
         if let Some(rec) = last {
             if rec.event != "apply-end"
-                && let Ok(mut file) = File::open(&self.log)
-                && let Some(found) = interrupted_apply(&mut file, tail.end).map_err(|e| self.err(e))?
+                && let Some(found) = interrupted_apply(self.store.as_mut()).map_err(|e| self.err(e))?
             {
                 self.pending.push(found);
             }
             self.next_seq = rec.seq + 1;
             self.prev = rec.hash;
         }
-        self.end = tail.end;
-        if let Some(torn) = tail.torn {
-            self.pending.push(torn);
+        if let Some(t) = tail.torn {
+            self.pending.push(Pending::Torn {
+                offset: t.offset,
+                bytes: t.bytes,
+                sha256: t.sha256,
+                preview: t.preview,
+            });
         }
         self.rescan = false;
         Ok(())
@@ -507,51 +772,28 @@ impl JsonlAudit {
         let sig = self.operator.sign_hex(hash.as_bytes());
         record.insert("hash".into(), Value::from(hash.clone()));
         record.insert("sig".into(), Value::from(sig));
-        let line = format!("{}\n", record_line(&Value::Object(record)).map_err(|e| self.err(e))?);
+        let line = record_line(&Value::Object(record)).map_err(|e| self.err(e))?;
 
         self.rescan = true;
-        if let Some(dir) = self.log.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|e| self.err(e))?;
-        }
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&self.log)
-            .map_err(|e| self.err(e))?;
-        let len = file.metadata().map_err(|e| self.err(e))?.len();
-        let torn: u64 =
-            self.pending.iter().map(|p| if let Pending::Torn { bytes, .. } = p { *bytes } else { 0 }).sum();
-        if len != self.end + torn {
-            return Err(self.err(format!(
-                "the log changed since it was opened ({len} bytes, expected {}); is another vend writing?",
-                self.end + torn
-            )));
-        }
-        let new_end = self.end + line.len() as u64;
-        file.seek(SeekFrom::Start(self.end)).map_err(|e| self.err(e))?;
-        file.write_all(line.as_bytes()).map_err(|e| self.err(e))?;
-        if len > new_end {
-            file.set_len(new_end).map_err(|e| self.err(e))?;
-        }
-        file.sync_all().map_err(|e| self.err(e))?;
-        if self.end == 0 {
-            sync_dir(&self.log);
-        }
-        self.end = new_end;
+        self.store.append(self.next_seq, &line).map_err(|e| self.err(e))?;
         self.next_seq += 1;
         self.prev = hash;
 
         let head = Head::signed(&self.operator, self.next_seq - 1, &self.prev);
-        write_atomic(&self.head, head.to_line().as_bytes())
-            .map_err(|e| AuditError(format!("{}: {e}", self.head.display())))?;
+        self.store.write_head(&head.to_line()).map_err(AuditError)?;
         self.rescan = false;
         Ok(())
     }
 }
 
-impl Audit for JsonlAudit {
+impl Audit for AuditLog {
     fn append(&mut self, event: AuditEvent) -> Result<(), AuditError> {
+        if event.event == "intent"
+            && let Some(why) = self.fence.as_ref().and_then(|fence| fence())
+        {
+            return Err(self
+                .err(format!("not recording the intent for {} (so it is not sent): {why}", event.address)));
+        }
         if self.rescan {
             self.scan()?;
         }
@@ -590,7 +832,7 @@ struct Tail {
     end: u64,
     /// The last complete line, without its `\n`.
     last_line: Option<Vec<u8>>,
-    torn: Option<Pending>,
+    torn: Option<Torn>,
 }
 
 /// The last complete line and any torn bytes after it, reading backwards from the end.
@@ -615,7 +857,7 @@ fn read_tail(file: &mut File) -> std::io::Result<Tail> {
             let room = PREVIEW_BYTES.saturating_sub(preview.len());
             preview.extend_from_slice(chunk.get(..room.min(n)).unwrap_or_default());
         }
-        Some(Pending::Torn {
+        Some(Torn {
             offset: end,
             bytes: len - end,
             sha256: format!("sha256:{}", hex::encode(hasher.finalize())),
@@ -637,35 +879,26 @@ fn read_tail(file: &mut File) -> std::io::Result<Tail> {
 }
 
 /// When the log's last `apply-start` has no `apply-end` after it: the writes of that apply whose
-/// intent has no outcome. Reads backwards from `end` (the complete lines) to that `apply-start`.
-/// Records are only parsed here, not verified: `vend audit verify` does that.
-fn interrupted_apply(file: &mut File, end: u64) -> std::io::Result<Option<Pending>> {
+/// intent has no outcome. Reads the records backwards to that `apply-start`. Records are only
+/// parsed here, not verified: `vend audit verify` does that.
+fn interrupted_apply(store: &mut dyn LogStore) -> Result<Option<Pending>, String> {
     let mut records: Vec<Value> = vec![];
-    let mut hi = end;
-    while hi > 0 {
-        let start = match hi.checked_sub(1) {
-            Some(before) => rfind_newline(file, before)?.map_or(0, |p| p + 1),
-            None => 0,
-        };
-        let mut line = vec![0u8; usize::try_from(hi.saturating_sub(1).saturating_sub(start)).unwrap_or(0)];
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(&mut line)?;
-        hi = start;
-        let Ok(v) = serde_json::from_slice::<Value>(&line) else { return Ok(None) };
+    let mut found: Option<Pending> = None;
+    store.for_each_back(&mut |stored| {
+        let Ok(v) = serde_json::from_slice::<Value>(&stored.bytes) else { return false };
         match v.get("event").and_then(Value::as_str) {
-            Some("apply-end") => return Ok(None),
+            Some("apply-end") => false,
             Some("recovery")
                 if v.get("detail").and_then(|d| d.get("reason")).and_then(Value::as_str)
                     == Some("interrupted apply") =>
             {
-                return Ok(None);
+                false
             }
             Some("apply-start") => {
                 let plan_id = v.get("plan_id").and_then(Value::as_str).unwrap_or_default().to_string();
                 let start_seq = v.get("seq").and_then(Value::as_u64).unwrap_or_default();
-                records.reverse();
                 let mut open: Vec<Value> = vec![];
-                for r in records {
+                for r in records.drain(..).rev() {
                     let address = r.get("address").cloned().unwrap_or(Value::Null);
                     match r.get("event").and_then(Value::as_str) {
                         Some("intent") => open.push(serde_json::json!({
@@ -681,12 +914,16 @@ fn interrupted_apply(file: &mut File, end: u64) -> std::io::Result<Option<Pendin
                         _ => {}
                     }
                 }
-                return Ok(Some(Pending::Interrupted { plan_id, start_seq, open }));
+                found = Some(Pending::Interrupted { plan_id, start_seq, open });
+                false
             }
-            _ => records.push(v),
+            _ => {
+                records.push(v);
+                true
+            }
         }
-    }
-    Ok(None)
+    })?;
+    Ok(found)
 }
 
 /// Position of the last `\n` before byte offset `before`.
@@ -722,16 +959,6 @@ fn parse_last(line: &[u8]) -> Result<Record, String> {
     }
     check_signature(&record.actor.key, record.hash.as_bytes(), &record.sig)?;
     Ok(record)
-}
-
-/// The head file, if any, with its signature checked against its own key.
-fn read_head(path: &Path) -> Result<Option<Head>, String> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
-    };
-    parse_head(&text).map(Some)
 }
 
 fn parse_head(text: &str) -> Result<Head, String> {
@@ -799,6 +1026,7 @@ fn sync_dir(path: &Path) {
 }
 
 // ------------------------------------------------------------------------------------------------
+// ------------------------------------------------------------------------------------------------
 // Reading and verifying
 
 /// The log and its head verified.
@@ -829,6 +1057,11 @@ pub enum Problem {
     Version(u64),
     #[error("seq is {found}, expected {expected} (a record was deleted, inserted or moved)")]
     Seq { expected: u64, found: u64 },
+    #[error(
+        "{} but it is record {position} of the log (an object was renamed, copied or added)",
+        named.map(|n| format!("named as record {n}")).unwrap_or_else(|| "not named as a record".into())
+    )]
+    Misnamed { named: Option<u64>, position: u64 },
     #[error("prev is {found}, expected {expected} (the chain is broken)")]
     Prev { expected: String, found: String },
     #[error("hash is {found} but the record hashes to {computed} (the record was edited)")]
@@ -867,21 +1100,28 @@ fn trust_text(trusted: &[String], pinned: bool) -> String {
     }
 }
 
-/// Verification failed: the first bad record (1-based line number, its seq when readable) or the
-/// head (`line` `None`), and what is wrong.
+/// Verification failed: the first bad record (its 1-based position — the line number in the
+/// local file — its label, and its seq when readable) or the head (`line` `None`), and what is
+/// wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}{problem}", where_text(*line, *seq))]
+#[error("{}{problem}", where_text(at.as_deref(), *line, *seq))]
 pub struct VerifyFailure {
     pub line: Option<u64>,
     pub seq: Option<u64>,
+    /// Where the record is (`line 3`, `object s3://…/audit/000000000003.json`); `None`: the head.
+    pub at: Option<String>,
     pub problem: Problem,
 }
 
-fn where_text(line: Option<u64>, seq: Option<u64>) -> String {
-    match (line, seq) {
-        (Some(l), Some(s)) => format!("line {l} (seq {s}): "),
-        (Some(l), None) => format!("line {l}: "),
-        (None, _) => "head: ".to_string(),
+fn where_text(at: Option<&str>, line: Option<u64>, seq: Option<u64>) -> String {
+    let at = match (at, line) {
+        (Some(at), _) => at.to_string(),
+        (None, Some(l)) => format!("line {l}"),
+        (None, None) => return "head: ".to_string(),
+    };
+    match seq {
+        Some(s) => format!("{at} (seq {s}): "),
+        None => format!("{at}: "),
     }
 }
 
@@ -891,12 +1131,17 @@ fn normalize_key(key: &str) -> String {
     key.strip_prefix("ed25519:").map(str::to_string).unwrap_or(key)
 }
 
-/// Verify the log at `log` and its head at `head` (see the module doc for the checks). `pinned`:
-/// the trusted operator public keys (hex); empty means trust the first record's key.
+/// Verify the local log at `log` and its head at `head` (see the module doc for the checks).
+/// `pinned`: the trusted operator public keys (hex); empty means trust the first record's key.
 pub fn verify(log: &Path, head: &Path, pinned: &[String]) -> Result<VerifyReport, VerifyFailure> {
-    let fail = |line: Option<u64>, seq: Option<u64>, problem| VerifyFailure { line, seq, problem };
+    verify_store(&mut FileStore::with_head(log, head), pinned)
+}
+
+/// Verify the log in `store` and its head: every record's canonical form, seq, chain, hash,
+/// signature and key, then the signed head against the last record. The one verification of
+/// every store.
+pub fn verify_store(store: &mut dyn LogStore, pinned: &[String]) -> Result<VerifyReport, VerifyFailure> {
     let pins: Vec<String> = pinned.iter().map(|k| normalize_key(k)).collect();
-    let mut trusted: Option<String> = None;
     let trusted_list = |first: &Option<String>| -> Vec<String> {
         if pins.is_empty() { first.iter().cloned().collect() } else { pins.clone() }
     };
@@ -907,84 +1152,91 @@ pub fn verify(log: &Path, head: &Path, pinned: &[String]) -> Result<VerifyReport
             pins.iter().any(|p| p == key)
         }
     };
+    let head_fail = |problem| VerifyFailure { line: None, seq: None, at: None, problem };
+    let names_records = store.names_records();
 
+    let mut trusted: Option<String> = None;
     let mut prev = GENESIS.to_string();
     let mut last_prev = GENESIS.to_string();
     let mut count: u64 = 0;
-    match File::open(log) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(fail(Some(1), None, Problem::Io(e.to_string()))),
-        Ok(file) => {
-            let mut reader = BufReader::new(file);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                let n = reader
-                    .read_until(b'\n', &mut buf)
-                    .map_err(|e| fail(Some(count + 1), None, Problem::Io(e.to_string())))?;
-                if n == 0 {
-                    break;
-                }
-                let line_no = count + 1;
-                let Some(body) = buf.strip_suffix(b"\n") else {
-                    return Err(fail(Some(line_no), None, Problem::TornLine { bytes: n as u64 }));
-                };
-                let record =
-                    check_line(body, line_no, &prev).map_err(|(seq, p)| fail(Some(line_no), seq, p))?;
-                let key = normalize_key(&record.actor.key);
-                if trusted.is_none() && pins.is_empty() {
-                    trusted = Some(key.clone());
-                }
-                if !is_trusted(&key, &trusted) {
-                    let problem = Problem::UntrustedKey {
-                        key,
-                        trusted: trusted_list(&trusted),
-                        pinned: !pins.is_empty(),
-                    };
-                    return Err(fail(Some(line_no), Some(record.seq), problem));
-                }
-                if trusted.is_none() {
-                    trusted = Some(key);
-                }
-                last_prev = std::mem::replace(&mut prev, record.hash);
-                count = line_no;
-            }
+    let mut failure: Option<VerifyFailure> = None;
+    let walked = store.for_each(&mut |stored| {
+        let line_no = count + 1;
+        let fail = |seq: Option<u64>, problem| VerifyFailure {
+            line: Some(line_no),
+            seq,
+            at: Some(stored.label.clone()),
+            problem,
+        };
+        if stored.torn {
+            failure = Some(fail(None, Problem::TornLine { bytes: stored.bytes.len() as u64 }));
+            return false;
         }
+        let record = match check_line(&stored.bytes, line_no, &prev) {
+            Ok(record) => record,
+            Err((seq, p)) => {
+                failure = Some(fail(seq, p));
+                return false;
+            }
+        };
+        if names_records && stored.named_seq != Some(line_no) {
+            let problem = Problem::Misnamed { named: stored.named_seq, position: line_no };
+            failure = Some(fail(Some(record.seq), problem));
+            return false;
+        }
+        let key = normalize_key(&record.actor.key);
+        if trusted.is_none() && pins.is_empty() {
+            trusted = Some(key.clone());
+        }
+        if !is_trusted(&key, &trusted) {
+            let problem =
+                Problem::UntrustedKey { key, trusted: trusted_list(&trusted), pinned: !pins.is_empty() };
+            failure = Some(fail(Some(record.seq), problem));
+            return false;
+        }
+        if trusted.is_none() {
+            trusted = Some(key);
+        }
+        last_prev = std::mem::replace(&mut prev, record.hash);
+        count = line_no;
+        true
+    });
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    if let Err(e) = walked {
+        let what = if names_records { "record" } else { "line" };
+        return Err(VerifyFailure {
+            line: Some(count + 1),
+            seq: None,
+            at: Some(format!("{what} {}", count + 1)),
+            problem: Problem::Io(e),
+        });
     }
 
-    let head_text = match fs::read_to_string(head) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(fail(None, None, Problem::HeadInvalid(e.to_string()))),
-    };
-    match head_text {
+    match store.read_head().map_err(|e| head_fail(Problem::HeadInvalid(e)))? {
         None if count == 0 => {}
-        None => return Err(fail(None, None, Problem::HeadMissing { records: count })),
+        None => return Err(head_fail(Problem::HeadMissing { records: count })),
         Some(text) => {
-            let h = parse_head(&text).map_err(|why| fail(None, None, Problem::HeadInvalid(why)))?;
+            let h = parse_head(&text).map_err(|why| head_fail(Problem::HeadInvalid(why)))?;
             let key = normalize_key(&h.key);
             if !is_trusted(&key, &trusted) {
-                let problem = Problem::HeadUntrustedKey {
+                return Err(head_fail(Problem::HeadUntrustedKey {
                     key,
                     trusted: trusted_list(&trusted),
                     pinned: !pins.is_empty(),
-                };
-                return Err(fail(None, None, problem));
+                }));
             }
             if h.seq + 1 == count && h.hash == last_prev {
-                return Err(fail(None, None, Problem::HeadStale { head_seq: h.seq, log_seq: count }));
+                return Err(head_fail(Problem::HeadStale { head_seq: h.seq, log_seq: count }));
             }
             if h.seq != count || h.hash != prev {
-                return Err(fail(
-                    None,
-                    None,
-                    Problem::HeadMismatch {
-                        head_seq: h.seq,
-                        head_hash: h.hash,
-                        log_seq: count,
-                        log_hash: prev,
-                    },
-                ));
+                return Err(head_fail(Problem::HeadMismatch {
+                    head_seq: h.seq,
+                    head_hash: h.hash,
+                    log_seq: count,
+                    log_hash: prev,
+                }));
             }
         }
     }
@@ -1030,33 +1282,49 @@ fn check_line(body: &[u8], line_no: u64, prev: &str) -> Result<Record, (Option<u
 
 /// Why `read` could not list the log.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+#[error("{location}{}: {message}", at.as_ref().map(|l| format!(" {l}")).unwrap_or_default())]
 pub struct ReadError {
-    pub path: PathBuf,
-    pub line: Option<u64>,
+    /// The log (a path or an `s3://` URL).
+    pub location: String,
+    /// The record (`line 3`, `object …`), when one is at fault.
+    pub at: Option<String>,
     pub message: String,
 }
 
-/// Every complete record of the log, in order, for `vend audit log` (no verification: use
+/// Every complete record of the local log, in order, for `vend audit log` (no verification: use
 /// [`verify`]). A missing log is empty; a torn final line is skipped.
 pub fn read(log: &Path) -> Result<Vec<Record>, ReadError> {
-    let err = |line, message: String| ReadError { path: log.to_path_buf(), line, message };
-    let file = match File::open(log) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(err(None, e.to_string())),
-    };
-    let mut reader = BufReader::new(file);
+    read_store(&mut FileStore::new(log))
+}
+
+/// Every complete record in `store`, in order (no verification: use [`verify_store`]).
+pub fn read_store(store: &mut dyn LogStore) -> Result<Vec<Record>, ReadError> {
     let mut records = Vec::new();
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let line_no = records.len() as u64 + 1;
-        reader.read_until(b'\n', &mut buf).map_err(|e| err(Some(line_no), e.to_string()))?;
-        let Some(body) = buf.strip_suffix(b"\n") else { break };
-        let record: Record = serde_json::from_slice(body).map_err(|e| err(Some(line_no), e.to_string()))?;
-        records.push(record);
+    let mut bad: Option<ReadError> = None;
+    let walked = store.for_each(&mut |stored| {
+        if stored.torn {
+            return false;
+        }
+        match serde_json::from_slice::<Record>(&stored.bytes) {
+            Ok(record) => {
+                records.push(record);
+                true
+            }
+            Err(e) => {
+                bad = Some(ReadError {
+                    location: String::new(),
+                    at: Some(stored.label),
+                    message: e.to_string(),
+                });
+                false
+            }
+        }
+    });
+    if let Some(mut e) = bad {
+        e.location = store.location();
+        return Err(e);
     }
+    walked.map_err(|message| ReadError { location: store.location(), at: None, message })?;
     Ok(records)
 }
 
@@ -1064,15 +1332,19 @@ pub fn read(log: &Path) -> Result<Vec<Record>, ReadError> {
 /// pinned (so an apply by another operator can be refused or warned about before it writes
 /// records `verify` will reject). `None` for an empty or missing log.
 pub fn first_key(log: &Path) -> Result<Option<String>, ReadError> {
-    let err = |message: String| ReadError { path: log.to_path_buf(), line: Some(1), message };
-    let file = match File::open(log) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ReadError { path: log.to_path_buf(), line: None, message: e.to_string() }),
-    };
-    let mut buf = Vec::new();
-    BufReader::new(file).read_until(b'\n', &mut buf).map_err(|e| err(e.to_string()))?;
-    let Some(body) = buf.strip_suffix(b"\n") else { return Ok(None) };
-    let record: Record = serde_json::from_slice(body).map_err(|e| err(e.to_string()))?;
-    Ok(Some(record.actor.key))
+    let mut store = FileStore::new(log);
+    let mut first: Option<Result<Record, ReadError>> = None;
+    store
+        .for_each(&mut |stored| {
+            if !stored.torn {
+                first = Some(serde_json::from_slice::<Record>(&stored.bytes).map_err(|e| ReadError {
+                    location: log.display().to_string(),
+                    at: Some(stored.label),
+                    message: e.to_string(),
+                }));
+            }
+            false
+        })
+        .map_err(|message| ReadError { location: log.display().to_string(), at: None, message })?;
+    first.transpose().map(|r| r.map(|r| r.actor.key))
 }

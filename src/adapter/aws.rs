@@ -19,6 +19,7 @@ use crate::model::{
     Policy, Portfolio, Principal, Product, ProductVersion, ProvisionedProduct, Share, State, Tags,
 };
 
+use crate::adapter::credentials::StoredCredentials;
 use crate::port::{ArtifactSpec, Cloud, CloudError, ErrorKind, Op, Outcome};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -52,12 +53,16 @@ const CREATE_ACCOUNT_STATES: &[&str] = &["IN_PROGRESS", "FAILED"];
 pub const DEFAULT_MEMBER_ROLE: &str = "OrganizationAccountAccessRole";
 
 /// Where and as whom to connect. `None` fields fall back to the standard chain (env vars,
-/// `~/.aws/config`, `AWS_ENDPOINT_URL`, …).
+/// `~/.aws/config`, `AWS_ENDPOINT_URL`, …). `Debug` shows no secret (`StoredCredentials`
+/// redacts itself).
 #[derive(Debug, Clone)]
 pub struct AwsOptions {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// Static credentials used ahead of the standard chain (`vend auth login` keeps them in the
+    /// OS keyring; the caller reads them there): `None` leaves the chain alone.
+    pub credentials: Option<StoredCredentials>,
     /// The role assumed (STS AssumeRole) in a member account for its provisioned products.
     pub member_role_name: String,
 }
@@ -68,6 +73,7 @@ impl Default for AwsOptions {
             profile: None,
             region: None,
             endpoint_url: None,
+            credentials: None,
             member_role_name: DEFAULT_MEMBER_ROLE.into(),
         }
     }
@@ -83,6 +89,8 @@ pub struct AwsCloud {
     /// The SDK config the clients were built from (for clients with assumed-role credentials).
     conf: aws_config::SdkConfig,
     routes: Routes,
+    /// Clients for `read_state`, with the read retry budget (`READ_ATTEMPTS`).
+    read: Reader,
 }
 
 /// Clients acting in a member account through the member role, and when their credentials
@@ -90,7 +98,8 @@ pub struct AwsCloud {
 #[derive(Debug, Clone)]
 struct Member {
     sc: sc::Client,
-    cfn: cfn::Client,
+    /// Service Catalog and CloudFormation there with the read retry budget: for `read_state`.
+    read: Reader,
     expires: Option<std::time::SystemTime>,
 }
 
@@ -156,8 +165,10 @@ impl AwsCloud {
     }
 
     fn with_runtime(rt: tokio::runtime::Runtime, conf: &aws_config::SdkConfig) -> AwsCloud {
-        let mut b =
-            conf.to_builder().retry_config(RetryConfig::standard().with_max_attempts(3)).timeout_config(
+        let mut b = conf
+            .to_builder()
+            .retry_config(RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS))
+            .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
                     .operation_attempt_timeout(Duration::from_secs(30))
@@ -170,14 +181,24 @@ impl AwsCloud {
         let conf = b.build();
         // A custom endpoint (an emulator) cannot serve virtual-hosted bucket names.
         let custom_endpoint = conf.endpoint_url().is_some();
-        let s3_conf = aws_sdk_s3::config::Builder::from(&conf).force_path_style(custom_endpoint).build();
+        let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(custom_endpoint)
+            .retry_partition(retry_partition())
+            .build();
         AwsCloud {
-            org: org::Client::from_conf(
-                org::config::Builder::from(&conf).retry_classifier(RejectedByOrganizations).build(),
+            org: org_client(&conf, RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS)),
+            sc: sc::Client::from_conf(
+                sc::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
             ),
-            sc: sc::Client::new(&conf),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
-            sts: aws_sdk_sts::Client::new(&conf),
+            // GetCallerIdentity and AssumeRole: reads, also made by `read_state`.
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&conf)
+                    .retry_config(read_retries())
+                    .retry_partition(retry_partition())
+                    .build(),
+            ),
+            read: Reader::new(&conf),
             conf,
             routes: Routes { member_role_name: DEFAULT_MEMBER_ROLE.into(), ..Routes::default() },
             rt,
@@ -187,9 +208,9 @@ impl AwsCloud {
     /// Only the Organizations part of the state (no Service Catalog calls): for diagnosis, and
     /// for endpoints without Service Catalog.
     pub fn read_organizations(&mut self) -> Result<State, CloudError> {
-        let reader = Reader { org: self.org.clone(), sc: self.sc.clone(), cfn: cfn::Client::new(&self.conf) };
+        let reader = self.read.clone();
         self.rt.block_on(async move {
-            let mut s = reader.organizations().await?;
+            let mut s = reader.organizations().await.map_err(read_gave_up)?;
             s.normalize();
             Ok(s)
         })
@@ -211,6 +232,7 @@ impl AwsCloud {
                 user_id: out.user_id().unwrap_or_default().to_string(),
             })
         })?;
+        tracing::debug!(account = %id.account, arn = %id.arn, "AWS caller identity");
         self.routes.caller = Some((id.account.clone(), partition_of(&id.arn)));
         Ok(id)
     }
@@ -231,15 +253,15 @@ fn partition_of(arn: &str) -> String {
 
 impl Cloud for AwsCloud {
     fn read_state(&mut self) -> Result<State, CloudError> {
-        let AwsCloud { rt, org, sc, s3, sts, conf, routes } = self;
+        let AwsCloud { rt, org, sc, s3, sts, conf, routes, read } = self;
         let mut w =
             Writer { org: org.clone(), sc: sc.clone(), s3: s3.clone(), sts: sts.clone(), conf, routes };
+        let reader = read.clone();
         rt.block_on(async move {
-            let reader = Reader { org: w.org.clone(), sc: w.sc.clone(), cfn: cfn::Client::new(w.conf) };
-            let mut state = reader.state().await?;
+            let mut state = reader.state().await.map_err(read_gave_up)?;
             // Provisioned products live in the account they were launched in: ask the member
             // accounts vend has pipelines for (through the member role), and only those.
-            let (me, partition) = w.caller().await?;
+            let (me, partition) = w.caller().await.map_err(read_gave_up)?;
             let members: Vec<(String, String)> = state
                 .accounts
                 .iter()
@@ -254,6 +276,7 @@ impl Cloud for AwsCloud {
             let mut clients = vec![];
             for (account, name) in members {
                 let m = w.member(&account).await.map_err(|e| {
+                    let e = read_gave_up(e);
                     let role = format!("arn:{partition}:iam::{account}:role/{}", w.routes.member_role_name);
                     CloudError {
                         message: format!(
@@ -266,7 +289,7 @@ impl Cloud for AwsCloud {
                 clients.push((account, m));
             }
             let found = each(clients, |(account, m)| async move {
-                let mut pps = provisioned(&m.sc, &m.cfn).await?;
+                let mut pps = provisioned(&m.read.sc, &m.read.cfn).await.map_err(read_gave_up)?;
                 for p in &mut pps {
                     if p.account_id.is_empty() {
                         p.account_id = account.clone();
@@ -282,22 +305,44 @@ impl Cloud for AwsCloud {
                 w.routes.provisioned.insert(p.id.clone(), p.account_id.clone());
             }
             state.normalize();
+            tracing::debug!(
+                accounts = state.accounts.len(),
+                ous = state.organizational_units.len(),
+                policies = state.policies.len(),
+                portfolios = state.portfolios.len(),
+                products = state.products.len(),
+                provisioned_products = state.provisioned_products.len(),
+                "read the state from AWS"
+            );
             Ok(state)
         })
     }
 
     fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
-        let AwsCloud { rt, org, sc, s3, sts, conf, routes } = self;
+        let AwsCloud { rt, org, sc, s3, sts, conf, routes, .. } = self;
         let mut w =
             Writer { org: org.clone(), sc: sc.clone(), s3: s3.clone(), sts: sts.clone(), conf, routes };
-        rt.block_on(w.call(op))
+        let name = op.name();
+        tracing::debug!(op = %name, "AWS write");
+        let result = rt.block_on(w.call(op));
+        match &result {
+            Ok(o) => tracing::debug!(
+                op = %name,
+                request_id = %o.request_id,
+                id = o.id.as_deref().unwrap_or(""),
+                status = o.status.as_deref().unwrap_or(""),
+                "AWS write done"
+            ),
+            Err(e) => tracing::debug!(op = %name, code = %e.code, kind = ?e.kind, "AWS write failed"),
+        }
+        result
     }
 }
 
 /// Retry the Organizations errors that mean "not now" and that the SDK does not retry by
 /// itself (AWS-NOTES): ConcurrentModification, PolicyChangesInProgress, FinalizingOrganization.
 /// They are rejections (nothing was done), so a retry is safe for every operation; CreateAccount
-/// and MoveAccount run without SDK retries anyway and are retried by the engine.
+/// and MoveAccount are retried by the SDK only for these rejections (`OnlyRejections`).
 #[derive(Debug)]
 struct RejectedByOrganizations;
 
@@ -325,6 +370,10 @@ impl org::config::retry::ClassifyRetry for RejectedByOrganizations {
             "ConcurrentModificationException"
             | "PolicyChangesInProgressException"
             | "FinalizingOrganizationException" => {
+                tracing::debug!(
+                    code,
+                    "Organizations turned the request away; the SDK retries it after a backoff"
+                );
                 RetryAction::retryable_error(aws_config::retry::ErrorKind::ThrottlingError)
             }
             _ => RetryAction::NoActionIndicated,
@@ -336,8 +385,70 @@ impl org::config::retry::ClassifyRetry for RejectedByOrganizations {
     }
 }
 
+/// SDK attempts per call (standard mode: exponential backoff with jitter) for writes and for the
+/// reads the engine makes while it applies (status polls, reconciliation): the engine's own loop
+/// (`engine::Options::max_attempts`) runs around every call, so one operation is sent at most
+/// `CALL_ATTEMPTS` × `max_attempts` times. CreateAccount and MoveAccount too, but the SDK retries
+/// them only when they were turned away (`OnlyRejections`).
+const CALL_ATTEMPTS: u32 = 3;
+/// SDK attempts per call of `read_state`: no engine loop runs around a read of the state, and
+/// reads are safe to repeat, so they get more, with the backoff capped at `READ_MAX_BACKOFF` so
+/// that all of them fit in the 90 s operation timeout. When they run out, the read fails the
+/// command (`read_gave_up`): a state with a part missing is never returned.
+pub const READ_ATTEMPTS: u32 = 10;
+const READ_MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+fn read_retries() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(READ_ATTEMPTS).with_max_backoff(READ_MAX_BACKOFF)
+}
+
+/// vend's retry budget is the number of attempts, never the SDK's retry quota. The SDK's
+/// standard mode also draws every retry from a token bucket shared by the whole process (500
+/// tokens, 5 per throttled retry); an empty bucket makes the SDK give up after one attempt and
+/// say so only in a debug log, so a wide read under throttling would silently cut every later
+/// call's retries. vend's load is one process with sequential writes and at most
+/// `READ_CONCURRENCY` reads in flight — not the fleet of clients the quota protects AWS from —
+/// so its clients use their own partition with an unlimited bucket: each call gets exactly its
+/// attempts, with backoff.
+fn retry_partition() -> org::config::retry::RetryPartition {
+    org::config::retry::RetryPartition::custom("vend")
+        .token_bucket(org::config::retry::TokenBucket::unlimited())
+        .build()
+}
+
+/// An Organizations client with vend's classifier, retry partition and retries.
+fn org_client(conf: &aws_config::SdkConfig, retries: RetryConfig) -> org::Client {
+    org::Client::from_conf(
+        org::config::Builder::from(conf)
+            .retry_classifier(RejectedByOrganizations)
+            .retry_config(retries)
+            .retry_partition(retry_partition())
+            .build(),
+    )
+}
+
+/// A read of the state that failed although it may be retried: say that the retries ran out
+/// (the call is named in the error's message) and that no partial state is used. The SDK makes
+/// all `READ_ATTEMPTS` for throttling and server errors; an error it does not classify as
+/// retryable ends sooner, hence "up to". A rule or a missing resource (`Hard`) is returned as
+/// it is.
+fn read_gave_up(e: CloudError) -> CloudError {
+    match e.kind {
+        ErrorKind::Hard => e,
+        _ => CloudError {
+            message: format!(
+                "{} (gave up after the SDK's retries, up to {READ_ATTEMPTS} attempts; the state was not read and nothing was written)",
+                e.message
+            ),
+            ..e
+        },
+    }
+}
+
 /// The SDK configuration the options describe: the standard chain (profile, region, endpoint),
 /// before vend's timeouts and retry mode. Every AWS client vend builds starts from this.
+/// Credentials in `opts.credentials` (from the OS keyring) replace the chain's credential
+/// providers; region and endpoint still come from the profile and environment as usual.
 pub async fn load_sdk_config(opts: &AwsOptions) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(behavior_version());
     if let Some(p) = &opts.profile {
@@ -349,6 +460,23 @@ pub async fn load_sdk_config(opts: &AwsOptions) -> aws_config::SdkConfig {
     if let Some(u) = &opts.endpoint_url {
         loader = loader.endpoint_url(u);
     }
+    if let Some(c) = &opts.credentials {
+        let expires = c.expiration.map(std::time::SystemTime::from);
+        loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
+            c.access_key_id.clone(),
+            c.secret_access_key.clone(),
+            c.session_token.clone(),
+            expires,
+            "vend-os-keyring",
+        ));
+    }
+    tracing::debug!(
+        profile = opts.profile.as_deref().unwrap_or("(default)"),
+        region = opts.region.as_deref().unwrap_or("(from the profile or environment)"),
+        endpoint = opts.endpoint_url.as_deref().unwrap_or("(default)"),
+        credentials = if opts.credentials.is_some() { "OS keyring" } else { "default chain" },
+        "loading the AWS SDK configuration"
+    );
     loader.load().await
 }
 
@@ -369,9 +497,24 @@ fn classify<E>(op: &str, err: SdkError<E, HttpResponse>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    let e = classify_error(op, &err);
+    tracing::debug!(
+        op,
+        code = %e.code,
+        kind = ?e.kind,
+        request_id = org::operation::RequestId::request_id(&err).unwrap_or(""),
+        "AWS call failed"
+    );
+    e
+}
+
+fn classify_error<E>(op: &str, err: &SdkError<E, HttpResponse>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     let unknown =
         |code: &str, what: String| CloudError { kind: ErrorKind::Unknown, code: code.into(), message: what };
-    match &err {
+    match err {
         SdkError::TimeoutError(_) => unknown(
             "RequestTimeout",
             format!("{op}: no answer in time; the request may have been carried out"),
@@ -383,10 +526,9 @@ where
                 d.as_connector_error()
             ),
         ),
-        SdkError::ConstructionFailure(_) => CloudError::hard(
-            "InvalidRequest",
-            format!("{op}: the request could not be built: {}", full(&err)),
-        ),
+        SdkError::ConstructionFailure(_) => {
+            CloudError::hard("InvalidRequest", format!("{op}: the request could not be built: {}", full(err)))
+        }
         SdkError::ResponseError(r) => {
             let status = r.raw().status().as_u16();
             if status >= 500 {
@@ -399,7 +541,7 @@ where
             } else {
                 unknown(
                     "InvalidResponse",
-                    format!("{op}: unreadable response (HTTP {status}): {}", full(&err)),
+                    format!("{op}: unreadable response (HTTP {status}): {}", full(err)),
                 )
             }
         }
@@ -450,10 +592,10 @@ where
                         "{op}: the endpoint answered HTTP {status} with no AWS error code (an emulator that does not implement {op}?)"
                     ),
                 ),
-                None => CloudError::hard(&format!("HTTP{status}"), format!("{op}: {}", full(&err))),
+                None => CloudError::hard(&format!("HTTP{status}"), format!("{op}: {}", full(err))),
             }
         }
-        _ => unknown("Unknown", format!("{op}: {}", full(&err))),
+        _ => unknown("Unknown", format!("{op}: {}", full(err))),
     }
 }
 
@@ -486,10 +628,32 @@ where
 
 // ------------------------------------------------------------------------------------- reads
 
+#[derive(Debug, Clone)]
 struct Reader {
     org: org::Client,
     sc: sc::Client,
     cfn: cfn::Client,
+}
+
+impl Reader {
+    /// Clients for reading the state: `READ_ATTEMPTS` per call, vend's retry partition.
+    fn new(conf: &aws_config::SdkConfig) -> Reader {
+        Reader {
+            org: org_client(conf, read_retries()),
+            sc: sc::Client::from_conf(
+                sc::config::Builder::from(conf)
+                    .retry_config(read_retries())
+                    .retry_partition(retry_partition())
+                    .build(),
+            ),
+            cfn: cfn::Client::from_conf(
+                cfn::config::Builder::from(conf)
+                    .retry_config(read_retries())
+                    .retry_partition(retry_partition())
+                    .build(),
+            ),
+        }
+    }
 }
 
 fn org_tags(tags: &[org::types::Tag]) -> Tags {
@@ -611,6 +775,7 @@ impl Reader {
             portfolios: vec![],
             products: vec![],
             provisioned_products: vec![],
+            digest: None,
         })
     }
 
@@ -1170,7 +1335,13 @@ impl Writer<'_> {
             .to_builder()
             .credentials_provider(sc::config::SharedCredentialsProvider::new(provider))
             .build();
-        let m = Member { sc: sc::Client::new(&conf), cfn: cfn::Client::new(&conf), expires };
+        let m = Member {
+            sc: sc::Client::from_conf(
+                sc::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
+            ),
+            read: Reader::new(&conf),
+            expires,
+        };
         self.routes.members.insert(account.to_string(), m.clone());
         Ok(m)
     }
@@ -1638,9 +1809,56 @@ fn to_org_tags(tags: &Tags) -> Result<Option<Vec<org::types::Tag>>, CloudError> 
         .map(Some)
 }
 
-/// No automatic retries: for writes that must be reconciled, never resent (AWS-NOTES).
-fn no_retries() -> org::config::Builder {
-    org::config::Builder::default().retry_config(RetryConfig::disabled())
+/// For writes that must be reconciled, never resent blindly (CreateAccount, MoveAccount:
+/// AWS-NOTES): the SDK retries only what `OnlyRejections` allows.
+fn rejections_only() -> org::config::Builder {
+    org::config::Builder::default()
+        .retry_config(RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS))
+        .retry_classifier(OnlyRejections)
+}
+
+/// The SDK's retry rule for CreateAccount and MoveAccount: an answer that says the request was
+/// turned away — throttling, ConcurrentModification, PolicyChangesInProgress,
+/// FinalizingOrganization: nothing was done, so sending it again is safe — is retried like any
+/// call; anything else is not (`RetryForbidden` overrides every other classifier): a 5xx, a
+/// timeout or a lost connection may hide a request that was carried out, and goes back to the
+/// engine, which finds out what happened before it sends the request again.
+#[derive(Debug)]
+struct OnlyRejections;
+
+impl org::config::retry::ClassifyRetry for OnlyRejections {
+    fn classify_retry(
+        &self,
+        ctx: &org::config::interceptors::InterceptorContext,
+    ) -> org::config::retry::RetryAction {
+        use org::config::retry::RetryAction;
+        let code = ctx.response().filter(|r| r.status().as_u16() == 400).and_then(error_code);
+        match code.as_deref() {
+            Some(
+                "TooManyRequestsException"
+                | "ConcurrentModificationException"
+                | "PolicyChangesInProgressException"
+                | "FinalizingOrganizationException",
+            ) => RetryAction::throttling_error(),
+            _ => RetryAction::RetryForbidden,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "vend: rejections only"
+    }
+}
+
+/// The AWS error code of a JSON-protocol error answer: the `x-amzn-ErrorType` header or the
+/// body's `__type`, either plain or prefixed (`…#Code`, `:http://…` suffixes stripped).
+fn error_code(resp: &HttpResponse) -> Option<String> {
+    let from_header = resp.headers().get("x-amzn-ErrorType").map(str::to_string);
+    let code = from_header.or_else(|| {
+        let v: serde_json::Value = serde_json::from_slice(resp.body().bytes()?).ok()?;
+        v.get("__type").and_then(|t| t.as_str()).map(str::to_string)
+    })?;
+    let code = code.split(':').next().unwrap_or_default();
+    Some(code.rsplit('#').next().unwrap_or_default().to_string())
 }
 
 fn rid(r: &impl org::operation::RequestId) -> String {
@@ -1719,7 +1937,7 @@ impl Writer<'_> {
                     .email(email)
                     .set_tags(to_org_tags(tags)?)
                     .customize()
-                    .config_override(no_retries())
+                    .config_override(rejections_only())
                     .send()
                     .await
                     .map_err(|x| classify(&name, x))?;
@@ -1815,7 +2033,7 @@ impl Writer<'_> {
                     .source_parent_id(source_parent_id)
                     .destination_parent_id(destination_parent_id)
                     .customize()
-                    .config_override(no_retries())
+                    .config_override(rejections_only())
                     .send()
                     .await
                     .map_err(|x| classify(&name, x))?;

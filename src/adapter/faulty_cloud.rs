@@ -2,7 +2,8 @@
 //! chosen mutating calls (the k-th, counting from 1; reads and polls do not count), either
 //! before the call reaches the inner cloud (nothing happens: a hard error, a throttling-like
 //! rejection, or a server error that leaves the caller unsure) or after it was carried out (the
-//! response is lost: an `ErrorKind::Unknown` error).
+//! response is lost: an `ErrorKind::Unknown` error). A persistent fault fails every call of one
+//! operation, reads included (as when AWS throttles one API longer than any retry budget).
 
 use crate::model::State;
 use crate::port::{Cloud, CloudError, ErrorKind, Op, Outcome};
@@ -29,6 +30,8 @@ pub enum FaultPoint {
 pub struct FaultyCloud<C: Cloud> {
     inner: C,
     faults: BTreeMap<u64, FaultPoint>,
+    /// Operation name -> the fault every call of it gets.
+    op_faults: BTreeMap<String, FaultPoint>,
     mutating: u64,
     calls: u64,
     fired: Vec<(u64, String, FaultPoint)>,
@@ -42,13 +45,32 @@ impl<C: Cloud> FaultyCloud<C> {
 
     /// No faults (add some with `with_fault`).
     pub fn passthrough(inner: C) -> Self {
-        FaultyCloud { inner, faults: BTreeMap::new(), mutating: 0, calls: 0, fired: vec![] }
+        FaultyCloud {
+            inner,
+            faults: BTreeMap::new(),
+            op_faults: BTreeMap::new(),
+            mutating: 0,
+            calls: 0,
+            fired: vec![],
+        }
     }
 
     /// Also fail the `k`-th mutating call (1-based) at `point`.
     pub fn with_fault(mut self, k: u64, point: FaultPoint) -> Self {
         self.faults.insert(k, point);
         self
+    }
+
+    /// Fail every call of operation `op` (`Op::name`: `AttachPolicy`, `DescribeCreateAccountStatus`,
+    /// `FindCreateAccount`, …; reads too) at `point`, for as long as the fault is set.
+    pub fn with_op_fault(mut self, op: &str, point: FaultPoint) -> Self {
+        self.op_faults.insert(op.to_string(), point);
+        self
+    }
+
+    /// Remove every persistent fault (`with_op_fault`).
+    pub fn clear_op_faults(&mut self) {
+        self.op_faults.clear();
     }
 
     /// Mutating calls made so far (including the failed ones).
@@ -86,31 +108,36 @@ impl<C: Cloud> Cloud for FaultyCloud<C> {
 
     fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
         self.calls += 1;
-        if op.is_read() {
+        let persistent = self.op_faults.get(&op.name()).copied();
+        if op.is_read() && persistent.is_none() {
             return self.inner.call(op);
         }
-        self.mutating += 1;
+        if !op.is_read() {
+            self.mutating += 1;
+        }
         let n = self.mutating;
-        match self.faults.get(&n).copied() {
+        match persistent.or_else(|| self.faults.get(&n).copied()) {
             None => self.inner.call(op),
             Some(point) => {
                 self.fired.push((n, op.name(), point));
+                let which = if op.is_read() {
+                    format!("read {}", op.name())
+                } else {
+                    format!("mutating call #{n} ({})", op.name())
+                };
                 match point {
                     FaultPoint::Before => Err(CloudError::hard(
                         INJECTED_FAULT,
-                        format!("injected fault before mutating call #{n} ({}): not carried out", op.name()),
+                        format!("injected fault before {which}: not carried out"),
                     )),
                     FaultPoint::Rejected => Err(CloudError::retryable(
                         INJECTED_FAULT,
-                        format!("injected rejection of mutating call #{n} ({}): not carried out", op.name()),
+                        format!("injected rejection of {which}: not carried out"),
                     )),
                     FaultPoint::ServerError => Err(CloudError {
                         kind: ErrorKind::Unknown,
                         code: INJECTED_FAULT.into(),
-                        message: format!(
-                            "injected server error at mutating call #{n} ({}): not carried out",
-                            op.name()
-                        ),
+                        message: format!("injected server error at {which}: not carried out"),
                     }),
                     FaultPoint::After => {
                         let inner = self.inner.call(op);
@@ -121,10 +148,7 @@ impl<C: Cloud> Cloud for FaultyCloud<C> {
                         Err(CloudError {
                             kind: ErrorKind::Unknown,
                             code: INJECTED_FAULT.into(),
-                            message: format!(
-                                "injected fault after mutating call #{n} ({}): {what}; response lost",
-                                op.name()
-                            ),
+                            message: format!("injected fault after {which}: {what}; response lost"),
                         })
                     }
                 }

@@ -188,7 +188,7 @@ fn keyring_or_file(
         account: account.clone(),
         created,
     };
-    match ring.get(&account) {
+    match ring.get(KEYRING_SERVICE, &account) {
         Ok(Some(text)) => {
             let key = parse_secret(&text).map_err(|message| KeyError::Keyring {
                 store: ring.name.to_string(),
@@ -202,7 +202,10 @@ fn keyring_or_file(
         Ok(None) => {
             let key = generate_key()?;
             let text = secret_text(&key);
-            match ring.set(&account, &text).and_then(|()| ring.get(&account)) {
+            match ring
+                .set(KEYRING_SERVICE, &account, &text)
+                .and_then(|()| ring.get(KEYRING_SERVICE, &account))
+            {
                 Ok(Some(back)) if back == text => Ok((Operator::new(key, user), location(true))),
                 Ok(_) => file_key(path, user, format!("the {} did not keep the key", ring.name)),
                 Err(why) => file_key(path, user, format!("the {} refused the key: {why}", ring.name)),
@@ -318,20 +321,22 @@ fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
-/// The platform's durable keyring, behind one small interface. Entries are built straight from
+/// The platform's durable keyring, behind one small interface (shared with
+/// `adapter::credentials`, which keeps AWS credentials there). Entries are built straight from
 /// the store (no process-wide default store).
-mod os_keyring {
+pub(crate) mod os_keyring {
     use keyring_core::api::CredentialStoreApi;
     use keyring_core::{CredentialPersistence, Error};
     use std::sync::Arc;
 
-    pub(super) struct Ring {
-        pub(super) name: &'static str,
+    pub(crate) struct Ring {
+        /// `Secret Service`, `macOS Keychain`, `Windows Credential Manager`.
+        pub(crate) name: &'static str,
         store: Arc<dyn CredentialStoreApi + Send + Sync>,
     }
 
     /// Connect to the platform's store; `Err` says why there is no durable keyring.
-    pub(super) fn open() -> Result<Ring, String> {
+    pub(crate) fn open() -> Result<Ring, String> {
         let (name, store) = platform_store()?;
         if !matches!(store.persistence(), CredentialPersistence::UntilDelete) {
             return Err(format!("the {name} does not keep keys across reboots"));
@@ -340,8 +345,9 @@ mod os_keyring {
     }
 
     impl Ring {
-        pub(super) fn get(&self, account: &str) -> Result<Option<String>, String> {
-            let entry = self.store.build(super::KEYRING_SERVICE, account, None).map_err(|e| e.to_string())?;
+        /// The secret of entry `service`/`account`; `None` when there is none.
+        pub(crate) fn get(&self, service: &str, account: &str) -> Result<Option<String>, String> {
+            let entry = self.store.build(service, account, None).map_err(|e| e.to_string())?;
             match entry.get_password() {
                 Ok(text) => Ok(Some(text)),
                 Err(Error::NoEntry) => Ok(None),
@@ -349,9 +355,20 @@ mod os_keyring {
             }
         }
 
-        pub(super) fn set(&self, account: &str, text: &str) -> Result<(), String> {
-            let entry = self.store.build(super::KEYRING_SERVICE, account, None).map_err(|e| e.to_string())?;
+        /// Create or replace entry `service`/`account`.
+        pub(crate) fn set(&self, service: &str, account: &str, text: &str) -> Result<(), String> {
+            let entry = self.store.build(service, account, None).map_err(|e| e.to_string())?;
             entry.set_password(text).map_err(|e| e.to_string())
+        }
+
+        /// Delete entry `service`/`account`; `false` when there was none.
+        pub(crate) fn delete(&self, service: &str, account: &str) -> Result<bool, String> {
+            let entry = self.store.build(service, account, None).map_err(|e| e.to_string())?;
+            match entry.delete_credential() {
+                Ok(()) => Ok(true),
+                Err(Error::NoEntry) => Ok(false),
+                Err(e) => Err(e.to_string()),
+            }
         }
     }
 

@@ -15,7 +15,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// How hard to try.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Attempts for a retryable error (throttling, concurrent modification, 5xx).
+    /// Attempts per operation while AWS turns it away or fails (throttling, concurrent
+    /// modification, 5xx); each attempt may include the cloud adapter's own retries. When they
+    /// run out the step fails saying so (`<address>: <op> gave up after N attempts: <last
+    /// error>`) and the outcome record carries `attempts` and `gave_up`. Reads made to settle an
+    /// ambiguous write get the same budget.
     pub max_attempts: u32,
     /// First backoff in milliseconds (doubled per attempt, with jitter).
     pub backoff_ms: u64,

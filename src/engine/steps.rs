@@ -173,18 +173,25 @@ impl<'a> Run<'a> {
                 // The earlier attempt did go through: AWS refuses to do it twice.
                 break Ok(Outcome { request_id: format!("reconciled:{}", err.code), ..Outcome::default() });
             }
-            if err.kind == ErrorKind::Hard || attempt >= self.options.max_attempts {
-                break Err(err);
+            if err.kind == ErrorKind::Hard {
+                break Err(Failure::Refused(err));
+            }
+            if attempt >= self.options.max_attempts {
+                // The retry budget is spent: say so, with the last error (never a silent stop).
+                break Err(Failure::GaveUp(err));
             }
             if err.kind == ErrorKind::Unknown {
                 ambiguous = true;
                 // CreateAccount has no idempotency token and MoveAccount is not idempotent:
                 // find out what happened before sending them again.
-                match self.reconcile(&op)? {
+                match self.reconcile(change, &op)? {
                     Reconciled::Done(out) => break Ok(out),
                     Reconciled::NotDone => {}
                     Reconciled::Unclear(why) => {
-                        break Err(CloudError { message: format!("{}; {why}", err.message), ..err });
+                        break Err(Failure::Unclear(CloudError {
+                            message: format!("{}; {why}", err.message),
+                            ..err
+                        }));
                     }
                 }
             }
@@ -201,7 +208,13 @@ impl<'a> Run<'a> {
         if write {
             let detail = match &result {
                 Ok(out) => json!({ "op": name, "ok": true, "request_id": out.request_id, "result": out }),
-                Err(e) => json!({ "op": name, "ok": false, "error": e }),
+                Err(f) => json!({
+                    "op": name,
+                    "ok": false,
+                    "error": f.error(),
+                    "attempts": attempt,
+                    "gave_up": matches!(f, Failure::GaveUp(_)),
+                }),
             };
             self.audit.append(AuditEvent {
                 plan_id: self.plan_id.clone(),
@@ -219,15 +232,43 @@ impl<'a> Run<'a> {
                 });
                 Ok(out)
             }
-            Err(e) => Err(describe(&name, &e)),
+            Err(f) => Err(describe(&change.address, &name, &f, attempt)),
         })
     }
 
+    /// A read the engine makes to settle an ambiguous write (reads are safe to repeat): retried
+    /// like any call while AWS turns it away or fails, within the same attempt budget. The
+    /// error, when the budget is spent, says how many attempts were made.
+    fn read_with_retries(&mut self, change: &Change, op: &Op) -> Result<Outcome, String> {
+        let mut attempt = 1;
+        loop {
+            match self.cloud.call(op) {
+                Ok(out) => return Ok(out),
+                Err(e) if e.kind == ErrorKind::Hard => return Err(e.to_string()),
+                Err(e) if attempt >= self.options.max_attempts => {
+                    return Err(format!("{} gave up after {attempt} attempts: {e}", op.name()));
+                }
+                Err(e) => {
+                    (self.on_event)(EngineEvent::Retrying {
+                        address: change.address.clone(),
+                        op: op.name(),
+                        attempt,
+                        error: e.to_string(),
+                    });
+                    let wait = self.backoff(attempt);
+                    self.clock.sleep(wait);
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
     /// After an ambiguous answer to a write that must not be repeated blindly: did it happen?
-    fn reconcile(&mut self, op: &Op) -> Result<Reconciled, AuditError> {
+    fn reconcile(&mut self, change: &Change, op: &Op) -> Result<Reconciled, AuditError> {
         Ok(match op {
             Op::CreateAccount { name, email, .. } => {
-                match self.cloud.call(&Op::FindCreateAccount { name: name.clone(), email: email.clone() }) {
+                let find = Op::FindCreateAccount { name: name.clone(), email: email.clone() };
+                match self.read_with_retries(change, &find) {
                     Ok(Outcome { id: Some(car), request_id, .. }) => Reconciled::Done(Outcome {
                         request_id: format!("reconciled:{request_id}"),
                         id: Some(car),
@@ -238,7 +279,7 @@ impl<'a> Run<'a> {
                 }
             }
             Op::MoveAccount { account_id, source_parent_id, destination_parent_id } => {
-                match self.cloud.call(&Op::ListParents { child_id: account_id.clone() }) {
+                match self.read_with_retries(change, &Op::ListParents { child_id: account_id.clone() }) {
                     Ok(Outcome { id: Some(p), request_id, .. }) if &p == destination_parent_id => {
                         Reconciled::Done(Outcome {
                             request_id: format!("reconciled:{request_id}"),
@@ -564,8 +605,14 @@ impl<'a> Run<'a> {
                 tri!(out.id.ok_or_else(|| format!("{}: CreateAccount returned no request id", c.address)));
         };
         if done.status.as_deref() != Some("SUCCEEDED") {
+            let transient = matches!(
+                done.result.as_deref(),
+                Some("CONCURRENT_ACCOUNT_MODIFICATION" | "INTERNAL_FAILURE")
+            );
+            let tried =
+                if transient { format!(" (gave up after {attempt} attempts)") } else { String::new() };
             return Ok(Err(format!(
-                "{}: account creation {request_id} {}: {}",
+                "{}: account creation {request_id} {}: {}{tried}",
                 c.address,
                 done.status.unwrap_or_default(),
                 done.result.unwrap_or_default()
@@ -740,11 +787,36 @@ impl<'a> Run<'a> {
     }
 }
 
-fn describe(op: &str, e: &CloudError) -> String {
+/// Why a call failed for good.
+enum Failure {
+    /// AWS said no (a rule, a quota, a missing resource): not sent again.
+    Refused(CloudError),
+    /// Turned away or failed at every one of `Options::max_attempts` attempts.
+    GaveUp(CloudError),
+    /// An ambiguous answer that reconciliation could not settle.
+    Unclear(CloudError),
+}
+
+impl Failure {
+    fn error(&self) -> &CloudError {
+        match self {
+            Failure::Refused(e) | Failure::GaveUp(e) | Failure::Unclear(e) => e,
+        }
+    }
+}
+
+/// The step's error message: the address, the operation, how it ended (with the number of
+/// attempts when the retry budget ran out) and the last error.
+fn describe(address: &str, op: &str, f: &Failure, attempts: u32) -> String {
+    let e = f.error();
+    let how = match f {
+        Failure::GaveUp(_) => format!("{op} gave up after {attempts} attempts"),
+        Failure::Refused(_) | Failure::Unclear(_) => op.to_string(),
+    };
     match e.kind {
         ErrorKind::Unknown => format!(
-            "{op}: {e} — the outcome is unknown (the request may have been carried out); plan again to reconcile"
+            "{address}: {how}: {e} — the outcome is unknown (the request may have been carried out); plan again to reconcile"
         ),
-        _ => format!("{op}: {e}"),
+        _ => format!("{address}: {how}: {e}"),
     }
 }

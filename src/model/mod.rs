@@ -4,6 +4,7 @@
 mod desired;
 mod diag;
 pub mod guardrails;
+pub mod snapshot_check;
 mod state;
 
 pub use desired::*;

@@ -35,6 +35,11 @@ pub struct State {
     pub products: Vec<Product>,
     #[serde(default)]
     pub provisioned_products: Vec<ProvisionedProduct>,
+    /// Optional extension of format v1: `sha256:` of the file's canonical content without this
+    /// field ([`State::content_digest`]), written by vend when it saves a snapshot or the state
+    /// file, so that a hand edit is detected. Readers verify and then clear it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -224,7 +229,18 @@ impl State {
             portfolios: vec![],
             products: vec![],
             provisioned_products: vec![],
+            digest: None,
         }
+    }
+
+    /// `sha256:` of the compact JSON of this state without its `digest` (every other field, in
+    /// the order it has): what a snapshot's `digest` records.
+    pub fn content_digest(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        // Writing into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut h, &FingerprintView::of(self));
+        format!("sha256:{}", hex::encode(h.finalize()))
     }
 
     /// Sort every list by id (and nested lists by their natural key), as format v1 requires.
@@ -304,7 +320,8 @@ impl State {
 }
 
 /// The state as hashed for `basis.state`: every field, `captured_at` and `source` blanked.
-/// Field order and names match `State`, so the hash equals that of the blanked state's JSON.
+/// Field order and names match `State` (without `digest`), so the hash equals that of the
+/// blanked state's JSON.
 #[derive(Serialize)]
 struct FingerprintView<'a> {
     format_version: u32,

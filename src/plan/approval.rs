@@ -15,6 +15,7 @@ use serde_json::Value;
 
 /// Who saved the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Author {
     /// Operator public key, 64 lowercase hex digits.
     pub operator: String,

@@ -1,6 +1,9 @@
 //! The plan as data (DESIGN §4, plan JSON format v1): `Plan`, `Change`, `Action`, `Kind`,
 //! `Summary`, `Basis`. Its serde form is the contract that `vend plan --json`, saved plan files
-//! and `vend show FILE` share.
+//! and `vend show FILE` share. Also the integrity of a saved plan: `plan_id` covers basis +
+//! changes, `digest` (saved files only) covers the rest of the document except `approvals`
+//! (appended later, each signed), and `summary`/`applyable` are re-derived on reading
+//! ([`Plan::integrity_problem`]), so a hand edit of any field that steers apply is refused.
 
 use crate::model::{Diagnostic, sha256_prefixed};
 use serde::{Deserialize, Serialize};
@@ -144,6 +147,7 @@ impl fmt::Display for Kind {
 /// One planned change. `before`/`after` are the resource as in the snapshot (plus the
 /// display-and-apply fields documented in the README), or null.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Change {
     pub address: String,
     pub kind: Kind,
@@ -155,6 +159,7 @@ pub struct Change {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
@@ -202,6 +207,7 @@ impl Summary {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Basis {
     pub state: String,
     pub workspace: String,
@@ -209,6 +215,7 @@ pub struct Basis {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Plan {
     pub format_version: String,
     pub plan_id: String,
@@ -232,6 +239,10 @@ pub struct Plan {
     /// signature of `plan_id` by it (see `plan::approval`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<super::approval::Author>,
+    /// Saved plan files only: `sha256:` of the document without `digest` and `approvals`
+    /// ([`Plan::compute_digest`]), set by the writer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl Plan {
@@ -251,6 +262,7 @@ impl Plan {
             approvals: None,
             excluded: None,
             author: None,
+            digest: None,
         };
         plan.plan_id = plan.compute_id();
         plan.applyable = !plan.diagnostics.iter().any(Diagnostic::is_error);
@@ -261,6 +273,74 @@ impl Plan {
     pub fn compute_id(&self) -> String {
         let doc = serde_json::json!({ "basis": self.basis, "changes": self.changes });
         sha256_prefixed(doc.to_string().as_bytes())
+    }
+
+    /// `sha256:` of the canonical JSON (object keys sorted, no spaces) of the whole plan document
+    /// without `digest` and `approvals`: what a saved plan's `digest` records.
+    pub fn compute_digest(&self) -> String {
+        let mut doc = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(o) = doc.as_object_mut() {
+            o.shift_remove("digest");
+            o.shift_remove("approvals");
+        }
+        let mut out = String::new();
+        canonical(&doc, &mut out);
+        sha256_prefixed(out.as_bytes())
+    }
+
+    /// Is `applyable` what the diagnostics say?
+    pub fn derived_applyable(&self) -> bool {
+        !self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Why this saved plan is not as vend wrote it, if so: an unsupported format, a `plan_id`
+    /// that is not its basis + changes, a missing or wrong `digest` (any other field edited),
+    /// a `summary` or `applyable` that its changes and diagnostics do not give.
+    pub fn integrity_problem(&self) -> Option<String> {
+        if self.format_version != FORMAT_VERSION {
+            return Some(format!(
+                "plan format_version {:?} is not supported (this vend reads {FORMAT_VERSION:?})",
+                self.format_version
+            ));
+        }
+        let edited = "the plan was edited after it was saved";
+        let id = self.compute_id();
+        if id != self.plan_id {
+            return Some(format!("{edited}: its plan_id {} does not match its content ({id})", self.plan_id));
+        }
+        let Some(digest) = &self.digest else {
+            return Some(format!(
+                "{edited}, or not saved by `vend plan --out`: it has no digest (plan {})",
+                self.plan_id
+            ));
+        };
+        let computed = self.compute_digest();
+        if *digest != computed {
+            return Some(format!("{edited}: its digest {digest} does not match its content ({computed})"));
+        }
+        if self.summary != Summary::of(&self.changes) {
+            return Some(format!("{edited}: its summary does not count its changes"));
+        }
+        if self.applyable != self.derived_applyable() {
+            return Some(format!(
+                "{edited}: applyable is {} but its diagnostics say {}",
+                self.applyable,
+                self.derived_applyable()
+            ));
+        }
+        None
+    }
+
+    /// Recompute every derived field (plan id, summary, applyable, digest) from the rest: what
+    /// a consistent plan file would hold. The id and digest are checksums against accidental
+    /// and hand edits, not signatures (author and approvals are signed).
+    pub fn reseal(mut self) -> Plan {
+        self.format_version = FORMAT_VERSION.to_string();
+        self.plan_id = self.compute_id();
+        self.summary = Summary::of(&self.changes);
+        self.applyable = self.derived_applyable();
+        self.digest = Some(self.compute_digest());
+        self
     }
 
     /// Put workspace (load-stage) diagnostics in front of the plan's own.
@@ -277,5 +357,38 @@ impl Plan {
 
     pub fn change(&self, address: &str) -> Option<&Change> {
         self.changes.iter().find(|c| c.address == address)
+    }
+}
+
+/// Write `v` as JSON with object keys sorted and no whitespace.
+fn canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(k.as_str()).to_string());
+                out.push(':');
+                if let Some(x) = o.get(k) {
+                    canonical(x, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
     }
 }

@@ -63,11 +63,17 @@ pub fn apply_report(report: &Report) -> Vec<Line> {
             Line::new()
                 .push("  failed: ", Tone::Error)
                 .push(s.address.clone(), Tone::Heading)
-                .push(format!(": {}", s.error.clone().unwrap_or_default()), Tone::Plain),
+                .push(format!(": {}", error_without_address(&s.address, s.error.as_deref())), Tone::Plain),
         );
     }
     out.push(Line::plain(
         "What was applied is recorded in the state and the audit log; run `vend plan` to see exactly what is left.",
     ));
     out
+}
+
+/// A step's error without the address it starts with (the line names the address already).
+fn error_without_address<'a>(address: &str, error: Option<&'a str>) -> &'a str {
+    let error = error.unwrap_or_default();
+    error.strip_prefix(address).and_then(|rest| rest.strip_prefix(": ")).unwrap_or(error)
 }

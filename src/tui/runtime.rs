@@ -8,7 +8,7 @@
 
 use super::model::{AuditData, AuditRow, Effect, Key, Model, Msg, SavedPlan, Workspace};
 use super::{update, view};
-use crate::adapter::{audit, fs, lock};
+use crate::adapter::fs;
 use crate::app::{self, Env};
 use crate::cli::Global;
 use crate::request::Request;
@@ -262,7 +262,8 @@ fn apply(
     generation: u64,
     stop: &AtomicBool,
 ) -> anyhow::Result<Result<engine::Report, String>> {
-    let _lock = lock::acquire(&ws.join(".vend").join("lock"), &env.user, &app::now(), None)?;
+    // The workspace's lock, or with --backend the shared S3 lease (renewed while this runs).
+    let (held, _) = app::lock(ws, global, env, "apply", None, crate::adapter::s3_lock::DEFAULT_LEASE)?;
     let files = fs::read_workspace(ws)?;
     let loaded = workspace::load(&files);
     let (mut cloud, identity, _) = app::open_cloud(ws, global, &loaded)?;
@@ -275,6 +276,7 @@ fn apply(
         return Ok(Err(why));
     }
     let (mut log, _) = app::open_audit(ws, global, env, identity)?;
+    held.fence(&mut log);
     let mut on_event = |event: engine::EngineEvent| {
         let _ = tx.send(Msg::Engine { generation, event });
     };
@@ -285,15 +287,21 @@ fn apply(
         &app::SystemClock,
         &engine::Options::default(),
         &mut on_event,
-        &|| stop.load(Ordering::SeqCst),
+        &|| stop.load(Ordering::SeqCst) || held.lost().is_some(),
     )?;
+    let lost = held.lost();
+    let _ = held.release();
+    if let Some(why) = lost {
+        anyhow::bail!("the apply stopped before its next step: the shared lock is no longer ours: {why}");
+    }
     Ok(Ok(report))
 }
 
 fn read_audit(ws: &std::path::Path, global: &Global) -> anyhow::Result<AuditData> {
-    let path = app::audit_path(ws, global);
-    let records = if path.exists() { audit::read(&path)? } else { vec![] };
-    let chain = match audit::verify(&path, &audit::head_path(&path), &app::pinned_operators(ws)) {
+    // The log the global options name: the shared S3 one with --backend.
+    let (records, path) = app::read_audit(ws, global)?;
+    let (verified, _) = app::verify_audit(ws, global)?;
+    let chain = match verified {
         Ok(r) => Ok(match &r.key {
             None => "empty log".to_string(),
             Some(key) => format!(
@@ -319,5 +327,5 @@ fn read_audit(ws: &std::path::Path, global: &Global) -> anyhow::Result<AuditData
         })
         .collect();
     let metrics = crate::metrics::compute(&governance::metric_records(&records));
-    Ok(AuditData { path: path.display().to_string(), rows, chain, metrics })
+    Ok(AuditData { path, rows, chain, metrics })
 }

@@ -7,6 +7,7 @@
 //! it) to run one at a time against a clean organization.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod load;
 pub mod seed;
 pub mod workspace;
 

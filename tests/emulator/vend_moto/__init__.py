@@ -1,10 +1,11 @@
 """vend's extension of moto: Service Catalog operations (with the CloudFormation stacks of
-provisioned products), Organizations rules, fault switch."""
+provisioned products), Organizations rules, atomic conditional S3 writes, fault switch."""
 
-from . import cloudformation, organizations, servicecatalog
+from . import cloudformation, organizations, s3, servicecatalog
 
 
 def install() -> None:
     servicecatalog.install()
     cloudformation.install()
     organizations.install()
+    s3.install()

@@ -4,7 +4,7 @@ Control endpoints (same port as the emulator, never counted, never faulted):
   GET  /_vend/faults         current fault configuration
   POST /_vend/faults         merge JSON into the configuration (see README.md)
   POST /_vend/reset          moto state + faults + stats back to their start
-  GET  /_vend/stats          request counts per service / operation
+  GET  /_vend/stats          request counts per service / operation, and per signing access key id
   POST /_vend/stats/reset    zero the counts
   POST /_vend/release        let every held request (script fault "hold") answer now
 """
@@ -62,7 +62,7 @@ STATS: dict[str, Any] = {}
 
 def _reset_stats() -> None:
     STATS.clear()
-    STATS.update({"total": 0, "services": {}, "faults": {}})
+    STATS.update({"total": 0, "services": {}, "faults": {}, "access_keys": {}})
 
 
 _reset_stats()
@@ -134,6 +134,18 @@ def reset_config() -> None:
 
 CRED_RE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 SERVICE_ALIAS = {"AWS242ServiceCatalogService": "servicecatalog", "AWSOrganizationsV20161128": "organizations"}
+
+# The access key id of a SigV4 signature (`Credential=AKID/date/region/service/aws4_request`).
+ACCESS_KEY_RE = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def _count_access_key(environ: dict) -> None:
+    """Count the access key id that signed the request (tests check which credentials a client used)."""
+    m = ACCESS_KEY_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    key = m.group(1) if m else "(unsigned)"
+    with _LOCK:
+        keys = STATS["access_keys"]
+        keys[key] = keys.get(key, 0) + 1
 
 
 def identify(environ: dict, body: bytes) -> tuple[str, str]:
@@ -362,6 +374,7 @@ class VendMiddleware:
             return self.app(environ, start_response)
 
         service, op = identify(environ, body)
+        _count_access_key(environ)
         json_protocol = bool(environ.get("HTTP_X_AMZ_TARGET"))
         s3 = service == "s3"
         fault, hold_ms = _choose_fault(service, op)
