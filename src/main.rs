@@ -401,6 +401,8 @@ fn ask(prompt: &str) -> anyhow::Result<String> {
 }
 
 fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow::Result<u8> {
+    // A saved plan that does not parse or was edited is refused before any lock or AWS call.
+    let saved = args.file.as_deref().map(fs::read_plan).transpose()?;
     // The workspace's OS file lock, or with --backend the shared S3 lease (renewed while held).
     let (held, notes) = app::lock(
         ws,
@@ -423,9 +425,8 @@ fn apply_cmd(ws: &Path, global: &Global, args: &ApplyArgs, out: &Out) -> anyhow:
     let state = cloud.read_state().map_err(|e| {
         if global.aws { anyhow::anyhow!("reading the state from AWS: {e}") } else { anyhow::anyhow!(e) }
     })?;
-    let plan = match &args.file {
-        Some(file) => {
-            let p = fs::read_plan(file)?;
+    let plan = match saved {
+        Some(p) => {
             if let Some(why) = engine::stale_reason(&p, &files.fingerprint(), &state.fingerprint()) {
                 eprintln!("error: {why}");
                 return Ok(1);
