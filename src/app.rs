@@ -358,7 +358,10 @@ pub fn force_unlock(
 ) -> anyhow::Result<ForceUnlock> {
     let Some(backend) = s3_backend(global)? else {
         return Ok(ForceUnlock::Refused(format!(
-            "without --backend the apply lock is the workspace's OS file lock ({}): the kernel releases it when              its holder exits, even after a kill, so there is nothing to unlock (an apply that holds it is still              running; its pid is in that file). force-unlock is for the shared S3 lock: pass --aws --backend              s3://BUCKET/PREFIX",
+            "without --backend the apply lock is the workspace's OS file lock ({}): the kernel releases it \
+             when its holder exits, even after a kill, so there is nothing to unlock (an apply that holds \
+             it is still running; its pid is in that file). force-unlock is for the shared S3 lock: pass \
+             --aws --backend s3://BUCKET/PREFIX",
             ws.join(".vend").join("lock").display()
         )));
     };
@@ -380,7 +383,8 @@ pub fn force_unlock(
     };
     if info.id != id {
         return Ok(ForceUnlock::Refused(format!(
-            "the lock {} is {}, not {id}: it is held by {}; nothing was removed (force-unlock only the lock id a              refused apply named, once you know its holder is gone)",
+            "the lock {} is {}, not {id}: it is held by {}; nothing was removed (force-unlock only the lock \
+             id a refused apply named, once you know its holder is gone)",
             lock.url(),
             info.id,
             info.describe()
