@@ -1,7 +1,7 @@
 //! Planner fixture cases (tests/fixtures/plan/<case>/, overlaid on tests/fixtures/plan/_base/):
 //! each is planned twice through the real binary; the text and JSON plans are snapshotted, the
 //! summary must equal the per-action count of the changes, and both runs must agree byte for
-//! byte apart from `created_at`.
+//! byte apart from `created_at` (and the `digest` over it).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,8 +9,15 @@ mod common;
 use common::*;
 use std::collections::BTreeMap;
 
+/// Without `created_at`, and without the file `digest` that covers it (`plan --json` prints the
+/// saved-plan document; `tests/hostile_input.rs` checks digests).
 fn redact(mut v: serde_json::Value) -> serde_json::Value {
     v["created_at"] = serde_json::json!("[created_at]");
+    let digest = v.as_object_mut().and_then(|o| o.remove("digest"));
+    assert!(
+        digest.as_ref().and_then(|d| d.as_str()).is_some_and(|d| d.starts_with("sha256:")),
+        "digest: {digest:?}"
+    );
     v
 }
 
