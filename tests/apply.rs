@@ -24,18 +24,6 @@ fn demo() -> tempfile::TempDir {
     dir
 }
 
-/// Run vend in `ws` with the key file in a temp config dir (never the real keyring or home).
-fn vend_in(ws: &Path, cfg: &Path, args: &[&str]) -> std::process::Output {
-    vend()
-        .args(args)
-        .current_dir(ws)
-        .env("XDG_CONFIG_HOME", cfg)
-        .env("VEND_KEY_STORE", "file")
-        .env("USER", "tester")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn plan_apply_replan_verify_on_the_demo() {
     let ws = demo();

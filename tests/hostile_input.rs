@@ -612,18 +612,6 @@ fn mutated_plan_bytes_are_refused_or_read_unchanged() {
     }
 }
 
-/// Run vend in `ws` with the key file in a temp config dir.
-fn vend_in(ws: &Path, cfg: &Path, args: &[&str]) -> std::process::Output {
-    vend()
-        .args(args)
-        .current_dir(ws)
-        .env("XDG_CONFIG_HOME", cfg)
-        .env("VEND_KEY_STORE", "file")
-        .env("USER", "tester")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn show_apply_and_approve_refuse_an_edited_plan() {
     let ws = tempfile::tempdir().unwrap();

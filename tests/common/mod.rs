@@ -28,6 +28,19 @@ pub fn run(args: &[&str], cwd: &Path) -> Output {
     vend().args(args).current_dir(cwd).output().expect("vend runs")
 }
 
+/// Run vend in `ws` as user `tester` with the key file in a temp config dir (never the real
+/// keyring or home).
+pub fn vend_in(ws: &Path, cfg: &Path, args: &[&str]) -> Output {
+    vend()
+        .args(args)
+        .current_dir(ws)
+        .env("XDG_CONFIG_HOME", cfg)
+        .env("VEND_KEY_STORE", "file")
+        .env("USER", "tester")
+        .output()
+        .unwrap()
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
