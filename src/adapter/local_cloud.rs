@@ -25,16 +25,6 @@ const FULL_ACCESS_NAME: &str = "FullAWSAccess";
 const FULL_ACCESS_ID: &str = "p-FullAWSAccess";
 const FULL_ACCESS_CONTENT: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-const POLICY_TYPES: [&str; 8] = [
-    "SERVICE_CONTROL_POLICY",
-    "RESOURCE_CONTROL_POLICY",
-    "TAG_POLICY",
-    "BACKUP_POLICY",
-    "AISERVICES_OPT_OUT_POLICY",
-    "CHATBOT_POLICY",
-    "DECLARATIVE_POLICY_EC2",
-    "SECURITYHUB_POLICY",
-];
 const JOURNAL_FORMAT: u32 = 1;
 
 /// Quotas and timing of the in-process cloud. The defaults are AWS's.
@@ -685,7 +675,7 @@ impl LocalCloud {
         if !self.is_root(root_id) {
             return Err(hard("RootNotFoundException", format!("no root {root_id}")));
         }
-        if !POLICY_TYPES.contains(&policy_type) {
+        if !crate::model::snapshot_check::POLICY_TYPES.contains(&policy_type) {
             return Err(hard("InvalidInputException", format!("unknown policy type '{policy_type}'")));
         }
         if self.state.organization.enabled_policy_types.iter().any(|t| t == policy_type) {

@@ -24,8 +24,8 @@ impl fmt::Display for SnapshotProblem {
     }
 }
 
-/// AWS Organizations policy types.
-pub const POLICY_TYPES: [&str; 7] = [
+/// AWS Organizations policy types (the in-process cloud accepts the same list).
+pub const POLICY_TYPES: [&str; 8] = [
     "SERVICE_CONTROL_POLICY",
     "RESOURCE_CONTROL_POLICY",
     "TAG_POLICY",
@@ -33,6 +33,7 @@ pub const POLICY_TYPES: [&str; 7] = [
     "AISERVICES_OPT_OUT_POLICY",
     "CHATBOT_POLICY",
     "DECLARATIVE_POLICY_EC2",
+    "SECURITYHUB_POLICY",
 ];
 pub const ACCOUNT_STATES: [&str; 3] = ["ACTIVE", "SUSPENDED", "PENDING_CLOSURE"];
 pub const CREATE_ACCOUNT_STATES: [&str; 3] = ["IN_PROGRESS", "SUCCEEDED", "FAILED"];
