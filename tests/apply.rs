@@ -17,11 +17,7 @@ use vend::engine::{self, Options};
 use vend::port::{Clock, Cloud};
 
 fn demo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for top in ["catalog", "blueprints", "snapshots"] {
-        copy_dir(&root().join(top), &dir.path().join(top));
-    }
-    dir
+    demo_workspace()
 }
 
 #[test]

@@ -12,16 +12,12 @@ use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
 use cloud_suite::{Seed, invariants};
 use emulator_harness::seed::{DEMO_MANAGEMENT, demo, rt, seed_catalog, seed_organization};
+use emulator_harness::workspace::VendWorkspace;
 use emulator_harness::{Emulator, lock};
 use serde_json::Value;
-use std::path::PathBuf;
 use vend::adapter::aws::AwsCloud;
 use vend::model::State;
 use vend::port::Cloud;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Build the case's seed organization in the emulator and return it as `AwsCloud` reads it
 /// (the cases look ids up in the seed state, so these are the emulator's ids).
@@ -189,43 +185,6 @@ fn every_suite_case_is_run_or_listed_as_unsupported() {
 
 // ------------------------------------------------------------------ the acceptance flow
 
-/// A copy of the demo workspace whose `vend.yaml` names the emulator's management account, and a
-/// private config dir for the operator key; `vend` runs the binary against the emulator in it.
-struct DemoWorkspace<'a> {
-    emu: &'a Emulator,
-    dir: tempfile::TempDir,
-    ws: PathBuf,
-    config: PathBuf,
-}
-
-impl<'a> DemoWorkspace<'a> {
-    fn new(emu: &'a Emulator, mgmt: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let ws = dir.path().join("ws");
-        for d in ["catalog", "blueprints"] {
-            common::copy_dir(&root().join(d), &ws.join(d));
-        }
-        let vend_yaml = ws.join("catalog/vend.yaml");
-        let y = std::fs::read_to_string(&vend_yaml).unwrap();
-        std::fs::write(&vend_yaml, y.replace(DEMO_MANAGEMENT, mgmt)).unwrap();
-        let config = dir.path().join("config");
-        std::fs::create_dir_all(&config).unwrap();
-        DemoWorkspace { emu, dir, ws, config }
-    }
-
-    fn vend(&self, args: &[&str]) -> std::process::Output {
-        let mut c = self.emu.vend();
-        c.args(["--aws", "--endpoint-url", &self.emu.endpoint])
-            .args(args)
-            .arg("-C")
-            .arg(&self.ws)
-            .env("XDG_CONFIG_HOME", &self.config)
-            .env("VEND_KEY_STORE", "file")
-            .env("USER", "tester");
-        c.output().unwrap()
-    }
-}
-
 fn ok(out: &std::process::Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
@@ -244,9 +203,9 @@ fn plan_apply_replan_converges_on_the_emulator() {
     seed_catalog(emu, &mut ids);
     let mgmt = ids[&demo().organization.management_account_id].clone();
 
-    let demo_ws = DemoWorkspace::new(emu, &mgmt);
+    let demo_ws = VendWorkspace::new(emu, &mgmt);
     let (dir, ws) = (&demo_ws.dir, &demo_ws.ws);
-    let vend = |args: &[&str]| demo_ws.vend(args);
+    let vend = |args: &[&str]| demo_ws.run(args);
 
     let plan_file = dir.path().join("p.json");
     ok(&vend(&["plan", "--out", plan_file.to_str().unwrap()]));
@@ -365,8 +324,8 @@ fn a_lost_create_account_response_is_resumed_without_a_duplicate() {
     let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
     assert_eq!(status, 200, "{body}");
 
-    let demo_ws = DemoWorkspace::new(emu, &mgmt);
-    let vend = |args: &[&str]| demo_ws.vend(args);
+    let demo_ws = VendWorkspace::new(emu, &mgmt);
+    let vend = |args: &[&str]| demo_ws.run(args);
 
     ok(&vend(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
     let log = std::fs::read_to_string(demo_ws.ws.join(".vend/audit.jsonl")).unwrap();

@@ -12,14 +12,9 @@ use emulator_harness::seed::{demo, rt, seed_organization};
 use emulator_harness::{Emulator, lock};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use vend::adapter::aws::AwsCloud;
 use vend::model::State;
 use vend::port::{Cloud, ErrorKind, Op};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The Organizations part of a state by names and paths (ids differ between backends).
 fn org_shape(s: &State) -> Value {
@@ -265,13 +260,8 @@ fn snapshot_save_and_plan_through_the_binary() {
     // Plan the demo workspace against the emulator and against the demo state file: the
     // Organizations changes are the same, and the catalog (not seeded) is created.
     let ws = dir.path().join("ws");
-    for d in ["catalog", "blueprints"] {
-        common::copy_dir(&root().join(d), &ws.join(d));
-    }
-    let vend_yaml = ws.join("catalog/vend.yaml");
-    let y = std::fs::read_to_string(&vend_yaml).unwrap();
     let mgmt = &saved.organization.management_account_id;
-    std::fs::write(&vend_yaml, y.replace("111111111111", mgmt)).unwrap();
+    common::demo_for_management(&ws, mgmt);
     let aws_plan = emu
         .vend()
         .args(["--aws", "--endpoint-url", &emu.endpoint, "plan", "--json"])
@@ -286,7 +276,7 @@ fn snapshot_save_and_plan_through_the_binary() {
     let demo_state = dir.path().join("demo.state.json");
     std::fs::write(
         &demo_state,
-        std::fs::read_to_string(root().join("snapshots/demo.state.json"))
+        std::fs::read_to_string(common::root().join("snapshots/demo.state.json"))
             .unwrap()
             .replace("111111111111", mgmt),
     )

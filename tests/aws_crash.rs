@@ -26,6 +26,7 @@
 //! outcome, the torn line); `cargo test --test aws_crash -- --include-ignored` runs all 24.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
+mod common;
 mod emulator_harness;
 
 use emulator_harness::load::{LOAD_ACCOUNTS, load_workspace, op_count, organization_problems};

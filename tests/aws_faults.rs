@@ -21,6 +21,7 @@
 //! and nothing is written.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
+mod common;
 mod emulator_harness;
 
 use emulator_harness::load::{LOAD_ACCOUNTS, fault_counts, load_workspace, op_count, organization_problems};

@@ -10,11 +10,7 @@ use std::fs;
 
 /// A copy of the repository's demo workspace (catalog/, blueprints/, snapshots/).
 fn demo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for top in ["catalog", "blueprints", "snapshots"] {
-        copy_dir(&root().join(top), &dir.path().join(top));
-    }
-    dir
+    demo_workspace()
 }
 
 fn json(out: &std::process::Output) -> serde_json::Value {

@@ -444,10 +444,7 @@ fn an_inconsistent_hand_written_snapshot_is_refused_with_its_json_path() {
 
 #[test]
 fn the_cli_refuses_an_edited_state_file_and_an_inconsistent_snapshot() {
-    let ws = tempfile::tempdir().unwrap();
-    for top in ["catalog", "blueprints", "snapshots"] {
-        copy_dir(&root().join(top), &ws.path().join(top));
-    }
+    let ws = demo_workspace();
     // `snapshot save` writes a digest; editing the saved file is refused by `plan --state`.
     let out = run(&["snapshot", "save", "--out", "snap.json"], ws.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -614,10 +611,7 @@ fn mutated_plan_bytes_are_refused_or_read_unchanged() {
 
 #[test]
 fn show_apply_and_approve_refuse_an_edited_plan() {
-    let ws = tempfile::tempdir().unwrap();
-    for top in ["catalog", "blueprints", "snapshots"] {
-        copy_dir(&root().join(top), &ws.path().join(top));
-    }
+    let ws = demo_workspace();
     let cfg = tempfile::tempdir().unwrap();
     let out = vend_in(ws.path(), cfg.path(), &["plan", "--out", "p.json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

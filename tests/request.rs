@@ -21,13 +21,7 @@ struct Ws {
 
 impl Ws {
     fn demo() -> Ws {
-        let dir = tempfile::tempdir().unwrap();
-        let ws = dir.path().join("ws");
-        for top in ["catalog", "blueprints", "snapshots"] {
-            copy_dir(&root().join(top), &ws.join(top));
-        }
-        let config = dir.path().join("config");
-        std::fs::create_dir_all(&config).unwrap();
+        let (dir, ws, config) = demo_with_config();
         Ws { _dir: dir, ws, config }
     }
 

@@ -7,6 +7,7 @@
 //! `vend force-unlock`. Usage errors that need no emulator are checked first.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
+mod common;
 mod emulator_harness;
 
 use emulator_harness::seed::{demo, rt, seed_catalog, seed_organization};

@@ -17,6 +17,7 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, clippy::print_stderr)]
 
+mod common;
 mod emulator_harness;
 
 use emulator_harness::lock;

@@ -72,14 +72,7 @@ impl Drop for Tmux {
 }
 
 fn demo_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    for top in ["catalog", "blueprints", "snapshots"] {
-        common::copy_dir(&common::root().join(top), &ws.join(top));
-    }
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).unwrap();
-    (dir, ws, config)
+    common::demo_with_config()
 }
 
 fn vend(ws: &Path, config: &Path, args: &[&str]) -> std::process::Output {

@@ -41,6 +41,42 @@ pub fn vend_in(ws: &Path, cfg: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A copy of the repo's demo workspace (catalog/, blueprints/, snapshots/) in a temp dir.
+pub fn demo_workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_demo(dir.path());
+    dir
+}
+
+/// Copy the repo's demo workspace (catalog/, blueprints/, snapshots/) into `to`.
+pub fn copy_demo(to: &Path) {
+    for top in ["catalog", "blueprints", "snapshots"] {
+        copy_dir(&root().join(top), &to.join(top));
+    }
+}
+
+/// The demo workspace's catalog/ and blueprints/ copied into `ws` (no state), with
+/// `catalog/vend.yaml` naming `management` as the management account (for an emulator's ids).
+pub fn demo_for_management(ws: &Path, management: &str) {
+    for top in ["catalog", "blueprints"] {
+        copy_dir(&root().join(top), &ws.join(top));
+    }
+    let vend_yaml = ws.join("catalog/vend.yaml");
+    let y = fs::read_to_string(&vend_yaml).unwrap();
+    fs::write(&vend_yaml, y.replace("111111111111", management)).unwrap();
+}
+
+/// A temp dir holding a demo workspace in `ws/` and an empty config dir in `config/` (for the
+/// operator key file), so the two never share a folder.
+pub fn demo_with_config() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    copy_demo(&ws);
+    let config = dir.path().join("config");
+    fs::create_dir_all(&config).unwrap();
+    (dir, ws, config)
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }

@@ -8,12 +8,9 @@ use super::Emulator;
 use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use vend::model::State;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::root;
 
 pub fn demo() -> State {
     serde_json::from_str(&std::fs::read_to_string(root().join("snapshots/demo.state.json")).unwrap()).unwrap()

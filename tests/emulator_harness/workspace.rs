@@ -5,28 +5,11 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::Emulator;
-use super::seed::{DEMO_MANAGEMENT, rt};
+use super::seed::rt;
 use aws_sdk_organizations as org;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
 
 /// A copy of the repository's demo workspace (catalog/ and blueprints/) in a temp dir.
 pub struct VendWorkspace<'a> {
@@ -41,12 +24,7 @@ impl<'a> VendWorkspace<'a> {
     pub fn new(emu: &'a Emulator, mgmt: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ws = dir.path().join("ws");
-        for d in ["catalog", "blueprints"] {
-            copy_dir(&root().join(d), &ws.join(d));
-        }
-        let vend_yaml = ws.join("catalog/vend.yaml");
-        let y = std::fs::read_to_string(&vend_yaml).unwrap();
-        std::fs::write(&vend_yaml, y.replace(DEMO_MANAGEMENT, mgmt)).unwrap();
+        crate::common::demo_for_management(&ws, mgmt);
         let config = dir.path().join("config");
         std::fs::create_dir_all(&config).unwrap();
         VendWorkspace { emu, dir, ws, config }
