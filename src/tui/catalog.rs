@@ -3,11 +3,91 @@
 //! invalid), who uses it, its parameters and files; and the line diff between two versions
 //! (`similar`). Pure: built from `workspace::Files` and the loaded workspace; no I/O.
 
-use super::model::{BlueprintEntry, Catalog, ParamInfo, TextView, VersionEntry};
+use super::text::TextView;
 use crate::render::{Line, Tone};
 use crate::request::RequestKind;
 use crate::workspace::{self, Files, Loaded, raw::ParamType, rules};
 use similar::{ChangeTag, TextDiff};
+
+/// Blueprints and their versions, for the catalog screen and the request form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    pub blueprints: Vec<BlueprintEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlueprintEntry {
+    pub kind: RequestKind,
+    pub name: String,
+    pub versions: Vec<VersionEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VersionEntry {
+    pub name: String,
+    /// Offered to requests (account blueprints: loads without error; pipelines: a portfolio
+    /// publishes it).
+    pub published: bool,
+    /// The version a new request gets by default (the newest published, not deprecated).
+    pub default: bool,
+    pub deprecated: bool,
+    /// A pipeline version no portfolio publishes yet.
+    pub draft: bool,
+    /// The version's files have errors (see `vend validate`).
+    pub invalid: bool,
+    pub description: String,
+    /// Accounts or pipelines requesting this version.
+    pub used_by: Vec<String>,
+    pub params: Vec<ParamInfo>,
+    pub required_tags: Vec<String>,
+    /// Other facts worth showing (OU, SCPs, e-mail pattern, product, owner, baseline pipelines).
+    pub facts: Vec<(String, String)>,
+    /// The version's files (path inside the version, text), for diffs.
+    pub files: Vec<(String, String)>,
+}
+
+impl VersionEntry {
+    /// Status words, in a fixed order (readable without colour).
+    pub fn status_words(&self) -> Vec<&'static str> {
+        let mut out = vec![];
+        if self.invalid {
+            out.push("invalid");
+        }
+        if self.draft {
+            out.push("draft");
+        }
+        if self.published {
+            out.push("published");
+        }
+        if self.default {
+            out.push("default");
+        }
+        if self.deprecated {
+            out.push("deprecated");
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParamInfo {
+    pub name: String,
+    pub description: String,
+    pub default: Option<String>,
+    pub allowed: Option<Vec<String>>,
+    /// Other constraints in words (pattern, length, range, type).
+    pub constraint: String,
+}
+
+/// Catalog screen state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CatalogView {
+    /// Index into `catalog::rows`.
+    pub selected: usize,
+    /// The version marked as the base of a diff: (blueprint index, version index).
+    pub mark: Option<(usize, usize)>,
+    pub diff: Option<TextView>,
+}
 
 /// Build the catalog.
 pub fn build(files: &Files, loaded: &Loaded) -> Catalog {

@@ -4,11 +4,13 @@
 //! reads the same without colour; every screen fits 80x24. Only the visible rows of a list are
 //! built, so a 10,000-change plan draws as fast as a small one.
 
+use super::apply::summary_of;
 use super::catalog;
+use super::edit::selected_change;
 use super::form;
 use super::model::*;
-use super::update::selected_change;
-use crate::plan::{Action, Plan, Summary};
+use super::text::{HELP, mmss, short, trunc, window};
+use crate::plan::{Action, Summary};
 use crate::render::{self, Tone};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -144,19 +146,6 @@ fn loading_screen(m: &Model, f: &mut Frame, area: Rect) {
         Loading::Idle => vec![Line::from("")],
     };
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
-}
-
-/// First row to show so that `selected` stays visible in `height` rows (centred when possible).
-fn window(selected: usize, len: usize, height: usize) -> usize {
-    if len <= height || height == 0 {
-        return 0;
-    }
-    selected.saturating_sub(height / 2).min(len - height)
-}
-
-fn short(id: &str) -> String {
-    let hex = id.strip_prefix("sha256:").unwrap_or(id);
-    format!("sha256:{}", hex.chars().take(12).collect::<String>())
 }
 
 fn compact_summary(m: &Model, s: &Summary) -> Vec<Span<'static>> {
@@ -506,11 +495,6 @@ fn request_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
     }
 }
 
-fn mmss(ms: u64) -> String {
-    let s = ms / 1000;
-    format!("{:02}:{:02}", s / 60, s % 60)
-}
-
 fn apply_screen(m: &Model, f: &mut Frame, area: Rect) {
     let Some(run) = &m.apply else {
         let lines = vec![
@@ -822,14 +806,6 @@ fn metrics_screen(m: &Model, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-fn trunc(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n.saturating_sub(1)).collect::<String>() + "…"
-    }
-}
-
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
@@ -872,36 +848,6 @@ fn confirm_dialog(m: &Model, c: &Confirm, f: &mut Frame, area: Rect) {
     let block = Block::default().borders(Borders::ALL).title(" confirm apply ");
     f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), r);
 }
-
-fn summary_of(plan: &Plan) -> (Summary, usize) {
-    let excluded = crate::engine::excluded_closure(plan);
-    let kept: Vec<crate::plan::Change> =
-        plan.changes.iter().filter(|c| !excluded.contains(&c.address)).cloned().collect();
-    (Summary::of(&kept), excluded.len())
-}
-
-const HELP: &[(&str, &str)] = &[
-    ("everywhere", ""),
-    ("1..6, tab", "catalog, request, plan, apply, audit, metrics"),
-    ("? or F1", "this help (any key closes it)"),
-    ("j/k, arrows", "move; g/G home/end; ctrl-d/u page"),
-    ("r", "read the workspace and the state again"),
-    ("q, ctrl-c", "quit (ctrl-c during an apply: stop after the running step)"),
-    ("plan", ""),
-    ("enter / esc", "drill into a change (field and line diffs) / back"),
-    ("space or x", "exclude / include a change (its dependents follow); X: include all"),
-    ("/  f  esc", "search text, cycle action filter, clear filters"),
-    ("e", "effective SCPs, before -> after, of the accounts touched"),
-    ("s / a", "save the plan (with excluded) / apply (type yes)"),
-    ("catalog", ""),
-    ("d / m", "diff with the marked (else previous) version / mark"),
-    ("n or enter", "request from the selected version"),
-    ("request form", ""),
-    ("up/down, tab", "next field; left/right or space picks a choice"),
-    ("ctrl-s", "submit (or enter on Submit); esc back to the catalog"),
-    ("audit, metrics", ""),
-    ("enter / r", "a record's details / reload, verify, recount the metrics"),
-];
 
 fn help_overlay(m: &Model, f: &mut Frame, area: Rect) {
     let r = centered(area, 78, 23);
