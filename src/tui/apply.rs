@@ -1,10 +1,12 @@
 //! The apply screen's state: `ApplyRun` (the steps of the running or finished apply and their
-//! states), how the engine's events move it (`engine_event`), and the summary of a plan the
-//! confirmation shows. Pure: it never starts an apply (that is an `Effect` of `update`) and
-//! draws nothing.
+//! states), how the engine's events move it (`engine_event`), the screen's step lines and
+//! footer as styled text, and the summary of a plan the confirmation shows. Pure: it never
+//! starts an apply (that is an `Effect` of `update`) and draws nothing (`view` does).
 
+use super::text::mmss;
 use crate::engine::{EngineEvent, Report};
 use crate::plan::{Action, Plan, Summary};
+use crate::render::{self, Line, Tone};
 
 /// One step of a running apply.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,4 +106,72 @@ pub(super) fn summary_of(plan: &Plan) -> (Summary, usize) {
     let kept: Vec<crate::plan::Change> =
         plan.changes.iter().filter(|c| !excluded.contains(&c.address)).cloned().collect();
     (Summary::of(&kept), excluded.len())
+}
+
+/// A step's line on the apply screen; `spin` is the spinner's frame, shown while it runs.
+pub fn step_line(s: &StepView, spin: &str) -> Line {
+    let (word, tone, extra) = match &s.state {
+        StepState::Pending => ("pending".to_string(), Tone::Muted, String::new()),
+        StepState::Running => (format!("running {spin}"), Tone::Heading, s.note.clone()),
+        StepState::Polling(st) => ("polling".to_string(), Tone::Update, st.clone()),
+        StepState::Done => ("done".to_string(), Tone::Create, String::new()),
+        StepState::Failed(e) => ("FAILED".to_string(), Tone::Error, e.clone()),
+        StepState::Skipped(why) => ("skipped".to_string(), Tone::Warning, why.clone()),
+    };
+    let mut l = Line::new()
+        .push(format!("{word:<10} "), tone)
+        .push(format!("{:>3} ", render::symbol(s.action)), render::tone(s.action))
+        .push(s.address.clone(), Tone::Plain);
+    if !extra.is_empty() {
+        l = l.push(format!("  {extra}"), Tone::Muted);
+    }
+    l
+}
+
+/// The lines under the steps: why the apply was refused, what a finished apply did and left
+/// (`done` steps in `elapsed_ms`), or that it is stopping.
+pub fn footer(run: &ApplyRun, done: usize, elapsed_ms: u64) -> Vec<Line> {
+    let mut fl = vec![];
+    if let Some(why) = &run.refused {
+        fl.push(
+            Line::new()
+                .push("Apply refused before anything was sent: ", Tone::Error)
+                .push(why.clone(), Tone::Plain),
+        );
+        fl.push(Line::new().push(
+            "Nothing changed: the plan (3) is as it was. The checks are vend.yaml's required_approvals and close_quota_30d.",
+            Tone::Muted,
+        ));
+    } else if !run.running() {
+        let left: Vec<&str> = run
+            .steps
+            .iter()
+            .filter(|s| !matches!(s.state, StepState::Done))
+            .map(|s| s.address.as_str())
+            .collect();
+        if left.is_empty() {
+            fl.push(Line::new().push(
+                format!("Apply complete! {done} change(s) applied in {}.", mmss(elapsed_ms)),
+                Tone::Create,
+            ));
+        } else {
+            fl.push(
+                Line::new().push(format!("Not applied ({}): {}", left.len(), left.join(", ")), Tone::Warning),
+            );
+        }
+        if let Some(e) = &run.error {
+            fl.push(Line::new().push(e.clone(), Tone::Error));
+        }
+        fl.push(Line::new().push(
+            "The state and the audit log hold what happened; the plan (3) shows what is left.",
+            Tone::Muted,
+        ));
+    } else if run.stopping {
+        let pending = run.count(|s| matches!(s, StepState::Pending));
+        fl.push(Line::new().push(
+            format!("Stopping after the running step; {pending} step(s) will not be started."),
+            Tone::Warning,
+        ));
+    }
+    fl
 }

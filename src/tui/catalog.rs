@@ -356,3 +356,63 @@ pub fn diff(bp: &BlueprintEntry, old: usize, new: usize) -> TextView {
     }
     TextView { title: format!("{} {} -> {}", bp.name, a.name, b.name), lines, scroll: 0 }
 }
+
+/// The details of a catalog row (a blueprint, or one of its versions) that the catalog screen
+/// shows beside the list.
+pub fn details(bp: &BlueprintEntry, v: Option<usize>) -> Vec<Line> {
+    let mut d: Vec<Line> = vec![];
+    match v {
+        None => {
+            d.push(Line::new().push(format!("{} blueprint {}", bp.kind.as_str(), bp.name), Tone::Heading));
+            d.push(Line::plain(format!("{} version(s)", bp.versions.len())));
+            let uses: usize = bp.versions.iter().map(|v| v.used_by.len()).sum();
+            let what = if bp.kind == RequestKind::Account { "account(s)" } else { "pipeline(s)" };
+            d.push(Line::plain(format!("used by {uses} {what}")));
+            for ve in &bp.versions {
+                d.push(Line::plain(format!(
+                    "  {}: {} ({} use(s))",
+                    ve.name,
+                    ve.status_words().join(", "),
+                    ve.used_by.len()
+                )));
+            }
+        }
+        Some(vi) => {
+            let ve = &bp.versions[vi];
+            d.push(
+                Line::new()
+                    .push(format!("{}@{}", bp.name, ve.name), Tone::Heading)
+                    .push(format!("  {}", ve.status_words().join(", ")), Tone::Plain),
+            );
+            if !ve.description.is_empty() {
+                d.push(Line::plain(ve.description.clone()));
+            }
+            for (k, v) in &ve.facts {
+                d.push(Line::new().push(format!("{k}: "), Tone::Muted).push(v.clone(), Tone::Plain));
+            }
+            if !ve.params.is_empty() {
+                d.push(Line::new().push("parameters:", Tone::Heading));
+                for p in &ve.params {
+                    let mut extra = vec![];
+                    match &p.default {
+                        Some(x) => extra.push(format!("default {}", if x.is_empty() { "empty" } else { x })),
+                        None => extra.push("required".into()),
+                    }
+                    if let Some(a) = &p.allowed {
+                        extra.push(format!("one of {}", a.join("|")));
+                    }
+                    d.push(Line::plain(format!("  {} ({})", p.name, extra.join("; "))));
+                }
+            }
+            if !ve.required_tags.is_empty() {
+                d.push(Line::plain(format!("required tags: {}", ve.required_tags.join(", "))));
+            }
+            let what = if bp.kind == RequestKind::Account { "accounts" } else { "pipelines" };
+            d.push(Line::new().push(format!("used by {} {what}:", ve.used_by.len()), Tone::Heading));
+            for u in &ve.used_by {
+                d.push(Line::plain(format!("  {u}")));
+            }
+        }
+    }
+    d
+}
