@@ -2,6 +2,11 @@
 //! diagnostic. Pure: the caller hands in the files' bytes (`Files`); reading the disk is the
 //! adapter's job. Never stops at the first problem: each file and each item is checked on its
 //! own, and an item with errors is left out of `Desired` so the planner never sees it.
+//!
+//! This file owns the entry points (`load`, `load_blueprints`), `Files`, the blueprint types,
+//! the checking context `Cx` with the layout and `vend.yaml` checks, and the helpers the parts
+//! share; each part of the workspace is checked in its own file: `organization` (SCPs, OUs),
+//! `blueprints`, `portfolios`, `accounts`, `pipelines`, `guardrails`.
 
 mod accounts;
 mod blueprints;

@@ -13,6 +13,11 @@
 //! (`DescribeStacks` on the product's `PhysicalId`, in its account): Service Catalog never
 //! returns them. Listings use the SDK's paginators with pages of 20 (an empty page that still
 //! has a token continues).
+//!
+//! This file owns `AwsCloud` (its options, clients and routes) and the `port::Cloud` entry
+//! points; the work is in `config` (SDK configuration, retries, timeouts), `errors` (SDK errors
+//! into `CloudError`), `read` (the state), and `write` and `write_catalog` (the calls). Only
+//! this module (and `adapter::s3_backend`) imports `aws_sdk_*`.
 
 mod config;
 mod errors;

@@ -7,6 +7,11 @@
 //! uploaded templates, tokens, pending requests, records, id counters), then the state file.
 //! On open, a journal one step ahead of the state file (a crash between the two writes) is
 //! replayed; a journal that matches neither the state nor its predecessor is ignored.
+//!
+//! This file owns the cloud's data (state, extras, ids), the lookups and checks the rules
+//! share, and the dispatch of an `Op`; the journal and state file are in `journal`, the rules
+//! per service in `organizations`, `catalog` and `provisioning`. It reads and writes no file
+//! itself.
 
 mod catalog;
 mod journal;
