@@ -3,11 +3,91 @@
 //! invalid), who uses it, its parameters and files; and the line diff between two versions
 //! (`similar`). Pure: built from `workspace::Files` and the loaded workspace; no I/O.
 
-use super::model::{BlueprintEntry, Catalog, ParamInfo, TextView, VersionEntry};
+use super::text::TextView;
 use crate::render::{Line, Tone};
 use crate::request::RequestKind;
 use crate::workspace::{self, Files, Loaded, raw::ParamType, rules};
 use similar::{ChangeTag, TextDiff};
+
+/// Blueprints and their versions, for the catalog screen and the request form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    pub blueprints: Vec<BlueprintEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlueprintEntry {
+    pub kind: RequestKind,
+    pub name: String,
+    pub versions: Vec<VersionEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VersionEntry {
+    pub name: String,
+    /// Offered to requests (account blueprints: loads without error; pipelines: a portfolio
+    /// publishes it).
+    pub published: bool,
+    /// The version a new request gets by default (the newest published, not deprecated).
+    pub default: bool,
+    pub deprecated: bool,
+    /// A pipeline version no portfolio publishes yet.
+    pub draft: bool,
+    /// The version's files have errors (see `vend validate`).
+    pub invalid: bool,
+    pub description: String,
+    /// Accounts or pipelines requesting this version.
+    pub used_by: Vec<String>,
+    pub params: Vec<ParamInfo>,
+    pub required_tags: Vec<String>,
+    /// Other facts worth showing (OU, SCPs, e-mail pattern, product, owner, baseline pipelines).
+    pub facts: Vec<(String, String)>,
+    /// The version's files (path inside the version, text), for diffs.
+    pub files: Vec<(String, String)>,
+}
+
+impl VersionEntry {
+    /// Status words, in a fixed order (readable without colour).
+    pub fn status_words(&self) -> Vec<&'static str> {
+        let mut out = vec![];
+        if self.invalid {
+            out.push("invalid");
+        }
+        if self.draft {
+            out.push("draft");
+        }
+        if self.published {
+            out.push("published");
+        }
+        if self.default {
+            out.push("default");
+        }
+        if self.deprecated {
+            out.push("deprecated");
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParamInfo {
+    pub name: String,
+    pub description: String,
+    pub default: Option<String>,
+    pub allowed: Option<Vec<String>>,
+    /// Other constraints in words (pattern, length, range, type).
+    pub constraint: String,
+}
+
+/// Catalog screen state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CatalogView {
+    /// Index into `catalog::rows`.
+    pub selected: usize,
+    /// The version marked as the base of a diff: (blueprint index, version index).
+    pub mark: Option<(usize, usize)>,
+    pub diff: Option<TextView>,
+}
 
 /// Build the catalog.
 pub fn build(files: &Files, loaded: &Loaded) -> Catalog {
@@ -275,4 +355,64 @@ pub fn diff(bp: &BlueprintEntry, old: usize, new: usize) -> TextView {
         lines.push(Line::plain("The two versions have the same files."));
     }
     TextView { title: format!("{} {} -> {}", bp.name, a.name, b.name), lines, scroll: 0 }
+}
+
+/// The details of a catalog row (a blueprint, or one of its versions) that the catalog screen
+/// shows beside the list.
+pub fn details(bp: &BlueprintEntry, v: Option<usize>) -> Vec<Line> {
+    let mut d: Vec<Line> = vec![];
+    match v {
+        None => {
+            d.push(Line::new().push(format!("{} blueprint {}", bp.kind.as_str(), bp.name), Tone::Heading));
+            d.push(Line::plain(format!("{} version(s)", bp.versions.len())));
+            let uses: usize = bp.versions.iter().map(|v| v.used_by.len()).sum();
+            let what = if bp.kind == RequestKind::Account { "account(s)" } else { "pipeline(s)" };
+            d.push(Line::plain(format!("used by {uses} {what}")));
+            for ve in &bp.versions {
+                d.push(Line::plain(format!(
+                    "  {}: {} ({} use(s))",
+                    ve.name,
+                    ve.status_words().join(", "),
+                    ve.used_by.len()
+                )));
+            }
+        }
+        Some(vi) => {
+            let ve = &bp.versions[vi];
+            d.push(
+                Line::new()
+                    .push(format!("{}@{}", bp.name, ve.name), Tone::Heading)
+                    .push(format!("  {}", ve.status_words().join(", ")), Tone::Plain),
+            );
+            if !ve.description.is_empty() {
+                d.push(Line::plain(ve.description.clone()));
+            }
+            for (k, v) in &ve.facts {
+                d.push(Line::new().push(format!("{k}: "), Tone::Muted).push(v.clone(), Tone::Plain));
+            }
+            if !ve.params.is_empty() {
+                d.push(Line::new().push("parameters:", Tone::Heading));
+                for p in &ve.params {
+                    let mut extra = vec![];
+                    match &p.default {
+                        Some(x) => extra.push(format!("default {}", if x.is_empty() { "empty" } else { x })),
+                        None => extra.push("required".into()),
+                    }
+                    if let Some(a) = &p.allowed {
+                        extra.push(format!("one of {}", a.join("|")));
+                    }
+                    d.push(Line::plain(format!("  {} ({})", p.name, extra.join("; "))));
+                }
+            }
+            if !ve.required_tags.is_empty() {
+                d.push(Line::plain(format!("required tags: {}", ve.required_tags.join(", "))));
+            }
+            let what = if bp.kind == RequestKind::Account { "accounts" } else { "pipelines" };
+            d.push(Line::new().push(format!("used by {} {what}:", ve.used_by.len()), Tone::Heading));
+            for u in &ve.used_by {
+                d.push(Line::plain(format!("  {u}")));
+            }
+        }
+    }
+    d
 }

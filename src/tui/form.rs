@@ -4,8 +4,47 @@
 //! `vend request`. Pure.
 
 use super::catalog;
-use super::model::{Catalog, FieldId, Form, FormField};
+use super::catalog::Catalog;
+use crate::request::Checked;
 use crate::request::{Field, Request, RequestKind};
+
+/// A request form field.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FieldId {
+    Kind,
+    Blueprint,
+    Name,
+    Email,
+    Owner,
+    Account,
+    Param(String),
+    Tag(String),
+    /// Further tags as `k=v, k=v`.
+    ExtraTags,
+    Reason,
+    Submit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormField {
+    pub id: FieldId,
+    pub label: String,
+    pub value: String,
+    pub hint: String,
+    /// Values to cycle through with Left/Right (empty: free text).
+    pub choices: Vec<String>,
+}
+
+/// Request form state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Form {
+    pub fields: Vec<FormField>,
+    pub focus: usize,
+    /// The last check of the request as typed (None until the first answer).
+    pub checked: Option<Checked>,
+    pub checking: bool,
+    pub submitting: bool,
+}
 
 fn field(id: FieldId, label: &str, hint: impl Into<String>) -> FormField {
     FormField { id, label: label.into(), value: String::new(), hint: hint.into(), choices: vec![] }

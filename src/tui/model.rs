@@ -1,13 +1,19 @@
 //! The TUI's state and vocabulary: `Model` (the one owner of UI state), the closed `Msg` enum
 //! (keys, ticks, background results), the `Effect`s `update` asks the runtime to perform, and
-//! the per-screen state they act on. Plain data: no terminal, no threads, no files, no clock
-//! (time arrives in `Msg::Tick`). Every background result carries the generation of the request
-//! that asked for it, so `update` can drop results of superseded requests.
+//! the state of the plan and audit screens. The other screens' state lives in their modules
+//! (`catalog`, `form`, `apply`; `TextView` in `text`) and is re-exported here. Plain data: no
+//! terminal, no threads, no files, no clock (time arrives in `Msg::Tick`), and no `update`
+//! (`update::init` builds the first model). Every background result carries the generation of
+//! the request that asked for it, so `update` can drop results of superseded requests.
 
+pub use super::apply::{ApplyRun, StepState, StepView};
+pub use super::catalog::{BlueprintEntry, Catalog, CatalogView, ParamInfo, VersionEntry};
+pub use super::form::{FieldId, Form, FormField};
+pub use super::text::TextView;
 use crate::engine::{EngineEvent, Report};
 use crate::model::State;
 use crate::plan::{Action, Kind, Plan, Summary};
-use crate::request::{Checked, Request, RequestKind};
+use crate::request::{Checked, Request};
 use crate::workspace::{Files, Loaded};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -82,76 +88,6 @@ impl Workspace {
         let catalog = super::catalog::build(&files, &loaded);
         Workspace { files, loaded, state, plan, catalog, source, notes: vec![] }
     }
-}
-
-/// Blueprints and their versions, for the catalog screen and the request form.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Catalog {
-    pub blueprints: Vec<BlueprintEntry>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct BlueprintEntry {
-    pub kind: RequestKind,
-    pub name: String,
-    pub versions: Vec<VersionEntry>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct VersionEntry {
-    pub name: String,
-    /// Offered to requests (account blueprints: loads without error; pipelines: a portfolio
-    /// publishes it).
-    pub published: bool,
-    /// The version a new request gets by default (the newest published, not deprecated).
-    pub default: bool,
-    pub deprecated: bool,
-    /// A pipeline version no portfolio publishes yet.
-    pub draft: bool,
-    /// The version's files have errors (see `vend validate`).
-    pub invalid: bool,
-    pub description: String,
-    /// Accounts or pipelines requesting this version.
-    pub used_by: Vec<String>,
-    pub params: Vec<ParamInfo>,
-    pub required_tags: Vec<String>,
-    /// Other facts worth showing (OU, SCPs, e-mail pattern, product, owner, baseline pipelines).
-    pub facts: Vec<(String, String)>,
-    /// The version's files (path inside the version, text), for diffs.
-    pub files: Vec<(String, String)>,
-}
-
-impl VersionEntry {
-    /// Status words, in a fixed order (readable without colour).
-    pub fn status_words(&self) -> Vec<&'static str> {
-        let mut out = vec![];
-        if self.invalid {
-            out.push("invalid");
-        }
-        if self.draft {
-            out.push("draft");
-        }
-        if self.published {
-            out.push("published");
-        }
-        if self.default {
-            out.push("default");
-        }
-        if self.deprecated {
-            out.push("deprecated");
-        }
-        out
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ParamInfo {
-    pub name: String,
-    pub description: String,
-    pub default: Option<String>,
-    pub allowed: Option<Vec<String>>,
-    /// Other constraints in words (pattern, length, range, type).
-    pub constraint: String,
 }
 
 /// A background job that has not answered yet, or failed.
@@ -301,24 +237,6 @@ pub struct Prompt {
     pub expected: String,
 }
 
-/// Catalog screen state.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CatalogView {
-    /// Index into `catalog::rows`.
-    pub selected: usize,
-    /// The version marked as the base of a diff: (blueprint index, version index).
-    pub mark: Option<(usize, usize)>,
-    pub diff: Option<TextView>,
-}
-
-/// A scrollable block of styled lines (diffs, details).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TextView {
-    pub title: String,
-    pub lines: Vec<crate::render::Line>,
-    pub scroll: usize,
-}
-
 /// One row of the plan list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Row {
@@ -353,91 +271,6 @@ pub struct Review {
     pub effective: Option<TextView>,
     /// `Some(path)` while the reviewer types where to save the plan.
     pub save_input: Option<String>,
-}
-
-/// A request form field.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FieldId {
-    Kind,
-    Blueprint,
-    Name,
-    Email,
-    Owner,
-    Account,
-    Param(String),
-    Tag(String),
-    /// Further tags as `k=v, k=v`.
-    ExtraTags,
-    Reason,
-    Submit,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FormField {
-    pub id: FieldId,
-    pub label: String,
-    pub value: String,
-    pub hint: String,
-    /// Values to cycle through with Left/Right (empty: free text).
-    pub choices: Vec<String>,
-}
-
-/// Request form state.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Form {
-    pub fields: Vec<FormField>,
-    pub focus: usize,
-    /// The last check of the request as typed (None until the first answer).
-    pub checked: Option<Checked>,
-    pub checking: bool,
-    pub submitting: bool,
-}
-
-/// One step of a running apply.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepView {
-    pub address: String,
-    pub action: Action,
-    pub state: StepState,
-    /// The last call or retry, for the curious.
-    pub note: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum StepState {
-    Pending,
-    Running,
-    Polling(String),
-    Done,
-    Failed(String),
-    Skipped(String),
-}
-
-/// Apply screen state.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApplyRun {
-    pub plan_id: String,
-    pub steps: Vec<StepView>,
-    /// Changes left out by the reviewer (with their dependents).
-    pub excluded: usize,
-    pub started_ms: u64,
-    pub finished_ms: Option<u64>,
-    pub stopping: bool,
-    pub report: Option<Report>,
-    pub error: Option<String>,
-    /// Why the checks before the apply refused it (nothing was sent).
-    pub refused: Option<String>,
-    /// Index of the first step shown.
-    pub scroll: usize,
-}
-
-impl ApplyRun {
-    pub fn running(&self) -> bool {
-        self.finished_ms.is_none()
-    }
-    pub fn count(&self, f: impl Fn(&StepState) -> bool) -> usize {
-        self.steps.iter().filter(|s| f(&s.state)).count()
-    }
 }
 
 /// Audit screen state.
@@ -501,32 +334,6 @@ pub struct Model {
 }
 
 impl Model {
-    /// A fresh model and the effects that start it (reading the workspace and the state).
-    pub fn new(label: impl Into<String>, color: bool) -> (Model, Vec<Effect>) {
-        let mut m = Model {
-            screen: Screen::Plan,
-            color,
-            label: label.into(),
-            now_ms: 0,
-            workspace: None,
-            loading: Loading::Idle,
-            catalog: CatalogView::default(),
-            form: Form::default(),
-            review: Review::default(),
-            apply: None,
-            audit: AuditView::default(),
-            metrics: MetricsView::default(),
-            confirm: None,
-            help: false,
-            status: None,
-            gens: Generations::default(),
-            dropped: 0,
-            quit: false,
-        };
-        let load = super::update::start_load(&mut m);
-        (m, vec![load])
-    }
-
     pub fn plan(&self) -> Option<&Plan> {
         self.workspace.as_ref().map(|w| &w.plan)
     }

@@ -4,11 +4,13 @@
 //! reads the same without colour; every screen fits 80x24. Only the visible rows of a list are
 //! built, so a 10,000-change plan draws as fast as a small one.
 
+use super::apply::{self, summary_of};
 use super::catalog;
+use super::edit::selected_change;
 use super::form;
 use super::model::*;
-use super::update::selected_change;
-use crate::plan::{Action, Plan, Summary};
+use super::text::{HELP, mmss, short, trunc, window};
+use crate::plan::{Action, Summary};
 use crate::render::{self, Tone};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -144,19 +146,6 @@ fn loading_screen(m: &Model, f: &mut Frame, area: Rect) {
         Loading::Idle => vec![Line::from("")],
     };
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
-}
-
-/// First row to show so that `selected` stays visible in `height` rows (centred when possible).
-fn window(selected: usize, len: usize, height: usize) -> usize {
-    if len <= height || height == 0 {
-        return 0;
-    }
-    selected.saturating_sub(height / 2).min(len - height)
-}
-
-fn short(id: &str) -> String {
-    let hex = id.strip_prefix("sha256:").unwrap_or(id);
-    format!("sha256:{}", hex.chars().take(12).collect::<String>())
 }
 
 fn compact_summary(m: &Model, s: &Summary) -> Vec<Span<'static>> {
@@ -348,76 +337,10 @@ fn catalog_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
     }
     f.render_widget(Paragraph::new(lines), inner);
     // Details of the selection.
-    let mut d: Vec<Line> = vec![];
-    if let Some((b, v)) = rows.get(m.catalog.selected) {
-        let bp = &ws.catalog.blueprints[*b];
-        match v {
-            None => {
-                d.push(Line::from(span(
-                    m,
-                    format!("{} blueprint {}", bp.kind.as_str(), bp.name),
-                    Tone::Heading,
-                )));
-                d.push(Line::from(format!("{} version(s)", bp.versions.len())));
-                let uses: usize = bp.versions.iter().map(|v| v.used_by.len()).sum();
-                let what = if bp.kind == crate::request::RequestKind::Account {
-                    "account(s)"
-                } else {
-                    "pipeline(s)"
-                };
-                d.push(Line::from(format!("used by {uses} {what}")));
-                for ve in &bp.versions {
-                    d.push(Line::from(format!(
-                        "  {}: {} ({} use(s))",
-                        ve.name,
-                        ve.status_words().join(", "),
-                        ve.used_by.len()
-                    )));
-                }
-            }
-            Some(vi) => {
-                let ve = &bp.versions[*vi];
-                d.push(Line::from(vec![
-                    span(m, format!("{}@{}", bp.name, ve.name), Tone::Heading),
-                    span(m, format!("  {}", ve.status_words().join(", ")), Tone::Plain),
-                ]));
-                if !ve.description.is_empty() {
-                    d.push(Line::from(span(m, ve.description.clone(), Tone::Plain)));
-                }
-                for (k, v) in &ve.facts {
-                    d.push(Line::from(vec![
-                        span(m, format!("{k}: "), Tone::Muted),
-                        span(m, v.clone(), Tone::Plain),
-                    ]));
-                }
-                if !ve.params.is_empty() {
-                    d.push(Line::from(span(m, "parameters:", Tone::Heading)));
-                    for p in &ve.params {
-                        let mut extra = vec![];
-                        match &p.default {
-                            Some(x) => {
-                                extra.push(format!("default {}", if x.is_empty() { "empty" } else { x }))
-                            }
-                            None => extra.push("required".into()),
-                        }
-                        if let Some(a) = &p.allowed {
-                            extra.push(format!("one of {}", a.join("|")));
-                        }
-                        d.push(Line::from(format!("  {} ({})", p.name, extra.join("; "))));
-                    }
-                }
-                if !ve.required_tags.is_empty() {
-                    d.push(Line::from(format!("required tags: {}", ve.required_tags.join(", "))));
-                }
-                let what =
-                    if bp.kind == crate::request::RequestKind::Account { "accounts" } else { "pipelines" };
-                d.push(Line::from(span(m, format!("used by {} {what}:", ve.used_by.len()), Tone::Heading)));
-                for u in &ve.used_by {
-                    d.push(Line::from(format!("  {u}")));
-                }
-            }
-        }
-    }
+    let d: Vec<Line> = match rows.get(m.catalog.selected) {
+        Some((b, v)) => catalog::details(&ws.catalog.blueprints[*b], *v).iter().map(|l| line(m, l)).collect(),
+        None => vec![],
+    };
     let block = Block::default().borders(Borders::ALL).title(" details ");
     f.render_widget(Paragraph::new(d).block(block).wrap(Wrap { trim: false }), right);
 }
@@ -506,11 +429,6 @@ fn request_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
     }
 }
 
-fn mmss(ms: u64) -> String {
-    let s = ms / 1000;
-    format!("{:02}:{:02}", s / 60, s % 60)
-}
-
 fn apply_screen(m: &Model, f: &mut Frame, area: Rect) {
     let Some(run) = &m.apply else {
         let lines = vec![
@@ -585,74 +503,15 @@ fn apply_screen(m: &Model, f: &mut Frame, area: Rect) {
     f.render_widget(block, list);
     let height = inner.height as usize;
     let start = run.scroll.min(total.saturating_sub(height));
-    let mut lines = vec![];
-    for s in run.steps.iter().skip(start).take(height) {
-        let (word, tone, extra) = match &s.state {
-            StepState::Pending => ("pending".to_string(), Tone::Muted, String::new()),
-            StepState::Running => (format!("running {}", spinner(m)), Tone::Heading, s.note.clone()),
-            StepState::Polling(st) => ("polling".to_string(), Tone::Update, st.clone()),
-            StepState::Done => ("done".to_string(), Tone::Create, String::new()),
-            StepState::Failed(e) => ("FAILED".to_string(), Tone::Error, e.clone()),
-            StepState::Skipped(why) => ("skipped".to_string(), Tone::Warning, why.clone()),
-        };
-        let mut spans = vec![
-            span(m, format!("{word:<10} "), tone),
-            span(m, format!("{:>3} ", render::symbol(s.action)), render::tone(s.action)),
-            span(m, s.address.clone(), Tone::Plain),
-        ];
-        if !extra.is_empty() {
-            spans.push(span(m, format!("  {extra}"), Tone::Muted));
-        }
-        lines.push(Line::from(spans));
-    }
+    let lines: Vec<Line> = run
+        .steps
+        .iter()
+        .skip(start)
+        .take(height)
+        .map(|s| line(m, &apply::step_line(s, spinner(m))))
+        .collect();
     f.render_widget(Paragraph::new(lines), inner);
-    let mut fl = vec![];
-    if let Some(why) = &run.refused {
-        fl.push(Line::from(vec![
-            span(m, "Apply refused before anything was sent: ", Tone::Error),
-            span(m, why.clone(), Tone::Plain),
-        ]));
-        fl.push(Line::from(span(
-            m,
-            "Nothing changed: the plan (3) is as it was. The checks are vend.yaml's required_approvals and close_quota_30d.",
-            Tone::Muted,
-        )));
-    } else if !run.running() {
-        let left: Vec<&str> = run
-            .steps
-            .iter()
-            .filter(|s| !matches!(s.state, StepState::Done))
-            .map(|s| s.address.as_str())
-            .collect();
-        if left.is_empty() {
-            fl.push(Line::from(span(
-                m,
-                format!("Apply complete! {done} change(s) applied in {}.", mmss(elapsed)),
-                Tone::Create,
-            )));
-        } else {
-            fl.push(Line::from(span(
-                m,
-                format!("Not applied ({}): {}", left.len(), left.join(", ")),
-                Tone::Warning,
-            )));
-        }
-        if let Some(e) = &run.error {
-            fl.push(Line::from(span(m, e.clone(), Tone::Error)));
-        }
-        fl.push(Line::from(span(
-            m,
-            "The state and the audit log hold what happened; the plan (3) shows what is left.",
-            Tone::Muted,
-        )));
-    } else if run.stopping {
-        let pending = run.count(|s| matches!(s, StepState::Pending));
-        fl.push(Line::from(span(
-            m,
-            format!("Stopping after the running step; {pending} step(s) will not be started."),
-            Tone::Warning,
-        )));
-    }
+    let fl: Vec<Line> = apply::footer(run, done, elapsed).iter().map(|l| line(m, l)).collect();
     f.render_widget(Paragraph::new(fl).wrap(Wrap { trim: false }), foot);
 }
 
@@ -822,14 +681,6 @@ fn metrics_screen(m: &Model, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-fn trunc(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n.saturating_sub(1)).collect::<String>() + "…"
-    }
-}
-
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
@@ -872,36 +723,6 @@ fn confirm_dialog(m: &Model, c: &Confirm, f: &mut Frame, area: Rect) {
     let block = Block::default().borders(Borders::ALL).title(" confirm apply ");
     f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), r);
 }
-
-fn summary_of(plan: &Plan) -> (Summary, usize) {
-    let excluded = crate::engine::excluded_closure(plan);
-    let kept: Vec<crate::plan::Change> =
-        plan.changes.iter().filter(|c| !excluded.contains(&c.address)).cloned().collect();
-    (Summary::of(&kept), excluded.len())
-}
-
-const HELP: &[(&str, &str)] = &[
-    ("everywhere", ""),
-    ("1..6, tab", "catalog, request, plan, apply, audit, metrics"),
-    ("? or F1", "this help (any key closes it)"),
-    ("j/k, arrows", "move; g/G home/end; ctrl-d/u page"),
-    ("r", "read the workspace and the state again"),
-    ("q, ctrl-c", "quit (ctrl-c during an apply: stop after the running step)"),
-    ("plan", ""),
-    ("enter / esc", "drill into a change (field and line diffs) / back"),
-    ("space or x", "exclude / include a change (its dependents follow); X: include all"),
-    ("/  f  esc", "search text, cycle action filter, clear filters"),
-    ("e", "effective SCPs, before -> after, of the accounts touched"),
-    ("s / a", "save the plan (with excluded) / apply (type yes)"),
-    ("catalog", ""),
-    ("d / m", "diff with the marked (else previous) version / mark"),
-    ("n or enter", "request from the selected version"),
-    ("request form", ""),
-    ("up/down, tab", "next field; left/right or space picks a choice"),
-    ("ctrl-s", "submit (or enter on Submit); esc back to the catalog"),
-    ("audit, metrics", ""),
-    ("enter / r", "a record's details / reload, verify, recount the metrics"),
-];
 
 fn help_overlay(m: &Model, f: &mut Frame, area: Rect) {
     let r = centered(area, 78, 23);

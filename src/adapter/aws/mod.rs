@@ -1,0 +1,344 @@
+//! The AWS backend: `AwsCloud` implements `port::Cloud` over the official AWS SDK for Rust
+//! (Organizations, Service Catalog, S3 for templates, STS for identity). It owns a private tokio
+//! runtime and blocks on it, so the `Cloud` trait stays synchronous. `read_state` walks the
+//! organization and the catalog with the fewest calls the APIs allow (bounded concurrency for
+//! per-resource calls) and converts SDK types into `model::State` here and nowhere else; `call`
+//! performs the Organizations, S3 and Service Catalog writes (always with vend's idempotency
+//! tokens), and classifies SDK errors into `ErrorKind` per AWS-NOTES. Provisioned products live
+//! in their account: they are read, launched, updated and terminated there through the member
+//! role (`AwsOptions::member_role_name`, STS AssumeRole). `read_state` visits only the member
+//! accounts named by `AwsCloud::set_pipeline_accounts` and those tagged `vend:pipelines=true`
+//! (set by apply when it launches a pipeline there), so reading a large organization costs about
+//! one request per account (its tags) plus the tree and the SCPs. A provisioned product's launch parameters come from its CloudFormation stack
+//! (`DescribeStacks` on the product's `PhysicalId`, in its account): Service Catalog never
+//! returns them. Listings use the SDK's paginators with pages of 20 (an empty page that still
+//! has a token continues).
+//!
+//! This file owns `AwsCloud` (its options, clients and routes) and the `port::Cloud` entry
+//! points; the work is in `config` (SDK configuration, retries, timeouts), `errors` (SDK errors
+//! into `CloudError`), `read` (the state), and `write` and `write_catalog` (the calls). Only
+//! this module (and `adapter::s3_backend`) imports `aws_sdk_*`.
+
+mod config;
+mod errors;
+mod read;
+mod write;
+mod write_catalog;
+
+pub use config::{READ_ATTEMPTS, behavior_version, load_sdk_config, runtime};
+pub use write::parse_s3_url;
+
+use crate::model::{PIPELINES_TAG, State};
+
+use crate::adapter::credentials::StoredCredentials;
+use crate::port::{Cloud, CloudError, Op, Outcome};
+use aws_config::Region;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_organizations as org;
+use aws_sdk_servicecatalog as sc;
+use config::{CALL_ATTEMPTS, org_client, read_retries, retry_partition};
+use errors::{classify, read_gave_up};
+use read::{Reader, each, provisioned};
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+use write::Writer;
+
+/// How many per-resource read calls run at once (the throttle is shared by the whole account).
+const READ_CONCURRENCY: usize = 6;
+/// Organizations pages at most 20 items; Service Catalog allows the same page size.
+const PAGE: i32 = 20;
+const SCP: &str = "SERVICE_CONTROL_POLICY";
+/// The account-creation request states `read_state` lists (see `Reader::create_account_requests`).
+const CREATE_ACCOUNT_STATES: &[&str] = &["IN_PROGRESS", "FAILED"];
+
+/// The role vend assumes in a member account to launch products there (the role AWS
+/// Organizations creates in every account it creates).
+pub const DEFAULT_MEMBER_ROLE: &str = "OrganizationAccountAccessRole";
+
+/// Where and as whom to connect. `None` fields fall back to the standard chain (env vars,
+/// `~/.aws/config`, `AWS_ENDPOINT_URL`, …). `Debug` shows no secret (`StoredCredentials`
+/// redacts itself).
+#[derive(Debug, Clone)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// Static credentials used ahead of the standard chain (`vend auth login` keeps them in the
+    /// OS keyring; the caller reads them there): `None` leaves the chain alone.
+    pub credentials: Option<StoredCredentials>,
+    /// The role assumed (STS AssumeRole) in a member account for its provisioned products.
+    pub member_role_name: String,
+}
+
+impl Default for AwsOptions {
+    fn default() -> Self {
+        AwsOptions {
+            profile: None,
+            region: None,
+            endpoint_url: None,
+            credentials: None,
+            member_role_name: DEFAULT_MEMBER_ROLE.into(),
+        }
+    }
+}
+
+/// AWS through the SDK, behind the synchronous `Cloud` trait.
+pub struct AwsCloud {
+    rt: tokio::runtime::Runtime,
+    org: org::Client,
+    sc: sc::Client,
+    s3: aws_sdk_s3::Client,
+    sts: aws_sdk_sts::Client,
+    /// The SDK config the clients were built from (for clients with assumed-role credentials).
+    conf: aws_config::SdkConfig,
+    routes: Routes,
+    /// Clients for `read_state`, with the read retry budget (`READ_ATTEMPTS`).
+    read: Reader,
+}
+
+/// Clients acting in a member account through the member role, and when their credentials
+/// expire.
+#[derive(Debug, Clone)]
+struct Member {
+    sc: sc::Client,
+    /// Service Catalog and CloudFormation there with the read retry budget: for `read_state`.
+    read: Reader,
+    expires: Option<std::time::SystemTime>,
+}
+
+/// What the adapter learns while it runs: who the caller is, which account each provisioned
+/// product and record lives in (Service Catalog answers for them only in that account), and
+/// Service Catalog clients acting in member accounts.
+#[derive(Debug, Default)]
+struct Routes {
+    member_role_name: String,
+    /// (account id, ARN partition) of the caller.
+    caller: Option<(String, String)>,
+    /// Provisioned product id -> account id.
+    provisioned: HashMap<String, String>,
+    /// Record id -> account id.
+    records: HashMap<String, String>,
+    /// Account id -> clients with credentials of the member role there.
+    members: HashMap<String, Member>,
+    /// The names of the member accounts `read_state` visits (see `AwsCloud::set_pipeline_accounts`).
+    pipeline_accounts: BTreeSet<String>,
+    /// EnableAWSOrganizationsAccess is known to be on.
+    org_access: bool,
+}
+
+impl std::fmt::Debug for AwsCloud {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsCloud").finish_non_exhaustive()
+    }
+}
+
+impl AwsCloud {
+    /// Build the clients: standard credential chain, region (default `us-east-1`, where the
+    /// Organizations endpoint lives), per-operation timeouts, standard retry mode.
+    pub fn connect(opts: AwsOptions) -> Result<AwsCloud, CloudError> {
+        let rt = runtime()?;
+        let conf = rt.block_on(load_sdk_config(&opts));
+        let mut cloud = AwsCloud::with_runtime(rt, &conf);
+        cloud.routes.member_role_name = opts.member_role_name;
+        Ok(cloud)
+    }
+
+    /// The member accounts whose provisioned products `read_state` reads, by account NAME as
+    /// the workspace knows them: every account named by a pipeline request (baseline pipelines
+    /// of account blueprints included; the caller computes the set). `read_state` visits only
+    /// the ACTIVE member accounts in this set (one AssumeRole of the member role and one
+    /// SearchProvisionedProducts each, plus DescribeStacks per product); the caller's own
+    /// account is always read. Without a set, no member account is visited: pipelines in member
+    /// accounts are then absent from the state — except in accounts tagged
+    /// `vend:pipelines=true` (`model::PIPELINES_TAG`), which are always visited.
+    pub fn set_pipeline_accounts(&mut self, names: BTreeSet<String>) {
+        self.routes.pipeline_accounts = names;
+    }
+
+    /// Use `role` (instead of `OrganizationAccountAccessRole`) in member accounts.
+    pub fn with_member_role_name(mut self, role: &str) -> AwsCloud {
+        self.routes.member_role_name = role.to_string();
+        self
+    }
+
+    /// Build the clients from a ready SDK config (tests: static credentials, an emulator
+    /// endpoint), adding vend's timeouts and retry mode and the `us-east-1` region default.
+    pub fn from_sdk_config(conf: &aws_config::SdkConfig) -> Result<AwsCloud, CloudError> {
+        Ok(AwsCloud::with_runtime(runtime()?, conf))
+    }
+
+    fn with_runtime(rt: tokio::runtime::Runtime, conf: &aws_config::SdkConfig) -> AwsCloud {
+        let mut b = conf
+            .to_builder()
+            .retry_config(RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .operation_timeout(Duration::from_secs(90))
+                    .build(),
+            );
+        if conf.region().is_none() {
+            b = b.region(Region::new("us-east-1"));
+        }
+        let conf = b.build();
+        // A custom endpoint (an emulator) cannot serve virtual-hosted bucket names.
+        let custom_endpoint = conf.endpoint_url().is_some();
+        let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(custom_endpoint)
+            .retry_partition(retry_partition())
+            .build();
+        AwsCloud {
+            org: org_client(&conf, RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS)),
+            sc: sc::Client::from_conf(
+                sc::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            // GetCallerIdentity and AssumeRole: reads, also made by `read_state`.
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&conf)
+                    .retry_config(read_retries())
+                    .retry_partition(retry_partition())
+                    .build(),
+            ),
+            read: Reader::new(&conf),
+            conf,
+            routes: Routes { member_role_name: DEFAULT_MEMBER_ROLE.into(), ..Routes::default() },
+            rt,
+        }
+    }
+
+    /// Only the Organizations part of the state (no Service Catalog calls): for diagnosis, and
+    /// for endpoints without Service Catalog.
+    pub fn read_organizations(&mut self) -> Result<State, CloudError> {
+        let reader = self.read.clone();
+        self.rt.block_on(async move {
+            let mut s = reader.organizations().await.map_err(read_gave_up)?;
+            s.normalize();
+            Ok(s)
+        })
+    }
+
+    /// The account id of the caller (STS GetCallerIdentity).
+    pub fn caller_account(&mut self) -> Result<String, CloudError> {
+        Ok(self.caller_identity()?.account)
+    }
+
+    /// Who vend acts as (STS GetCallerIdentity): for the audit log.
+    pub fn caller_identity(&mut self) -> Result<CallerIdentity, CloudError> {
+        let sts = self.sts.clone();
+        let id = self.rt.block_on(async move {
+            let out = sts.get_caller_identity().send().await.map_err(|e| classify("GetCallerIdentity", e))?;
+            Ok::<_, CloudError>(CallerIdentity {
+                account: out.account().unwrap_or_default().to_string(),
+                arn: out.arn().unwrap_or_default().to_string(),
+                user_id: out.user_id().unwrap_or_default().to_string(),
+            })
+        })?;
+        tracing::debug!(account = %id.account, arn = %id.arn, "AWS caller identity");
+        self.routes.caller = Some((id.account.clone(), partition_of(&id.arn)));
+        Ok(id)
+    }
+}
+
+/// The identity behind the credentials (STS GetCallerIdentity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+/// `aws` from `arn:aws:iam::…` (`aws-cn`, `aws-us-gov`, …); `aws` when it cannot be read.
+fn partition_of(arn: &str) -> String {
+    arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws").to_string()
+}
+
+impl Cloud for AwsCloud {
+    fn read_state(&mut self) -> Result<State, CloudError> {
+        let AwsCloud { rt, org, sc, s3, sts, conf, routes, read } = self;
+        let mut w =
+            Writer { org: org.clone(), sc: sc.clone(), s3: s3.clone(), sts: sts.clone(), conf, routes };
+        let reader = read.clone();
+        rt.block_on(async move {
+            let mut state = reader.state().await.map_err(read_gave_up)?;
+            // Provisioned products live in the account they were launched in: ask the member
+            // accounts vend has pipelines for (through the member role), and only those.
+            let (me, partition) = w.caller().await.map_err(read_gave_up)?;
+            let members: Vec<(String, String)> = state
+                .accounts
+                .iter()
+                .filter(|a| {
+                    a.id != me
+                        && a.state == "ACTIVE"
+                        && (w.routes.pipeline_accounts.contains(&a.name)
+                            || a.tags.get(PIPELINES_TAG).is_some_and(|v| v == "true"))
+                })
+                .map(|a| (a.id.clone(), a.name.clone()))
+                .collect();
+            let mut clients = vec![];
+            for (account, name) in members {
+                let m = w.member(&account).await.map_err(|e| {
+                    let e = read_gave_up(e);
+                    let role = format!("arn:{partition}:iam::{account}:role/{}", w.routes.member_role_name);
+                    CloudError {
+                        message: format!(
+                            "account {account} ({name}) has pipeline requests or vend-launched pipelines, but vend cannot act there as {role} (reading its provisioned products, and launching them, needs that role): {}",
+                            e.message
+                        ),
+                        ..e
+                    }
+                })?;
+                clients.push((account, m));
+            }
+            let found = each(clients, |(account, m)| async move {
+                let mut pps = provisioned(&m.read.sc, &m.read.cfn).await.map_err(read_gave_up)?;
+                for p in &mut pps {
+                    if p.account_id.is_empty() {
+                        p.account_id = account.clone();
+                    }
+                }
+                Ok(pps)
+            })
+            .await?;
+            for pps in found {
+                state.provisioned_products.extend(pps);
+            }
+            for p in &state.provisioned_products {
+                w.routes.provisioned.insert(p.id.clone(), p.account_id.clone());
+            }
+            state.normalize();
+            tracing::debug!(
+                accounts = state.accounts.len(),
+                ous = state.organizational_units.len(),
+                policies = state.policies.len(),
+                portfolios = state.portfolios.len(),
+                products = state.products.len(),
+                provisioned_products = state.provisioned_products.len(),
+                "read the state from AWS"
+            );
+            Ok(state)
+        })
+    }
+
+    fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
+        let AwsCloud { rt, org, sc, s3, sts, conf, routes, .. } = self;
+        let mut w =
+            Writer { org: org.clone(), sc: sc.clone(), s3: s3.clone(), sts: sts.clone(), conf, routes };
+        let name = op.name();
+        tracing::debug!(op = %name, "AWS write");
+        let result = rt.block_on(w.call(op));
+        match &result {
+            Ok(o) => tracing::debug!(
+                op = %name,
+                request_id = %o.request_id,
+                id = o.id.as_deref().unwrap_or(""),
+                status = o.status.as_deref().unwrap_or(""),
+                "AWS write done"
+            ),
+            Err(e) => tracing::debug!(op = %name, code = %e.code, kind = ?e.kind, "AWS write failed"),
+        }
+        result
+    }
+}

@@ -1,0 +1,445 @@
+//! Writing to AWS: `Writer` performs one `port::Op` — the Organizations operations (OUs,
+//! accounts, tags, SCPs) and the template upload to S3 here, the Service Catalog ones in
+//! `write_catalog` — always with vend's idempotency tokens, and finds the clients to act with
+//! (the caller's, or the member role's in a member account, through STS AssumeRole). It never
+//! reads the whole state.
+
+use super::config::{rejections_only, retry_partition};
+use super::errors::classify;
+use super::read::Reader;
+use super::write_catalog::guidance;
+use super::{Member, PAGE, Routes, partition_of};
+use crate::model::Tags;
+use crate::port::{ArtifactSpec, CloudError, Op, Outcome};
+use aws_sdk_organizations as org;
+use aws_sdk_servicecatalog as sc;
+use std::time::Duration;
+
+pub(super) struct Writer<'a> {
+    pub(super) org: org::Client,
+    pub(super) sc: sc::Client,
+    pub(super) s3: aws_sdk_s3::Client,
+    pub(super) sts: aws_sdk_sts::Client,
+    pub(super) conf: &'a aws_config::SdkConfig,
+    pub(super) routes: &'a mut Routes,
+}
+
+impl Writer<'_> {
+    /// The caller's account id and partition (GetCallerIdentity once).
+    pub(super) async fn caller(&mut self) -> Result<(String, String), CloudError> {
+        if let Some(c) = &self.routes.caller {
+            return Ok(c.clone());
+        }
+        let out =
+            self.sts.get_caller_identity().send().await.map_err(|e| classify("GetCallerIdentity", e))?;
+        let c = (out.account().unwrap_or_default().to_string(), partition_of(out.arn().unwrap_or_default()));
+        self.routes.caller = Some(c.clone());
+        Ok(c)
+    }
+
+    /// A Service Catalog client acting in `account`: the caller's own client, or one with the
+    /// member role's credentials there (assumed again when they are about to expire).
+    pub(super) async fn client_for(&mut self, account: &str) -> Result<sc::Client, CloudError> {
+        let (me, _) = self.caller().await?;
+        if account.is_empty() || account == me {
+            return Ok(self.sc.clone());
+        }
+        Ok(self.member(account).await?.sc)
+    }
+
+    /// Service Catalog and CloudFormation clients acting in the member account `account` with
+    /// the member role's credentials (STS AssumeRole once, again when they are about to expire).
+    pub(super) async fn member(&mut self, account: &str) -> Result<Member, CloudError> {
+        let (_, partition) = self.caller().await?;
+        let soon = std::time::SystemTime::now() + Duration::from_secs(300);
+        if let Some(m) = self.routes.members.get(account)
+            && m.expires.is_none_or(|e| e > soon)
+        {
+            return Ok(m.clone());
+        }
+        let role = format!("arn:{partition}:iam::{account}:role/{}", self.routes.member_role_name);
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&role)
+            .role_session_name("vend")
+            .send()
+            .await
+            .map_err(|e| classify("AssumeRole", e))?;
+        let creds = out.credentials().ok_or_else(|| {
+            CloudError::hard("AssumeRole", format!("AssumeRole {role}: no credentials in the answer"))
+        })?;
+        let expires = std::time::SystemTime::try_from(*creds.expiration()).ok();
+        let provider = sc::config::Credentials::new(
+            creds.access_key_id(),
+            creds.secret_access_key(),
+            Some(creds.session_token().to_string()),
+            expires,
+            "vend-member-role",
+        );
+        let conf = self
+            .conf
+            .to_builder()
+            .credentials_provider(sc::config::SharedCredentialsProvider::new(provider))
+            .build();
+        let m = Member {
+            sc: sc::Client::from_conf(
+                sc::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
+            ),
+            read: Reader::new(&conf),
+            expires,
+        };
+        self.routes.members.insert(account.to_string(), m.clone());
+        Ok(m)
+    }
+
+    /// The client for a provisioned product (its account, when known).
+    pub(super) async fn client_for_provisioned(&mut self, pp_id: &str) -> Result<sc::Client, CloudError> {
+        let account = self.routes.provisioned.get(pp_id).cloned().unwrap_or_default();
+        self.client_for(&account).await
+    }
+
+    pub(super) async fn ensure_org_access(&mut self) -> Result<(), CloudError> {
+        if self.routes.org_access {
+            return Ok(());
+        }
+        let status = self
+            .sc
+            .get_aws_organizations_access_status()
+            .send()
+            .await
+            .map_err(|e| classify("GetAWSOrganizationsAccessStatus", e))?;
+        if status.access_status().map(|s| s.as_str()) != Some("ENABLED") {
+            self.sc
+                .enable_aws_organizations_access()
+                .send()
+                .await
+                .map_err(|e| classify("EnableAWSOrganizationsAccess", e))?;
+        }
+        self.routes.org_access = true;
+        Ok(())
+    }
+
+    pub(super) fn artifact_props(v: &ArtifactSpec) -> sc::types::ProvisioningArtifactProperties {
+        sc::types::ProvisioningArtifactProperties::builder()
+            .name(&v.name)
+            .description(&v.description)
+            .r#type(sc::types::ProvisioningArtifactType::CloudFormationTemplate)
+            .info("LoadTemplateFromURL", &v.template_url)
+            .build()
+    }
+
+    pub(super) async fn set_guidance(
+        &self,
+        product_id: &str,
+        artifact_id: &str,
+        g: &str,
+    ) -> Result<(), CloudError> {
+        self.sc
+            .update_provisioning_artifact()
+            .product_id(product_id)
+            .provisioning_artifact_id(artifact_id)
+            .guidance(guidance(g))
+            .send()
+            .await
+            .map_err(|x| classify("UpdateProvisioningArtifact", x))?;
+        Ok(())
+    }
+}
+
+fn to_org_tags(tags: &Tags) -> Result<Option<Vec<org::types::Tag>>, CloudError> {
+    if tags.is_empty() {
+        return Ok(None);
+    }
+    tags.iter()
+        .map(|(k, v)| {
+            org::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| CloudError::hard("InvalidInputException", format!("tag {k}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn rid(r: &impl org::operation::RequestId) -> String {
+    r.request_id().unwrap_or_default().to_string()
+}
+
+/// `https://BUCKET.s3[.REGION].amazonaws.com/KEY` or `https://s3[.REGION].amazonaws.com/BUCKET/KEY`.
+pub fn parse_s3_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("https://")?;
+    let (host, path) = rest.split_once('/')?;
+    if path.is_empty() {
+        return None;
+    }
+    if host.starts_with("s3.") || host == "s3.amazonaws.com" {
+        let (bucket, key) = path.split_once('/')?;
+        return (!bucket.is_empty() && !key.is_empty()).then(|| (bucket.to_string(), key.to_string()));
+    }
+    let (bucket, domain) = host.split_once(".s3")?;
+    if bucket.is_empty() || !domain.ends_with(".amazonaws.com") {
+        return None;
+    }
+    Some((bucket.to_string(), path.to_string()))
+}
+
+impl Writer<'_> {
+    pub(super) async fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
+        let c = &self.org;
+        let name = op.name();
+        let done = |request_id: String, id: Option<String>| Outcome { request_id, id, ..Outcome::default() };
+        match op {
+            Op::EnablePolicyType { root_id, policy_type } => {
+                let out = c
+                    .enable_policy_type()
+                    .root_id(root_id)
+                    .policy_type(org::types::PolicyType::from(policy_type.as_str()))
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(rid(&out), Some(root_id.clone())))
+            }
+            Op::CreateOrganizationalUnit { parent_id, name: ou, tags } => {
+                let out = c
+                    .create_organizational_unit()
+                    .parent_id(parent_id)
+                    .name(ou)
+                    .set_tags(to_org_tags(tags)?)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                let id = out.organizational_unit().and_then(|o| o.id()).map(str::to_string);
+                Ok(done(rid(&out), id))
+            }
+            Op::DeleteOrganizationalUnit { ou_id } => {
+                let out = c
+                    .delete_organizational_unit()
+                    .organizational_unit_id(ou_id)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(rid(&out), Some(ou_id.clone())))
+            }
+            Op::TagResource { resource_id, tags } => {
+                let out = c
+                    .tag_resource()
+                    .resource_id(resource_id)
+                    .set_tags(Some(to_org_tags(tags)?.unwrap_or_default()))
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(rid(&out), Some(resource_id.clone())))
+            }
+            Op::CreateAccount { name: account, email, tags } => {
+                let out = c
+                    .create_account()
+                    .account_name(account)
+                    .email(email)
+                    .set_tags(to_org_tags(tags)?)
+                    .customize()
+                    .config_override(rejections_only())
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                let s = out.create_account_status();
+                Ok(Outcome {
+                    request_id: rid(&out),
+                    id: s.and_then(|s| s.id()).map(str::to_string),
+                    status: s.and_then(|s| s.state()).map(|x| x.as_str().to_string()),
+                    result: s.and_then(|s| s.account_id().map(str::to_string)),
+                    ..Outcome::default()
+                })
+            }
+            Op::DescribeCreateAccountStatus { request_id } => {
+                let out = c
+                    .describe_create_account_status()
+                    .create_account_request_id(request_id)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                let s = out.create_account_status();
+                Ok(Outcome {
+                    request_id: rid(&out),
+                    id: Some(request_id.clone()),
+                    status: s.and_then(|s| s.state()).map(|x| x.as_str().to_string()),
+                    result: s.and_then(|s| {
+                        s.account_id()
+                            .map(str::to_string)
+                            .or_else(|| s.failure_reason().map(|r| r.as_str().to_string()))
+                    }),
+                    ..Outcome::default()
+                })
+            }
+            Op::FindCreateAccount { name: account_name, email } => {
+                use org::types::CreateAccountState as S;
+                let mut statuses = vec![];
+                let mut pages = c
+                    .list_create_account_status()
+                    .states(S::InProgress)
+                    .states(S::Succeeded)
+                    .max_results(PAGE)
+                    .into_paginator()
+                    .send();
+                let mut request_id = String::new();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|x| classify("ListCreateAccountStatus", x))?;
+                    request_id = rid(&page);
+                    statuses.extend(
+                        page.create_account_statuses()
+                            .iter()
+                            .filter(|s| s.account_name() == Some(account_name.as_str()))
+                            .cloned(),
+                    );
+                }
+                // Newest first; a finished one counts only if its account has this e-mail.
+                statuses.sort_by_key(|s| std::cmp::Reverse(s.requested_timestamp().map(|t| t.as_nanos())));
+                for s in statuses {
+                    let found = match (s.state(), s.account_id()) {
+                        (Some(S::InProgress), _) => true,
+                        (Some(S::Succeeded), Some(id)) => {
+                            let d = c
+                                .describe_account()
+                                .account_id(id)
+                                .send()
+                                .await
+                                .map_err(|x| classify("DescribeAccount", x))?;
+                            d.account().and_then(|a| a.email()).is_some_and(|e| e.eq_ignore_ascii_case(email))
+                        }
+                        _ => false,
+                    };
+                    if found {
+                        return Ok(Outcome {
+                            request_id,
+                            id: s.id().map(str::to_string),
+                            status: s.state().map(|x| x.as_str().to_string()),
+                            ..Outcome::default()
+                        });
+                    }
+                }
+                Ok(Outcome { request_id, ..Outcome::default() })
+            }
+            Op::ListParents { child_id } => {
+                let out = c.list_parents().child_id(child_id).send().await.map_err(|x| classify(&name, x))?;
+                Ok(Outcome {
+                    request_id: rid(&out),
+                    id: out.parents().first().and_then(|p| p.id()).map(str::to_string),
+                    ..Outcome::default()
+                })
+            }
+            Op::MoveAccount { account_id, source_parent_id, destination_parent_id } => {
+                let out = c
+                    .move_account()
+                    .account_id(account_id)
+                    .source_parent_id(source_parent_id)
+                    .destination_parent_id(destination_parent_id)
+                    .customize()
+                    .config_override(rejections_only())
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(rid(&out), Some(account_id.clone())))
+            }
+            Op::CloseAccount { account_id } => {
+                let out =
+                    c.close_account().account_id(account_id).send().await.map_err(|x| classify(&name, x))?;
+                Ok(done(rid(&out), Some(account_id.clone())))
+            }
+            Op::CreatePolicy { name: policy, content, tags } => {
+                let out = c
+                    .create_policy()
+                    .name(policy)
+                    .description("")
+                    .content(content)
+                    .r#type(org::types::PolicyType::ServiceControlPolicy)
+                    .set_tags(to_org_tags(tags)?)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                let id =
+                    out.policy().and_then(|p| p.policy_summary()).and_then(|s| s.id()).map(str::to_string);
+                Ok(done(rid(&out), id))
+            }
+            Op::UpdatePolicy { policy_id, content } => {
+                let out = c
+                    .update_policy()
+                    .policy_id(policy_id)
+                    .content(content)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(rid(&out), Some(policy_id.clone())))
+            }
+            Op::DeletePolicy { policy_id } => {
+                let out =
+                    c.delete_policy().policy_id(policy_id).send().await.map_err(|x| classify(&name, x))?;
+                Ok(done(rid(&out), Some(policy_id.clone())))
+            }
+            Op::AttachPolicy { policy_id, target_id } => {
+                let out = c
+                    .attach_policy()
+                    .policy_id(policy_id)
+                    .target_id(target_id)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(rid(&out), Some(policy_id.clone())))
+            }
+            Op::DetachPolicy { policy_id, target_id } => {
+                let out = c
+                    .detach_policy()
+                    .policy_id(policy_id)
+                    .target_id(target_id)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(rid(&out), Some(policy_id.clone())))
+            }
+            Op::PutTemplate { url, body } => {
+                let (bucket, key) = parse_s3_url(url).ok_or_else(|| {
+                    CloudError::hard(
+                        "InvalidTemplateUrl",
+                        format!("PutTemplate: {url} is not an https S3 object URL"),
+                    )
+                })?;
+                let out = self
+                    .s3
+                    .put_object()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .content_type("application/x-yaml")
+                    .body(aws_sdk_s3::primitives::ByteStream::from(body.clone().into_bytes()))
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                use aws_sdk_s3::operation::RequestId as _;
+                Ok(Outcome {
+                    request_id: out.request_id().unwrap_or_default().to_string(),
+                    id: Some(url.clone()),
+                    ..Outcome::default()
+                })
+            }
+            _ => self.catalog_call(op).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_urls_parse_in_both_styles() {
+        assert_eq!(
+            parse_s3_url("https://vend-111.s3.us-east-1.amazonaws.com/templates/p/v1/abc.yaml"),
+            Some(("vend-111".into(), "templates/p/v1/abc.yaml".into()))
+        );
+        assert_eq!(
+            parse_s3_url("https://s3.eu-west-1.amazonaws.com/b/k/x.yaml"),
+            Some(("b".into(), "k/x.yaml".into()))
+        );
+        assert_eq!(parse_s3_url("http://b.s3.amazonaws.com/k"), None);
+        assert_eq!(parse_s3_url("https://example.com/k"), None);
+    }
+}

@@ -1,0 +1,615 @@
+//! The in-process cloud behind the local state file: a `port::Cloud` that holds a `State` and
+//! enforces the AWS rules of AWS-NOTES.md (Organizations, Service Catalog, the S3 template
+//! bucket) the way AWS does — asynchronous account creation, shares and provisioning records,
+//! idempotency tokens, quotas, the SCP invariants — so that apply can be tested and run offline.
+//! With a state-file path, every successful call is persisted atomically before it returns:
+//! first a journal beside the state file (the new state plus what the state format cannot hold:
+//! uploaded templates, tokens, pending requests, records, id counters), then the state file.
+//! On open, a journal one step ahead of the state file (a crash between the two writes) is
+//! replayed; a journal that matches neither the state nor its predecessor is ignored.
+//!
+//! This file owns the cloud's data (state, extras, ids), the lookups and checks the rules
+//! share, and the dispatch of an `Op`; the journal and state file are in `journal`, the rules
+//! per service in `organizations`, `catalog` and `provisioning`. It reads and writes no file
+//! itself.
+
+mod catalog;
+mod journal;
+mod organizations;
+mod provisioning;
+
+use crate::model::{Account, OrgUnit, State, Tags};
+use crate::port::{ArtifactSpec, Cloud, CloudError, ErrorKind, Op, Outcome};
+use crate::workspace::rules;
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const SCP: &str = "SERVICE_CONTROL_POLICY";
+const FULL_ACCESS_NAME: &str = "FullAWSAccess";
+const FULL_ACCESS_ID: &str = "p-FullAWSAccess";
+const FULL_ACCESS_CONTENT: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// Quotas and timing of the in-process cloud. The defaults are AWS's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Polls of an asynchronous request (account creation, share, provisioning record) before it
+    /// completes; 1 = the first poll completes it. 0 is treated as 1.
+    pub polls_to_complete: u32,
+    /// Levels of OUs below the root.
+    pub max_ou_depth: usize,
+    pub max_ous: usize,
+    /// SCPs directly attached to one root, OU or account.
+    pub max_policies_per_target: usize,
+    pub max_policies: usize,
+    /// SCP document size, in bytes.
+    pub max_policy_bytes: usize,
+    pub max_org_tags: usize,
+    pub max_catalog_tags: usize,
+    /// Provisioning artifacts (versions) per product.
+    pub max_versions_per_product: usize,
+    /// IAM_PATTERN principals per portfolio.
+    pub max_principal_patterns: usize,
+    /// Accounts in the organization (the AWS default quota is 10; unlimited unless set).
+    pub account_limit: Option<usize>,
+    /// Accounts this cloud may close (AWS: a changing quota per rolling 30 days).
+    pub close_limit: Option<u32>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            polls_to_complete: 1,
+            max_ou_depth: 5,
+            max_ous: 1000,
+            max_policies_per_target: 5,
+            max_policies: 1000,
+            max_policy_bytes: 5120,
+            max_org_tags: 50,
+            max_catalog_tags: 20,
+            max_versions_per_product: 100,
+            max_principal_patterns: 10,
+            account_limit: None,
+            close_limit: None,
+        }
+    }
+}
+
+/// What the state format cannot hold, kept in the journal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+struct Extras {
+    /// Ids minted so far (the input of the id hash).
+    seq: u64,
+    /// Request ids handed out so far.
+    requests: u64,
+    /// Uploaded templates: URL -> body.
+    templates: BTreeMap<String, String>,
+    /// `<operation>/<token>` -> the outcome of the call that first used the token.
+    tokens: BTreeMap<String, Outcome>,
+    /// CreateAccount requests still in progress: `car-…` -> what was asked.
+    pending_accounts: BTreeMap<String, PendingAccount>,
+    /// Polls so far of shares still in progress, by share token.
+    share_polls: BTreeMap<String, u32>,
+    /// Service Catalog records (ProvisionProduct, UpdateProvisionedProduct, Terminate…).
+    records: BTreeMap<String, Record>,
+    /// Accounts closed through this cloud.
+    closed: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PendingAccount {
+    name: String,
+    email: String,
+    tags: Tags,
+    polls: u32,
+    /// Decided when the request was accepted (EMAIL_ALREADY_EXISTS, ACCOUNT_LIMIT_EXCEEDED),
+    /// reported when it completes.
+    failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum RecordKind {
+    Provision,
+    Update,
+    Terminate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Record {
+    kind: RecordKind,
+    provisioned_product_id: String,
+    status: String,
+    polls: u32,
+    #[serde(default)]
+    artifact_id: Option<String>,
+    #[serde(default)]
+    params: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum IdKind {
+    Ou,
+    Policy,
+    Account,
+    CreateAccount,
+    Portfolio,
+    Product,
+    Artifact,
+    Provisioned,
+    Record,
+    Constraint,
+}
+
+/// The in-process cloud. See the module documentation.
+#[derive(Debug, Clone)]
+pub struct LocalCloud {
+    state: State,
+    x: Extras,
+    path: Option<PathBuf>,
+    /// Fingerprint of the state as last persisted.
+    fingerprint: String,
+    settings: Settings,
+}
+
+fn hard(code: &str, message: impl Into<String>) -> CloudError {
+    CloudError::hard(code, message)
+}
+
+fn sha(text: &str) -> [u8; 32] {
+    sha2::Sha256::digest(text.as_bytes()).into()
+}
+
+fn alnum(hash: &[u8], n: usize) -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    hash.iter().take(n).map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect()
+}
+
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+impl LocalCloud {
+    /// A cloud over `state`, kept in memory only.
+    pub fn in_memory(mut state: State) -> LocalCloud {
+        state.normalize();
+        let fingerprint = state.fingerprint();
+        LocalCloud { state, x: Extras::default(), path: None, fingerprint, settings: Settings::default() }
+    }
+
+    pub fn with_settings(mut self, settings: Settings) -> LocalCloud {
+        self.settings = settings;
+        self
+    }
+
+    /// Polls before an asynchronous request completes (default 1: the first poll completes it).
+    pub fn with_polls(mut self, polls: u32) -> LocalCloud {
+        self.settings.polls_to_complete = polls;
+        self
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The current state (normalized).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The body uploaded to a template URL, if any.
+    pub fn template(&self, url: &str) -> Option<&str> {
+        self.x.templates.get(url).map(String::as_str)
+    }
+
+    fn polls_needed(&self) -> u32 {
+        self.settings.polls_to_complete.max(1)
+    }
+
+    // ---------------------------------------------------------------- ids
+
+    fn id_taken(&self, id: &str) -> bool {
+        let s = &self.state;
+        s.organization.root_id == id
+            || s.organization.id == id
+            || s.organizational_units.iter().any(|o| o.id == id)
+            || s.accounts.iter().any(|a| a.id == id)
+            || s.create_account_requests.iter().any(|r| r.id == id)
+            || s.policies.iter().any(|p| p.id == id)
+            || s.portfolios.iter().any(|p| p.id == id)
+            || s.products.iter().any(|p| p.id == id || p.versions.iter().any(|v| v.id == id))
+            || s.provisioned_products.iter().any(|p| p.id == id)
+            || self.x.records.contains_key(id)
+            || self.x.pending_accounts.contains_key(id)
+            || self
+                .x
+                .tokens
+                .values()
+                .any(|o| o.id.as_deref() == Some(id) || o.artifact_id.as_deref() == Some(id))
+    }
+
+    /// A fresh id of the AWS shape for `kind`: a counter hashed, skipping ids in use.
+    fn mint(&mut self, kind: IdKind) -> String {
+        loop {
+            self.x.seq += 1;
+            let h =
+                sha(&format!("vend-local-cloud\0{}\0{kind:?}\0{}", self.state.organization.id, self.x.seq));
+            let id = match kind {
+                IdKind::Ou => {
+                    let root = self.state.organization.root_id.trim_start_matches("r-");
+                    format!("ou-{root}-{}", alnum(&h, 8))
+                }
+                IdKind::Policy => format!("p-{}", alnum(&h, 8)),
+                IdKind::Account => {
+                    let mut n = [0u8; 8];
+                    n.copy_from_slice(&h[..8]);
+                    format!("{:012}", u64::from_be_bytes(n) % 1_000_000_000_000)
+                }
+                IdKind::CreateAccount => format!("car-{}", hex::encode(&h[..16])),
+                IdKind::Portfolio => format!("port-{}", alnum(&h, 13)),
+                IdKind::Product => format!("prod-{}", alnum(&h, 13)),
+                IdKind::Artifact => format!("pa-{}", alnum(&h, 13)),
+                IdKind::Provisioned => format!("pp-{}", alnum(&h, 13)),
+                IdKind::Record => format!("rec-{}", alnum(&h, 13)),
+                IdKind::Constraint => format!("cons-{}", alnum(&h, 13)),
+            };
+            if !self.id_taken(&id) {
+                return id;
+            }
+        }
+    }
+
+    fn next_request_id(&mut self) -> String {
+        self.x.requests += 1;
+        let h = hex::encode(&sha(&format!("vend-local-cloud/request\0{}", self.x.requests))[..16]);
+        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    }
+
+    /// The token of a portfolio share, derived from what it is, so it survives a restart.
+    pub fn share_token(portfolio_id: &str, share_type: &str, value: &str) -> String {
+        format!("share-{}", alnum(&sha(&format!("{portfolio_id}\0{share_type}\0{value}")), 13))
+    }
+
+    // ---------------------------------------------------------------- lookups
+
+    fn scp_enabled(&self) -> bool {
+        self.state.organization.enabled_policy_types.iter().any(|t| t == SCP)
+    }
+
+    fn full_access_index(&self) -> Option<usize> {
+        self.state
+            .policies
+            .iter()
+            .position(|p| p.aws_managed && p.name == FULL_ACCESS_NAME && p.policy_type == SCP)
+    }
+
+    fn is_root(&self, id: &str) -> bool {
+        self.state.organization.root_id == id
+    }
+
+    fn ou(&self, id: &str) -> Option<&OrgUnit> {
+        self.state.organizational_units.iter().find(|o| o.id == id)
+    }
+
+    fn account(&self, id: &str) -> Option<&Account> {
+        self.state.accounts.iter().find(|a| a.id == id)
+    }
+
+    fn is_parent(&self, id: &str) -> bool {
+        self.is_root(id) || self.ou(id).is_some()
+    }
+
+    fn is_target(&self, id: &str) -> bool {
+        self.is_parent(id) || self.account(id).is_some()
+    }
+
+    /// Levels below the root: the root is 0, its OUs 1.
+    fn depth(&self, id: &str) -> usize {
+        let mut depth = 0;
+        let mut cur = id.to_string();
+        while let Some(ou) = self.ou(&cur) {
+            depth += 1;
+            if depth > self.state.organizational_units.len() {
+                break; // a cycle in a hand-edited state
+            }
+            cur = ou.parent_id.clone();
+        }
+        depth
+    }
+
+    /// The parents of an account up to the root.
+    fn chain(&self, account: &Account) -> Vec<String> {
+        let mut out = vec![account.parent_id.clone()];
+        let mut cur = account.parent_id.clone();
+        while let Some(ou) = self.ou(&cur) {
+            if out.len() > self.state.organizational_units.len() + 1 {
+                break;
+            }
+            out.push(ou.parent_id.clone());
+            cur = ou.parent_id.clone();
+        }
+        out
+    }
+
+    fn policy_index(&self, id: &str) -> Result<usize, CloudError> {
+        self.state
+            .policies
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or_else(|| hard("PolicyNotFoundException", format!("no policy {id}")))
+    }
+
+    fn scp_count(&self, target: &str) -> usize {
+        self.state
+            .policies
+            .iter()
+            .filter(|p| p.policy_type == SCP && p.target_ids.iter().any(|t| t == target))
+            .count()
+    }
+
+    fn attach(&mut self, policy: usize, target: &str) {
+        let is_root = self.is_root(target);
+        let p = &mut self.state.policies[policy];
+        if !p.target_ids.iter().any(|t| t == target) {
+            p.target_ids.push(target.to_string());
+        }
+        let id = p.id.clone();
+        if is_root && !self.state.organization.root_policy_ids.contains(&id) {
+            self.state.organization.root_policy_ids.push(id);
+        }
+    }
+
+    fn detach(&mut self, policy: usize, target: &str) {
+        let is_root = self.is_root(target);
+        let p = &mut self.state.policies[policy];
+        p.target_ids.retain(|t| t != target);
+        let id = p.id.clone();
+        if is_root {
+            self.state.organization.root_policy_ids.retain(|r| *r != id);
+        }
+    }
+
+    /// AWS attaches FullAWSAccess to every new OU and account while SCPs are enabled.
+    fn attach_full_access(&mut self, target: &str) {
+        if self.scp_enabled()
+            && let Some(i) = self.full_access_index()
+        {
+            self.attach(i, target);
+        }
+    }
+
+    fn portfolio_index(&self, id: &str) -> Result<usize, CloudError> {
+        self.state
+            .portfolios
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or_else(|| hard("ResourceNotFoundException", format!("no portfolio {id}")))
+    }
+
+    fn product_index(&self, id: &str) -> Result<usize, CloudError> {
+        self.state
+            .products
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or_else(|| hard("ResourceNotFoundException", format!("no product {id}")))
+    }
+
+    fn artifact_index(&self, product: usize, id: &str) -> Result<usize, CloudError> {
+        let p = &self.state.products[product];
+        p.versions.iter().position(|v| v.id == id).ok_or_else(|| {
+            hard("ResourceNotFoundException", format!("no provisioning artifact {id} in product {}", p.id))
+        })
+    }
+
+    fn provisioned_index(&self, id: &str) -> Result<usize, CloudError> {
+        self.state
+            .provisioned_products
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or_else(|| hard("ResourceNotFoundException", format!("no provisioned product {id}")))
+    }
+
+    fn template_known(&self, url: &str) -> bool {
+        self.x.templates.contains_key(url)
+            || self.state.products.iter().any(|p| p.versions.iter().any(|v| v.template_url == url))
+    }
+
+    // ---------------------------------------------------------------- checks
+
+    fn check_org_tags(&self, tags: &Tags, existing: usize) -> Result<(), CloudError> {
+        for (k, v) in tags {
+            rules::tag(k, v).map_err(|e| hard("InvalidInputException", e))?;
+        }
+        if existing.max(tags.len()) > self.settings.max_org_tags {
+            return Err(hard(
+                "ConstraintViolationException",
+                format!("MAX_TAG_LIMIT_EXCEEDED: at most {} tags per resource", self.settings.max_org_tags),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_catalog_tags(&self, tags: &Tags, total: usize) -> Result<(), CloudError> {
+        for (k, v) in tags {
+            rules::tag(k, v).map_err(|e| hard("InvalidParametersException", e))?;
+        }
+        if total.max(tags.len()) > self.settings.max_catalog_tags {
+            return Err(hard(
+                "LimitExceededException",
+                format!("at most {} tags per resource", self.settings.max_catalog_tags),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_policy_content(&self, content: &str) -> Result<(), CloudError> {
+        // AWS answers an oversized document with ConstraintViolationException, reason
+        // POLICY_CONTENT_LIMIT_EXCEEDED (API reference: ConstraintViolationException).
+        if content.len() > self.settings.max_policy_bytes {
+            return Err(hard(
+                "ConstraintViolationException",
+                format!(
+                    "POLICY_CONTENT_LIMIT_EXCEEDED: the document is {} bytes; at most {} are allowed",
+                    content.len(),
+                    self.settings.max_policy_bytes
+                ),
+            ));
+        }
+        match serde_json::from_str::<serde_json::Value>(content) {
+            Ok(serde_json::Value::Object(_)) => Ok(()),
+            Ok(_) => Err(hard("MalformedPolicyDocumentException", "the document must be a JSON object")),
+            Err(e) => {
+                Err(hard("MalformedPolicyDocumentException", format!("the document is not valid JSON: {e}")))
+            }
+        }
+    }
+
+    fn check_artifact(&self, spec: &ArtifactSpec) -> Result<(), CloudError> {
+        let bad = |m: String| hard("InvalidParametersException", m);
+        if spec.name.is_empty() || chars(&spec.name) > 8192 {
+            return Err(bad("the version name must be 1 to 8192 characters".into()));
+        }
+        if chars(&spec.description) > 8192 {
+            return Err(bad("the version description must be at most 8192 characters".into()));
+        }
+        if spec.guidance != "DEFAULT" && spec.guidance != "DEPRECATED" {
+            return Err(bad(format!("guidance must be DEFAULT or DEPRECATED, not '{}'", spec.guidance)));
+        }
+        if !self.template_known(&spec.template_url) {
+            return Err(bad(format!("LoadTemplateFromURL: no template at '{}'", spec.template_url)));
+        }
+        Ok(())
+    }
+
+    /// The outcome stored for an idempotency token, if the token was used and what it created
+    /// still exists.
+    fn replay(&self, op: &str, token: &str, exists: impl Fn(&Outcome) -> bool) -> Option<Outcome> {
+        if token.is_empty() {
+            return None;
+        }
+        self.x.tokens.get(&format!("{op}/{token}")).filter(|o| exists(o)).cloned()
+    }
+
+    fn remember(&mut self, op: &str, token: &str, outcome: &Outcome) {
+        if !token.is_empty() {
+            self.x.tokens.insert(format!("{op}/{token}"), outcome.clone());
+        }
+    }
+
+    // ---------------------------------------------------------------- operations
+
+    fn apply(&mut self, op: &Op) -> Result<Outcome, CloudError> {
+        match op {
+            Op::EnablePolicyType { root_id, policy_type } => self.enable_policy_type(root_id, policy_type),
+            Op::CreateOrganizationalUnit { parent_id, name, tags } => self.create_ou(parent_id, name, tags),
+            Op::DeleteOrganizationalUnit { ou_id } => self.delete_ou(ou_id),
+            Op::TagResource { resource_id, tags } => self.tag_resource(resource_id, tags),
+            Op::CreateAccount { name, email, tags } => self.create_account(name, email, tags),
+            Op::DescribeCreateAccountStatus { request_id } => self.describe_create_account(request_id),
+            Op::FindCreateAccount { name, email } => Ok(self.find_create_account(name, email)),
+            Op::ListParents { child_id } => match self.account(child_id) {
+                Some(a) => Ok(Outcome { id: Some(a.parent_id.clone()), ..Outcome::default() }),
+                None => Err(hard("ChildNotFoundException", format!("no account {child_id}"))),
+            },
+            Op::MoveAccount { account_id, source_parent_id, destination_parent_id } => {
+                self.move_account(account_id, source_parent_id, destination_parent_id)
+            }
+            Op::CloseAccount { account_id } => self.close_account(account_id),
+            Op::CreatePolicy { name, content, tags } => self.create_policy(name, content, tags),
+            Op::UpdatePolicy { policy_id, content } => self.update_policy(policy_id, content),
+            Op::DeletePolicy { policy_id } => self.delete_policy(policy_id),
+            Op::AttachPolicy { policy_id, target_id } => self.attach_policy(policy_id, target_id),
+            Op::DetachPolicy { policy_id, target_id } => self.detach_policy(policy_id, target_id),
+            Op::PutTemplate { url, body } => self.put_template(url, body),
+            Op::CreatePortfolio { name, description, provider, tags, token } => {
+                self.create_portfolio(name, description, provider, tags, token)
+            }
+            Op::UpdatePortfolio { portfolio_id, description, provider, tags } => {
+                self.update_portfolio(portfolio_id, description, provider, tags)
+            }
+            Op::DeletePortfolio { portfolio_id } => self.delete_portfolio(portfolio_id),
+            Op::CreateProduct { name, owner, description, tags, version, token } => {
+                self.create_product(name, owner, description, tags, version, token)
+            }
+            Op::UpdateProduct { product_id, owner, tags } => self.update_product(product_id, owner, tags),
+            Op::DeleteProduct { product_id } => self.delete_product(product_id),
+            Op::CreateProvisioningArtifact { product_id, version, token } => {
+                self.create_artifact(product_id, version, token)
+            }
+            Op::UpdateProvisioningArtifact { product_id, artifact_id, active, guidance } => {
+                self.update_artifact(product_id, artifact_id, *active, guidance)
+            }
+            Op::DeleteProvisioningArtifact { product_id, artifact_id } => {
+                self.delete_artifact(product_id, artifact_id)
+            }
+            Op::AssociateProductWithPortfolio { product_id, portfolio_id } => {
+                self.associate_product(product_id, portfolio_id)
+            }
+            Op::DisassociateProductFromPortfolio { product_id, portfolio_id } => {
+                self.disassociate_product(product_id, portfolio_id)
+            }
+            Op::AssociatePrincipalWithPortfolio { portfolio_id, arn, principal_type } => {
+                self.associate_principal(portfolio_id, arn, principal_type)
+            }
+            Op::DisassociatePrincipalFromPortfolio { portfolio_id, arn, principal_type } => {
+                self.disassociate_principal(portfolio_id, arn, principal_type)
+            }
+            Op::CreatePortfolioShare { portfolio_id, share_type, value } => {
+                self.create_share(portfolio_id, share_type, value)
+            }
+            Op::DescribePortfolioShareStatus { token } => self.describe_share(token),
+            Op::DeletePortfolioShare { portfolio_id, share_type, value } => {
+                self.delete_share(portfolio_id, share_type, value)
+            }
+            Op::CreateConstraint { portfolio_id, product_id, local_role_name, token } => {
+                self.create_constraint(portfolio_id, product_id, local_role_name, token)
+            }
+            Op::DeleteConstraint { portfolio_id, product_id } => {
+                self.delete_constraint(portfolio_id, product_id)
+            }
+            Op::ProvisionProduct { account_id, name, product_id, artifact_id, params, tags, token } => {
+                self.provision(account_id, name, product_id, artifact_id, params, tags, token)
+            }
+            Op::UpdateProvisionedProduct { provisioned_product_id, artifact_id, params, token } => {
+                self.update_provisioned(provisioned_product_id, artifact_id, params, token)
+            }
+            Op::TerminateProvisionedProduct { provisioned_product_id, token } => {
+                self.terminate(provisioned_product_id, token)
+            }
+            Op::DescribeRecord { record_id } => self.describe_record(record_id),
+        }
+    }
+}
+
+impl Cloud for LocalCloud {
+    fn read_state(&mut self) -> Result<State, CloudError> {
+        Ok(self.state.clone())
+    }
+
+    /// Carry out `op` whole or not at all: on an error nothing changes. A successful call is
+    /// persisted (when the cloud has a path) before this returns.
+    fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
+        let before_state = self.state.clone();
+        let before_extras = self.x.clone();
+        let result = self.apply(op).and_then(|mut out| {
+            self.state.normalize();
+            out.request_id = self.next_request_id();
+            self.persist().map(|()| out)
+        });
+        if let Err(e) = &result
+            && e.kind == ErrorKind::Hard
+        {
+            self.state = before_state;
+            self.x = before_extras;
+        }
+        result
+    }
+}

@@ -1,0 +1,474 @@
+//! The Organizations operations of the in-process cloud and their AWS rules (OUs and their
+//! depth and quotas, tags, asynchronous account creation and its failures, moves, closing, SCPs
+//! and the FullAWSAccess invariants), and the S3 template upload. It does no Service Catalog
+//! operation and no file I/O.
+
+use super::{
+    FULL_ACCESS_CONTENT, FULL_ACCESS_ID, FULL_ACCESS_NAME, IdKind, LocalCloud, PendingAccount, SCP, chars,
+    hard,
+};
+use crate::model::{Account, CreateAccountRequest, OrgUnit, Policy, Tags};
+use crate::port::{CloudError, Outcome};
+use crate::workspace::rules;
+
+impl LocalCloud {
+    pub(super) fn enable_policy_type(
+        &mut self,
+        root_id: &str,
+        policy_type: &str,
+    ) -> Result<Outcome, CloudError> {
+        if !self.is_root(root_id) {
+            return Err(hard("RootNotFoundException", format!("no root {root_id}")));
+        }
+        if !crate::model::snapshot_check::POLICY_TYPES.contains(&policy_type) {
+            return Err(hard("InvalidInputException", format!("unknown policy type '{policy_type}'")));
+        }
+        if self.state.organization.enabled_policy_types.iter().any(|t| t == policy_type) {
+            return Err(hard(
+                "PolicyTypeAlreadyEnabledException",
+                format!("{policy_type} is already enabled"),
+            ));
+        }
+        self.state.organization.enabled_policy_types.push(policy_type.to_string());
+        self.state.organization.enabled_policy_types.sort();
+        if policy_type == SCP {
+            let index = match self.full_access_index() {
+                Some(i) => i,
+                None => {
+                    let id = if self.id_taken(FULL_ACCESS_ID) {
+                        self.mint(IdKind::Policy)
+                    } else {
+                        FULL_ACCESS_ID.into()
+                    };
+                    self.state.policies.push(Policy {
+                        id,
+                        name: FULL_ACCESS_NAME.into(),
+                        policy_type: SCP.into(),
+                        aws_managed: true,
+                        content: FULL_ACCESS_CONTENT.into(),
+                        target_ids: vec![],
+                        tags: Tags::new(),
+                    });
+                    self.state.policies.len() - 1
+                }
+            };
+            let mut targets = vec![self.state.organization.root_id.clone()];
+            targets.extend(self.state.organizational_units.iter().map(|o| o.id.clone()));
+            targets.extend(self.state.accounts.iter().map(|a| a.id.clone()));
+            for t in targets {
+                self.attach(index, &t);
+            }
+        }
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn create_ou(
+        &mut self,
+        parent_id: &str,
+        name: &str,
+        tags: &Tags,
+    ) -> Result<Outcome, CloudError> {
+        if !self.is_parent(parent_id) {
+            return Err(hard("ParentNotFoundException", format!("no root or OU {parent_id}")));
+        }
+        if name.is_empty() || chars(name) > 128 {
+            return Err(hard("InvalidInputException", "an OU name must be 1 to 128 characters"));
+        }
+        self.check_org_tags(tags, 0)?;
+        if self.depth(parent_id) >= self.settings.max_ou_depth {
+            return Err(hard(
+                "ConstraintViolationException",
+                format!(
+                    "OU_DEPTH_LIMIT_EXCEEDED: at most {} levels of OUs below the root",
+                    self.settings.max_ou_depth
+                ),
+            ));
+        }
+        if self.state.organizational_units.len() >= self.settings.max_ous {
+            return Err(hard("ConstraintViolationException", "OU_NUMBER_LIMIT_EXCEEDED"));
+        }
+        if self.state.organizational_units.iter().any(|o| o.parent_id == parent_id && o.name == name) {
+            return Err(hard(
+                "DuplicateOrganizationalUnitException",
+                format!("an OU named '{name}' already exists under {parent_id}"),
+            ));
+        }
+        let id = self.mint(IdKind::Ou);
+        self.state.organizational_units.push(OrgUnit {
+            id: id.clone(),
+            name: name.to_string(),
+            parent_id: parent_id.to_string(),
+            tags: tags.clone(),
+        });
+        self.attach_full_access(&id);
+        Ok(Outcome { id: Some(id), ..Outcome::default() })
+    }
+
+    pub(super) fn delete_ou(&mut self, ou_id: &str) -> Result<Outcome, CloudError> {
+        if self.ou(ou_id).is_none() {
+            return Err(hard("OrganizationalUnitNotFoundException", format!("no OU {ou_id}")));
+        }
+        let s = &self.state;
+        if s.accounts.iter().any(|a| a.parent_id == ou_id)
+            || s.organizational_units.iter().any(|o| o.parent_id == ou_id)
+        {
+            return Err(hard(
+                "OrganizationalUnitNotEmptyException",
+                format!("OU {ou_id} still contains accounts or OUs"),
+            ));
+        }
+        self.state.organizational_units.retain(|o| o.id != ou_id);
+        for p in &mut self.state.policies {
+            p.target_ids.retain(|t| t != ou_id);
+        }
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn tag_resource(&mut self, resource_id: &str, tags: &Tags) -> Result<Outcome, CloudError> {
+        let merged = |existing: &Tags| {
+            let mut all = existing.clone();
+            all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+            all
+        };
+        let target: &Tags = if let Some(o) = self.ou(resource_id) {
+            &o.tags
+        } else if let Some(a) = self.account(resource_id) {
+            &a.tags
+        } else if let Some(p) = self.state.policies.iter().find(|p| p.id == resource_id) {
+            if p.aws_managed {
+                return Err(hard(
+                    "InvalidInputException",
+                    format!("IMMUTABLE_POLICY: {resource_id} is managed by AWS"),
+                ));
+            }
+            &p.tags
+        } else if self.is_root(resource_id) {
+            return Err(hard(
+                "InvalidInputException",
+                "tags on the root are not modelled by the local state",
+            ));
+        } else {
+            return Err(hard("TargetNotFoundException", format!("no OU, account or policy {resource_id}")));
+        };
+        let all = merged(target);
+        self.check_org_tags(tags, all.len())?;
+        let s = &mut self.state;
+        if let Some(o) = s.organizational_units.iter_mut().find(|o| o.id == resource_id) {
+            o.tags = all;
+        } else if let Some(a) = s.accounts.iter_mut().find(|a| a.id == resource_id) {
+            a.tags = all;
+        } else if let Some(p) = s.policies.iter_mut().find(|p| p.id == resource_id) {
+            p.tags = all;
+        }
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn create_account(
+        &mut self,
+        name: &str,
+        email: &str,
+        tags: &Tags,
+    ) -> Result<Outcome, CloudError> {
+        // The API model's CreateAccountName: 1 to 50 characters of `[\u0020-\u007E]+`.
+        rules::account_name(name).map_err(|e| hard("InvalidInputException", format!("account name {e}")))?;
+        rules::email(email).map_err(|e| hard("InvalidInputException", format!("e-mail {e}")))?;
+        // Tags are all-or-nothing: one bad tag fails the whole creation.
+        self.check_org_tags(tags, 0)?;
+        let taken = self.state.accounts.iter().any(|a| a.email.eq_ignore_ascii_case(email))
+            || self
+                .x
+                .pending_accounts
+                .values()
+                .any(|p| p.failure.is_none() && p.email.eq_ignore_ascii_case(email));
+        let in_flight = self.x.pending_accounts.values().filter(|p| p.failure.is_none()).count();
+        let failure = if taken {
+            Some("EMAIL_ALREADY_EXISTS".to_string())
+        } else if self.settings.account_limit.is_some_and(|l| self.state.accounts.len() + in_flight >= l) {
+            Some("ACCOUNT_LIMIT_EXCEEDED".to_string())
+        } else {
+            None
+        };
+        let id = self.mint(IdKind::CreateAccount);
+        self.state.create_account_requests.push(CreateAccountRequest {
+            id: id.clone(),
+            account_name: name.to_string(),
+            state: "IN_PROGRESS".into(),
+            account_id: None,
+            failure_reason: None,
+        });
+        self.x.pending_accounts.insert(
+            id.clone(),
+            PendingAccount { name: name.into(), email: email.into(), tags: tags.clone(), polls: 0, failure },
+        );
+        Ok(Outcome { id: Some(id), status: Some("IN_PROGRESS".into()), ..Outcome::default() })
+    }
+
+    pub(super) fn describe_create_account(&mut self, request_id: &str) -> Result<Outcome, CloudError> {
+        let Some(index) = self.state.create_account_requests.iter().position(|r| r.id == request_id) else {
+            return Err(hard(
+                "CreateAccountStatusNotFoundException",
+                format!("no account creation request {request_id}"),
+            ));
+        };
+        if self.state.create_account_requests[index].state == "IN_PROGRESS" {
+            self.progress_account(index);
+        }
+        let r = &self.state.create_account_requests[index];
+        Ok(Outcome {
+            id: Some(r.id.clone()),
+            status: Some(r.state.clone()),
+            result: r.account_id.clone().or_else(|| r.failure_reason.clone()),
+            ..Outcome::default()
+        })
+    }
+
+    /// The newest creation request for `name` that is in progress, or that succeeded with
+    /// `email` (ListCreateAccountStatus lists requests oldest first).
+    pub(super) fn find_create_account(&self, name: &str, email: &str) -> Outcome {
+        let found = self.state.create_account_requests.iter().rev().find(|r| {
+            r.account_name == name
+                && match r.state.as_str() {
+                    "IN_PROGRESS" => true,
+                    "SUCCEEDED" => r
+                        .account_id
+                        .as_deref()
+                        .and_then(|id| self.account(id))
+                        .is_some_and(|a| a.email.eq_ignore_ascii_case(email)),
+                    _ => false,
+                }
+        });
+        Outcome {
+            id: found.map(|r| r.id.clone()),
+            status: found.map(|r| r.state.clone()),
+            ..Outcome::default()
+        }
+    }
+
+    fn progress_account(&mut self, index: usize) {
+        let request_id = self.state.create_account_requests[index].id.clone();
+        let needed = self.polls_needed();
+        let Some(pending) = self.x.pending_accounts.get_mut(&request_id) else {
+            // What was asked is lost (a state edited by hand): AWS would report an internal failure.
+            let r = &mut self.state.create_account_requests[index];
+            r.state = "FAILED".into();
+            r.failure_reason = Some("INTERNAL_FAILURE".into());
+            return;
+        };
+        pending.polls += 1;
+        if pending.polls < needed {
+            return;
+        }
+        let Some(p) = self.x.pending_accounts.remove(&request_id) else {
+            return;
+        };
+        let failure = p.failure.clone().or_else(|| {
+            self.state
+                .accounts
+                .iter()
+                .any(|a| a.email.eq_ignore_ascii_case(&p.email))
+                .then(|| "EMAIL_ALREADY_EXISTS".to_string())
+        });
+        if let Some(reason) = failure {
+            let r = &mut self.state.create_account_requests[index];
+            r.state = "FAILED".into();
+            r.failure_reason = Some(reason);
+            return;
+        }
+        let account_id = self.mint(IdKind::Account);
+        let root = self.state.organization.root_id.clone();
+        self.state.accounts.push(Account {
+            id: account_id.clone(),
+            name: p.name,
+            email: p.email,
+            state: "ACTIVE".into(),
+            parent_id: root,
+            tags: p.tags,
+        });
+        self.attach_full_access(&account_id);
+        let r = &mut self.state.create_account_requests[index];
+        r.state = "SUCCEEDED".into();
+        r.account_id = Some(account_id);
+    }
+
+    pub(super) fn move_account(
+        &mut self,
+        account_id: &str,
+        source: &str,
+        destination: &str,
+    ) -> Result<Outcome, CloudError> {
+        let Some(current) = self.account(account_id).map(|a| a.parent_id.clone()) else {
+            return Err(hard("AccountNotFoundException", format!("no account {account_id}")));
+        };
+        if !self.is_parent(destination) {
+            return Err(hard("DestinationParentNotFoundException", format!("no root or OU {destination}")));
+        }
+        if !self.is_parent(source) {
+            return Err(hard("SourceParentNotFoundException", format!("no root or OU {source}")));
+        }
+        if current == destination {
+            return Err(hard(
+                "DuplicateAccountException",
+                format!("account {account_id} is already in {destination}"),
+            ));
+        }
+        if current != source {
+            return Err(hard(
+                "SourceParentNotFoundException",
+                format!("account {account_id} is not in {source} (it is in {current})"),
+            ));
+        }
+        if let Some(a) = self.state.accounts.iter_mut().find(|a| a.id == account_id) {
+            a.parent_id = destination.to_string();
+        }
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn close_account(&mut self, account_id: &str) -> Result<Outcome, CloudError> {
+        let Some(account) = self.account(account_id) else {
+            return Err(hard("AccountNotFoundException", format!("no account {account_id}")));
+        };
+        if account_id == self.state.organization.management_account_id {
+            return Err(hard("ConstraintViolationException", "the management account cannot be closed"));
+        }
+        if account.state != "ACTIVE" {
+            return Err(hard(
+                "AccountAlreadyClosedException",
+                format!("account {account_id} is {}", account.state),
+            ));
+        }
+        if self.settings.close_limit.is_some_and(|l| self.x.closed >= l) {
+            return Err(hard("ConstraintViolationException", "CLOSE_ACCOUNT_QUOTA_EXCEEDED"));
+        }
+        if let Some(a) = self.state.accounts.iter_mut().find(|a| a.id == account_id) {
+            a.state = "SUSPENDED".into();
+        }
+        self.x.closed += 1;
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn create_policy(
+        &mut self,
+        name: &str,
+        content: &str,
+        tags: &Tags,
+    ) -> Result<Outcome, CloudError> {
+        if !self.scp_enabled() {
+            return Err(hard("PolicyTypeNotEnabledException", format!("{SCP} is not enabled on the root")));
+        }
+        rules::policy_name(name).map_err(|e| hard("InvalidInputException", format!("policy name {e}")))?;
+        if self.state.policies.iter().any(|p| p.policy_type == SCP && p.name == name) {
+            return Err(hard("DuplicatePolicyException", format!("a policy named '{name}' already exists")));
+        }
+        self.check_policy_content(content)?;
+        self.check_org_tags(tags, 0)?;
+        if self.state.policies.len() >= self.settings.max_policies {
+            return Err(hard("ConstraintViolationException", "POLICY_NUMBER_LIMIT_EXCEEDED"));
+        }
+        let id = self.mint(IdKind::Policy);
+        self.state.policies.push(Policy {
+            id: id.clone(),
+            name: name.to_string(),
+            policy_type: SCP.into(),
+            aws_managed: false,
+            content: content.to_string(),
+            target_ids: vec![],
+            tags: tags.clone(),
+        });
+        Ok(Outcome { id: Some(id), ..Outcome::default() })
+    }
+
+    pub(super) fn update_policy(&mut self, policy_id: &str, content: &str) -> Result<Outcome, CloudError> {
+        let i = self.policy_index(policy_id)?;
+        if self.state.policies[i].aws_managed {
+            return Err(hard(
+                "InvalidInputException",
+                format!("IMMUTABLE_POLICY: {policy_id} is managed by AWS"),
+            ));
+        }
+        self.check_policy_content(content)?;
+        self.state.policies[i].content = content.to_string();
+        Ok(Outcome { id: Some(policy_id.to_string()), ..Outcome::default() })
+    }
+
+    pub(super) fn delete_policy(&mut self, policy_id: &str) -> Result<Outcome, CloudError> {
+        let i = self.policy_index(policy_id)?;
+        let p = &self.state.policies[i];
+        if p.aws_managed {
+            return Err(hard(
+                "InvalidInputException",
+                format!("IMMUTABLE_POLICY: {policy_id} is managed by AWS"),
+            ));
+        }
+        if !p.target_ids.is_empty() {
+            return Err(hard(
+                "PolicyInUseException",
+                format!("{policy_id} is attached to {}: detach it first", p.target_ids.join(", ")),
+            ));
+        }
+        self.state.policies.remove(i);
+        self.state.organization.root_policy_ids.retain(|r| r != policy_id);
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn attach_policy(&mut self, policy_id: &str, target_id: &str) -> Result<Outcome, CloudError> {
+        let i = self.policy_index(policy_id)?;
+        if !self.is_target(target_id) {
+            return Err(hard("TargetNotFoundException", format!("no root, OU or account {target_id}")));
+        }
+        let policy_type = self.state.policies[i].policy_type.clone();
+        if !self.state.organization.enabled_policy_types.contains(&policy_type) {
+            return Err(hard(
+                "PolicyTypeNotEnabledException",
+                format!("{policy_type} is not enabled on the root"),
+            ));
+        }
+        if self.state.policies[i].target_ids.iter().any(|t| t == target_id) {
+            return Err(hard(
+                "DuplicatePolicyAttachmentException",
+                format!("{policy_id} is already attached to {target_id}"),
+            ));
+        }
+        if self.scp_count(target_id) >= self.settings.max_policies_per_target {
+            return Err(hard(
+                "ConstraintViolationException",
+                format!(
+                    "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED: {target_id} already has {} SCPs attached",
+                    self.settings.max_policies_per_target
+                ),
+            ));
+        }
+        self.attach(i, target_id);
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn detach_policy(&mut self, policy_id: &str, target_id: &str) -> Result<Outcome, CloudError> {
+        let i = self.policy_index(policy_id)?;
+        if !self.is_target(target_id) {
+            return Err(hard("TargetNotFoundException", format!("no root, OU or account {target_id}")));
+        }
+        if !self.state.policies[i].target_ids.iter().any(|t| t == target_id) {
+            return Err(hard(
+                "PolicyNotAttachedException",
+                format!("{policy_id} is not attached to {target_id}"),
+            ));
+        }
+        if self.state.policies[i].policy_type == SCP && self.scp_count(target_id) <= 1 {
+            return Err(hard(
+                "ConstraintViolationException",
+                format!("MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED: {target_id} must keep at least one SCP"),
+            ));
+        }
+        self.detach(i, target_id);
+        Ok(Outcome::default())
+    }
+
+    // ---- S3
+
+    pub(super) fn put_template(&mut self, url: &str, body: &str) -> Result<Outcome, CloudError> {
+        if !url.starts_with("https://") && !url.starts_with("s3://") {
+            return Err(hard("InvalidArgument", format!("'{url}' is not an S3 object URL")));
+        }
+        self.x.templates.insert(url.to_string(), body.to_string());
+        Ok(Outcome::default())
+    }
+}

@@ -1,0 +1,225 @@
+//! Provisioned products in the in-process cloud: launching (only along a launch path: a
+//! completed share or the management account's own portfolios), updating and terminating them
+//! through asynchronous Service Catalog records, and DescribeRecord. It does no Organizations
+//! operation and no file I/O.
+
+use super::{IdKind, LocalCloud, Record, RecordKind, hard};
+use crate::model::{Account, ProvisionedProduct, Tags};
+use crate::port::{CloudError, Outcome};
+use std::collections::BTreeMap;
+
+impl LocalCloud {
+    /// May `account` launch `product_id`? Through a portfolio shared (and the share completed)
+    /// with the organization, an OU on the account's path to the root, or the account itself;
+    /// the management account launches from its own portfolios.
+    fn launch_path(&self, account: &Account, product_id: &str) -> bool {
+        let mgmt = account.id == self.state.organization.management_account_id;
+        let chain = self.chain(account);
+        self.state.portfolios.iter().filter(|p| p.product_ids.iter().any(|x| x == product_id)).any(|p| {
+            mgmt || p.shares.iter().any(|s| {
+                s.status == "COMPLETED"
+                    && match s.share_type.as_str() {
+                        "ORGANIZATION" => s.value == self.state.organization.id,
+                        "ORGANIZATIONAL_UNIT" => chain.contains(&s.value),
+                        "ACCOUNT" => s.value == account.id,
+                        _ => false,
+                    }
+            })
+        })
+    }
+
+    fn record_exists(&self, o: &Outcome) -> bool {
+        o.id.as_deref().is_some_and(|id| self.x.records.contains_key(id))
+    }
+
+    fn start_record(
+        &mut self,
+        kind: RecordKind,
+        pp_id: &str,
+        artifact: Option<&str>,
+        params: Option<&BTreeMap<String, String>>,
+    ) -> Outcome {
+        let record_id = self.mint(IdKind::Record);
+        self.x.records.insert(
+            record_id.clone(),
+            Record {
+                kind,
+                provisioned_product_id: pp_id.into(),
+                status: "IN_PROGRESS".into(),
+                polls: 0,
+                artifact_id: artifact.map(str::to_string),
+                params: params.cloned(),
+                error: None,
+            },
+        );
+        if let Some(pp) = self.state.provisioned_products.iter_mut().find(|p| p.id == pp_id) {
+            pp.status = "UNDER_CHANGE".into();
+        }
+        Outcome { id: Some(record_id), status: Some("IN_PROGRESS".into()), ..Outcome::default() }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn provision(
+        &mut self,
+        account_id: &str,
+        name: &str,
+        product_id: &str,
+        artifact_id: &str,
+        params: &BTreeMap<String, String>,
+        tags: &Tags,
+        token: &str,
+    ) -> Result<Outcome, CloudError> {
+        if let Some(o) = self.replay("ProvisionProduct", token, |o| self.record_exists(o)) {
+            return Ok(o);
+        }
+        let bad = |m: String| hard("InvalidParametersException", m);
+        let name_ok = name.len() <= 128
+            && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !name_ok {
+            return Err(bad(format!("'{name}' is not a valid provisioned product name")));
+        }
+        let Some(account) = self.account(account_id).cloned() else {
+            return Err(hard("ResourceNotFoundException", format!("no account {account_id}")));
+        };
+        if account.state != "ACTIVE" {
+            return Err(bad(format!("account {account_id} is {}", account.state)));
+        }
+        let i = self.product_index(product_id)?;
+        let v = self.artifact_index(i, artifact_id)?;
+        let version = &self.state.products[i].versions[v];
+        if !version.active {
+            return Err(bad(format!("version {artifact_id} is not active")));
+        }
+        if version.guidance == "DEPRECATED" {
+            return Err(bad(format!("version {artifact_id} is deprecated: no new launches")));
+        }
+        if !self.launch_path(&account, product_id) {
+            return Err(hard(
+                "ResourceNotFoundException",
+                format!("product {product_id} is not in a portfolio shared with account {account_id}"),
+            ));
+        }
+        if self.state.provisioned_products.iter().any(|p| p.account_id == account_id && p.name == name) {
+            return Err(hard(
+                "DuplicateResourceException",
+                format!("account {account_id} already has a provisioned product named '{name}'"),
+            ));
+        }
+        self.check_catalog_tags(tags, 0)?;
+        let id = self.mint(IdKind::Provisioned);
+        self.state.provisioned_products.push(ProvisionedProduct {
+            id: id.clone(),
+            name: name.into(),
+            account_id: account_id.into(),
+            product_id: product_id.into(),
+            version_id: artifact_id.into(),
+            status: "UNDER_CHANGE".into(),
+            params: params.clone(),
+            tags: tags.clone(),
+        });
+        let out = self.start_record(RecordKind::Provision, &id, None, None);
+        self.remember("ProvisionProduct", token, &out);
+        Ok(out)
+    }
+
+    pub(super) fn update_provisioned(
+        &mut self,
+        pp_id: &str,
+        artifact_id: &str,
+        params: &BTreeMap<String, String>,
+        token: &str,
+    ) -> Result<Outcome, CloudError> {
+        if let Some(o) = self.replay("UpdateProvisionedProduct", token, |o| self.record_exists(o)) {
+            return Ok(o);
+        }
+        let k = self.provisioned_index(pp_id)?;
+        let pp = &self.state.provisioned_products[k];
+        // UpdateProvisionedProduct's errors (API reference) are InvalidParametersException and
+        // ResourceNotFoundException only.
+        if pp.status == "UNDER_CHANGE" || pp.status == "PLAN_IN_PROGRESS" {
+            return Err(hard(
+                "InvalidParametersException",
+                format!("provisioned product {pp_id} is {}", pp.status),
+            ));
+        }
+        let i = self.product_index(&pp.product_id.clone())?;
+        let v = self.artifact_index(i, artifact_id)?;
+        // A deprecated version is fine here: existing provisioned products may still move to it.
+        if !self.state.products[i].versions[v].active {
+            return Err(hard("InvalidParametersException", format!("version {artifact_id} is not active")));
+        }
+        let out = self.start_record(RecordKind::Update, pp_id, Some(artifact_id), Some(params));
+        self.remember("UpdateProvisionedProduct", token, &out);
+        Ok(out)
+    }
+
+    pub(super) fn terminate(&mut self, pp_id: &str, token: &str) -> Result<Outcome, CloudError> {
+        if let Some(o) = self.replay("TerminateProvisionedProduct", token, |o| self.record_exists(o)) {
+            return Ok(o);
+        }
+        let k = self.provisioned_index(pp_id)?;
+        let pp = &self.state.provisioned_products[k];
+        if pp.status == "UNDER_CHANGE" || pp.status == "PLAN_IN_PROGRESS" {
+            return Err(hard(
+                "InvalidStateException",
+                format!("provisioned product {pp_id} is {}", pp.status),
+            ));
+        }
+        let out = self.start_record(RecordKind::Terminate, pp_id, None, None);
+        self.remember("TerminateProvisionedProduct", token, &out);
+        Ok(out)
+    }
+
+    pub(super) fn describe_record(&mut self, record_id: &str) -> Result<Outcome, CloudError> {
+        let needed = self.polls_needed();
+        let Some(record) = self.x.records.get_mut(record_id) else {
+            return Err(hard("ResourceNotFoundException", format!("no record {record_id}")));
+        };
+        if record.status == "IN_PROGRESS" {
+            record.polls += 1;
+            if record.polls >= needed {
+                let r = record.clone();
+                let (status, error) = self.finish_record(&r);
+                if let Some(record) = self.x.records.get_mut(record_id) {
+                    record.status = status;
+                    record.error = error;
+                }
+            }
+        }
+        let r = self.x.records.get(record_id).cloned();
+        Ok(Outcome {
+            id: Some(record_id.to_string()),
+            status: r.as_ref().map(|r| r.status.clone()),
+            result: r.map(|r| r.error.unwrap_or(r.provisioned_product_id)),
+            ..Outcome::default()
+        })
+    }
+
+    /// Carry out what a record asked for; returns its final status and error.
+    fn finish_record(&mut self, r: &Record) -> (String, Option<String>) {
+        let pps = &mut self.state.provisioned_products;
+        let Some(k) = pps.iter().position(|p| p.id == r.provisioned_product_id) else {
+            return (
+                "FAILED".into(),
+                Some(format!("provisioned product {} no longer exists", r.provisioned_product_id)),
+            );
+        };
+        match r.kind {
+            RecordKind::Provision => pps[k].status = "AVAILABLE".into(),
+            RecordKind::Update => {
+                if let Some(a) = &r.artifact_id {
+                    pps[k].version_id = a.clone();
+                }
+                if let Some(p) = &r.params {
+                    pps[k].params = p.clone();
+                }
+                pps[k].status = "AVAILABLE".into();
+            }
+            RecordKind::Terminate => {
+                pps.remove(k);
+            }
+        }
+        ("SUCCEEDED".into(), None)
+    }
+}
