@@ -80,21 +80,18 @@ pub fn approve(ws: &Path, global: &Global, env: &Env, file: &Path) -> anyhow::Re
         sig: op.sign_hex(approval::approval_message(&plan.plan_id, &plan).as_bytes()),
     };
     // The log first: an approval that is in a plan file is always in the log.
+    let event = Event::Approve(Approve {
+        operator: Some(a.operator.clone()),
+        user: Some(a.user.clone()),
+        at: Some(at.clone()),
+        file: Some(file.display().to_string()),
+    });
     notes.extend(app::log_event(
         ws,
         global,
         env,
         identity,
-        AuditEvent {
-            plan_id: plan.plan_id.clone(),
-            address: String::new(),
-            event: Event::Approve(Approve {
-                operator: Some(a.operator.clone()),
-                user: Some(a.user.clone()),
-                at: Some(at.clone()),
-                file: Some(file.display().to_string()),
-            }),
-        },
+        AuditEvent { plan_id: plan.plan_id.clone(), address: String::new(), event },
     )?);
     let mut list = plan.approvals.as_ref().and_then(|v| v.as_array()).cloned().unwrap_or_default();
     list.push(serde_json::to_value(&a)?);

@@ -190,3 +190,11 @@ fn an_event_written_from_parts_is_typed_only_when_it_writes_back_the_same_detail
     assert_eq!(EventKind::of("budget-alarm"), EventKind::Unknown);
     assert_eq!(EventKind::of("lock-takeover"), EventKind::LockTakeover);
 }
+
+#[test]
+fn a_saved_plan_of_the_previous_version_keeps_its_digest() {
+    let path = root().join("tests/fixtures/compat/audit-v0.1/approved-plan.json");
+    let plan = vend::adapter::fs::decode_plan(&fs::read(&path).unwrap(), "approved-plan.json").unwrap();
+    assert_eq!(plan.integrity_problem(), None);
+    assert_eq!(plan.digest.as_deref(), Some(plan.compute_digest().as_str()));
+}

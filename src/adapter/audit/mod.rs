@@ -46,6 +46,16 @@
 //!
 //! What a local head cannot catch: an attacker who kept an old genuine head can roll the log back
 //! to it; and with no pinned keys, a log re-signed from its first record with another key.
+//!
+//! **Events.** `event` + `detail` are a `port::Event` (closed, typed; `port::audit_event` keeps
+//! each detail's JSON as the log has always had it). A record with an event this version does
+//! not know (a newer vend's) is read as `Event::Unknown` and kept as stored: verification and
+//! listing work on the stored JSON, never on the typed form, so such a log verifies, and
+//! `vend audit log` marks the record as unknown ([`text_row`], [`json_row`]).
+//!
+//! Files: `record` (record and head types, byte form, hash), `store` ([`LogStore`],
+//! [`FileStore`]), `writer` ([`AuditLog`], crash recovery), `verify` ([`verify_store`]), `list`
+//! ([`read_store`], the `vend audit log` rows).
 
 mod list;
 mod record;
