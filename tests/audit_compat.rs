@@ -15,7 +15,7 @@ use std::fs;
 use std::path::Path;
 use vend::adapter::audit::{self, JsonlAudit, Record};
 use vend::adapter::keys::Operator;
-use vend::port::{Audit, AuditEvent, Event, EventKind};
+use vend::port::{Audit, AuditEvent, Call, Event, EventKind};
 
 fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -60,6 +60,9 @@ fn every_event_of_the_previous_version_reads_typed_and_writes_back_the_same_reco
         assert_eq!(typed.detail(), r.detail, "seq {}", r.seq);
         let exact = AuditEvent::from_parts(&r.plan_id, &r.event, &r.address, r.detail.clone());
         assert_eq!(exact.event, typed, "seq {}", r.seq);
+        if let Event::Intent(intent) = &typed {
+            assert!(matches!(intent.call, Some(Call::Op(_))), "seq {}: the call reads as an Op", r.seq);
+        }
         if !kinds.contains(&typed.kind()) {
             kinds.push(typed.kind());
         }
