@@ -15,6 +15,8 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "../tests/emulator_harness/mod.rs"]
 mod emulator_harness;
 
@@ -33,10 +35,6 @@ const OUS_TOP: usize = 10;
 const OUS_PER_TOP: usize = 4;
 const SCPS: usize = 20;
 const PIPELINE_ACCOUNTS: usize = 5;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn env_num(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -168,7 +166,7 @@ fn seed(emu: &Emulator, n_accounts: usize) -> Seeded {
         let bucket = format!("vend-templates-{mgmt}");
         let key = "templates/service-pipeline/v2/bench.yaml";
         s3.create_bucket().bucket(&bucket).send().await.unwrap();
-        let template = std::fs::read(root().join("blueprints/pipelines/service-pipeline/v2/template.yaml")).unwrap();
+        let template = std::fs::read(common::root().join("blueprints/pipelines/service-pipeline/v2/template.yaml")).unwrap();
         s3.put_object()
             .bucket(&bucket)
             .key(key)
@@ -227,12 +225,7 @@ fn seed(emu: &Emulator, n_accounts: usize) -> Seeded {
 /// The demo workspace with its pipeline requests replaced by one per pipeline account.
 fn workspace(dir: &Path, seeded: &Seeded) -> PathBuf {
     let ws = dir.join("ws");
-    for d in ["catalog", "blueprints"] {
-        copy_dir(&root().join(d), &ws.join(d));
-    }
-    let vend_yaml = ws.join("catalog/vend.yaml");
-    let y = std::fs::read_to_string(&vend_yaml).unwrap();
-    std::fs::write(&vend_yaml, y.replace("111111111111", &seeded.mgmt)).unwrap();
+    common::demo_for_management(&ws, &seeded.mgmt);
     let pipelines = ws.join("catalog/pipelines");
     std::fs::remove_dir_all(&pipelines).unwrap();
     std::fs::create_dir_all(&pipelines).unwrap();
@@ -244,19 +237,6 @@ fn workspace(dir: &Path, seeded: &Seeded) -> PathBuf {
         .unwrap();
     }
     ws
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 fn stats(emu: &Emulator) -> Value {

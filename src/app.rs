@@ -10,7 +10,7 @@ use crate::adapter::s3_backend::S3Backend;
 use crate::adapter::{audit, fs, keys, lock as file_lock, s3_lock};
 use crate::cli::Global;
 use crate::model::{Diagnostic, State};
-use crate::port::{Audit, AuditEvent, Cloud};
+use crate::port::{Audit, AuditEvent, Cloud, Event, LockTakeover, RequestDetail};
 use crate::{plan, request, workspace};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -229,7 +229,7 @@ pub fn log_event(
     // The local log keeps its habit: no lock for one record (the file refuses an append when it
     // moved under the writer).
     let (held, mut notes) = if global.backend.is_some() {
-        let operation = event.event.clone();
+        let operation = event.event.name().to_string();
         let (held, notes) = lock(ws, global, env, &operation, Some(SHARED_LOG_WAIT), s3_lock::DEFAULT_LEASE)?;
         (Some(held), notes)
     } else {
@@ -323,13 +323,12 @@ pub fn lock(
         notes.extend(more);
         log.append(AuditEvent {
             plan_id: String::new(),
-            event: "lock-takeover".into(),
             address: String::new(),
-            detail: serde_json::json!({
-                "lock": lease.url(),
-                "lock_id": lease.info().id,
-                "operation": operation,
-                "previous": previous,
+            event: Event::LockTakeover(LockTakeover {
+                lock: Some(lease.url()),
+                lock_id: Some(lease.info().id),
+                operation: Some(operation.to_string()),
+                previous: serde_json::to_value(previous).ok(),
             }),
         })?;
     }
@@ -414,12 +413,11 @@ pub fn force_unlock(
     let (mut log, mut notes) = open_audit(ws, global, env, None)?;
     log.append(AuditEvent {
         plan_id: String::new(),
-        event: "force-unlock".into(),
         address: String::new(),
-        detail: serde_json::json!({
-            "lock": lock.url(),
-            "removed": info,
-            "lease_had_ended": ended,
+        event: Event::ForceUnlock(crate::port::ForceUnlock {
+            lock: Some(lock.url()),
+            removed: serde_json::to_value(&info).ok(),
+            lease_had_ended: Some(ended),
         }),
     })?;
     if let Err(e) = lease.release() {
@@ -475,15 +473,14 @@ pub fn write_request(
         None,
         AuditEvent {
             plan_id: String::new(),
-            event: "request".into(),
             address: request_address(req),
-            detail: serde_json::json!({
-                "file": checked.path,
-                "kind": req.kind.as_str(),
-                "blueprint": req.blueprint,
-                "requested_by": req.requested_by,
-                "requested_at": req.requested_at,
-                "sha256": crate::model::sha256_hex(checked.text.as_bytes()),
+            event: Event::Request(RequestDetail {
+                file: Some(checked.path.clone()),
+                kind: Some(req.kind.as_str().to_string()),
+                blueprint: Some(req.blueprint.clone()),
+                requested_by: Some(req.requested_by.clone()),
+                requested_at: Some(req.requested_at.clone()),
+                sha256: Some(crate::model::sha256_hex(checked.text.as_bytes())),
             }),
         },
     )?;

@@ -9,7 +9,7 @@ use crate::app::{self, Env};
 use crate::cli::Global;
 use crate::plan::approval::{self, Approval, Author};
 use crate::plan::{Action, Plan};
-use crate::port::AuditEvent;
+use crate::port::{Approve, AuditEvent, Event};
 use crate::{metrics, workspace};
 use std::path::Path;
 
@@ -80,12 +80,19 @@ pub fn approve(ws: &Path, global: &Global, env: &Env, file: &Path) -> anyhow::Re
         sig: op.sign_hex(approval::approval_message(&plan.plan_id, &plan).as_bytes()),
     };
     // The log first: an approval that is in a plan file is always in the log.
-    notes.extend(app::log_event(ws, global, env, identity, AuditEvent {
-        plan_id: plan.plan_id.clone(),
-        event: "approve".into(),
-        address: String::new(),
-        detail: serde_json::json!({ "operator": a.operator, "user": a.user, "at": at, "file": file.display().to_string() }),
-    })?);
+    let event = Event::Approve(Approve {
+        operator: Some(a.operator.clone()),
+        user: Some(a.user.clone()),
+        at: Some(at.clone()),
+        file: Some(file.display().to_string()),
+    });
+    notes.extend(app::log_event(
+        ws,
+        global,
+        env,
+        identity,
+        AuditEvent { plan_id: plan.plan_id.clone(), address: String::new(), event },
+    )?);
     let mut list = plan.approvals.as_ref().and_then(|v| v.as_array()).cloned().unwrap_or_default();
     list.push(serde_json::to_value(&a)?);
     plan.approvals = Some(serde_json::Value::Array(list));
@@ -155,9 +162,8 @@ pub fn metric_records(records: &[audit::Record]) -> Vec<metrics::Record> {
         .map(|r| metrics::Record {
             ts: r.ts.clone(),
             plan_id: r.plan_id.clone(),
-            event: r.event.clone(),
             address: r.address.clone(),
-            detail: r.detail.clone(),
+            event: r.typed(),
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use clap::Parser;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use vend::adapter::{credentials, keys};
+use vend::adapter::{audit, credentials, keys};
 use vend::app::{self, Env, aws_state, make_plan, now, pipeline_accounts};
 use vend::cli::{
     ApplyArgs, AuditCommand, AuthCommand, Cli, Command, ForceUnlockArgs, Global, PlanArgs, RequestCommand,
@@ -555,19 +555,9 @@ fn audit_log(ws: &Path, global: &Global, json: bool) -> anyhow::Result<u8> {
     let (records, log) = app::read_audit(ws, global)?;
     for r in &records {
         if json {
-            println!("{}", serde_json::to_string(r)?);
+            println!("{}", audit::json_row(r)?);
         } else {
-            let what = match (
-                r.detail.get("op").or_else(|| r.detail.get("call").and_then(|c| c.get("op"))),
-                r.detail.get("ok"),
-            ) {
-                (Some(op), Some(ok)) => {
-                    format!("{} {}", op.as_str().unwrap_or(""), if ok == true { "ok" } else { "FAILED" })
-                }
-                (Some(op), None) => op.as_str().unwrap_or("").to_string(),
-                _ => String::new(),
-            };
-            println!("{:>5}  {}  {:<10} {:<12} {:<50} {what}", r.seq, r.ts, r.actor.user, r.event, r.address);
+            println!("{}", audit::text_row(r));
         }
     }
     if records.is_empty() && !json {

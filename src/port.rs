@@ -7,6 +7,12 @@ use crate::model::{State, Tags};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod audit_event;
+pub use audit_event::{
+    ApplyEnd, ApplyStart, Approve, AuditEvent, Call, Completed, Event, EventKind, ForceUnlock, Intent,
+    LockTakeover, OpenWrite, OutcomeDetail, Recovery, RequestDetail, StepCounts,
+};
+
 /// One AWS API operation, with every id already resolved. Names follow the AWS operations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "PascalCase")]
@@ -291,17 +297,6 @@ pub trait Cloud {
     fn read_state(&mut self) -> Result<State, CloudError>;
     /// Perform one operation.
     fn call(&mut self, op: &Op) -> Result<Outcome, CloudError>;
-}
-
-/// One entry for the audit log, before the log adds `v`, `seq`, `ts`, `actor`, `prev`, `hash`
-/// and `sig`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEvent {
-    pub plan_id: String,
-    /// `apply-start`, `intent`, `outcome`, `apply-end`, `recovery`, …
-    pub event: String,
-    pub address: String,
-    pub detail: serde_json::Value,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -33,12 +33,12 @@ fn clock() -> impl Fn() -> String + Send + 'static {
 /// tests of the file mechanics keep out of the way.
 fn event(i: usize) -> AuditEvent {
     let kinds = ["begin", "intent", "outcome", "end"];
-    AuditEvent {
-        plan_id: format!("sha256:plan{}", i / 4),
-        event: kinds[i % 4].to_string(),
-        address: format!("account:team-{i}"),
-        detail: json!({"op": "CreateAccount", "n": i, "ok": !i.is_multiple_of(3), "list": [1, 2.5, "x"], "note": "é ✓ \"q\" \n"}),
-    }
+    AuditEvent::from_parts(
+        &format!("sha256:plan{}", i / 4),
+        kinds[i % 4],
+        &format!("account:team-{i}"),
+        json!({"op": "CreateAccount", "n": i, "ok": !i.is_multiple_of(3), "list": [1, 2.5, "x"], "note": "é ✓ \"q\" \n"}),
+    )
 }
 
 struct Log {
@@ -89,13 +89,8 @@ fn record_and_head_format() {
     let op = operator(1, "ana");
     let mut a = JsonlAudit::open(&l.log, op.clone(), || "2026-11-02T10:00:00Z".to_string()).unwrap();
     a.set_aws_identity(Some(json!({"account": "111111111111", "arn": "arn:aws:iam::111111111111:user/ana"})));
-    a.append(AuditEvent {
-        plan_id: "sha256:abc".into(),
-        event: "apply-start".into(),
-        address: "".into(),
-        detail: json!({"z": 1, "a": [true, null]}),
-    })
-    .unwrap();
+    a.append(AuditEvent::from_parts("sha256:abc", "apply-start", "", json!({"z": 1, "a": [true, null]})))
+        .unwrap();
     let text = fs::read_to_string(&l.log).unwrap();
     assert!(text.ends_with('\n') && text.lines().count() == 1);
     assert!(text.contains(r#","detail":{"a":[true,null],"z":1},"prev":"#), "{text}");
@@ -208,13 +203,7 @@ fn awkward_details_survive_the_round_trip() {
         Value::Null,
     ];
     for (i, d) in details.iter().enumerate() {
-        a.append(AuditEvent {
-            plan_id: "p".into(),
-            event: "outcome".into(),
-            address: format!("x:{i}"),
-            detail: d.clone(),
-        })
-        .unwrap();
+        a.append(AuditEvent::from_parts("p", "outcome", &format!("x:{i}"), d.clone())).unwrap();
     }
     assert_eq!(verify(&l.log, &l.head, &[]).unwrap().records, details.len() as u64);
     let recs = audit::read(&l.log).unwrap();
@@ -525,12 +514,12 @@ fn key_file_errors() {
 }
 
 fn ev(event: &str, address: &str) -> AuditEvent {
-    AuditEvent {
-        plan_id: "sha256:p1".into(),
-        event: event.into(),
-        address: address.into(),
-        detail: json!({"call": {"op": "CreateAccount", "name": address}}),
-    }
+    AuditEvent::from_parts(
+        "sha256:p1",
+        event,
+        address,
+        json!({"call": {"op": "CreateAccount", "name": address}}),
+    )
 }
 
 /// A process killed during an apply leaves intents without outcomes and no `apply-end`: the next
@@ -665,7 +654,7 @@ impl audit::LogStore for MemStore {
 }
 
 fn apply_event(event: &str, address: &str, detail: Value) -> AuditEvent {
-    AuditEvent { plan_id: "sha256:plan".into(), event: event.into(), address: address.into(), detail }
+    AuditEvent::from_parts("sha256:plan", event, address, detail)
 }
 
 #[test]

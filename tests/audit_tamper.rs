@@ -60,39 +60,24 @@ fn clock(start: u64) -> impl Fn() -> String + Send + 'static {
 
 fn events(session: usize, n: usize) -> Vec<AuditEvent> {
     let plan = format!("sha256:{:064x}", 0xA11CE + session);
-    let mut out = vec![AuditEvent {
-        plan_id: plan.clone(),
-        event: "apply-start".into(),
-        address: String::new(),
-        detail: json!({"changes": n, "summary": {"create": 3, "update": 1, "delete": 0}, "approvals": []}),
-    }];
+    let mut out = vec![AuditEvent::from_parts(
+        &plan,
+        "apply-start",
+        "",
+        json!({"changes": n, "summary": {"create": 3, "update": 1, "delete": 0}, "approvals": []}),
+    )];
     for i in 1..n - 1 {
         let address = format!("account:team-{session}-{i}");
         out.push(if i % 2 == 1 {
-            AuditEvent {
-                plan_id: plan.clone(),
-                event: "intent".into(),
-                address,
-                detail: json!({"op": "CreateAccount", "name": format!("team {i}"), "email": format!("t{i}@example.com"),
-                                "tags": {"owner": "platform", "vend:managed": "true"}, "attempt": 1}),
-            }
+            AuditEvent::from_parts(&plan, "intent", &address, json!({"op": "CreateAccount", "name": format!("team {i}"), "email": format!("t{i}@example.com"),
+                                "tags": {"owner": "platform", "vend:managed": "true"}, "attempt": 1}))
         } else {
-            AuditEvent {
-                plan_id: plan.clone(),
-                event: "outcome".into(),
-                address,
-                detail: json!({"status": if i % 4 == 0 { "FAILED" } else { "SUCCEEDED" }, "request_id": format!("car-{i:032x}"),
+            AuditEvent::from_parts(&plan, "outcome", &address, json!({"status": if i % 4 == 0 { "FAILED" } else { "SUCCEEDED" }, "request_id": format!("car-{i:032x}"),
                                 "result": format!("{:012}", 100_000_000_000u64 + i as u64), "latency_s": 1.25 * i as f64,
-                                "note": "naïve ✓ \"quoted\" \\ back\nslash"}),
-            }
+                                "note": "naïve ✓ \"quoted\" \\ back\nslash"}))
         });
     }
-    out.push(AuditEvent {
-        plan_id: plan,
-        event: "apply-end".into(),
-        address: String::new(),
-        detail: json!({"ok": session != 2, "failed": null}),
-    });
+    out.push(AuditEvent::from_parts(&plan, "apply-end", "", json!({"ok": session != 2, "failed": null})));
     out
 }
 

@@ -31,14 +31,7 @@ impl Recorder {
     }
     fn at(&mut self, ts: &str, plan_id: &str, event: &str, address: &str, detail: Value) {
         *self.now.lock().unwrap() = ts.to_string();
-        self.log
-            .append(AuditEvent {
-                plan_id: plan_id.into(),
-                event: event.into(),
-                address: address.into(),
-                detail,
-            })
-            .unwrap();
+        self.log.append(AuditEvent::from_parts(plan_id, event, address, detail)).unwrap();
     }
     fn apply(&mut self, plan: &str, start: &str, end: &str, complete: bool) {
         self.at(start, plan, "apply-start", "", json!({ "changes": 1 }));

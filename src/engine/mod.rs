@@ -8,9 +8,9 @@
 mod steps;
 
 use crate::plan::{Action, Change, Plan};
-use crate::port::{Audit, AuditError, AuditEvent, Clock, Cloud};
+use crate::port::{ApplyEnd, ApplyStart, Audit, AuditError, AuditEvent, Clock, Cloud, Event, StepCounts};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// How hard to try.
 #[derive(Debug, Clone)]
@@ -160,9 +160,12 @@ pub fn apply_until(
     let changes: Vec<&Change> = plan.changes.iter().filter(|c| !excluded.contains(&c.address)).collect();
     audit.append(AuditEvent {
         plan_id: plan.plan_id.clone(),
-        event: "apply-start".into(),
         address: String::new(),
-        detail: serde_json::json!({ "changes": changes.len(), "summary": plan.summary, "basis": plan.basis }),
+        event: Event::ApplyStart(ApplyStart {
+            changes: Some(changes.len()),
+            summary: serde_json::to_value(&plan.summary).ok(),
+            basis: serde_json::to_value(&plan.basis).ok(),
+        }),
     })?;
     let mut run = steps::Run::new(plan.plan_id.clone(), cloud, audit, clock, options, on_event, &changes);
     let mut broken: BTreeSet<String> = BTreeSet::new();
@@ -224,19 +227,19 @@ pub fn apply_until(
         }
     }
     let report = Report { plan_id: plan.plan_id.clone(), steps: steps_out };
-    let counts: BTreeMap<&str, usize> =
-        [("succeeded", report.succeeded()), ("failed", report.failed().len()), ("skipped", report.skipped())]
-            .into_iter()
-            .collect();
+    let steps = StepCounts {
+        succeeded: report.succeeded(),
+        failed: report.failed().len(),
+        skipped: report.skipped(),
+    };
     run.audit.append(AuditEvent {
         plan_id: plan.plan_id.clone(),
-        event: "apply-end".into(),
         address: String::new(),
-        detail: if stopped {
-            serde_json::json!({ "complete": report.is_complete(), "steps": counts, "stopped": true })
-        } else {
-            serde_json::json!({ "complete": report.is_complete(), "steps": counts })
-        },
+        event: Event::ApplyEnd(ApplyEnd {
+            complete: Some(report.is_complete()),
+            steps: Some(steps),
+            stopped: stopped.then_some(true),
+        }),
     })?;
     Ok(report)
 }

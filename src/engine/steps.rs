@@ -6,9 +6,10 @@ use super::{EngineEvent, Options};
 use crate::model::{PIPELINES_TAG, Tags, sha256_hex};
 use crate::plan::{Action, Change, Kind};
 use crate::port::{
-    ArtifactSpec, Audit, AuditError, AuditEvent, Clock, Cloud, CloudError, ErrorKind, Op, Outcome,
+    ArtifactSpec, Audit, AuditError, AuditEvent, Call, Clock, Cloud, CloudError, Completed, ErrorKind, Event,
+    Intent, Op, Outcome, OutcomeDetail,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// A step's own failure (a message), or the audit log failing (which stops everything).
@@ -148,18 +149,21 @@ impl<'a> Run<'a> {
         let name = op.name();
         let write = !op.is_read();
         if write {
-            let mut detail = json!({ "action": change.action, "call": op });
             // A create carries its request's time: delivery metrics measure lead time from it.
-            if let Some(at) =
-                change.after.as_ref().and_then(|a| a.get("requested_at")).filter(|a| a.is_string())
-            {
-                detail["requested_at"] = at.clone();
-            }
+            let requested_at = change
+                .after
+                .as_ref()
+                .and_then(|a| a.get("requested_at"))
+                .and_then(|a| a.as_str())
+                .map(String::from);
             self.audit.append(AuditEvent {
                 plan_id: self.plan_id.clone(),
-                event: "intent".into(),
                 address: change.address.clone(),
-                detail,
+                event: Event::Intent(Intent {
+                    action: Some(change.action),
+                    call: Some(Call::Op(op.clone())),
+                    requested_at,
+                }),
             })?;
         }
         let mut attempt = 1;
@@ -207,20 +211,15 @@ impl<'a> Run<'a> {
         };
         if write {
             let detail = match &result {
-                Ok(out) => json!({ "op": name, "ok": true, "request_id": out.request_id, "result": out }),
-                Err(f) => json!({
-                    "op": name,
-                    "ok": false,
-                    "error": f.error(),
-                    "attempts": attempt,
-                    "gave_up": matches!(f, Failure::GaveUp(_)),
-                }),
+                Ok(out) => OutcomeDetail::succeeded(name.clone(), out),
+                Err(f) => {
+                    OutcomeDetail::failed(name.clone(), f.error(), attempt, matches!(f, Failure::GaveUp(_)))
+                }
             };
             self.audit.append(AuditEvent {
                 plan_id: self.plan_id.clone(),
-                event: "outcome".into(),
                 address: change.address.clone(),
-                detail,
+                event: Event::Outcome(detail),
             })?;
         }
         Ok(match result {
@@ -314,9 +313,12 @@ impl<'a> Run<'a> {
             if !pending.contains(&status.as_str()) {
                 self.audit.append(AuditEvent {
                     plan_id: self.plan_id.clone(),
-                    event: "completed".into(),
                     address: change.address.clone(),
-                    detail: json!({ "op": op.name(), "status": status, "result": out.result }),
+                    event: Event::Completed(Completed {
+                        op: Some(op.name()),
+                        status: Some(status),
+                        result: out.result.clone(),
+                    }),
                 })?;
                 return Ok(Ok(out));
             }

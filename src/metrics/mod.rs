@@ -15,8 +15,9 @@
 //! before apply. Durations are whole seconds. No I/O: the caller reads the log and hands in
 //! its records as [`Record`]s (the fields metrics need), so this module knows no adapter.
 
+use crate::plan::Action;
+use crate::port::Event;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 const WEEK: i64 = 7 * 24 * 3600;
@@ -26,9 +27,9 @@ const WEEK: i64 = 7 * 24 * 3600;
 pub struct Record {
     pub ts: String,
     pub plan_id: String,
-    pub event: String,
     pub address: String,
-    pub detail: Value,
+    /// The record's event, typed (`event` and `detail`).
+    pub event: Event,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -73,10 +74,6 @@ fn ts(s: &str) -> Option<i64> {
     s.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
-}
-
 /// Compute the metrics from the records of one log, in log order.
 pub fn compute(records: &[Record]) -> Metrics {
     // Lead times.
@@ -85,24 +82,36 @@ pub fn compute(records: &[Record]) -> Metrics {
     let mut ready: BTreeMap<&str, &str> = BTreeMap::new();
     for r in records {
         let vended = r.address.starts_with("account:") || r.address.starts_with("provisioned_pipeline:");
-        match r.event.as_str() {
-            "request" if vended => {
-                if let Some(at) = str_of(&r.detail, "requested_at") {
+        if !vended {
+            continue;
+        }
+        match &r.event {
+            Event::Request(q) => {
+                if let Some(at) = &q.requested_at {
                     requested.insert(&r.address, at);
                 }
             }
-            "intent" if vended && str_of(&r.detail, "action") == Some("create") => {
-                if let Some(at) = str_of(&r.detail, "requested_at") {
+            Event::Intent(i) if i.action == Some(Action::Create) => {
+                if let Some(at) = &i.requested_at {
                     requested.insert(&r.address, at);
                 }
                 if !created.contains(&r.address.as_str()) {
                     created.push(&r.address);
                 }
             }
-            "completed" if vended && str_of(&r.detail, "status") == Some("SUCCEEDED") => {
+            Event::Completed(c) if c.status.as_deref() == Some("SUCCEEDED") => {
                 ready.entry(&r.address).or_insert(&r.ts);
             }
-            _ => {}
+            Event::Intent(_)
+            | Event::Completed(_)
+            | Event::ApplyStart(_)
+            | Event::Outcome(_)
+            | Event::ApplyEnd(_)
+            | Event::Recovery(_)
+            | Event::Approve(_)
+            | Event::LockTakeover(_)
+            | Event::ForceUnlock(_)
+            | Event::Unknown { .. } => {}
         }
     }
     let mut lead_times = vec![];
@@ -134,15 +143,23 @@ pub fn compute(records: &[Record]) -> Metrics {
     // Applies: (plan id, start ts, end ts, complete).
     let mut applies: Vec<Apply> = vec![];
     for r in records {
-        match r.event.as_str() {
-            "apply-start" => applies.push((r.plan_id.clone(), r.ts.clone(), None)),
-            "apply-end" => {
-                let complete = r.detail.get("complete").and_then(Value::as_bool).unwrap_or(false);
+        match &r.event {
+            Event::ApplyStart(_) => applies.push((r.plan_id.clone(), r.ts.clone(), None)),
+            Event::ApplyEnd(end) => {
+                let complete = end.complete.unwrap_or(false);
                 if let Some(a) = applies.iter_mut().rev().find(|a| a.0 == r.plan_id && a.2.is_none()) {
                     a.2 = Some((r.ts.clone(), complete));
                 }
             }
-            _ => {}
+            Event::Intent(_)
+            | Event::Outcome(_)
+            | Event::Completed(_)
+            | Event::Recovery(_)
+            | Event::Request(_)
+            | Event::Approve(_)
+            | Event::LockTakeover(_)
+            | Event::ForceUnlock(_)
+            | Event::Unknown { .. } => {}
         }
     }
     let failed_applies = applies.iter().filter(|a| !matches!(a.2, Some((_, true)))).count();
@@ -204,9 +221,19 @@ pub fn closes_last_30_days(records: &[Record], now: &str) -> usize {
     let since = now - 30 * 24 * 3600;
     records
         .iter()
-        .filter(|r| r.event == "outcome")
-        .filter(|r| str_of(&r.detail, "op") == Some("CloseAccount"))
-        .filter(|r| r.detail.get("ok").and_then(Value::as_bool) == Some(true))
+        .filter(|r| match &r.event {
+            Event::Outcome(o) => o.op.as_deref() == Some("CloseAccount") && o.ok == Some(true),
+            Event::ApplyStart(_)
+            | Event::Intent(_)
+            | Event::Completed(_)
+            | Event::ApplyEnd(_)
+            | Event::Recovery(_)
+            | Event::Request(_)
+            | Event::Approve(_)
+            | Event::LockTakeover(_)
+            | Event::ForceUnlock(_)
+            | Event::Unknown { .. } => false,
+        })
         .filter(|r| ts(&r.ts).is_some_and(|t| t > since && t <= now))
         .count()
 }

@@ -5,7 +5,7 @@
 //! (appended later, each signed), and `summary`/`applyable` are re-derived on reading
 //! ([`Plan::integrity_problem`]), so a hand edit of any field that steers apply is refused.
 
-use crate::model::{Diagnostic, sha256_prefixed};
+use crate::model::{Diagnostic, canonical_json, sha256_prefixed};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -283,9 +283,7 @@ impl Plan {
             o.shift_remove("digest");
             o.shift_remove("approvals");
         }
-        let mut out = String::new();
-        canonical(&doc, &mut out);
-        sha256_prefixed(out.as_bytes())
+        sha256_prefixed(canonical_json(&doc).as_bytes())
     }
 
     /// Is `applyable` what the diagnostics say?
@@ -357,38 +355,5 @@ impl Plan {
 
     pub fn change(&self, address: &str) -> Option<&Change> {
         self.changes.iter().find(|c| c.address == address)
-    }
-}
-
-/// Write `v` as JSON with object keys sorted and no whitespace.
-fn canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(o) => {
-            let mut keys: Vec<&String> = o.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::from(k.as_str()).to_string());
-                out.push(':');
-                if let Some(x) = o.get(k) {
-                    canonical(x, out);
-                }
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical(x, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
     }
 }

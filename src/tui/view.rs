@@ -11,6 +11,7 @@ use super::form;
 use super::model::*;
 use super::text::{HELP, mmss, short, trunc, window};
 use crate::plan::{Action, Summary};
+use crate::port::EventKind;
 use crate::render::{self, Tone};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -555,10 +556,16 @@ fn audit_screen(m: &Model, f: &mut Frame, area: Rect) {
     let start = window(m.audit.selected, d.rows.len(), height);
     for (i, r) in d.rows.iter().enumerate().skip(start).take(height) {
         let plan = if r.plan_id.is_empty() { "-".to_string() } else { short(&r.plan_id) };
-        let tone = match r.event.as_str() {
-            "apply-start" | "apply-end" | "request" => Tone::Heading,
-            "recovery" => Tone::Warning,
-            _ => Tone::Plain,
+        let tone = match EventKind::of(&r.event) {
+            EventKind::ApplyStart | EventKind::ApplyEnd | EventKind::Request => Tone::Heading,
+            EventKind::Recovery => Tone::Warning,
+            EventKind::Unknown => Tone::Muted,
+            EventKind::Intent
+            | EventKind::Outcome
+            | EventKind::Completed
+            | EventKind::Approve
+            | EventKind::LockTakeover
+            | EventKind::ForceUnlock => Tone::Plain,
         };
         let ts = r.ts.chars().take(20).collect::<String>();
         let mut l = Line::from(span(

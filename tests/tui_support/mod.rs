@@ -76,20 +76,25 @@ fn record(
     event: &str,
     address: &str,
     detail: serde_json::Value,
-) -> vend::metrics::Record {
-    vend::metrics::Record {
+) -> (vend::metrics::Record, serde_json::Value) {
+    let record = vend::metrics::Record {
         ts: ts.into(),
         plan_id: plan_id.into(),
-        event: event.into(),
         address: address.into(),
-        detail,
-    }
+        event: vend::port::Event::read(event, &detail),
+    };
+    (record, detail)
 }
 
 /// Audit records with known delivery metrics: two accounts and a pipeline vended (lead times
 /// 1d 1h 30m, 2h 30m and 22h 40m), one created and not ready, three applies of which the second
 /// failed and the third restored it 2h later.
 pub fn sample_records() -> Vec<vend::metrics::Record> {
+    sample().into_iter().map(|(r, _)| r).collect()
+}
+
+/// `sample_records` with each record's stored detail.
+fn sample() -> Vec<(vend::metrics::Record, serde_json::Value)> {
     use serde_json::json;
     let create = |at: &str| json!({ "action": "create", "requested_at": at });
     let ok = json!({ "status": "SUCCEEDED" });
@@ -125,24 +130,24 @@ pub fn sample_records() -> Vec<vend::metrics::Record> {
 
 /// The audit screen's data for `sample_records`.
 pub fn sample_audit() -> vend::tui::model::AuditData {
-    let records = sample_records();
+    let records = sample();
     let rows = records
         .iter()
         .enumerate()
-        .map(|(i, r)| vend::tui::model::AuditRow {
+        .map(|(i, (r, detail))| vend::tui::model::AuditRow {
             seq: i as u64 + 1,
             ts: r.ts.clone(),
             actor: "dana".into(),
             plan_id: r.plan_id.clone(),
-            event: r.event.clone(),
+            event: r.event.name().to_string(),
             address: r.address.clone(),
-            detail: r.detail.to_string(),
+            detail: detail.to_string(),
         })
         .collect();
     vend::tui::model::AuditData {
         path: ".vend/audit.jsonl".into(),
         rows,
         chain: Ok("14 records, last seq 14".into()),
-        metrics: vend::metrics::compute(&records),
+        metrics: vend::metrics::compute(&sample_records()),
     }
 }
