@@ -14,7 +14,7 @@ use crate::adapter::fs;
 use crate::app;
 use crate::config::Config;
 use crate::flow::apply::{Frontend, Outcome, Source};
-use crate::flow::confirm::{self, Ask, Cancelled, Consent};
+use crate::flow::confirm::{self, Ask, Cancelled, Consent, Refusal};
 use crate::request::Request;
 use crate::workspace;
 use crate::{engine, governance};
@@ -232,8 +232,9 @@ fn save_plan(
 
 /// `vend apply` with the plan reviewed and confirmed in the UI, through the CLI's flow
 /// (`flow::apply::run`: lock with the configured lease, stale-plan guard, the checks before an
-/// apply, signed audit log, engine): its events stream in as `Msg::Engine`; a refusal (nothing
-/// sent) is `Msg::ApplyRefused`, with the CLI's text.
+/// apply, signed audit log, engine): its events stream in as `Msg::Engine`. A refusal by the
+/// checks before an apply is `Msg::ApplyRefused`; any other stop before the engine (a stale
+/// plan, …) ends the run like an error, and the plan is read again. Texts are the CLI's.
 fn apply(
     config: &Config,
     plan: Box<crate::plan::Plan>,
@@ -249,10 +250,11 @@ fn apply(
         Ok(Outcome::Applied { lost: Some(why), .. }) => {
             Msg::ApplyDone { generation, result: Err(confirm::lock_lost(&why)) }
         }
-        Ok(Outcome::Refused(why)) => Msg::ApplyRefused { generation, reason: why.to_string() },
-        Ok(Outcome::Cancelled(c)) => Msg::ApplyRefused { generation, reason: c.to_string() },
+        Ok(Outcome::Refused(Refusal::Guard(reason))) => Msg::ApplyRefused { generation, reason },
+        Ok(Outcome::Refused(why)) => Msg::ApplyDone { generation, result: Err(why.to_string()) },
+        Ok(Outcome::Cancelled(c)) => Msg::ApplyDone { generation, result: Err(c.to_string()) },
         Ok(Outcome::NothingToApply) => {
-            Msg::ApplyRefused { generation, reason: confirm::NOTHING_TO_APPLY.to_string() }
+            Msg::ApplyDone { generation, result: Err(confirm::NOTHING_TO_APPLY.to_string()) }
         }
         Err(e) => Msg::ApplyDone { generation, result: Err(format!("{e:#}")) },
     }
