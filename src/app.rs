@@ -14,8 +14,6 @@ use crate::port::{Audit, AuditEvent, Cloud};
 use crate::{plan, request, workspace};
 use std::collections::BTreeSet;
 
-pub use crate::config::Env;
-
 /// Now, RFC 3339 UTC at second precision.
 pub fn now() -> String {
     jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()

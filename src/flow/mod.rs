@@ -3,7 +3,8 @@
 //! confirmation/close policy of an apply and the refusals' texts), `plan` (validate, plan, show,
 //! snapshot save), `audit` (audit verify/log, metrics, approve, force-unlock), `request` and
 //! `auth`. A flow prints and asks only through a `Console` that `main` implements over the
-//! process's standard streams; it never reads flags or the environment.
+//! process's standard streams; it never reads flags or the environment. `confirm` is pure (the
+//! TUI's `update` builds its prompts from it); the others do I/O through `app` and the adapters.
 
 pub mod apply;
 pub mod audit;
