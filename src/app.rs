@@ -1,31 +1,18 @@
-//! The flow the CLI (`main.rs`) and the terminal UI (`tui::runtime`) share: pick the state
-//! backend from the global options, plan a loaded workspace against it, take the apply lock and
-//! open the signed audit log the options name (local, or the shared S3 backend of `--backend`),
-//! record a request, `vend force-unlock`. Impure (files, AWS, clock) but prints nothing: notes
-//! for the user come back as strings, and everything read from the environment (user, config
-//! dir, key store) is resolved by `main` into an `Env` first.
+//! The building blocks the CLI's and the terminal UI's flows (`flow`) share: the state backend
+//! the configuration names, planning a loaded workspace against it, the apply lock and the signed
+//! audit log the configuration names (local, or the shared S3 backend of `--backend`), recording
+//! a request, `vend force-unlock`. Impure (files, AWS, clock) but prints nothing: notes for the
+//! user come back as strings. Everything from the command line and the environment arrives
+//! resolved in a `Config`; nothing here reads either.
 
-use crate::adapter::aws::{AwsCloud, AwsOptions};
+use crate::adapter::aws::AwsCloud;
 use crate::adapter::s3_backend::S3Backend;
 use crate::adapter::{audit, fs, keys, lock as file_lock, s3_lock};
-use crate::cli::Global;
+use crate::config::{AuditTarget, Config};
 use crate::model::{Diagnostic, State};
 use crate::port::{Audit, AuditEvent, Cloud, Event, LockTakeover, RequestDetail};
 use crate::{plan, request, workspace};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-/// What `main` read from the environment, once.
-#[derive(Debug, Clone)]
-pub struct Env {
-    /// The local user (USER / LOGNAME / USERNAME), `unknown` when none is set.
-    pub user: String,
-    /// The user's config directory (home of the key file), or why there is none.
-    pub config_dir: Result<PathBuf, String>,
-    pub key_store: keys::KeyStore,
-    /// Colour allowed (NO_COLOR unset).
-    pub color: bool,
-}
 
 /// Now, RFC 3339 UTC at second precision.
 pub fn now() -> String {
@@ -73,22 +60,10 @@ pub fn make_plan(loaded: &workspace::Loaded, state: &State, created_at: String) 
     p
 }
 
-/// The AWS backend as the global flags describe it.
-pub fn aws_cloud(global: &Global) -> anyhow::Result<AwsCloud> {
-    Ok(AwsCloud::connect(aws_options(global))?)
-}
-
-/// Where and as whom every AWS client connects (the cloud, and the S3 backend), from the flags
-/// and the credentials `main` found in the OS keyring for the profile (`None`: the standard
-/// chain).
-pub fn aws_options(global: &Global) -> AwsOptions {
-    AwsOptions {
-        profile: global.profile.clone(),
-        region: global.region.clone(),
-        endpoint_url: global.endpoint_url.clone(),
-        credentials: global.aws_credentials.clone(),
-        ..AwsOptions::default()
-    }
+/// The AWS backend as the configuration describes it (`Config::aws`: where and as whom every AWS
+/// client connects, keyring credentials included).
+pub fn aws_cloud(config: &Config) -> anyhow::Result<AwsCloud> {
+    Ok(AwsCloud::connect(config.aws.clone())?)
 }
 
 /// The names of the accounts the workspace's pipeline requests name (baseline pipelines of
@@ -99,8 +74,8 @@ pub fn pipeline_accounts(loaded: &workspace::Loaded) -> BTreeSet<String> {
 
 /// The current state read from AWS (`--aws`), stamped now; provisioned pipelines are read in the
 /// member accounts named `pipeline_accounts`.
-pub fn aws_state(global: &Global, pipeline_accounts: BTreeSet<String>) -> anyhow::Result<State> {
-    let mut cloud = aws_cloud(global)?;
+pub fn aws_state(config: &Config, pipeline_accounts: BTreeSet<String>) -> anyhow::Result<State> {
+    let mut cloud = aws_cloud(config)?;
     cloud.set_pipeline_accounts(pipeline_accounts);
     let mut state = cloud.read_state().map_err(|e| anyhow::anyhow!("reading the state from AWS: {e}"))?;
     state.captured_at = now();
@@ -108,17 +83,13 @@ pub fn aws_state(global: &Global, pipeline_accounts: BTreeSet<String>) -> anyhow
     Ok(state)
 }
 
-/// The state the global options name: AWS with `--aws`, else the local state file (seeded on
+/// The state the configuration names: AWS with `--aws`, else the local state file (seeded on
 /// first use; the note says so).
-pub fn read_state(
-    ws: &Path,
-    global: &Global,
-    loaded: &workspace::Loaded,
-) -> anyhow::Result<(State, Option<String>)> {
-    if global.aws {
-        Ok((aws_state(global, pipeline_accounts(loaded))?, None))
+pub fn read_state(config: &Config, loaded: &workspace::Loaded) -> anyhow::Result<(State, Option<String>)> {
+    if config.uses_aws() {
+        Ok((aws_state(config, pipeline_accounts(loaded))?, None))
     } else {
-        let (state, _, seeded) = fs::open_state(ws, global.state.as_deref(), &now())?;
+        let (state, _, seeded) = fs::open_state(&config.workspace, config.state_file(), &now())?;
         Ok((state, seeded_note(&seeded)))
     }
 }
@@ -128,15 +99,15 @@ pub type OpenCloud = (Box<dyn Cloud>, Option<serde_json::Value>, Option<String>)
 
 /// The cloud to apply to and who vend acts as there (for the audit log's `actor.aws`), plus a
 /// note for the user.
-pub fn open_cloud(ws: &Path, global: &Global, loaded: &workspace::Loaded) -> anyhow::Result<OpenCloud> {
-    if global.aws {
-        let mut aws = aws_cloud(global)?;
+pub fn open_cloud(config: &Config, loaded: &workspace::Loaded) -> anyhow::Result<OpenCloud> {
+    if config.uses_aws() {
+        let mut aws = aws_cloud(config)?;
         aws.set_pipeline_accounts(pipeline_accounts(loaded));
         let id = aws.caller_identity().map_err(|e| anyhow::anyhow!("who am I in AWS (STS): {e}"))?;
         let identity = serde_json::json!({ "account": id.account, "arn": id.arn, "user_id": id.user_id });
         Ok((Box::new(aws), Some(identity), None))
     } else {
-        let (_, state_path, seeded) = fs::open_state(ws, global.state.as_deref(), &now())?;
+        let (_, state_path, seeded) = fs::open_state(&config.workspace, config.state_file(), &now())?;
         Ok((
             Box::new(crate::adapter::local_cloud::LocalCloud::open(&state_path)?),
             None,
@@ -145,65 +116,56 @@ pub fn open_cloud(ws: &Path, global: &Global, loaded: &workspace::Loaded) -> any
     }
 }
 
-/// The local audit log's path (`--audit-log`, default `.vend/audit.jsonl`); with `--backend`
-/// the log is the backend's instead (see [`audit_store`]).
-pub fn audit_path(ws: &Path, global: &Global) -> PathBuf {
-    global.audit_log.clone().unwrap_or_else(|| ws.join(".vend").join("audit.jsonl"))
-}
-
 /// The S3 backend `--backend` names, connected with the `--aws` options; `None` without it.
-pub fn s3_backend(global: &Global) -> anyhow::Result<Option<S3Backend>> {
-    match &global.backend {
-        None => Ok(None),
-        Some(url) => S3Backend::connect(&aws_options(global), url.clone())
-            .map(Some)
-            .map_err(|e| anyhow::anyhow!("--backend {url}: {e}")),
-    }
+pub fn s3_backend(config: &Config) -> anyhow::Result<Option<S3Backend>> {
+    config.shared_backend().map(|url| connect_backend(config, url)).transpose()
 }
 
-/// The audit log the global options name: the S3 backend's objects with `--backend`, else the
+fn connect_backend(config: &Config, url: &crate::adapter::s3_backend::S3Url) -> anyhow::Result<S3Backend> {
+    S3Backend::connect(&config.aws, url.clone()).map_err(|e| anyhow::anyhow!("--backend {url}: {e}"))
+}
+
+/// The audit log the configuration names: the S3 backend's objects with `--backend`, else the
 /// local file. Every command that reads, verifies or appends to the log goes through here.
-pub fn audit_store(ws: &Path, global: &Global) -> anyhow::Result<Box<dyn audit::LogStore>> {
-    Ok(match s3_backend(global)? {
-        Some(backend) => Box::new(backend.log_store()),
-        None => Box::new(audit::FileStore::new(audit_path(ws, global))),
+pub fn audit_store(config: &Config) -> anyhow::Result<Box<dyn audit::LogStore>> {
+    Ok(match &config.audit {
+        AuditTarget::Shared(url) => Box::new(connect_backend(config, url)?.log_store()),
+        AuditTarget::File(path) => Box::new(audit::FileStore::new(path.clone())),
     })
 }
 
-/// Every record of the audit log the global options name (unverified, for listing and
+/// Every record of the audit log the configuration names (unverified, for listing and
 /// metrics), and where it is.
-pub fn read_audit(ws: &Path, global: &Global) -> anyhow::Result<(Vec<audit::Record>, String)> {
-    let mut store = audit_store(ws, global)?;
+pub fn read_audit(config: &Config) -> anyhow::Result<(Vec<audit::Record>, String)> {
+    let mut store = audit_store(config)?;
     Ok((audit::read_store(store.as_mut())?, store.location()))
 }
 
-/// Verify the audit log the global options name against the workspace's pinned operator keys;
+/// Verify the audit log the configuration names against the workspace's pinned operator keys;
 /// also returns where it is.
 pub fn verify_audit(
-    ws: &Path,
-    global: &Global,
+    config: &Config,
 ) -> anyhow::Result<(Result<audit::VerifyReport, audit::VerifyFailure>, String)> {
-    let mut store = audit_store(ws, global)?;
-    let report = audit::verify_store(store.as_mut(), &pinned_operators(ws));
+    let mut store = audit_store(config)?;
+    let report = audit::verify_store(store.as_mut(), &pinned_operators(config));
     Ok((report, store.location()))
 }
 
-/// Open the signed audit log the global options name with the operator's key (created on first
+/// Open the signed audit log the configuration names with the operator's key (created on first
 /// use); the notes say where the key lives and whether a crash is being recovered from. With
 /// `--backend` the caller holds the backend's lock ([`lock`], or use [`log_event`]).
 pub fn open_audit(
-    ws: &Path,
-    global: &Global,
-    env: &Env,
+    config: &Config,
     identity: Option<serde_json::Value>,
 ) -> anyhow::Result<(audit::AuditLog, Vec<String>)> {
+    let env = &config.env;
     let config_dir = env.config_dir.clone().map_err(|e| anyhow::anyhow!(e))?;
     let (operator, location) = keys::load_or_create(env.key_store, &config_dir, &env.user)?;
     let mut notes = vec![];
     if location.is_file() || location.created() {
         notes.push(format!("vend: audit records are signed with the {location}"));
     }
-    let mut log = audit::AuditLog::open_store(audit_store(ws, global)?, operator, audit::utc_now)?;
+    let mut log = audit::AuditLog::open_store(audit_store(config)?, operator, audit::utc_now)?;
     if identity.is_some() {
         log.set_aws_identity(identity);
     }
@@ -215,27 +177,25 @@ pub fn open_audit(
     Ok((log, notes))
 }
 
-/// Append one event (a request, an approval) to the audit log the global options name. With
+/// Append one event (a request, an approval) to the audit log the configuration names. With
 /// `--backend`, under the backend's lock (taken for this one record, waiting up to
 /// [`SHARED_LOG_WAIT`] for a running apply): only the lock holder writes to the shared log, so
 /// what it finds unfinished there is really a crash.
 pub fn log_event(
-    ws: &Path,
-    global: &Global,
-    env: &Env,
+    config: &Config,
     identity: Option<serde_json::Value>,
     event: AuditEvent,
 ) -> anyhow::Result<Vec<String>> {
     // The local log keeps its habit: no lock for one record (the file refuses an append when it
     // moved under the writer).
-    let (held, mut notes) = if global.backend.is_some() {
+    let (held, mut notes) = if config.shared_backend().is_some() {
         let operation = event.event.name().to_string();
-        let (held, notes) = lock(ws, global, env, &operation, Some(SHARED_LOG_WAIT), s3_lock::DEFAULT_LEASE)?;
+        let (held, notes) = lock(config, &operation, Some(SHARED_LOG_WAIT), s3_lock::DEFAULT_LEASE)?;
         (Some(held), notes)
     } else {
         (None, vec![])
     };
-    let (mut log, more) = open_audit(ws, global, env, identity)?;
+    let (mut log, more) = open_audit(config, identity)?;
     notes.extend(more);
     log.append(event)?;
     notes.extend(held.and_then(HeldLock::release));
@@ -286,20 +246,19 @@ impl HeldLock {
     }
 }
 
-/// Take the lock the global options name for `operation`: with `--backend` the S3 lease
+/// Take the lock the configuration names for `operation`: with `--backend` the S3 lease
 /// (`lease` long, renewed while held; waiting up to `wait` for another holder; taking over an
 /// expired lease — announced in the notes and recorded in the shared audit log as a
 /// `lock-takeover` record), else the workspace's `.vend/lock`.
 pub fn lock(
-    ws: &Path,
-    global: &Global,
-    env: &Env,
+    config: &Config,
     operation: &str,
     wait: Option<std::time::Duration>,
     lease: std::time::Duration,
 ) -> anyhow::Result<(HeldLock, Vec<String>)> {
-    let Some(backend) = s3_backend(global)? else {
-        let held = file_lock::acquire(&ws.join(".vend").join("lock"), &env.user, &now(), wait)?;
+    let env = &config.env;
+    let Some(backend) = s3_backend(config)? else {
+        let held = file_lock::acquire(&config.lock_file(), &env.user, &now(), wait)?;
         return Ok((HeldLock::Local(held), vec![]));
     };
     let request = s3_lock::LockRequest {
@@ -319,7 +278,7 @@ pub fn lock(
             lease.url(),
             previous.expires
         ));
-        let (mut log, more) = open_audit(ws, global, env, None)?;
+        let (mut log, more) = open_audit(config, None)?;
         notes.extend(more);
         log.append(AuditEvent {
             plan_id: String::new(),
@@ -349,19 +308,18 @@ pub enum ForceUnlock {
 /// appended to the shared audit log, and then ours is released. Without `--backend` there is
 /// nothing to unlock: the local lock is an OS file lock the kernel releases when its holder dies.
 pub fn force_unlock(
-    ws: &Path,
-    global: &Global,
-    env: &Env,
+    config: &Config,
     id: &str,
     confirm: &mut dyn FnMut(&s3_lock::LockInfo, bool) -> anyhow::Result<bool>,
 ) -> anyhow::Result<ForceUnlock> {
-    let Some(backend) = s3_backend(global)? else {
+    let env = &config.env;
+    let Some(backend) = s3_backend(config)? else {
         return Ok(ForceUnlock::Refused(format!(
             "without --backend the apply lock is the workspace's OS file lock ({}): the kernel releases it \
              when its holder exits, even after a kill, so there is nothing to unlock (an apply that holds \
              it is still running; its pid is in that file). force-unlock is for the shared S3 lock: pass \
              --aws --backend s3://BUCKET/PREFIX",
-            ws.join(".vend").join("lock").display()
+            config.lock_file().display()
         )));
     };
     let lock = s3_lock::S3Lock::new(&backend);
@@ -410,7 +368,7 @@ pub fn force_unlock(
             )));
         }
     };
-    let (mut log, mut notes) = open_audit(ws, global, env, None)?;
+    let (mut log, mut notes) = open_audit(config, None)?;
     log.append(AuditEvent {
         plan_id: String::new(),
         address: String::new(),
@@ -436,8 +394,8 @@ pub fn force_unlock(
 }
 
 /// The pinned operator keys of the workspace (for `audit verify`).
-pub fn pinned_operators(ws: &Path) -> Vec<String> {
-    fs::read_workspace(ws)
+pub fn pinned_operators(config: &Config) -> Vec<String> {
+    fs::read_workspace(&config.workspace)
         .map(|files| workspace::load(&files).desired.settings.operators.into_values().collect())
         .unwrap_or_default()
 }
@@ -453,23 +411,19 @@ pub fn request_address(req: &request::Request) -> String {
 /// Write a checked, valid request into the workspace and log a `request` event. Refuses an
 /// invalid one (the caller shows its diagnostics first).
 pub fn write_request(
-    ws: &Path,
-    global: &Global,
-    env: &Env,
+    config: &Config,
     req: &request::Request,
     checked: &request::Checked,
 ) -> anyhow::Result<Vec<String>> {
     if !checked.is_valid() {
         anyhow::bail!("the request has {} error(s); nothing was written", checked.errors());
     }
-    let path = ws.join(&checked.path);
+    let path = config.workspace.join(&checked.path);
     if path.exists() {
         anyhow::bail!("{} already exists; nothing was written", checked.path);
     }
     let notes = log_event(
-        ws,
-        global,
-        env,
+        config,
         None,
         AuditEvent {
             plan_id: String::new(),

@@ -1,10 +1,15 @@
 //! Command-line definitions (clap), parsed once into `Cli`, plus the one cross-flag rule clap
-//! cannot express (`Cli::check`). Nothing downstream re-reads flags or the environment: `main`
-//! resolves everything it needs from this value.
+//! cannot express (`Cli::check`), and the conversion of the parsed flags (with the `Env` that
+//! `main` read) into the library's one configuration value (`Cli::config`) and a request
+//! (`RequestCommand::request`). Clap types stop here and in `main`: nothing downstream re-reads
+//! flags or the environment. Reads neither the environment nor files.
 
-use crate::adapter::credentials::StoredCredentials;
+use crate::adapter::aws::AwsOptions;
+use crate::config::{ApplySettings, AuditTarget, Config, Env, StateBackend, default_audit_path};
+use crate::request::{self, Request, RequestKind};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -64,12 +69,44 @@ pub struct Global {
         value_parser = crate::adapter::s3_backend::S3Url::parse
     )]
     pub backend: Option<crate::adapter::s3_backend::S3Url>,
-    /// The AWS credentials `main` found in the OS keyring for the selected profile (not a flag).
-    #[arg(skip)]
-    pub aws_credentials: Option<StoredCredentials>,
 }
 
 impl Cli {
+    /// The run's configuration: these flags resolved against `env` (read once by `main`). The
+    /// AWS credentials from the OS keyring are not flags: `main` adds them (`Config::aws`).
+    pub fn config(&self, env: Env) -> Config {
+        let g = &self.global;
+        let workspace = g.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
+        let apply = match &self.command {
+            Some(Command::Apply(a)) => ApplySettings {
+                lock_lease: Duration::from_secs(a.lock_lease),
+                lock_timeout: a.lock_timeout.map(Duration::from_secs),
+                poll_interval_ms: a.poll_interval_ms,
+            },
+            // The TUI's apply takes the lock with the same settings as `vend apply`'s defaults.
+            _ => ApplySettings::default(),
+        };
+        Config {
+            state: if g.aws { StateBackend::Aws } else { StateBackend::Local { file: g.state.clone() } },
+            aws: AwsOptions {
+                profile: g.profile.clone(),
+                region: g.region.clone(),
+                endpoint_url: g.endpoint_url.clone(),
+                ..AwsOptions::default()
+            },
+            audit: match &g.backend {
+                Some(url) => AuditTarget::Shared(url.clone()),
+                None => {
+                    AuditTarget::File(g.audit_log.clone().unwrap_or_else(|| default_audit_path(&workspace)))
+                }
+            },
+            apply,
+            verbosity: g.verbose,
+            env,
+            workspace,
+        }
+    }
+
     /// The rules clap cannot say: `--profile`, `--region` and `--endpoint-url` belong to the AWS
     /// backend, so outside `vend auth` they need `--aws` (a usage error, exit 1, otherwise).
     pub fn check(&self) -> Result<(), clap::Error> {
@@ -177,6 +214,36 @@ pub enum RequestCommand {
     Pipeline(RequestPipelineArgs),
 }
 
+impl RequestCommand {
+    /// The request these flags describe (not yet stamped with who asked and when); a malformed
+    /// `--param`/`--tag` pair is refused naming the flag.
+    pub fn request(&self) -> anyhow::Result<Request> {
+        let mut req = Request::default();
+        let (params, tags) = match self {
+            RequestCommand::Account(a) => {
+                req.kind = RequestKind::Account;
+                req.blueprint = a.blueprint.clone();
+                req.name = a.name.clone();
+                req.email = a.email.clone();
+                req.owner = a.owner.clone().unwrap_or_default();
+                req.reason = a.reason.clone().unwrap_or_default();
+                (a.param.as_slice(), a.tag.as_slice())
+            }
+            RequestCommand::Pipeline(p) => {
+                req.kind = RequestKind::Pipeline;
+                req.blueprint = p.blueprint.clone();
+                req.name = p.name.clone();
+                req.account = p.account.clone();
+                req.reason = p.reason.clone().unwrap_or_default();
+                (p.param.as_slice(), &[][..])
+            }
+        };
+        req.params = request::parse_pairs(params).map_err(|e| anyhow::anyhow!("--param {e}"))?;
+        req.tags = request::parse_pairs(tags).map_err(|e| anyhow::anyhow!("--tag {e}"))?;
+        Ok(req)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RequestAccountArgs {
     /// The account blueprint, `name@version`.
@@ -236,10 +303,10 @@ pub struct ApplyArgs {
     pub lock_timeout: Option<u64>,
     /// With --backend: the lease of the shared lock, renewed every third of it while the apply
     /// runs; another operator may take the lock over once it ran out (a crashed holder).
-    #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(3..=86400))]
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::adapter::s3_lock::DEFAULT_LEASE.as_secs(), value_parser = clap::value_parser!(u64).range(3..=86400))]
     pub lock_lease: u64,
     /// Milliseconds between polls of an asynchronous request (CreateAccount, shares, records).
-    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..))]
+    #[arg(long, value_name = "MS", default_value_t = crate::config::DEFAULT_POLL_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(10..))]
     pub poll_interval_ms: u64,
 }
 
@@ -275,6 +342,19 @@ pub struct PlanArgs {
     pub upgrade: bool,
 }
 
+impl PlanArgs {
+    /// The flow's options these flags set.
+    pub fn options(&self) -> crate::flow::plan::PlanOptions {
+        crate::flow::plan::PlanOptions {
+            json: self.json,
+            out: self.out.clone(),
+            detailed_exitcode: self.detailed_exitcode,
+            show_unchanged: self.show_unchanged,
+            upgrade: self.upgrade,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// A plan saved with `vend plan --out FILE`.
@@ -291,4 +371,62 @@ pub enum SnapshotCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ApplySettings, AuditTarget, StateBackend};
+
+    fn config(args: &[&str]) -> Config {
+        Cli::try_parse_from(args).unwrap().config(Env::default())
+    }
+
+    #[test]
+    fn the_tui_and_vend_apply_get_the_same_lock_settings() {
+        // The TUI (`vend`, `vend tui`) has no apply flags: its apply takes the lock with the
+        // same settings `vend apply` uses by default, through the same `Config::apply`.
+        let apply = config(&["vend", "apply"]).apply;
+        assert_eq!(config(&["vend"]).apply, apply);
+        assert_eq!(config(&["vend", "tui"]).apply, apply);
+        assert_eq!(apply, ApplySettings::default());
+        let set = config(&[
+            "vend",
+            "apply",
+            "--lock-lease",
+            "7",
+            "--lock-timeout",
+            "3",
+            "--poll-interval-ms",
+            "50",
+        ]);
+        assert_eq!(set.apply.lock_lease, Duration::from_secs(7));
+        assert_eq!(set.apply.lock_timeout, Some(Duration::from_secs(3)));
+        assert_eq!(set.apply.poll_interval_ms, 50);
+    }
+
+    #[test]
+    fn the_flags_resolve_into_one_configuration() {
+        let c = config(&["vend", "-C", "ws", "--state", "s.json", "--audit-log", "a.jsonl", "-vv", "plan"]);
+        assert_eq!(c.workspace, PathBuf::from("ws"));
+        assert_eq!(c.state, StateBackend::Local { file: Some("s.json".into()) });
+        assert_eq!(c.audit, AuditTarget::File("a.jsonl".into()));
+        assert_eq!(c.verbosity, 2);
+        let c = config(&["vend", "-C", "ws", "plan"]);
+        assert_eq!(c.audit, AuditTarget::File(PathBuf::from("ws").join(".vend").join("audit.jsonl")));
+        let c = config(&[
+            "vend",
+            "--aws",
+            "--profile",
+            "ops",
+            "--region",
+            "eu-west-1",
+            "--backend",
+            "s3://bucket/team",
+            "plan",
+        ]);
+        assert!(c.uses_aws());
+        assert_eq!((c.aws.profile.as_deref(), c.aws.region.as_deref()), (Some("ops"), Some("eu-west-1")));
+        assert!(matches!(&c.audit, AuditTarget::Shared(url) if c.shared_backend() == Some(url)));
+    }
 }

@@ -5,8 +5,8 @@
 //! clock, AWS identity) but prints nothing: messages come back as strings.
 
 use crate::adapter::{audit, fs, keys};
-use crate::app::{self, Env};
-use crate::cli::Global;
+use crate::app;
+use crate::config::{Config, Env};
 use crate::plan::approval::{self, Approval, Author};
 use crate::plan::{Action, Plan};
 use crate::port::{Approve, AuditEvent, Event};
@@ -43,10 +43,10 @@ pub struct Approved {
 
 /// Add the operator's signed approval to the saved plan at `file` and log it. Refuses a
 /// modified plan and an approval by the plan's author.
-pub fn approve(ws: &Path, global: &Global, env: &Env, file: &Path) -> anyhow::Result<Approved> {
+pub fn approve(config: &Config, file: &Path) -> anyhow::Result<Approved> {
     // Refuses a plan file edited after it was saved (id, digest, summary, applyable, format).
     let mut plan = fs::read_plan(file)?;
-    let (op, mut notes) = operator(env)?;
+    let (op, mut notes) = operator(&config.env)?;
     if plan.author.as_ref().is_some_and(|a| a.operator == op.public_key_hex) {
         anyhow::bail!(
             "you ({}, key {}…) saved this plan: an approval by its author does not count; another operator must approve it",
@@ -62,8 +62,8 @@ pub fn approve(ws: &Path, global: &Global, env: &Env, file: &Path) -> anyhow::Re
     }) {
         return Ok(Approved { message: format!("You have already approved plan {}.", plan.plan_id), notes });
     }
-    let identity = if global.aws {
-        let id = app::aws_cloud(global)?
+    let identity = if config.uses_aws() {
+        let id = app::aws_cloud(config)?
             .caller_identity()
             .map_err(|e| anyhow::anyhow!("who am I in AWS (STS): {e}"))?;
         Some(serde_json::json!({ "account": id.account, "arn": id.arn, "user_id": id.user_id }))
@@ -87,9 +87,7 @@ pub fn approve(ws: &Path, global: &Global, env: &Env, file: &Path) -> anyhow::Re
         file: Some(file.display().to_string()),
     });
     notes.extend(app::log_event(
-        ws,
-        global,
-        env,
+        config,
         identity,
         AuditEvent { plan_id: plan.plan_id.clone(), address: String::new(), event },
     )?);
@@ -97,7 +95,7 @@ pub fn approve(ws: &Path, global: &Global, env: &Env, file: &Path) -> anyhow::Re
     list.push(serde_json::to_value(&a)?);
     plan.approvals = Some(serde_json::Value::Array(list));
     fs::write_plan(file, &plan)?;
-    let pinned: Vec<String> = fs::read_workspace(ws)
+    let pinned: Vec<String> = fs::read_workspace(&config.workspace)
         .map(|f| workspace::load(&f).desired.settings.operators.into_values().collect())
         .unwrap_or_default();
     let counted = approval::check(&plan, &pinned).counted.len();
@@ -116,8 +114,7 @@ pub fn approve(ws: &Path, global: &Global, env: &Env, file: &Path) -> anyhow::Re
 /// needed when the workspace requires approvals) and the rolling 30-day close quota.
 /// `Ok(Err(why))` refuses the apply.
 pub fn before_apply(
-    ws: &Path,
-    global: &Global,
+    config: &Config,
     loaded: &workspace::Loaded,
     plan: &Plan,
     saved: bool,
@@ -140,7 +137,7 @@ pub fn before_apply(
     let closes =
         plan.changes.iter().filter(|c| c.action == Action::Close && !excluded.contains(&c.address)).count();
     if closes > 0 {
-        let records = read_records(ws, global)?;
+        let records = read_records(config)?;
         if let Err(why) = metrics::check_close_quota(&records, &app::now(), closes, settings.close_quota_30d)
         {
             return Ok(Err(why));
@@ -149,9 +146,9 @@ pub fn before_apply(
     Ok(Ok(()))
 }
 
-/// The records of the audit log the global options name (the shared one with `--backend`).
-fn read_records(ws: &Path, global: &Global) -> anyhow::Result<Vec<metrics::Record>> {
-    Ok(metric_records(&app::read_audit(ws, global)?.0))
+/// The records of the audit log the configuration names (the shared one with `--backend`).
+fn read_records(config: &Config) -> anyhow::Result<Vec<metrics::Record>> {
+    Ok(metric_records(&app::read_audit(config)?.0))
 }
 
 /// The part of each audit record `metrics` reads (the TUI's metrics screen computes them from
@@ -169,6 +166,6 @@ pub fn metric_records(records: &[audit::Record]) -> Vec<metrics::Record> {
 }
 
 /// `vend metrics`: the delivery metrics of the workspace's audit log.
-pub fn metrics(ws: &Path, global: &Global) -> anyhow::Result<metrics::Metrics> {
-    Ok(metrics::compute(&read_records(ws, global)?))
+pub fn metrics(config: &Config) -> anyhow::Result<metrics::Metrics> {
+    Ok(metrics::compute(&read_records(config)?))
 }

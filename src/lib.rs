@@ -4,7 +4,9 @@
 pub mod adapter;
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod engine;
+pub mod flow;
 pub mod governance;
 pub mod metrics;
 pub mod model;

@@ -209,15 +209,19 @@ fn ask_apply(m: &mut Model) -> Vec<Effect> {
         set_error(m, "Nothing to apply: no changes, or all of them excluded.");
         return vec![];
     }
-    let mut prompts =
-        vec![Prompt { text: "Type yes to apply these changes:".into(), expected: "yes".into() }];
-    for c in included.iter().filter(|c| c.action == Action::Close) {
-        let name = c.address.trim_start_matches("account:").to_string();
-        prompts.push(Prompt {
-            text: format!("Closing account '{name}' cannot be undone by vend. Type its name:"),
-            expected: name,
-        });
-    }
+    // What to confirm is the CLI's policy (`flow::confirm`); only the wording is the UI's.
+    let prompts = crate::flow::confirm::asks(&plan)
+        .into_iter()
+        .map(|ask| match ask {
+            crate::flow::confirm::Ask::Apply => {
+                Prompt { text: "Type yes to apply these changes:".into(), expected: "yes".into() }
+            }
+            crate::flow::confirm::Ask::Close(name) => Prompt {
+                text: format!("Closing account '{name}' cannot be undone by vend. Type its name:"),
+                expected: name,
+            },
+        })
+        .collect();
     m.confirm = Some(Confirm {
         action: ConfirmAction::Apply(Box::new(plan)),
         prompts,

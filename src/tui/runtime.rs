@@ -4,13 +4,17 @@
 //! request's generation, and draws after every batch of messages. Background work runs on plain
 //! threads rather than a tokio pool: the AWS adapter owns a tokio runtime and blocks on it, which
 //! may not happen inside another runtime's worker. The engine's events stream in while it
-//! applies, so the UI never waits on AWS.
+//! applies, so the UI never waits on AWS. Everything it needs from the command line and the
+//! environment comes resolved in the `Config`; an apply goes through the CLI's flow
+//! (`flow::apply::run`, with this runtime as its frontend).
 
 use super::model::{AuditData, AuditRow, Effect, Key, Model, Msg, SavedPlan, Workspace};
 use super::{update, view};
 use crate::adapter::fs;
-use crate::app::{self, Env};
-use crate::cli::Global;
+use crate::app;
+use crate::config::Config;
+use crate::flow::apply::{Frontend, Outcome, Source};
+use crate::flow::confirm::{self, Ask, Cancelled, Consent, Refusal};
 use crate::request::Request;
 use crate::workspace;
 use crate::{engine, governance};
@@ -22,35 +26,18 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
 /// Run the terminal UI until the user quits. Returns the exit code.
-pub fn run(ws: PathBuf, global: Global, env: Env) -> anyhow::Result<u8> {
-    let label = if global.aws {
-        format!("{} · AWS", ws.display())
-    } else {
-        format!(
-            "{} · {}",
-            ws.display(),
-            global
-                .state
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| ".vend/state.json".into())
-        )
-    };
+pub fn run(config: Config) -> anyhow::Result<u8> {
+    let label = format!("{} · {}", config.workspace.display(), config.state_label());
+    let color = config.env.color;
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(
-        &mut terminal,
-        Runtime { ws, global, env: env.clone(), stop: Arc::default() },
-        label,
-        env.color,
-    );
+    let result =
+        event_loop(&mut terminal, Runtime { config: Arc::new(config), stop: Arc::default() }, label, color);
     ratatui::try_restore()?;
     result
 }
 
 struct Runtime {
-    ws: PathBuf,
-    global: Global,
-    env: Env,
+    config: Arc<Config>,
     /// Set to stop the running apply after its running step.
     stop: Arc<AtomicBool>,
 }
@@ -141,53 +128,48 @@ fn run_effects(rt: &Runtime, tx: &Sender<Msg>, effects: Vec<Effect>) -> bool {
             Effect::Quit => quit = true,
             Effect::StopApply => rt.stop.store(true, Ordering::SeqCst),
             Effect::Load { generation } => {
-                let (ws, global, tx) = (rt.ws.clone(), rt.global.clone(), tx.clone());
+                let (config, tx) = (rt.config.clone(), tx.clone());
                 std::thread::spawn(move || {
-                    let result = load(&ws, &global).map(Arc::new).map_err(|e| format!("{e:#}"));
+                    let result = load(&config).map(Arc::new).map_err(|e| format!("{e:#}"));
                     let _ = tx.send(Msg::Loaded { generation, result });
                 });
             }
             Effect::Validate { generation, request, base } => {
-                let (env, tx) = (rt.env.clone(), tx.clone());
+                let (config, tx) = (rt.config.clone(), tx.clone());
                 std::thread::spawn(move || {
-                    let request = stamp(request, &env);
+                    let request = stamp(request, &config);
                     let checked =
                         crate::request::check(&base.files, &base.loaded, Some(&base.state), &request);
                     let _ = tx.send(Msg::Validated { generation, checked });
                 });
             }
             Effect::Submit { generation, request } => {
-                let (ws, global, env, tx) = (rt.ws.clone(), rt.global.clone(), rt.env.clone(), tx.clone());
+                let (config, tx) = (rt.config.clone(), tx.clone());
                 std::thread::spawn(move || {
-                    let result = submit(&ws, &global, &env, request).map_err(|e| format!("{e:#}"));
+                    let result = submit(&config, request).map_err(|e| format!("{e:#}"));
                     let _ = tx.send(Msg::Submitted { generation, result });
                 });
             }
             Effect::SavePlan { path, plan, required_approvals } => {
-                let (ws, env, tx) = (rt.ws.clone(), rt.env.clone(), tx.clone());
+                let (config, tx) = (rt.config.clone(), tx.clone());
                 std::thread::spawn(move || {
                     let result =
-                        save_plan(&ws, &env, &path, *plan, required_approvals).map_err(|e| format!("{e:#}"));
+                        save_plan(&config, &path, *plan, required_approvals).map_err(|e| format!("{e:#}"));
                     let _ = tx.send(Msg::Saved { result });
                 });
             }
             Effect::Apply { generation, plan } => {
                 rt.stop.store(false, Ordering::SeqCst);
-                let (ws, global, env, tx, stop) =
-                    (rt.ws.clone(), rt.global.clone(), rt.env.clone(), tx.clone(), rt.stop.clone());
+                let (config, tx, stop) = (rt.config.clone(), tx.clone(), rt.stop.clone());
                 std::thread::spawn(move || {
-                    let msg = match apply(&ws, &global, &env, &plan, &tx, generation, &stop) {
-                        Ok(Err(reason)) => Msg::ApplyRefused { generation, reason },
-                        Ok(Ok(report)) => Msg::ApplyDone { generation, result: Ok(report) },
-                        Err(e) => Msg::ApplyDone { generation, result: Err(format!("{e:#}")) },
-                    };
+                    let msg = apply(&config, plan, &tx, generation, &stop);
                     let _ = tx.send(msg);
                 });
             }
             Effect::LoadAudit { generation } => {
-                let (ws, global, tx) = (rt.ws.clone(), rt.global.clone(), tx.clone());
+                let (config, tx) = (rt.config.clone(), tx.clone());
                 std::thread::spawn(move || {
-                    let result = read_audit(&ws, &global).map_err(|e| format!("{e:#}"));
+                    let result = read_audit(&config).map_err(|e| format!("{e:#}"));
                     let _ = tx.send(Msg::AuditLoaded { generation, result });
                 });
             }
@@ -196,111 +178,111 @@ fn run_effects(rt: &Runtime, tx: &Sender<Msg>, effects: Vec<Effect>) -> bool {
     quit
 }
 
-fn stamp(mut r: Request, env: &Env) -> Request {
-    r.requested_by = env.user.clone();
+fn stamp(mut r: Request, config: &Config) -> Request {
+    r.requested_by = config.env.user.clone();
     r.requested_at = app::now();
     r
 }
 
 /// Read the workspace and the state, plan (the CLI's `vend plan`).
-fn load(ws: &std::path::Path, global: &Global) -> anyhow::Result<Workspace> {
-    let files = fs::read_workspace(ws)?;
+fn load(config: &Config) -> anyhow::Result<Workspace> {
+    let files = fs::read_workspace(&config.workspace)?;
     let loaded = workspace::load(&files);
-    let (state, note) = app::read_state(ws, global, &loaded)?;
+    let (state, note) = app::read_state(config, &loaded)?;
     let plan = app::make_plan(&loaded, &state, app::now());
-    let source = if global.aws { "AWS".to_string() } else { "local state file".to_string() };
+    let source = if config.uses_aws() { "AWS".to_string() } else { "local state file".to_string() };
     let mut w = Workspace::new(files, loaded, state, plan, source);
     w.notes.extend(note);
     Ok(w)
 }
 
-fn submit(
-    ws: &std::path::Path,
-    global: &Global,
-    env: &Env,
-    request: Request,
-) -> anyhow::Result<(String, Arc<Workspace>)> {
-    let request = stamp(request, env);
-    let files = fs::read_workspace(ws)?;
+fn submit(config: &Config, request: Request) -> anyhow::Result<(String, Arc<Workspace>)> {
+    let request = stamp(request, config);
+    let files = fs::read_workspace(&config.workspace)?;
     let loaded = workspace::load(&files);
-    let (state, _) = app::read_state(ws, global, &loaded)?;
+    let (state, _) = app::read_state(config, &loaded)?;
     let checked = crate::request::check(&files, &loaded, Some(&state), &request);
     if let Some(d) = checked.diagnostics.iter().find(|d| d.is_error()) {
         anyhow::bail!("{}: {}", d.code, d.message);
     }
-    app::write_request(ws, global, env, &request, &checked)?;
-    Ok((checked.path.clone(), Arc::new(load(ws, global)?)))
+    app::write_request(config, &request, &checked)?;
+    Ok((checked.path.clone(), Arc::new(load(config)?)))
 }
 
 /// `vend plan --out FILE` for the reviewed plan: signed as its author when the workspace
 /// requires approvals (`governance::sign_author`, as the CLI does), then written.
 fn save_plan(
-    ws: &std::path::Path,
-    env: &Env,
+    config: &Config,
     path: &str,
     mut plan: crate::plan::Plan,
     required_approvals: u32,
 ) -> anyhow::Result<SavedPlan> {
-    let target = if std::path::Path::new(path).is_absolute() { PathBuf::from(path) } else { ws.join(path) };
+    let target = if std::path::Path::new(path).is_absolute() {
+        PathBuf::from(path)
+    } else {
+        config.workspace.join(path)
+    };
     if required_approvals > 0 {
         // The notes (where the key lives) are the CLI's stderr lines; the status names the author.
-        governance::sign_author(&mut plan, env)?;
+        governance::sign_author(&mut plan, &config.env)?;
     }
     fs::write_plan(&target, &plan)?;
     Ok(SavedPlan { path: target.display().to_string(), author: plan.author.as_ref().map(|a| a.user.clone()) })
 }
 
-/// `vend apply` with the reviewed plan: lock, stale-plan guard, the checks before an apply
-/// (`governance::before_apply`, as the CLI; `Ok(Err(why))` when they refuse it — nothing is
-/// sent), signed audit log, engine events streamed as messages.
+/// `vend apply` with the plan reviewed and confirmed in the UI, through the CLI's flow
+/// (`flow::apply::run`: lock with the configured lease, stale-plan guard, the checks before an
+/// apply, signed audit log, engine): its events stream in as `Msg::Engine`. A refusal by the
+/// checks before an apply is `Msg::ApplyRefused`; any other stop before the engine (a stale
+/// plan, …) ends the run like an error, and the plan is read again. Texts are the CLI's.
 fn apply(
-    ws: &std::path::Path,
-    global: &Global,
-    env: &Env,
-    plan: &crate::plan::Plan,
+    config: &Config,
+    plan: Box<crate::plan::Plan>,
     tx: &Sender<Msg>,
     generation: u64,
     stop: &AtomicBool,
-) -> anyhow::Result<Result<engine::Report, String>> {
-    // The workspace's lock, or with --backend the shared S3 lease (renewed while this runs).
-    let (held, _) = app::lock(ws, global, env, "apply", None, crate::adapter::s3_lock::DEFAULT_LEASE)?;
-    let files = fs::read_workspace(ws)?;
-    let loaded = workspace::load(&files);
-    let (mut cloud, identity, _) = app::open_cloud(ws, global, &loaded)?;
-    let state = cloud.read_state().map_err(|e| anyhow::anyhow!("reading the state: {e}"))?;
-    if let Some(why) = engine::stale_reason(plan, &files.fingerprint(), &state.fingerprint()) {
-        anyhow::bail!("{why}");
+) -> Msg {
+    let mut ui = Ui { tx, generation };
+    // The prompts of `confirm::asks` were answered in the UI before this effect.
+    let consent = Consent::Ask { terminal: true };
+    match crate::flow::apply::run(config, Source::Reviewed(plan), &consent, &mut ui, stop) {
+        Ok(Outcome::Applied { report, lost: None }) => Msg::ApplyDone { generation, result: Ok(report) },
+        Ok(Outcome::Applied { lost: Some(why), .. }) => {
+            Msg::ApplyDone { generation, result: Err(confirm::lock_lost(&why)) }
+        }
+        Ok(Outcome::Refused(Refusal::Guard(reason))) => Msg::ApplyRefused { generation, reason },
+        Ok(Outcome::Refused(why)) => Msg::ApplyDone { generation, result: Err(why.to_string()) },
+        Ok(Outcome::Cancelled(c)) => Msg::ApplyDone { generation, result: Err(c.to_string()) },
+        Ok(Outcome::NothingToApply) => {
+            Msg::ApplyDone { generation, result: Err(confirm::NOTHING_TO_APPLY.to_string()) }
+        }
+        Err(e) => Msg::ApplyDone { generation, result: Err(format!("{e:#}")) },
     }
-    // The plan was reviewed in the UI, not read from a saved (and approved) file.
-    if let Err(why) = governance::before_apply(ws, global, &loaded, plan, false)? {
-        return Ok(Err(why));
-    }
-    let (mut log, _) = app::open_audit(ws, global, env, identity)?;
-    held.fence(&mut log);
-    let mut on_event = |event: engine::EngineEvent| {
-        let _ = tx.send(Msg::Engine { generation, event });
-    };
-    let report = engine::apply_until(
-        plan,
-        cloud.as_mut(),
-        &mut log,
-        &app::SystemClock,
-        &engine::Options::default(),
-        &mut on_event,
-        &|| stop.load(Ordering::SeqCst) || held.lost().is_some(),
-    )?;
-    let lost = held.lost();
-    let _ = held.release();
-    if let Some(why) = lost {
-        anyhow::bail!("the apply stopped before its next step: the shared lock is no longer ours: {why}");
-    }
-    Ok(Ok(report))
 }
 
-fn read_audit(ws: &std::path::Path, global: &Global) -> anyhow::Result<AuditData> {
-    // The log the global options name: the shared S3 one with --backend.
-    let (records, path) = app::read_audit(ws, global)?;
-    let (verified, _) = app::verify_audit(ws, global)?;
+/// The TUI as the apply flow's frontend: the UI confirmed already; notes are not shown (the
+/// status and the apply screen say what happened); engine events become messages.
+struct Ui<'a> {
+    tx: &'a Sender<Msg>,
+    generation: u64,
+}
+
+impl Frontend for Ui<'_> {
+    fn note(&mut self, _note: &str) {}
+    fn planned(&mut self, _plan: &crate::plan::Plan) {}
+    fn confirm(&mut self, _asks: &[Ask]) -> anyhow::Result<Result<(), Cancelled>> {
+        Ok(Ok(()))
+    }
+    fn event(&mut self, event: engine::EngineEvent) {
+        let _ = self.tx.send(Msg::Engine { generation: self.generation, event });
+    }
+    fn finished(&mut self, _report: &engine::Report) {}
+}
+
+fn read_audit(config: &Config) -> anyhow::Result<AuditData> {
+    // The log the configuration names: the shared S3 one with --backend.
+    let (records, path) = app::read_audit(config)?;
+    let (verified, _) = app::verify_audit(config)?;
     let chain = match verified {
         Ok(r) => Ok(match &r.key {
             None => "empty log".to_string(),

@@ -1,0 +1,213 @@
+//! The one configuration value of a run: what `main` resolved from the command line (`cli`)
+//! and the environment (`Env`) before anything else happens — the state backend, the AWS
+//! options (keyring credentials included), the audit log and lock target, the apply settings
+//! (lock lease and timeout, poll interval), verbosity and the environment facts vend uses. The
+//! library (`app`, `governance`, `flow`, `tui`) takes this value; nothing downstream re-reads
+//! flags or the environment. Plain data: no I/O here.
+
+use crate::adapter::aws::AwsOptions;
+use crate::adapter::keys::KeyStore;
+use crate::adapter::s3_backend::S3Url;
+use crate::adapter::s3_lock;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What `main` read from the process environment, once.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// The local user (USER / LOGNAME / USERNAME), `unknown` when none is set.
+    pub user: String,
+    /// The user's config directory (XDG_CONFIG_HOME, else ~/.config: home of the key file), or
+    /// why there is none.
+    pub config_dir: Result<PathBuf, String>,
+    /// VEND_KEY_STORE=file keeps the operator key in the key file even where an OS keyring exists.
+    pub key_store: KeyStore,
+    /// Colour allowed (NO_COLOR unset or empty).
+    pub color: bool,
+    /// AWS_PROFILE, when set and not empty (the keyring entry of `vend auth` is per profile).
+    pub aws_profile: Option<String>,
+    /// Whether standard input, output and error are terminals.
+    pub stdin_tty: bool,
+    pub stdout_tty: bool,
+    pub stderr_tty: bool,
+}
+
+impl Default for Env {
+    /// No user, no config dir, no terminal (for tests and tools that build a `Config` by hand).
+    fn default() -> Env {
+        Env {
+            user: "unknown".into(),
+            config_dir: Err("no config directory".into()),
+            key_store: KeyStore::Auto,
+            color: false,
+            aws_profile: None,
+            stdin_tty: false,
+            stdout_tty: false,
+            stderr_tty: false,
+        }
+    }
+}
+
+/// Where the observed state comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateBackend {
+    /// The local state file (`--state FILE`, default `<workspace>/.vend/state.json`, seeded on
+    /// first use) and the in-process cloud behind it.
+    Local { file: Option<PathBuf> },
+    /// AWS (`--aws`), with [`Config::aws`].
+    Aws,
+}
+
+/// Where the signed audit log lives — and with it the apply lock.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuditTarget {
+    /// The local JSON Lines file (`--audit-log`, default `<workspace>/.vend/audit.jsonl`); the
+    /// lock is the workspace's OS file lock `.vend/lock`.
+    File(PathBuf),
+    /// The shared S3 backend (`--backend s3://BUCKET/PREFIX`): one object per record, the lock a
+    /// lease on `PREFIX/lock.json`.
+    Shared(S3Url),
+}
+
+/// How an apply (CLI or TUI) takes the lock and polls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplySettings {
+    /// With the shared backend: the lease of the lock, renewed every third of it (`--lock-lease`).
+    pub lock_lease: Duration,
+    /// How long to wait for another apply's lock (`--lock-timeout`); `None` fails at once.
+    pub lock_timeout: Option<Duration>,
+    /// Milliseconds between polls of an asynchronous request (`--poll-interval-ms`).
+    pub poll_interval_ms: u64,
+}
+
+/// The default poll interval (the `--poll-interval-ms` default).
+pub const DEFAULT_POLL_INTERVAL_MS: u64 = 2000;
+
+impl Default for ApplySettings {
+    fn default() -> ApplySettings {
+        ApplySettings {
+            lock_lease: s3_lock::DEFAULT_LEASE,
+            lock_timeout: None,
+            poll_interval_ms: DEFAULT_POLL_INTERVAL_MS,
+        }
+    }
+}
+
+/// The resolved configuration of one run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The workspace folder (holds catalog/ and blueprints/, and .vend/).
+    pub workspace: PathBuf,
+    pub state: StateBackend,
+    /// Every AWS client's options (the cloud, the S3 backend): `--profile`, `--region`,
+    /// `--endpoint-url` and the credentials `main` found in the OS keyring for the profile.
+    pub aws: AwsOptions,
+    pub audit: AuditTarget,
+    pub apply: ApplySettings,
+    /// `-v` count.
+    pub verbosity: u8,
+    pub env: Env,
+}
+
+impl Config {
+    /// A local configuration for `workspace`: the local state file, the local audit log, default
+    /// apply settings.
+    pub fn local(workspace: &Path, env: Env) -> Config {
+        Config {
+            workspace: workspace.to_path_buf(),
+            state: StateBackend::Local { file: None },
+            aws: AwsOptions::default(),
+            audit: AuditTarget::File(default_audit_path(workspace)),
+            apply: ApplySettings::default(),
+            verbosity: 0,
+            env,
+        }
+    }
+
+    /// Whether the state is read from (and applied to) AWS.
+    pub fn uses_aws(&self) -> bool {
+        self.state == StateBackend::Aws
+    }
+
+    /// The local state file named by `--state`, if any.
+    pub fn state_file(&self) -> Option<&Path> {
+        match &self.state {
+            StateBackend::Local { file } => file.as_deref(),
+            StateBackend::Aws => None,
+        }
+    }
+
+    /// The shared S3 backend (`--backend`), if any.
+    pub fn shared_backend(&self) -> Option<&S3Url> {
+        match &self.audit {
+            AuditTarget::Shared(url) => Some(url),
+            AuditTarget::File(_) => None,
+        }
+    }
+
+    /// The AWS profile the flags and environment select: `--profile`, else AWS_PROFILE, else
+    /// `default` (the keyring entry of `vend auth` is per profile).
+    pub fn profile_name(&self) -> String {
+        self.aws.profile.clone().or_else(|| self.env.aws_profile.clone()).unwrap_or_else(|| "default".into())
+    }
+
+    /// The workspace's local apply lock file.
+    pub fn lock_file(&self) -> PathBuf {
+        self.workspace.join(".vend").join("lock")
+    }
+
+    /// How the state source is named in the TUI's header and status.
+    pub fn state_label(&self) -> String {
+        match &self.state {
+            StateBackend::Aws => "AWS".into(),
+            StateBackend::Local { file } => {
+                file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| ".vend/state.json".into())
+            }
+        }
+    }
+}
+
+/// The default local audit log of a workspace.
+pub fn default_audit_path(workspace: &Path) -> PathBuf {
+    workspace.join(".vend").join("audit.jsonl")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_profile_is_the_flag_then_the_environment_then_default() {
+        let mut c = Config::local(Path::new("."), Env::default());
+        assert_eq!(c.profile_name(), "default");
+        c.env.aws_profile = Some("env".into());
+        assert_eq!(c.profile_name(), "env");
+        c.aws.profile = Some("flag".into());
+        assert_eq!(c.profile_name(), "flag");
+    }
+
+    #[test]
+    fn the_configuration_shows_no_secret() {
+        let mut c = Config::local(Path::new("."), Env::default());
+        let (id, secret, token) = ("ASIAVENDCONFIG00ABCD", "config/secret/EXAMPLEKEY", "CONFIGTOKEN+/=");
+        c.aws.credentials = Some(crate::adapter::credentials::StoredCredentials {
+            access_key_id: id.into(),
+            secret_access_key: secret.into(),
+            session_token: Some(token.into()),
+            expiration: None,
+        });
+        for text in [format!("{c:?}"), format!("{c:#?}")] {
+            for s in [id, secret, token] {
+                assert!(!text.contains(s), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_apply_settings_are_the_shared_lease_and_poll_interval() {
+        let s = ApplySettings::default();
+        assert_eq!(s.lock_lease, s3_lock::DEFAULT_LEASE);
+        assert_eq!(s.lock_timeout, None);
+        assert_eq!(s.poll_interval_ms, DEFAULT_POLL_INTERVAL_MS);
+    }
+}

@@ -1,0 +1,249 @@
+//! The one apply flow, used by `vend apply` and the TUI: take the lock the configuration names
+//! (local flock or S3 lease, with `Config::apply`'s lease and timeout), read the workspace and
+//! the state, guard a saved or reviewed plan against a moved basis, run the governance guard
+//! (approvals, close quota), the confirmation policy (`confirm::required`), open the signed audit
+//! log (fenced by the shared lock), run the engine and report. The frontends differ only in how
+//! they confirm and show progress (`Frontend`); refusals and their texts come from here and
+//! `confirm`. Prints nothing itself.
+
+use super::Console;
+use super::confirm::{self, Ask, Cancelled, Consent, Refusal};
+use crate::adapter::fs;
+use crate::config::Config;
+use crate::engine::{self, EngineEvent, Report};
+use crate::plan::Plan;
+use crate::{app, governance, render, workspace};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Which plan to apply.
+#[derive(Debug)]
+pub enum Source {
+    /// A plan saved with `vend plan --out FILE` (its approvals count).
+    File(PathBuf),
+    /// Plan now, show it, then confirm (`vend apply` without FILE).
+    Fresh,
+    /// A plan reviewed (and confirmed) in the TUI.
+    Reviewed(Box<Plan>),
+}
+
+/// How a frontend confirms and shows progress.
+pub trait Frontend {
+    /// A note for the user (where the key lives, a seeded state, a lock taken over, …).
+    fn note(&mut self, note: &str);
+    /// A plan computed now ([`Source::Fresh`]), before it is confirmed.
+    fn planned(&mut self, plan: &Plan);
+    /// Ask what [`confirm::required`] says must be confirmed, in order.
+    fn confirm(&mut self, asks: &[Ask]) -> anyhow::Result<Result<(), Cancelled>>;
+    /// The engine's progress.
+    fn event(&mut self, event: EngineEvent);
+    /// The engine's report, before the lock is released.
+    fn finished(&mut self, report: &Report);
+}
+
+/// How an apply ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The plan has no changes ([`confirm::NOTHING_TO_APPLY`]).
+    NothingToApply,
+    /// Refused before anything was sent.
+    Refused(Refusal),
+    /// The operator did not confirm; nothing was sent.
+    Cancelled(Cancelled),
+    /// The engine ran; `lost`: why the shared lock was lost while it ran (it stopped before its
+    /// next step; see [`confirm::lock_lost`]).
+    Applied { report: Report, lost: Option<String> },
+}
+
+impl Outcome {
+    /// The CLI's exit code (DESIGN §5): 0 when nothing was left to do, else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::NothingToApply => 0,
+            Outcome::Applied { report, lost: None } if report.is_complete() => 0,
+            _ => 1,
+        }
+    }
+}
+
+/// The lock wait and lease every apply uses: `Config::apply`'s (`--lock-timeout`,
+/// `--lock-lease`; the TUI's config carries their defaults).
+pub fn lock_settings(config: &Config) -> (Option<std::time::Duration>, std::time::Duration) {
+    (config.apply.lock_timeout, config.apply.lock_lease)
+}
+
+/// Apply the plan `source` names, as `consent` allows; `stop` asks to stop after the running step.
+pub fn run(
+    config: &Config,
+    source: Source,
+    consent: &Consent,
+    ui: &mut dyn Frontend,
+    stop: &AtomicBool,
+) -> anyhow::Result<Outcome> {
+    // A saved plan that does not parse or was edited is refused before any lock or AWS call.
+    let (given, saved) = match source {
+        Source::File(path) => (Some(fs::read_plan(&path)?), true),
+        Source::Reviewed(plan) => (Some(*plan), false),
+        Source::Fresh => (None, false),
+    };
+    // The workspace's OS file lock, or with --backend the shared S3 lease (renewed while held).
+    let (wait, lease) = lock_settings(config);
+    let (held, notes) = app::lock(config, "apply", wait, lease)?;
+    for note in notes {
+        ui.note(&note);
+    }
+    let files = fs::read_workspace(&config.workspace)?;
+    let loaded = workspace::load(&files);
+    // The cloud to apply to, and who vend acts as there (for the audit log's `actor.aws`).
+    let (mut cloud, identity, note) = app::open_cloud(config, &loaded)?;
+    if let Some(note) = note {
+        ui.note(&note);
+    }
+    let state = cloud.read_state().map_err(|e| {
+        if config.uses_aws() {
+            anyhow::anyhow!("reading the state from AWS: {e}")
+        } else {
+            anyhow::anyhow!(e)
+        }
+    })?;
+    let plan = match given {
+        Some(p) => {
+            if let Some(why) = engine::stale_reason(&p, &files.fingerprint(), &state.fingerprint()) {
+                return Ok(Outcome::Refused(Refusal::Stale(why)));
+            }
+            p
+        }
+        None => {
+            let p = app::make_plan(&loaded, &state, app::now());
+            ui.planned(&p);
+            p
+        }
+    };
+    if !plan.applyable {
+        return Ok(Outcome::Refused(Refusal::NotApplyable));
+    }
+    if !plan.has_changes() {
+        return Ok(Outcome::NothingToApply);
+    }
+    if let Err(why) = governance::before_apply(config, &loaded, &plan, saved)? {
+        return Ok(Outcome::Refused(Refusal::Guard(why)));
+    }
+    let asks = match confirm::required(&plan, consent) {
+        Ok(asks) => asks,
+        Err(why) => return Ok(Outcome::Refused(why)),
+    };
+    if !asks.is_empty()
+        && let Err(cancelled) = ui.confirm(&asks)?
+    {
+        return Ok(Outcome::Cancelled(cancelled));
+    }
+    let (mut audit, notes) = app::open_audit(config, identity)?;
+    held.fence(&mut audit);
+    for note in notes {
+        ui.note(&note);
+    }
+    let options =
+        engine::Options { poll_interval_ms: config.apply.poll_interval_ms, ..engine::Options::default() };
+    // A lost shared lock (taken over after its lease ran out, or force-unlocked) stops the apply
+    // before its next step, as does the frontend's stop.
+    let report = engine::apply_until(
+        &plan,
+        cloud.as_mut(),
+        &mut audit,
+        &app::SystemClock,
+        &options,
+        &mut |e| ui.event(e),
+        &|| stop.load(Ordering::SeqCst) || held.lost().is_some(),
+    )?;
+    ui.finished(&report);
+    let lost = held.lost();
+    if let Some(note) = held.release() {
+        ui.note(&note);
+    }
+    Ok(Outcome::Applied { report, lost })
+}
+
+/// `vend apply [FILE]`: the flow with the terminal as frontend; returns the exit code.
+pub fn cli(
+    config: &Config,
+    file: Option<PathBuf>,
+    consent: &Consent,
+    console: &mut dyn Console,
+) -> anyhow::Result<u8> {
+    let source = file.map_or(Source::Fresh, Source::File);
+    let outcome = run(config, source, consent, &mut Terminal { console }, &AtomicBool::new(false))?;
+    match &outcome {
+        Outcome::NothingToApply => console.say(confirm::NOTHING_TO_APPLY),
+        Outcome::Refused(why) => console.note(&format!("error: {why}")),
+        Outcome::Cancelled(c) => console.note(&c.to_string()),
+        Outcome::Applied { lost: Some(why), .. } => {
+            console.note(&format!("error: {}", confirm::lock_lost(why)))
+        }
+        Outcome::Applied { lost: None, .. } => {}
+    }
+    Ok(outcome.exit_code())
+}
+
+/// The CLI frontend: notes on stderr, the plan and the progress on stdout, questions on the
+/// terminal.
+struct Terminal<'a> {
+    console: &'a mut dyn Console,
+}
+
+impl Frontend for Terminal<'_> {
+    fn note(&mut self, note: &str) {
+        self.console.note(note);
+    }
+    fn planned(&mut self, plan: &Plan) {
+        self.console.out_lines(&render::plan_text(plan));
+    }
+    fn confirm(&mut self, asks: &[Ask]) -> anyhow::Result<Result<(), Cancelled>> {
+        for ask in asks {
+            match ask {
+                Ask::Apply => {
+                    self.console.say("");
+                    let answer = self
+                        .console
+                        .ask("Do you want to perform these actions? Only 'yes' will be accepted: ")?;
+                    if answer != "yes" {
+                        return Ok(Err(Cancelled::Declined));
+                    }
+                }
+                Ask::Close(name) => {
+                    let typed = self.console.ask(&format!(
+                        "Closing account '{name}' cannot be undone by vend. Type its name to confirm: "
+                    ))?;
+                    if &typed != name {
+                        return Ok(Err(Cancelled::WrongName { typed, name: name.clone() }));
+                    }
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+    fn event(&mut self, event: EngineEvent) {
+        if let Some(line) = render::apply_event(&event) {
+            self.console.out_lines(&[line]);
+        }
+    }
+    fn finished(&mut self, report: &Report) {
+        self.console.out_lines(&render::apply_report(report));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Env;
+
+    #[test]
+    fn the_cli_and_the_tui_take_the_lock_with_the_same_lease() {
+        // Both frontends call `run`, which takes the lock with `lock_settings(config)`; the TUI's
+        // configuration carries the `vend apply` defaults, the CLI's the flags.
+        let tui = Config::local(std::path::Path::new("."), Env::default());
+        assert_eq!(lock_settings(&tui), (None, crate::adapter::s3_lock::DEFAULT_LEASE));
+        let mut cli = tui.clone();
+        cli.apply.lock_lease = std::time::Duration::from_secs(7);
+        assert_eq!(lock_settings(&cli).1, std::time::Duration::from_secs(7));
+    }
+}

@@ -1,0 +1,114 @@
+//! The commands over the audit log and the lock: `vend audit verify`, `vend audit log` (its text
+//! listing), `vend metrics`, `vend approve FILE` and `vend force-unlock ID`. Each returns its exit
+//! code and prints through the `Console`.
+
+use super::Console;
+use crate::adapter::audit;
+use crate::adapter::s3_lock::LockInfo;
+use crate::config::Config;
+use crate::{app, governance, render};
+use std::path::Path;
+
+/// `vend audit verify`: the local file, or with --backend the shared log's objects: the same
+/// checks.
+pub fn verify(config: &Config, console: &mut dyn Console) -> anyhow::Result<u8> {
+    let (verified, log) = app::verify_audit(config)?;
+    match verified {
+        Ok(r) => {
+            let trust =
+                if r.pinned { "a pinned operator key" } else { "the log's first key (no operators pinned)" };
+            match &r.key {
+                None => console.say(&format!("Audit log {log}: empty, nothing to verify.")),
+                Some(key) => console.say(&format!(
+                    "Audit log {log} is intact: {} records, last seq {} ({}), signed by {key} ({trust}).",
+                    r.records, r.last_seq, r.last_hash
+                )),
+            }
+            Ok(0)
+        }
+        Err(f) => {
+            console.note(&format!("error: audit log {log} does not verify: {f}"));
+            Ok(1)
+        }
+    }
+}
+
+/// `vend audit log [--json]`: every record, as stored or one line each.
+pub fn log(config: &Config, json: bool, console: &mut dyn Console) -> anyhow::Result<u8> {
+    let (records, log) = app::read_audit(config)?;
+    for r in &records {
+        if json {
+            console.say(&audit::json_row(r)?);
+        } else {
+            console.say(&audit::text_row(r));
+        }
+    }
+    if records.is_empty() && !json {
+        console.say(&format!("The audit log {log} is empty."));
+    }
+    Ok(0)
+}
+
+/// `vend metrics [--json]`.
+pub fn metrics(config: &Config, json: bool, console: &mut dyn Console) -> anyhow::Result<u8> {
+    let m = governance::metrics(config)?;
+    if json {
+        console.say(&serde_json::to_string_pretty(&m)?);
+    } else {
+        console.out_lines(&render::metrics_text(&m));
+    }
+    Ok(0)
+}
+
+/// `vend approve FILE`.
+pub fn approve(config: &Config, file: &Path, console: &mut dyn Console) -> anyhow::Result<u8> {
+    let done = governance::approve(config, file)?;
+    for note in done.notes {
+        console.note(&note);
+    }
+    console.say(&done.message);
+    Ok(0)
+}
+
+/// `vend force-unlock ID` (see `app::force_unlock`): confirmation by the typed word `yes` on a
+/// terminal, or `--force`; without either it refuses.
+pub fn force_unlock(config: &Config, id: &str, force: bool, console: &mut dyn Console) -> anyhow::Result<u8> {
+    let terminal = config.env.stdin_tty;
+    let outcome = {
+        let mut confirm = |info: &LockInfo, ended: bool| -> anyhow::Result<bool> {
+            if force {
+                return Ok(true);
+            }
+            if !terminal {
+                console.note(&format!(
+                    "error: no terminal to confirm on; pass --force to remove lock {} held by {}",
+                    info.id, info.holder
+                ));
+                return Ok(false);
+            }
+            console.say(&format!("The shared lock is held by {}.", info.describe()));
+            if ended {
+                console.say("Its lease has ended: its holder stopped renewing it.");
+            } else {
+                console.say(
+                    "Its lease is still running: its holder may be alive, and removing the lock lets another apply start while it writes.",
+                );
+            }
+            Ok(console.ask("Remove it? Only 'yes' will be accepted: ")? == "yes")
+        };
+        app::force_unlock(config, id, &mut confirm)?
+    };
+    match outcome {
+        app::ForceUnlock::Removed { message, notes } => {
+            for note in notes {
+                console.note(&note);
+            }
+            console.say(&message);
+            Ok(0)
+        }
+        app::ForceUnlock::Refused(why) => {
+            console.note(&format!("error: {why}"));
+            Ok(1)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The commands around plans and state: `vend validate`, `vend plan` (saved and signed with
+//! `--out`), `vend show FILE` and `vend snapshot save`. Each returns its exit code (DESIGN §5:
+//! 0 ok / no changes, 1 error, 2 changes with `--detailed-exitcode`) and prints through the
+//! `Console`.
+
+use super::Console;
+use crate::adapter::fs;
+use crate::app::{self, now};
+use crate::config::Config;
+use crate::{governance, plan, render, workspace};
+use std::path::{Path, PathBuf};
+
+/// `vend plan`'s options.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Print the plan as JSON (format v1).
+    pub json: bool,
+    /// Also save the plan to this file.
+    pub out: Option<PathBuf>,
+    /// Exit 2 when the plan has changes.
+    pub detailed_exitcode: bool,
+    /// List resources that need no change too.
+    pub show_unchanged: bool,
+    /// Propose upgrades of deprecated blueprint versions.
+    pub upgrade: bool,
+}
+
+/// `vend validate`: the workspace alone.
+pub fn validate(config: &Config, console: &mut dyn Console) -> anyhow::Result<u8> {
+    let files = fs::read_workspace(&config.workspace)?;
+    let loaded = workspace::load(&files);
+    let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = loaded.diagnostics.len() - errors;
+    console.err_lines(&render::diagnostics_text(&loaded.diagnostics));
+    let d = &loaded.desired;
+    if errors > 0 {
+        console.note(&format!("Workspace is invalid: {errors} error(s), {warnings} warning(s)."));
+        Ok(1)
+    } else {
+        console.say(&format!(
+            "Workspace is valid: {} OUs, {} SCPs, {} accounts, {} portfolios, {} products, {} pipelines ({warnings} warning(s)).",
+            d.ous.len(),
+            d.policies.len(),
+            d.accounts.len(),
+            d.portfolios.len(),
+            d.products.len(),
+            d.pipelines.len()
+        ));
+        Ok(0)
+    }
+}
+
+/// `vend plan`.
+pub fn plan(config: &Config, args: &PlanOptions, console: &mut dyn Console) -> anyhow::Result<u8> {
+    let files = fs::read_workspace(&config.workspace)?;
+    let loaded = workspace::load_with(&files, args.upgrade);
+    let state = if config.uses_aws() {
+        app::aws_state(config, app::pipeline_accounts(&loaded))?
+    } else {
+        let (state, _, seeded) = fs::open_state(&config.workspace, config.state_file(), &now())?;
+        announce(&seeded, console);
+        state
+    };
+    let mut p = app::make_plan(&loaded, &state, now());
+    if args.show_unchanged {
+        p.unchanged = Some(plan::unchanged(&loaded.desired, &p));
+    }
+    if let Some(file) = &args.out {
+        if loaded.desired.settings.required_approvals > 0 {
+            // Separation of duties: the saved plan names its author (their approval won't count).
+            for note in governance::sign_author(&mut p, &config.env)? {
+                console.note(&note);
+            }
+        }
+        fs::write_plan(file, &p)?;
+    }
+    if args.json {
+        // The same document `--out` saves (with its digest), so `plan --json > FILE` is a plan
+        // file `show`/`apply`/`approve` accept.
+        console.out(&String::from_utf8_lossy(&fs::plan_file_bytes(&p)));
+    } else {
+        console.out_lines(&render::plan_text(&p));
+        if let Some(file) = &args.out {
+            console.say(&format!("Saved the plan to {}.", file.display()));
+        }
+    }
+    Ok(if !p.applyable {
+        1
+    } else if args.detailed_exitcode && p.has_changes() {
+        2
+    } else {
+        0
+    })
+}
+
+/// `vend show FILE`: a saved plan, as text or JSON.
+pub fn show(file: &Path, json: bool, console: &mut dyn Console) -> anyhow::Result<u8> {
+    // Refuses a plan file edited after it was saved (and an unsupported format).
+    let plan = fs::read_plan(file)?;
+    if json {
+        console.out(&render::plan_json(&plan));
+    } else {
+        console.out_lines(&render::plan_text(&plan));
+    }
+    Ok(if plan.applyable { 0 } else { 1 })
+}
+
+/// `vend snapshot save --out FILE`: the current state (AWS or the local file), format v1.
+pub fn snapshot_save(config: &Config, file: &Path, console: &mut dyn Console) -> anyhow::Result<u8> {
+    let mut state = if config.uses_aws() {
+        // Outside a workspace no member account is named: the snapshot then holds the
+        // pipelines of the caller's own account only.
+        let names = fs::read_workspace(&config.workspace)
+            .map(|files| app::pipeline_accounts(&workspace::load(&files)))
+            .unwrap_or_default();
+        app::aws_state(config, names)?
+    } else {
+        let (state, _, seeded) = fs::open_state(&config.workspace, config.state_file(), &now())?;
+        announce(&seeded, console);
+        state
+    };
+    state.captured_at = now();
+    state.source = if config.uses_aws() { "aws" } else { "state-file" }.into();
+    fs::write_state(file, &state)?;
+    console.note(&format!("Saved the state to {}.", file.display()));
+    Ok(0)
+}
+
+fn announce(seeded: &fs::Seeded, console: &mut dyn Console) {
+    if let Some(note) = app::seeded_note(seeded) {
+        console.note(&note);
+    }
+}
