@@ -271,7 +271,7 @@ enum Edit {
     RemoveShare,
     AttachScp,
     DetachScp,
-    EditScp,
+    ChangeScp,
     NewScp,
     DeleteScp,
     AddVersion,
@@ -295,7 +295,7 @@ const EDITS: [Edit; 21] = [
     Edit::RemoveShare,
     Edit::AttachScp,
     Edit::DetachScp,
-    Edit::EditScp,
+    Edit::ChangeScp,
     Edit::NewScp,
     Edit::DeleteScp,
     Edit::AddVersion,
@@ -463,7 +463,7 @@ fn edit(w: &mut World, ws: &Path, e: Edit, rng: &mut fastrand::Rng) -> Option<St
             list.retain(|p| *p != policy);
             format!("detach {policy} from '{target}'")
         }
-        Edit::EditScp => {
+        Edit::ChangeScp => {
             let policy = pick(rng, &policies)?.clone();
             let sid = w.fresh("Sid").replace('-', "");
             let doc = w.policies.get_mut(&policy)?;
