@@ -12,7 +12,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vend::model::{Desired, State};
-use vend::plan::{Action, Basis, Change, Kind, Plan};
+use vend::plan::{Action, Address, Basis, Change, Kind, Plan};
 use vend::tui::model::{Model, Msg, Workspace};
 use vend::tui::{Key, update, view};
 use vend::workspace::{Files, Loaded};
@@ -22,7 +22,7 @@ fn plan(n: usize) -> Plan {
     let ous = 50;
     for i in 0..ous {
         changes.push(Change {
-            address: format!("ou:Workloads/team-{i}"),
+            address: Address::ou(&format!("Workloads/team-{i}")),
             kind: Kind::Ou,
             action: Action::Create,
             before: None,
@@ -34,11 +34,11 @@ fn plan(n: usize) -> Plan {
     for i in 0..n - ous {
         let ou = i % ous;
         let (kind, address, action) = match i % 4 {
-            0 | 1 => (Kind::Account, format!("account:acct-{i:05}"), Action::Create),
-            2 => (Kind::Account, format!("account:acct-{i:05}"), Action::Move),
+            0 | 1 => (Kind::Account, Address::account(&format!("acct-{i:05}")), Action::Create),
+            2 => (Kind::Account, Address::account(&format!("acct-{i:05}")), Action::Move),
             _ => (
                 Kind::ProvisionedPipeline,
-                format!("provisioned_pipeline:acct-{:05}/baseline", i - 3),
+                Address::provisioned_pipeline(&format!("acct-{:05}", i - 3), "baseline"),
                 Action::Create,
             ),
         };
@@ -48,7 +48,7 @@ fn plan(n: usize) -> Plan {
             action,
             before: None,
             after: Some(json!({ "name": format!("acct-{i:05}"), "parent": format!("Workloads/team-{ou}") })),
-            depends_on: vec![format!("ou:Workloads/team-{ou}")],
+            depends_on: vec![Address::ou(&format!("Workloads/team-{ou}"))],
             reason: "new request".into(),
         });
     }

@@ -1,12 +1,14 @@
 //! The vocabulary shared by every layer: the observed `State` (snapshot format v1), the
 //! `Desired` state a workspace asks for, and `Diagnostic`s. Pure data: no I/O here.
 
+mod address;
 mod desired;
 mod diag;
 pub mod guardrails;
 pub mod snapshot_check;
 mod state;
 
+pub use address::{Address, Kind, ShareKey, Target};
 pub use desired::*;
 pub use diag::*;
 pub use state::*;

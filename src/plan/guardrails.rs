@@ -64,7 +64,7 @@ pub(crate) fn check_with(
     // OUs that need more than FullAWSAccess.
     for ou in &p.ous_after {
         let Some((_, origin)) = g.scp_required_under.iter().find(|(u, _)| is_under(ou, u)) else { continue };
-        let own = p.after_of(&format!("ou:{ou}")).cloned().unwrap_or_default();
+        let own = p.after_of(&super::Address::ou(ou)).cloned().unwrap_or_default();
         if own.iter().all(|s| s == "FullAWSAccess") {
             let d = diag(
                 g.severity_of("full-access-only"),

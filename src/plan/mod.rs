@@ -10,6 +10,7 @@ pub mod guardrails;
 pub mod lifecycle;
 mod model;
 mod order;
+pub mod payload;
 
 pub use build::{build, desired_addresses, unchanged};
 pub use effective::EffectivePolicy;

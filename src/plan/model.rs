@@ -5,6 +5,7 @@
 //! (appended later, each signed), and `summary`/`applyable` are re-derived on reading
 //! ([`Plan::integrity_problem`]), so a hand edit of any field that steers apply is refused.
 
+pub use crate::model::{Address, Kind, ShareKey, Target};
 use crate::model::{Diagnostic, sha256_prefixed};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -65,96 +66,17 @@ impl fmt::Display for Action {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    PolicyType,
-    Ou,
-    Account,
-    Policy,
-    PolicyAttachment,
-    Portfolio,
-    Product,
-    ProductVersion,
-    PortfolioProduct,
-    PortfolioPrincipal,
-    PortfolioShare,
-    LaunchConstraint,
-    ProvisionedPipeline,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 13] = [
-        Kind::PolicyType,
-        Kind::Ou,
-        Kind::Account,
-        Kind::Policy,
-        Kind::PolicyAttachment,
-        Kind::Portfolio,
-        Kind::Product,
-        Kind::ProductVersion,
-        Kind::PortfolioProduct,
-        Kind::PortfolioPrincipal,
-        Kind::PortfolioShare,
-        Kind::LaunchConstraint,
-        Kind::ProvisionedPipeline,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::PolicyType => "policy_type",
-            Kind::Ou => "ou",
-            Kind::Account => "account",
-            Kind::Policy => "policy",
-            Kind::PolicyAttachment => "policy_attachment",
-            Kind::Portfolio => "portfolio",
-            Kind::Product => "product",
-            Kind::ProductVersion => "product_version",
-            Kind::PortfolioProduct => "portfolio_product",
-            Kind::PortfolioPrincipal => "portfolio_principal",
-            Kind::PortfolioShare => "portfolio_share",
-            Kind::LaunchConstraint => "launch_constraint",
-            Kind::ProvisionedPipeline => "provisioned_pipeline",
-        }
-    }
-
-    /// Heading used when a plan is shown grouped by kind.
-    pub fn title(self) -> &'static str {
-        match self {
-            Kind::PolicyType => "Policy types",
-            Kind::Ou => "Organizational units",
-            Kind::Account => "Accounts",
-            Kind::Policy => "Service control policies",
-            Kind::PolicyAttachment => "SCP attachments",
-            Kind::Portfolio => "Portfolios",
-            Kind::Product => "Products",
-            Kind::ProductVersion => "Product versions",
-            Kind::PortfolioProduct => "Portfolio products",
-            Kind::PortfolioPrincipal => "Portfolio principals",
-            Kind::PortfolioShare => "Portfolio shares",
-            Kind::LaunchConstraint => "Launch constraints",
-            Kind::ProvisionedPipeline => "Provisioned pipelines",
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// One planned change. `before`/`after` are the resource as in the snapshot (plus the
 /// display-and-apply fields documented in the README), or null.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
-    pub address: String,
+    pub address: Address,
     pub kind: Kind,
     pub action: Action,
     pub before: Option<Value>,
     pub after: Option<Value>,
-    pub depends_on: Vec<String>,
+    pub depends_on: Vec<Address>,
     pub reason: String,
 }
 
@@ -230,7 +152,7 @@ pub struct Plan {
     pub effective_policies: Option<Vec<super::EffectivePolicy>>,
     /// Addresses the workspace asks for that need no change (only with `--show-unchanged`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unchanged: Option<Vec<String>>,
+    pub unchanged: Option<Vec<Address>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approvals: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1103,7 +1103,9 @@ impl Cx<'_> {
             && self.desired.settings.upgrade
             && let Some(newer) = newest_account_blueprint(b, &bp.name).filter(|n| n.version != bp.version)
         {
-            self.desired.upgraded.insert(format!("account:{name}"), format!("{}@{}", bp.name, bp.version));
+            self.desired
+                .upgraded
+                .insert(crate::model::Address::account(&name), format!("{}@{}", bp.name, bp.version));
             bp = newer;
         }
         // Parameters: unknown, type, allowed, pattern, required.
@@ -1457,7 +1459,7 @@ impl Cx<'_> {
             return;
         };
         let mut v = v;
-        let key = format!("provisioned_pipeline:{account}/{name}");
+        let key = crate::model::Address::provisioned_pipeline(account, name);
         if self.desired.settings.upgrade
             && published.get(&pv.product).is_some_and(|(_, dep)| dep.contains(v))
             && let Some(newest) = newest_published(published, &pv.product)
