@@ -8,14 +8,47 @@
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vend::model::{Desired, State};
-use vend::plan::{Action, Address, Basis, Change, Kind, Plan};
+use vend::plan::payload::{NewAccount, NewOu, PipelineState};
+use vend::plan::{Action, Address, Basis, Change, Kind, Payload, Plan};
 use vend::tui::model::{Model, Msg, Workspace};
 use vend::tui::{Key, update, view};
 use vend::workspace::{Files, Loaded};
+
+fn side(kind: Kind, name: String, parent: String) -> Payload {
+    if kind == Kind::Account {
+        return Payload::NewAccount(NewAccount {
+            id: None,
+            name,
+            email: String::new(),
+            state: "ACTIVE".into(),
+            parent_id: None,
+            parent,
+            tags: Default::default(),
+            blueprint: String::new(),
+            create_account_request_id: None,
+            root_id: String::new(),
+            requested_at: None,
+        });
+    }
+    Payload::Pipeline(PipelineState {
+        id: None,
+        name,
+        account_id: None,
+        product_id: None,
+        version_id: None,
+        status: "AVAILABLE".into(),
+        params: Default::default(),
+        tags: Default::default(),
+        account: parent,
+        product: String::new(),
+        version: None,
+        requested_at: None,
+        mark_account: None,
+    })
+}
 
 fn plan(n: usize) -> Plan {
     let mut changes = vec![];
@@ -26,7 +59,14 @@ fn plan(n: usize) -> Plan {
             kind: Kind::Ou,
             action: Action::Create,
             before: None,
-            after: Some(json!({ "name": format!("team-{i}"), "parent": "Workloads" })),
+            after: Some(Payload::NewOu(NewOu {
+                id: None,
+                name: format!("team-{i}"),
+                parent_id: None,
+                path: format!("Workloads/team-{i}"),
+                parent: "Workloads".into(),
+                tags: Default::default(),
+            })),
             depends_on: vec![],
             reason: "declared in organization.yaml".into(),
         });
@@ -47,7 +87,7 @@ fn plan(n: usize) -> Plan {
             kind,
             action,
             before: None,
-            after: Some(json!({ "name": format!("acct-{i:05}"), "parent": format!("Workloads/team-{ou}") })),
+            after: Some(side(kind, format!("acct-{i:05}"), format!("Workloads/team-{ou}"))),
             depends_on: vec![Address::ou(&format!("Workloads/team-{ou}"))],
             reason: "new request".into(),
         });

@@ -4,8 +4,8 @@
 
 use super::{EngineEvent, Options};
 use crate::model::{PIPELINES_TAG, Tags, sha256_hex};
-use crate::plan::payload::*;
-use crate::plan::{Action, Address, Change, Kind};
+use crate::plan::apply_view::*;
+use crate::plan::{Action, Address, Change, Kind, Payload};
 use crate::port::{
     ArtifactSpec, Audit, AuditError, AuditEvent, Clock, Cloud, CloudError, ErrorKind, Op, Outcome,
 };
@@ -98,7 +98,7 @@ impl<'a> Run<'a> {
     /// The idempotency token of a change: derived from its address and desired content, so a
     /// fresh plan after an interrupted apply sends the same token (AWS-NOTES).
     fn token(change: &Change, part: &str) -> String {
-        let content = change.after.as_ref().map(|v| v.to_string()).unwrap_or_default();
+        let content = change.after.as_ref().map(Payload::json_text).unwrap_or_default();
         sha256_hex(format!("{}\0{part}\0{content}", change.address).as_bytes())
     }
 

@@ -5,10 +5,9 @@
 //! — the SCPs attached to the root, every OU on its path and the account itself — before and
 //! after. Pure; also used by `plan::guardrails`.
 
-use super::{Action, Address, Change, Kind};
+use super::{Action, Address, Change, Kind, Payload};
 use crate::model::State;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One account's effective SCPs before and after the plan (plan JSON: `effective_policies`).
@@ -46,8 +45,9 @@ pub(crate) struct Projection {
     pub created: BTreeMap<String, String>,
 }
 
-fn text(v: &Option<Value>, key: &str) -> Option<String> {
-    v.as_ref().and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_string)
+/// The parent path of an account after the change.
+fn parent(c: &Change) -> Option<String> {
+    c.after.as_ref().and_then(Payload::parent).map(str::to_string)
 }
 
 /// The OU id -> path map of a state.
@@ -139,13 +139,13 @@ impl Projection {
                     if let Some(set) = changed.get_mut(c.address.as_str()) {
                         set.insert("FullAWSAccess".into());
                     }
-                    created.insert(key.to_string(), text(&c.after, "parent").unwrap_or_default());
+                    created.insert(key.to_string(), parent(c).unwrap_or_default());
                 }
                 (Kind::Account, Action::Close) => {
                     closing.insert(key.to_string());
                 }
                 (Kind::Account, _) => {
-                    if let Some(p) = text(&c.after, "parent") {
+                    if let Some(p) = parent(c) {
                         moved.insert(key.to_string(), p);
                     }
                 }

@@ -5,6 +5,7 @@
 //! (appended later, each signed), and `summary`/`applyable` are re-derived on reading
 //! ([`Plan::integrity_problem`]), so a hand edit of any field that steers apply is refused.
 
+pub use super::payload::Payload;
 pub use crate::model::{Address, Kind, ShareKey, Target};
 use crate::model::{Diagnostic, sha256_prefixed};
 use serde::{Deserialize, Serialize};
@@ -67,17 +68,71 @@ impl fmt::Display for Action {
 }
 
 /// One planned change. `before`/`after` are the resource as in the snapshot (plus the
-/// display-and-apply fields documented in the README), or null.
+/// display-and-apply fields documented in the README), or null; typed per kind
+/// ([`Payload`]), read back from JSON with the change's kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawChange")]
 pub struct Change {
     pub address: Address,
     pub kind: Kind,
     pub action: Action,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
+    pub before: Option<Payload>,
+    pub after: Option<Payload>,
     pub depends_on: Vec<Address>,
     pub reason: String,
+}
+
+/// The serde mirror of a change in plan JSON, before its sides are typed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChange {
+    address: Address,
+    kind: Kind,
+    action: Action,
+    before: Option<Value>,
+    after: Option<Value>,
+    depends_on: Vec<Address>,
+    reason: String,
+}
+
+impl TryFrom<RawChange> for Change {
+    type Error = String;
+
+    fn try_from(r: RawChange) -> Result<Change, String> {
+        let side = |v: &Option<Value>, after: bool| -> Result<Option<Payload>, String> {
+            v.as_ref().map(|v| Payload::read(r.kind, r.action, after, v)).transpose().map_err(|e| {
+                format!("{}: {} is not a {} ({e})", r.address, if after { "after" } else { "before" }, r.kind)
+            })
+        };
+        Ok(Change {
+            before: side(&r.before, false)?,
+            after: side(&r.after, true)?,
+            address: r.address,
+            kind: r.kind,
+            action: r.action,
+            depends_on: r.depends_on,
+            reason: r.reason,
+        })
+    }
+}
+
+impl Change {
+    /// `before` as plan JSON (for display).
+    pub fn before_json(&self) -> Option<Value> {
+        self.before.as_ref().map(Payload::to_json)
+    }
+
+    /// `after` as plan JSON (for display).
+    pub fn after_json(&self) -> Option<Value> {
+        self.after.as_ref().map(Payload::to_json)
+    }
+}
+
+/// What `plan_id` covers.
+#[derive(Serialize)]
+struct IdDoc<'a> {
+    basis: &'a Basis,
+    changes: &'a [Change],
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,8 +248,9 @@ impl Plan {
 
     /// `sha256:` of the canonical JSON of basis + changes.
     pub fn compute_id(&self) -> String {
-        let doc = serde_json::json!({ "basis": self.basis, "changes": self.changes });
-        sha256_prefixed(doc.to_string().as_bytes())
+        let doc =
+            serde_json::to_string(&IdDoc { basis: &self.basis, changes: &self.changes }).unwrap_or_default();
+        sha256_prefixed(doc.as_bytes())
     }
 
     /// `sha256:` of the canonical JSON (object keys sorted, no spaces) of the whole plan document

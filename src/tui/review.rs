@@ -13,11 +13,12 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The OU / portfolio / account a change belongs to inside its kind ("" for none).
 pub fn group_of(c: &Change) -> String {
     let key = c.address.key();
+    let (before, after) = (c.before_json(), c.after_json());
     let field = |name: &str| {
-        c.after
+        after
             .as_ref()
             .and_then(|v| v.get(name))
-            .or_else(|| c.before.as_ref().and_then(|v| v.get(name)))
+            .or_else(|| before.as_ref().and_then(|v| v.get(name)))
             .and_then(|v| v.as_str())
             .map(str::to_string)
     };

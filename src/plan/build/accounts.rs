@@ -75,8 +75,9 @@ impl<'a> Planner<'a> {
                     );
                     continue;
                 }
-                let before = to_value(acct);
-                let after = with(before.clone(), "state", json!("PENDING_CLOSURE"));
+                let before = account_state(acct, None);
+                let after = AccountState { state: "PENDING_CLOSURE".into(), ..before.clone() };
+                let (before, after) = (Payload::Account(before), Payload::Account(after));
                 self.push(
                     Kind::Account,
                     address,
@@ -138,12 +139,12 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let tags = merge_tags(&acct.tags, &da.tags);
-            let before = with(to_value(acct), "parent", json!(current_parent));
-            let mut after = with(before.clone(), "tags", to_value(&tags));
+            let before = account_state(acct, Some(current_parent.clone()));
+            let mut after = AccountState { tags, ..before.clone() };
             let mut deps = vec![];
             if moves {
-                after = with(after, "parent_id", json!(self.ou_id(&da.ou)));
-                after = with(after, "parent", json!(da.ou));
+                after.parent_id = self.ou_id(&da.ou);
+                after.parent = Some(Some(da.ou.clone()));
                 deps.push(Address::ou(&da.ou));
                 self.moved.insert(acct.id.clone(), da.ou.clone());
             }
@@ -157,7 +158,15 @@ impl<'a> Planner<'a> {
             } else {
                 continue;
             };
-            self.push(Kind::Account, address, action, Some(before), Some(after), deps, reason);
+            self.push(
+                Kind::Account,
+                address,
+                action,
+                Some(Payload::Account(before)),
+                Some(Payload::Account(after)),
+                deps,
+                reason,
+            );
         }
         // Managed accounts without a request: vend stops managing them (never closes).
         for a in &self.s.accounts {
@@ -231,17 +240,20 @@ impl<'a> Planner<'a> {
             (None, None) => "new request".into(),
         };
         self.fates.insert(name.clone(), AccountFate::New);
-        let mut after = json!({
-            "id": null, "name": name, "email": da.email, "state": "ACTIVE",
-            "parent_id": self.ou_id(&da.ou), "parent": da.ou, "tags": da.tags,
-            "blueprint": da.blueprint,
-            "create_account_request_id": in_flight.map(|r| r.id.clone()),
-            "root_id": self.s.organization.root_id,
-        });
-        if let Some(at) = &da.requested_at {
+        let after = Payload::NewAccount(NewAccount {
+            id: None,
+            name: name.clone(),
+            email: da.email.clone(),
+            state: "ACTIVE".into(),
+            parent_id: self.ou_id(&da.ou),
+            parent: da.ou.clone(),
+            tags: da.tags.clone(),
+            blueprint: da.blueprint.clone(),
+            create_account_request_id: in_flight.map(|r| r.id.clone()),
+            root_id: self.s.organization.root_id.clone(),
             // For delivery metrics: apply records it with the creation's intent.
-            after = with(after, "requested_at", json!(at));
-        }
+            requested_at: da.requested_at.clone(),
+        });
         self.push(
             Kind::Account,
             address.clone(),

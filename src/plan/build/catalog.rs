@@ -42,9 +42,14 @@ impl<'a> Planner<'a> {
                     address.clone(),
                     Action::Create,
                     None,
-                    Some(json!({
-                        "id": null, "name": name, "owner": dp.owner, "description": dp.description,
-                        "tags": dp.tags, "versions": [], "blueprint": dp.blueprint,
+                    Some(Payload::Product(ProductState {
+                        id: None,
+                        name: name.clone(),
+                        owner: dp.owner.clone(),
+                        description: Some(dp.description.clone()),
+                        tags: dp.tags.clone(),
+                        versions: vec![],
+                        blueprint: Some(dp.blueprint.clone()),
                     })),
                     vec![],
                     "product published in portfolios.yaml",
@@ -53,9 +58,9 @@ impl<'a> Planner<'a> {
                     self.product_ids.insert(name.clone(), sp);
                     let tags = merge_tags(&sp.tags, &dp.tags);
                     if sp.owner != dp.owner || tags != sp.tags {
-                        let before = to_value(sp);
-                        let after =
-                            with(with(before.clone(), "owner", json!(dp.owner)), "tags", to_value(&tags));
+                        let before = product_state(sp);
+                        let after = ProductState { owner: dp.owner.clone(), tags, ..before.clone() };
+                        let (before, after) = (Payload::Product(before), Payload::Product(after));
                         self.push(
                             Kind::Product,
                             address.clone(),
@@ -76,17 +81,27 @@ impl<'a> Planner<'a> {
                 let sv = existing.and_then(|p| p.versions.iter().find(|v| v.name == *vname));
                 match sv {
                     None => {
-                        let mut after = json!({
-                            "id": null, "name": vname, "active": true, "guidance": guidance,
-                            "description": desc, "template_url": self.template_url(name, vname, &dv.sha256),
-                            "product": name, "template_body": dv.template_body,
-                        });
+                        let mut display = VersionDisplay::default();
                         if let Some(prev) = &dv.previous
                             && let Some(pv) = dp.versions.get(prev)
                         {
-                            after = with(after, "previous_version", json!(prev));
-                            after = with(after, "previous_template_body", json!(pv.template_body));
+                            display = VersionDisplay {
+                                previous_version: Some(prev.clone()),
+                                previous_template_body: Some(pv.template_body.clone()),
+                            };
                         }
+                        let after = Payload::Version(VersionState {
+                            id: None,
+                            name: vname.clone(),
+                            active: true,
+                            guidance: guidance.into(),
+                            description: desc,
+                            template_url: self.template_url(name, vname, &dv.sha256),
+                            product: name.clone(),
+                            template_body: Some(dv.template_body.clone()),
+                            display,
+                            product_id: None,
+                        });
                         creates.push(vaddr.clone());
                         self.push(
                             Kind::ProductVersion,
@@ -111,12 +126,10 @@ impl<'a> Planner<'a> {
                             );
                             continue;
                         }
-                        let before = to_value(sv);
-                        let after = with(
-                            with(before.clone(), "guidance", json!(guidance)),
-                            "active",
-                            json!(!dv.retired),
-                        );
+                        let before = version_state(sv, name);
+                        let after =
+                            VersionState { guidance: guidance.into(), active: !dv.retired, ..before.clone() };
+                        let (before, after) = (Payload::Version(before), Payload::Version(after));
                         if dv.retired {
                             if !sv.active && sv.guidance == "DEPRECATED" {
                                 continue;
@@ -195,7 +208,7 @@ impl<'a> Planner<'a> {
                         Kind::ProductVersion,
                         Address::product_version(name, &sv.name),
                         Action::Delete,
-                        Some(with(to_value(sv), "product", json!(name))),
+                        Some(Payload::Version(version_state(sv, name))),
                         None,
                         leaving,
                         "version no longer listed in portfolios.yaml",
@@ -249,7 +262,7 @@ impl<'a> Planner<'a> {
                 Kind::Product,
                 Address::product(&sp.name),
                 Action::Delete,
-                Some(to_value(sp)),
+                Some(Payload::Product(product_state(sp))),
                 None,
                 deps,
                 "managed product no longer published in portfolios.yaml",
@@ -327,9 +340,16 @@ impl<'a> Planner<'a> {
                     address.clone(),
                     Action::Create,
                     None,
-                    Some(json!({
-                        "id": null, "name": name, "description": dp.description, "provider": dp.provider,
-                        "tags": dp.tags, "product_ids": [], "principals": [], "shares": [], "launch_constraints": [],
+                    Some(Payload::Portfolio(PortfolioState {
+                        id: None,
+                        name: name.clone(),
+                        description: dp.description.clone(),
+                        provider: dp.provider.clone(),
+                        tags: dp.tags.clone(),
+                        product_ids: Some(vec![]),
+                        principals: Some(vec![]),
+                        shares: Some(vec![]),
+                        launch_constraints: Some(vec![]),
                     })),
                     vec![],
                     "new portfolio in portfolios.yaml",
@@ -339,12 +359,22 @@ impl<'a> Planner<'a> {
                     let tags = merge_tags(&sp.tags, &dp.tags);
                     if sp.description != dp.description || sp.provider != dp.provider || tags != sp.tags {
                         let before = portfolio_core(sp);
-                        let after = with(
-                            with(with(before.clone(), "description", json!(dp.description)), "provider", json!(dp.provider)),
-                            "tags",
-                            to_value(&tags),
+                        let after = PortfolioState {
+                            description: dp.description.clone(),
+                            provider: dp.provider.clone(),
+                            tags,
+                            ..before.clone()
+                        };
+                        let (before, after) = (Payload::Portfolio(before), Payload::Portfolio(after));
+                        self.push(
+                            Kind::Portfolio,
+                            address.clone(),
+                            Action::Update,
+                            Some(before),
+                            Some(after),
+                            vec![],
+                            "description, provider or tags differ",
                         );
-                        self.push(Kind::Portfolio, address.clone(), Action::Update, Some(before), Some(after), vec![], "description, provider or tags differ");
                     }
                 }
             }
@@ -368,9 +398,12 @@ impl<'a> Planner<'a> {
                         Address::portfolio_product(name, product),
                         Action::Create,
                         None,
-                        Some(json!({ "portfolio": name, "product": product,
-                                     "portfolio_id": existing.map(|p| p.id.clone()),
-                                     "product_id": self.product_ids.get(product).map(|p| p.id.clone()) })),
+                        Some(Payload::PortfolioProduct(PortfolioProductState {
+                            portfolio: name.clone(),
+                            product: product.clone(),
+                            portfolio_id: existing.map(|p| p.id.clone()),
+                            product_id: self.product_ids.get(product).map(|p| p.id.clone()),
+                        })),
                         vec![address.clone(), Address::product(product)],
                         "product listed in the portfolio",
                     );
@@ -382,7 +415,12 @@ impl<'a> Planner<'a> {
                         Kind::PortfolioProduct,
                         Address::portfolio_product(name, pname),
                         Action::Delete,
-                        Some(json!({ "portfolio": name, "product": pname, "portfolio_id": existing.map(|p| p.id.clone()), "product_id": p.id })),
+                        Some(Payload::PortfolioProduct(PortfolioProductState {
+                            portfolio: name.clone(),
+                            product: pname.clone(),
+                            portfolio_id: existing.map(|p| p.id.clone()),
+                            product_id: Some(p.id.clone()),
+                        })),
                         None,
                         vec![Address::launch_constraint(name, pname)],
                         "product no longer listed in the portfolio",
@@ -400,7 +438,7 @@ impl<'a> Planner<'a> {
                         Address::portfolio_principal(name, arn),
                         Action::Create,
                         None,
-                        Some(json!({ "portfolio": name, "arn": arn, "type": ptype })),
+                        Some(principal(name, arn, ptype)),
                         vec![address.clone()],
                         "principal listed in the portfolio",
                     );
@@ -412,7 +450,7 @@ impl<'a> Planner<'a> {
                         Kind::PortfolioPrincipal,
                         Address::portfolio_principal(name, &p.arn),
                         Action::Delete,
-                        Some(json!({ "portfolio": name, "arn": p.arn, "type": p.principal_type })),
+                        Some(principal(name, &p.arn, &p.principal_type)),
                         None,
                         vec![],
                         "principal no longer listed",
@@ -438,16 +476,31 @@ impl<'a> Planner<'a> {
                     continue;
                 };
                 wanted.insert(key.clone());
-                let after = json!({ "portfolio": name, "target": key, "type": stype, "value": id, "status": "COMPLETED" });
+                let after = Payload::Share(ShareState {
+                    portfolio: name.clone(),
+                    target: key.clone(),
+                    share_type: stype.into(),
+                    value: id,
+                    status: "COMPLETED".into(),
+                    portfolio_id: None,
+                });
                 let saddr = Address::portfolio_share(name, &key);
                 let deps: Vec<Address> = std::iter::once(address.clone()).chain(dep).collect();
                 match current_shares.get(&key) {
-                    None => self.push(Kind::PortfolioShare, saddr, Action::Create, None, Some(after), deps, "share listed in the portfolio"),
+                    None => self.push(
+                        Kind::PortfolioShare,
+                        saddr,
+                        Action::Create,
+                        None,
+                        Some(after),
+                        deps,
+                        "share listed in the portfolio",
+                    ),
                     Some(s) if matches!(s.status.as_str(), "ERROR" | "COMPLETED_WITH_ERRORS") => self.push(
                         Kind::PortfolioShare,
                         saddr,
                         Action::Replace,
-                        Some(json!({ "portfolio": name, "target": key, "type": s.share_type, "value": s.value, "status": s.status })),
+                        Some(share(name, &key, s)),
                         Some(after),
                         deps,
                         format!("share ended in {}; share again", s.status),
@@ -461,7 +514,7 @@ impl<'a> Planner<'a> {
                         Kind::PortfolioShare,
                         Address::portfolio_share(name, key),
                         Action::Delete,
-                        Some(json!({ "portfolio": name, "target": key, "type": s.share_type, "value": s.value, "status": s.status })),
+                        Some(share(name, key, s)),
                         None,
                         vec![],
                         "share no longer listed",
@@ -488,7 +541,7 @@ impl<'a> Planner<'a> {
                         caddr,
                         Action::Create,
                         None,
-                        Some(json!({ "portfolio": name, "product": product, "local_role_name": role })),
+                        Some(constraint(name, product, role)),
                         vec![Address::portfolio_product(name, product)],
                         "launch_role set on the portfolio",
                     ),
@@ -496,8 +549,8 @@ impl<'a> Planner<'a> {
                         Kind::LaunchConstraint,
                         caddr,
                         Action::Replace,
-                        Some(json!({ "portfolio": name, "product": product, "local_role_name": c.local_role_name })),
-                        Some(json!({ "portfolio": name, "product": product, "local_role_name": role })),
+                        Some(constraint(name, product, &c.local_role_name)),
+                        Some(constraint(name, product, role)),
                         vec![],
                         "launch role changed (one launch constraint per product: delete, then create)",
                     ),
@@ -505,7 +558,7 @@ impl<'a> Planner<'a> {
                         Kind::LaunchConstraint,
                         caddr,
                         Action::Delete,
-                        Some(json!({ "portfolio": name, "product": product, "local_role_name": c.local_role_name })),
+                        Some(constraint(name, product, &c.local_role_name)),
                         None,
                         vec![],
                         "launch_role removed from the portfolio",
@@ -521,7 +574,7 @@ impl<'a> Planner<'a> {
                         Kind::LaunchConstraint,
                         Address::launch_constraint(name, pname),
                         Action::Delete,
-                        Some(json!({ "portfolio": name, "product": pname, "local_role_name": c.local_role_name })),
+                        Some(constraint(name, pname, &c.local_role_name)),
                         None,
                         vec![],
                         "product no longer listed in the portfolio",
@@ -544,9 +597,7 @@ impl<'a> Planner<'a> {
                     Kind::LaunchConstraint,
                     a,
                     Action::Delete,
-                    Some(
-                        json!({ "portfolio": name, "product": pname, "local_role_name": c.local_role_name }),
-                    ),
+                    Some(constraint(name, &pname, &c.local_role_name)),
                     None,
                     vec![],
                     "portfolio removed",
@@ -556,7 +607,20 @@ impl<'a> Planner<'a> {
                 let pname = self.product_name(id);
                 let a = Address::portfolio_product(name, &pname);
                 deps.push(a.clone());
-                self.push(Kind::PortfolioProduct, a, Action::Delete, Some(json!({ "portfolio": name, "product": pname, "portfolio_id": sp.id, "product_id": id })), None, vec![Address::launch_constraint(name, &pname)], "portfolio removed");
+                self.push(
+                    Kind::PortfolioProduct,
+                    a,
+                    Action::Delete,
+                    Some(Payload::PortfolioProduct(PortfolioProductState {
+                        portfolio: name.clone(),
+                        product: pname.clone(),
+                        portfolio_id: Some(sp.id.clone()),
+                        product_id: Some(id.clone()),
+                    })),
+                    None,
+                    vec![Address::launch_constraint(name, &pname)],
+                    "portfolio removed",
+                );
             }
             for p in &sp.principals {
                 let a = Address::portfolio_principal(name, &p.arn);
@@ -565,7 +629,7 @@ impl<'a> Planner<'a> {
                     Kind::PortfolioPrincipal,
                     a,
                     Action::Delete,
-                    Some(json!({ "portfolio": name, "arn": p.arn, "type": p.principal_type })),
+                    Some(principal(name, &p.arn, &p.principal_type)),
                     None,
                     vec![],
                     "portfolio removed",
@@ -575,13 +639,21 @@ impl<'a> Planner<'a> {
                 let key = self.share_key(s);
                 let a = Address::portfolio_share(name, &key);
                 deps.push(a.clone());
-                self.push(Kind::PortfolioShare, a, Action::Delete, Some(json!({ "portfolio": name, "target": key, "type": s.share_type, "value": s.value, "status": s.status })), None, vec![], "portfolio removed");
+                self.push(
+                    Kind::PortfolioShare,
+                    a,
+                    Action::Delete,
+                    Some(share(name, &key, s)),
+                    None,
+                    vec![],
+                    "portfolio removed",
+                );
             }
             self.push(
                 Kind::Portfolio,
                 Address::portfolio(name),
                 Action::Delete,
-                Some(portfolio_core(sp)),
+                Some(Payload::Portfolio(portfolio_core(sp))),
                 None,
                 deps,
                 "managed portfolio no longer in portfolios.yaml",
@@ -633,4 +705,34 @@ impl<'a> Planner<'a> {
     pub(super) fn product_name(&self, id: &str) -> String {
         self.products_by_id.get(id).map(|p| p.name.clone()).unwrap_or_else(|| id.to_string())
     }
+}
+
+fn principal(portfolio: &str, arn: &str, principal_type: &str) -> Payload {
+    Payload::Principal(PrincipalState {
+        portfolio: portfolio.to_string(),
+        arn: arn.to_string(),
+        principal_type: principal_type.to_string(),
+        portfolio_id: None,
+    })
+}
+
+fn share(portfolio: &str, key: &str, s: &Share) -> Payload {
+    Payload::Share(ShareState {
+        portfolio: portfolio.to_string(),
+        target: key.to_string(),
+        share_type: s.share_type.clone(),
+        value: Some(s.value.clone()),
+        status: s.status.clone(),
+        portfolio_id: None,
+    })
+}
+
+fn constraint(portfolio: &str, product: &str, local_role_name: &str) -> Payload {
+    Payload::Constraint(ConstraintState {
+        portfolio: portfolio.to_string(),
+        product: product.to_string(),
+        local_role_name: local_role_name.to_string(),
+        product_id: None,
+        portfolio_id: None,
+    })
 }

@@ -6,9 +6,10 @@
 //! are deleted; accounts never are (only `lifecycle: close` closes one). Tags are merged: vend
 //! sets the keys it asks for and never removes keys it did not write.
 
+use super::payload::*;
 use super::{Action, Address, Basis, Change, Kind, Plan, ShareKey, Target, order};
 use crate::model::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 mod accounts;
@@ -152,15 +153,99 @@ fn merge_tags(current: &Tags, desired: &Tags) -> Tags {
     t
 }
 
-fn to_value<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
+/// An existing OU as a change side: the snapshot with its path.
+fn ou_state(o: &OrgUnit, path: &str) -> Payload {
+    Payload::Ou(OuState {
+        id: o.id.clone(),
+        name: o.name.clone(),
+        parent_id: o.parent_id.clone(),
+        tags: o.tags.clone(),
+        path: path.to_string(),
+    })
 }
 
-fn with(mut v: Value, key: &str, x: Value) -> Value {
-    if let Value::Object(m) = &mut v {
-        m.insert(key.to_string(), x);
+/// An existing account as a change side, with its parent path when the change carries it.
+fn account_state(a: &Account, parent: Option<Option<String>>) -> AccountState {
+    AccountState {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        email: a.email.clone(),
+        state: a.state.clone(),
+        parent_id: Some(a.parent_id.clone()),
+        tags: a.tags.clone(),
+        parent,
     }
-    v
+}
+
+fn policy_state(p: &Policy) -> PolicyState {
+    PolicyState {
+        id: Some(p.id.clone()),
+        name: p.name.clone(),
+        policy_type: p.policy_type.clone(),
+        aws_managed: p.aws_managed,
+        content: p.content.clone(),
+        target_ids: p.target_ids.clone(),
+        tags: p.tags.clone(),
+    }
+}
+
+fn product_state(p: &Product) -> ProductState {
+    ProductState {
+        id: Some(p.id.clone()),
+        name: p.name.clone(),
+        owner: p.owner.clone(),
+        description: None,
+        tags: p.tags.clone(),
+        versions: p.versions.clone(),
+        blueprint: None,
+    }
+}
+
+fn version_state(v: &ProductVersion, product: &str) -> VersionState {
+    VersionState {
+        id: Some(v.id.clone()),
+        name: v.name.clone(),
+        active: v.active,
+        guidance: v.guidance.clone(),
+        description: v.description.clone(),
+        template_url: v.template_url.clone(),
+        product: product.to_string(),
+        template_body: None,
+        display: VersionDisplay::default(),
+        product_id: None,
+    }
+}
+
+/// A launched pipeline as a change side: the snapshot, then its account and product by name
+/// (and its current version, when the change carries it).
+fn pipeline_state(
+    pp: &ProvisionedProduct,
+    account: &str,
+    product: String,
+    version: Option<Option<String>>,
+) -> PipelineState {
+    PipelineState {
+        id: Some(pp.id.clone()),
+        name: pp.name.clone(),
+        account_id: Some(pp.account_id.clone()),
+        product_id: Some(pp.product_id.clone()),
+        version_id: Some(pp.version_id.clone()),
+        status: pp.status.clone(),
+        params: pp.params.clone(),
+        tags: pp.tags.clone(),
+        account: account.to_string(),
+        product,
+        version,
+        requested_at: None,
+        mark_account: None,
+    }
+}
+
+/// Set an id not known yet from `known`.
+fn fill(slot: &mut Option<String>, known: Option<&&str>) {
+    if slot.is_none() {
+        *slot = known.map(|s| s.to_string());
+    }
 }
 
 fn semantic_eq(a: &str, b: &str) -> bool {
@@ -231,8 +316,8 @@ impl<'a> Planner<'a> {
         kind: Kind,
         address: Address,
         action: Action,
-        before: Option<Value>,
-        after: Option<Value>,
+        before: Option<Payload>,
+        after: Option<Payload>,
         depends_on: Vec<Address>,
         reason: impl Into<String>,
     ) {
@@ -281,7 +366,11 @@ impl<'a> Planner<'a> {
                 Address::policy_type(SCP),
                 Action::Create,
                 None,
-                Some(json!({ "type": SCP, "root_id": self.s.organization.root_id, "status": "ENABLED" })),
+                Some(Payload::PolicyType(PolicyTypeState {
+                    policy_type: SCP.into(),
+                    root_id: self.s.organization.root_id.clone(),
+                    status: "ENABLED".into(),
+                })),
                 vec![],
                 "SCPs are used but the policy type is not enabled on the root",
             );
@@ -316,34 +405,25 @@ impl<'a> Planner<'a> {
             .filter(|p| managed(&p.tags, self.own))
             .map(|p| (p.name.as_str(), p.id.as_str()))
             .collect();
-        let set = |v: &mut Option<Value>, key: &str, value: Value| {
-            if let Some(Value::Object(m)) = v
-                && m.get(key).is_none_or(|x| x.is_null())
-            {
-                m.insert(key.to_string(), value);
-            }
-        };
-        let name_of = |v: &Option<Value>, key: &str| -> Option<String> {
-            v.as_ref().and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_string)
-        };
         for c in &mut self.changes {
-            if c.kind == Kind::ProductVersion
-                && let Some((product, _)) = c.address.version_of()
-            {
-                set(&mut c.before, "product", json!(product));
-                set(&mut c.after, "product", json!(product));
-            }
-            for side in [&mut c.before, &mut c.after] {
-                if c.kind == Kind::PolicyAttachment
-                    && let Some(p) = name_of(side, "policy")
-                {
-                    set(side, "policy_id", json!(scp_ids.get(p.as_str())));
-                }
-                if let Some(p) = name_of(side, "product") {
-                    set(side, "product_id", json!(product_ids.get(p.as_str())));
-                }
-                if let Some(p) = name_of(side, "portfolio") {
-                    set(side, "portfolio_id", json!(portfolio_ids.get(p.as_str())));
+            for side in [&mut c.before, &mut c.after].into_iter().flatten() {
+                match side {
+                    Payload::Attachment(a) => fill(&mut a.policy_id, scp_ids.get(a.policy.as_str())),
+                    Payload::Version(v) => fill(&mut v.product_id, product_ids.get(v.product.as_str())),
+                    Payload::Pipeline(p) => fill(&mut p.product_id, product_ids.get(p.product.as_str())),
+                    Payload::PortfolioProduct(p) => {
+                        fill(&mut p.product_id, product_ids.get(p.product.as_str()));
+                        fill(&mut p.portfolio_id, portfolio_ids.get(p.portfolio.as_str()));
+                    }
+                    Payload::Constraint(p) => {
+                        fill(&mut p.product_id, product_ids.get(p.product.as_str()));
+                        fill(&mut p.portfolio_id, portfolio_ids.get(p.portfolio.as_str()));
+                    }
+                    Payload::Principal(p) => {
+                        fill(&mut p.portfolio_id, portfolio_ids.get(p.portfolio.as_str()))
+                    }
+                    Payload::Share(p) => fill(&mut p.portfolio_id, portfolio_ids.get(p.portfolio.as_str())),
+                    _ => {}
                 }
             }
         }
@@ -404,8 +484,18 @@ fn display_ou(path: &str) -> &str {
 }
 
 /// A portfolio without its association lists (those are changes of their own).
-fn portfolio_core(p: &Portfolio) -> Value {
-    json!({ "id": p.id, "name": p.name, "description": p.description, "provider": p.provider, "tags": p.tags })
+fn portfolio_core(p: &Portfolio) -> PortfolioState {
+    PortfolioState {
+        id: Some(p.id.clone()),
+        name: p.name.clone(),
+        description: p.description.clone(),
+        provider: p.provider.clone(),
+        tags: p.tags.clone(),
+        product_ids: None,
+        principals: None,
+        shares: None,
+        launch_constraints: None,
+    }
 }
 
 /// Do the stack's parameters match the request? A NoEcho parameter reads back masked (`****`)

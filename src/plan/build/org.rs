@@ -16,8 +16,10 @@ impl<'a> Planner<'a> {
             match self.ou_by_path.get(&ou.path).copied() {
                 Some(existing) => {
                     let tags = merge_tags(&existing.tags, &ou.tags);
-                    let before = with(to_value(existing), "path", json!(ou.path));
-                    let after = with(with(before.clone(), "tags", to_value(&tags)), "path", json!(ou.path));
+                    let before = ou_state(existing, &ou.path);
+                    let mut after = existing.clone();
+                    after.tags = tags.clone();
+                    let after = ou_state(&after, &ou.path);
                     if !managed(&existing.tags, self.own) {
                         self.push(
                             Kind::Ou,
@@ -47,9 +49,13 @@ impl<'a> Planner<'a> {
                         address,
                         Action::Create,
                         None,
-                        Some(json!({
-                            "id": null, "name": ou.name, "parent_id": parent_id,
-                            "path": ou.path, "parent": parent_path, "tags": ou.tags,
+                        Some(Payload::NewOu(NewOu {
+                            id: None,
+                            name: ou.name.clone(),
+                            parent_id,
+                            path: ou.path.clone(),
+                            parent: parent_path,
+                            tags: ou.tags.clone(),
                         })),
                         parent_dep,
                         "new OU in organization.yaml",
@@ -122,7 +128,7 @@ impl<'a> Planner<'a> {
                     .filter(|c| c.parent_id == ou.id)
                     .filter_map(|c| self.ou_path.get(c.id.as_str()).map(|p| Address::ou(p))),
             );
-            let before = with(to_value(*ou), "path", json!(path));
+            let before = ou_state(ou, path);
             self.push(
                 Kind::Ou,
                 Address::ou(path),

@@ -78,11 +78,21 @@ impl<'a> Planner<'a> {
                 product.and_then(|p| p.versions.iter().find(|v| v.name == dp.version)).map(|v| v.id.clone());
             let mut tags = Tags::new();
             tags.insert(self.own.to_string(), "true".into());
-            let after = json!({
-                "id": null, "name": dp.name, "account_id": account_id, "product_id": product.map(|p| p.id.clone()),
-                "version_id": version_id, "status": "AVAILABLE", "params": dp.params, "tags": tags,
-                "account": dp.account, "product": dp.product, "version": dp.version,
-            });
+            let after = PipelineState {
+                id: None,
+                name: dp.name.clone(),
+                account_id: account_id.clone(),
+                product_id: product.map(|p| p.id.clone()),
+                version_id: version_id.clone(),
+                status: "AVAILABLE".into(),
+                params: dp.params.clone(),
+                tags: tags.clone(),
+                account: dp.account.clone(),
+                product: dp.product.clone(),
+                version: Some(Some(dp.version.clone())),
+                requested_at: None,
+                mark_account: None,
+            };
             let mut deps = vec![
                 Address::account(&dp.account),
                 Address::product(&dp.product),
@@ -98,10 +108,7 @@ impl<'a> Planner<'a> {
                 .as_ref()
                 .and_then(|id| self.launched.get(&(id.as_str(), dp.name.as_str())).copied());
             let Some(pp) = existing else {
-                let after = match &dp.requested_at {
-                    Some(at) => with(after, "requested_at", json!(at)),
-                    None => after,
-                };
+                let mut after = PipelineState { requested_at: dp.requested_at.clone(), ..after };
                 // Mark a vend-managed member account as holding vend's pipelines, so that the
                 // AWS backend searches it even once its pipeline requests are gone.
                 let mark = account_id.as_deref() != Some(mgmt.as_str())
@@ -112,22 +119,21 @@ impl<'a> Planner<'a> {
                                 && a.tags.get(PIPELINES_TAG).map(String::as_str) != Some("true")
                         }
                     };
-                let after = if mark { with(after, "mark_account", json!(true)) } else { after };
+                if mark {
+                    after.mark_account = Some(true);
+                }
                 self.push(
                     Kind::ProvisionedPipeline,
                     address,
                     Action::Create,
                     None,
-                    Some(after),
+                    Some(Payload::Pipeline(after)),
                     deps,
                     "new pipeline request",
                 );
                 continue;
             };
             kept.insert(pp.id.as_str());
-            let mut before = to_value(pp);
-            before = with(before, "account", json!(dp.account));
-            before = with(before, "product", json!(self.product_name(&pp.product_id)));
             let current_version = self
                 .s
                 .products
@@ -135,10 +141,16 @@ impl<'a> Planner<'a> {
                 .find(|p| p.id == pp.product_id)
                 .and_then(|p| p.versions.iter().find(|v| v.id == pp.version_id))
                 .map(|v| v.name.clone());
-            before = with(before, "version", json!(current_version));
+            let before = Payload::Pipeline(pipeline_state(
+                pp,
+                &dp.account,
+                self.product_name(&pp.product_id),
+                Some(current_version.clone()),
+            ));
             let same_product = product.is_some_and(|p| p.id == pp.product_id);
-            let new_id = if same_product { json!(pp.id) } else { Value::Null };
-            let after = with(with(after, "id", new_id), "tags", to_value(&merge_tags(&pp.tags, &tags)));
+            let new_id = if same_product { Some(pp.id.clone()) } else { None };
+            let after =
+                Payload::Pipeline(PipelineState { id: new_id, tags: merge_tags(&pp.tags, &tags), ..after });
             if matches!(pp.status.as_str(), "UNDER_CHANGE" | "PLAN_IN_PROGRESS") {
                 self.warn(
                     "pipeline-busy",
@@ -202,11 +214,8 @@ impl<'a> Planner<'a> {
             if self.fates.get(&acct.name).is_some_and(|f| matches!(f, AccountFate::Skip)) {
                 continue;
             }
-            let before = with(
-                with(to_value(pp), "account", json!(acct.name)),
-                "product",
-                json!(self.product_name(&pp.product_id)),
-            );
+            let before =
+                Payload::Pipeline(pipeline_state(pp, &acct.name, self.product_name(&pp.product_id), None));
             self.push(
                 Kind::ProvisionedPipeline,
                 Address::provisioned_pipeline(&acct.name, &pp.name),

@@ -22,9 +22,14 @@ impl<'a> Planner<'a> {
                         address,
                         Action::Create,
                         None,
-                        Some(json!({
-                            "id": null, "name": name, "type": SCP, "aws_managed": false,
-                            "content": dp.content, "target_ids": [], "tags": tags,
+                        Some(Payload::Policy(PolicyState {
+                            id: None,
+                            name: name.clone(),
+                            policy_type: SCP.into(),
+                            aws_managed: false,
+                            content: dp.content.clone(),
+                            target_ids: vec![],
+                            tags,
                         })),
                         vec![Address::policy_type(SCP)],
                         "new SCP document in catalog/policies/",
@@ -42,8 +47,9 @@ impl<'a> Planner<'a> {
                 }
                 Some(sp) => {
                     if !semantic_eq(&sp.content, &dp.content) {
-                        let before = to_value(sp);
-                        let after = with(before.clone(), "content", json!(dp.content));
+                        let before = policy_state(sp);
+                        let after = PolicyState { content: dp.content.clone(), ..before.clone() };
+                        let (before, after) = (Payload::Policy(before), Payload::Policy(after));
                         self.push(
                             Kind::Policy,
                             address,
@@ -83,7 +89,7 @@ impl<'a> Planner<'a> {
                 Kind::Policy,
                 Address::policy(&name),
                 Action::Delete,
-                Some(to_value(sp)),
+                Some(Payload::Policy(policy_state(sp))),
                 None,
                 deps,
                 "managed SCP no longer in catalog/policies/",
@@ -230,7 +236,12 @@ impl<'a> Planner<'a> {
                     Address::policy_attachment(p, &t.address),
                     Action::Create,
                     None,
-                    Some(json!({ "policy": p, "target": t.address, "target_id": t.id })),
+                    Some(Payload::Attachment(AttachmentState {
+                        policy: p.clone(),
+                        target: t.address.to_string(),
+                        target_id: t.id.clone(),
+                        policy_id: None,
+                    })),
                     deps,
                     format!("listed for {}", t.label),
                 );
@@ -246,7 +257,12 @@ impl<'a> Planner<'a> {
                     Kind::PolicyAttachment,
                     Address::policy_attachment(p, &t.address),
                     Action::Delete,
-                    Some(json!({ "policy": p, "target": t.address, "target_id": t.id })),
+                    Some(Payload::Attachment(AttachmentState {
+                        policy: p.clone(),
+                        target: t.address.to_string(),
+                        target_id: t.id.clone(),
+                        policy_id: None,
+                    })),
                     None,
                     deps,
                     reason,
