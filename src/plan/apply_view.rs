@@ -1,13 +1,10 @@
-//! Typed views of a change's `before`/`after` for apply: per kind, the fields apply reads
-//! (and nothing display-only: a version's `previous_version`/`previous_template_body`, an
-//! account's `blueprint` are not here, so they cannot steer apply). Ids are [`Ref`]s: known
+//! What apply reads from a change, typed: per kind, a view of the apply fields of its
+//! payloads (nothing display-only: a version's `previous_version`/`previous_template_body` and
+//! an account's `blueprint` are not here, so they cannot steer apply). Ids are [`Ref`]s: known
 //! when the plan was made, or the address of the change in the same plan that creates them.
-//! The plan JSON (v1) stays the wire form; these are read from it with the change's kind.
 
 use super::{Address, Change, Payload, Target};
 use crate::model::Tags;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
 /// An id apply needs: known when the plan was made, or created earlier in the same apply by
@@ -35,14 +32,20 @@ pub struct Sides<T> {
     has_after: bool,
 }
 
-impl<T: DeserializeOwned + Default> Sides<T> {
-    /// Read both sides of `c` as `T`; a side that does not fit `T` is a malformed plan.
+/// The fields apply reads from one kind's payloads.
+pub trait View: Default + Sized {
+    /// The view of `p`, if `p` is a payload of this view's kind.
+    fn view(p: &Payload) -> Option<Self>;
+}
+
+impl<T: View> Sides<T> {
+    /// Read both sides of `c` as `T`; a side of another kind is a malformed plan.
     pub fn of(c: &Change) -> Result<Sides<T>, String> {
         let read = |side: &Option<Payload>| -> Result<T, String> {
             match side {
                 None => Ok(T::default()),
-                Some(p) => T::deserialize(&p.to_json())
-                    .map_err(|e| format!("{}: the change does not read as a {} ({e})", c.address, c.kind)),
+                Some(p) => T::view(p)
+                    .ok_or_else(|| format!("{}: the change does not read as a {}", c.address, c.kind)),
             }
         };
         Ok(Sides { before: read(&c.before)?, after: read(&c.after)?, has_after: c.after.is_some() })
@@ -63,16 +66,13 @@ pub fn tag_changes(before: &Tags, after: &Tags) -> Tags {
     after.iter().filter(|(k, v)| before.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct PolicyTypeFields {
-    #[serde(rename = "type")]
     pub policy_type: Option<String>,
     pub root_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct OuFields {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -81,8 +81,7 @@ pub struct OuFields {
     pub tags: Tags,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct AccountFields {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -94,8 +93,7 @@ pub struct AccountFields {
     pub root_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct PolicyFields {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -103,8 +101,7 @@ pub struct PolicyFields {
     pub tags: Tags,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct AttachmentFields {
     pub policy: Option<String>,
     pub target: Option<String>,
@@ -112,8 +109,7 @@ pub struct AttachmentFields {
     pub target_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct ProductFields {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -122,8 +118,7 @@ pub struct ProductFields {
     pub tags: Tags,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct VersionFields {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -136,8 +131,7 @@ pub struct VersionFields {
     pub active: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct PortfolioFields {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -147,8 +141,7 @@ pub struct PortfolioFields {
 }
 
 /// Portfolio members: product associations, launch constraints, principals and shares.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct MemberFields {
     pub portfolio: Option<String>,
     pub portfolio_id: Option<String>,
@@ -156,14 +149,12 @@ pub struct MemberFields {
     pub product_id: Option<String>,
     pub local_role_name: Option<String>,
     pub arn: Option<String>,
-    #[serde(rename = "type")]
     pub member_type: Option<String>,
     pub target: Option<String>,
     pub value: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct PipelineFields {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -286,5 +277,204 @@ impl Sides<PipelineFields> {
         let product = self.after.product.clone().unwrap_or_default();
         let version = self.after.version.clone().unwrap_or_default();
         Ref::of("version_id", self.after.version_id.as_ref(), Address::product_version(&product, &version))
+    }
+}
+
+impl View for PolicyTypeFields {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::PolicyType(t) => Some(PolicyTypeFields {
+                policy_type: Some(t.policy_type.clone()),
+                root_id: Some(t.root_id.clone()),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl View for OuFields {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::NewOu(o) => Some(OuFields {
+                id: o.id.clone(),
+                name: Some(o.name.clone()),
+                parent_id: o.parent_id.clone(),
+                parent: Some(o.parent.clone()),
+                tags: o.tags.clone(),
+            }),
+            Payload::Ou(o) => Some(OuFields {
+                id: Some(o.id.clone()),
+                name: Some(o.name.clone()),
+                parent_id: Some(o.parent_id.clone()),
+                parent: None,
+                tags: o.tags.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl View for AccountFields {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::NewAccount(a) => Some(AccountFields {
+                id: a.id.clone(),
+                name: Some(a.name.clone()),
+                email: Some(a.email.clone()),
+                parent_id: a.parent_id.clone(),
+                parent: Some(a.parent.clone()),
+                tags: a.tags.clone(),
+                create_account_request_id: a.create_account_request_id.clone(),
+                root_id: Some(a.root_id.clone()),
+            }),
+            Payload::Account(a) => Some(AccountFields {
+                id: Some(a.id.clone()),
+                name: Some(a.name.clone()),
+                email: Some(a.email.clone()),
+                parent_id: a.parent_id.clone(),
+                parent: a.parent.clone().flatten(),
+                tags: a.tags.clone(),
+                create_account_request_id: None,
+                root_id: None,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl View for PolicyFields {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::Policy(x) => Some(PolicyFields {
+                id: x.id.clone(),
+                name: Some(x.name.clone()),
+                content: Some(x.content.clone()),
+                tags: x.tags.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl View for AttachmentFields {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::Attachment(a) => Some(AttachmentFields {
+                policy: Some(a.policy.clone()),
+                target: Some(a.target.clone()),
+                policy_id: a.policy_id.clone(),
+                target_id: a.target_id.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl View for ProductFields {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::Product(x) => Some(ProductFields {
+                id: x.id.clone(),
+                name: Some(x.name.clone()),
+                owner: Some(x.owner.clone()),
+                description: x.description.clone(),
+                tags: x.tags.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl View for VersionFields {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::Version(v) => Some(VersionFields {
+                id: v.id.clone(),
+                name: Some(v.name.clone()),
+                product: Some(v.product.clone()),
+                product_id: v.product_id.clone(),
+                description: Some(v.description.clone()),
+                template_url: Some(v.template_url.clone()),
+                template_body: v.template_body.clone(),
+                guidance: Some(v.guidance.clone()),
+                active: Some(v.active),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl View for PortfolioFields {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::Portfolio(x) => Some(PortfolioFields {
+                id: x.id.clone(),
+                name: Some(x.name.clone()),
+                description: Some(x.description.clone()),
+                provider: Some(x.provider.clone()),
+                tags: x.tags.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl View for MemberFields {
+    fn view(p: &Payload) -> Option<Self> {
+        let m = match p {
+            Payload::PortfolioProduct(x) => MemberFields {
+                portfolio: Some(x.portfolio.clone()),
+                portfolio_id: x.portfolio_id.clone(),
+                product: Some(x.product.clone()),
+                product_id: x.product_id.clone(),
+                ..MemberFields::default()
+            },
+            Payload::Constraint(x) => MemberFields {
+                portfolio: Some(x.portfolio.clone()),
+                portfolio_id: x.portfolio_id.clone(),
+                product: Some(x.product.clone()),
+                product_id: x.product_id.clone(),
+                local_role_name: Some(x.local_role_name.clone()),
+                ..MemberFields::default()
+            },
+            Payload::Principal(x) => MemberFields {
+                portfolio: Some(x.portfolio.clone()),
+                portfolio_id: x.portfolio_id.clone(),
+                arn: Some(x.arn.clone()),
+                member_type: Some(x.principal_type.clone()),
+                ..MemberFields::default()
+            },
+            Payload::Share(x) => MemberFields {
+                portfolio: Some(x.portfolio.clone()),
+                portfolio_id: x.portfolio_id.clone(),
+                member_type: Some(x.share_type.clone()),
+                target: Some(x.target.clone()),
+                value: x.value.clone(),
+                ..MemberFields::default()
+            },
+            _ => return None,
+        };
+        Some(m)
+    }
+}
+
+impl View for PipelineFields {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::Pipeline(x) => Some(PipelineFields {
+                id: x.id.clone(),
+                name: Some(x.name.clone()),
+                account: Some(x.account.clone()),
+                account_id: x.account_id.clone(),
+                product: Some(x.product.clone()),
+                product_id: x.product_id.clone(),
+                version: x.version.clone().flatten(),
+                version_id: x.version_id.clone(),
+                params: x.params.clone(),
+                tags: x.tags.clone(),
+                mark_account: x.mark_account,
+            }),
+            _ => None,
+        }
     }
 }
