@@ -128,7 +128,12 @@ fn every_diagnostic_code_is_listed_in_the_readme() {
     for f in [
         "src/workspace/mod.rs",
         "src/workspace/yaml.rs",
-        "src/plan/build.rs",
+        "src/plan/build/mod.rs",
+        "src/plan/build/org.rs",
+        "src/plan/build/scp.rs",
+        "src/plan/build/accounts.rs",
+        "src/plan/build/catalog.rs",
+        "src/plan/build/pipelines.rs",
         "src/workspace/guardrails.rs",
         "src/workspace/template_lint.rs",
         "src/model/guardrails.rs",

@@ -470,7 +470,10 @@ impl<'a> Planner<'a> {
                         at,
                         format!(
                             "portfolio '{name}' is shared with '{}', which is neither an OU nor an account",
-                            t.key().trim_start_matches("ou:")
+                            match t {
+                                ShareTarget::Ou(path) => path.clone(),
+                                other => other.key(),
+                            }
                         ),
                     );
                     continue;
