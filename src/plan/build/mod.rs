@@ -5,6 +5,11 @@
 //! OUs, SCPs, portfolios, products, versions and launched pipelines absent from the workspace
 //! are deleted; accounts never are (only `lifecycle: close` closes one). Tags are merged: vend
 //! sets the keys it asks for and never removes keys it did not write.
+//!
+//! This file holds the entry points, the `Planner` and what crosses kinds (policy type, the
+//! ids apply needs, removal-after-replacement ordering); one file per job beside it: `org`
+//! (OUs), `scp` (SCP documents and attachments), `accounts`, `catalog` (products, versions,
+//! portfolios and their members), `pipelines`. Each change side is a typed `Payload`.
 
 use super::payload::*;
 use super::{Action, Address, Basis, Change, Kind, Plan, ShareKey, Target, order};
