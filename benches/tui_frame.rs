@@ -8,25 +8,65 @@
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vend::model::{Desired, State};
-use vend::plan::{Action, Basis, Change, Kind, Plan};
+use vend::plan::payload::{NewAccount, NewOu, PipelineState};
+use vend::plan::{Action, Address, Basis, Change, Kind, Payload, Plan};
 use vend::tui::model::{Model, Msg, Workspace};
 use vend::tui::{Key, update, view};
 use vend::workspace::{Files, Loaded};
+
+fn side(kind: Kind, name: String, parent: String) -> Payload {
+    if kind == Kind::Account {
+        return Payload::NewAccount(NewAccount {
+            id: None,
+            name,
+            email: String::new(),
+            state: "ACTIVE".into(),
+            parent_id: None,
+            parent,
+            tags: Default::default(),
+            blueprint: String::new(),
+            create_account_request_id: None,
+            root_id: String::new(),
+            requested_at: None,
+        });
+    }
+    Payload::Pipeline(PipelineState {
+        id: None,
+        name,
+        account_id: None,
+        product_id: None,
+        version_id: None,
+        status: "AVAILABLE".into(),
+        params: Default::default(),
+        tags: Default::default(),
+        account: parent,
+        product: String::new(),
+        version: None,
+        requested_at: None,
+        mark_account: None,
+    })
+}
 
 fn plan(n: usize) -> Plan {
     let mut changes = vec![];
     let ous = 50;
     for i in 0..ous {
         changes.push(Change {
-            address: format!("ou:Workloads/team-{i}"),
+            address: Address::ou(&format!("Workloads/team-{i}")),
             kind: Kind::Ou,
             action: Action::Create,
             before: None,
-            after: Some(json!({ "name": format!("team-{i}"), "parent": "Workloads" })),
+            after: Some(Payload::NewOu(NewOu {
+                id: None,
+                name: format!("team-{i}"),
+                parent_id: None,
+                path: format!("Workloads/team-{i}"),
+                parent: "Workloads".into(),
+                tags: Default::default(),
+            })),
             depends_on: vec![],
             reason: "declared in organization.yaml".into(),
         });
@@ -34,11 +74,11 @@ fn plan(n: usize) -> Plan {
     for i in 0..n - ous {
         let ou = i % ous;
         let (kind, address, action) = match i % 4 {
-            0 | 1 => (Kind::Account, format!("account:acct-{i:05}"), Action::Create),
-            2 => (Kind::Account, format!("account:acct-{i:05}"), Action::Move),
+            0 | 1 => (Kind::Account, Address::account(&format!("acct-{i:05}")), Action::Create),
+            2 => (Kind::Account, Address::account(&format!("acct-{i:05}")), Action::Move),
             _ => (
                 Kind::ProvisionedPipeline,
-                format!("provisioned_pipeline:acct-{:05}/baseline", i - 3),
+                Address::provisioned_pipeline(&format!("acct-{:05}", i - 3), "baseline"),
                 Action::Create,
             ),
         };
@@ -47,8 +87,8 @@ fn plan(n: usize) -> Plan {
             kind,
             action,
             before: None,
-            after: Some(json!({ "name": format!("acct-{i:05}"), "parent": format!("Workloads/team-{ou}") })),
-            depends_on: vec![format!("ou:Workloads/team-{ou}")],
+            after: Some(side(kind, format!("acct-{i:05}"), format!("Workloads/team-{ou}"))),
+            depends_on: vec![Address::ou(&format!("Workloads/team-{ou}"))],
             reason: "new request".into(),
         });
     }

@@ -403,8 +403,10 @@ pub fn pinned_operators(config: &Config) -> Vec<String> {
 /// The address a request's audit record names.
 pub fn request_address(req: &request::Request) -> String {
     match req.kind {
-        request::RequestKind::Account => format!("account:{}", req.name),
-        request::RequestKind::Pipeline => format!("provisioned_pipeline:{}/{}", req.account, req.name),
+        request::RequestKind::Account => crate::plan::Address::account(&req.name).to_string(),
+        request::RequestKind::Pipeline => {
+            crate::plan::Address::provisioned_pipeline(&req.account, &req.name).to_string()
+        }
     }
 }
 

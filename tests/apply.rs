@@ -160,7 +160,7 @@ fn plan_for(ws: &Path, cloud: &mut dyn Cloud) -> vend::plan::Plan {
 }
 
 fn addresses(p: &vend::plan::Plan) -> BTreeSet<String> {
-    p.changes.iter().map(|c| c.address.clone()).collect()
+    p.changes.iter().map(|c| c.address.to_string()).collect()
 }
 
 /// A demo workspace with its own state file, audit log and operator key, and its first plan.

@@ -7,7 +7,7 @@
 
 mod steps;
 
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Address, Change, Plan};
 use crate::port::{ApplyEnd, ApplyStart, Audit, AuditError, AuditEvent, Clock, Cloud, Event, StepCounts};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -120,12 +120,12 @@ pub fn apply(
 
 /// The addresses a plan's `excluded` list leaves out, with everything that depends on them
 /// (directly or not): a change whose dependency is not applied cannot be applied either.
-pub fn excluded_closure(plan: &Plan) -> BTreeSet<String> {
-    let mut excluded: BTreeSet<String> = plan
+pub fn excluded_closure(plan: &Plan) -> BTreeSet<Address> {
+    let mut excluded: BTreeSet<Address> = plan
         .excluded
         .as_ref()
         .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| a.iter().filter_map(|x| x.as_str().and_then(|s| Address::parse(s).ok())).collect())
         .unwrap_or_default();
     if excluded.is_empty() {
         return excluded;
@@ -168,7 +168,7 @@ pub fn apply_until(
         }),
     })?;
     let mut run = steps::Run::new(plan.plan_id.clone(), cloud, audit, clock, options, on_event, &changes);
-    let mut broken: BTreeSet<String> = BTreeSet::new();
+    let mut broken: BTreeSet<Address> = BTreeSet::new();
     let mut steps_out = vec![];
     let total = changes.len();
     let mut stopped = false;
@@ -187,11 +187,11 @@ pub fn apply_until(
         };
         if let Some(because) = skipped {
             (run.on_event)(EngineEvent::StepSkipped {
-                address: change.address.clone(),
+                address: change.address.to_string(),
                 because: because.clone(),
             });
             steps_out.push(StepReport {
-                address: change.address.clone(),
+                address: change.address.to_string(),
                 action: change.action,
                 status: StepStatus::Skipped,
                 error: Some(because),
@@ -201,14 +201,14 @@ pub fn apply_until(
         (run.on_event)(EngineEvent::StepStarted {
             index: index + 1,
             total,
-            address: change.address.clone(),
+            address: change.address.to_string(),
             action: change.action,
         });
         match run.step(change)? {
             Ok(()) => {
-                (run.on_event)(EngineEvent::StepSucceeded { address: change.address.clone() });
+                (run.on_event)(EngineEvent::StepSucceeded { address: change.address.to_string() });
                 steps_out.push(StepReport {
-                    address: change.address.clone(),
+                    address: change.address.to_string(),
                     action: change.action,
                     status: StepStatus::Succeeded,
                     error: None,
@@ -216,9 +216,12 @@ pub fn apply_until(
             }
             Err(e) => {
                 broken.insert(change.address.clone());
-                (run.on_event)(EngineEvent::StepFailed { address: change.address.clone(), error: e.clone() });
+                (run.on_event)(EngineEvent::StepFailed {
+                    address: change.address.to_string(),
+                    error: e.clone(),
+                });
                 steps_out.push(StepReport {
-                    address: change.address.clone(),
+                    address: change.address.to_string(),
                     action: change.action,
                     status: StepStatus::Failed,
                     error: Some(e),

@@ -4,12 +4,12 @@
 
 use super::{EngineEvent, Options};
 use crate::model::{PIPELINES_TAG, Tags, sha256_hex};
-use crate::plan::{Action, Change, Kind};
+use crate::plan::apply_view::*;
+use crate::plan::{Action, Address, Change, Kind, Payload};
 use crate::port::{
     ArtifactSpec, Audit, AuditError, AuditEvent, Call, Clock, Cloud, CloudError, Completed, ErrorKind, Event,
     Intent, Op, Outcome, OutcomeDetail,
 };
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// A step's own failure (a message), or the audit log failing (which stops everything).
@@ -23,7 +23,7 @@ pub struct Run<'a> {
     options: &'a Options,
     pub on_event: &'a mut dyn FnMut(EngineEvent),
     /// Address -> id of what earlier steps created (`product_version:p@v` -> artifact id).
-    ids: BTreeMap<String, String>,
+    ids: BTreeMap<Address, String>,
     /// Jitter state (deterministic: derived from the plan id).
     jitter: u64,
     /// Product name -> the plan's first version change of a product the plan creates.
@@ -38,30 +38,6 @@ macro_rules! tri {
             Err(msg) => return Ok(Err(msg)),
         }
     };
-}
-
-fn text(v: &Option<Value>, key: &str) -> Option<String> {
-    v.as_ref().and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_string)
-}
-
-fn tags(v: &Option<Value>) -> Tags {
-    v.as_ref()
-        .and_then(|v| v.get("tags"))
-        .and_then(|t| serde_json::from_value(t.clone()).ok())
-        .unwrap_or_default()
-}
-
-fn params(v: &Option<Value>) -> BTreeMap<String, String> {
-    v.as_ref()
-        .and_then(|v| v.get("params"))
-        .and_then(|t| serde_json::from_value(t.clone()).ok())
-        .unwrap_or_default()
-}
-
-/// Tags in `after` that are new or different from `before`.
-fn tag_changes(before: &Option<Value>, after: &Option<Value>) -> Tags {
-    let b = tags(before);
-    tags(after).into_iter().filter(|(k, v)| b.get(k) != Some(v)).collect()
 }
 
 /// What reconciliation found out about an ambiguous write.
@@ -106,11 +82,11 @@ impl<'a> Run<'a> {
         let new_products: Vec<String> = changes
             .iter()
             .filter(|c| c.kind == Kind::Product && c.action == Action::Create)
-            .filter_map(|c| text(&c.after, "name"))
+            .filter_map(|c| Sides::<ProductFields>::of(c).ok().and_then(|p| p.after.name))
             .collect();
         let mut first_version = BTreeMap::new();
         for c in changes.iter().filter(|c| c.kind == Kind::ProductVersion && c.action == Action::Create) {
-            if let Some(product) = text(&c.after, "product")
+            if let Some(product) = Sides::<VersionFields>::of(c).ok().and_then(|p| p.after.product)
                 && new_products.contains(&product)
             {
                 first_version.entry(product).or_insert_with(|| (*c).clone());
@@ -119,19 +95,10 @@ impl<'a> Run<'a> {
         Run { plan_id, cloud, audit, clock, options, on_event, ids: BTreeMap::new(), jitter, first_version }
     }
 
-    /// An id from the change (`key` in `after`, else in `before`), or one created earlier in this
-    /// apply for `address`.
-    fn id(&self, change: &Change, key: &str, address: &str) -> Result<String, String> {
-        text(&change.after, key)
-            .or_else(|| text(&change.before, key))
-            .or_else(|| self.ids.get(address).cloned())
-            .ok_or_else(|| format!("{}: {key} of {address} is not known (was it created?)", change.address))
-    }
-
     /// The idempotency token of a change: derived from its address and desired content, so a
     /// fresh plan after an interrupted apply sends the same token (AWS-NOTES).
     fn token(change: &Change, part: &str) -> String {
-        let content = change.after.as_ref().map(|v| v.to_string()).unwrap_or_default();
+        let content = change.after.as_ref().map(Payload::json_text).unwrap_or_default();
         sha256_hex(format!("{}\0{part}\0{content}", change.address).as_bytes())
     }
 
@@ -150,15 +117,10 @@ impl<'a> Run<'a> {
         let write = !op.is_read();
         if write {
             // A create carries its request's time: delivery metrics measure lead time from it.
-            let requested_at = change
-                .after
-                .as_ref()
-                .and_then(|a| a.get("requested_at"))
-                .and_then(|a| a.as_str())
-                .map(String::from);
+            let requested_at = change.requested_at();
             self.audit.append(AuditEvent {
                 plan_id: self.plan_id.clone(),
-                address: change.address.clone(),
+                address: change.address.to_string(),
                 event: Event::Intent(Intent {
                     action: Some(change.action),
                     call: Some(Call::Op(op.clone())),
@@ -200,7 +162,7 @@ impl<'a> Run<'a> {
                 }
             }
             (self.on_event)(EngineEvent::Retrying {
-                address: change.address.clone(),
+                address: change.address.to_string(),
                 op: name.clone(),
                 attempt,
                 error: err.to_string(),
@@ -218,14 +180,14 @@ impl<'a> Run<'a> {
             };
             self.audit.append(AuditEvent {
                 plan_id: self.plan_id.clone(),
-                address: change.address.clone(),
+                address: change.address.to_string(),
                 event: Event::Outcome(detail),
             })?;
         }
         Ok(match result {
             Ok(out) => {
                 (self.on_event)(EngineEvent::Called {
-                    address: change.address.clone(),
+                    address: change.address.to_string(),
                     op: name,
                     request_id: out.request_id.clone(),
                 });
@@ -249,7 +211,7 @@ impl<'a> Run<'a> {
                 }
                 Err(e) => {
                     (self.on_event)(EngineEvent::Retrying {
-                        address: change.address.clone(),
+                        address: change.address.to_string(),
                         op: op.name(),
                         attempt,
                         error: e.to_string(),
@@ -309,11 +271,14 @@ impl<'a> Run<'a> {
         for _ in 0..self.options.max_polls {
             let out = tri!(self.call(change, op.clone())?);
             let status = out.status.clone().unwrap_or_default();
-            (self.on_event)(EngineEvent::Polled { address: change.address.clone(), status: status.clone() });
+            (self.on_event)(EngineEvent::Polled {
+                address: change.address.to_string(),
+                status: status.clone(),
+            });
             if !pending.contains(&status.as_str()) {
                 self.audit.append(AuditEvent {
                     plan_id: self.plan_id.clone(),
-                    address: change.address.clone(),
+                    address: change.address.to_string(),
                     event: Event::Completed(Completed {
                         op: Some(op.name()),
                         status: Some(status),
@@ -330,66 +295,89 @@ impl<'a> Run<'a> {
         )))
     }
 
+    /// The id a [`Ref`] stands for: known, or created earlier in this apply.
+    fn resolve(&self, c: &Change, r: Ref) -> Result<String, String> {
+        match r {
+            Ref::Known(id) => Ok(id),
+            Ref::Pending { field, by } => self
+                .ids
+                .get(&by)
+                .cloned()
+                .ok_or_else(|| format!("{}: {field} of {by} is not known (was it created?)", c.address)),
+        }
+    }
+
     pub fn step(&mut self, c: &Change) -> StepResult {
         use Action::*;
         use Kind::*;
         match (c.kind, c.action) {
             (PolicyType, Create) => {
-                let root_id = tri!(text(&c.after, "root_id").ok_or_else(|| missing("root_id", c)));
-                let policy_type = text(&c.after, "type").unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into());
+                let p: Sides<PolicyTypeFields> = tri!(Sides::of(c));
+                let root_id = tri!(p.after.root_id.clone().ok_or_else(|| missing("root_id", c)));
+                let policy_type =
+                    p.after.policy_type.clone().unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into());
                 tri!(self.call(c, Op::EnablePolicyType { root_id, policy_type })?);
             }
             (Ou, Create) => {
-                let parent = text(&c.after, "parent").unwrap_or_default();
-                let parent_id = tri!(self.id(c, "parent_id", &format!("ou:{parent}")));
-                let name = tri!(text(&c.after, "name").ok_or_else(|| missing("name", c)));
-                let out = tri!(
-                    self.call(c, Op::CreateOrganizationalUnit { parent_id, name, tags: tags(&c.after) })?
-                );
+                let p: Sides<OuFields> = tri!(Sides::of(c));
+                let parent_id = tri!(self.resolve(c, p.parent()));
+                let name = tri!(p.after.name.clone().ok_or_else(|| missing("name", c)));
+                let tags = p.after.tags.clone();
+                let out = tri!(self.call(c, Op::CreateOrganizationalUnit { parent_id, name, tags })?);
                 self.remember(c, out.id);
             }
-            (Ou | Account, Update | Adopt) => {
-                let id = tri!(self.id(c, "id", &c.address));
-                tri!(self.retag(c, &id)?);
-                if c.kind == Account {
-                    tri!(self.move_account(c, &id)?);
-                }
+            (Ou, Update | Adopt) => {
+                let p: Sides<OuFields> = tri!(Sides::of(c));
+                let id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
+                tri!(self.retag(c, &id, tag_changes(&p.before.tags, &p.after.tags))?);
+            }
+            (Account, Update | Adopt) => {
+                let p: Sides<AccountFields> = tri!(Sides::of(c));
+                let id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
+                tri!(self.retag(c, &id, tag_changes(&p.before.tags, &p.after.tags))?);
+                tri!(self.move_account(c, &p, &id)?);
             }
             (Account, Move) => {
-                let id = tri!(self.id(c, "id", &c.address));
-                tri!(self.move_account(c, &id)?);
-                tri!(self.retag(c, &id)?);
+                let p: Sides<AccountFields> = tri!(Sides::of(c));
+                let id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
+                tri!(self.move_account(c, &p, &id)?);
+                tri!(self.retag(c, &id, tag_changes(&p.before.tags, &p.after.tags))?);
             }
             (Ou, Delete) => {
-                let ou_id = tri!(self.id(c, "id", &c.address));
+                let p: Sides<OuFields> = tri!(Sides::of(c));
+                let ou_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
                 tri!(self.call(c, Op::DeleteOrganizationalUnit { ou_id })?);
             }
             (Account, Create) => tri!(self.create_account(c)?),
             (Account, Close) => {
-                let account_id = tri!(self.id(c, "id", &c.address));
+                let p: Sides<AccountFields> = tri!(Sides::of(c));
+                let account_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
                 tri!(self.call(c, Op::CloseAccount { account_id })?);
             }
             (Policy, Create) => {
-                let name = tri!(text(&c.after, "name").ok_or_else(|| missing("name", c)));
-                let content = tri!(text(&c.after, "content").ok_or_else(|| missing("content", c)));
-                let out = tri!(self.call(c, Op::CreatePolicy { name, content, tags: tags(&c.after) })?);
+                let p: Sides<PolicyFields> = tri!(Sides::of(c));
+                let name = tri!(p.after.name.clone().ok_or_else(|| missing("name", c)));
+                let content = tri!(p.after.content.clone().ok_or_else(|| missing("content", c)));
+                let tags = p.after.tags.clone();
+                let out = tri!(self.call(c, Op::CreatePolicy { name, content, tags })?);
                 self.remember(c, out.id);
             }
             (Policy, Update) => {
-                let policy_id = tri!(self.id(c, "id", &c.address));
-                let content = tri!(text(&c.after, "content").ok_or_else(|| missing("content", c)));
+                let p: Sides<PolicyFields> = tri!(Sides::of(c));
+                let policy_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
+                let content = tri!(p.after.content.clone().ok_or_else(|| missing("content", c)));
                 tri!(self.call(c, Op::UpdatePolicy { policy_id, content })?);
             }
             (Policy, Delete) => {
-                let policy_id = tri!(self.id(c, "id", &c.address));
+                let p: Sides<PolicyFields> = tri!(Sides::of(c));
+                let policy_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
                 tri!(self.call(c, Op::DeletePolicy { policy_id })?);
             }
             (PolicyAttachment, Create | Delete) => {
-                let side = if c.action == Create { &c.after } else { &c.before };
-                let policy = text(side, "policy").unwrap_or_default();
-                let target = text(side, "target").unwrap_or_default();
-                let policy_id = tri!(self.id(c, "policy_id", &format!("policy:{policy}")));
-                let target_id = tri!(self.id(c, "target_id", &target));
+                let p: Sides<AttachmentFields> = tri!(Sides::of(c));
+                let policy_id = tri!(self.resolve(c, p.policy()));
+                let target = tri!(p.target().map_err(|e| format!("{}: {e}", c.address)));
+                let target_id = tri!(self.resolve(c, target));
                 let op = if c.action == Create {
                     Op::AttachPolicy { policy_id, target_id }
                 } else {
@@ -399,25 +387,24 @@ impl<'a> Run<'a> {
             }
             (Product, Create) => tri!(self.create_product(c)?),
             (Product, Update) => {
-                let product_id = tri!(self.id(c, "id", &c.address));
-                let owner = text(&c.after, "owner").unwrap_or_default();
-                tri!(self.call(
-                    c,
-                    Op::UpdateProduct { product_id, owner, tags: tag_changes(&c.before, &c.after) }
-                )?);
+                let p: Sides<ProductFields> = tri!(Sides::of(c));
+                let product_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
+                let owner = p.after.owner.clone().unwrap_or_default();
+                let tags = tag_changes(&p.before.tags, &p.after.tags);
+                tri!(self.call(c, Op::UpdateProduct { product_id, owner, tags })?);
             }
             (Product, Delete) => {
-                let product_id = tri!(self.id(c, "id", &c.address));
+                let p: Sides<ProductFields> = tri!(Sides::of(c));
+                let product_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
                 tri!(self.call(c, Op::DeleteProduct { product_id })?);
             }
             (ProductVersion, Create) => tri!(self.create_version(c)?),
             (ProductVersion, Update | Deprecate) => {
-                let product = text(&c.after, "product").unwrap_or_default();
-                let product_id = tri!(self.id(c, "product_id", &format!("product:{product}")));
-                let artifact_id = tri!(self.id(c, "id", &c.address));
-                let guidance = text(&c.after, "guidance").unwrap_or_else(|| "DEFAULT".into());
-                let active =
-                    c.after.as_ref().and_then(|a| a.get("active")).and_then(Value::as_bool).unwrap_or(true);
+                let p: Sides<VersionFields> = tri!(Sides::of(c));
+                let product_id = tri!(self.resolve(c, p.product()));
+                let artifact_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
+                let guidance = p.after.guidance.clone().unwrap_or_else(|| "DEFAULT".into());
+                let active = p.after.active.unwrap_or(true);
                 tri!(
                     self.call(
                         c,
@@ -426,38 +413,42 @@ impl<'a> Run<'a> {
                 );
             }
             (ProductVersion, Delete) => {
-                let product = text(&c.before, "product").unwrap_or_default();
-                let product_id = tri!(self.id(c, "product_id", &format!("product:{product}")));
-                let artifact_id = tri!(self.id(c, "id", &c.address));
+                let p: Sides<VersionFields> = tri!(Sides::of(c));
+                let product_id = tri!(self.resolve(c, p.product()));
+                let artifact_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
                 tri!(self.call(c, Op::DeleteProvisioningArtifact { product_id, artifact_id })?);
             }
             (Portfolio, Create) => {
+                let p: Sides<PortfolioFields> = tri!(Sides::of(c));
                 let op = Op::CreatePortfolio {
-                    name: text(&c.after, "name").unwrap_or_default(),
-                    description: text(&c.after, "description").unwrap_or_default(),
-                    provider: text(&c.after, "provider").unwrap_or_default(),
-                    tags: tags(&c.after),
+                    name: p.after.name.clone().unwrap_or_default(),
+                    description: p.after.description.clone().unwrap_or_default(),
+                    provider: p.after.provider.clone().unwrap_or_default(),
+                    tags: p.after.tags.clone(),
                     token: Self::token(c, "portfolio"),
                 };
                 let out = tri!(self.call(c, op)?);
                 self.remember(c, out.id);
             }
             (Portfolio, Update) => {
-                let portfolio_id = tri!(self.id(c, "id", &c.address));
+                let p: Sides<PortfolioFields> = tri!(Sides::of(c));
+                let portfolio_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
                 let op = Op::UpdatePortfolio {
                     portfolio_id,
-                    description: text(&c.after, "description").unwrap_or_default(),
-                    provider: text(&c.after, "provider").unwrap_or_default(),
-                    tags: tag_changes(&c.before, &c.after),
+                    description: p.after.description.clone().unwrap_or_default(),
+                    provider: p.after.provider.clone().unwrap_or_default(),
+                    tags: tag_changes(&p.before.tags, &p.after.tags),
                 };
                 tri!(self.call(c, op)?);
             }
             (Portfolio, Delete) => {
-                let portfolio_id = tri!(self.id(c, "id", &c.address));
+                let p: Sides<PortfolioFields> = tri!(Sides::of(c));
+                let portfolio_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
                 tri!(self.call(c, Op::DeletePortfolio { portfolio_id })?);
             }
             (PortfolioProduct, Create | Delete) => {
-                let (portfolio_id, product_id) = tri!(self.portfolio_and_product(c));
+                let p: Sides<MemberFields> = tri!(Sides::of(c));
+                let (portfolio_id, product_id) = tri!(self.portfolio_and_product(c, &p));
                 let op = if c.action == Create {
                     Op::AssociateProductWithPortfolio { product_id, portfolio_id }
                 } else {
@@ -466,11 +457,11 @@ impl<'a> Run<'a> {
                 tri!(self.call(c, op)?);
             }
             (PortfolioPrincipal, Create | Delete) => {
-                let side = if c.action == Create { &c.after } else { &c.before };
-                let portfolio = text(side, "portfolio").unwrap_or_default();
-                let portfolio_id = tri!(self.id(c, "portfolio_id", &format!("portfolio:{portfolio}")));
-                let arn = text(side, "arn").unwrap_or_default();
-                let principal_type = text(side, "type").unwrap_or_else(|| "IAM_PATTERN".into());
+                let p: Sides<MemberFields> = tri!(Sides::of(c));
+                let portfolio_id = tri!(self.resolve(c, p.portfolio()));
+                let side = p.subject();
+                let arn = side.arn.clone().unwrap_or_default();
+                let principal_type = side.member_type.clone().unwrap_or_else(|| "IAM_PATTERN".into());
                 let op = if c.action == Create {
                     Op::AssociatePrincipalWithPortfolio { portfolio_id, arn, principal_type }
                 } else {
@@ -479,15 +470,17 @@ impl<'a> Run<'a> {
                 tri!(self.call(c, op)?);
             }
             (PortfolioShare, Create | Delete | Replace) => {
+                let p: Sides<MemberFields> = tri!(Sides::of(c));
                 if matches!(c.action, Delete | Replace) {
-                    tri!(self.share(c, false)?);
+                    tri!(self.share(c, &p, false)?);
                 }
                 if matches!(c.action, Create | Replace) {
-                    tri!(self.share(c, true)?);
+                    tri!(self.share(c, &p, true)?);
                 }
             }
             (LaunchConstraint, Create | Delete | Replace) => {
-                let (portfolio_id, product_id) = tri!(self.portfolio_and_product(c));
+                let p: Sides<MemberFields> = tri!(Sides::of(c));
+                let (portfolio_id, product_id) = tri!(self.portfolio_and_product(c, &p));
                 if matches!(c.action, Delete | Replace) {
                     let op = Op::DeleteConstraint {
                         portfolio_id: portfolio_id.clone(),
@@ -496,7 +489,7 @@ impl<'a> Run<'a> {
                     tri!(self.call(c, op)?);
                 }
                 if matches!(c.action, Create | Replace) {
-                    let local_role_name = text(&c.after, "local_role_name").unwrap_or_default();
+                    let local_role_name = p.after.local_role_name.clone().unwrap_or_default();
                     let token = Self::token(c, "constraint");
                     tri!(self.call(
                         c,
@@ -504,21 +497,26 @@ impl<'a> Run<'a> {
                     )?);
                 }
             }
-            (ProvisionedPipeline, Create) => tri!(self.provision(c)?),
+            (ProvisionedPipeline, Create) => {
+                let p: Sides<PipelineFields> = tri!(Sides::of(c));
+                tri!(self.provision(c, &p)?)
+            }
             (ProvisionedPipeline, Update | Repair) => {
-                let provisioned_product_id = tri!(self.id(c, "id", &c.address));
-                let artifact_id = tri!(self.pipeline_artifact(c));
+                let p: Sides<PipelineFields> = tri!(Sides::of(c));
+                let provisioned_product_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
+                let artifact_id = tri!(self.pipeline_artifact(c, &p));
                 let op = Op::UpdateProvisionedProduct {
                     provisioned_product_id,
                     artifact_id,
-                    params: params(&c.after),
+                    params: p.after.params.clone(),
                     token: Self::token(c, "update"),
                 };
                 let out = tri!(self.call(c, op)?);
                 tri!(self.wait_record(c, out)?);
             }
             (ProvisionedPipeline, Replace | Delete) => {
-                let provisioned_product_id = tri!(text(&c.before, "id").ok_or_else(|| missing("id", c)));
+                let p: Sides<PipelineFields> = tri!(Sides::of(c));
+                let provisioned_product_id = tri!(p.before.id.clone().ok_or_else(|| missing("id", c)));
                 let op = Op::TerminateProvisionedProduct {
                     provisioned_product_id,
                     token: Self::token(c, "terminate"),
@@ -526,7 +524,7 @@ impl<'a> Run<'a> {
                 let out = tri!(self.call(c, op)?);
                 tri!(self.wait_record(c, out)?);
                 if c.action == Replace {
-                    tri!(self.provision(c)?);
+                    tri!(self.provision(c, &p)?);
                 }
             }
             (kind, action) => return Ok(Err(format!("{}: vend cannot {action} a {kind}", c.address))),
@@ -540,18 +538,22 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn retag(&mut self, c: &Change, id: &str) -> Result<Result<(), String>, AuditError> {
-        let changed = tag_changes(&c.before, &c.after);
+    fn retag(&mut self, c: &Change, id: &str, changed: Tags) -> Result<Result<(), String>, AuditError> {
         if !changed.is_empty() {
             tri!(self.call(c, Op::TagResource { resource_id: id.to_string(), tags: changed })?);
         }
         Ok(Ok(()))
     }
 
-    fn move_account(&mut self, c: &Change, id: &str) -> Result<Result<(), String>, AuditError> {
-        let from = text(&c.before, "parent_id");
-        let to_path = text(&c.after, "parent").unwrap_or_default();
-        let to = text(&c.after, "parent_id").or_else(|| self.ids.get(&format!("ou:{to_path}")).cloned());
+    fn move_account(
+        &mut self,
+        c: &Change,
+        p: &Sides<AccountFields>,
+        id: &str,
+    ) -> Result<Result<(), String>, AuditError> {
+        let from = p.before.parent_id.clone();
+        let (to, to_path) = p.destination();
+        let to = to.or_else(|| self.ids.get(&Address::ou(&to_path)).cloned());
         if from.is_some() && from == to {
             return Ok(Ok(()));
         }
@@ -564,13 +566,14 @@ impl<'a> Run<'a> {
     }
 
     fn create_account(&mut self, c: &Change) -> Result<Result<(), String>, AuditError> {
+        let p: Sides<AccountFields> = tri!(Sides::of(c));
         let op = Op::CreateAccount {
-            name: text(&c.after, "name").unwrap_or_default(),
-            email: text(&c.after, "email").unwrap_or_default(),
-            tags: tags(&c.after),
+            name: p.after.name.clone().unwrap_or_default(),
+            email: p.after.email.clone().unwrap_or_default(),
+            tags: p.after.tags.clone(),
         };
         // A CreateAccount already sent (found in the state by the planner) is resumed, never resent.
-        let mut request_id = match text(&c.after, "create_account_request_id") {
+        let mut request_id = match p.after.create_account_request_id.clone() {
             Some(id) => id,
             None => {
                 let out = tri!(self.call(c, op.clone())?);
@@ -594,7 +597,7 @@ impl<'a> Run<'a> {
                 break done;
             }
             (self.on_event)(EngineEvent::Retrying {
-                address: c.address.clone(),
+                address: c.address.to_string(),
                 op: "CreateAccount".into(),
                 attempt,
                 error: format!("account creation {request_id} failed: {}", done.result.unwrap_or_default()),
@@ -624,29 +627,29 @@ impl<'a> Run<'a> {
             tri!(done.result.ok_or_else(|| format!("{}: {request_id} gave no account id", c.address)));
         self.ids.insert(c.address.clone(), account_id.clone());
         // New accounts start in the root.
-        let parent = text(&c.after, "parent").unwrap_or_default();
+        let parent = p.after.parent.clone().unwrap_or_default();
         if !parent.is_empty() {
-            let destination_parent_id = tri!(self.id(c, "parent_id", &format!("ou:{parent}")));
+            let destination_parent_id = tri!(self.resolve(c, p.new_parent()));
             // AWS creates accounts in the root.
-            let root = tri!(text(&c.after, "root_id").ok_or_else(|| missing("root_id", c)));
+            let root = tri!(p.after.root_id.clone().ok_or_else(|| missing("root_id", c)));
             let op = Op::MoveAccount { account_id, source_parent_id: root, destination_parent_id };
             tri!(self.call(c, op)?);
         }
         Ok(Ok(()))
     }
 
-    fn artifact(&self, c: &Change) -> ArtifactSpec {
+    fn artifact(v: &VersionFields) -> ArtifactSpec {
         ArtifactSpec {
-            name: text(&c.after, "name").unwrap_or_default(),
-            description: text(&c.after, "description").unwrap_or_default(),
-            template_url: text(&c.after, "template_url").unwrap_or_default(),
-            guidance: text(&c.after, "guidance").unwrap_or_else(|| "DEFAULT".into()),
+            name: v.name.clone().unwrap_or_default(),
+            description: v.description.clone().unwrap_or_default(),
+            template_url: v.template_url.clone().unwrap_or_default(),
+            guidance: v.guidance.clone().unwrap_or_else(|| "DEFAULT".into()),
         }
     }
 
-    fn put_template(&mut self, c: &Change) -> Result<Result<(), String>, AuditError> {
-        let url = tri!(text(&c.after, "template_url").ok_or_else(|| missing("template_url", c)));
-        let body = tri!(text(&c.after, "template_body").ok_or_else(|| missing("template_body", c)));
+    fn put_template(&mut self, c: &Change, v: &VersionFields) -> Result<Result<(), String>, AuditError> {
+        let url = tri!(v.template_url.clone().ok_or_else(|| missing("template_url", c)));
+        let body = tri!(v.template_body.clone().ok_or_else(|| missing("template_body", c)));
         tri!(self.call(c, Op::PutTemplate { url, body })?);
         Ok(Ok(()))
     }
@@ -654,17 +657,19 @@ impl<'a> Run<'a> {
     /// AWS creates a product together with its first version: take the plan's first version
     /// change of this product (they follow the product in the plan) as that version.
     fn create_product(&mut self, c: &Change) -> Result<Result<(), String>, AuditError> {
-        let name = text(&c.after, "name").unwrap_or_default();
+        let p: Sides<ProductFields> = tri!(Sides::of(c));
+        let name = p.after.name.clone().unwrap_or_default();
         let Some(first) = self.first_version.get(&name).cloned() else {
             return Ok(Err(format!("{}: a new product needs a version in the same plan", c.address)));
         };
-        tri!(self.put_template(&first)?);
+        let v: Sides<VersionFields> = tri!(Sides::of(&first));
+        tri!(self.put_template(&first, &v.after)?);
         let op = Op::CreateProduct {
             name: name.clone(),
-            owner: text(&c.after, "owner").unwrap_or_default(),
-            description: text(&c.after, "description").unwrap_or_default(),
-            tags: tags(&c.after),
-            version: self.artifact(&first),
+            owner: p.after.owner.clone().unwrap_or_default(),
+            description: p.after.description.clone().unwrap_or_default(),
+            tags: p.after.tags.clone(),
+            version: Self::artifact(&v.after),
             token: Self::token(c, "product"),
         };
         let out = tri!(self.call(c, op)?);
@@ -680,12 +685,12 @@ impl<'a> Run<'a> {
             // Created with its product.
             return Ok(Ok(()));
         }
-        let product = text(&c.after, "product").unwrap_or_default();
-        let product_id = tri!(self.id(c, "product_id", &format!("product:{product}")));
-        tri!(self.put_template(c)?);
+        let p: Sides<VersionFields> = tri!(Sides::of(c));
+        let product_id = tri!(self.resolve(c, p.product()));
+        tri!(self.put_template(c, &p.after)?);
         let op = Op::CreateProvisioningArtifact {
             product_id,
-            version: self.artifact(c),
+            version: Self::artifact(&p.after),
             token: Self::token(c, "version"),
         };
         let out = tri!(self.call(c, op)?);
@@ -693,23 +698,21 @@ impl<'a> Run<'a> {
         Ok(Ok(()))
     }
 
-    fn portfolio_and_product(&self, c: &Change) -> Result<(String, String), String> {
-        let side = if c.after.is_some() { &c.after } else { &c.before };
-        let portfolio = text(side, "portfolio").unwrap_or_default();
-        let product = text(side, "product").unwrap_or_default();
-        Ok((
-            self.id(c, "portfolio_id", &format!("portfolio:{portfolio}"))?,
-            self.id(c, "product_id", &format!("product:{product}"))?,
-        ))
+    fn portfolio_and_product(&self, c: &Change, p: &Sides<MemberFields>) -> Result<(String, String), String> {
+        Ok((self.resolve(c, p.portfolio())?, self.resolve(c, p.product())?))
     }
 
-    fn share(&mut self, c: &Change, create: bool) -> Result<Result<(), String>, AuditError> {
-        let side = if create { &c.after } else { &c.before };
-        let portfolio = text(side, "portfolio").unwrap_or_default();
-        let target = text(side, "target").unwrap_or_default();
-        let share_type = text(side, "type").unwrap_or_default();
-        let portfolio_id = tri!(self.id(c, "portfolio_id", &format!("portfolio:{portfolio}")));
-        let value = match text(side, "value").or_else(|| self.ids.get(&target).cloned()) {
+    fn share(
+        &mut self,
+        c: &Change,
+        p: &Sides<MemberFields>,
+        create: bool,
+    ) -> Result<Result<(), String>, AuditError> {
+        let side = if create { &p.after } else { &p.before };
+        let target = side.target.clone().unwrap_or_default();
+        let share_type = side.member_type.clone().unwrap_or_default();
+        let portfolio_id = tri!(self.resolve(c, p.portfolio()));
+        let value = match side.value.clone().or_else(|| self.ids.get(target.as_str()).cloned()) {
             Some(v) => v,
             None => return Ok(Err(format!("{}: the id of {target} is not known", c.address))),
         };
@@ -731,43 +734,34 @@ impl<'a> Run<'a> {
         Ok(Ok(()))
     }
 
-    fn pipeline_artifact(&self, c: &Change) -> Result<String, String> {
-        let product = text(&c.after, "product").unwrap_or_default();
-        let version = text(&c.after, "version").unwrap_or_default();
-        text(&c.after, "version_id")
-            .or_else(|| self.ids.get(&format!("product_version:{product}@{version}")).cloned())
-            .ok_or_else(|| format!("{}: version {product}@{version} is not known", c.address))
+    fn pipeline_artifact(&self, c: &Change, p: &Sides<PipelineFields>) -> Result<String, String> {
+        self.resolve(c, p.artifact()).map_err(|_| {
+            let product = p.after.product.clone().unwrap_or_default();
+            let version = p.after.version.clone().unwrap_or_default();
+            format!("{}: version {product}@{version} is not known", c.address)
+        })
     }
 
-    fn provision(&mut self, c: &Change) -> Result<Result<(), String>, AuditError> {
-        let account = text(&c.after, "account").unwrap_or_default();
-        let product = text(&c.after, "product").unwrap_or_default();
-        let account_id = tri!(self.id_after(c, "account_id", &format!("account:{account}")));
-        let product_id = tri!(self.id_after(c, "product_id", &format!("product:{product}")));
-        let artifact_id = tri!(self.pipeline_artifact(c));
-        if c.after.as_ref().and_then(|a| a.get("mark_account")).and_then(Value::as_bool) == Some(true) {
+    fn provision(&mut self, c: &Change, p: &Sides<PipelineFields>) -> Result<Result<(), String>, AuditError> {
+        let account_id = tri!(self.resolve(c, p.account()));
+        let product_id = tri!(self.resolve(c, p.product()));
+        let artifact_id = tri!(self.pipeline_artifact(c, p));
+        if p.after.mark_account == Some(true) {
             let tags = Tags::from([(PIPELINES_TAG.to_string(), "true".to_string())]);
             tri!(self.call(c, Op::TagResource { resource_id: account_id.clone(), tags })?);
         }
         let op = Op::ProvisionProduct {
             account_id,
-            name: text(&c.after, "name").unwrap_or_default(),
+            name: p.after.name.clone().unwrap_or_default(),
             product_id,
             artifact_id,
-            params: params(&c.after),
-            tags: tags(&c.after),
+            params: p.after.params.clone(),
+            tags: p.after.tags.clone(),
             token: Self::token(c, "provision"),
         };
         let out = tri!(self.call(c, op)?);
         tri!(self.wait_record(c, out)?);
         Ok(Ok(()))
-    }
-
-    /// Like `id`, but only from `after` (a replaced pipeline's `before` names the old product).
-    fn id_after(&self, c: &Change, key: &str, address: &str) -> Result<String, String> {
-        text(&c.after, key)
-            .or_else(|| self.ids.get(address).cloned())
-            .ok_or_else(|| format!("{}: {key} of {address} is not known (was it created?)", c.address))
     }
 
     fn wait_record(&mut self, c: &Change, out: Outcome) -> Result<Result<(), String>, AuditError> {

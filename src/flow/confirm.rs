@@ -100,7 +100,7 @@ pub fn closes(plan: &Plan) -> Vec<String> {
     plan.changes
         .iter()
         .filter(|c| c.action == Action::Close && !excluded.contains(&c.address))
-        .map(|c| c.address.trim_start_matches("account:").to_string())
+        .map(|c| c.address.key().to_string())
         .collect()
 }
 

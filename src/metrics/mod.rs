@@ -15,7 +15,7 @@
 //! before apply. Durations are whole seconds. No I/O: the caller reads the log and hands in
 //! its records as [`Record`]s (the fields metrics need), so this module knows no adapter.
 
-use crate::plan::Action;
+use crate::plan::{Action, Address, Kind};
 use crate::port::Event;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -74,6 +74,11 @@ fn ts(s: &str) -> Option<i64> {
     s.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
 }
 
+/// The kind of a record's address (`None` for a record without one, such as `apply-start`).
+fn kind_of(address: &str) -> Option<Kind> {
+    Address::parse(address).ok().map(|a| a.kind())
+}
+
 /// Compute the metrics from the records of one log, in log order.
 pub fn compute(records: &[Record]) -> Metrics {
     // Lead times.
@@ -81,7 +86,7 @@ pub fn compute(records: &[Record]) -> Metrics {
     let mut created: Vec<&str> = vec![];
     let mut ready: BTreeMap<&str, &str> = BTreeMap::new();
     for r in records {
-        let vended = r.address.starts_with("account:") || r.address.starts_with("provisioned_pipeline:");
+        let vended = matches!(kind_of(&r.address), Some(Kind::Account | Kind::ProvisionedPipeline));
         if !vended {
             continue;
         }
@@ -126,7 +131,7 @@ pub fn compute(records: &[Record]) -> Metrics {
         let (Some(a), Some(b)) = (ts(req), ts(done)) else { continue };
         lead_times.push(LeadTime {
             address: address.to_string(),
-            kind: if address.starts_with("account:") { "account" } else { "pipeline" }.into(),
+            kind: if kind_of(address) == Some(Kind::Account) { "account" } else { "pipeline" }.into(),
             requested_at: req.to_string(),
             ready_at: done.to_string(),
             seconds: b - a,

@@ -74,7 +74,7 @@ pub struct Desired {
     /// Account blueprint versions marked `deprecated: true`, by `name` (for lifecycle checks).
     pub deprecated_account_blueprints: BTreeMap<String, Vec<String>>,
     /// Upgrades the loader applied (`upgrade: propose` / `plan --upgrade`): address -> old ref.
-    pub upgraded: BTreeMap<String, String>,
+    pub upgraded: BTreeMap<super::Address, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -156,9 +156,9 @@ impl ShareTarget {
     /// The address fragment used in `portfolio_share:<portfolio>/<target>`.
     pub fn key(&self) -> String {
         match self {
-            ShareTarget::Organization => "organization".into(),
-            ShareTarget::Ou(p) => format!("ou:{p}"),
-            ShareTarget::Account(a) => format!("account:{a}"),
+            ShareTarget::Organization => super::ShareKey::organization(),
+            ShareTarget::Ou(p) => super::ShareKey::ou(p),
+            ShareTarget::Account(a) => super::ShareKey::account(a),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The vocabulary shared by every layer: the observed `State` (snapshot format v1), the
 //! `Desired` state a workspace asks for, and `Diagnostic`s. Pure data: no I/O here.
 
+mod address;
 pub mod canonical;
 mod desired;
 mod diag;
@@ -8,6 +9,7 @@ pub mod guardrails;
 pub mod snapshot_check;
 mod state;
 
+pub use address::{Address, Kind, ShareKey, Target};
 pub use canonical::canonical_json;
 pub use desired::*;
 pub use diag::*;

@@ -5,10 +5,9 @@
 //! — the SCPs attached to the root, every OU on its path and the account itself — before and
 //! after. Pure; also used by `plan::guardrails`.
 
-use super::{Action, Change, Kind};
+use super::{Action, Address, Change, Kind, Payload};
 use crate::model::State;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One account's effective SCPs before and after the plan (plan JSON: `effective_policies`).
@@ -46,8 +45,9 @@ pub(crate) struct Projection {
     pub created: BTreeMap<String, String>,
 }
 
-fn text(v: &Option<Value>, key: &str) -> Option<String> {
-    v.as_ref().and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_string)
+/// The parent path of an account after the change.
+fn parent(c: &Change) -> Option<String> {
+    c.after.as_ref().and_then(Payload::parent).map(str::to_string)
 }
 
 /// The OU id -> path map of a state.
@@ -83,9 +83,9 @@ impl Projection {
                 let key = if t == root {
                     Some("root".to_string())
                 } else if let Some(path) = paths.get(t) {
-                    Some(format!("ou:{path}"))
+                    Some(Address::ou(path).to_string())
                 } else {
-                    names.get(t.as_str()).map(|n| format!("account:{n}"))
+                    names.get(t.as_str()).map(|n| Address::account(n).to_string())
                 };
                 if let Some(key) = key {
                     before.entry(key).or_default().insert(p.name.clone());
@@ -105,12 +105,13 @@ impl Projection {
                 .or_insert_with(|| before.get(target).cloned().unwrap_or_default());
         };
         for c in changes {
-            let key = c.address.split_once(':').map(|(_, k)| k).unwrap_or("");
+            let key = c.address.key();
             match (c.kind, c.action) {
                 (Kind::PolicyAttachment, Action::Create | Action::Delete) => {
-                    if let Some((policy, target)) = key.split_once('@') {
-                        touch(&mut changed, &mut removed, target);
-                        if let Some(set) = changed.get_mut(target) {
+                    if let Some((policy, target)) = c.address.attachment() {
+                        let target = target.to_string();
+                        touch(&mut changed, &mut removed, &target);
+                        if let Some(set) = changed.get_mut(&target) {
                             if c.action == Action::Create {
                                 set.insert(policy.to_string());
                             } else {
@@ -121,7 +122,7 @@ impl Projection {
                 }
                 (Kind::Ou, Action::Create) => {
                     ous_after.insert(key.to_string());
-                    let target = format!("ou:{key}");
+                    let target = Address::ou(key).to_string();
                     touch(&mut changed, &mut removed, &target);
                     if let Some(set) = changed.get_mut(&target) {
                         set.insert("FullAWSAccess".into());
@@ -129,22 +130,22 @@ impl Projection {
                 }
                 (Kind::Ou, Action::Delete) => {
                     ous_after.remove(key);
-                    let target = format!("ou:{key}");
+                    let target = Address::ou(key).to_string();
                     changed.remove(&target);
                     removed.insert(target);
                 }
                 (Kind::Account, Action::Create) => {
                     touch(&mut changed, &mut removed, &c.address);
-                    if let Some(set) = changed.get_mut(&c.address) {
+                    if let Some(set) = changed.get_mut(c.address.as_str()) {
                         set.insert("FullAWSAccess".into());
                     }
-                    created.insert(key.to_string(), text(&c.after, "parent").unwrap_or_default());
+                    created.insert(key.to_string(), parent(c).unwrap_or_default());
                 }
                 (Kind::Account, Action::Close) => {
                     closing.insert(key.to_string());
                 }
                 (Kind::Account, _) => {
-                    if let Some(p) = text(&c.after, "parent") {
+                    if let Some(p) = parent(c) {
                         moved.insert(key.to_string(), p);
                     }
                 }
@@ -183,13 +184,13 @@ impl Projection {
     /// The SCPs of the root and every OU down to `path`, through `get`.
     fn down_to<'a>(get: impl Fn(&str) -> Option<&'a BTreeSet<String>>, path: &str) -> BTreeSet<String> {
         let mut out = get("root").cloned().unwrap_or_default();
-        let mut prefix = String::from("ou:");
+        let mut prefix = String::new();
         for (i, part) in path.split('/').filter(|p| !p.is_empty()).enumerate() {
             if i > 0 {
                 prefix.push('/');
             }
             prefix.push_str(part);
-            if let Some(set) = get(&prefix) {
+            if let Some(set) = get(Address::ou(&prefix).as_str()) {
                 out.extend(set.iter().cloned());
             }
         }
@@ -234,11 +235,8 @@ pub(crate) fn preview_of(p: &Projection) -> Vec<EffectivePolicy> {
         .collect();
     let empty = BTreeSet::new();
     let mut out = vec![];
-    let mut key = String::new();
     for (name, (id, from, to)) in &p.accounts {
-        key.clear();
-        key.push_str("account:");
-        key.push_str(name);
+        let key = Address::account(name);
         let own_before = p.before_of(&key).unwrap_or(&empty);
         let own_after = p.after_of(&key).unwrap_or(&empty);
         if from == to && own_before == own_after && same_chain.contains(from.as_str()) {

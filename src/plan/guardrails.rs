@@ -12,7 +12,6 @@ use super::Change;
 use super::effective::Projection;
 use crate::model::guardrails::is_under;
 use crate::model::*;
-use serde_json::Value;
 
 fn diag(severity: Severity, code: &str, message: String) -> Diagnostic {
     match severity {
@@ -64,7 +63,7 @@ pub(crate) fn check_with(
     // OUs that need more than FullAWSAccess.
     for ou in &p.ous_after {
         let Some((_, origin)) = g.scp_required_under.iter().find(|(u, _)| is_under(ou, u)) else { continue };
-        let own = p.after_of(&format!("ou:{ou}")).cloned().unwrap_or_default();
+        let own = p.after_of(&super::Address::ou(ou)).cloned().unwrap_or_default();
         if own.iter().all(|s| s == "FullAWSAccess") {
             let d = diag(
                 g.severity_of("full-access-only"),
@@ -153,7 +152,7 @@ pub(crate) fn check_with(
     // Destructive changes: never to a protected id; not too many at once.
     let destructive: Vec<&Change> = changes.iter().filter(|c| c.action.is_destructive()).collect();
     for c in &destructive {
-        let id = c.before.as_ref().and_then(|b| b.get("id")).and_then(Value::as_str).unwrap_or("");
+        let id = c.before.as_ref().and_then(super::Payload::id).unwrap_or("");
         if !id.is_empty() && protected(id) {
             out.push(Diagnostic::error(
                 "protected",

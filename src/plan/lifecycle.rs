@@ -6,14 +6,17 @@
 //! version are planned in `build` (they need the version's changes); immutability of published
 //! versions is `version-modified` there. Pure.
 
-use super::{Action, Change, Kind};
+use super::{Action, Change, Kind, Payload};
 use crate::model::*;
 use crate::workspace::rules::version_cmp;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-fn text<'a>(v: &'a Option<Value>, key: &str) -> Option<&'a str> {
-    v.as_ref().and_then(|v| v.get(key)).and_then(Value::as_str)
+/// The product and version a pipeline change asks for.
+fn runs(c: &Change) -> (Option<&str>, Option<&str>) {
+    match c.after.as_ref().and_then(Payload::pipeline_version) {
+        Some((product, version)) => (Some(product), version),
+        None => (None, None),
+    }
 }
 
 /// Prefix the reason of every change the loader upgraded (`Desired::upgraded`).
@@ -58,12 +61,10 @@ pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagno
             {
                 let Some(account) = account_names.get(pp.account_id.as_str()) else { continue };
                 let key = format!("{account}/{}", pp.name);
-                let leaves =
-                    by_address.get(format!("provisioned_pipeline:{key}").as_str()).is_some_and(|c| {
-                        c.action == Action::Delete
-                            || text(&c.after, "product") != Some(product.name.as_str())
-                            || text(&c.after, "version") != Some(v.name.as_str())
-                    });
+                let leaves = by_address.get(Address::pipeline_key(&key).as_str()).is_some_and(|c| {
+                    c.action == Action::Delete
+                        || runs(c) != (Some(product.name.as_str()), Some(v.name.as_str()))
+                });
                 if !leaves {
                     users.insert(key);
                 }
@@ -71,10 +72,8 @@ pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagno
             for c in
                 changes.iter().filter(|c| c.kind == Kind::ProvisionedPipeline && c.action == Action::Create)
             {
-                if text(&c.after, "product") == Some(product.name.as_str())
-                    && text(&c.after, "version") == Some(v.name.as_str())
-                {
-                    users.insert(format!("{} (new)", c.address.trim_start_matches("provisioned_pipeline:")));
+                if runs(c) == (Some(product.name.as_str()), Some(v.name.as_str())) {
+                    users.insert(format!("{} (new)", c.address.key()));
                 }
             }
             if users.is_empty() {
@@ -146,17 +145,16 @@ pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagno
     // Proposed upgrades, by blueprint and version.
     let mut proposals: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for (address, from) in &desired.upgraded {
-        let to = if let Some(name) = address.strip_prefix("account:") {
-            desired.accounts.get(name).map(|a| a.blueprint.clone())
+        let to = if address.kind() == Kind::Account {
+            desired.accounts.get(address.key()).map(|a| a.blueprint.clone())
         } else {
-            let key = address.trim_start_matches("provisioned_pipeline:");
-            desired.pipelines.get(key).map(|p| {
+            desired.pipelines.get(address.key()).map(|p| {
                 let blueprint = from.split('@').next().unwrap_or(&p.product);
                 format!("{blueprint}@{}", p.version)
             })
         };
         if let Some(to) = to {
-            proposals.entry((from.clone(), to)).or_default().push(address.clone());
+            proposals.entry((from.clone(), to)).or_default().push(address.to_string());
         }
     }
     for ((from, to), addresses) in proposals {

@@ -3,6 +3,7 @@
 //! of DESIGN §2, orders the changes the way apply must run them, and reports plan-stage
 //! diagnostics (those that need the state). It never does I/O and never reads the clock.
 
+pub mod apply_view;
 pub mod approval;
 mod build;
 pub mod effective;
@@ -10,6 +11,7 @@ pub mod guardrails;
 pub mod lifecycle;
 mod model;
 mod order;
+pub mod payload;
 
 pub use build::{build, desired_addresses, unchanged};
 pub use effective::EffectivePolicy;

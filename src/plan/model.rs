@@ -5,6 +5,8 @@
 //! (appended later, each signed), and `summary`/`applyable` are re-derived on reading
 //! ([`Plan::integrity_problem`]), so a hand edit of any field that steers apply is refused.
 
+pub use super::payload::Payload;
+pub use crate::model::{Address, Kind, ShareKey, Target};
 use crate::model::{Diagnostic, canonical_json, sha256_prefixed};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -65,97 +67,72 @@ impl fmt::Display for Action {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    PolicyType,
-    Ou,
-    Account,
-    Policy,
-    PolicyAttachment,
-    Portfolio,
-    Product,
-    ProductVersion,
-    PortfolioProduct,
-    PortfolioPrincipal,
-    PortfolioShare,
-    LaunchConstraint,
-    ProvisionedPipeline,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 13] = [
-        Kind::PolicyType,
-        Kind::Ou,
-        Kind::Account,
-        Kind::Policy,
-        Kind::PolicyAttachment,
-        Kind::Portfolio,
-        Kind::Product,
-        Kind::ProductVersion,
-        Kind::PortfolioProduct,
-        Kind::PortfolioPrincipal,
-        Kind::PortfolioShare,
-        Kind::LaunchConstraint,
-        Kind::ProvisionedPipeline,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::PolicyType => "policy_type",
-            Kind::Ou => "ou",
-            Kind::Account => "account",
-            Kind::Policy => "policy",
-            Kind::PolicyAttachment => "policy_attachment",
-            Kind::Portfolio => "portfolio",
-            Kind::Product => "product",
-            Kind::ProductVersion => "product_version",
-            Kind::PortfolioProduct => "portfolio_product",
-            Kind::PortfolioPrincipal => "portfolio_principal",
-            Kind::PortfolioShare => "portfolio_share",
-            Kind::LaunchConstraint => "launch_constraint",
-            Kind::ProvisionedPipeline => "provisioned_pipeline",
-        }
-    }
-
-    /// Heading used when a plan is shown grouped by kind.
-    pub fn title(self) -> &'static str {
-        match self {
-            Kind::PolicyType => "Policy types",
-            Kind::Ou => "Organizational units",
-            Kind::Account => "Accounts",
-            Kind::Policy => "Service control policies",
-            Kind::PolicyAttachment => "SCP attachments",
-            Kind::Portfolio => "Portfolios",
-            Kind::Product => "Products",
-            Kind::ProductVersion => "Product versions",
-            Kind::PortfolioProduct => "Portfolio products",
-            Kind::PortfolioPrincipal => "Portfolio principals",
-            Kind::PortfolioShare => "Portfolio shares",
-            Kind::LaunchConstraint => "Launch constraints",
-            Kind::ProvisionedPipeline => "Provisioned pipelines",
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// One planned change. `before`/`after` are the resource as in the snapshot (plus the
-/// display-and-apply fields documented in the README), or null.
+/// display-and-apply fields documented in the README), or null; typed per kind
+/// ([`Payload`]), read back from JSON with the change's kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawChange")]
 pub struct Change {
-    pub address: String,
+    pub address: Address,
     pub kind: Kind,
     pub action: Action,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    pub depends_on: Vec<String>,
+    pub before: Option<Payload>,
+    pub after: Option<Payload>,
+    pub depends_on: Vec<Address>,
     pub reason: String,
+}
+
+/// The serde mirror of a change in plan JSON, before its sides are typed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChange {
+    address: Address,
+    kind: Kind,
+    action: Action,
+    before: Option<Value>,
+    after: Option<Value>,
+    depends_on: Vec<Address>,
+    reason: String,
+}
+
+impl TryFrom<RawChange> for Change {
+    type Error = String;
+
+    fn try_from(r: RawChange) -> Result<Change, String> {
+        let side = |v: &Option<Value>, after: bool| -> Result<Option<Payload>, String> {
+            v.as_ref().map(|v| Payload::read(r.kind, r.action, after, v)).transpose().map_err(|e| {
+                format!("{}: {} is not a {} ({e})", r.address, if after { "after" } else { "before" }, r.kind)
+            })
+        };
+        Ok(Change {
+            before: side(&r.before, false)?,
+            after: side(&r.after, true)?,
+            address: r.address,
+            kind: r.kind,
+            action: r.action,
+            depends_on: r.depends_on,
+            reason: r.reason,
+        })
+    }
+}
+
+impl Change {
+    /// `before` as plan JSON (for display).
+    pub fn before_json(&self) -> Option<Value> {
+        self.before.as_ref().map(Payload::to_json)
+    }
+
+    /// `after` as plan JSON (for display).
+    pub fn after_json(&self) -> Option<Value> {
+        self.after.as_ref().map(Payload::to_json)
+    }
+}
+
+/// What `plan_id` covers.
+#[derive(Serialize)]
+struct IdDoc<'a> {
+    basis: &'a Basis,
+    changes: &'a [Change],
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,7 +207,7 @@ pub struct Plan {
     pub effective_policies: Option<Vec<super::EffectivePolicy>>,
     /// Addresses the workspace asks for that need no change (only with `--show-unchanged`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unchanged: Option<Vec<String>>,
+    pub unchanged: Option<Vec<Address>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approvals: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -271,8 +248,9 @@ impl Plan {
 
     /// `sha256:` of the canonical JSON of basis + changes.
     pub fn compute_id(&self) -> String {
-        let doc = serde_json::json!({ "basis": self.basis, "changes": self.changes });
-        sha256_prefixed(doc.to_string().as_bytes())
+        let doc =
+            serde_json::to_string(&IdDoc { basis: &self.basis, changes: &self.changes }).unwrap_or_default();
+        sha256_prefixed(doc.as_bytes())
     }
 
     /// `sha256:` of the canonical JSON (object keys sorted, no spaces) of the whole plan document

@@ -2,7 +2,7 @@
 //! the same time, the phase of their (kind, action) decides, then a secondary key (OU depth),
 //! then the address, so the same inputs always give the same order.
 
-use super::{Action, Change, Kind};
+use super::{Action, Address, Change, Kind};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The phase of a change: creates flow from the organization down to pipelines, deletes flow
@@ -47,13 +47,13 @@ fn secondary(c: &Change) -> i64 {
 
 /// Keep only dependencies on changes in the plan, then sort topologically.
 pub fn sort(mut changes: Vec<Change>) -> Vec<Change> {
-    let present: BTreeSet<String> = changes.iter().map(|c| c.address.clone()).collect();
+    let present: BTreeSet<Address> = changes.iter().map(|c| c.address.clone()).collect();
     for c in &mut changes {
         c.depends_on.retain(|d| present.contains(d) && d != &c.address);
         c.depends_on.sort();
         c.depends_on.dedup();
     }
-    let index: BTreeMap<String, usize> =
+    let index: BTreeMap<Address, usize> =
         changes.iter().enumerate().map(|(i, c)| (c.address.clone(), i)).collect();
     let mut indegree = vec![0usize; changes.len()];
     let mut dependents: Vec<Vec<usize>> = vec![vec![]; changes.len()];
@@ -69,7 +69,7 @@ pub fn sort(mut changes: Vec<Change>) -> Vec<Change> {
         let c = &changes[i];
         (phase(c.kind, c.action), secondary(c), c.address.clone(), i)
     };
-    let mut ready: BTreeSet<(u8, i64, String, usize)> =
+    let mut ready: BTreeSet<(u8, i64, Address, usize)> =
         (0..changes.len()).filter(|&i| indegree[i] == 0).map(key).collect();
     let mut order = Vec::with_capacity(changes.len());
     while let Some(first) = ready.pop_first() {

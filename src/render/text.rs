@@ -135,8 +135,9 @@ fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
             .push(format!("  #{n}"), Tone::Muted),
     );
     out.push(Line::new().push(format!("        # {}", c.reason), Tone::Muted));
-    let before = c.before.as_ref().map(flatten).unwrap_or_default();
-    let after = c.after.as_ref().map(flatten).unwrap_or_default();
+    let (before_json, after_json) = (c.before_json(), c.after_json());
+    let before = before_json.as_ref().map(flatten).unwrap_or_default();
+    let after = after_json.as_ref().map(flatten).unwrap_or_default();
     match c.action {
         Action::Create => {
             for (k, v) in &after {
@@ -179,15 +180,15 @@ fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
         v.as_ref().and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_string)
     };
     for field in TEXT_FIELDS {
-        let old = text(&c.before, field);
-        let mut new = text(&c.after, field);
+        let old = text(&before_json, field);
+        let mut new = text(&after_json, field);
         if c.action == Action::Delete {
             new = None;
         }
         let (old, label) = match (old, field) {
-            (None, "template_body") => match text(&c.after, "previous_template_body") {
+            (None, "template_body") => match text(&after_json, "previous_template_body") {
                 Some(prev) => {
-                    let v = text(&c.after, "previous_version").unwrap_or_default();
+                    let v = text(&after_json, "previous_version").unwrap_or_default();
                     (Some(prev), format!("template (compared with {v})"))
                 }
                 None => (None, "template".to_string()),

@@ -152,7 +152,7 @@ pub(super) fn review_key(m: &mut Model, k: Key) -> Vec<Effect> {
 fn toggle_exclusion(m: &mut Model) {
     let Some(ws) = m.workspace.clone() else { return };
     let Some(i) = selected_change(m) else { return };
-    let address = ws.plan.changes[i].address.clone();
+    let address = ws.plan.changes[i].address.to_string();
     if m.review.excluded_roots.remove(&address) {
         refresh_exclusions(m);
         set_status(m, format!("Included {address} again."));
@@ -204,7 +204,7 @@ fn ask_apply(m: &mut Model) -> Vec<Effect> {
     }
     let plan = review::with_exclusions(&ws.plan, &m.review.excluded);
     let included: Vec<&crate::plan::Change> =
-        plan.changes.iter().filter(|c| !m.review.excluded.contains_key(&c.address)).collect();
+        plan.changes.iter().filter(|c| !m.review.excluded.contains_key(c.address.as_str())).collect();
     if included.is_empty() {
         set_error(m, "Nothing to apply: no changes, or all of them excluded.");
         return vec![];
@@ -280,7 +280,7 @@ fn confirmed_apply(m: &mut Model, plan: Box<crate::plan::Plan>) -> Vec<Effect> {
         .iter()
         .filter(|c| !excluded.contains(&c.address))
         .map(|c| StepView {
-            address: c.address.clone(),
+            address: c.address.to_string(),
             action: c.action,
             state: StepState::Pending,
             note: String::new(),

@@ -12,12 +12,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The OU / portfolio / account a change belongs to inside its kind ("" for none).
 pub fn group_of(c: &Change) -> String {
-    let key = c.address.split_once(':').map(|(_, k)| k).unwrap_or(&c.address);
+    let key = c.address.key();
+    let (before, after) = (c.before_json(), c.after_json());
     let field = |name: &str| {
-        c.after
+        after
             .as_ref()
             .and_then(|v| v.get(name))
-            .or_else(|| c.before.as_ref().and_then(|v| v.get(name)))
+            .or_else(|| before.as_ref().and_then(|v| v.get(name)))
             .and_then(|v| v.as_str())
             .map(str::to_string)
     };
@@ -101,12 +102,12 @@ pub fn exclusions(plan: &Plan, roots: &BTreeSet<String>) -> BTreeMap<String, Str
     loop {
         let before = out.len();
         for c in &plan.changes {
-            if out.contains_key(&c.address) {
+            if out.contains_key(c.address.as_str()) {
                 continue;
             }
-            if let Some(root) = c.depends_on.iter().find_map(|d| out.get(d)) {
+            if let Some(root) = c.depends_on.iter().find_map(|d| out.get(d.as_str())) {
                 let root = root.clone();
-                out.insert(c.address.clone(), root);
+                out.insert(c.address.to_string(), root);
             }
         }
         if out.len() == before {
@@ -121,7 +122,7 @@ pub fn included_summary(plan: &Plan, excluded: &BTreeMap<String, String>) -> Sum
         return plan.summary.clone();
     }
     let kept: Vec<Change> =
-        plan.changes.iter().filter(|c| !excluded.contains_key(&c.address)).cloned().collect();
+        plan.changes.iter().filter(|c| !excluded.contains_key(c.address.as_str())).cloned().collect();
     Summary::of(&kept)
 }
 
@@ -135,8 +136,8 @@ pub fn with_exclusions(plan: &Plan, excluded: &BTreeMap<String, String>) -> Plan
         let list: Vec<serde_json::Value> = plan
             .changes
             .iter()
-            .filter(|c| excluded.contains_key(&c.address))
-            .map(|c| serde_json::Value::String(c.address.clone()))
+            .filter(|c| excluded.contains_key(c.address.as_str()))
+            .map(|c| serde_json::Value::String(c.address.to_string()))
             .collect();
         Some(serde_json::Value::Array(list))
     };
@@ -149,7 +150,7 @@ pub fn detail(plan: &Plan, index: usize, excluded: &BTreeMap<String, String>) ->
     let Some(c) = plan.changes.get(index) else { return TextView::default() };
     let mut lines = render::change_text(c, index + 1);
     lines.push(Line::new());
-    match excluded.get(&c.address) {
+    match excluded.get(c.address.as_str()) {
         Some(root) if root == &c.address => lines.push(
             Line::new()
                 .push("EXCLUDED by you", Tone::Warning)
@@ -197,7 +198,7 @@ pub fn effective(plan: &Plan, state: &State, excluded: &BTreeMap<String, String>
         plan.effective_policies.clone().unwrap_or_default()
     } else {
         let kept: Vec<Change> =
-            plan.changes.iter().filter(|c| !excluded.contains_key(&c.address)).cloned().collect();
+            plan.changes.iter().filter(|c| !excluded.contains_key(c.address.as_str())).cloned().collect();
         crate::plan::effective::preview(state, &kept)
     };
     if list.is_empty() {

@@ -243,7 +243,7 @@ fn plan_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
             Row::Group { label, count } => Line::from(span(m, format!("  {label} ({count})"), Tone::Muted)),
             Row::Change(ci) => {
                 let c = &plan.changes[*ci];
-                let (mark, note) = match m.review.excluded.get(&c.address) {
+                let (mark, note) = match m.review.excluded.get(c.address.as_str()) {
                     Some(root) if root == &c.address => ("[ ]", "  excluded".to_string()),
                     Some(root) => ("[-]", format!("  excluded with {root}")),
                     None => ("[x]", String::new()),

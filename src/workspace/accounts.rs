@@ -89,7 +89,9 @@ impl Cx<'_> {
             && self.desired.settings.upgrade
             && let Some(newer) = newest_account_blueprint(b, &bp.name).filter(|n| n.version != bp.version)
         {
-            self.desired.upgraded.insert(format!("account:{name}"), format!("{}@{}", bp.name, bp.version));
+            self.desired
+                .upgraded
+                .insert(crate::model::Address::account(&name), format!("{}@{}", bp.name, bp.version));
             bp = newer;
         }
         // Parameters: unknown, type, allowed, pattern, required.

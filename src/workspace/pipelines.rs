@@ -112,7 +112,7 @@ impl Cx<'_> {
             return;
         };
         let mut v = v;
-        let key = format!("provisioned_pipeline:{account}/{name}");
+        let key = crate::model::Address::provisioned_pipeline(account, name);
         if self.desired.settings.upgrade
             && published.get(&pv.product).is_some_and(|(_, dep)| dep.contains(v))
             && let Some(newest) = newest_published(published, &pv.product)

@@ -54,7 +54,7 @@ pub fn type_text(m: &mut Model, text: &str) -> Vec<Effect> {
 /// The address of the change under the cursor on the plan screen.
 pub fn selected_address(m: &Model) -> Option<String> {
     let i = update::selected_change(m)?;
-    Some(m.plan()?.changes[i].address.clone())
+    Some(m.plan()?.changes[i].address.to_string())
 }
 
 /// Answer the last Validate effect synchronously, as the runtime would (fixed time stamp).

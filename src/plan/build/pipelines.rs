@@ -1,0 +1,230 @@
+//! Provisioned pipelines: launch, update, repair, replace or terminate the requested pipelines.
+
+use super::*;
+
+impl<'a> Planner<'a> {
+    // ---------------------------------------------------------------- pipelines
+
+    /// Is `account` (final OU path `ou`) covered by a share of a portfolio holding `product`?
+    pub(super) fn shared_with(&self, product: &str, account: &str, ou: Option<&str>) -> bool {
+        self.d.portfolios.values().filter(|p| p.products.iter().any(|x| x == product)).any(|p| {
+            p.shares.iter().any(|s| match s {
+                ShareTarget::Organization => true,
+                ShareTarget::Account(a) => a == account,
+                ShareTarget::Ou(path) => {
+                    path == account || ou.is_some_and(|o| o == path || o.starts_with(&format!("{path}/")))
+                }
+            })
+        })
+    }
+
+    pub(super) fn pipelines(&mut self) {
+        let mgmt = self.s.organization.management_account_id.clone();
+        let mut kept: BTreeSet<&str> = BTreeSet::new();
+        for (key, dp) in &self.d.pipelines {
+            let address = Address::pipeline_key(key);
+            let (account_id, final_ou): (Option<String>, Option<String>) = match self.fates.get(&dp.account) {
+                Some(AccountFate::New) => (None, self.d.accounts.get(&dp.account).map(|a| a.ou.clone())),
+                Some(AccountFate::Existing(id)) => {
+                    (Some(id.clone()), self.d.accounts.get(&dp.account).map(|a| a.ou.clone()))
+                }
+                Some(AccountFate::Skip) => {
+                    self.warn(
+                        "pipeline-skipped",
+                        &dp.origin,
+                        format!(
+                            "pipeline '{}' is not planned: its account '{}' is being created, closed, suspended or in error (see above)",
+                            dp.name, dp.account
+                        ),
+                    );
+                    continue;
+                }
+                None => match self.account_named(&dp.account).first().copied() {
+                    Some(a) if a.state == "ACTIVE" => (Some(a.id.clone()), self.parent_path(&a.parent_id)),
+                    Some(a) => {
+                        self.warn(
+                            "account-suspended",
+                            &dp.origin,
+                            format!(
+                                "account '{}' is {}; pipeline '{}' is not planned",
+                                a.name, a.state, dp.name
+                            ),
+                        );
+                        continue;
+                    }
+                    None => {
+                        self.error("unknown-account", &dp.account_origin, format!("account '{}' is neither requested in catalog/accounts/ nor in the organization", dp.account));
+                        continue;
+                    }
+                },
+            };
+            if account_id.as_deref() != Some(mgmt.as_str())
+                && !self.shared_with(&dp.product, &dp.account, final_ou.as_deref())
+            {
+                self.error(
+                    "pipeline-not-shared",
+                    &dp.account_origin,
+                    format!(
+                        "no portfolio holding '{}' is shared with account '{}' (OU '{}'); add a share in portfolios.yaml",
+                        dp.product,
+                        dp.account,
+                        final_ou.clone().unwrap_or_default()
+                    ),
+                );
+                continue;
+            }
+            let product = self.product_ids.get(&dp.product).copied();
+            let version_id =
+                product.and_then(|p| p.versions.iter().find(|v| v.name == dp.version)).map(|v| v.id.clone());
+            let mut tags = Tags::new();
+            tags.insert(self.own.to_string(), "true".into());
+            let after = PipelineState {
+                id: None,
+                name: dp.name.clone(),
+                account_id: account_id.clone(),
+                product_id: product.map(|p| p.id.clone()),
+                version_id: version_id.clone(),
+                status: "AVAILABLE".into(),
+                params: dp.params.clone(),
+                tags: tags.clone(),
+                account: dp.account.clone(),
+                product: dp.product.clone(),
+                version: Some(Some(dp.version.clone())),
+                requested_at: None,
+                mark_account: None,
+            };
+            let mut deps = vec![
+                Address::account(&dp.account),
+                Address::product(&dp.product),
+                Address::product_version(&dp.product, &dp.version),
+            ];
+            for p in self.d.portfolios.values().filter(|p| p.products.contains(&dp.product)) {
+                deps.push(Address::portfolio_product(&p.name, &dp.product));
+                deps.push(Address::launch_constraint(&p.name, &dp.product));
+                deps.extend(p.shares.iter().map(|s| Address::portfolio_share(&p.name, &s.key())));
+                deps.extend(p.principals.iter().map(|a| Address::portfolio_principal(&p.name, a)));
+            }
+            let existing = account_id
+                .as_ref()
+                .and_then(|id| self.launched.get(&(id.as_str(), dp.name.as_str())).copied());
+            let Some(pp) = existing else {
+                let mut after = PipelineState { requested_at: dp.requested_at.clone(), ..after };
+                // Mark a vend-managed member account as holding vend's pipelines, so that the
+                // AWS backend searches it even once its pipeline requests are gone.
+                let mark = account_id.as_deref() != Some(mgmt.as_str())
+                    && match account_id.as_deref().and_then(|id| self.accounts_by_id.get(id)) {
+                        None => true,
+                        Some(a) => {
+                            managed(&a.tags, self.own)
+                                && a.tags.get(PIPELINES_TAG).map(String::as_str) != Some("true")
+                        }
+                    };
+                if mark {
+                    after.mark_account = Some(true);
+                }
+                self.push(
+                    Kind::ProvisionedPipeline,
+                    address,
+                    Action::Create,
+                    None,
+                    Some(Payload::Pipeline(after)),
+                    deps,
+                    "new pipeline request",
+                );
+                continue;
+            };
+            kept.insert(pp.id.as_str());
+            let current_version = self
+                .s
+                .products
+                .iter()
+                .find(|p| p.id == pp.product_id)
+                .and_then(|p| p.versions.iter().find(|v| v.id == pp.version_id))
+                .map(|v| v.name.clone());
+            let before = Payload::Pipeline(pipeline_state(
+                pp,
+                &dp.account,
+                self.product_name(&pp.product_id),
+                Some(current_version.clone()),
+            ));
+            let same_product = product.is_some_and(|p| p.id == pp.product_id);
+            let new_id = if same_product { Some(pp.id.clone()) } else { None };
+            let after =
+                Payload::Pipeline(PipelineState { id: new_id, tags: merge_tags(&pp.tags, &tags), ..after });
+            if matches!(pp.status.as_str(), "UNDER_CHANGE" | "PLAN_IN_PROGRESS") {
+                self.warn(
+                    "pipeline-busy",
+                    &dp.origin,
+                    format!(
+                        "pipeline '{}' in account '{}' is {}; plan again when it settles",
+                        dp.name, dp.account, pp.status
+                    ),
+                );
+                continue;
+            }
+            if !same_product {
+                self.push(
+                    Kind::ProvisionedPipeline,
+                    address,
+                    Action::Replace,
+                    Some(before),
+                    Some(after),
+                    deps,
+                    "the pipeline comes from another product now: terminate, then provision",
+                );
+            } else if matches!(pp.status.as_str(), "TAINTED" | "ERROR") {
+                self.push(
+                    Kind::ProvisionedPipeline,
+                    address,
+                    Action::Repair,
+                    Some(before),
+                    Some(after),
+                    deps,
+                    format!(
+                        "status is {}: update it again with the requested version and parameters",
+                        pp.status
+                    ),
+                );
+            } else if version_id.as_deref() != Some(pp.version_id.as_str()) || !same_params(pp, dp) {
+                let reason = if version_id.as_deref() != Some(pp.version_id.as_str()) {
+                    format!(
+                        "version {} -> {}",
+                        current_version.unwrap_or_else(|| pp.version_id.clone()),
+                        dp.version
+                    )
+                } else {
+                    "parameters differ".into()
+                };
+                self.push(
+                    Kind::ProvisionedPipeline,
+                    address,
+                    Action::Update,
+                    Some(before),
+                    Some(after),
+                    deps,
+                    reason,
+                );
+            }
+        }
+        for pp in &self.s.provisioned_products {
+            if kept.contains(pp.id.as_str()) || !managed(&pp.tags, self.own) {
+                continue;
+            }
+            let Some(acct) = self.accounts_by_id.get(pp.account_id.as_str()) else { continue };
+            if self.fates.get(&acct.name).is_some_and(|f| matches!(f, AccountFate::Skip)) {
+                continue;
+            }
+            let before =
+                Payload::Pipeline(pipeline_state(pp, &acct.name, self.product_name(&pp.product_id), None));
+            self.push(
+                Kind::ProvisionedPipeline,
+                Address::provisioned_pipeline(&acct.name, &pp.name),
+                Action::Delete,
+                Some(before),
+                None,
+                vec![],
+                "pipeline launched by vend no longer requested: terminate it",
+            );
+        }
+    }
+}
