@@ -144,6 +144,9 @@ pub fn check(files: &Files, base: &Loaded, state: Option<&State>, req: &Request)
     overlaid.entries.insert(path.clone(), checked.text.clone().into_bytes());
     let loaded = workspace::load(&overlaid);
     checked.diagnostics = added(&base.diagnostics, &loaded.diagnostics);
+    if let Some(d) = deprecated_account_blueprint(&loaded, req, &path, &checked.lines) {
+        checked.diagnostics.push(d);
+    }
     let clean = !loaded.diagnostics.iter().any(Diagnostic::is_error);
     if let Some(state) = state
         && clean
@@ -153,6 +156,42 @@ pub fn check(files: &Files, base: &Loaded, state: Option<&State>, req: &Request)
         checked.diagnostics.extend(added(&before, &after));
     }
     checked
+}
+
+/// A new account request on a deprecated account blueprint version is refused (existing requests
+/// keep working: the plan only warns, `blueprint-deprecated-in-use`), naming the newest version.
+/// Pipeline requests on a deprecated version are refused by the plan itself
+/// (`version-deprecated-launch`: Service Catalog takes no new launches on one).
+fn deprecated_account_blueprint(
+    loaded: &Loaded,
+    req: &Request,
+    path: &str,
+    lines: &[(u32, Field)],
+) -> Option<Diagnostic> {
+    if req.kind != RequestKind::Account {
+        return None;
+    }
+    let (name, version) = req.blueprint.split_once('@')?;
+    let deprecated = loaded.desired.deprecated_account_blueprints.get(name)?;
+    if !deprecated.iter().any(|v| v == version) {
+        return None;
+    }
+    let newest =
+        loaded.desired.account_blueprints.get(name).and_then(|vs| {
+            vs.iter().filter(|v| !deprecated.contains(v)).max_by(|a, b| rules::version_cmp(a, b))
+        });
+    let advice = match newest {
+        Some(n) => format!("request {name}@{n}, the newest version"),
+        None => format!("no version of {name} is current: publish one first"),
+    };
+    let at = Origin::new(path.to_string(), line_of(lines, &Field::Blueprint), 12);
+    Some(
+        Diagnostic::error(
+            "blueprint-deprecated-request",
+            format!("account blueprint {name}@{version} is deprecated: existing accounts keep it, new requests may not; {advice}"),
+        )
+        .at(&at),
+    )
 }
 
 /// The diagnostics of `after` that `before` does not have (as a multiset).

@@ -162,3 +162,45 @@ fn a_retired_version_is_removed_only_when_unlisted_and_unused() {
     let (p, _) = plan(ws.path(), &[]);
     assert_eq!(change(&p, "product_version:service-pipeline@v1")["action"], "delete");
 }
+
+/// AWS takes no new launches on a deprecated version, but existing provisioned products may
+/// still update to it: moving an existing pipeline onto a deprecated version is an applyable
+/// update, while a new pipeline on it is a plan error (`version-deprecated-launch`).
+#[test]
+fn an_existing_pipeline_may_update_to_a_deprecated_version_but_none_is_launched_on_it() {
+    let ws = demo_workspace();
+    let cfg = tempfile::tempdir().unwrap();
+    let request = ws.path().join("catalog/pipelines/payments-api.yaml");
+    // v1's template has fewer parameters than v2's: the request keeps the ones v1 declares.
+    std::fs::write(
+        &request,
+        "blueprint: service-pipeline@v1\naccount: payments-prod\nname: payments-api\nparams: { RepositoryName: payments-api, BuildComputeType: BUILD_GENERAL1_MEDIUM }\n",
+    )
+    .unwrap();
+    let out = vend_in(ws.path(), cfg.path(), &["plan", "--json"]);
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["applyable"], true, "{:#}", plan["diagnostics"]);
+    let c = change(&plan, "provisioned_pipeline:payments-prod/payments-api");
+    assert_eq!(c["action"], "update", "{c}");
+    let out = vend_in(ws.path(), cfg.path(), &["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = vend_in(ws.path(), cfg.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+
+    // A second pipeline on the same deprecated version is a new launch: refused by the plan.
+    std::fs::write(
+        ws.path().join("catalog/pipelines/payments-batch.yaml"),
+        "blueprint: service-pipeline@v1\naccount: payments-prod\nname: payments-batch\nparams: { RepositoryName: payments-batch }\n",
+    )
+    .unwrap();
+    let out = vend_in(ws.path(), cfg.path(), &["plan", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["applyable"], false);
+    let d = diag(&plan, "version-deprecated-launch");
+    assert_eq!(d["file"], "catalog/pipelines/payments-batch.yaml");
+    assert!(
+        d["message"].as_str().unwrap().contains("provisioned_pipeline:payments-prod/payments-batch"),
+        "{d}"
+    );
+}

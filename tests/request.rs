@@ -331,3 +331,38 @@ fn a_malformed_param_is_a_usage_error() {
     assert_eq!(w.catalog(), before);
     assert!(!w.audit_log().exists());
 }
+
+#[test]
+fn requests_on_deprecated_versions_are_refused_naming_the_newest() {
+    let w = Ws::demo();
+    // workload@v1 is deprecated in the demo (v2 is newest): existing accounts keep it, a new
+    // request may not.
+    refused(
+        &w,
+        &strs(&account_with("--blueprint", "workload@v1")),
+        "account",
+        &[("blueprint-deprecated-request", "catalog/accounts/web-dev.yaml:1")],
+    );
+    let out = w.vend(&strs(&account_with("--blueprint", "workload@v1")));
+    assert!(text(&out.stderr).contains("request workload@v2, the newest version"), "{}", text(&out.stderr));
+    // service-pipeline@v1 is deprecated (v3 is newest): Service Catalog takes no new launches.
+    let args = [
+        "request",
+        "pipeline",
+        "--blueprint",
+        "service-pipeline@v1",
+        "--account",
+        "checkout-dev",
+        "--name",
+        "web-api",
+        "--param",
+        "RepositoryName=web-api",
+    ];
+    refused(&w, &args, "pipeline", &[("version-deprecated-launch", "catalog/pipelines/web-api.yaml:1")]);
+    let out = w.vend(&args);
+    assert!(
+        text(&out.stderr).contains("request service-pipeline@v3, the newest version that takes launches"),
+        "{}",
+        text(&out.stderr)
+    );
+}

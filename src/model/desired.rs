@@ -200,6 +200,9 @@ pub struct DesiredPipeline {
     /// Template parameters marked NoEcho: AWS reads them back masked (`****`).
     pub no_echo: std::collections::BTreeSet<String>,
     pub origin: Origin,
+    /// Where the blueprint (`product@version`) was named: the request's `blueprint:` line, or the
+    /// account blueprint's baseline entry.
+    pub blueprint_origin: Origin,
     /// Where the account was named.
     pub account_origin: Origin,
     /// `requested_at` of the request, when given (for delivery metrics).

@@ -195,6 +195,7 @@ impl Cx<'_> {
                     .collect(),
                 no_echo: pv.parameters.iter().filter(|(_, p)| p.no_echo).map(|(k, _)| k.clone()).collect(),
                 origin: at.clone(),
+                blueprint_origin: bp_at.clone(),
                 account_origin: account_at.clone(),
                 requested_at: None,
             },

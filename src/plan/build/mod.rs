@@ -542,6 +542,7 @@ mod tests {
             params: map(want),
             no_echo: no_echo.iter().map(|s| s.to_string()).collect(),
             origin: Origin::default(),
+            blueprint_origin: Origin::default(),
             account_origin: Origin::default(),
             requested_at: None,
         };

@@ -18,6 +18,40 @@ impl<'a> Planner<'a> {
         })
     }
 
+    /// A new launch (create, or the provision half of a replace) on a version the workspace
+    /// deprecates or retires is refused by Service Catalog (AWS-NOTES: a DEPRECATED version takes
+    /// no new launches; an inactive one is hidden): a plan error naming the newest version that
+    /// takes launches. Updating an existing pipeline to a deprecated version stays allowed.
+    /// Returns whether the launch may be planned.
+    fn launchable(&mut self, address: &Address, dp: &DesiredPipeline) -> bool {
+        let Some(product) = self.d.products.get(&dp.product) else { return true };
+        let Some(version) = product.versions.get(&dp.version) else { return true };
+        if !version.deprecated && !version.retired {
+            return true;
+        }
+        let newest = product
+            .versions
+            .values()
+            .filter(|v| !v.deprecated && !v.retired)
+            .map(|v| v.name.as_str())
+            .max_by(|a, b| crate::workspace::rules::version_cmp(a, b));
+        let advice = match newest {
+            Some(n) => format!("request {}@{n}, the newest version that takes launches", dp.product),
+            None => format!("no version of {} takes launches: publish one first", dp.product),
+        };
+        let state = if version.retired { "retired" } else { "deprecated" };
+        self.error(
+            "version-deprecated-launch",
+            &dp.blueprint_origin,
+            format!(
+                "{address}: pipeline '{}' in account '{}' would be launched on {}@{}, which is {state} \
+                 (no new launches); {advice}",
+                dp.name, dp.account, dp.product, dp.version
+            ),
+        );
+        false
+    }
+
     pub(super) fn pipelines(&mut self) {
         let mgmt = self.s.organization.management_account_id.clone();
         let mut kept: BTreeSet<&str> = BTreeSet::new();
@@ -108,6 +142,9 @@ impl<'a> Planner<'a> {
                 .as_ref()
                 .and_then(|id| self.launched.get(&(id.as_str(), dp.name.as_str())).copied());
             let Some(pp) = existing else {
+                if !self.launchable(&address, dp) {
+                    continue;
+                }
                 let mut after = PipelineState { requested_at: dp.requested_at.clone(), ..after };
                 // Mark a vend-managed member account as holding vend's pipelines, so that the
                 // AWS backend searches it even once its pipeline requests are gone.
@@ -163,6 +200,9 @@ impl<'a> Planner<'a> {
                 continue;
             }
             if !same_product {
+                if !self.launchable(&address, dp) {
+                    continue;
+                }
                 self.push(
                     Kind::ProvisionedPipeline,
                     address,
