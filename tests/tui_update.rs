@@ -443,6 +443,27 @@ fn request_form_types_validates_and_submits() {
 }
 
 #[test]
+fn request_form_refuses_a_deprecated_account_blueprint_naming_the_newest() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('2')]);
+    // Pick workload@v1 (deprecated in the demo; Up to the blueprint, Right three times: newest
+    // versions come first).
+    keys(&mut m, &[Key::Up, Key::Right, Key::Right, Key::Right]);
+    assert_eq!(vend::tui::form::value(&m.form, &FieldId::Blueprint), "workload@v1");
+    keys(&mut m, &[Key::Down]);
+    let e = type_text(&mut m, "web-dev");
+    answer_validation(&mut m, &e);
+    let errs = vend::tui::form::messages(&m.form, &FieldId::Blueprint);
+    assert!(
+        errs.iter()
+            .any(|(e, t)| *e && t.contains("blueprint-deprecated-request") && t.contains("workload@v2")),
+        "{errs:?}"
+    );
+    let e = keys(&mut m, &[Key::Ctrl('s')]);
+    assert!(e.is_empty(), "a request on a deprecated version is not submitted: {e:?}");
+}
+
+#[test]
 fn request_form_switches_to_pipelines() {
     let mut m = ready();
     keys(&mut m, &[Key::Char('2'), Key::Up, Key::Up]);
