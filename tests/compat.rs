@@ -23,6 +23,13 @@ fn setup(state: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     fs::copy(fixture().join(state), ws.join(".vend/state.json")).unwrap();
     let config = dir.path().join("config");
     copy_dir(&fixture().join("cfg"), &config);
+    // git keeps no file modes but the executable bit, and vend refuses a key file others can read.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = config.join("vend/operator.key");
+        fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+    }
     (dir, ws, config)
 }
 
