@@ -10,10 +10,14 @@
 //! written back as JSON (which is YAML), so every edit produces a well-formed workspace; whether
 //! it is a *valid* one is for vend to say.
 //!
-//! `VEND_PROMISE_SEQUENCES` (default 12) and `VEND_PROMISE_STEPS` (default 6) set the size; the
-//! long run is `VEND_PROMISE_SEQUENCES=200 cargo test --release --test plan_promise -- --ignored
-//! --nocapture`. It prints the counts (sequences, applied, refused, broken) and how often each
-//! diagnostic code refused a plan.
+//! `VEND_PROMISE_SEQUENCES` (default 200, split over two tests by seed parity) and
+//! `VEND_PROMISE_STEPS` (default 6) set the size; the long run is
+//! `VEND_PROMISE_SEQUENCES=2000 cargo test --release --test plan_promise -- --nocapture`. Each
+//! half prints its counts (sequences, applied, refused, broken) and how often each diagnostic
+//! code refused a plan.
+//!
+//! Not yet here (issue 13): the same sequences against the AWS emulator, whose rules are
+//! implemented independently of the planner, and per-rule counts from a shared rule table.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
@@ -682,16 +686,26 @@ fn report(counts: &Counts) {
     }
 }
 
-#[test]
-#[ignore = "issue 13: applyable plans still fail at apply (deprecated-version launches and more) until the plan check lands"]
-fn applyable_plans_apply_and_converge_on_the_embedded_backend() {
-    let sequences = env_usize("VEND_PROMISE_SEQUENCES", 12);
+/// Run the seeds of `half` (0: even, 1: odd) of `VEND_PROMISE_SEQUENCES` sequences; the two
+/// halves run as two tests, in parallel.
+fn run_half(half: u64) {
+    let sequences = env_usize("VEND_PROMISE_SEQUENCES", 200) as u64;
     let steps = env_usize("VEND_PROMISE_STEPS", 6);
     let mut counts = Counts::default();
-    for seed in 0..sequences as u64 {
+    for seed in (0..sequences).filter(|s| s % 2 == half) {
         run_sequence(seed, steps, &mut counts);
     }
     report(&counts);
     assert!(counts.applied > 0 && counts.refused > 0, "the edits exercise nothing: {counts:?}");
     assert!(counts.broken.is_empty(), "{} broken promises (see above)", counts.broken.len());
+}
+
+#[test]
+fn applyable_plans_apply_and_converge_on_the_embedded_backend_even_seeds() {
+    run_half(0);
+}
+
+#[test]
+fn applyable_plans_apply_and_converge_on_the_embedded_backend_odd_seeds() {
+    run_half(1);
 }
