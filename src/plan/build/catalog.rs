@@ -22,6 +22,30 @@ impl<'a> Planner<'a> {
         self.s.products.iter().filter(|p| p.name == name && managed(&p.tags, self.own)).collect()
     }
 
+    /// Service Catalog names are not unique, so creating a product or portfolio next to an
+    /// existing one of the same name that vend does not own would make a second one (and move
+    /// the pipelines launched from it onto a new product: terminate and relaunch). Refused with
+    /// the ids of what is there; returns whether it was. (There is no `lifecycle: adopt` for
+    /// Service Catalog resources yet: tagging it `<ownership_tag>=true` lets vend manage it.)
+    fn refuse_unmanaged(&mut self, address: Address, name: &str, ids: &[&str], at: &Origin) -> bool {
+        if ids.is_empty() {
+            return false;
+        }
+        let what = address.kind().as_str();
+        self.refused.insert(address);
+        self.error(
+            "unmanaged-conflict",
+            at,
+            format!(
+                "a {what} named '{name}' already exists and vend does not manage it ({}); vend would create a \
+                 second one: rename it in portfolios.yaml, or tag the existing {what} {}=true to let vend manage it",
+                ids.join(", "),
+                self.own
+            ),
+        );
+        true
+    }
+
     pub(super) fn products(&mut self) {
         for (name, dp) in &self.d.products {
             let address = Address::product(name);
@@ -36,6 +60,16 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let existing = found.first().copied();
+            let unmanaged: Vec<&str> = self
+                .s
+                .products
+                .iter()
+                .filter(|p| p.name == *name && !managed(&p.tags, self.own))
+                .map(|p| p.id.as_str())
+                .collect();
+            if existing.is_none() && self.refuse_unmanaged(address.clone(), name, &unmanaged, &dp.origin) {
+                continue;
+            }
             match existing {
                 None => self.push(
                     Kind::Product,
@@ -334,6 +368,16 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let existing = found.first().copied();
+            let unmanaged: Vec<&str> = self
+                .s
+                .portfolios
+                .iter()
+                .filter(|p| p.name == *name && !managed(&p.tags, self.own))
+                .map(|p| p.id.as_str())
+                .collect();
+            if existing.is_none() && self.refuse_unmanaged(address.clone(), name, &unmanaged, &dp.origin) {
+                continue;
+            }
             match existing {
                 None => self.push(
                     Kind::Portfolio,

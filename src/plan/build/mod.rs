@@ -143,6 +143,9 @@ struct Planner<'a> {
     deleted_ous: BTreeSet<String>,
     product_ids: BTreeMap<String, &'a Product>,
     portfolio_ids: BTreeMap<String, &'a Portfolio>,
+    /// Creations refused with an error (a same-name resource vend does not own): what depends
+    /// on them is not planned either.
+    refused: BTreeSet<Address>,
 }
 
 fn managed(tags: &Tags, own: &str) -> bool {
@@ -312,6 +315,7 @@ impl<'a> Planner<'a> {
             deleted_ous: BTreeSet::new(),
             product_ids: BTreeMap::new(),
             portfolio_ids: BTreeMap::new(),
+            refused: BTreeSet::new(),
         }
     }
 

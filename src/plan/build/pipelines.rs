@@ -57,6 +57,10 @@ impl<'a> Planner<'a> {
         let mut kept: BTreeSet<&str> = BTreeSet::new();
         for (key, dp) in &self.d.pipelines {
             let address = Address::pipeline_key(key);
+            if self.refused.contains(&Address::product(&dp.product)) {
+                // Its product's creation was refused (reported there): nothing to launch from.
+                continue;
+            }
             let (account_id, final_ou): (Option<String>, Option<String>) = match self.fates.get(&dp.account) {
                 Some(AccountFate::New) => (None, self.d.accounts.get(&dp.account).map(|a| a.ou.clone())),
                 Some(AccountFate::Existing(id)) => {
@@ -254,11 +258,21 @@ impl<'a> Planner<'a> {
             if self.fates.get(&acct.name).is_some_and(|f| matches!(f, AccountFate::Skip)) {
                 continue;
             }
+            let address = Address::provisioned_pipeline(&acct.name, &pp.name);
+            if self
+                .d
+                .pipelines
+                .get(address.key())
+                .is_some_and(|dp| self.refused.contains(&Address::product(&dp.product)))
+            {
+                // Still requested; only its product's creation was refused: leave it running.
+                continue;
+            }
             let before =
                 Payload::Pipeline(pipeline_state(pp, &acct.name, self.product_name(&pp.product_id), None));
             self.push(
                 Kind::ProvisionedPipeline,
-                Address::provisioned_pipeline(&acct.name, &pp.name),
+                address,
                 Action::Delete,
                 Some(before),
                 None,
