@@ -25,9 +25,20 @@ impl<'a> Planner<'a> {
     /// Service Catalog names are not unique, so creating a product or portfolio next to an
     /// existing one of the same name that vend does not own would make a second one (and move
     /// the pipelines launched from it onto a new product: terminate and relaunch). Refused with
-    /// the ids of what is there; returns whether it was. (There is no `lifecycle: adopt` for
+    /// the ids of what is there (`candidates`: name, tags, id of every existing one); returns
+    /// whether it was. (There is no `lifecycle: adopt` for
     /// Service Catalog resources yet: tagging it `<ownership_tag>=true` lets vend manage it.)
-    fn refuse_unmanaged(&mut self, address: Address, name: &str, ids: &[&str], at: &Origin) -> bool {
+    fn refuse_unmanaged<'x>(
+        &mut self,
+        address: Address,
+        name: &str,
+        candidates: impl Iterator<Item = (&'x str, &'x Tags, &'x str)>,
+        at: &Origin,
+    ) -> bool {
+        let ids: Vec<&str> = candidates
+            .filter(|(n, tags, _)| *n == name && !managed(tags, self.own))
+            .map(|(_, _, id)| id)
+            .collect();
         if ids.is_empty() {
             return false;
         }
@@ -60,14 +71,9 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let existing = found.first().copied();
-            let unmanaged: Vec<&str> = self
-                .s
-                .products
-                .iter()
-                .filter(|p| p.name == *name && !managed(&p.tags, self.own))
-                .map(|p| p.id.as_str())
-                .collect();
-            if existing.is_none() && self.refuse_unmanaged(address.clone(), name, &unmanaged, &dp.origin) {
+            let state = self.s;
+            let same_name = state.products.iter().map(|p| (p.name.as_str(), &p.tags, p.id.as_str()));
+            if existing.is_none() && self.refuse_unmanaged(address.clone(), name, same_name, &dp.origin) {
                 continue;
             }
             match existing {
@@ -368,14 +374,9 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let existing = found.first().copied();
-            let unmanaged: Vec<&str> = self
-                .s
-                .portfolios
-                .iter()
-                .filter(|p| p.name == *name && !managed(&p.tags, self.own))
-                .map(|p| p.id.as_str())
-                .collect();
-            if existing.is_none() && self.refuse_unmanaged(address.clone(), name, &unmanaged, &dp.origin) {
+            let state = self.s;
+            let same_name = state.portfolios.iter().map(|p| (p.name.as_str(), &p.tags, p.id.as_str()));
+            if existing.is_none() && self.refuse_unmanaged(address.clone(), name, same_name, &dp.origin) {
                 continue;
             }
             match existing {
