@@ -57,6 +57,15 @@ pub fn make_plan(loaded: &workspace::Loaded, state: &State, created_at: String) 
         plan::build(&loaded.desired, state).with_diagnostics(loaded.diagnostics.clone())
     };
     p.created_at = created_at;
+    if p.applyable {
+        // A plan is a promise: it is called applyable only once it has run, change by change,
+        // on a scratch copy of the state with the AWS rules apply will meet.
+        let found = crate::check::check(&p, state, &crate::adapter::local_cloud::Settings::default());
+        if !found.diagnostics.is_empty() {
+            p.diagnostics.extend(found.diagnostics);
+            p.applyable = false;
+        }
+    }
     p
 }
 

@@ -3,6 +3,7 @@
 
 pub mod adapter;
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod engine;

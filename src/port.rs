@@ -280,14 +280,17 @@ pub struct CloudError {
     /// The AWS error code (`ConstraintViolationException`, …).
     pub code: String,
     pub message: String,
+    /// The rule of `adapter::aws_rules` that refused the call, when the in-process cloud did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 impl CloudError {
     pub fn hard(code: &str, message: impl Into<String>) -> Self {
-        CloudError { kind: ErrorKind::Hard, code: code.to_string(), message: message.into() }
+        CloudError { kind: ErrorKind::Hard, code: code.to_string(), message: message.into(), rule: None }
     }
     pub fn retryable(code: &str, message: impl Into<String>) -> Self {
-        CloudError { kind: ErrorKind::Retryable, code: code.to_string(), message: message.into() }
+        CloudError { kind: ErrorKind::Retryable, code: code.to_string(), message: message.into(), rule: None }
     }
 }
 

@@ -138,6 +138,7 @@ impl<C: Cloud> Cloud for FaultyCloud<C> {
                         kind: ErrorKind::Unknown,
                         code: INJECTED_FAULT.into(),
                         message: format!("injected server error at {which}: not carried out"),
+                        rule: None,
                     }),
                     FaultPoint::After => {
                         let inner = self.inner.call(op);
@@ -149,6 +150,7 @@ impl<C: Cloud> Cloud for FaultyCloud<C> {
                             kind: ErrorKind::Unknown,
                             code: INJECTED_FAULT.into(),
                             message: format!("injected fault after {which}: {what}; response lost"),
+                            rule: None,
                         })
                     }
                 }

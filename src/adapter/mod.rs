@@ -6,6 +6,7 @@
 //! the audit log as objects and the lease lock).
 
 pub mod audit;
+pub mod aws_rules;
 pub mod aws;
 pub mod credentials;
 pub mod faulty_cloud;

@@ -41,6 +41,12 @@ pub struct Diagnostic {
     pub line: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
+    /// The plan change the diagnostic is about (`vend plan`'s check of each change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The AWS rule (an id of `src/adapter/aws_rules.yaml`) that refuses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 impl Diagnostic {
@@ -52,6 +58,8 @@ impl Diagnostic {
             file: None,
             line: None,
             column: None,
+            address: None,
+            rule: None,
         }
     }
 
@@ -63,6 +71,18 @@ impl Diagnostic {
         self.file = Some(origin.file.clone());
         self.line = Some(origin.line);
         self.column = Some(origin.column);
+        self
+    }
+
+    /// About the plan change at `address`.
+    pub fn on(mut self, address: &str) -> Self {
+        self.address = Some(address.to_string());
+        self
+    }
+
+    /// Refused by the AWS rule `rule` (an id of the rule table).
+    pub fn by_rule(mut self, rule: Option<&str>) -> Self {
+        self.rule = rule.map(str::to_string);
         self
     }
 

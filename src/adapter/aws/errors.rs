@@ -48,7 +48,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let unknown =
-        |code: &str, what: String| CloudError { kind: ErrorKind::Unknown, code: code.into(), message: what };
+        |code: &str, what: String| CloudError { kind: ErrorKind::Unknown, code: code.into(), message: what, rule: None };
     match err {
         SdkError::TimeoutError(_) => unknown(
             "RequestTimeout",
@@ -119,7 +119,7 @@ where
                     } else {
                         ErrorKind::Hard
                     };
-                    CloudError { kind, code, message: format!("{op}: {message}") }
+                    CloudError { kind, code, message: format!("{op}: {message}"), rule: None }
                 }
                 None if status >= 500 => unknown(
                     &format!("HTTP{status}"),

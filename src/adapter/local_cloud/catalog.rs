@@ -3,7 +3,8 @@
 //! (asynchronous for organization nodes) and launch constraints. Provisioned products are in
 //! `provisioning`. It does no Organizations operation and no file I/O.
 
-use super::{IdKind, LocalCloud, chars, hard};
+use super::{IdKind, LocalCloud, chars};
+use crate::adapter::aws_rules::refuse;
 use crate::model::{LaunchConstraint, Portfolio, Principal, Product, ProductVersion, Share, Tags};
 use crate::port::{ArtifactSpec, CloudError, Outcome};
 use crate::workspace::rules;
@@ -24,7 +25,7 @@ impl LocalCloud {
         }
         check_portfolio_fields(description, provider)?;
         if name.is_empty() || chars(name) > 100 {
-            return Err(hard("InvalidParametersException", "a portfolio name must be 1 to 100 characters"));
+            return Err(refuse("servicecatalog.portfolio-fields", "a portfolio name must be 1 to 100 characters"));
         }
         self.check_catalog_tags(tags, 0)?;
         let id = self.mint(IdKind::Portfolio);
@@ -78,8 +79,8 @@ impl LocalCloud {
             }
         }
         if !left.is_empty() {
-            return Err(hard(
-                "ResourceInUseException",
+            return Err(refuse(
+                "servicecatalog.portfolio-empty-to-delete",
                 format!("portfolio {portfolio_id} still has {}", left.join(", ")),
             ));
         }
@@ -102,14 +103,14 @@ impl LocalCloud {
             return Ok(o);
         }
         if name.is_empty() || chars(name) > 8191 {
-            return Err(hard("InvalidParametersException", "a product name must be 1 to 8191 characters"));
+            return Err(refuse("servicecatalog.product-fields", "a product name must be 1 to 8191 characters"));
         }
         if owner.is_empty() || chars(owner) > 8191 {
-            return Err(hard("InvalidParametersException", "a product owner must be 1 to 8191 characters"));
+            return Err(refuse("servicecatalog.product-fields", "a product owner must be 1 to 8191 characters"));
         }
         if chars(description) > 8191 {
-            return Err(hard(
-                "InvalidParametersException",
+            return Err(refuse(
+                "servicecatalog.product-fields",
                 "a product description must be at most 8191 characters",
             ));
         }
@@ -137,7 +138,7 @@ impl LocalCloud {
     ) -> Result<Outcome, CloudError> {
         let i = self.product_index(product_id)?;
         if owner.is_empty() || chars(owner) > 8191 {
-            return Err(hard("InvalidParametersException", "a product owner must be 1 to 8191 characters"));
+            return Err(refuse("servicecatalog.product-fields", "a product owner must be 1 to 8191 characters"));
         }
         let mut all = self.state.products[i].tags.clone();
         all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -152,14 +153,14 @@ impl LocalCloud {
         let i = self.product_index(product_id)?;
         if let Some(p) = self.state.portfolios.iter().find(|p| p.product_ids.iter().any(|x| x == product_id))
         {
-            return Err(hard(
-                "ResourceInUseException",
+            return Err(refuse(
+                "servicecatalog.product-unused-to-delete",
                 format!("product {product_id} is associated with portfolio {}", p.id),
             ));
         }
         if let Some(pp) = self.state.provisioned_products.iter().find(|pp| pp.product_id == product_id) {
-            return Err(hard(
-                "ResourceInUseException",
+            return Err(refuse(
+                "servicecatalog.product-unused-to-delete",
                 format!("product {product_id} is provisioned as {} in account {}", pp.id, pp.account_id),
             ));
         }
@@ -183,14 +184,14 @@ impl LocalCloud {
         self.check_artifact(version)?;
         let p = &self.state.products[i];
         if p.versions.iter().any(|v| v.name == version.name) {
-            return Err(hard(
-                "InvalidParametersException",
+            return Err(refuse(
+                "servicecatalog.version-name-unique",
                 format!("product {product_id} already has a version named '{}'", version.name),
             ));
         }
         if p.versions.len() >= self.settings.max_versions_per_product {
-            return Err(hard(
-                "LimitExceededException",
+            return Err(refuse(
+                "servicecatalog.version-count",
                 format!("product {product_id} has {} versions, the most allowed", p.versions.len()),
             ));
         }
@@ -211,8 +212,8 @@ impl LocalCloud {
         let i = self.product_index(product_id)?;
         let v = self.artifact_index(i, artifact_id)?;
         if guidance != "DEFAULT" && guidance != "DEPRECATED" {
-            return Err(hard(
-                "InvalidParametersException",
+            return Err(refuse(
+                "servicecatalog.version-fields",
                 format!("guidance must be DEFAULT or DEPRECATED, not '{guidance}'"),
             ));
         }
@@ -230,16 +231,16 @@ impl LocalCloud {
         let i = self.product_index(product_id)?;
         let v = self.artifact_index(i, artifact_id)?;
         if self.state.products[i].versions.len() == 1 {
-            return Err(hard(
-                "InvalidParametersException",
+            return Err(refuse(
+                "servicecatalog.version-keep-one",
                 format!(
                     "{artifact_id} is the last version of product {product_id}; a product keeps at least one"
                 ),
             ));
         }
         if let Some(pp) = self.state.provisioned_products.iter().find(|pp| pp.version_id == artifact_id) {
-            return Err(hard(
-                "ResourceInUseException",
+            return Err(refuse(
+                "servicecatalog.version-unused-to-delete",
                 format!(
                     "{artifact_id} is used by provisioned product {} in account {}",
                     pp.id, pp.account_id
@@ -273,14 +274,14 @@ impl LocalCloud {
         let i = self.portfolio_index(portfolio_id)?;
         let p = &self.state.portfolios[i];
         if !p.product_ids.iter().any(|x| x == product_id) {
-            return Err(hard(
-                "ResourceNotFoundException",
+            return Err(refuse(
+                "servicecatalog.association-exists",
                 format!("product {product_id} is not associated with portfolio {portfolio_id}"),
             ));
         }
         if p.launch_constraints.iter().any(|c| c.product_id == product_id) {
-            return Err(hard(
-                "ResourceInUseException",
+            return Err(refuse(
+                "servicecatalog.constraint-before-disassociate",
                 format!("portfolio {portfolio_id} has a launch constraint for {product_id}: delete it first"),
             ));
         }
@@ -296,16 +297,16 @@ impl LocalCloud {
     ) -> Result<Outcome, CloudError> {
         let i = self.portfolio_index(portfolio_id)?;
         if principal_type != "IAM" && principal_type != "IAM_PATTERN" {
-            return Err(hard(
-                "InvalidParametersException",
+            return Err(refuse(
+                "servicecatalog.principal-shape",
                 format!("principal type must be IAM or IAM_PATTERN, not '{principal_type}'"),
             ));
         }
         let shape = rules::principal(arn)
-            .map_err(|e| hard("InvalidParametersException", format!("principal {e}")))?;
+            .map_err(|e| refuse("servicecatalog.principal-shape", format!("principal {e}")))?;
         if shape != principal_type {
-            return Err(hard(
-                "InvalidParametersException",
+            return Err(refuse(
+                "servicecatalog.principal-shape",
                 format!("'{arn}' is an {shape} principal, not {principal_type}"),
             ));
         }
@@ -315,8 +316,8 @@ impl LocalCloud {
         }
         let patterns = p.principals.iter().filter(|x| x.principal_type == "IAM_PATTERN").count();
         if principal_type == "IAM_PATTERN" && patterns >= self.settings.max_principal_patterns {
-            return Err(hard(
-                "LimitExceededException",
+            return Err(refuse(
+                "servicecatalog.principal-pattern-count",
                 format!("portfolio {portfolio_id} has {patterns} IAM_PATTERN principals, the most allowed"),
             ));
         }
@@ -336,8 +337,8 @@ impl LocalCloud {
         let p = &mut self.state.portfolios[i];
         let Some(k) = p.principals.iter().position(|x| x.arn == arn && x.principal_type == principal_type)
         else {
-            return Err(hard(
-                "ResourceNotFoundException",
+            return Err(refuse(
+                "servicecatalog.principal-associated",
                 format!("no {principal_type} principal '{arn}' on portfolio {portfolio_id}"),
             ));
         };
@@ -354,7 +355,7 @@ impl LocalCloud {
         value: &str,
     ) -> Result<Outcome, CloudError> {
         let i = self.portfolio_index(portfolio_id)?;
-        let bad = |m: String| hard("InvalidParametersException", m);
+        let bad = |m: String| refuse("servicecatalog.share-target", m);
         match share_type {
             "ORGANIZATION" if value == self.state.organization.id => {}
             "ORGANIZATION" => return Err(bad(format!("'{value}' is not this organization"))),
@@ -397,7 +398,7 @@ impl LocalCloud {
 
     pub(super) fn describe_share(&mut self, token: &str) -> Result<Outcome, CloudError> {
         let Some((i, k)) = self.find_share(token) else {
-            return Err(hard("ResourceNotFoundException", format!("no portfolio share {token}")));
+            return Err(refuse("servicecatalog.share-exists", format!("no portfolio share {token}")));
         };
         let needed = self.polls_needed();
         let share = &mut self.state.portfolios[i].shares[k];
@@ -426,8 +427,8 @@ impl LocalCloud {
         let i = self.portfolio_index(portfolio_id)?;
         let p = &mut self.state.portfolios[i];
         let Some(k) = p.shares.iter().position(|s| s.share_type == share_type && s.value == value) else {
-            return Err(hard(
-                "ResourceNotFoundException",
+            return Err(refuse(
+                "servicecatalog.share-exists",
                 format!("portfolio {portfolio_id} is not shared with {share_type} {value}"),
             ));
         };
@@ -455,16 +456,16 @@ impl LocalCloud {
         self.product_index(product_id)?;
         let p = &self.state.portfolios[i];
         if !p.product_ids.iter().any(|x| x == product_id) {
-            return Err(hard(
-                "InvalidParametersException",
+            return Err(refuse(
+                "servicecatalog.constraint-needs-association",
                 format!("product {product_id} is not associated with portfolio {portfolio_id}"),
             ));
         }
         rules::role_name(local_role_name)
-            .map_err(|e| hard("InvalidParametersException", format!("LocalRoleName {e}")))?;
+            .map_err(|e| refuse("servicecatalog.constraint-role", format!("LocalRoleName {e}")))?;
         if p.launch_constraints.iter().any(|c| c.product_id == product_id) {
-            return Err(hard(
-                "DuplicateResourceException",
+            return Err(refuse(
+                "servicecatalog.constraint-one-launch",
                 format!("portfolio {portfolio_id} already has a launch constraint for {product_id}"),
             ));
         }
@@ -486,8 +487,8 @@ impl LocalCloud {
         let i = self.portfolio_index(portfolio_id)?;
         let p = &mut self.state.portfolios[i];
         let Some(k) = p.launch_constraints.iter().position(|c| c.product_id == product_id) else {
-            return Err(hard(
-                "ResourceNotFoundException",
+            return Err(refuse(
+                "servicecatalog.constraint-exists",
                 format!("portfolio {portfolio_id} has no launch constraint for {product_id}"),
             ));
         };
@@ -498,11 +499,11 @@ impl LocalCloud {
 
 fn check_portfolio_fields(description: &str, provider: &str) -> Result<(), CloudError> {
     if provider.is_empty() || chars(provider) > 50 {
-        return Err(hard("InvalidParametersException", "a portfolio provider must be 1 to 50 characters"));
+        return Err(refuse("servicecatalog.portfolio-fields", "a portfolio provider must be 1 to 50 characters"));
     }
     if chars(description) > 2000 {
-        return Err(hard(
-            "InvalidParametersException",
+        return Err(refuse(
+            "servicecatalog.portfolio-fields",
             "a portfolio description must be at most 2000 characters",
         ));
     }

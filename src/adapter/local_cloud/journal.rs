@@ -94,6 +94,7 @@ impl LocalCloud {
             kind: ErrorKind::Unknown,
             code: "LocalStateWriteFailed".into(),
             message: format!("the call was recorded in the journal but the state file was not written: {e}"),
+            rule: None,
         })
     }
 }

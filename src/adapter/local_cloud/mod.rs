@@ -19,6 +19,7 @@ mod organizations;
 mod provisioning;
 
 use crate::model::{Account, OrgUnit, State, Tags};
+use crate::adapter::aws_rules::{limit, refuse};
 use crate::port::{ArtifactSpec, Cloud, CloudError, ErrorKind, Op, Outcome};
 use crate::workspace::rules;
 use serde::{Deserialize, Serialize};
@@ -58,19 +59,24 @@ pub struct Settings {
     pub close_limit: Option<u32>,
 }
 
+/// A default quota of the rule table (`fallback` only if the table lost it; tests/aws_rules.rs).
+fn quota(rule: &str, fallback: usize) -> usize {
+    usize::try_from(limit(rule, fallback as u64)).unwrap_or(fallback)
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             polls_to_complete: 1,
-            max_ou_depth: 5,
-            max_ous: 1000,
-            max_policies_per_target: 5,
-            max_policies: 1000,
-            max_policy_bytes: 5120,
-            max_org_tags: 50,
-            max_catalog_tags: 20,
-            max_versions_per_product: 100,
-            max_principal_patterns: 10,
+            max_ou_depth: quota("organizations.ou-depth", 5),
+            max_ous: quota("organizations.ou-count", 1000),
+            max_policies_per_target: quota("organizations.scp-max-per-target", 5),
+            max_policies: quota("organizations.policy-count", 1000),
+            max_policy_bytes: quota("organizations.policy-size", 5120),
+            max_org_tags: quota("organizations.tag-count", 50),
+            max_catalog_tags: quota("servicecatalog.tag-count", 20),
+            max_versions_per_product: quota("servicecatalog.version-count", 100),
+            max_principal_patterns: quota("servicecatalog.principal-pattern-count", 10),
             account_limit: None,
             close_limit: None,
         }
@@ -344,7 +350,7 @@ impl LocalCloud {
             .policies
             .iter()
             .position(|p| p.id == id)
-            .ok_or_else(|| hard("PolicyNotFoundException", format!("no policy {id}")))
+            .ok_or_else(|| refuse("organizations.policy-exists", format!("no policy {id}")))
     }
 
     fn scp_count(&self, target: &str) -> usize {
@@ -391,7 +397,7 @@ impl LocalCloud {
             .portfolios
             .iter()
             .position(|p| p.id == id)
-            .ok_or_else(|| hard("ResourceNotFoundException", format!("no portfolio {id}")))
+            .ok_or_else(|| refuse("servicecatalog.portfolio-exists", format!("no portfolio {id}")))
     }
 
     fn product_index(&self, id: &str) -> Result<usize, CloudError> {
@@ -399,13 +405,13 @@ impl LocalCloud {
             .products
             .iter()
             .position(|p| p.id == id)
-            .ok_or_else(|| hard("ResourceNotFoundException", format!("no product {id}")))
+            .ok_or_else(|| refuse("servicecatalog.product-exists", format!("no product {id}")))
     }
 
     fn artifact_index(&self, product: usize, id: &str) -> Result<usize, CloudError> {
         let p = &self.state.products[product];
         p.versions.iter().position(|v| v.id == id).ok_or_else(|| {
-            hard("ResourceNotFoundException", format!("no provisioning artifact {id} in product {}", p.id))
+            refuse("servicecatalog.product-exists", format!("no provisioning artifact {id} in product {}", p.id))
         })
     }
 
@@ -414,7 +420,7 @@ impl LocalCloud {
             .provisioned_products
             .iter()
             .position(|p| p.id == id)
-            .ok_or_else(|| hard("ResourceNotFoundException", format!("no provisioned product {id}")))
+            .ok_or_else(|| refuse("servicecatalog.provisioned-exists", format!("no provisioned product {id}")))
     }
 
     fn template_known(&self, url: &str) -> bool {
@@ -426,12 +432,12 @@ impl LocalCloud {
 
     fn check_org_tags(&self, tags: &Tags, existing: usize) -> Result<(), CloudError> {
         for (k, v) in tags {
-            rules::tag(k, v).map_err(|e| hard("InvalidInputException", e))?;
+            rules::tag(k, v).map_err(|e| refuse("organizations.tag-shape", e))?;
         }
         if existing.max(tags.len()) > self.settings.max_org_tags {
-            return Err(hard(
-                "ConstraintViolationException",
-                format!("MAX_TAG_LIMIT_EXCEEDED: at most {} tags per resource", self.settings.max_org_tags),
+            return Err(refuse(
+                "organizations.tag-count",
+                format!("at most {} tags per resource", self.settings.max_org_tags),
             ));
         }
         Ok(())
@@ -439,11 +445,11 @@ impl LocalCloud {
 
     fn check_catalog_tags(&self, tags: &Tags, total: usize) -> Result<(), CloudError> {
         for (k, v) in tags {
-            rules::tag(k, v).map_err(|e| hard("InvalidParametersException", e))?;
+            rules::tag(k, v).map_err(|e| refuse("servicecatalog.tag-shape", e))?;
         }
         if total.max(tags.len()) > self.settings.max_catalog_tags {
-            return Err(hard(
-                "LimitExceededException",
+            return Err(refuse(
+                "servicecatalog.tag-count",
                 format!("at most {} tags per resource", self.settings.max_catalog_tags),
             ));
         }
@@ -454,10 +460,10 @@ impl LocalCloud {
         // AWS answers an oversized document with ConstraintViolationException, reason
         // POLICY_CONTENT_LIMIT_EXCEEDED (API reference: ConstraintViolationException).
         if content.len() > self.settings.max_policy_bytes {
-            return Err(hard(
-                "ConstraintViolationException",
+            return Err(refuse(
+                "organizations.policy-size",
                 format!(
-                    "POLICY_CONTENT_LIMIT_EXCEEDED: the document is {} bytes; at most {} are allowed",
+                    "the document is {} bytes; at most {} are allowed",
                     content.len(),
                     self.settings.max_policy_bytes
                 ),
@@ -465,15 +471,15 @@ impl LocalCloud {
         }
         match serde_json::from_str::<serde_json::Value>(content) {
             Ok(serde_json::Value::Object(_)) => Ok(()),
-            Ok(_) => Err(hard("MalformedPolicyDocumentException", "the document must be a JSON object")),
+            Ok(_) => Err(refuse("organizations.policy-json", "the document must be a JSON object")),
             Err(e) => {
-                Err(hard("MalformedPolicyDocumentException", format!("the document is not valid JSON: {e}")))
+                Err(refuse("organizations.policy-json", format!("the document is not valid JSON: {e}")))
             }
         }
     }
 
     fn check_artifact(&self, spec: &ArtifactSpec) -> Result<(), CloudError> {
-        let bad = |m: String| hard("InvalidParametersException", m);
+        let bad = |m: String| refuse("servicecatalog.version-fields", m);
         if spec.name.is_empty() || chars(&spec.name) > 8192 {
             return Err(bad("the version name must be 1 to 8192 characters".into()));
         }
@@ -484,7 +490,10 @@ impl LocalCloud {
             return Err(bad(format!("guidance must be DEFAULT or DEPRECATED, not '{}'", spec.guidance)));
         }
         if !self.template_known(&spec.template_url) {
-            return Err(bad(format!("LoadTemplateFromURL: no template at '{}'", spec.template_url)));
+            return Err(refuse(
+                "servicecatalog.version-template",
+                format!("LoadTemplateFromURL: no template at '{}'", spec.template_url),
+            ));
         }
         Ok(())
     }

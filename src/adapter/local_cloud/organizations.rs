@@ -7,6 +7,7 @@ use super::{
     FULL_ACCESS_CONTENT, FULL_ACCESS_ID, FULL_ACCESS_NAME, IdKind, LocalCloud, PendingAccount, SCP, chars,
     hard,
 };
+use crate::adapter::aws_rules::refuse;
 use crate::model::{Account, CreateAccountRequest, OrgUnit, Policy, Tags};
 use crate::port::{CloudError, Outcome};
 use crate::workspace::rules;
@@ -18,14 +19,14 @@ impl LocalCloud {
         policy_type: &str,
     ) -> Result<Outcome, CloudError> {
         if !self.is_root(root_id) {
-            return Err(hard("RootNotFoundException", format!("no root {root_id}")));
+            return Err(refuse("organizations.root-exists", format!("no root {root_id}")));
         }
         if !crate::model::snapshot_check::POLICY_TYPES.contains(&policy_type) {
-            return Err(hard("InvalidInputException", format!("unknown policy type '{policy_type}'")));
+            return Err(refuse("organizations.policy-type-known", format!("unknown policy type '{policy_type}'")));
         }
         if self.state.organization.enabled_policy_types.iter().any(|t| t == policy_type) {
-            return Err(hard(
-                "PolicyTypeAlreadyEnabledException",
+            return Err(refuse(
+                "organizations.policy-type-enable-once",
                 format!("{policy_type} is already enabled"),
             ));
         }
@@ -69,27 +70,27 @@ impl LocalCloud {
         tags: &Tags,
     ) -> Result<Outcome, CloudError> {
         if !self.is_parent(parent_id) {
-            return Err(hard("ParentNotFoundException", format!("no root or OU {parent_id}")));
+            return Err(refuse("organizations.parent-exists", format!("no root or OU {parent_id}")));
         }
         if name.is_empty() || chars(name) > 128 {
-            return Err(hard("InvalidInputException", "an OU name must be 1 to 128 characters"));
+            return Err(refuse("organizations.ou-name", "an OU name must be 1 to 128 characters"));
         }
         self.check_org_tags(tags, 0)?;
         if self.depth(parent_id) >= self.settings.max_ou_depth {
-            return Err(hard(
-                "ConstraintViolationException",
+            return Err(refuse(
+                "organizations.ou-depth",
                 format!(
-                    "OU_DEPTH_LIMIT_EXCEEDED: at most {} levels of OUs below the root",
+                    "at most {} levels of OUs below the root",
                     self.settings.max_ou_depth
                 ),
             ));
         }
         if self.state.organizational_units.len() >= self.settings.max_ous {
-            return Err(hard("ConstraintViolationException", "OU_NUMBER_LIMIT_EXCEEDED"));
+            return Err(refuse("organizations.ou-count", format!("at most {} OUs", self.settings.max_ous)));
         }
         if self.state.organizational_units.iter().any(|o| o.parent_id == parent_id && o.name == name) {
-            return Err(hard(
-                "DuplicateOrganizationalUnitException",
+            return Err(refuse(
+                "organizations.ou-name-unique",
                 format!("an OU named '{name}' already exists under {parent_id}"),
             ));
         }
@@ -106,14 +107,14 @@ impl LocalCloud {
 
     pub(super) fn delete_ou(&mut self, ou_id: &str) -> Result<Outcome, CloudError> {
         if self.ou(ou_id).is_none() {
-            return Err(hard("OrganizationalUnitNotFoundException", format!("no OU {ou_id}")));
+            return Err(refuse("organizations.ou-exists", format!("no OU {ou_id}")));
         }
         let s = &self.state;
         if s.accounts.iter().any(|a| a.parent_id == ou_id)
             || s.organizational_units.iter().any(|o| o.parent_id == ou_id)
         {
-            return Err(hard(
-                "OrganizationalUnitNotEmptyException",
+            return Err(refuse(
+                "organizations.ou-empty-to-delete",
                 format!("OU {ou_id} still contains accounts or OUs"),
             ));
         }
@@ -136,9 +137,9 @@ impl LocalCloud {
             &a.tags
         } else if let Some(p) = self.state.policies.iter().find(|p| p.id == resource_id) {
             if p.aws_managed {
-                return Err(hard(
-                    "InvalidInputException",
-                    format!("IMMUTABLE_POLICY: {resource_id} is managed by AWS"),
+                return Err(refuse(
+                    "organizations.aws-managed-policy-immutable",
+                    format!("{resource_id} is managed by AWS"),
                 ));
             }
             &p.tags
@@ -148,7 +149,7 @@ impl LocalCloud {
                 "tags on the root are not modelled by the local state",
             ));
         } else {
-            return Err(hard("TargetNotFoundException", format!("no OU, account or policy {resource_id}")));
+            return Err(refuse("organizations.tag-target-exists", format!("no OU, account or policy {resource_id}")));
         };
         let all = merged(target);
         self.check_org_tags(tags, all.len())?;
@@ -170,8 +171,8 @@ impl LocalCloud {
         tags: &Tags,
     ) -> Result<Outcome, CloudError> {
         // The API model's CreateAccountName: 1 to 50 characters of `[\u0020-\u007E]+`.
-        rules::account_name(name).map_err(|e| hard("InvalidInputException", format!("account name {e}")))?;
-        rules::email(email).map_err(|e| hard("InvalidInputException", format!("e-mail {e}")))?;
+        rules::account_name(name).map_err(|e| refuse("organizations.account-name", format!("account name {e}")))?;
+        rules::email(email).map_err(|e| refuse("organizations.email", format!("e-mail {e}")))?;
         // Tags are all-or-nothing: one bad tag fails the whole creation.
         self.check_org_tags(tags, 0)?;
         let taken = self.state.accounts.iter().any(|a| a.email.eq_ignore_ascii_case(email))
@@ -205,8 +206,8 @@ impl LocalCloud {
 
     pub(super) fn describe_create_account(&mut self, request_id: &str) -> Result<Outcome, CloudError> {
         let Some(index) = self.state.create_account_requests.iter().position(|r| r.id == request_id) else {
-            return Err(hard(
-                "CreateAccountStatusNotFoundException",
+            return Err(refuse(
+                "organizations.create-request-exists",
                 format!("no account creation request {request_id}"),
             ));
         };
@@ -297,23 +298,23 @@ impl LocalCloud {
         destination: &str,
     ) -> Result<Outcome, CloudError> {
         let Some(current) = self.account(account_id).map(|a| a.parent_id.clone()) else {
-            return Err(hard("AccountNotFoundException", format!("no account {account_id}")));
+            return Err(refuse("organizations.account-exists", format!("no account {account_id}")));
         };
         if !self.is_parent(destination) {
-            return Err(hard("DestinationParentNotFoundException", format!("no root or OU {destination}")));
+            return Err(refuse("organizations.move-destination-exists", format!("no root or OU {destination}")));
         }
         if !self.is_parent(source) {
-            return Err(hard("SourceParentNotFoundException", format!("no root or OU {source}")));
+            return Err(refuse("organizations.move-source-is-parent", format!("no root or OU {source}")));
         }
         if current == destination {
-            return Err(hard(
-                "DuplicateAccountException",
+            return Err(refuse(
+                "organizations.move-not-already-there",
                 format!("account {account_id} is already in {destination}"),
             ));
         }
         if current != source {
-            return Err(hard(
-                "SourceParentNotFoundException",
+            return Err(refuse(
+                "organizations.move-source-is-parent",
                 format!("account {account_id} is not in {source} (it is in {current})"),
             ));
         }
@@ -325,19 +326,19 @@ impl LocalCloud {
 
     pub(super) fn close_account(&mut self, account_id: &str) -> Result<Outcome, CloudError> {
         let Some(account) = self.account(account_id) else {
-            return Err(hard("AccountNotFoundException", format!("no account {account_id}")));
+            return Err(refuse("organizations.account-exists", format!("no account {account_id}")));
         };
         if account_id == self.state.organization.management_account_id {
-            return Err(hard("ConstraintViolationException", "the management account cannot be closed"));
+            return Err(refuse("organizations.close-not-management", "the management account cannot be closed"));
         }
         if account.state != "ACTIVE" {
-            return Err(hard(
-                "AccountAlreadyClosedException",
+            return Err(refuse(
+                "organizations.close-active-only",
                 format!("account {account_id} is {}", account.state),
             ));
         }
         if self.settings.close_limit.is_some_and(|l| self.x.closed >= l) {
-            return Err(hard("ConstraintViolationException", "CLOSE_ACCOUNT_QUOTA_EXCEEDED"));
+            return Err(refuse("organizations.close-quota", "no more account closures allowed in this period"));
         }
         if let Some(a) = self.state.accounts.iter_mut().find(|a| a.id == account_id) {
             a.state = "SUSPENDED".into();
@@ -353,16 +354,16 @@ impl LocalCloud {
         tags: &Tags,
     ) -> Result<Outcome, CloudError> {
         if !self.scp_enabled() {
-            return Err(hard("PolicyTypeNotEnabledException", format!("{SCP} is not enabled on the root")));
+            return Err(refuse("organizations.scp-enabled", format!("{SCP} is not enabled on the root")));
         }
-        rules::policy_name(name).map_err(|e| hard("InvalidInputException", format!("policy name {e}")))?;
+        rules::policy_name(name).map_err(|e| refuse("organizations.policy-name", format!("policy name {e}")))?;
         if self.state.policies.iter().any(|p| p.policy_type == SCP && p.name == name) {
-            return Err(hard("DuplicatePolicyException", format!("a policy named '{name}' already exists")));
+            return Err(refuse("organizations.policy-name-unique", format!("a policy named '{name}' already exists")));
         }
         self.check_policy_content(content)?;
         self.check_org_tags(tags, 0)?;
         if self.state.policies.len() >= self.settings.max_policies {
-            return Err(hard("ConstraintViolationException", "POLICY_NUMBER_LIMIT_EXCEEDED"));
+            return Err(refuse("organizations.policy-count", format!("at most {} policies", self.settings.max_policies)));
         }
         let id = self.mint(IdKind::Policy);
         self.state.policies.push(Policy {
@@ -380,9 +381,9 @@ impl LocalCloud {
     pub(super) fn update_policy(&mut self, policy_id: &str, content: &str) -> Result<Outcome, CloudError> {
         let i = self.policy_index(policy_id)?;
         if self.state.policies[i].aws_managed {
-            return Err(hard(
-                "InvalidInputException",
-                format!("IMMUTABLE_POLICY: {policy_id} is managed by AWS"),
+            return Err(refuse(
+                "organizations.aws-managed-policy-immutable",
+                format!("{policy_id} is managed by AWS"),
             ));
         }
         self.check_policy_content(content)?;
@@ -394,14 +395,14 @@ impl LocalCloud {
         let i = self.policy_index(policy_id)?;
         let p = &self.state.policies[i];
         if p.aws_managed {
-            return Err(hard(
-                "InvalidInputException",
-                format!("IMMUTABLE_POLICY: {policy_id} is managed by AWS"),
+            return Err(refuse(
+                "organizations.aws-managed-policy-immutable",
+                format!("{policy_id} is managed by AWS"),
             ));
         }
         if !p.target_ids.is_empty() {
-            return Err(hard(
-                "PolicyInUseException",
+            return Err(refuse(
+                "organizations.policy-detached-to-delete",
                 format!("{policy_id} is attached to {}: detach it first", p.target_ids.join(", ")),
             ));
         }
@@ -413,26 +414,26 @@ impl LocalCloud {
     pub(super) fn attach_policy(&mut self, policy_id: &str, target_id: &str) -> Result<Outcome, CloudError> {
         let i = self.policy_index(policy_id)?;
         if !self.is_target(target_id) {
-            return Err(hard("TargetNotFoundException", format!("no root, OU or account {target_id}")));
+            return Err(refuse("organizations.attach-target-exists", format!("no root, OU or account {target_id}")));
         }
         let policy_type = self.state.policies[i].policy_type.clone();
         if !self.state.organization.enabled_policy_types.contains(&policy_type) {
-            return Err(hard(
-                "PolicyTypeNotEnabledException",
+            return Err(refuse(
+                "organizations.scp-enabled",
                 format!("{policy_type} is not enabled on the root"),
             ));
         }
         if self.state.policies[i].target_ids.iter().any(|t| t == target_id) {
-            return Err(hard(
-                "DuplicatePolicyAttachmentException",
+            return Err(refuse(
+                "organizations.attach-once",
                 format!("{policy_id} is already attached to {target_id}"),
             ));
         }
         if self.scp_count(target_id) >= self.settings.max_policies_per_target {
-            return Err(hard(
-                "ConstraintViolationException",
+            return Err(refuse(
+                "organizations.scp-max-per-target",
                 format!(
-                    "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED: {target_id} already has {} SCPs attached",
+                    "{target_id} already has {} SCPs attached",
                     self.settings.max_policies_per_target
                 ),
             ));
@@ -444,18 +445,18 @@ impl LocalCloud {
     pub(super) fn detach_policy(&mut self, policy_id: &str, target_id: &str) -> Result<Outcome, CloudError> {
         let i = self.policy_index(policy_id)?;
         if !self.is_target(target_id) {
-            return Err(hard("TargetNotFoundException", format!("no root, OU or account {target_id}")));
+            return Err(refuse("organizations.attach-target-exists", format!("no root, OU or account {target_id}")));
         }
         if !self.state.policies[i].target_ids.iter().any(|t| t == target_id) {
-            return Err(hard(
-                "PolicyNotAttachedException",
+            return Err(refuse(
+                "organizations.detach-attached-only",
                 format!("{policy_id} is not attached to {target_id}"),
             ));
         }
         if self.state.policies[i].policy_type == SCP && self.scp_count(target_id) <= 1 {
-            return Err(hard(
-                "ConstraintViolationException",
-                format!("MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED: {target_id} must keep at least one SCP"),
+            return Err(refuse(
+                "organizations.scp-min-per-target",
+                format!("{target_id} must keep at least one SCP"),
             ));
         }
         self.detach(i, target_id);
@@ -466,7 +467,7 @@ impl LocalCloud {
 
     pub(super) fn put_template(&mut self, url: &str, body: &str) -> Result<Outcome, CloudError> {
         if !url.starts_with("https://") && !url.starts_with("s3://") {
-            return Err(hard("InvalidArgument", format!("'{url}' is not an S3 object URL")));
+            return Err(refuse("s3.object-url", format!("'{url}' is not an S3 object URL")));
         }
         self.x.templates.insert(url.to_string(), body.to_string());
         Ok(Outcome::default())

@@ -3,7 +3,8 @@
 //! through asynchronous Service Catalog records, and DescribeRecord. It does no Organizations
 //! operation and no file I/O.
 
-use super::{IdKind, LocalCloud, Record, RecordKind, hard};
+use super::{IdKind, LocalCloud, Record, RecordKind};
+use crate::adapter::aws_rules::refuse;
 use crate::model::{Account, ProvisionedProduct, Tags};
 use crate::port::{CloudError, Outcome};
 use std::collections::BTreeMap;
@@ -72,37 +73,40 @@ impl LocalCloud {
         if let Some(o) = self.replay("ProvisionProduct", token, |o| self.record_exists(o)) {
             return Ok(o);
         }
-        let bad = |m: String| hard("InvalidParametersException", m);
+        let bad = |rule: &str, m: String| refuse(rule, m);
         let name_ok = name.len() <= 128
             && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !name_ok {
-            return Err(bad(format!("'{name}' is not a valid provisioned product name")));
+            return Err(bad("servicecatalog.provisioned-name", format!("'{name}' is not a valid provisioned product name")));
         }
         let Some(account) = self.account(account_id).cloned() else {
-            return Err(hard("ResourceNotFoundException", format!("no account {account_id}")));
+            return Err(refuse("servicecatalog.launch-account-exists", format!("no account {account_id}")));
         };
         if account.state != "ACTIVE" {
-            return Err(bad(format!("account {account_id} is {}", account.state)));
+            return Err(bad("servicecatalog.launch-account-active", format!("account {account_id} is {}", account.state)));
         }
         let i = self.product_index(product_id)?;
         let v = self.artifact_index(i, artifact_id)?;
         let version = &self.state.products[i].versions[v];
         if !version.active {
-            return Err(bad(format!("version {artifact_id} is not active")));
+            return Err(bad("servicecatalog.launch-version-active", format!("version {artifact_id} is not active")));
         }
         if version.guidance == "DEPRECATED" {
-            return Err(bad(format!("version {artifact_id} is deprecated: no new launches")));
+            return Err(bad(
+                "servicecatalog.launch-version-not-deprecated",
+                format!("version {artifact_id} is deprecated: no new launches"),
+            ));
         }
         if !self.launch_path(&account, product_id) {
-            return Err(hard(
-                "ResourceNotFoundException",
+            return Err(refuse(
+                "servicecatalog.launch-path",
                 format!("product {product_id} is not in a portfolio shared with account {account_id}"),
             ));
         }
         if self.state.provisioned_products.iter().any(|p| p.account_id == account_id && p.name == name) {
-            return Err(hard(
-                "DuplicateResourceException",
+            return Err(refuse(
+                "servicecatalog.provisioned-name-unique",
                 format!("account {account_id} already has a provisioned product named '{name}'"),
             ));
         }
@@ -138,8 +142,8 @@ impl LocalCloud {
         // UpdateProvisionedProduct's errors (API reference) are InvalidParametersException and
         // ResourceNotFoundException only.
         if pp.status == "UNDER_CHANGE" || pp.status == "PLAN_IN_PROGRESS" {
-            return Err(hard(
-                "InvalidParametersException",
+            return Err(refuse(
+                "servicecatalog.update-available-only",
                 format!("provisioned product {pp_id} is {}", pp.status),
             ));
         }
@@ -147,7 +151,7 @@ impl LocalCloud {
         let v = self.artifact_index(i, artifact_id)?;
         // A deprecated version is fine here: existing provisioned products may still move to it.
         if !self.state.products[i].versions[v].active {
-            return Err(hard("InvalidParametersException", format!("version {artifact_id} is not active")));
+            return Err(refuse("servicecatalog.launch-version-active", format!("version {artifact_id} is not active")));
         }
         let out = self.start_record(RecordKind::Update, pp_id, Some(artifact_id), Some(params));
         self.remember("UpdateProvisionedProduct", token, &out);
@@ -161,8 +165,8 @@ impl LocalCloud {
         let k = self.provisioned_index(pp_id)?;
         let pp = &self.state.provisioned_products[k];
         if pp.status == "UNDER_CHANGE" || pp.status == "PLAN_IN_PROGRESS" {
-            return Err(hard(
-                "InvalidStateException",
+            return Err(refuse(
+                "servicecatalog.terminate-not-under-change",
                 format!("provisioned product {pp_id} is {}", pp.status),
             ));
         }
@@ -174,7 +178,7 @@ impl LocalCloud {
     pub(super) fn describe_record(&mut self, record_id: &str) -> Result<Outcome, CloudError> {
         let needed = self.polls_needed();
         let Some(record) = self.x.records.get_mut(record_id) else {
-            return Err(hard("ResourceNotFoundException", format!("no record {record_id}")));
+            return Err(refuse("servicecatalog.record-exists", format!("no record {record_id}")));
         };
         if record.status == "IN_PROGRESS" {
             record.polls += 1;

@@ -62,7 +62,7 @@ STATS: dict[str, Any] = {}
 
 def _reset_stats() -> None:
     STATS.clear()
-    STATS.update({"total": 0, "services": {}, "faults": {}, "access_keys": {}})
+    STATS.update({"total": 0, "services": {}, "faults": {}, "access_keys": {}, "rules": {}})
 
 
 _reset_stats()

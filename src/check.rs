@@ -1,0 +1,137 @@
+//! The plan check (issue 13, "a plan is a promise"): before a plan is called applyable, it is
+//! applied — by the same engine, step for step — to a scratch in-process cloud seeded with the
+//! state it was planned from (embedded and `--aws` alike). The in-process cloud enforces the AWS
+//! rules of `adapter::aws_rules`, so every change meets the state its earlier changes leave
+//! behind, with the rules apply will meet. A change the scratch cloud refuses becomes an error
+//! diagnostic on that change's address naming the rule (code `apply-would-fail`); the plan is
+//! then not applyable. Nothing is written anywhere: no audit record, no file, no AWS call.
+
+use crate::adapter::aws_rules;
+use crate::adapter::local_cloud::{LocalCloud, Settings};
+use crate::engine::{self, EngineEvent, Options, StepStatus};
+use crate::model::{Diagnostic, State};
+use crate::plan::Plan;
+use crate::port::{Audit, AuditError, AuditEvent, Clock, Cloud, CloudError, Op, Outcome};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// The diagnostic code of a change the check finds would fail.
+pub const CODE: &str = "apply-would-fail";
+
+/// Why a change would fail: the refusal the scratch cloud answered.
+#[derive(Debug, Clone, PartialEq)]
+struct Refusal {
+    op: String,
+    error: CloudError,
+}
+
+/// The scratch cloud: the in-process cloud, remembering the last refusal per change.
+struct Scratch {
+    cloud: LocalCloud,
+    current: Rc<RefCell<String>>,
+    refusals: BTreeMap<String, Refusal>,
+}
+
+impl Cloud for Scratch {
+    fn read_state(&mut self) -> Result<State, CloudError> {
+        self.cloud.read_state()
+    }
+
+    fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
+        let result = self.cloud.call(op);
+        let refusal = match &result {
+            Err(e) => Some(e.clone()),
+            // A failed asynchronous request (an account creation) reports its reason in its
+            // status; the table knows those reasons as codes.
+            Ok(out) if out.status.as_deref() == Some("FAILED") => {
+                let reason = out.result.clone().unwrap_or_default();
+                let rule = aws_rules::rules().iter().find(|r| r.code == reason);
+                Some(CloudError {
+                    rule: rule.map(|r| r.id.clone()),
+                    ..CloudError::hard(&reason, format!("the request failed: {reason}"))
+                })
+            }
+            Ok(_) => None,
+        };
+        if let Some(error) = refusal {
+            self.refusals.insert(self.current.borrow().clone(), Refusal { op: op.name(), error });
+        }
+        result
+    }
+}
+
+/// The check writes no audit record.
+struct NoRecord;
+impl Audit for NoRecord {
+    fn append(&mut self, _event: AuditEvent) -> Result<(), AuditError> {
+        Ok(())
+    }
+}
+
+/// The scratch cloud completes asynchronous requests on the first poll: nothing to wait for.
+struct NoWait(String);
+impl Clock for NoWait {
+    fn now(&self) -> String {
+        self.0.clone()
+    }
+    fn sleep(&self, _millis: u64) {}
+}
+
+/// What the check found: the plan's diagnostics gain one error per change that would fail.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Check `plan` against `state` with the in-process cloud's rules and quotas (`settings`).
+pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Found {
+    if !plan.has_changes() {
+        return Found::default();
+    }
+    let current = Rc::new(RefCell::new(String::new()));
+    let mut scratch = Scratch {
+        cloud: LocalCloud::in_memory(state.clone()).with_settings(Settings { polls_to_complete: 1, ..settings.clone() }),
+        current: current.clone(),
+        refusals: BTreeMap::new(),
+    };
+    let options = Options { max_attempts: 1, backoff_ms: 0, max_polls: 4, poll_interval_ms: 0 };
+    let mut on_event = |e: EngineEvent| {
+        if let EngineEvent::StepStarted { address, .. } = e {
+            *current.borrow_mut() = address;
+        }
+    };
+    let Ok(report) =
+        engine::apply(plan, &mut scratch, &mut NoRecord, &NoWait(plan.created_at.clone()), &options, &mut on_event)
+    else {
+        return Found::default(); // NoRecord never fails
+    };
+    let diagnostics = report
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Failed)
+        .map(|s| {
+            let step_error = s.error.clone().unwrap_or_default();
+            match scratch.refusals.get(&s.address) {
+                Some(r) => {
+                    let rule = r.error.rule.as_deref().and_then(aws_rules::rule);
+                    let why = match rule {
+                        Some(rule) => format!(" (rule {}: {}; {})", rule.id, rule.says, rule.source),
+                        None => String::new(),
+                    };
+                    Diagnostic::error(
+                        CODE,
+                        format!(
+                            "{}: apply would fail: AWS refuses {}: {}: {}{why}",
+                            s.address, r.op, r.error.code, r.error.message
+                        ),
+                    )
+                    .on(&s.address)
+                    .by_rule(r.error.rule.as_deref())
+                }
+                None => Diagnostic::error(CODE, format!("{}: apply would fail: {step_error}", s.address)).on(&s.address),
+            }
+        })
+        .collect();
+    Found { diagnostics }
+}
