@@ -57,6 +57,11 @@ pub fn make_plan(loaded: &workspace::Loaded, state: &State, created_at: String) 
         plan::build(&loaded.desired, state).with_diagnostics(loaded.diagnostics.clone())
     };
     p.created_at = created_at;
+    for d in &mut p.diagnostics {
+        if d.rule.is_none() {
+            d.rule = crate::adapter::aws_rules::for_diagnostic(&d.code).map(|r| r.id.clone());
+        }
+    }
     if p.applyable {
         // A plan is a promise: it is called applyable only once it has run, change by change,
         // on a scratch copy of the state with the AWS rules apply will meet.

@@ -10,7 +10,7 @@ use crate::adapter::aws_rules;
 use crate::adapter::local_cloud::{LocalCloud, Settings};
 use crate::engine::{self, EngineEvent, Options, StepStatus};
 use crate::model::{Diagnostic, State};
-use crate::plan::Plan;
+use crate::plan::{Payload, Plan};
 use crate::port::{Audit, AuditError, AuditEvent, Clock, Cloud, CloudError, Op, Outcome};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -95,6 +95,13 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Found {
         current: current.clone(),
         refusals: BTreeMap::new(),
     };
+    for c in &plan.changes {
+        if let Some(Payload::NewAccount(a)) = &c.after
+            && let Some(request) = &a.create_account_request_id
+        {
+            scratch.cloud.assume_in_flight(request, &a.name, &a.email, &a.tags);
+        }
+    }
     let options = Options { max_attempts: 1, backoff_ms: 0, max_polls: 4, poll_interval_ms: 0 };
     let mut on_event = |e: EngineEvent| {
         if let EngineEvent::StepStarted { address, .. } = e {
@@ -116,7 +123,7 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Found {
                 Some(r) => {
                     let rule = r.error.rule.as_deref().and_then(aws_rules::rule);
                     let why = match rule {
-                        Some(rule) => format!(" (rule {}: {}; {})", rule.id, rule.says, rule.source),
+                        Some(rule) => format!(" (rule {}: {})", rule.id, rule.says),
                         None => String::new(),
                     };
                     Diagnostic::error(

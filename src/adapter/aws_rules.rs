@@ -37,6 +37,10 @@ pub struct Rule {
     pub reason: Option<String>,
     /// The rule in one line.
     pub says: String,
+    /// The diagnostic codes with which vend refuses a workspace that would run into the rule
+    /// before any call is planned.
+    #[serde(default)]
+    pub planner: Vec<String>,
     /// The default quota, where the rule is one.
     #[serde(default)]
     pub limit: Option<u64>,
@@ -114,5 +118,14 @@ pub fn refuse(id: &str, detail: impl Into<String>) -> CloudError {
             message: format!("{detail} (rule {id} is missing from aws_rules.yaml)"),
             rule: Some(id.to_string()),
         },
+    }
+}
+
+/// The rule a diagnostic code of vend's own checks enforces, when exactly one rule lists it.
+pub fn for_diagnostic(code: &str) -> Option<&'static Rule> {
+    let mut claims = RULES.iter().filter(|r| r.planner.iter().any(|c| c == code));
+    match (claims.next(), claims.next()) {
+        (Some(r), None) => Some(r),
+        _ => None,
     }
 }

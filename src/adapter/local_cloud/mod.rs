@@ -216,6 +216,27 @@ impl LocalCloud {
         self.x.templates.get(url).map(String::as_str)
     }
 
+    /// Tell a cloud seeded from a state alone what an account creation the state lists as in
+    /// progress asked for (the state format does not hold it; the plan that resumes it does), so
+    /// it completes like any other instead of failing as unknown. Used by the plan check; a
+    /// request the cloud already knows, or one not in progress, is left as it is.
+    pub fn assume_in_flight(&mut self, request_id: &str, name: &str, email: &str, tags: &Tags) {
+        let in_progress =
+            self.state.create_account_requests.iter().any(|r| r.id == request_id && r.state == "IN_PROGRESS");
+        if in_progress && !self.x.pending_accounts.contains_key(request_id) {
+            self.x.pending_accounts.insert(
+                request_id.to_string(),
+                PendingAccount {
+                    name: name.into(),
+                    email: email.into(),
+                    tags: tags.clone(),
+                    polls: 0,
+                    failure: None,
+                },
+            );
+        }
+    }
+
     fn polls_needed(&self) -> u32 {
         self.settings.polls_to_complete.max(1)
     }
