@@ -91,7 +91,8 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Found {
     }
     let current = Rc::new(RefCell::new(String::new()));
     let mut scratch = Scratch {
-        cloud: LocalCloud::in_memory(state.clone()).with_settings(Settings { polls_to_complete: 1, ..settings.clone() }),
+        cloud: LocalCloud::in_memory(state.clone())
+            .with_settings(Settings { polls_to_complete: 1, ..settings.clone() }),
         current: current.clone(),
         refusals: BTreeMap::new(),
     };
@@ -108,9 +109,14 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Found {
             *current.borrow_mut() = address;
         }
     };
-    let Ok(report) =
-        engine::apply(plan, &mut scratch, &mut NoRecord, &NoWait(plan.created_at.clone()), &options, &mut on_event)
-    else {
+    let Ok(report) = engine::apply(
+        plan,
+        &mut scratch,
+        &mut NoRecord,
+        &NoWait(plan.created_at.clone()),
+        &options,
+        &mut on_event,
+    ) else {
         return Found::default(); // NoRecord never fails
     };
     let diagnostics = report
@@ -136,7 +142,8 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Found {
                     .on(&s.address)
                     .by_rule(r.error.rule.as_deref())
                 }
-                None => Diagnostic::error(CODE, format!("{}: apply would fail: {step_error}", s.address)).on(&s.address),
+                None => Diagnostic::error(CODE, format!("{}: apply would fail: {step_error}", s.address))
+                    .on(&s.address),
             }
         })
         .collect();

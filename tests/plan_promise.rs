@@ -22,12 +22,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod common;
+mod emulator_harness;
 use common::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
+use vend::adapter::aws_rules as rules;
 
 // ------------------------------------------------------------------ the workspace as data
 
@@ -282,9 +284,18 @@ enum Edit {
     DeprecateVersion,
     RetireVersion,
     LaunchRole,
+    // Everyday mistakes that run into an AWS limit or rule (each should be refused).
+    DeepOu,
+    SixthScp,
+    BigScp,
+    ReusedEmail,
+    LongName,
+    ManyPatterns,
+    BadLaunchRole,
+    ManyTags,
 }
 
-const EDITS: [Edit; 21] = [
+const EDITS: [Edit; 29] = [
     Edit::NewAccount,
     Edit::NewPipeline,
     Edit::MoveAccount,
@@ -306,6 +317,14 @@ const EDITS: [Edit; 21] = [
     Edit::DeprecateVersion,
     Edit::RetireVersion,
     Edit::LaunchRole,
+    Edit::DeepOu,
+    Edit::SixthScp,
+    Edit::BigScp,
+    Edit::ReusedEmail,
+    Edit::LongName,
+    Edit::ManyPatterns,
+    Edit::BadLaunchRole,
+    Edit::ManyTags,
 ];
 
 fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T]) -> Option<&'a T> {
@@ -540,6 +559,89 @@ fn edit(w: &mut World, ws: &Path, e: Edit, rng: &mut fastrand::Rng) -> Option<St
             w.portfolio().launch_role = Some(role.clone());
             format!("launch role {role}")
         }
+        Edit::DeepOu => {
+            // OUs nest at most five levels below the root: grow a chain to six.
+            let deepest = ous.iter().max_by_key(|p| p.matches('/').count())?.clone();
+            let mut path = deepest;
+            while path.matches('/').count() < 5 {
+                let name = w.fresh("deep");
+                w.unit_mut(&path)?.units.insert(name.clone(), Unit::default());
+                path = format!("{path}/{name}");
+            }
+            format!("nest OUs down to {path}")
+        }
+        Edit::SixthScp => {
+            // At most five SCPs directly on a target (FullAWSAccess counts).
+            let target = pick(rng, &ous)?.clone();
+            let mut added = vec![];
+            while w.unit_mut(&target)?.policies.len() < 5 {
+                let name = w.fresh("scp");
+                w.policies.insert(
+                    name.clone(),
+                    serde_json::json!({ "Version": "2012-10-17", "Statement": [
+                        { "Sid": "DenyLeave", "Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*" }
+                    ]}),
+                );
+                w.unit_mut(&target)?.policies.push(name.clone());
+                added.push(name);
+            }
+            format!("five SCPs of its own on {target} (+ FullAWSAccess): {added:?}")
+        }
+        Edit::BigScp => {
+            let policy = pick(rng, &policies)?.clone();
+            let actions: Vec<String> = (0..260).map(|i| format!("ec2:DeleteSomething{i:03}")).collect();
+            let doc = w.policies.get_mut(&policy)?;
+            doc["Statement"].as_array_mut()?.push(serde_json::json!({
+                "Sid": "Big", "Effect": "Deny", "Action": actions, "Resource": "*"
+            }));
+            format!("grow policy {policy} past 5,120 characters")
+        }
+        Edit::ReusedEmail => {
+            let other = pick(rng, &open_accounts)?.clone();
+            let email = w.accounts.get(&other)?.email.clone();
+            let name = w.fresh("twin");
+            let mut request = w.accounts.get(&other)?.clone();
+            request.name = name.clone();
+            request.email = email;
+            request.lifecycle = None;
+            w.accounts.insert(name.clone(), request);
+            format!("new account {name} with the e-mail of {other}")
+        }
+        Edit::LongName => {
+            let name = format!("{}-{}", w.fresh("long"), "x".repeat(130));
+            if rng.bool() {
+                w.org.units.insert(name.chars().take(129).collect(), Unit::default());
+                "an OU name of 129 characters".to_string()
+            } else {
+                let name: String = name.chars().take(51).collect();
+                let mut request = w.accounts.values().next()?.clone();
+                request.name = name.clone();
+                request.email = format!("aws+{}@example.com", w.fresh("long"));
+                request.lifecycle = None;
+                w.accounts.insert(name, request);
+                "an account name of 51 characters".to_string()
+            }
+        }
+        Edit::ManyPatterns => {
+            let p = w.portfolio();
+            while p.principals.iter().filter(|a| a.starts_with("arn:aws:iam:::")).count() < 11 {
+                let n = p.principals.len();
+                p.principals.push(format!("arn:aws:iam:::role/Team{n}*"));
+            }
+            "eleven IAM_PATTERN principals on the portfolio".to_string()
+        }
+        Edit::BadLaunchRole => {
+            w.portfolio().launch_role = Some("Launch Role!".into());
+            "launch role 'Launch Role!'".to_string()
+        }
+        Edit::ManyTags => {
+            let name = pick(rng, &open_accounts)?.clone();
+            let request = w.accounts.get_mut(&name)?;
+            for i in 0..51 {
+                request.tags.insert(format!("label-{i:02}"), "x".into());
+            }
+            format!("51 tags on account {name}")
+        }
     })
 }
 
@@ -554,6 +656,10 @@ struct Counts {
     unchanged: usize,
     broken: Vec<String>,
     refusals: BTreeMap<String, usize>,
+    /// Refusals per AWS rule of the table (diagnostics naming their `rule`).
+    rules: BTreeMap<String, usize>,
+    /// Refusals by a code several rules share (`bad-tag`, `bad-name`): no single rule named.
+    shared_codes: BTreeMap<String, usize>,
     edits: BTreeMap<String, usize>,
 }
 
@@ -561,12 +667,58 @@ fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn run_sequence(seed: u64, steps: usize, counts: &mut Counts) {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    copy_demo(&ws);
-    let cfg = dir.path().join("config");
-    fs::create_dir_all(&cfg).unwrap();
+/// Where a sequence runs: a workspace and the way to run `vend` on it.
+trait Backend {
+    fn ws(&self) -> &Path;
+    fn vend(&self, args: &[&str]) -> std::process::Output;
+}
+
+/// The embedded backend: the demo in a temp dir with its local state file.
+struct Embedded {
+    _dir: tempfile::TempDir,
+    ws: std::path::PathBuf,
+    cfg: std::path::PathBuf,
+}
+
+impl Embedded {
+    fn new() -> Embedded {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        copy_demo(&ws);
+        let cfg = dir.path().join("config");
+        fs::create_dir_all(&cfg).unwrap();
+        Embedded { _dir: dir, ws, cfg }
+    }
+}
+
+impl Backend for Embedded {
+    fn ws(&self) -> &Path {
+        &self.ws
+    }
+    fn vend(&self, args: &[&str]) -> std::process::Output {
+        vend_in(&self.ws, &self.cfg, args)
+    }
+}
+
+/// The emulator: the demo organization and catalog seeded into a freshly reset emulator, vend
+/// with `--aws` against it (polling fast).
+struct OnEmulator<'a>(emulator_harness::workspace::VendWorkspace<'a>);
+
+impl Backend for OnEmulator<'_> {
+    fn ws(&self) -> &Path {
+        &self.0.ws
+    }
+    fn vend(&self, args: &[&str]) -> std::process::Output {
+        let mut args = args.to_vec();
+        if args.first() == Some(&"apply") {
+            args.extend(["--poll-interval-ms", "20"]);
+        }
+        self.0.run(&args)
+    }
+}
+
+fn run_sequence(seed: u64, steps: usize, counts: &mut Counts, backend: &dyn Backend) {
+    let ws = backend.ws().to_path_buf();
     let mut world = World::read(&ws);
     let mut rng = fastrand::Rng::with_seed(seed);
     counts.sequences += 1;
@@ -594,7 +746,7 @@ fn run_sequence(seed: u64, steps: usize, counts: &mut Counts) {
         done += 1;
         counts.steps += 1;
         world.write(&ws);
-        let out = vend_in(&ws, &cfg, &["plan", "--json"]);
+        let out = backend.vend(&["plan", "--json"]);
         let plan: Value = match serde_json::from_slice(&out.stdout) {
             Ok(p) => p,
             Err(_) => {
@@ -620,7 +772,7 @@ fn run_sequence(seed: u64, steps: usize, counts: &mut Counts) {
                 }
             }
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = vend_in(&ws, &cfg, &args);
+            let out = backend.vend(&args);
             if out.status.code() != Some(0) {
                 counts.broken.push(format!(
                     "seed {seed} step {done} ({what}): applyable plan of {} changes failed at apply:\n{}{}",
@@ -630,7 +782,7 @@ fn run_sequence(seed: u64, steps: usize, counts: &mut Counts) {
                 ));
                 return;
             }
-            let again = vend_in(&ws, &cfg, &["plan", "--detailed-exitcode"]);
+            let again = backend.vend(&["plan", "--detailed-exitcode"]);
             if again.status.code() != Some(0) {
                 counts.broken.push(format!(
                     "seed {seed} step {done} ({what}): re-plan after apply is not empty (exit {:?}):\n{}",
@@ -657,7 +809,15 @@ fn run_sequence(seed: u64, steps: usize, counts: &mut Counts) {
                 return;
             }
             for d in errors {
-                *counts.refusals.entry(d["code"].as_str().unwrap_or("?").to_string()).or_default() += 1;
+                let code = d["code"].as_str().unwrap_or("?").to_string();
+                match d["rule"].as_str() {
+                    Some(rule) => *counts.rules.entry(rule.to_string()).or_default() += 1,
+                    None if rules::rules().iter().any(|r| r.planner.contains(&code)) => {
+                        *counts.shared_codes.entry(code.clone()).or_default() += 1;
+                    }
+                    None => {}
+                }
+                *counts.refusals.entry(code).or_default() += 1;
             }
             // Undo the edit (new version folders stay on disk, unlisted).
             let dirs = world.version_dirs.clone();
@@ -681,6 +841,13 @@ fn report(counts: &Counts) {
     );
     eprintln!("edits: {:?}", counts.edits);
     eprintln!("refused by: {:?}", counts.refusals);
+    eprintln!("refusals per AWS rule (src/adapter/aws_rules.yaml, reach: plan):");
+    for r in rules::rules().iter().filter(|r| r.reach == rules::Reach::Plan) {
+        eprintln!("  {:>5}  {}", counts.rules.get(&r.id).copied().unwrap_or(0), r.id);
+    }
+    if !counts.shared_codes.is_empty() {
+        eprintln!("  refusals by codes several rules share: {:?}", counts.shared_codes);
+    }
     for b in &counts.broken {
         eprintln!("BROKEN {b}");
     }
@@ -693,7 +860,7 @@ fn run_half(half: u64) {
     let steps = env_usize("VEND_PROMISE_STEPS", 6);
     let mut counts = Counts::default();
     for seed in (0..sequences).filter(|s| s % 2 == half) {
-        run_sequence(seed, steps, &mut counts);
+        run_sequence(seed, steps, &mut counts, &Embedded::new());
     }
     report(&counts);
     assert!(counts.applied > 0 && counts.refused > 0, "the edits exercise nothing: {counts:?}");
@@ -708,4 +875,31 @@ fn applyable_plans_apply_and_converge_on_the_embedded_backend_even_seeds() {
 #[test]
 fn applyable_plans_apply_and_converge_on_the_embedded_backend_odd_seeds() {
     run_half(1);
+}
+
+/// The meaningful run: the emulator's rules are implemented independently of the planner's check
+/// (in Python, tests/emulator/vend_moto), so a rule the check misses breaks a promise here.
+/// `VEND_PROMISE_EMULATOR_SEQUENCES` (default 20) × `VEND_PROMISE_EMULATOR_STEPS` (default 4).
+#[test]
+fn applyable_plans_apply_and_converge_on_the_emulator() {
+    let sequences = env_usize("VEND_PROMISE_EMULATOR_SEQUENCES", 20) as u64;
+    let steps = env_usize("VEND_PROMISE_EMULATOR_STEPS", 4);
+    let mut counts = Counts::default();
+    for seed in 0..sequences {
+        let (_guard, emu) = emulator_harness::lock();
+        let mut ids = emulator_harness::seed::seed_organization(emu);
+        emulator_harness::seed::seed_catalog(emu, &mut ids);
+        let mgmt = ids[&emulator_harness::seed::demo().organization.management_account_id].clone();
+        let backend = OnEmulator(emulator_harness::workspace::VendWorkspace::new(emu, &mgmt));
+        run_sequence(1_000_000 + seed, steps, &mut counts, &backend);
+        let stats = emu.stats();
+        if let Some(hits) = stats["rules"].as_object().filter(|h| !h.is_empty()) {
+            // Every refusal the emulator answered during an apply of an applyable plan is a
+            // broken promise (the apply failed); list them next to the failure.
+            eprintln!("seed {}: emulator rule hits: {hits:?}", 1_000_000 + seed);
+        }
+    }
+    report(&counts);
+    assert!(counts.applied > 0 && counts.refused > 0, "the edits exercise nothing: {counts:?}");
+    assert!(counts.broken.is_empty(), "{} broken promises (see above)", counts.broken.len());
 }

@@ -70,7 +70,10 @@ pub fn parse(text: &str) -> Result<Vec<Rule>, String> {
             return Err(format!("aws_rules.yaml: rule {} is listed twice", r.id));
         }
         if !r.source.starts_with("https://") || r.quote.trim().is_empty() || r.operations.is_empty() {
-            return Err(format!("aws_rules.yaml: rule {} needs operations, an https source and a quote", r.id));
+            return Err(format!(
+                "aws_rules.yaml: rule {} needs operations, an https source and a quote",
+                r.id
+            ));
         }
     }
     Ok(table.rules)

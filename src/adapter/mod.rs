@@ -6,8 +6,8 @@
 //! the audit log as objects and the lease lock).
 
 pub mod audit;
-pub mod aws_rules;
 pub mod aws;
+pub mod aws_rules;
 pub mod credentials;
 pub mod faulty_cloud;
 pub mod fs;

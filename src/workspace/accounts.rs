@@ -21,7 +21,7 @@ impl Cx<'_> {
                 let raw = match parsed {
                     Ok(raw) => raw,
                     Err(d) => {
-                        self.diags.push(d);
+                        self.diags.push(*d);
                         continue;
                     }
                 };

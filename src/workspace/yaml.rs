@@ -17,14 +17,15 @@ pub fn parse<T: DeserializeOwned>(file: &str, bytes: &[u8], diags: &mut Diagnost
     match parse_one(file, bytes) {
         Ok(v) => Some(v),
         Err(d) => {
-            diags.push(d);
+            diags.push(*d);
             None
         }
     }
 }
 
 /// Parse many files of one schema on all cores; results come back in input order.
-pub fn parse_many<T: DeserializeOwned + Send>(items: &[(&str, &[u8])]) -> Vec<Result<T, Diagnostic>> {
+/// (A failure is boxed: a diagnostic is large next to most parsed values.)
+pub fn parse_many<T: DeserializeOwned + Send>(items: &[(&str, &[u8])]) -> Vec<Result<T, Box<Diagnostic>>> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     if threads < 2 || items.len() < 64 {
         return items.iter().map(|(f, b)| parse_one(f, b)).collect();
@@ -50,12 +51,14 @@ pub fn parse_many<T: DeserializeOwned + Send>(items: &[(&str, &[u8])]) -> Vec<Re
     })
 }
 
-fn parse_one<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T, Diagnostic> {
+fn parse_one<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T, Box<Diagnostic>> {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            return Err(Diagnostic::error("encoding", format!("not valid UTF-8 (byte {})", e.valid_up_to()))
-                .at(&Origin::file(file)));
+            return Err(Box::new(
+                Diagnostic::error("encoding", format!("not valid UTF-8 (byte {})", e.valid_up_to()))
+                    .at(&Origin::file(file)),
+            ));
         }
     };
     let text = if text.trim().is_empty() { "{}" } else { text };
@@ -65,7 +68,7 @@ fn parse_one<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T, Diagnos
         let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
         let message = clean_message(&e.render_with_options(opts));
         let code = classify(&message);
-        Diagnostic::error(code, message).at(&Origin::new(file, line, column))
+        Box::new(Diagnostic::error(code, message).at(&Origin::new(file, line, column)))
     })
 }
 

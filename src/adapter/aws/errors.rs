@@ -47,8 +47,12 @@ fn classify_error<E>(op: &str, err: &SdkError<E, HttpResponse>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let unknown =
-        |code: &str, what: String| CloudError { kind: ErrorKind::Unknown, code: code.into(), message: what, rule: None };
+    let unknown = |code: &str, what: String| CloudError {
+        kind: ErrorKind::Unknown,
+        code: code.into(),
+        message: what,
+        rule: None,
+    };
     match err {
         SdkError::TimeoutError(_) => unknown(
             "RequestTimeout",

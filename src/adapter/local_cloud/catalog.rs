@@ -25,7 +25,10 @@ impl LocalCloud {
         }
         check_portfolio_fields(description, provider)?;
         if name.is_empty() || chars(name) > 100 {
-            return Err(refuse("servicecatalog.portfolio-fields", "a portfolio name must be 1 to 100 characters"));
+            return Err(refuse(
+                "servicecatalog.portfolio-fields",
+                "a portfolio name must be 1 to 100 characters",
+            ));
         }
         self.check_catalog_tags(tags, 0)?;
         let id = self.mint(IdKind::Portfolio);
@@ -103,10 +106,16 @@ impl LocalCloud {
             return Ok(o);
         }
         if name.is_empty() || chars(name) > 8191 {
-            return Err(refuse("servicecatalog.product-fields", "a product name must be 1 to 8191 characters"));
+            return Err(refuse(
+                "servicecatalog.product-fields",
+                "a product name must be 1 to 8191 characters",
+            ));
         }
         if owner.is_empty() || chars(owner) > 8191 {
-            return Err(refuse("servicecatalog.product-fields", "a product owner must be 1 to 8191 characters"));
+            return Err(refuse(
+                "servicecatalog.product-fields",
+                "a product owner must be 1 to 8191 characters",
+            ));
         }
         if chars(description) > 8191 {
             return Err(refuse(
@@ -138,7 +147,10 @@ impl LocalCloud {
     ) -> Result<Outcome, CloudError> {
         let i = self.product_index(product_id)?;
         if owner.is_empty() || chars(owner) > 8191 {
-            return Err(refuse("servicecatalog.product-fields", "a product owner must be 1 to 8191 characters"));
+            return Err(refuse(
+                "servicecatalog.product-fields",
+                "a product owner must be 1 to 8191 characters",
+            ));
         }
         let mut all = self.state.products[i].tags.clone();
         all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -499,7 +511,10 @@ impl LocalCloud {
 
 fn check_portfolio_fields(description: &str, provider: &str) -> Result<(), CloudError> {
     if provider.is_empty() || chars(provider) > 50 {
-        return Err(refuse("servicecatalog.portfolio-fields", "a portfolio provider must be 1 to 50 characters"));
+        return Err(refuse(
+            "servicecatalog.portfolio-fields",
+            "a portfolio provider must be 1 to 50 characters",
+        ));
     }
     if chars(description) > 2000 {
         return Err(refuse(

@@ -18,8 +18,8 @@ mod journal;
 mod organizations;
 mod provisioning;
 
-use crate::model::{Account, OrgUnit, State, Tags};
 use crate::adapter::aws_rules::{limit, refuse};
+use crate::model::{Account, OrgUnit, State, Tags};
 use crate::port::{ArtifactSpec, Cloud, CloudError, ErrorKind, Op, Outcome};
 use crate::workspace::rules;
 use serde::{Deserialize, Serialize};
@@ -432,16 +432,17 @@ impl LocalCloud {
     fn artifact_index(&self, product: usize, id: &str) -> Result<usize, CloudError> {
         let p = &self.state.products[product];
         p.versions.iter().position(|v| v.id == id).ok_or_else(|| {
-            refuse("servicecatalog.product-exists", format!("no provisioning artifact {id} in product {}", p.id))
+            refuse(
+                "servicecatalog.product-exists",
+                format!("no provisioning artifact {id} in product {}", p.id),
+            )
         })
     }
 
     fn provisioned_index(&self, id: &str) -> Result<usize, CloudError> {
-        self.state
-            .provisioned_products
-            .iter()
-            .position(|p| p.id == id)
-            .ok_or_else(|| refuse("servicecatalog.provisioned-exists", format!("no provisioned product {id}")))
+        self.state.provisioned_products.iter().position(|p| p.id == id).ok_or_else(|| {
+            refuse("servicecatalog.provisioned-exists", format!("no provisioned product {id}"))
+        })
     }
 
     fn template_known(&self, url: &str) -> bool {

@@ -22,7 +22,10 @@ impl LocalCloud {
             return Err(refuse("organizations.root-exists", format!("no root {root_id}")));
         }
         if !crate::model::snapshot_check::POLICY_TYPES.contains(&policy_type) {
-            return Err(refuse("organizations.policy-type-known", format!("unknown policy type '{policy_type}'")));
+            return Err(refuse(
+                "organizations.policy-type-known",
+                format!("unknown policy type '{policy_type}'"),
+            ));
         }
         if self.state.organization.enabled_policy_types.iter().any(|t| t == policy_type) {
             return Err(refuse(
@@ -79,10 +82,7 @@ impl LocalCloud {
         if self.depth(parent_id) >= self.settings.max_ou_depth {
             return Err(refuse(
                 "organizations.ou-depth",
-                format!(
-                    "at most {} levels of OUs below the root",
-                    self.settings.max_ou_depth
-                ),
+                format!("at most {} levels of OUs below the root", self.settings.max_ou_depth),
             ));
         }
         if self.state.organizational_units.len() >= self.settings.max_ous {
@@ -149,7 +149,10 @@ impl LocalCloud {
                 "tags on the root are not modelled by the local state",
             ));
         } else {
-            return Err(refuse("organizations.tag-target-exists", format!("no OU, account or policy {resource_id}")));
+            return Err(refuse(
+                "organizations.tag-target-exists",
+                format!("no OU, account or policy {resource_id}"),
+            ));
         };
         let all = merged(target);
         self.check_org_tags(tags, all.len())?;
@@ -171,7 +174,8 @@ impl LocalCloud {
         tags: &Tags,
     ) -> Result<Outcome, CloudError> {
         // The API model's CreateAccountName: 1 to 50 characters of `[\u0020-\u007E]+`.
-        rules::account_name(name).map_err(|e| refuse("organizations.account-name", format!("account name {e}")))?;
+        rules::account_name(name)
+            .map_err(|e| refuse("organizations.account-name", format!("account name {e}")))?;
         rules::email(email).map_err(|e| refuse("organizations.email", format!("e-mail {e}")))?;
         // Tags are all-or-nothing: one bad tag fails the whole creation.
         self.check_org_tags(tags, 0)?;
@@ -301,7 +305,10 @@ impl LocalCloud {
             return Err(refuse("organizations.account-exists", format!("no account {account_id}")));
         };
         if !self.is_parent(destination) {
-            return Err(refuse("organizations.move-destination-exists", format!("no root or OU {destination}")));
+            return Err(refuse(
+                "organizations.move-destination-exists",
+                format!("no root or OU {destination}"),
+            ));
         }
         if !self.is_parent(source) {
             return Err(refuse("organizations.move-source-is-parent", format!("no root or OU {source}")));
@@ -329,7 +336,10 @@ impl LocalCloud {
             return Err(refuse("organizations.account-exists", format!("no account {account_id}")));
         };
         if account_id == self.state.organization.management_account_id {
-            return Err(refuse("organizations.close-not-management", "the management account cannot be closed"));
+            return Err(refuse(
+                "organizations.close-not-management",
+                "the management account cannot be closed",
+            ));
         }
         if account.state != "ACTIVE" {
             return Err(refuse(
@@ -338,7 +348,10 @@ impl LocalCloud {
             ));
         }
         if self.settings.close_limit.is_some_and(|l| self.x.closed >= l) {
-            return Err(refuse("organizations.close-quota", "no more account closures allowed in this period"));
+            return Err(refuse(
+                "organizations.close-quota",
+                "no more account closures allowed in this period",
+            ));
         }
         if let Some(a) = self.state.accounts.iter_mut().find(|a| a.id == account_id) {
             a.state = "SUSPENDED".into();
@@ -356,14 +369,21 @@ impl LocalCloud {
         if !self.scp_enabled() {
             return Err(refuse("organizations.scp-enabled", format!("{SCP} is not enabled on the root")));
         }
-        rules::policy_name(name).map_err(|e| refuse("organizations.policy-name", format!("policy name {e}")))?;
+        rules::policy_name(name)
+            .map_err(|e| refuse("organizations.policy-name", format!("policy name {e}")))?;
         if self.state.policies.iter().any(|p| p.policy_type == SCP && p.name == name) {
-            return Err(refuse("organizations.policy-name-unique", format!("a policy named '{name}' already exists")));
+            return Err(refuse(
+                "organizations.policy-name-unique",
+                format!("a policy named '{name}' already exists"),
+            ));
         }
         self.check_policy_content(content)?;
         self.check_org_tags(tags, 0)?;
         if self.state.policies.len() >= self.settings.max_policies {
-            return Err(refuse("organizations.policy-count", format!("at most {} policies", self.settings.max_policies)));
+            return Err(refuse(
+                "organizations.policy-count",
+                format!("at most {} policies", self.settings.max_policies),
+            ));
         }
         let id = self.mint(IdKind::Policy);
         self.state.policies.push(Policy {
@@ -414,7 +434,10 @@ impl LocalCloud {
     pub(super) fn attach_policy(&mut self, policy_id: &str, target_id: &str) -> Result<Outcome, CloudError> {
         let i = self.policy_index(policy_id)?;
         if !self.is_target(target_id) {
-            return Err(refuse("organizations.attach-target-exists", format!("no root, OU or account {target_id}")));
+            return Err(refuse(
+                "organizations.attach-target-exists",
+                format!("no root, OU or account {target_id}"),
+            ));
         }
         let policy_type = self.state.policies[i].policy_type.clone();
         if !self.state.organization.enabled_policy_types.contains(&policy_type) {
@@ -432,10 +455,7 @@ impl LocalCloud {
         if self.scp_count(target_id) >= self.settings.max_policies_per_target {
             return Err(refuse(
                 "organizations.scp-max-per-target",
-                format!(
-                    "{target_id} already has {} SCPs attached",
-                    self.settings.max_policies_per_target
-                ),
+                format!("{target_id} already has {} SCPs attached", self.settings.max_policies_per_target),
             ));
         }
         self.attach(i, target_id);
@@ -445,7 +465,10 @@ impl LocalCloud {
     pub(super) fn detach_policy(&mut self, policy_id: &str, target_id: &str) -> Result<Outcome, CloudError> {
         let i = self.policy_index(policy_id)?;
         if !self.is_target(target_id) {
-            return Err(refuse("organizations.attach-target-exists", format!("no root, OU or account {target_id}")));
+            return Err(refuse(
+                "organizations.attach-target-exists",
+                format!("no root, OU or account {target_id}"),
+            ));
         }
         if !self.state.policies[i].target_ids.iter().any(|t| t == target_id) {
             return Err(refuse(

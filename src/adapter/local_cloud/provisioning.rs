@@ -78,19 +78,28 @@ impl LocalCloud {
             && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !name_ok {
-            return Err(bad("servicecatalog.provisioned-name", format!("'{name}' is not a valid provisioned product name")));
+            return Err(bad(
+                "servicecatalog.provisioned-name",
+                format!("'{name}' is not a valid provisioned product name"),
+            ));
         }
         let Some(account) = self.account(account_id).cloned() else {
             return Err(refuse("servicecatalog.launch-account-exists", format!("no account {account_id}")));
         };
         if account.state != "ACTIVE" {
-            return Err(bad("servicecatalog.launch-account-active", format!("account {account_id} is {}", account.state)));
+            return Err(bad(
+                "servicecatalog.launch-account-active",
+                format!("account {account_id} is {}", account.state),
+            ));
         }
         let i = self.product_index(product_id)?;
         let v = self.artifact_index(i, artifact_id)?;
         let version = &self.state.products[i].versions[v];
         if !version.active {
-            return Err(bad("servicecatalog.launch-version-active", format!("version {artifact_id} is not active")));
+            return Err(bad(
+                "servicecatalog.launch-version-active",
+                format!("version {artifact_id} is not active"),
+            ));
         }
         if version.guidance == "DEPRECATED" {
             return Err(bad(
@@ -151,7 +160,10 @@ impl LocalCloud {
         let v = self.artifact_index(i, artifact_id)?;
         // A deprecated version is fine here: existing provisioned products may still move to it.
         if !self.state.products[i].versions[v].active {
-            return Err(refuse("servicecatalog.launch-version-active", format!("version {artifact_id} is not active")));
+            return Err(refuse(
+                "servicecatalog.launch-version-active",
+                format!("version {artifact_id} is not active"),
+            ));
         }
         let out = self.start_record(RecordKind::Update, pp_id, Some(artifact_id), Some(params));
         self.remember("UpdateProvisionedProduct", token, &out);
