@@ -139,15 +139,6 @@ impl<'a> Planner<'a> {
                 }
                 None => {
                     let parent_id = self.ou_id(&parent_path);
-                    // A sibling renamed away from this name frees it first (AWS keeps sibling
-                    // names unique).
-                    let mut parent_dep = parent_dep;
-                    parent_dep.extend(
-                        self.renames
-                            .values()
-                            .filter(|(o, _)| o.name == ou.name && Some(&o.parent_id) == parent_id.as_ref())
-                            .filter_map(|(o, _)| self.ou_path.get(o.id.as_str()).map(|p| Address::ou(p))),
-                    );
                     self.push(
                         Kind::Ou,
                         address,
