@@ -47,7 +47,7 @@ fn edit_organization(ws: &Path, edit: &[(&str, &str)]) {
 }
 
 /// What a rename must leave alone: accounts' parents, SCP targets, portfolio shares, OU ids.
-fn untouched(s: &State) -> (Vec<(String, String)>, Vec<(String, Vec<String>)>, Value, Vec<String>) {
+fn untouched(s: &State) -> Value {
     let mut accounts: Vec<_> = s.accounts.iter().map(|a| (a.id.clone(), a.parent_id.clone())).collect();
     accounts.sort();
     let mut targets: Vec<_> = s.policies.iter().map(|p| (p.id.clone(), p.target_ids.clone())).collect();
@@ -55,7 +55,7 @@ fn untouched(s: &State) -> (Vec<(String, String)>, Vec<(String, Vec<String>)>, V
     let shares = serde_json::to_value(s.portfolios.iter().map(|p| &p.shares).collect::<Vec<_>>()).unwrap();
     let mut ous: Vec<_> = s.organizational_units.iter().map(|o| o.id.clone()).collect();
     ous.sort();
-    (accounts, targets, shares, ous)
+    serde_json::json!({ "accounts": accounts, "targets": targets, "shares": shares, "ous": ous })
 }
 
 /// The calls of the audit log's intents after record `from`.

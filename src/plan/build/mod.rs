@@ -297,10 +297,8 @@ impl<'a> Planner<'a> {
         for o in &s.organizational_units {
             ou_path.insert(o.id.as_str(), path_of(o, false));
         }
-        let renames = renamed
-            .iter()
-            .filter_map(|(id, _)| by_id.get(id).map(|o| (*id, (*o, path_of(o, true)))))
-            .collect();
+        let renames =
+            renamed.keys().filter_map(|id| by_id.get(id).map(|o| (*id, (*o, path_of(o, true))))).collect();
         let ou_by_path = s
             .organizational_units
             .iter()
