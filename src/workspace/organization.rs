@@ -250,6 +250,7 @@ impl Cx<'_> {
         }
         d.ou_aliases_used.extend(used);
     }
+
     /// Validated tags plus vend's ownership tag.
     pub(super) fn tags_of(&mut self, file: &str, raw: &BTreeMap<String, Spanned<String>>) -> Tags {
         let mut tags = Tags::new();
