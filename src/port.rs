@@ -27,6 +27,11 @@ pub enum Op {
         name: String,
         tags: Tags,
     },
+    /// Rename an OU in place: same id; its accounts, child OUs and attached policies stay.
+    UpdateOrganizationalUnit {
+        ou_id: String,
+        name: String,
+    },
     DeleteOrganizationalUnit {
         ou_id: String,
     },

@@ -102,6 +102,7 @@ aws![
     duplicate_email_of_request_in_flight_fails,
     move_account_rules,
     ou_name_unique_under_parent,
+    rename_ou_rules,
     delete_ou_must_be_empty,
     suspended_account_keeps_ou_non_empty,
     create_policy_unique_name,
@@ -365,4 +366,55 @@ fn a_lost_create_account_response_is_resumed_without_a_duplicate() {
         all
     });
     assert_eq!(accounts.iter().filter(|n| *n == "search-staging").count(), 1, "{accounts:?}");
+}
+
+/// An OU renamed with `renamed_from:` against the emulator: after the demo converged, renaming
+/// `Workloads/dev` plans one `rename` change and applies with exactly one
+/// UpdateOrganizationalUnit call (no OU created or deleted, no account moved); the OU keeps its
+/// id and its accounts, and the re-plan is empty.
+#[test]
+fn a_renamed_ou_is_one_update_call_on_the_emulator() {
+    let (_guard, emu) = lock();
+    let mut ids = seed_organization(emu);
+    seed_catalog(emu, &mut ids);
+    let mgmt = ids[&demo().organization.management_account_id].clone();
+    let demo_ws = VendWorkspace::new(emu, &mgmt);
+    let vend = |args: &[&str]| demo_ws.run(args);
+    ok(&vend(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+
+    let org_yaml = demo_ws.ws.join("catalog/organization.yaml");
+    let y = std::fs::read_to_string(&org_yaml).unwrap();
+    std::fs::write(&org_yaml, y.replace("      dev: {}", "      devs: { renamed_from: dev }")).unwrap();
+    let plan: Value = serde_json::from_str(&ok(&vend(&["plan", "--json"]))).unwrap();
+    let changes: Vec<(&str, &str)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["address"].as_str().unwrap(), c["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(changes, vec![("ou:Workloads/devs", "rename")], "{plan:#}");
+    let dev_id = plan["changes"][0]["before"]["id"].as_str().unwrap().to_string();
+
+    let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
+    assert_eq!(status, 200, "{body}");
+    ok(&vend(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    let (_, stats) = emu.http("GET", "/_vend/stats", "");
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    let orgs = &stats["services"]["organizations"];
+    assert_eq!(orgs["UpdateOrganizationalUnit"], 1, "{stats}");
+    for op in ["CreateOrganizationalUnit", "DeleteOrganizationalUnit", "MoveAccount", "CreateAccount"] {
+        assert!(orgs.get(op).is_none(), "{op} sent: {stats}");
+    }
+
+    let conf = emu.sdk_config();
+    let o = org::Client::new(&conf);
+    rt().block_on(async {
+        let ou = o.describe_organizational_unit().organizational_unit_id(&dev_id).send().await.unwrap();
+        assert_eq!(ou.organizational_unit().and_then(|u| u.name()), Some("devs"));
+        let inside = o.list_accounts_for_parent().parent_id(&dev_id).send().await.unwrap();
+        assert!(!inside.accounts().is_empty(), "the renamed OU lost its accounts");
+    });
+    let replan: Value = serde_json::from_str(&ok(&vend(&["plan", "--json"]))).unwrap();
+    assert!(replan["changes"].as_array().unwrap().is_empty(), "{replan:#}");
+    ok(&vend(&["audit", "verify"]));
 }

@@ -45,6 +45,7 @@ local![
     create_ou_parent_must_exist_and_gets_full_access,
     ou_depth_limit,
     ou_name_unique_under_parent,
+    rename_ou_rules,
     delete_ou_must_be_empty,
     suspended_account_keeps_ou_non_empty,
     tag_resource_rules,

@@ -58,7 +58,9 @@ fn plan_cases_match_their_snapshots() {
             insta::assert_json_snapshot!("json", redact(a));
         });
     }
-    for action in ["create", "update", "move", "replace", "delete", "close", "adopt", "deprecate", "repair"] {
+    for action in
+        ["create", "update", "move", "replace", "delete", "close", "adopt", "deprecate", "repair", "rename"]
+    {
         assert!(actions_seen.contains(action), "no planner case uses action '{action}'");
     }
 }

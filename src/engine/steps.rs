@@ -57,6 +57,9 @@ fn already_done(op: &Op, code: &str) -> bool {
         (Op::AttachPolicy { .. }, "DuplicatePolicyAttachmentException")
             | (Op::DetachPolicy { .. }, "PolicyNotAttachedException")
             | (Op::DeleteOrganizationalUnit { .. }, "OrganizationalUnitNotFoundException")
+            // The plan found no sibling of that name: after an ambiguous answer, a duplicate
+            // name is the OU itself, renamed by the first attempt.
+            | (Op::UpdateOrganizationalUnit { .. }, "DuplicateOrganizationalUnitException")
             | (Op::DeletePolicy { .. }, "PolicyNotFoundException")
             | (Op::EnablePolicyType { .. }, "PolicyTypeAlreadyEnabledException")
             | (Op::CloseAccount { .. }, "AccountAlreadyClosedException")
@@ -325,6 +328,14 @@ impl<'a> Run<'a> {
                 let tags = p.after.tags.clone();
                 let out = tri!(self.call(c, Op::CreateOrganizationalUnit { parent_id, name, tags })?);
                 self.remember(c, out.id);
+            }
+            (Ou, Rename) => {
+                let p: Sides<OuFields> = tri!(Sides::of(c));
+                let ou_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
+                let name = tri!(p.after.name.clone().ok_or_else(|| missing("name", c)));
+                tri!(self.call(c, Op::UpdateOrganizationalUnit { ou_id: ou_id.clone(), name })?);
+                // A rename that also takes the OU over (or retags it) sets its tags after.
+                tri!(self.retag(c, &ou_id, tag_changes(&p.before.tags, &p.after.tags))?);
             }
             (Ou, Update | Adopt) => {
                 let p: Sides<OuFields> = tri!(Sides::of(c));

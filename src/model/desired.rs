@@ -75,6 +75,12 @@ pub struct Desired {
     pub deprecated_account_blueprints: BTreeMap<String, Vec<String>>,
     /// Upgrades the loader applied (`upgrade: propose` / `plan --upgrade`): address -> old ref.
     pub upgraded: BTreeMap<super::Address, String>,
+    /// OU paths as they were before the `renamed_from:` renames -> the path now (only paths
+    /// that differ: a renamed OU and everything declared below it).
+    pub ou_aliases: BTreeMap<String, String>,
+    /// The keys of `ou_aliases` that a blueprint's `ou:` or a share still names (the loader
+    /// rewrote them to the new path).
+    pub ou_aliases_used: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,6 +91,19 @@ pub struct DesiredOu {
     pub parent: Option<String>,
     pub tags: Tags,
     pub policies: Vec<String>,
+    pub origin: Origin,
+    /// `renamed_from:`: the OU had another name (under the same parent) and is renamed in place.
+    pub renamed_from: Option<RenamedFrom>,
+}
+
+/// `renamed_from: <old name>` on an OU.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RenamedFrom {
+    /// The OU's name before.
+    pub name: String,
+    /// Its path before: the parent's path before (renamed too, maybe) and the old name.
+    pub old_path: String,
+    /// Where `renamed_from:` was written.
     pub origin: Origin,
 }
 
@@ -210,8 +229,28 @@ pub struct DesiredPipeline {
 }
 
 impl Desired {
-    /// Does this OU path exist in the workspace?
+    /// Does this OU path exist in the workspace (also under a name it had before a
+    /// `renamed_from:` rename)?
     pub fn has_ou(&self, path: &str) -> bool {
-        self.ous.contains_key(path)
+        self.ous.contains_key(path) || self.ou_aliases.contains_key(path)
+    }
+
+    /// The path a reference to an OU means now: a path from before a `renamed_from:` rename
+    /// (or below one) maps to the renamed OU's path; `None` when `path` names no renamed OU.
+    /// The longest renamed prefix wins, so OUs that exist only in AWS below a renamed OU follow.
+    pub fn renamed_path(&self, path: &str) -> Option<(String, &str)> {
+        renamed_path(&self.ou_aliases, path)
+    }
+}
+
+/// [`Desired::renamed_path`] over an alias map (old path -> new path): the path now and the
+/// alias that matched.
+pub fn renamed_path<'a>(aliases: &'a BTreeMap<String, String>, path: &str) -> Option<(String, &'a str)> {
+    let mut prefix = path;
+    loop {
+        if let Some((old, new)) = aliases.get_key_value(prefix) {
+            return Some((format!("{new}{}", &path[prefix.len()..]), old.as_str()));
+        }
+        prefix = prefix.rsplit_once('/')?.0;
     }
 }

@@ -50,16 +50,18 @@ fn parent(c: &Change) -> Option<String> {
     c.after.as_ref().and_then(Payload::parent).map(str::to_string)
 }
 
-/// The OU id -> path map of a state.
-pub(crate) fn ou_paths(state: &State) -> BTreeMap<String, String> {
+/// The OU id -> path map of a state, with the new names of the OUs the plan renames (`renamed`:
+/// id -> name): the paths the plan's addresses use.
+pub(crate) fn ou_paths<'s>(state: &'s State, renamed: &BTreeMap<&str, &'s str>) -> BTreeMap<String, String> {
     let by_id: BTreeMap<&str, _> = state.organizational_units.iter().map(|o| (o.id.as_str(), o)).collect();
+    let name = |o: &'s crate::model::OrgUnit| renamed.get(o.id.as_str()).copied().unwrap_or(o.name.as_str());
     let mut out = BTreeMap::new();
     for o in &state.organizational_units {
-        let mut names = vec![o.name.as_str()];
+        let mut names = vec![name(o)];
         let mut cur = o.parent_id.as_str();
         for _ in 0..16 {
             let Some(parent) = by_id.get(cur) else { break };
-            names.push(parent.name.as_str());
+            names.push(name(parent));
             cur = parent.parent_id.as_str();
         }
         names.reverse();
@@ -70,7 +72,15 @@ pub(crate) fn ou_paths(state: &State) -> BTreeMap<String, String> {
 
 impl Projection {
     pub(crate) fn new(state: &State, changes: &[Change]) -> Projection {
-        let paths = ou_paths(state);
+        let renamed: BTreeMap<&str, &str> = changes
+            .iter()
+            .filter(|c| c.kind == Kind::Ou && c.action == Action::Rename)
+            .filter_map(|c| match (&c.before, &c.after) {
+                (Some(Payload::Ou(b)), Some(Payload::Ou(a))) => Some((b.id.as_str(), a.name.as_str())),
+                _ => None,
+            })
+            .collect();
+        let paths = ou_paths(state, &renamed);
         let root = &state.organization.root_id;
         let parent_path = |id: &str| -> Option<String> {
             if id == root { Some(String::new()) } else { paths.get(id).cloned() }

@@ -26,10 +26,12 @@ pub enum Action {
     Adopt,
     Deprecate,
     Repair,
+    /// An OU renamed in place (`renamed_from:`): same id, everything in it stays.
+    Rename,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::Create,
         Action::Update,
         Action::Move,
@@ -39,6 +41,7 @@ impl Action {
         Action::Adopt,
         Action::Deprecate,
         Action::Repair,
+        Action::Rename,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,7 +55,14 @@ impl Action {
             Action::Adopt => "adopt",
             Action::Deprecate => "deprecate",
             Action::Repair => "repair",
+            Action::Rename => "rename",
         }
+    }
+
+    /// Is this action always counted in the summary line and `summary` (the first nine), or
+    /// only when a plan has one (`rename`, added later: plans without it keep their bytes)?
+    pub fn always_listed(self) -> bool {
+        self != Action::Rename
     }
 
     /// Does applying this change destroy something that cannot be brought back as it was?
@@ -148,6 +158,14 @@ pub struct Summary {
     pub adopt: usize,
     pub deprecate: usize,
     pub repair: usize,
+    /// Present only when the plan renames something (added after plan JSON v1 was first
+    /// written: plans without a rename keep their bytes).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rename: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -170,6 +188,7 @@ impl Summary {
             Action::Adopt => &mut self.adopt,
             Action::Deprecate => &mut self.deprecate,
             Action::Repair => &mut self.repair,
+            Action::Rename => &mut self.rename,
         }
     }
 

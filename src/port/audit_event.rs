@@ -443,3 +443,31 @@ impl Event {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The rename's intent is a typed call: it reads back as `Op::UpdateOrganizationalUnit` and
+    /// writes back the same JSON (an older vend reads the same record as `Call::Other`).
+    #[test]
+    fn a_rename_intent_reads_back_typed_and_identical() {
+        let detail = json!({
+            "action": "rename",
+            "call": { "op": "UpdateOrganizationalUnit", "ou_id": "ou-4f2a-dev6e7f8", "name": "devs" }
+        });
+        let event = Event::exact("intent", detail.clone());
+        match &event {
+            Event::Intent(Intent { action: Some(Action::Rename), call: Some(Call::Op(op)), .. }) => {
+                assert_eq!(
+                    op,
+                    &Op::UpdateOrganizationalUnit { ou_id: "ou-4f2a-dev6e7f8".into(), name: "devs".into() }
+                );
+            }
+            other => panic!("not a typed rename intent: {other:?}"),
+        }
+        assert_eq!(event.detail(), detail);
+        assert_eq!(event.summary(), "UpdateOrganizationalUnit");
+    }
+}

@@ -20,6 +20,7 @@ pub fn symbol(a: Action) -> &'static str {
         Action::Adopt => "<=",
         Action::Deprecate => "~-",
         Action::Repair => "*",
+        Action::Rename => "~>",
     }
 }
 
@@ -34,6 +35,7 @@ pub fn tone(a: Action) -> Tone {
         Action::Adopt => Tone::Adopt,
         Action::Deprecate => Tone::Deprecate,
         Action::Repair => Tone::Repair,
+        Action::Rename => Tone::Update,
     }
 }
 
@@ -102,6 +104,7 @@ pub fn summary_line(plan: &Plan) -> Line {
     let mut line = Line::new().push("Plan: ", Tone::Heading);
     let parts: Vec<(String, Tone)> = Action::ALL
         .iter()
+        .filter(|a| a.always_listed() || plan.summary.get(**a) > 0)
         .map(|a| {
             let n = plan.summary.get(*a);
             let t = if n > 0 { tone(*a) } else { Tone::Muted };
@@ -127,13 +130,14 @@ pub fn change_text(c: &Change, n: usize) -> Vec<Line> {
 
 fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
     let t = tone(c.action);
-    out.push(
-        Line::new()
-            .push(format!("  {:>3} ", symbol(c.action)), t)
-            .push(c.address.clone(), Tone::Heading)
-            .push(format!("  {}", c.action), t)
-            .push(format!("  #{n}"), Tone::Muted),
-    );
+    let mut heading = Line::new()
+        .push(format!("  {:>3} ", symbol(c.action)), t)
+        .push(c.address.clone(), Tone::Heading)
+        .push(format!("  {}", c.action), t);
+    if let (Action::Rename, Some(crate::plan::Payload::Ou(old))) = (c.action, &c.before) {
+        heading = heading.push(format!("  (renamed from {})", old.path), t);
+    }
+    out.push(heading.push(format!("  #{n}"), Tone::Muted));
     out.push(Line::new().push(format!("        # {}", c.reason), Tone::Muted));
     let (before_json, after_json) = (c.before_json(), c.after_json());
     let before = before_json.as_ref().map(flatten).unwrap_or_default();

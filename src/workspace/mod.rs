@@ -190,6 +190,7 @@ pub fn load_with(files: &Files, upgrade: bool) -> Loaded {
     let published = cx.portfolios(&blueprints);
     cx.accounts(&blueprints);
     cx.pipelines(&blueprints, &published);
+    cx.renamed_references();
     cx.shares_and_targets();
     cx.desired.account_blueprints = group_versions(&blueprints.account_versions);
     cx.desired.pipeline_blueprints = group_versions(&blueprints.pipeline_versions);

@@ -100,10 +100,19 @@ impl Cx<'_> {
             .map(|p| origin(ORGANIZATION, p))
             .unwrap_or_else(|| Origin::file(ORGANIZATION));
         self.desired.root_policies = self.policy_list(&raw.root_policies, ORGANIZATION, "the root");
-        self.units(&raw.units, None, 1);
+        self.units(&raw.units, None, None, 1);
     }
 
-    fn units(&mut self, units: &BTreeMap<String, Spanned<RawUnit>>, parent: Option<&str>, depth: usize) {
+    /// The OUs under one parent (`parent`: its path now, `old_parent`: its path before the
+    /// renames `renamed_from:` asks for).
+    fn units(
+        &mut self,
+        units: &BTreeMap<String, Spanned<RawUnit>>,
+        parent: Option<&str>,
+        old_parent: Option<&str>,
+        depth: usize,
+    ) {
+        let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
         for (name, unit) in units {
             let at = origin(ORGANIZATION, unit);
             let path = match parent {
@@ -124,6 +133,30 @@ impl Cx<'_> {
                 );
                 continue;
             }
+            let renamed_from = match &unit.value.renamed_from {
+                Some(raw) => {
+                    if !self.renamed_from(units, &mut claimed, name, &path, raw) {
+                        continue;
+                    }
+                    Some(RenamedFrom {
+                        old_path: match old_parent {
+                            Some(p) => format!("{p}/{}", raw.value),
+                            None => raw.value.clone(),
+                        },
+                        name: raw.value.clone(),
+                        origin: origin(ORGANIZATION, raw),
+                    })
+                }
+                None => None,
+            };
+            let old_path = match (&renamed_from, old_parent) {
+                (Some(r), _) => r.old_path.clone(),
+                (None, Some(p)) => format!("{p}/{name}"),
+                (None, None) => name.clone(),
+            };
+            if old_path != path {
+                self.desired.ou_aliases.insert(old_path.clone(), path.clone());
+            }
             let policies = self.policy_list(&unit.value.policies, ORGANIZATION, &format!("OU '{path}'"));
             let tags = self.tags_of(ORGANIZATION, &unit.value.tags);
             self.desired.ous.insert(
@@ -135,10 +168,87 @@ impl Cx<'_> {
                     tags,
                     policies,
                     origin: at,
+                    renamed_from,
                 },
             );
-            self.units(&unit.value.units, Some(&path), depth + 1);
+            self.units(&unit.value.units, Some(&path), Some(&old_path), depth + 1);
         }
+    }
+
+    /// Check `renamed_from: <old>` on the OU `name` among its `siblings`: an OU name, not the
+    /// OU's own, naming no sibling that is still declared, and claimed by one OU only (`claimed`:
+    /// old name -> the OU that claimed it). Does it pass?
+    fn renamed_from<'u>(
+        &mut self,
+        siblings: &'u BTreeMap<String, Spanned<RawUnit>>,
+        claimed: &mut BTreeMap<&'u str, &'u str>,
+        name: &'u str,
+        path: &str,
+        old: &'u Spanned<String>,
+    ) -> bool {
+        let at = origin(ORGANIZATION, old);
+        let problem = if let Err(e) = rules::ou_name(&old.value) {
+            self.err("bad-name", &at, format!("renamed_from of OU '{path}': OU name '{}' {e}", old.value));
+            return false;
+        } else if old.value == name {
+            format!("OU '{path}' is renamed_from its own name '{name}'; remove renamed_from")
+        } else if siblings.contains_key(&old.value) {
+            format!(
+                "OU '{path}' is renamed_from '{}', but an OU '{}' is still declared beside it: a rename leaves no OU of the old name (remove renamed_from, or the other OU)",
+                old.value, old.value
+            )
+        } else if let Some(first) = claimed.get(old.value.as_str()) {
+            format!(
+                "OUs '{first}' and '{name}' are both renamed_from '{}' under the same parent; only one OU can take over its id",
+                old.value
+            )
+        } else {
+            claimed.insert(&old.value, name);
+            return true;
+        };
+        self.err("bad-rename", &at, problem);
+        false
+    }
+
+    /// Rewrite what names an OU by its path before a `renamed_from:` rename (an account
+    /// blueprint's `ou:`, a portfolio share) to the path now, and remember which old paths are
+    /// still in use (the planner hints that an unused `renamed_from:` can go once applied).
+    pub(super) fn renamed_references(&mut self) {
+        if self.desired.ou_aliases.is_empty() {
+            return;
+        }
+        let d = &mut self.desired;
+        let mut used = std::collections::BTreeSet::new();
+        for a in d.accounts.values_mut() {
+            if let Some((new, old)) = renamed_path(&d.ou_aliases, &a.ou) {
+                used.insert(old.to_string());
+                a.ou = new;
+            }
+        }
+        for p in d.portfolios.values_mut() {
+            let mut shares: Vec<ShareTarget> = Vec::with_capacity(p.shares.len());
+            for s in std::mem::take(&mut p.shares) {
+                let s = match &s {
+                    ShareTarget::Ou(path) => match renamed_path(&d.ou_aliases, path) {
+                        Some((new, old)) => {
+                            used.insert(old.to_string());
+                            let renamed = ShareTarget::Ou(new);
+                            if let Some(at) = p.share_origins.remove(&s.key()) {
+                                p.share_origins.entry(renamed.key()).or_insert(at);
+                            }
+                            renamed
+                        }
+                        None => s,
+                    },
+                    _ => s,
+                };
+                if !shares.contains(&s) {
+                    shares.push(s);
+                }
+            }
+            p.shares = shares;
+        }
+        d.ou_aliases_used.extend(used);
     }
 
     /// Validated tags plus vend's ownership tag.

@@ -74,6 +74,8 @@ pub struct RawUnit {
     pub tags: BTreeMap<String, S<String>>,
     #[serde(default)]
     pub units: BTreeMap<String, S<RawUnit>>,
+    /// The OU's name before: rename it in place (same id) instead of delete + create.
+    pub renamed_from: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -581,6 +581,67 @@ pub fn ou_name_unique_under_parent(c: &mut dyn Cloud, seed: &State) {
     );
 }
 
+/// UpdateOrganizationalUnit renames in place: same id, its accounts, child OUs and SCPs stay;
+/// the name is 1-128 characters and unique among its siblings (not across parents); an unknown
+/// OU is not found. (Renaming an OU to its own name is left out: the API reference does not say.)
+pub fn rename_ou_rules(c: &mut dyn Cloud, seed: &State) {
+    let dev = ou(seed, "dev");
+    let before = state(c);
+    let kids = |s: &State, id: &str| {
+        let mut k: Vec<String> = s
+            .accounts
+            .iter()
+            .filter(|a| a.parent_id == id)
+            .map(|a| a.id.clone())
+            .chain(s.organizational_units.iter().filter(|o| o.parent_id == id).map(|o| o.id.clone()))
+            .collect();
+        k.sort();
+        k
+    };
+    fails(
+        c,
+        Op::UpdateOrganizationalUnit { ou_id: dev.clone(), name: "prod".into() },
+        "DuplicateOrganizationalUnitException",
+    );
+    fails(
+        c,
+        Op::UpdateOrganizationalUnit { ou_id: dev.clone(), name: String::new() },
+        "InvalidInputException",
+    );
+    fails(
+        c,
+        Op::UpdateOrganizationalUnit { ou_id: dev.clone(), name: "x".repeat(129) },
+        "InvalidInputException",
+    );
+    fails(
+        c,
+        Op::UpdateOrganizationalUnit { ou_id: "ou-4f2a-zzzzzzzz".into(), name: "nope".into() },
+        "OrganizationalUnitNotFoundException",
+    );
+    // A name used under another parent is free here.
+    ok(c, Op::UpdateOrganizationalUnit { ou_id: dev.clone(), name: "Security".into() });
+    ok(c, Op::UpdateOrganizationalUnit { ou_id: dev.clone(), name: "x".repeat(128) });
+    let out = ok(c, Op::UpdateOrganizationalUnit { ou_id: dev.clone(), name: "development".into() });
+    assert_eq!(out.id.as_deref(), Some(dev.as_str()));
+    let after = state(c);
+    let o = after.organizational_units.iter().find(|o| o.id == dev).expect("same id");
+    assert_eq!((o.name.as_str(), o.parent_id.as_str()), ("development", ou(seed, "Workloads").as_str()));
+    assert_eq!(o.tags, before.organizational_units.iter().find(|o| o.id == dev).unwrap().tags);
+    assert_eq!(kids(&after, &dev), kids(&before, &dev));
+    assert!(!kids(&after, &dev).is_empty(), "the demo's dev OU holds accounts");
+    assert_eq!(scps_on(&after, &dev), scps_on(&before, &dev));
+    assert_eq!(after.organizational_units.len(), before.organizational_units.len());
+    // The old name is free again under the parent.
+    ok(
+        c,
+        Op::CreateOrganizationalUnit {
+            parent_id: ou(seed, "Workloads"),
+            name: "dev".into(),
+            tags: Tags::new(),
+        },
+    );
+}
+
 /// DeleteOrganizationalUnit only when the OU holds no account and no OU.
 pub fn delete_ou_must_be_empty(c: &mut dyn Cloud, seed: &State) {
     fails(
@@ -1563,6 +1624,7 @@ pub fn suite() -> Vec<Case> {
         create_ou_parent_must_exist_and_gets_full_access: Demo,
         ou_depth_limit: Demo,
         ou_name_unique_under_parent: Demo,
+        rename_ou_rules: Demo,
         delete_ou_must_be_empty: Demo,
         suspended_account_keeps_ou_non_empty: Demo,
         tag_resource_rules: Demo,

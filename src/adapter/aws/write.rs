@@ -213,6 +213,16 @@ impl Writer<'_> {
                 let id = out.organizational_unit().and_then(|o| o.id()).map(str::to_string);
                 Ok(done(rid(&out), id))
             }
+            Op::UpdateOrganizationalUnit { ou_id, name: ou } => {
+                let out = c
+                    .update_organizational_unit()
+                    .organizational_unit_id(ou_id)
+                    .name(ou)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(rid(&out), Some(ou_id.clone())))
+            }
             Op::DeleteOrganizationalUnit { ou_id } => {
                 let out = c
                     .delete_organizational_unit()

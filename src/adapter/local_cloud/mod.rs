@@ -541,6 +541,7 @@ impl LocalCloud {
         match op {
             Op::EnablePolicyType { root_id, policy_type } => self.enable_policy_type(root_id, policy_type),
             Op::CreateOrganizationalUnit { parent_id, name, tags } => self.create_ou(parent_id, name, tags),
+            Op::UpdateOrganizationalUnit { ou_id, name } => self.rename_ou(ou_id, name),
             Op::DeleteOrganizationalUnit { ou_id } => self.delete_ou(ou_id),
             Op::TagResource { resource_id, tags } => self.tag_resource(resource_id, tags),
             Op::CreateAccount { name, email, tags } => self.create_account(name, email, tags),

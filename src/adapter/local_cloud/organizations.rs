@@ -105,6 +105,38 @@ impl LocalCloud {
         Ok(Outcome { id: Some(id), ..Outcome::default() })
     }
 
+    /// UpdateOrganizationalUnit renames an OU in place. "Renames the specified organizational
+    /// unit (OU). The ID and ARN don't change. The child OUs and accounts remain in place, and
+    /// any attached policies of the OU remain attached." Name: "Length Constraints: Minimum
+    /// length of 1. Maximum length of 128." Errors include OrganizationalUnitNotFoundException
+    /// and DuplicateOrganizationalUnitException ("An OU with the same name already exists") —
+    /// <https://docs.aws.amazon.com/organizations/latest/APIReference/API_UpdateOrganizationalUnit.html>.
+    /// Names are unique among siblings (as for CreateOrganizationalUnit); renaming an OU to its
+    /// own name changes nothing.
+    pub(super) fn rename_ou(&mut self, ou_id: &str, name: &str) -> Result<Outcome, CloudError> {
+        let Some(parent_id) = self.ou(ou_id).map(|o| o.parent_id.clone()) else {
+            return Err(hard("OrganizationalUnitNotFoundException", format!("no OU {ou_id}")));
+        };
+        if name.is_empty() || chars(name) > 128 {
+            return Err(hard("InvalidInputException", "an OU name must be 1 to 128 characters"));
+        }
+        if self
+            .state
+            .organizational_units
+            .iter()
+            .any(|o| o.parent_id == parent_id && o.name == name && o.id != ou_id)
+        {
+            return Err(hard(
+                "DuplicateOrganizationalUnitException",
+                format!("an OU named '{name}' already exists under {parent_id}"),
+            ));
+        }
+        if let Some(o) = self.state.organizational_units.iter_mut().find(|o| o.id == ou_id) {
+            o.name = name.to_string();
+        }
+        Ok(Outcome { id: Some(ou_id.to_string()), ..Outcome::default() })
+    }
+
     pub(super) fn delete_ou(&mut self, ou_id: &str) -> Result<Outcome, CloudError> {
         if self.ou(ou_id).is_none() {
             return Err(refuse("organizations.ou-exists", format!("no OU {ou_id}")));

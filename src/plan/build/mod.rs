@@ -123,8 +123,11 @@ struct Planner<'a> {
     own: &'a str,
     changes: Vec<Change>,
     diags: Diagnostics,
-    /// OU id -> path.
+    /// OU id -> path (with the new names of the OUs renamed by `renamed_from:`: the paths
+    /// the workspace uses).
     ou_path: BTreeMap<&'a str, String>,
+    /// OUs renamed in place: id -> (the OU as the state has it, its path before the rename).
+    renames: BTreeMap<&'a str, (&'a OrgUnit, String)>,
     /// OU path -> state OU.
     ou_by_path: BTreeMap<String, &'a OrgUnit>,
     accounts_by_id: BTreeMap<&'a str, &'a Account>,
@@ -268,13 +271,19 @@ impl<'a> Planner<'a> {
         let own = d.settings.ownership_tag.as_str();
         let by_id: BTreeMap<&str, &OrgUnit> =
             s.organizational_units.iter().map(|o| (o.id.as_str(), o)).collect();
-        let mut ou_path = BTreeMap::new();
-        for o in &s.organizational_units {
-            let mut names = vec![o.name.as_str()];
+        let mut diags = Diagnostics::default();
+        let renamed = org::resolve_renames(d, s, &mut diags);
+        // An OU's path by its names: before the renames (`old`), or after them.
+        let path_of = |o: &'a OrgUnit, old: bool| {
+            let name = |o: &'a OrgUnit| match renamed.get(o.id.as_str()) {
+                Some(ou) if !old => ou.name.as_str(),
+                _ => o.name.as_str(),
+            };
+            let mut names = vec![name(o)];
             let mut cur = o.parent_id.as_str();
             let mut guard = 0;
             while let Some(parent) = by_id.get(cur) {
-                names.push(parent.name.as_str());
+                names.push(name(parent));
                 cur = parent.parent_id.as_str();
                 guard += 1;
                 if guard > 16 {
@@ -282,8 +291,14 @@ impl<'a> Planner<'a> {
                 }
             }
             names.reverse();
-            ou_path.insert(o.id.as_str(), names.join("/"));
+            names.join("/")
+        };
+        let mut ou_path = BTreeMap::new();
+        for o in &s.organizational_units {
+            ou_path.insert(o.id.as_str(), path_of(o, false));
         }
+        let renames =
+            renamed.keys().filter_map(|id| by_id.get(id).map(|o| (*id, (*o, path_of(o, true))))).collect();
         let ou_by_path = s
             .organizational_units
             .iter()
@@ -294,8 +309,9 @@ impl<'a> Planner<'a> {
             s,
             own,
             changes: vec![],
-            diags: Diagnostics::default(),
+            diags,
             ou_path,
+            renames,
             ou_by_path,
             accounts_by_id: s.accounts.iter().map(|a| (a.id.as_str(), a)).collect(),
             accounts_by_email: s.accounts.iter().map(|a| (a.email.to_ascii_lowercase(), a)).collect(),

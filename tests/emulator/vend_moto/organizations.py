@@ -211,6 +211,27 @@ def delete_organizational_unit(self):
         return ORIG["delete_organizational_unit"](self)
 
 
+def update_organizational_unit(self):
+    """Rename an OU in place. moto 5.2.5 refuses a name any OU in the organization has (itself
+    included) and checks neither the OU's existence first nor the length. AWS: "Renames the
+    specified organizational unit (OU). The ID and ARN don't change." Name: "Minimum length of 1.
+    Maximum length of 128." DuplicateOrganizationalUnitException: "An OU with the same name
+    already exists." (https://docs.aws.amazon.com/organizations/latest/APIReference/API_UpdateOrganizationalUnit.html);
+    names are unique among siblings, as for CreateOrganizationalUnit."""
+    a = _params(self)
+    with LOCK:
+        be = _be(self)
+        ou = be.get_organizational_unit_by_id(a.get("OrganizationalUnitId", ""))
+        if getattr(ou, "type", "") == "ROOT":
+            raise AwsError("OrganizationalUnitNotFoundException", "You specified an organizational unit that doesn't exist.")
+        name = a.get("Name")
+        _check_length(name, "Name", 1, 128)
+        if any(o.parent_id == ou.parent_id and o.name == name and o.id != ou.id for o in be.ou):
+            raise AwsError("DuplicateOrganizationalUnitException", "An OU with the same name already exists.")
+        ou.name = name
+        return json.dumps({"OrganizationalUnit": ou.describe()["OrganizationalUnit"]})
+
+
 def create_policy(self):
     a = _params(self)
     with LOCK:
@@ -445,7 +466,7 @@ def list_create_account_status(self):
 
 
 PATCHES = [
-    create_organizational_unit, delete_organizational_unit, create_policy, update_policy,
+    create_organizational_unit, update_organizational_unit, delete_organizational_unit, create_policy, update_policy,
     delete_policy, tag_resource, close_account, create_organization, enable_policy_type,
     disable_policy_type,
     attach_policy, detach_policy, move_account, create_account, describe_create_account_status,
