@@ -42,6 +42,8 @@ struct Unit {
     tags: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     units: BTreeMap<String, Unit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    renamed_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -439,11 +441,16 @@ fn edit(w: &mut World, ws: &Path, e: Edit, rng: &mut fastrand::Rng) -> Option<St
         }
         Edit::RenameOu => {
             let path = pick(rng, &ous)?.clone();
-            let unit = w.remove_unit(&path)?;
-            let parent = path.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
+            let mut unit = w.remove_unit(&path)?;
+            let (parent, old) = path.rsplit_once('/').unwrap_or(("", &path));
+            let (parent, old) = (parent.to_string(), old.to_string());
             let name = w.fresh("renamed");
+            // Usually in place (`renamed_from`, one UpdateOrganizationalUnit); sometimes as a
+            // plain delete + create of the subtree.
+            let in_place = rng.u8(..4) != 0;
+            unit.renamed_from = in_place.then(|| old.clone());
             w.children_mut(&parent)?.insert(name.clone(), unit);
-            format!("rename OU {path} to {name}")
+            format!("rename OU {path} to {name}{}", if in_place { " (renamed_from)" } else { "" })
         }
         Edit::AddShare => {
             let mut targets: Vec<String> = ous.clone();

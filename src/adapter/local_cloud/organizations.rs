@@ -115,10 +115,10 @@ impl LocalCloud {
     /// own name changes nothing.
     pub(super) fn rename_ou(&mut self, ou_id: &str, name: &str) -> Result<Outcome, CloudError> {
         let Some(parent_id) = self.ou(ou_id).map(|o| o.parent_id.clone()) else {
-            return Err(hard("OrganizationalUnitNotFoundException", format!("no OU {ou_id}")));
+            return Err(refuse("organizations.ou-exists", format!("no OU {ou_id}")));
         };
         if name.is_empty() || chars(name) > 128 {
-            return Err(hard("InvalidInputException", "an OU name must be 1 to 128 characters"));
+            return Err(refuse("organizations.ou-name", "an OU name must be 1 to 128 characters"));
         }
         if self
             .state
@@ -126,8 +126,8 @@ impl LocalCloud {
             .iter()
             .any(|o| o.parent_id == parent_id && o.name == name && o.id != ou_id)
         {
-            return Err(hard(
-                "DuplicateOrganizationalUnitException",
+            return Err(refuse(
+                "organizations.ou-name-unique",
                 format!("an OU named '{name}' already exists under {parent_id}"),
             ));
         }
