@@ -73,6 +73,9 @@ pub struct Desired {
     pub guardrails: crate::model::guardrails::Guardrails,
     /// Account blueprint versions marked `deprecated: true`, by `name` (for lifecycle checks).
     pub deprecated_account_blueprints: BTreeMap<String, Vec<String>>,
+    /// Account blueprint versions (`name@version`) listed in `blueprints/accounts.lock`, `None`
+    /// without a lock (then nothing is checked and the plan says nothing about it).
+    pub account_lock: Option<std::collections::BTreeSet<String>>,
     /// Upgrades the loader applied (`upgrade: propose` / `plan --upgrade`): address -> old ref.
     pub upgraded: BTreeMap<super::Address, String>,
 }

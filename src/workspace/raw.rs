@@ -305,3 +305,12 @@ pub struct RawTemplateLint {
     #[serde(default)]
     pub disable: Vec<S<String>>,
 }
+
+/// `blueprints/accounts.lock`: published account blueprint versions (`name@version`) and the
+/// hex SHA-256 of each version's file (see `workspace::lock`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccountLock {
+    #[serde(default)]
+    pub versions: BTreeMap<String, S<String>>,
+}
