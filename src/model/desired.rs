@@ -143,6 +143,9 @@ pub struct DesiredPortfolio {
     pub share_origins: BTreeMap<String, Origin>,
     pub launch_role: Option<String>,
     pub origin: Origin,
+    /// `lifecycle: adopt`: where it was written (take over a same-name portfolio vend does not
+    /// manage yet).
+    pub adopt: Option<Origin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -176,6 +179,9 @@ pub struct DesiredProduct {
     /// Published versions by name, in version order.
     pub versions: BTreeMap<String, DesiredVersion>,
     pub origin: Origin,
+    /// `lifecycle: adopt` on the product in some portfolio: where it was written (take over a
+    /// same-name product vend does not manage yet).
+    pub adopt: Option<Origin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

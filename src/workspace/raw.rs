@@ -97,6 +97,15 @@ pub struct RawPortfolio {
     pub launch_role: Option<S<String>>,
     #[serde(default)]
     pub tags: BTreeMap<String, S<String>>,
+    /// `adopt`: take over an existing portfolio of this name that vend does not manage yet.
+    pub lifecycle: Option<S<RawCatalogLifecycle>>,
+}
+
+/// `lifecycle:` of a portfolio or a product in `portfolios.yaml` (only `adopt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawCatalogLifecycle {
+    Adopt,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +117,8 @@ pub struct RawPortfolioProduct {
     /// Versions made inactive (hidden, no launches); each must also be listed in `versions`.
     #[serde(default)]
     pub retired: Vec<S<String>>,
+    /// `adopt`: take over an existing product of this name that vend does not manage yet.
+    pub lifecycle: Option<S<RawCatalogLifecycle>>,
 }
 
 #[derive(Debug, Deserialize)]
