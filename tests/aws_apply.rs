@@ -250,6 +250,25 @@ fn plan_apply_replan_converges_on_the_emulator() {
     // included, as the workspace's desired parameters are): nothing differs.
     assert!(left.is_empty(), "the re-plan is not empty: {left:#?}\n{replan:#}");
 
+    // The apply recorded workload@v2 (search-staging uses it now) in blueprints/accounts.lock;
+    // with the state read from AWS an edit of it is refused like with the state file.
+    let lock = std::fs::read_to_string(ws.join("blueprints/accounts.lock")).unwrap();
+    assert!(lock.lines().any(|l| l.starts_with("  workload@v2: ")), "{lock}");
+    let v2 = ws.join("blueprints/accounts/workload/v2.yaml");
+    let original = std::fs::read_to_string(&v2).unwrap();
+    std::fs::write(&v2, original.replace("data-class: internal", "data-class: restricted")).unwrap();
+    let edited: Value = serde_json::from_slice(&vend(&["plan", "--json"]).stdout).unwrap();
+    assert_eq!(edited["applyable"], false, "{edited:#}");
+    assert!(
+        edited["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "version-modified" && d["file"] == "blueprints/accounts/workload/v2.yaml"),
+        "{edited:#}"
+    );
+    std::fs::write(&v2, original).unwrap();
+
     ok(&vend(&["audit", "verify"]));
     // The audit log names the AWS caller.
     let log = std::fs::read_to_string(ws.join(".vend/audit.jsonl")).unwrap();

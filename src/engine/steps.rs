@@ -397,7 +397,7 @@ impl<'a> Run<'a> {
                 tri!(self.call(c, op)?);
             }
             (Product, Create) => tri!(self.create_product(c)?),
-            (Product, Update) => {
+            (Product, Update | Adopt) => {
                 let p: Sides<ProductFields> = tri!(Sides::of(c));
                 let product_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
                 let owner = p.after.owner.clone().unwrap_or_default();
@@ -441,7 +441,7 @@ impl<'a> Run<'a> {
                 let out = tri!(self.call(c, op)?);
                 self.remember(c, out.id);
             }
-            (Portfolio, Update) => {
+            (Portfolio, Update | Adopt) => {
                 let p: Sides<PortfolioFields> = tri!(Sides::of(c));
                 let portfolio_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
                 let op = Op::UpdatePortfolio {

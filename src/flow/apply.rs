@@ -10,9 +10,11 @@ use super::Console;
 use super::confirm::{self, Ask, Cancelled, Consent, Refusal};
 use crate::adapter::fs;
 use crate::config::Config;
-use crate::engine::{self, EngineEvent, Report};
-use crate::plan::Plan;
+use crate::engine::{self, EngineEvent, Report, StepStatus};
+use crate::model::{BLUEPRINT_TAG, State};
+use crate::plan::{Kind, Payload, Plan};
 use crate::{app, governance, render, workspace};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -123,6 +125,7 @@ pub fn run(
         return Ok(Outcome::Refused(Refusal::NotApplyable));
     }
     if !plan.has_changes() {
+        record_account_versions(config, &files, &loaded, &state, &plan, None, ui);
         return Ok(Outcome::NothingToApply);
     }
     if let Err(why) = governance::before_apply(config, &loaded, &plan, saved)? {
@@ -156,11 +159,67 @@ pub fn run(
         &|| stop.load(Ordering::SeqCst) || held.lost().is_some(),
     )?;
     ui.finished(&report);
+    record_account_versions(config, &files, &loaded, &state, &plan, Some(&report), ui);
     let lost = held.lost();
     if let Some(note) = held.release() {
         ui.note(&note);
     }
     Ok(Outcome::Applied { report, lost })
+}
+
+/// Add the account blueprint versions now in use to `blueprints/accounts.lock` (see
+/// `workspace::lock`): those vend-managed accounts carried before the apply, and those of the
+/// account changes that succeeded (`report`; none without one). Each entry is added with the
+/// version file's hash as read for this apply (the bytes the plan was checked against); existing
+/// entries never change. Runs under the apply lock; a failure to write is a note, not an error
+/// (the apply itself is done, and the next apply tries again).
+fn record_account_versions(
+    config: &Config,
+    files: &workspace::Files,
+    loaded: &workspace::Loaded,
+    state: &State,
+    plan: &Plan,
+    report: Option<&Report>,
+    ui: &mut dyn Frontend,
+) {
+    let owner = &loaded.desired.settings.ownership_tag;
+    let mut used: BTreeSet<String> = state
+        .accounts
+        .iter()
+        .filter(|a| State::is_managed(&a.tags, owner))
+        .filter_map(|a| a.tags.get(BLUEPRINT_TAG).cloned())
+        .collect();
+    let done: BTreeSet<&str> = report
+        .map(|r| {
+            r.steps.iter().filter(|s| s.status == StepStatus::Succeeded).map(|s| s.address.as_str()).collect()
+        })
+        .unwrap_or_default();
+    for c in plan.changes.iter().filter(|c| c.kind == Kind::Account && done.contains(c.address.as_str())) {
+        let tags = match &c.after {
+            Some(Payload::NewAccount(a)) => &a.tags,
+            Some(Payload::Account(a)) => &a.tags,
+            _ => continue,
+        };
+        if State::is_managed(tags, owner)
+            && let Some(reference) = tags.get(BLUEPRINT_TAG)
+        {
+            used.insert(reference.clone());
+        }
+    }
+    let Some((text, added)) = workspace::lock::updated(files, &used) else { return };
+    let path = config.workspace.join(workspace::lock::ACCOUNT_LOCK);
+    match fs::write_atomic(&path, text.as_bytes()) {
+        Ok(()) => ui.note(&format!(
+            "recorded {} as published in {} (commit it with the workspace)",
+            added.join(", "),
+            workspace::lock::ACCOUNT_LOCK
+        )),
+        Err(e) => ui.note(&format!(
+            "warning: could not record {} in {}: {e}",
+            added.join(", "),
+            workspace::lock::ACCOUNT_LOCK
+        )),
+    }
 }
 
 /// `vend apply [FILE]`: the flow with the terminal as frontend; returns the exit code.

@@ -73,6 +73,9 @@ pub struct Desired {
     pub guardrails: crate::model::guardrails::Guardrails,
     /// Account blueprint versions marked `deprecated: true`, by `name` (for lifecycle checks).
     pub deprecated_account_blueprints: BTreeMap<String, Vec<String>>,
+    /// Account blueprint versions (`name@version`) listed in `blueprints/accounts.lock`, `None`
+    /// without a lock (then nothing is checked and the plan says nothing about it).
+    pub account_lock: Option<std::collections::BTreeSet<String>>,
     /// Upgrades the loader applied (`upgrade: propose` / `plan --upgrade`): address -> old ref.
     pub upgraded: BTreeMap<super::Address, String>,
     /// OU paths as they were before the `renamed_from:` renames -> the path now (only paths
@@ -159,6 +162,9 @@ pub struct DesiredPortfolio {
     pub share_origins: BTreeMap<String, Origin>,
     pub launch_role: Option<String>,
     pub origin: Origin,
+    /// `lifecycle: adopt`: where it was written (take over a same-name portfolio vend does not
+    /// manage yet).
+    pub adopt: Option<Origin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -192,6 +198,9 @@ pub struct DesiredProduct {
     /// Published versions by name, in version order.
     pub versions: BTreeMap<String, DesiredVersion>,
     pub origin: Origin,
+    /// `lifecycle: adopt` on the product in some portfolio: where it was written (take over a
+    /// same-name product vend does not manage yet).
+    pub adopt: Option<Origin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,6 +13,8 @@ pub const FORMAT_VERSION: u32 = 1;
 /// AWS backend knows which member accounts to search for provisioned products even after
 /// their requests are gone from the workspace.
 pub const PIPELINES_TAG: &str = "vend:pipelines";
+/// The tag naming the account blueprint version of a vend-managed account (`<name>@<version>`).
+pub const BLUEPRINT_TAG: &str = "vend:blueprint";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

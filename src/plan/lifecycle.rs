@@ -4,7 +4,9 @@
 //! proposes (`upgrade-proposed`, with `upgrade: propose` or `vend plan --upgrade`; each
 //! upgraded change's reason says where it comes from). Retiring (`retired:`) and removing a
 //! version are planned in `build` (they need the version's changes); immutability of published
-//! versions is `version-modified` there. Pure.
+//! versions is `version-modified` there (pipeline versions) and in the loader (account
+//! blueprint versions, `workspace::lock`); an account blueprint version in use but missing from
+//! an existing `blueprints/accounts.lock` is `version-unlocked` here. Pure.
 
 use super::{Action, Change, Kind, Payload};
 use crate::model::*;
@@ -142,6 +144,8 @@ pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagno
         }
     }
 
+    out.extend(unlocked(desired, state));
+
     // Proposed upgrades, by blueprint and version.
     let mut proposals: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for (address, from) in &desired.upgraded {
@@ -167,4 +171,41 @@ pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagno
         ));
     }
     out
+}
+
+/// Account blueprint versions that vend-managed accounts use in the state, but that an existing
+/// `blueprints/accounts.lock` does not list: edits of their files cannot be detected until
+/// `vend apply` records them (a lock entry removed by hand shows up here).
+fn unlocked(desired: &Desired, state: &State) -> Vec<Diagnostic> {
+    let Some(locked) = &desired.account_lock else { return vec![] };
+    let mut users: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for a in &state.accounts {
+        if !State::is_managed(&a.tags, &desired.settings.ownership_tag) {
+            continue;
+        }
+        let Some(reference) = a.tags.get("vend:blueprint") else { continue };
+        let known = crate::workspace::parse_ref(reference).is_some_and(|(n, v)| {
+            desired.account_blueprints.get(n).is_some_and(|vs| vs.iter().any(|x| x == v))
+        });
+        if known && !locked.contains(reference) {
+            users.entry(reference).or_default().push(&a.name);
+        }
+    }
+    users
+        .into_iter()
+        .map(|(reference, accounts)| {
+            let (name, version) = crate::workspace::parse_ref(reference).unwrap_or((reference, ""));
+            let file = crate::workspace::lock::account_blueprint_file(name, version);
+            Diagnostic::warning(
+                "version-unlocked",
+                format!(
+                    "account blueprint {reference} is used by {} account(s) ({}) but {} does not record its hash, so an edit of {file} cannot be detected; `vend apply` records it (commit the lock)",
+                    accounts.len(),
+                    accounts.join(", "),
+                    crate::workspace::lock::ACCOUNT_LOCK,
+                ),
+            )
+            .at(&Origin::file(file))
+        })
+        .collect()
 }

@@ -93,7 +93,7 @@ impl Cx<'_> {
 
     fn account_blueprint(&mut self, file: &str, name: &str, version: &str) -> Option<AccountBlueprint> {
         let bytes = self.files.get(file)?;
-        let sha256 = sha256_hex(bytes);
+        let sha256 = super::lock::account_version_hash(bytes);
         let raw: RawAccountBlueprint = yaml::parse(file, bytes, &mut self.diags)?;
         let mut ok = true;
         let mut params = BTreeMap::new();

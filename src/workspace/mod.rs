@@ -6,11 +6,13 @@
 //! This file owns the entry points (`load`, `load_blueprints`), `Files`, the blueprint types,
 //! the checking context `Cx` with the layout and `vend.yaml` checks, and the helpers the parts
 //! share; each part of the workspace is checked in its own file: `organization` (SCPs, OUs),
-//! `blueprints`, `portfolios`, `accounts`, `pipelines`, `guardrails`.
+//! `blueprints`, `lock` (published account blueprint versions), `portfolios`, `accounts`,
+//! `pipelines`, `guardrails`.
 
 mod accounts;
 mod blueprints;
 mod guardrails;
+pub mod lock;
 mod organization;
 mod pipelines;
 mod portfolios;
@@ -107,6 +109,7 @@ pub struct AccountBlueprint {
     pub default_tags: Tags,
     pub email_pattern: Option<Regex>,
     pub pipelines: Vec<BaselinePipeline>,
+    /// `lock::account_version_hash` of the version file (what `blueprints/accounts.lock` records).
     pub sha256: String,
     /// `deprecated: true` in the version file.
     pub deprecated: bool,
@@ -186,6 +189,7 @@ pub fn load_with(files: &Files, upgrade: bool) -> Loaded {
     cx.policies();
     cx.guardrails();
     let blueprints = cx.blueprints();
+    cx.account_lock();
     cx.organization();
     let published = cx.portfolios(&blueprints);
     cx.accounts(&blueprints);
@@ -280,6 +284,7 @@ impl Cx<'_> {
                 ["catalog", "policies", f] => f.ends_with(".json"),
                 ["catalog", "accounts" | "pipelines", f] => f.ends_with(".yaml"),
                 ["blueprints", "accounts", _, f] => f.ends_with(".yaml"),
+                ["blueprints", "accounts.lock"] => true,
                 ["blueprints", "pipelines", _, _, _] => true,
                 ["catalog" | "blueprints", f] => f.ends_with(".md"),
                 _ => false,

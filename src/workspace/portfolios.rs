@@ -112,6 +112,9 @@ impl Cx<'_> {
                 products.push(product.clone());
                 self.product(b, bp_name, &product, &versions, &deprecated, &eat);
                 if let Some(p) = self.desired.products.get_mut(&product) {
+                    if p.adopt.is_none() {
+                        p.adopt = entry.value.lifecycle.as_ref().map(|l| origin(PORTFOLIOS, l));
+                    }
                     for v in &retired {
                         if let Some(dv) = p.versions.get_mut(v) {
                             dv.retired = true;
@@ -192,6 +195,7 @@ impl Cx<'_> {
                     share_origins,
                     launch_role,
                     origin: at,
+                    adopt: p.lifecycle.as_ref().map(|l| origin(PORTFOLIOS, l)),
                 },
             );
         }
@@ -247,6 +251,7 @@ impl Cx<'_> {
                 tags,
                 versions: out,
                 origin: at.clone(),
+                adopt: None,
             },
         );
     }

@@ -99,6 +99,15 @@ pub struct RawPortfolio {
     pub launch_role: Option<S<String>>,
     #[serde(default)]
     pub tags: BTreeMap<String, S<String>>,
+    /// `adopt`: take over an existing portfolio of this name that vend does not manage yet.
+    pub lifecycle: Option<S<RawCatalogLifecycle>>,
+}
+
+/// `lifecycle:` of a portfolio or a product in `portfolios.yaml` (only `adopt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawCatalogLifecycle {
+    Adopt,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +119,8 @@ pub struct RawPortfolioProduct {
     /// Versions made inactive (hidden, no launches); each must also be listed in `versions`.
     #[serde(default)]
     pub retired: Vec<S<String>>,
+    /// `adopt`: take over an existing product of this name that vend does not manage yet.
+    pub lifecycle: Option<S<RawCatalogLifecycle>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -306,4 +317,13 @@ pub struct RawTemplateLint {
     pub errors: Vec<S<String>>,
     #[serde(default)]
     pub disable: Vec<S<String>>,
+}
+
+/// `blueprints/accounts.lock`: published account blueprint versions (`name@version`) and the
+/// hex SHA-256 of each version's file (see `workspace::lock`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccountLock {
+    #[serde(default)]
+    pub versions: BTreeMap<String, S<String>>,
 }

@@ -1,6 +1,8 @@
 //! The Service Catalog side: products and their versions, portfolios with their product
-//! associations, principals, shares and launch constraints.
+//! associations, principals, shares and launch constraints. Whether a same-name resource vend
+//! does not manage is adopted or refused is decided in `claim.rs`.
 
+use super::claim::{ADOPT_PORTFOLIO, ADOPT_PRODUCT, Claim, HASH_MARKER};
 use super::*;
 
 impl<'a> Planner<'a> {
@@ -22,41 +24,6 @@ impl<'a> Planner<'a> {
         self.s.products.iter().filter(|p| p.name == name && managed(&p.tags, self.own)).collect()
     }
 
-    /// Service Catalog names are not unique, so creating a product or portfolio next to an
-    /// existing one of the same name that vend does not own would make a second one (and move
-    /// the pipelines launched from it onto a new product: terminate and relaunch). Refused with
-    /// the ids of what is there (`candidates`: name, tags, id of every existing one); returns
-    /// whether it was. (There is no `lifecycle: adopt` for
-    /// Service Catalog resources yet: tagging it `<ownership_tag>=true` lets vend manage it.)
-    fn refuse_unmanaged<'x>(
-        &mut self,
-        address: Address,
-        name: &str,
-        candidates: impl Iterator<Item = (&'x str, &'x Tags, &'x str)>,
-        at: &Origin,
-    ) -> bool {
-        let ids: Vec<&str> = candidates
-            .filter(|(n, tags, _)| *n == name && !managed(tags, self.own))
-            .map(|(_, _, id)| id)
-            .collect();
-        if ids.is_empty() {
-            return false;
-        }
-        let what = address.kind().as_str();
-        self.refused.insert(address);
-        self.error(
-            "unmanaged-conflict",
-            at,
-            format!(
-                "a {what} named '{name}' already exists and vend does not manage it ({}); vend would create a \
-                 second one: rename it in portfolios.yaml, or tag the existing {what} {}=true to let vend manage it",
-                ids.join(", "),
-                self.own
-            ),
-        );
-        true
-    }
-
     pub(super) fn products(&mut self) {
         for (name, dp) in &self.d.products {
             let address = Address::product(name);
@@ -70,11 +37,16 @@ impl<'a> Planner<'a> {
                 );
                 continue;
             }
-            let existing = found.first().copied();
-            let state = self.s;
-            let same_name = state.products.iter().map(|p| (p.name.as_str(), &p.tags, p.id.as_str()));
-            if existing.is_none() && self.refuse_unmanaged(address.clone(), name, same_name, &dp.origin) {
-                continue;
+            let mut existing = found.first().copied();
+            let mut adopting = false;
+            if existing.is_none() {
+                let state = self.s;
+                let same_name = state.products.iter().map(|p| (p.name.as_str(), &p.tags, p.id.as_str(), p));
+                match self.claim(address.clone(), name, same_name, &dp.origin, dp.adopt.as_ref()) {
+                    Claim::Create => {}
+                    Claim::Adopt(p) => (existing, adopting) = (Some(p), true),
+                    Claim::Refused => continue,
+                }
             }
             match existing {
                 None => self.push(
@@ -97,18 +69,23 @@ impl<'a> Planner<'a> {
                 Some(sp) => {
                     self.product_ids.insert(name.clone(), sp);
                     let tags = merge_tags(&sp.tags, &dp.tags);
-                    if sp.owner != dp.owner || tags != sp.tags {
+                    if adopting || sp.owner != dp.owner || tags != sp.tags {
                         let before = product_state(sp);
                         let after = ProductState { owner: dp.owner.clone(), tags, ..before.clone() };
                         let (before, after) = (Payload::Product(before), Payload::Product(after));
+                        let (action, reason) = if adopting {
+                            (Action::Adopt, ADOPT_PRODUCT)
+                        } else {
+                            (Action::Update, "owner or tags differ")
+                        };
                         self.push(
                             Kind::Product,
                             address.clone(),
-                            Action::Update,
+                            action,
                             Some(before),
                             Some(after),
                             vec![],
-                            "owner or tags differ",
+                            reason,
                         );
                     }
                 }
@@ -116,7 +93,7 @@ impl<'a> Planner<'a> {
             let mut creates = vec![];
             for (vname, dv) in &dp.versions {
                 let vaddr = Address::product_version(name, vname);
-                let desc = format!("vend-sha256:{}", dv.sha256);
+                let desc = format!("{HASH_MARKER}{}", dv.sha256);
                 let guidance = if dv.deprecated { "DEPRECATED" } else { "DEFAULT" };
                 let sv = existing.and_then(|p| p.versions.iter().find(|v| v.name == *vname));
                 match sv {
@@ -155,15 +132,17 @@ impl<'a> Planner<'a> {
                     }
                     Some(sv) => {
                         if sv.description != desc {
-                            let recorded = sv.description.strip_prefix("vend-sha256:").unwrap_or("(none)");
-                            self.error(
-                                "version-modified",
-                                &dv.origin,
-                                format!(
+                            let message = match sv.description.strip_prefix(HASH_MARKER) {
+                                Some(recorded) => format!(
                                     "{name}@{vname} was published with sha256 {recorded}, but its files ({} and its template in that folder) now hash to {}; published versions are immutable: restore {vname} and publish the change as a new version (a new folder beside it, listed in portfolios.yaml)",
                                     dv.origin.file, dv.sha256
                                 ),
-                            );
+                                None => format!(
+                                    "{name}@{vname} ({}) exists in Service Catalog but was not published by vend (no {HASH_MARKER} in its description), so vend cannot tell whether it holds the files of {}; publish them under a new version name (versions vend did not publish are left alone)",
+                                    sv.id, dv.origin.file
+                                ),
+                            };
+                            self.error("version-modified", &dv.origin, message);
                             continue;
                         }
                         let before = version_state(sv, name);
@@ -221,7 +200,8 @@ impl<'a> Planner<'a> {
             }
             if let Some(sp) = existing {
                 for sv in &sp.versions {
-                    if dp.versions.contains_key(&sv.name) {
+                    // Versions vend did not publish (an adopted product's own) are left alone.
+                    if dp.versions.contains_key(&sv.name) || !sv.description.starts_with(HASH_MARKER) {
                         continue;
                     }
                     let mut in_use: Vec<&str> = vec![];
@@ -373,11 +353,16 @@ impl<'a> Planner<'a> {
                 );
                 continue;
             }
-            let existing = found.first().copied();
-            let state = self.s;
-            let same_name = state.portfolios.iter().map(|p| (p.name.as_str(), &p.tags, p.id.as_str()));
-            if existing.is_none() && self.refuse_unmanaged(address.clone(), name, same_name, &dp.origin) {
-                continue;
+            let mut existing = found.first().copied();
+            let mut adopting = false;
+            if existing.is_none() {
+                let state = self.s;
+                let same_name = state.portfolios.iter().map(|p| (p.name.as_str(), &p.tags, p.id.as_str(), p));
+                match self.claim(address.clone(), name, same_name, &dp.origin, dp.adopt.as_ref()) {
+                    Claim::Create => {}
+                    Claim::Adopt(p) => (existing, adopting) = (Some(p), true),
+                    Claim::Refused => continue,
+                }
             }
             match existing {
                 None => self.push(
@@ -402,7 +387,11 @@ impl<'a> Planner<'a> {
                 Some(sp) => {
                     self.portfolio_ids.insert(name.clone(), sp);
                     let tags = merge_tags(&sp.tags, &dp.tags);
-                    if sp.description != dp.description || sp.provider != dp.provider || tags != sp.tags {
+                    if adopting
+                        || sp.description != dp.description
+                        || sp.provider != dp.provider
+                        || tags != sp.tags
+                    {
                         let before = portfolio_core(sp);
                         let after = PortfolioState {
                             description: dp.description.clone(),
@@ -411,14 +400,19 @@ impl<'a> Planner<'a> {
                             ..before.clone()
                         };
                         let (before, after) = (Payload::Portfolio(before), Payload::Portfolio(after));
+                        let (action, reason) = if adopting {
+                            (Action::Adopt, ADOPT_PORTFOLIO)
+                        } else {
+                            (Action::Update, "description, provider or tags differ")
+                        };
                         self.push(
                             Kind::Portfolio,
                             address.clone(),
-                            Action::Update,
+                            action,
                             Some(before),
                             Some(after),
                             vec![],
-                            "description, provider or tags differ",
+                            reason,
                         );
                     }
                 }

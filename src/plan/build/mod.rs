@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod accounts;
 mod catalog;
+mod claim;
 mod org;
 mod pipelines;
 mod scp;
