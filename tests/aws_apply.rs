@@ -437,3 +437,66 @@ fn a_renamed_ou_is_one_update_call_on_the_emulator() {
     assert!(replan["changes"].as_array().unwrap().is_empty(), "{replan:#}");
     ok(&vend(&["audit", "verify"]));
 }
+
+/// `lifecycle: adopt` against the emulator (issue 13, item 4): the demo's portfolio and product
+/// exist without vend's tag; the plan adopts both (no second portfolio or product, the live
+/// pipeline payments-api not replaced), the apply adds the tag through UpdatePortfolio /
+/// UpdateProduct, and the re-plan is empty.
+#[test]
+fn an_untagged_portfolio_and_product_are_adopted_on_the_emulator() {
+    let (_guard, emu) = lock();
+    let mut ids = seed_organization(emu);
+    seed_catalog(emu, &mut ids);
+    let mgmt = ids[&demo().organization.management_account_id].clone();
+    let conf = emu.sdk_config();
+    let s = sc::Client::new(&conf);
+    let (portfolio_id, product_id) = rt().block_on(async {
+        let port = s.list_portfolios().send().await.unwrap().portfolio_details()[0].id().unwrap().to_string();
+        s.update_portfolio().id(&port).remove_tags("vend:managed").send().await.unwrap();
+        let products = s.search_products_as_admin().send().await.unwrap();
+        let pid = products.product_view_details()[0].product_view_summary().unwrap().product_id().unwrap();
+        s.update_product().id(pid).remove_tags("vend:managed").send().await.unwrap();
+        (port, pid.to_string())
+    });
+
+    let demo_ws = VendWorkspace::new(emu, &mgmt);
+    let ports = demo_ws.ws.join("catalog/portfolios.yaml");
+    let yaml = std::fs::read_to_string(&ports).unwrap();
+    let adopted = yaml
+        .replacen("  delivery-pipelines:\n", "  delivery-pipelines:\n    lifecycle: adopt\n", 1)
+        .replacen("deprecated: [v1] }", "deprecated: [v1], lifecycle: adopt }", 1);
+    assert_ne!(adopted, yaml);
+    std::fs::write(&ports, &adopted).unwrap();
+
+    let plan: Value = serde_json::from_str(&ok(&demo_ws.run(&["plan", "--json"]))).unwrap();
+    let actions: Vec<(String, String)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["address"].as_str().unwrap().to_string(), c["action"].as_str().unwrap().to_string()))
+        .collect();
+    for want in [("portfolio:delivery-pipelines", "adopt"), ("product:service-pipeline", "adopt")] {
+        assert!(actions.iter().any(|(a, x)| a == want.0 && x == want.1), "{want:?}: {actions:#?}");
+    }
+    assert!(
+        !actions
+            .iter()
+            .any(|(a, x)| (a.starts_with("portfolio:") || a.starts_with("product:")) && x == "create"
+                || a == "provisioned_pipeline:payments-prod/payments-api"),
+        "{actions:#?}"
+    );
+    ok(&demo_ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    let replan: Value = serde_json::from_str(&ok(&demo_ws.run(&["plan", "--json"]))).unwrap();
+    assert!(replan["changes"].as_array().unwrap().is_empty(), "{replan:#}");
+
+    rt().block_on(async {
+        let ports = s.list_portfolios().send().await.unwrap();
+        assert_eq!(ports.portfolio_details().len(), 1, "{ports:?}");
+        let d = s.describe_portfolio().id(&portfolio_id).send().await.unwrap();
+        assert!(d.tags().iter().any(|t| t.key() == "vend:managed" && t.value() == "true"), "{d:?}");
+        let products = s.search_products_as_admin().send().await.unwrap();
+        assert_eq!(products.product_view_details().len(), 1, "{products:?}");
+        let p = s.describe_product_as_admin().id(&product_id).send().await.unwrap();
+        assert!(p.tags().iter().any(|t| t.key() == "vend:managed" && t.value() == "true"), "{p:?}");
+    });
+}

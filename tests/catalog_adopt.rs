@@ -191,3 +191,26 @@ fn a_listed_version_vend_did_not_publish_is_refused_and_close_is_no_catalog_life
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains(&format!("error[schema]: {PORTS}:10")), "{}", text(&out.stderr));
 }
+
+#[test]
+fn members_added_with_the_adoption_use_the_adopted_ids() {
+    let (ws, cfg) = adopt_case();
+    let (ws, cfg) = (ws.path(), cfg.path());
+    // A new share of the adopted portfolio in the same plan: apply needs the portfolio's id,
+    // which the adopt change does not create (found by the emulator run first).
+    let yaml = fs::read_to_string(ws.join(PORTS)).unwrap();
+    fs::write(ws.join(PORTS), yaml.replace("shares: [Workloads]", "shares: [Workloads, Security]")).unwrap();
+    let (code, p) = plan(ws, cfg);
+    assert_eq!(code, Some(0), "{p:#}");
+    let share = p["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "portfolio_share:delivery-pipelines/ou:Security")
+        .unwrap_or_else(|| panic!("{p:#}"));
+    assert_eq!(share["after"]["portfolio_id"], state(ws)["portfolios"][0]["id"], "{share:#}");
+    let out = vend_ws(ws, cfg, &["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let replan = vend_ws(ws, cfg, &["plan", "--detailed-exitcode"]);
+    assert_eq!(replan.status.code(), Some(0), "re-plan not empty:\n{}", text(&replan.stdout));
+}

@@ -417,12 +417,14 @@ impl<'a> Planner<'a> {
             .filter(|p| p.policy_type == SCP)
             .map(|p| (p.name.as_str(), p.id.as_str()))
             .collect();
+        // Managed ones, and those this plan adopts (`lifecycle: adopt`: not tagged yet).
         let product_ids: BTreeMap<&str, &str> = self
             .s
             .products
             .iter()
             .filter(|p| managed(&p.tags, self.own))
             .map(|p| (p.name.as_str(), p.id.as_str()))
+            .chain(self.product_ids.iter().map(|(n, p)| (n.as_str(), p.id.as_str())))
             .collect();
         let portfolio_ids: BTreeMap<&str, &str> = self
             .s
@@ -430,6 +432,7 @@ impl<'a> Planner<'a> {
             .iter()
             .filter(|p| managed(&p.tags, self.own))
             .map(|p| (p.name.as_str(), p.id.as_str()))
+            .chain(self.portfolio_ids.iter().map(|(n, p)| (n.as_str(), p.id.as_str())))
             .collect();
         for c in &mut self.changes {
             for side in [&mut c.before, &mut c.after].into_iter().flatten() {
