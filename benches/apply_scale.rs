@@ -9,6 +9,8 @@
 //!   `engine::apply` on `LocalCloud::in_memory` with an in-memory audit and a clock that does not
 //!   sleep. Calls = `Cloud::call`s counted by a wrapper.
 //!
+//! Run:
+//!
 //!     cargo bench --bench apply_scale
 //!     VEND_BENCH_SIZES=1000,2000 VEND_BENCH_MODES=file cargo bench --bench apply_scale
 //!

@@ -4,7 +4,7 @@
 //! state file not), a corrupt record refused by name, a format 1 journal of vend 0.1.0 still
 //! replayed — and what it costs: the bytes written to the state directory grow linearly with
 //! the accounts applied (they grew quadratically when every call rewrote the whole state).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod common;
 use std::fs;

@@ -135,7 +135,7 @@ pub(super) mod verify {
     use super::{Extras, Index, State, Touched};
     use std::collections::{BTreeMap, BTreeSet};
 
-    fn by_id<'a, T: PartialEq>(rows: &'a [T], key: impl Fn(&T) -> &str) -> BTreeMap<&'a str, &'a T> {
+    fn by_id<T: PartialEq>(rows: &[T], key: impl Fn(&T) -> &str) -> BTreeMap<&str, &T> {
         rows.iter().map(|r| (key(r), r)).collect()
     }
 

@@ -528,7 +528,7 @@ impl LocalCloud {
     /// After a failed append: go back to what is on disk (the state file and the journal's
     /// complete records), or refuse further calls if that cannot be done.
     fn reload(&mut self) {
-        let restored = self.from_disk();
+        let restored = self.read_disk();
         match restored {
             Ok(c) => {
                 (self.state, self.x) = (c.state.clone(), c.x.clone());
@@ -543,7 +543,7 @@ impl LocalCloud {
 
     /// An in-memory cloud holding what is on disk: the state file and the journal's complete
     /// records (a partial last line is cut off first).
-    fn from_disk(&mut self) -> Result<LocalCloud, String> {
+    fn read_disk(&mut self) -> Result<LocalCloud, String> {
         let path = self.path.clone().ok_or("no state file")?;
         let w = self.journal.as_mut().ok_or("no journal")?;
         w.file.set_len(w.len).map_err(|e| e.to_string())?;
