@@ -225,7 +225,13 @@ pub(super) mod verify {
                 })
                 .collect();
             f.sort();
-            (p, f, s.organization.root_policy_ids.clone())
+            let mut v: Vec<_> = s
+                .products
+                .iter()
+                .map(|p| (p.id.clone(), p.versions.iter().map(|v| v.id.clone()).collect::<Vec<_>>()))
+                .collect();
+            v.sort();
+            (p, f, v, s.organization.root_policy_ids.clone())
         };
         debug_assert!(nested(s) == nested(&copy), "local cloud: a nested list is not sorted");
     }
