@@ -103,9 +103,17 @@ pub fn read_state(config: &Config, loaded: &workspace::Loaded) -> anyhow::Result
     if config.uses_aws() {
         Ok((aws_state(config, pipeline_accounts(loaded))?, None))
     } else {
-        let (state, _, seeded) = fs::open_state(&config.workspace, config.state_file(), &now())?;
+        let (state, seeded) = local_state(config)?;
         Ok((state, seeded_note(&seeded)))
     }
+}
+
+/// The local state file the configuration names (seeded on first use), continued by its
+/// journal: what an apply that was interrupted made durable but had not yet written into the
+/// file. Reads only (no lock is held).
+pub fn local_state(config: &Config) -> anyhow::Result<(State, fs::Seeded)> {
+    let (state, path, seeded) = fs::open_state(&config.workspace, config.state_file(), &now())?;
+    Ok((crate::adapter::local_cloud::LocalCloud::catch_up(&path, state)?, seeded))
 }
 
 /// A cloud to apply to, who vend acts as there (the audit log's `actor.aws`), and a note.

@@ -212,8 +212,9 @@ fn temp_state(state: &State) -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, path)
 }
 
+/// What is durable on disk: the state file continued by its journal (as `vend plan` reads it).
 fn on_disk(path: &Path) -> State {
-    vend::adapter::fs::read_state(path).unwrap()
+    LocalCloud::catch_up(path, vend::adapter::fs::read_state(path).unwrap()).unwrap()
 }
 
 #[test]
@@ -247,9 +248,14 @@ fn every_call_is_persisted_before_it_returns() {
     names.sort();
     assert_eq!(names, ["state.json", "state.json.journal"]);
     // A failed call writes nothing.
-    let bytes = std::fs::read(&path).unwrap();
+    let journal = LocalCloud::journal_path(&path);
+    let bytes = (std::fs::read(&path).unwrap(), std::fs::read(&journal).unwrap());
     fails(&mut c, root_ou("Data", &seed), "DuplicateOrganizationalUnitException");
-    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!((std::fs::read(&path).unwrap(), std::fs::read(&journal).unwrap()), bytes);
+    // Dropping the cloud (the end of a command) brings the state file itself up to date.
+    drop(c);
+    assert_eq!(vend::adapter::fs::read_state(&path).unwrap(), on_disk(&path));
+    assert!(vend::adapter::fs::read_state(&path).unwrap().accounts.iter().any(|a| a.id == id));
 }
 
 #[test]
@@ -330,15 +336,25 @@ fn a_crash_between_journal_and_state_write_is_replayed() {
         let mut c = LocalCloud::open(&path).unwrap();
         ok(&mut c, root_ou("Replayed", &seed)).id.unwrap()
     };
-    // Simulate the crash: the journal was written, the state file still holds the old state.
+    // Simulate the crash: the compaction at the end wrote the new journal, but not the state
+    // file (nor, after it, the line saying the file was written).
     std::fs::write(&path, &before).unwrap();
-    assert!(!on_disk(&path).organizational_units.iter().any(|o| o.id == ou));
+    let journal = LocalCloud::journal_path(&path);
+    let kept: String = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("{\"state_file\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&journal, kept).unwrap();
+    let file = || vend::adapter::fs::read_state(&path).unwrap();
+    assert!(!file().organizational_units.iter().any(|o| o.id == ou));
+    // A plan reads the journal's state without writing anything.
+    assert!(on_disk(&path).organizational_units.iter().any(|o| o.id == ou), "a reader missed the journal");
+    assert!(!file().organizational_units.iter().any(|o| o.id == ou), "a reader wrote the state file");
     let c = LocalCloud::open(&path).unwrap();
     assert!(c.state().organizational_units.iter().any(|o| o.id == ou), "the journal was not replayed");
-    assert!(
-        on_disk(&path).organizational_units.iter().any(|o| o.id == ou),
-        "the replay was not written back"
-    );
+    assert!(file().organizational_units.iter().any(|o| o.id == ou), "the replay was not written back");
 }
 
 #[test]

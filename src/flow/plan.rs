@@ -57,7 +57,7 @@ pub fn plan(config: &Config, args: &PlanOptions, console: &mut dyn Console) -> a
     let state = if config.uses_aws() {
         app::aws_state(config, app::pipeline_accounts(&loaded))?
     } else {
-        let (state, _, seeded) = fs::open_state(&config.workspace, config.state_file(), &now())?;
+        let (state, seeded) = app::local_state(config)?;
         announce(&seeded, console);
         state
     };
@@ -115,7 +115,7 @@ pub fn snapshot_save(config: &Config, file: &Path, console: &mut dyn Console) ->
             .unwrap_or_default();
         app::aws_state(config, names)?
     } else {
-        let (state, _, seeded) = fs::open_state(&config.workspace, config.state_file(), &now())?;
+        let (state, seeded) = app::local_state(config)?;
         announce(&seeded, console);
         state
     };

@@ -3,7 +3,7 @@
 //! (asynchronous for organization nodes) and launch constraints. Provisioned products are in
 //! `provisioning`. It does no Organizations operation and no file I/O.
 
-use super::{IdKind, LocalCloud, chars};
+use super::{IdKind, LocalCloud, chars, index};
 use crate::adapter::aws_rules::refuse;
 use crate::model::{LaunchConstraint, Portfolio, Principal, Product, ProductVersion, Share, Tags};
 use crate::port::{ArtifactSpec, CloudError, Outcome};
@@ -19,7 +19,7 @@ impl LocalCloud {
         token: &str,
     ) -> Result<Outcome, CloudError> {
         if let Some(o) = self.replay("CreatePortfolio", token, |o| {
-            o.id.as_deref().is_some_and(|id| self.state.portfolios.iter().any(|p| p.id == id))
+            o.id.as_deref().is_some_and(|id| self.idx.portfolios.contains_key(id))
         }) {
             return Ok(o);
         }
@@ -32,7 +32,8 @@ impl LocalCloud {
         }
         self.check_catalog_tags(tags, 0)?;
         let id = self.mint(IdKind::Portfolio);
-        self.state.portfolios.push(Portfolio {
+        self.touched.portfolios.insert(id.clone());
+        let portfolio = Portfolio {
             id: id.clone(),
             name: name.into(),
             description: description.into(),
@@ -42,7 +43,8 @@ impl LocalCloud {
             principals: vec![],
             shares: vec![],
             launch_constraints: vec![],
-        });
+        };
+        index::insert(&mut self.state.portfolios, &mut self.idx.portfolios, &id, portfolio);
         let out = Outcome { id: Some(id), ..Outcome::default() };
         self.remember("CreatePortfolio", token, &out);
         Ok(out)
@@ -60,6 +62,7 @@ impl LocalCloud {
         let mut all = self.state.portfolios[i].tags.clone();
         all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.check_catalog_tags(tags, all.len())?;
+        self.touched.portfolios.insert(portfolio_id.into());
         let p = &mut self.state.portfolios[i];
         p.description = description.into();
         p.provider = provider.into();
@@ -87,7 +90,8 @@ impl LocalCloud {
                 format!("portfolio {portfolio_id} still has {}", left.join(", ")),
             ));
         }
-        self.state.portfolios.remove(i);
+        index::remove(&mut self.state.portfolios, &mut self.idx.portfolios, portfolio_id, |p| &p.id);
+        self.touched.portfolios.insert(portfolio_id.into());
         Ok(Outcome::default())
     }
 
@@ -101,7 +105,7 @@ impl LocalCloud {
         token: &str,
     ) -> Result<Outcome, CloudError> {
         if let Some(o) = self.replay("CreateProduct", token, |o| {
-            o.id.as_deref().is_some_and(|id| self.state.products.iter().any(|p| p.id == id))
+            o.id.as_deref().is_some_and(|id| self.idx.products.contains_key(id))
         }) {
             return Ok(o);
         }
@@ -127,13 +131,15 @@ impl LocalCloud {
         self.check_artifact(version)?;
         let id = self.mint(IdKind::Product);
         let artifact_id = self.mint(IdKind::Artifact);
-        self.state.products.push(Product {
+        let product = Product {
             id: id.clone(),
             name: name.into(),
             owner: owner.into(),
             tags: tags.clone(),
             versions: vec![new_version(&artifact_id, version)],
-        });
+        };
+        index::insert(&mut self.state.products, &mut self.idx.products, &id, product);
+        self.touched.products.insert(id.clone());
         let out = Outcome { id: Some(id), artifact_id: Some(artifact_id), ..Outcome::default() };
         self.remember("CreateProduct", token, &out);
         Ok(out)
@@ -155,6 +161,7 @@ impl LocalCloud {
         let mut all = self.state.products[i].tags.clone();
         all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.check_catalog_tags(tags, all.len())?;
+        self.touched.products.insert(product_id.into());
         let p = &mut self.state.products[i];
         p.owner = owner.into();
         p.tags = all;
@@ -162,21 +169,23 @@ impl LocalCloud {
     }
 
     pub(super) fn delete_product(&mut self, product_id: &str) -> Result<Outcome, CloudError> {
-        let i = self.product_index(product_id)?;
-        if let Some(p) = self.state.portfolios.iter().find(|p| p.product_ids.iter().any(|x| x == product_id))
-        {
+        self.product_index(product_id)?;
+        let holder = self.state.portfolios.iter().filter(|p| p.product_ids.iter().any(|x| x == product_id));
+        if let Some(p) = holder.min_by(|a, b| a.id.cmp(&b.id)) {
             return Err(refuse(
                 "servicecatalog.product-unused-to-delete",
                 format!("product {product_id} is associated with portfolio {}", p.id),
             ));
         }
-        if let Some(pp) = self.state.provisioned_products.iter().find(|pp| pp.product_id == product_id) {
+        let launched = self.state.provisioned_products.iter().filter(|pp| pp.product_id == product_id);
+        if let Some(pp) = launched.min_by(|a, b| a.id.cmp(&b.id)) {
             return Err(refuse(
                 "servicecatalog.product-unused-to-delete",
                 format!("product {product_id} is provisioned as {} in account {}", pp.id, pp.account_id),
             ));
         }
-        self.state.products.remove(i);
+        index::remove(&mut self.state.products, &mut self.idx.products, product_id, |p| &p.id);
+        self.touched.products.insert(product_id.into());
         Ok(Outcome::default())
     }
 
@@ -208,7 +217,10 @@ impl LocalCloud {
             ));
         }
         let id = self.mint(IdKind::Artifact);
-        self.state.products[i].versions.push(new_version(&id, version));
+        let versions = &mut self.state.products[i].versions;
+        let at = versions.partition_point(|v| v.id < id);
+        versions.insert(at, new_version(&id, version));
+        self.touched.products.insert(product_id.into());
         let out = Outcome { id: Some(id), ..Outcome::default() };
         self.remember("CreateProvisioningArtifact", token, &out);
         Ok(out)
@@ -229,6 +241,7 @@ impl LocalCloud {
                 format!("guidance must be DEFAULT or DEPRECATED, not '{guidance}'"),
             ));
         }
+        self.touched.products.insert(product_id.into());
         let version = &mut self.state.products[i].versions[v];
         version.active = active;
         version.guidance = guidance.into();
@@ -250,7 +263,8 @@ impl LocalCloud {
                 ),
             ));
         }
-        if let Some(pp) = self.state.provisioned_products.iter().find(|pp| pp.version_id == artifact_id) {
+        let launched = self.state.provisioned_products.iter().filter(|pp| pp.version_id == artifact_id);
+        if let Some(pp) = launched.min_by(|a, b| a.id.cmp(&b.id)) {
             return Err(refuse(
                 "servicecatalog.version-unused-to-delete",
                 format!(
@@ -260,6 +274,7 @@ impl LocalCloud {
             ));
         }
         self.state.products[i].versions.remove(v);
+        self.touched.products.insert(product_id.into());
         Ok(Outcome::default())
     }
 
@@ -270,9 +285,8 @@ impl LocalCloud {
     ) -> Result<Outcome, CloudError> {
         self.product_index(product_id)?;
         let i = self.portfolio_index(portfolio_id)?;
-        let p = &mut self.state.portfolios[i];
-        if !p.product_ids.iter().any(|x| x == product_id) {
-            p.product_ids.push(product_id.into());
+        if index::insert_sorted(&mut self.state.portfolios[i].product_ids, product_id.into()) {
+            self.touched.portfolios.insert(portfolio_id.into());
         }
         Ok(Outcome::default())
     }
@@ -298,6 +312,7 @@ impl LocalCloud {
             ));
         }
         self.state.portfolios[i].product_ids.retain(|x| x != product_id);
+        self.touched.portfolios.insert(portfolio_id.into());
         Ok(Outcome::default())
     }
 
@@ -333,9 +348,9 @@ impl LocalCloud {
                 format!("portfolio {portfolio_id} has {patterns} IAM_PATTERN principals, the most allowed"),
             ));
         }
-        self.state.portfolios[i]
-            .principals
-            .push(Principal { arn: arn.into(), principal_type: principal_type.into() });
+        let principal = Principal { arn: arn.into(), principal_type: principal_type.into() };
+        index::insert_sorted(&mut self.state.portfolios[i].principals, principal);
+        self.touched.portfolios.insert(portfolio_id.into());
         Ok(Outcome::default())
     }
 
@@ -355,6 +370,7 @@ impl LocalCloud {
             ));
         };
         p.principals.remove(k);
+        self.touched.portfolios.insert(portfolio_id.into());
         Ok(Outcome::default())
     }
 
@@ -390,11 +406,12 @@ impl LocalCloud {
             // Sharing again what is shared: AWS answers with the share's status.
             return Ok(Outcome { id: Some(token), status: Some(s.status.clone()), ..Outcome::default() });
         }
-        p.shares.push(Share {
-            share_type: share_type.into(),
-            value: value.into(),
-            status: "IN_PROGRESS".into(),
-        });
+        index::insert_sorted(
+            &mut p.shares,
+            Share { share_type: share_type.into(), value: value.into(), status: "IN_PROGRESS".into() },
+        );
+        self.touched.portfolios.insert(portfolio_id.into());
+        self.touched.share_polls.insert(token.clone());
         self.x.share_polls.insert(token.clone(), 0);
         Ok(Outcome { id: Some(token), status: Some("IN_PROGRESS".into()), ..Outcome::default() })
     }
@@ -413,6 +430,8 @@ impl LocalCloud {
             return Err(refuse("servicecatalog.share-exists", format!("no portfolio share {token}")));
         };
         let needed = self.polls_needed();
+        self.touched.portfolios.insert(self.state.portfolios[i].id.clone());
+        self.touched.share_polls.insert(token.to_string());
         let share = &mut self.state.portfolios[i].shares[k];
         if share.status == "IN_PROGRESS" || share.status == "NOT_STARTED" {
             let polls = self.x.share_polls.entry(token.to_string()).or_insert(0);
@@ -446,6 +465,8 @@ impl LocalCloud {
         };
         p.shares.remove(k);
         let token = Self::share_token(portfolio_id, share_type, value);
+        self.touched.portfolios.insert(portfolio_id.into());
+        self.touched.share_polls.insert(token.clone());
         self.x.share_polls.remove(&token);
         Ok(Outcome { id: Some(token), status: Some("COMPLETED".into()), ..Outcome::default() })
     }
@@ -458,8 +479,8 @@ impl LocalCloud {
         token: &str,
     ) -> Result<Outcome, CloudError> {
         if let Some(o) = self.replay("CreateConstraint", token, |_| {
-            self.state.portfolios.iter().any(|p| {
-                p.id == portfolio_id && p.launch_constraints.iter().any(|c| c.product_id == product_id)
+            self.idx.portfolios.get(portfolio_id).is_some_and(|&i| {
+                self.state.portfolios[i].launch_constraints.iter().any(|c| c.product_id == product_id)
             })
         }) {
             return Ok(o);
@@ -481,10 +502,10 @@ impl LocalCloud {
                 format!("portfolio {portfolio_id} already has a launch constraint for {product_id}"),
             ));
         }
-        self.state.portfolios[i].launch_constraints.push(LaunchConstraint {
-            product_id: product_id.into(),
-            local_role_name: local_role_name.into(),
-        });
+        let constraint =
+            LaunchConstraint { product_id: product_id.into(), local_role_name: local_role_name.into() };
+        index::insert_sorted(&mut self.state.portfolios[i].launch_constraints, constraint);
+        self.touched.portfolios.insert(portfolio_id.into());
         let id = self.mint(IdKind::Constraint);
         let out = Outcome { id: Some(id), ..Outcome::default() };
         self.remember("CreateConstraint", token, &out);
@@ -505,6 +526,7 @@ impl LocalCloud {
             ));
         };
         p.launch_constraints.remove(k);
+        self.touched.portfolios.insert(portfolio_id.into());
         Ok(Outcome::default())
     }
 }

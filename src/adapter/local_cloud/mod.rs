@@ -2,26 +2,32 @@
 //! enforces the AWS rules of AWS-NOTES.md (Organizations, Service Catalog, the S3 template
 //! bucket) the way AWS does — asynchronous account creation, shares and provisioning records,
 //! idempotency tokens, quotas, the SCP invariants — so that apply can be tested and run offline.
-//! With a state-file path, every successful call is persisted atomically before it returns:
-//! first a journal beside the state file (the new state plus what the state format cannot hold:
-//! uploaded templates, tokens, pending requests, records, id counters), then the state file.
-//! On open, a journal one step ahead of the state file (a crash between the two writes) is
-//! replayed; a journal that matches neither the state nor its predecessor is ignored.
+//!
+//! A call is all or nothing: every operation checks everything before it changes anything, so
+//! a refused call leaves the state as it was (debug builds keep a copy and assert it, and that
+//! the call's record covers all it changed). Lookups go through an `index` of id -> position,
+//! so a call costs about the same at 10 accounts and at 10,000.
+//! With a state-file path, every successful call is durable before it returns: its record
+//! (the after-images of what it changed) is appended to a journal beside the state file, and
+//! now and then — and when the cloud is dropped, i.e. when vend finishes a command — the journal
+//! is compacted into the state file (see `journal` for the format and the crash cases).
 //!
 //! This file owns the cloud's data (state, extras, ids), the lookups and checks the rules
-//! share, and the dispatch of an `Op`; the journal and state file are in `journal`, the rules
-//! per service in `organizations`, `catalog` and `provisioning`. It reads and writes no file
-//! itself.
+//! share, and the dispatch of an `Op`; the journal and state file are in `journal`, the index
+//! and the change tracking in `index`, the rules per service in `organizations`, `catalog` and
+//! `provisioning`. It reads and writes no file itself.
 
 mod catalog;
+mod index;
 mod journal;
 mod organizations;
 mod provisioning;
 
 use crate::adapter::aws_rules::{limit, refuse};
 use crate::model::{Account, OrgUnit, State, Tags};
-use crate::port::{ArtifactSpec, Cloud, CloudError, ErrorKind, Op, Outcome};
+use crate::port::{ArtifactSpec, Cloud, CloudError, Op, Outcome};
 use crate::workspace::rules;
+use index::{Index, Touched};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use std::collections::BTreeMap;
@@ -57,6 +63,10 @@ pub struct Settings {
     pub account_limit: Option<usize>,
     /// Accounts this cloud may close (AWS: a changing quota per rolling 30 days).
     pub close_limit: Option<u32>,
+    /// The journal is compacted into the state file once the records appended since the last
+    /// compaction reach this many bytes or the size of the last checkpoint, whichever is more
+    /// (so the bytes written grow linearly with the calls); 0 compacts after every call.
+    pub compact_after_bytes: u64,
 }
 
 /// A default quota of the rule table (`fallback` only if the table lost it; tests/aws_rules.rs).
@@ -79,6 +89,7 @@ impl Default for Settings {
             max_principal_patterns: quota("servicecatalog.principal-pattern-count", 10),
             account_limit: None,
             close_limit: None,
+            compact_after_bytes: 1 << 20,
         }
     }
 }
@@ -152,13 +163,19 @@ enum IdKind {
 }
 
 /// The in-process cloud. See the module documentation.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LocalCloud {
+    /// The lists keep insertion order (sorted on load); nested lists are kept sorted.
     state: State,
     x: Extras,
+    idx: Index,
+    /// What the running call changed.
+    touched: Touched,
     path: Option<PathBuf>,
-    /// Fingerprint of the state as last persisted.
-    fingerprint: String,
+    /// The open journal of a file-backed cloud.
+    journal: Option<journal::Writer>,
+    /// Set when the journal can no longer be written: every call is refused.
+    broken: Option<String>,
     settings: Settings,
 }
 
@@ -181,10 +198,23 @@ fn chars(s: &str) -> usize {
 
 impl LocalCloud {
     /// A cloud over `state`, kept in memory only.
-    pub fn in_memory(mut state: State) -> LocalCloud {
+    pub fn in_memory(state: State) -> LocalCloud {
+        LocalCloud::over(state, Extras::default(), None)
+    }
+
+    fn over(mut state: State, x: Extras, path: Option<PathBuf>) -> LocalCloud {
         state.normalize();
-        let fingerprint = state.fingerprint();
-        LocalCloud { state, x: Extras::default(), path: None, fingerprint, settings: Settings::default() }
+        let idx = Index::build(&state, &x);
+        LocalCloud {
+            state,
+            x,
+            idx,
+            touched: Touched::default(),
+            path,
+            journal: None,
+            broken: None,
+            settings: Settings::default(),
+        }
     }
 
     pub fn with_settings(mut self, settings: Settings) -> LocalCloud {
@@ -202,9 +232,11 @@ impl LocalCloud {
         &self.settings
     }
 
-    /// The current state (normalized).
-    pub fn state(&self) -> &State {
-        &self.state
+    /// A copy of the current state (normalized).
+    pub fn state(&self) -> State {
+        let mut s = self.state.clone();
+        s.normalize();
+        s
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -244,23 +276,20 @@ impl LocalCloud {
     // ---------------------------------------------------------------- ids
 
     fn id_taken(&self, id: &str) -> bool {
-        let s = &self.state;
+        let (s, i) = (&self.state, &self.idx);
         s.organization.root_id == id
             || s.organization.id == id
-            || s.organizational_units.iter().any(|o| o.id == id)
-            || s.accounts.iter().any(|a| a.id == id)
-            || s.create_account_requests.iter().any(|r| r.id == id)
-            || s.policies.iter().any(|p| p.id == id)
-            || s.portfolios.iter().any(|p| p.id == id)
-            || s.products.iter().any(|p| p.id == id || p.versions.iter().any(|v| v.id == id))
-            || s.provisioned_products.iter().any(|p| p.id == id)
+            || i.ous.contains_key(id)
+            || i.accounts.contains_key(id)
+            || i.requests.contains_key(id)
+            || i.policies.contains_key(id)
+            || i.portfolios.contains_key(id)
+            || i.products.contains_key(id)
+            || s.products.iter().any(|p| p.versions.iter().any(|v| v.id == id))
+            || i.provisioned.contains_key(id)
             || self.x.records.contains_key(id)
             || self.x.pending_accounts.contains_key(id)
-            || self
-                .x
-                .tokens
-                .values()
-                .any(|o| o.id.as_deref() == Some(id) || o.artifact_id.as_deref() == Some(id))
+            || i.token_ids.contains(id)
     }
 
     /// A fresh id of the AWS shape for `kind`: a counter hashed, skipping ids in use.
@@ -312,10 +341,13 @@ impl LocalCloud {
     }
 
     fn full_access_index(&self) -> Option<usize> {
-        self.state
-            .policies
-            .iter()
-            .position(|p| p.aws_managed && p.name == FULL_ACCESS_NAME && p.policy_type == SCP)
+        let policies = &self.state.policies;
+        (0..policies.len())
+            .filter(|&i| {
+                let p = &policies[i];
+                p.aws_managed && p.name == FULL_ACCESS_NAME && p.policy_type == SCP
+            })
+            .min_by(|&a, &b| policies[a].id.cmp(&policies[b].id))
     }
 
     fn is_root(&self, id: &str) -> bool {
@@ -323,11 +355,11 @@ impl LocalCloud {
     }
 
     fn ou(&self, id: &str) -> Option<&OrgUnit> {
-        self.state.organizational_units.iter().find(|o| o.id == id)
+        self.idx.ous.get(id).map(|&i| &self.state.organizational_units[i])
     }
 
     fn account(&self, id: &str) -> Option<&Account> {
-        self.state.accounts.iter().find(|a| a.id == id)
+        self.idx.accounts.get(id).map(|&i| &self.state.accounts[i])
     }
 
     fn is_parent(&self, id: &str) -> bool {
@@ -367,40 +399,42 @@ impl LocalCloud {
     }
 
     fn policy_index(&self, id: &str) -> Result<usize, CloudError> {
-        self.state
+        self.idx
             .policies
-            .iter()
-            .position(|p| p.id == id)
+            .get(id)
+            .copied()
             .ok_or_else(|| refuse("organizations.policy-exists", format!("no policy {id}")))
     }
 
+    fn attached(&self, policy: usize, target: &str) -> bool {
+        self.state.policies[policy].target_ids.binary_search_by(|t| t.as_str().cmp(target)).is_ok()
+    }
+
     fn scp_count(&self, target: &str) -> usize {
-        self.state
-            .policies
-            .iter()
-            .filter(|p| p.policy_type == SCP && p.target_ids.iter().any(|t| t == target))
+        (0..self.state.policies.len())
+            .filter(|&i| self.state.policies[i].policy_type == SCP && self.attached(i, target))
             .count()
     }
 
     fn attach(&mut self, policy: usize, target: &str) {
         let is_root = self.is_root(target);
         let p = &mut self.state.policies[policy];
-        if !p.target_ids.iter().any(|t| t == target) {
-            p.target_ids.push(target.to_string());
-        }
+        index::insert_sorted(&mut p.target_ids, target.to_string());
         let id = p.id.clone();
-        if is_root && !self.state.organization.root_policy_ids.contains(&id) {
-            self.state.organization.root_policy_ids.push(id);
+        self.touched.attachments.insert((id.clone(), target.to_string()));
+        if is_root && index::insert_sorted(&mut self.state.organization.root_policy_ids, id) {
+            self.touched.organization = true;
         }
     }
 
     fn detach(&mut self, policy: usize, target: &str) {
         let is_root = self.is_root(target);
         let p = &mut self.state.policies[policy];
-        p.target_ids.retain(|t| t != target);
+        index::remove_sorted(&mut p.target_ids, &target.to_string());
         let id = p.id.clone();
-        if is_root {
-            self.state.organization.root_policy_ids.retain(|r| *r != id);
+        self.touched.attachments.insert((id.clone(), target.to_string()));
+        if is_root && index::remove_sorted(&mut self.state.organization.root_policy_ids, &id) {
+            self.touched.organization = true;
         }
     }
 
@@ -414,18 +448,18 @@ impl LocalCloud {
     }
 
     fn portfolio_index(&self, id: &str) -> Result<usize, CloudError> {
-        self.state
+        self.idx
             .portfolios
-            .iter()
-            .position(|p| p.id == id)
+            .get(id)
+            .copied()
             .ok_or_else(|| refuse("servicecatalog.portfolio-exists", format!("no portfolio {id}")))
     }
 
     fn product_index(&self, id: &str) -> Result<usize, CloudError> {
-        self.state
+        self.idx
             .products
-            .iter()
-            .position(|p| p.id == id)
+            .get(id)
+            .copied()
             .ok_or_else(|| refuse("servicecatalog.product-exists", format!("no product {id}")))
     }
 
@@ -440,7 +474,7 @@ impl LocalCloud {
     }
 
     fn provisioned_index(&self, id: &str) -> Result<usize, CloudError> {
-        self.state.provisioned_products.iter().position(|p| p.id == id).ok_or_else(|| {
+        self.idx.provisioned.get(id).copied().ok_or_else(|| {
             refuse("servicecatalog.provisioned-exists", format!("no provisioned product {id}"))
         })
     }
@@ -531,7 +565,12 @@ impl LocalCloud {
 
     fn remember(&mut self, op: &str, token: &str, outcome: &Outcome) {
         if !token.is_empty() {
-            self.x.tokens.insert(format!("{op}/{token}"), outcome.clone());
+            let key = format!("{op}/{token}");
+            self.touched.tokens.insert(key.clone());
+            self.idx
+                .token_ids
+                .extend([outcome.id.clone(), outcome.artifact_id.clone()].into_iter().flatten());
+            self.x.tokens.insert(key, outcome.clone());
         }
     }
 
@@ -623,25 +662,31 @@ impl LocalCloud {
 
 impl Cloud for LocalCloud {
     fn read_state(&mut self) -> Result<State, CloudError> {
-        Ok(self.state.clone())
+        self.check_usable()?;
+        Ok(self.state())
     }
 
-    /// Carry out `op` whole or not at all: on an error nothing changes. A successful call is
-    /// persisted (when the cloud has a path) before this returns.
+    /// Carry out `op` whole or not at all: on an error nothing changes (every operation checks
+    /// before it changes anything; debug builds assert it). A successful call is durable (when
+    /// the cloud has a path) before this returns; if it cannot be made durable, the cloud goes
+    /// back to what is on disk and the call fails as not carried out.
     fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
-        let before_state = self.state.clone();
-        let before_extras = self.x.clone();
-        let result = self.apply(op).and_then(|mut out| {
-            self.state.normalize();
-            out.request_id = self.next_request_id();
-            self.persist().map(|()| out)
-        });
-        if let Err(e) = &result
-            && e.kind == ErrorKind::Hard
-        {
-            self.state = before_state;
-            self.x = before_extras;
-        }
-        result
+        self.check_usable()?;
+        self.touched = Touched::default();
+        #[cfg(debug_assertions)]
+        let before = (self.state.clone(), self.x.clone());
+        let mut out = match self.apply(op) {
+            Ok(out) => out,
+            Err(e) => {
+                #[cfg(debug_assertions)]
+                index::verify::after_failure(&before, &self.state, &self.x);
+                return Err(e);
+            }
+        };
+        out.request_id = self.next_request_id();
+        #[cfg(debug_assertions)]
+        index::verify::after_success(&before, &self.state, &self.x, &self.touched, &self.idx);
+        self.persist()?;
+        Ok(out)
     }
 }

@@ -5,7 +5,7 @@
 
 use super::{
     FULL_ACCESS_CONTENT, FULL_ACCESS_ID, FULL_ACCESS_NAME, IdKind, LocalCloud, PendingAccount, SCP, chars,
-    hard,
+    hard, index,
 };
 use crate::adapter::aws_rules::refuse;
 use crate::model::{Account, CreateAccountRequest, OrgUnit, Policy, Tags};
@@ -35,6 +35,7 @@ impl LocalCloud {
         }
         self.state.organization.enabled_policy_types.push(policy_type.to_string());
         self.state.organization.enabled_policy_types.sort();
+        self.touched.organization = true;
         if policy_type == SCP {
             let index = match self.full_access_index() {
                 Some(i) => i,
@@ -44,7 +45,7 @@ impl LocalCloud {
                     } else {
                         FULL_ACCESS_ID.into()
                     };
-                    self.state.policies.push(Policy {
+                    self.add_policy(Policy {
                         id,
                         name: FULL_ACCESS_NAME.into(),
                         policy_type: SCP.into(),
@@ -52,8 +53,7 @@ impl LocalCloud {
                         content: FULL_ACCESS_CONTENT.into(),
                         target_ids: vec![],
                         tags: Tags::new(),
-                    });
-                    self.state.policies.len() - 1
+                    })
                 }
             };
             let mut targets = vec![self.state.organization.root_id.clone()];
@@ -95,12 +95,14 @@ impl LocalCloud {
             ));
         }
         let id = self.mint(IdKind::Ou);
-        self.state.organizational_units.push(OrgUnit {
+        let ou = OrgUnit {
             id: id.clone(),
             name: name.to_string(),
             parent_id: parent_id.to_string(),
             tags: tags.clone(),
-        });
+        };
+        index::insert(&mut self.state.organizational_units, &mut self.idx.ous, &id, ou);
+        self.touched.ous.insert(id.clone());
         self.attach_full_access(&id);
         Ok(Outcome { id: Some(id), ..Outcome::default() })
     }
@@ -134,6 +136,7 @@ impl LocalCloud {
         if let Some(o) = self.state.organizational_units.iter_mut().find(|o| o.id == ou_id) {
             o.name = name.to_string();
         }
+        self.touched.ous.insert(ou_id.into());
         Ok(Outcome { id: Some(ou_id.to_string()), ..Outcome::default() })
     }
 
@@ -150,9 +153,12 @@ impl LocalCloud {
                 format!("OU {ou_id} still contains accounts or OUs"),
             ));
         }
-        self.state.organizational_units.retain(|o| o.id != ou_id);
-        for p in &mut self.state.policies {
-            p.target_ids.retain(|t| t != ou_id);
+        index::remove(&mut self.state.organizational_units, &mut self.idx.ous, ou_id, |o| &o.id);
+        self.touched.ous.insert(ou_id.to_string());
+        for i in 0..self.state.policies.len() {
+            if self.attached(i, ou_id) {
+                self.detach(i, ou_id);
+            }
         }
         Ok(Outcome::default())
     }
@@ -167,7 +173,7 @@ impl LocalCloud {
             &o.tags
         } else if let Some(a) = self.account(resource_id) {
             &a.tags
-        } else if let Some(p) = self.state.policies.iter().find(|p| p.id == resource_id) {
+        } else if let Some(p) = self.idx.policies.get(resource_id).map(|&i| &self.state.policies[i]) {
             if p.aws_managed {
                 return Err(refuse(
                     "organizations.aws-managed-policy-immutable",
@@ -188,13 +194,17 @@ impl LocalCloud {
         };
         let all = merged(target);
         self.check_org_tags(tags, all.len())?;
-        let s = &mut self.state;
-        if let Some(o) = s.organizational_units.iter_mut().find(|o| o.id == resource_id) {
-            o.tags = all;
-        } else if let Some(a) = s.accounts.iter_mut().find(|a| a.id == resource_id) {
-            a.tags = all;
-        } else if let Some(p) = s.policies.iter_mut().find(|p| p.id == resource_id) {
-            p.tags = all;
+        let (s, idx, touched) = (&mut self.state, &self.idx, &mut self.touched);
+        let id = resource_id.to_string();
+        if let Some(&i) = idx.ous.get(resource_id) {
+            s.organizational_units[i].tags = all;
+            touched.ous.insert(id);
+        } else if let Some(&i) = idx.accounts.get(resource_id) {
+            s.accounts[i].tags = all;
+            touched.accounts.insert(id);
+        } else if let Some(&i) = idx.policies.get(resource_id) {
+            s.policies[i].tags = all;
+            touched.policies.insert(id);
         }
         Ok(Outcome::default())
     }
@@ -211,7 +221,7 @@ impl LocalCloud {
         rules::email(email).map_err(|e| refuse("organizations.email", format!("e-mail {e}")))?;
         // Tags are all-or-nothing: one bad tag fails the whole creation.
         self.check_org_tags(tags, 0)?;
-        let taken = self.state.accounts.iter().any(|a| a.email.eq_ignore_ascii_case(email))
+        let taken = self.idx.emails.contains_key(&email.to_ascii_lowercase())
             || self
                 .x
                 .pending_accounts
@@ -226,13 +236,16 @@ impl LocalCloud {
             None
         };
         let id = self.mint(IdKind::CreateAccount);
-        self.state.create_account_requests.push(CreateAccountRequest {
+        let request = CreateAccountRequest {
             id: id.clone(),
             account_name: name.to_string(),
             state: "IN_PROGRESS".into(),
             account_id: None,
             failure_reason: None,
-        });
+        };
+        index::insert(&mut self.state.create_account_requests, &mut self.idx.requests, &id, request);
+        self.touched.requests.insert(id.clone());
+        self.touched.pending_accounts.insert(id.clone());
         self.x.pending_accounts.insert(
             id.clone(),
             PendingAccount { name: name.into(), email: email.into(), tags: tags.clone(), polls: 0, failure },
@@ -241,7 +254,7 @@ impl LocalCloud {
     }
 
     pub(super) fn describe_create_account(&mut self, request_id: &str) -> Result<Outcome, CloudError> {
-        let Some(index) = self.state.create_account_requests.iter().position(|r| r.id == request_id) else {
+        let Some(&index) = self.idx.requests.get(request_id) else {
             return Err(refuse(
                 "organizations.create-request-exists",
                 format!("no account creation request {request_id}"),
@@ -259,10 +272,10 @@ impl LocalCloud {
         })
     }
 
-    /// The newest creation request for `name` that is in progress, or that succeeded with
-    /// `email` (ListCreateAccountStatus lists requests oldest first).
+    /// The creation request for `name` with the greatest id that is in progress, or that
+    /// succeeded with `email` (ListCreateAccountStatus lists requests oldest first).
     pub(super) fn find_create_account(&self, name: &str, email: &str) -> Outcome {
-        let found = self.state.create_account_requests.iter().rev().find(|r| {
+        let found = self.state.create_account_requests.iter().filter(|r| {
             r.account_name == name
                 && match r.state.as_str() {
                     "IN_PROGRESS" => true,
@@ -274,6 +287,7 @@ impl LocalCloud {
                     _ => false,
                 }
         });
+        let found = found.max_by(|a, b| a.id.cmp(&b.id));
         Outcome {
             id: found.map(|r| r.id.clone()),
             status: found.map(|r| r.state.clone()),
@@ -283,6 +297,8 @@ impl LocalCloud {
 
     fn progress_account(&mut self, index: usize) {
         let request_id = self.state.create_account_requests[index].id.clone();
+        self.touched.requests.insert(request_id.clone());
+        self.touched.pending_accounts.insert(request_id.clone());
         let needed = self.polls_needed();
         let Some(pending) = self.x.pending_accounts.get_mut(&request_id) else {
             // What was asked is lost (a state edited by hand): AWS would report an internal failure.
@@ -299,10 +315,9 @@ impl LocalCloud {
             return;
         };
         let failure = p.failure.clone().or_else(|| {
-            self.state
-                .accounts
-                .iter()
-                .any(|a| a.email.eq_ignore_ascii_case(&p.email))
+            self.idx
+                .emails
+                .contains_key(&p.email.to_ascii_lowercase())
                 .then(|| "EMAIL_ALREADY_EXISTS".to_string())
         });
         if let Some(reason) = failure {
@@ -313,14 +328,17 @@ impl LocalCloud {
         }
         let account_id = self.mint(IdKind::Account);
         let root = self.state.organization.root_id.clone();
-        self.state.accounts.push(Account {
+        *self.idx.emails.entry(p.email.to_ascii_lowercase()).or_insert(0) += 1;
+        let account = Account {
             id: account_id.clone(),
             name: p.name,
             email: p.email,
             state: "ACTIVE".into(),
             parent_id: root,
             tags: p.tags,
-        });
+        };
+        index::insert(&mut self.state.accounts, &mut self.idx.accounts, &account_id, account);
+        self.touched.accounts.insert(account_id.clone());
         self.attach_full_access(&account_id);
         let r = &mut self.state.create_account_requests[index];
         r.state = "SUCCEEDED".into();
@@ -357,8 +375,9 @@ impl LocalCloud {
                 format!("account {account_id} is not in {source} (it is in {current})"),
             ));
         }
-        if let Some(a) = self.state.accounts.iter_mut().find(|a| a.id == account_id) {
-            a.parent_id = destination.to_string();
+        if let Some(&i) = self.idx.accounts.get(account_id) {
+            self.state.accounts[i].parent_id = destination.to_string();
+            self.touched.accounts.insert(account_id.to_string());
         }
         Ok(Outcome::default())
     }
@@ -385,8 +404,9 @@ impl LocalCloud {
                 "no more account closures allowed in this period",
             ));
         }
-        if let Some(a) = self.state.accounts.iter_mut().find(|a| a.id == account_id) {
-            a.state = "SUSPENDED".into();
+        if let Some(&i) = self.idx.accounts.get(account_id) {
+            self.state.accounts[i].state = "SUSPENDED".into();
+            self.touched.accounts.insert(account_id.to_string());
         }
         self.x.closed += 1;
         Ok(Outcome::default())
@@ -418,7 +438,7 @@ impl LocalCloud {
             ));
         }
         let id = self.mint(IdKind::Policy);
-        self.state.policies.push(Policy {
+        self.add_policy(Policy {
             id: id.clone(),
             name: name.to_string(),
             policy_type: SCP.into(),
@@ -440,6 +460,7 @@ impl LocalCloud {
         }
         self.check_policy_content(content)?;
         self.state.policies[i].content = content.to_string();
+        self.touched.policies.insert(policy_id.to_string());
         Ok(Outcome { id: Some(policy_id.to_string()), ..Outcome::default() })
     }
 
@@ -458,8 +479,11 @@ impl LocalCloud {
                 format!("{policy_id} is attached to {}: detach it first", p.target_ids.join(", ")),
             ));
         }
-        self.state.policies.remove(i);
-        self.state.organization.root_policy_ids.retain(|r| r != policy_id);
+        index::remove(&mut self.state.policies, &mut self.idx.policies, policy_id, |p| &p.id);
+        self.touched.policies.insert(policy_id.to_string());
+        if index::remove_sorted(&mut self.state.organization.root_policy_ids, &policy_id.to_string()) {
+            self.touched.organization = true;
+        }
         Ok(Outcome::default())
     }
 
@@ -478,7 +502,7 @@ impl LocalCloud {
                 format!("{policy_type} is not enabled on the root"),
             ));
         }
-        if self.state.policies[i].target_ids.iter().any(|t| t == target_id) {
+        if self.attached(i, target_id) {
             return Err(refuse(
                 "organizations.attach-once",
                 format!("{policy_id} is already attached to {target_id}"),
@@ -502,7 +526,7 @@ impl LocalCloud {
                 format!("no root, OU or account {target_id}"),
             ));
         }
-        if !self.state.policies[i].target_ids.iter().any(|t| t == target_id) {
+        if !self.attached(i, target_id) {
             return Err(refuse(
                 "organizations.detach-attached-only",
                 format!("{policy_id} is not attached to {target_id}"),
@@ -518,6 +542,14 @@ impl LocalCloud {
         Ok(Outcome::default())
     }
 
+    /// Add a policy (whose `target_ids` are empty); returns its position.
+    fn add_policy(&mut self, policy: Policy) -> usize {
+        let id = policy.id.clone();
+        self.touched.policies.insert(id.clone());
+        index::insert(&mut self.state.policies, &mut self.idx.policies, &id, policy);
+        self.state.policies.len() - 1
+    }
+
     // ---- S3
 
     pub(super) fn put_template(&mut self, url: &str, body: &str) -> Result<Outcome, CloudError> {
@@ -525,6 +557,7 @@ impl LocalCloud {
             return Err(refuse("s3.object-url", format!("'{url}' is not an S3 object URL")));
         }
         self.x.templates.insert(url.to_string(), body.to_string());
+        self.touched.templates.insert(url.to_string());
         Ok(Outcome::default())
     }
 }

@@ -3,7 +3,7 @@
 //! through asynchronous Service Catalog records, and DescribeRecord. It does no Organizations
 //! operation and no file I/O.
 
-use super::{IdKind, LocalCloud, Record, RecordKind};
+use super::{IdKind, LocalCloud, Record, RecordKind, index};
 use crate::adapter::aws_rules::refuse;
 use crate::model::{Account, ProvisionedProduct, Tags};
 use crate::port::{CloudError, Outcome};
@@ -41,6 +41,7 @@ impl LocalCloud {
         params: Option<&BTreeMap<String, String>>,
     ) -> Outcome {
         let record_id = self.mint(IdKind::Record);
+        self.touched.records.insert(record_id.clone());
         self.x.records.insert(
             record_id.clone(),
             Record {
@@ -53,8 +54,9 @@ impl LocalCloud {
                 error: None,
             },
         );
-        if let Some(pp) = self.state.provisioned_products.iter_mut().find(|p| p.id == pp_id) {
-            pp.status = "UNDER_CHANGE".into();
+        if let Some(&k) = self.idx.provisioned.get(pp_id) {
+            self.state.provisioned_products[k].status = "UNDER_CHANGE".into();
+            self.touched.provisioned.insert(pp_id.into());
         }
         Outcome { id: Some(record_id), status: Some("IN_PROGRESS".into()), ..Outcome::default() }
     }
@@ -113,7 +115,7 @@ impl LocalCloud {
                 format!("product {product_id} is not in a portfolio shared with account {account_id}"),
             ));
         }
-        if self.state.provisioned_products.iter().any(|p| p.account_id == account_id && p.name == name) {
+        if self.idx.launched.contains_key(&(account_id.to_string(), name.to_string())) {
             return Err(refuse(
                 "servicecatalog.provisioned-name-unique",
                 format!("account {account_id} already has a provisioned product named '{name}'"),
@@ -121,7 +123,9 @@ impl LocalCloud {
         }
         self.check_catalog_tags(tags, 0)?;
         let id = self.mint(IdKind::Provisioned);
-        self.state.provisioned_products.push(ProvisionedProduct {
+        *self.idx.launched.entry((account_id.to_string(), name.to_string())).or_insert(0) += 1;
+        self.touched.provisioned.insert(id.clone());
+        let launched = ProvisionedProduct {
             id: id.clone(),
             name: name.into(),
             account_id: account_id.into(),
@@ -130,7 +134,8 @@ impl LocalCloud {
             status: "UNDER_CHANGE".into(),
             params: params.clone(),
             tags: tags.clone(),
-        });
+        };
+        index::insert(&mut self.state.provisioned_products, &mut self.idx.provisioned, &id, launched);
         let out = self.start_record(RecordKind::Provision, &id, None, None);
         self.remember("ProvisionProduct", token, &out);
         Ok(out)
@@ -192,6 +197,7 @@ impl LocalCloud {
         let Some(record) = self.x.records.get_mut(record_id) else {
             return Err(refuse("servicecatalog.record-exists", format!("no record {record_id}")));
         };
+        self.touched.records.insert(record_id.to_string());
         if record.status == "IN_PROGRESS" {
             record.polls += 1;
             if record.polls >= needed {
@@ -214,13 +220,15 @@ impl LocalCloud {
 
     /// Carry out what a record asked for; returns its final status and error.
     fn finish_record(&mut self, r: &Record) -> (String, Option<String>) {
-        let pps = &mut self.state.provisioned_products;
-        let Some(k) = pps.iter().position(|p| p.id == r.provisioned_product_id) else {
+        let pp_id = r.provisioned_product_id.as_str();
+        let Some(&k) = self.idx.provisioned.get(pp_id) else {
             return (
                 "FAILED".into(),
                 Some(format!("provisioned product {} no longer exists", r.provisioned_product_id)),
             );
         };
+        self.touched.provisioned.insert(pp_id.to_string());
+        let pps = &mut self.state.provisioned_products;
         match r.kind {
             RecordKind::Provision => pps[k].status = "AVAILABLE".into(),
             RecordKind::Update => {
@@ -233,7 +241,14 @@ impl LocalCloud {
                 pps[k].status = "AVAILABLE".into();
             }
             RecordKind::Terminate => {
-                pps.remove(k);
+                let key = (pps[k].account_id.clone(), pps[k].name.clone());
+                if let Some(n) = self.idx.launched.get_mut(&key) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.idx.launched.remove(&key);
+                    }
+                }
+                index::remove(pps, &mut self.idx.provisioned, pp_id, |p| &p.id);
             }
         }
         ("SUCCEEDED".into(), None)
