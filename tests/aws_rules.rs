@@ -26,12 +26,27 @@ const NOT_IN_SRC: &[(&str, &str)] = &[
 const NOT_IN_EMULATOR: &[(&str, &str)] = &[
     ("organizations.account-limit", "the emulator models no account quota"),
     ("organizations.close-quota", "the emulator models no close quota"),
-    ("s3.object-url", "the URL is vend's own encoding of bucket and key: AwsCloud parses it before any request, so the emulator's S3 only ever sees a bucket and a key"),
-    ("servicecatalog.version-template", "enforcing LoadTemplateFromURL existence would break tests/aws_backend.rs, which creates a product from a template it never uploads"),
-    ("servicecatalog.constraint-needs-association", "the emulator answers ResourceNotFoundException (servicecatalog.association-exists) for a constraint on a product not in the portfolio; CreateConstraint lists both errors and no AWS reference says which applies"),
+    (
+        "s3.object-url",
+        "the URL is vend's own encoding of bucket and key: AwsCloud parses it before any request, so the emulator's S3 only ever sees a bucket and a key",
+    ),
+    (
+        "servicecatalog.version-template",
+        "enforcing LoadTemplateFromURL existence would break tests/aws_backend.rs, which creates a product from a template it never uploads",
+    ),
+    (
+        "servicecatalog.constraint-needs-association",
+        "the emulator answers ResourceNotFoundException (servicecatalog.association-exists) for a constraint on a product not in the portfolio; CreateConstraint lists both errors and no AWS reference says which applies",
+    ),
     ("servicecatalog.launch-path", "the emulator does not check launch paths yet (issue 14)"),
-    ("servicecatalog.launch-account-exists", "the emulator does not check that the launching account is in the organization (issue 14)"),
-    ("servicecatalog.launch-account-active", "the emulator does not check that the launching account is ACTIVE (issue 14)"),
+    (
+        "servicecatalog.launch-account-exists",
+        "the emulator does not check that the launching account is in the organization (issue 14)",
+    ),
+    (
+        "servicecatalog.launch-account-active",
+        "the emulator does not check that the launching account is ACTIVE (issue 14)",
+    ),
 ];
 
 fn root() -> PathBuf {
@@ -96,14 +111,16 @@ fn the_table_parses_with_sources_and_unique_ids() {
     assert_eq!(rules.len(), aws_rules::rules().len(), "the compiled-in table did not load");
     assert!(rules.len() >= 70, "{} rules", rules.len());
     for r in &rules {
-        let (service, what) = r.id.split_once('.').unwrap_or_else(|| panic!("{}: not <service>.<what>", r.id));
+        let (service, what) =
+            r.id.split_once('.').unwrap_or_else(|| panic!("{}: not <service>.<what>", r.id));
         assert!(["organizations", "servicecatalog", "s3"].contains(&service) && !what.is_empty(), "{}", r.id);
         assert!(r.source.starts_with("https://"), "{}: {}", r.id, r.source);
         assert!(!r.says.trim().is_empty() && !r.quote.trim().is_empty(), "{}", r.id);
         assert!(!r.code.is_empty(), "{}", r.id);
     }
     // A second copy of a rule, an unknown format or an unsourced rule is refused.
-    let twice = format!("{}\n{}", aws_rules::TABLE_TEXT, aws_rules::TABLE_TEXT.split("rules:\n").nth(1).unwrap());
+    let twice =
+        format!("{}\n{}", aws_rules::TABLE_TEXT, aws_rules::TABLE_TEXT.split("rules:\n").nth(1).unwrap());
     assert!(aws_rules::parse(&twice).unwrap_err().contains("listed twice"));
     assert!(aws_rules::parse(&aws_rules::TABLE_TEXT.replace("format: 1", "format: 2")).is_err());
 }
@@ -117,10 +134,22 @@ fn every_rule_is_named_by_the_local_cloud_and_the_emulator() {
     let emu = named(
         &root().join("tests/emulator/vend_moto"),
         "py",
-        &["refuse", "fired", "limit", "rule", "invalid", "not_found", "check_length", "check_tags", "_check_email", "_target"],
+        &[
+            "refuse",
+            "fired",
+            "limit",
+            "rule",
+            "invalid",
+            "not_found",
+            "check_length",
+            "check_tags",
+            "_check_email",
+            "_target",
+        ],
     );
     for (side, ids) in [("src/", &src), ("tests/emulator/vend_moto/", &emu)] {
-        let unknown: Vec<(&String, &Vec<String>)> = ids.iter().filter(|(id, _)| !table.contains(*id)).collect();
+        let unknown: Vec<(&String, &Vec<String>)> =
+            ids.iter().filter(|(id, _)| !table.contains(*id)).collect();
         assert!(unknown.is_empty(), "{side} names rules the table lacks: {unknown:?}");
     }
     // The rules of a failed account creation are named by the failure reason in src/ (the
@@ -140,12 +169,17 @@ fn every_rule_is_named_by_the_local_cloud_and_the_emulator() {
     {
         let missing: Vec<&String> = table
             .iter()
-            .filter(|id| !ids.contains_key(*id) && !extra.contains(*id) && !exempt.iter().any(|(e, _)| e == id))
+            .filter(|id| {
+                !ids.contains_key(*id) && !extra.contains(*id) && !exempt.iter().any(|(e, _)| e == id)
+            })
             .collect();
         assert!(missing.is_empty(), "rules {side} never names: {missing:?}");
         for (id, why) in exempt {
             assert!(table.contains(*id), "{id} (exempt on {side}: {why}) is not in the table");
-            assert!(!ids.contains_key(*id), "{id} is listed as not enforced by {side} ({why}) but {side} names it");
+            assert!(
+                !ids.contains_key(*id),
+                "{id} is listed as not enforced by {side} ({why}) but {side} names it"
+            );
         }
     }
 }

@@ -89,6 +89,7 @@ local![
     catalog_tag_rules,
     product_field_rules,
     launch_constraint_role_name,
+    launch_constraint_once_per_product,
     terminate_under_change_fails,
     ou_count_limit,
     policy_count_limit,

@@ -1561,7 +1561,11 @@ pub fn enable_unknown_policy_type_fails(c: &mut dyn Cloud, seed: &State) {
 
 /// PutTemplate: a template goes to an S3 object URL.
 pub fn template_url_must_be_s3(c: &mut dyn Cloud, _seed: &State) {
-    fails(c, Op::PutTemplate { url: "ftp://example.com/t.yaml".into(), body: "Resources: {}\n".into() }, "InvalidArgument");
+    fails(
+        c,
+        Op::PutTemplate { url: "ftp://example.com/t.yaml".into(), body: "Resources: {}\n".into() },
+        "InvalidArgument",
+    );
 }
 
 /// Service Catalog tags: the allowed characters, at most 20 per resource.
@@ -1607,6 +1611,17 @@ pub fn launch_constraint_role_name(c: &mut dyn Cloud, seed: &State) {
         token: "tok-r1".into(),
     };
     fails(c, op, "InvalidParametersException");
+}
+
+/// CreateConstraint: one launch constraint per product per portfolio (the demo's product has one).
+pub fn launch_constraint_once_per_product(c: &mut dyn Cloud, seed: &State) {
+    let op = Op::CreateConstraint {
+        portfolio_id: portfolio(seed),
+        product_id: product(seed),
+        local_role_name: "OtherRole".into(),
+        token: "tok-once".into(),
+    };
+    fails(c, op, "DuplicateResourceException");
 }
 
 /// TerminateProvisionedProduct: not while the product is under change.
@@ -1729,6 +1744,7 @@ pub fn suite() -> Vec<Case> {
         catalog_tag_rules: Demo,
         product_field_rules: Demo,
         launch_constraint_role_name: Demo,
+        launch_constraint_once_per_product: Demo,
         terminate_under_change_fails: Demo,
         ou_count_limit: Demo,
         policy_count_limit: Demo,
