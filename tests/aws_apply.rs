@@ -2,7 +2,7 @@
 //! (`tests/cloud_suite`) run through `AwsCloud`, and the acceptance flow — the demo organization
 //! seeded through the SDK, `vend --aws plan --out`, `vend --aws apply --auto-approve`, a re-plan
 //! that converges, `vend audit verify`, and the emulator's state checked through the SDK.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod cloud_suite;
 mod common;

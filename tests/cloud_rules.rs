@@ -2,7 +2,7 @@
 //! test on a fresh `LocalCloud`, followed by the state invariants; then what only the local cloud
 //! has (configurable polling, deterministic ids, per-call atomic persistence with its journal)
 //! and the fault-injecting `FaultyCloud`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod cloud_suite;
 
