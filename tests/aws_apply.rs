@@ -2,7 +2,7 @@
 //! (`tests/cloud_suite`) run through `AwsCloud`, and the acceptance flow — the demo organization
 //! seeded through the SDK, `vend --aws plan --out`, `vend --aws apply --auto-approve`, a re-plan
 //! that converges, `vend audit verify`, and the emulator's state checked through the SDK.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod cloud_suite;
 mod common;
@@ -79,10 +79,20 @@ fn cloud(emu: &Emulator) -> AwsCloud {
 }
 
 fn run_aws(name: &str) {
+    let (_guard, emu) = lock();
+    run_case(emu, name);
+}
+
+/// Seed the case's organization in a freshly reset emulator, zero the statistics (so that they
+/// count the case's own requests and refusals only) and run the case with the invariants.
+fn run_case(emu: &Emulator, name: &str) {
     let case =
         cloud_suite::suite().into_iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no case {name}"));
-    let (_guard, emu) = lock();
     let seed_state = seed(emu, case.seed);
+    let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
+    assert_eq!(status, 200, "POST /_vend/stats/reset: {body}");
+    let (status, body) = emu.http("POST", "/_vend/faults", &cloud_suite::emulator_limits());
+    assert_eq!(status, 200, "POST /_vend/faults limits: {body}");
     let mut cloud = cloud(emu);
     invariants(&cloud.read_state().unwrap());
     (case.run)(&mut cloud, &seed_state);
@@ -144,11 +154,24 @@ aws![
     no_scp_no_automatic_attachment,
     enable_policy_type_attaches_full_access_everywhere,
     create_policy_needs_scp_enabled,
+    policy_name_rules,
+    enable_unknown_policy_type_fails,
+    catalog_tag_rules,
+    product_field_rules,
+    launch_constraint_role_name,
+    launch_constraint_once_per_product,
+    terminate_under_change_fails,
+    ou_count_limit,
+    policy_count_limit,
 ];
 
 /// Cases of the suite the emulator cannot run, each with the reason. Every case is either in
 /// `AWS` or here (checked below).
 const UNSUPPORTED: &[(&str, &str)] = &[
+    (
+        "template_url_must_be_s3",
+        "a template URL is vend's own encoding of an S3 bucket and key: AwsCloud parses it before any request (and answers its own error), so the emulator's S3 never sees one that is not an S3 URL",
+    ),
     (
         "create_account_is_asynchronous",
         "the case reads the SUCCEEDED request back from the state, but AwsCloud lists only IN_PROGRESS and FAILED requests (by design: finished ones are accounts in the tree); it also needs the emulator's create_account_polls > 0, which run_aws does not set",
@@ -174,6 +197,78 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "the emulator does not check that the target account is in the organization and ACTIVE; for a SUSPENDED account AWS fails earlier (the member-role AssumeRole), not with the InvalidParametersException the case expects",
     ),
 ];
+
+/// Rules of the table the emulator does not make fire in the cases of `AWS`, each with the
+/// reason. Every other rule must fire (checked below).
+const NOT_FIRED_ON_EMULATOR: &[(&str, &str)] = &[
+    ("organizations.account-limit", "the emulator models no account quota (AWS's is set per organization)"),
+    (
+        "organizations.close-quota",
+        "the emulator models no close quota (AWS's changes with the organization and time)",
+    ),
+    (
+        "s3.object-url",
+        "see template_url_must_be_s3 in UNSUPPORTED: AwsCloud checks the URL before any request",
+    ),
+    ("servicecatalog.version-template", "see template_must_be_uploaded_first in UNSUPPORTED"),
+    (
+        "servicecatalog.constraint-needs-association",
+        "see launch_constraint_rules in UNSUPPORTED: the emulator answers ResourceNotFoundException (servicecatalog.association-exists)",
+    ),
+    (
+        "servicecatalog.constraint-exists",
+        "AwsCloud finds a constraint to delete by listing the portfolio's constraints and answers ResourceNotFoundException itself when there is none, so DeleteConstraint never reaches the emulator with an unknown id (the emulator refuses one: describe_constraint/delete_constraint)",
+    ),
+    ("servicecatalog.launch-path", "the emulator does not check launch paths yet (issue 14)"),
+    (
+        "servicecatalog.launch-account-exists",
+        "the emulator does not check that the launching account is in the organization (issue 14)",
+    ),
+    (
+        "servicecatalog.launch-account-active",
+        "the emulator does not check that the launching account is ACTIVE (issue 14)",
+    ),
+    (
+        "servicecatalog.share-org-access",
+        "AwsCloud enables Service Catalog's Organizations access before its first organization share, so no case through it can reach the refusal",
+    ),
+    (
+        "servicecatalog.launch-parameters",
+        "no suite case launches with parameters the template lacks: the in-process cloud does not check them yet, and suite cases run on both backends",
+    ),
+];
+
+/// Every case of `AWS` in one run (the emulator reset between cases, as `run_aws` does), adding
+/// up the rule hits the emulator counts (`GET /_vend/stats` → `rules`) before each reset: every
+/// rule of the table fires, except those in `NOT_FIRED_ON_EMULATOR`.
+#[test]
+fn every_rule_fires_on_the_emulator() {
+    let mut hits: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for name in AWS {
+        let (_guard, emu) = lock();
+        run_case(emu, name);
+        let stats = emu.stats();
+        for (id, n) in stats["rules"].as_object().cloned().unwrap_or_default() {
+            *hits.entry(id).or_default() += n.as_u64().unwrap();
+        }
+    }
+    let table = vend::adapter::aws_rules::rules();
+    let unknown: Vec<&String> =
+        hits.keys().filter(|id| vend::adapter::aws_rules::rule(id).is_none()).collect();
+    assert!(unknown.is_empty(), "the emulator counted rules the table lacks: {unknown:?}");
+    let total: u64 = hits.values().sum();
+    eprintln!("{} of {} rules fired on the emulator, {total} refusals: {hits:?}", hits.len(), table.len());
+    let missing: Vec<&str> = table
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| !hits.contains_key(*id) && !NOT_FIRED_ON_EMULATOR.iter().any(|(n, _)| n == id))
+        .collect();
+    assert!(missing.is_empty(), "rules the cases never made the emulator refuse: {missing:?}");
+    for (id, why) in NOT_FIRED_ON_EMULATOR {
+        assert!(table.iter().any(|r| r.id == *id), "{id} is not in the table");
+        assert!(!hits.contains_key(*id), "{id} is listed as not fired ({why}) but fired");
+    }
+}
 
 #[test]
 fn every_suite_case_is_run_or_listed_as_unsupported() {

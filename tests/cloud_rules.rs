@@ -2,7 +2,7 @@
 //! test on a fresh `LocalCloud`, followed by the state invariants; then what only the local cloud
 //! has (configurable polling, deterministic ids, per-call atomic persistence with its journal)
 //! and the fault-injecting `FaultyCloud`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod cloud_suite;
 
@@ -17,7 +17,7 @@ fn run_local(name: &str) {
     let case =
         cloud_suite::suite().into_iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no case {name}"));
     let seed = seed_state(case.seed);
-    let mut cloud = LocalCloud::in_memory(seed.clone());
+    let mut cloud = LocalCloud::in_memory(seed.clone()).with_settings(cloud_suite::local_settings());
     invariants(&cloud.read_state().unwrap());
     (case.run)(&mut cloud, &seed);
     invariants(&cloud.read_state().unwrap());
@@ -84,6 +84,16 @@ local![
     terminate_provisioned_product,
     unknown_ids_are_not_found,
     minted_ids_have_aws_shapes_and_are_unique,
+    policy_name_rules,
+    enable_unknown_policy_type_fails,
+    template_url_must_be_s3,
+    catalog_tag_rules,
+    product_field_rules,
+    launch_constraint_role_name,
+    launch_constraint_once_per_product,
+    terminate_under_change_fails,
+    ou_count_limit,
+    policy_count_limit,
 ];
 
 #[test]
@@ -466,4 +476,92 @@ fn faulty_cloud_persists_through_the_inner_cloud() {
     assert!(c.call(&root_ou("Durable", &seed)).is_err());
     // The lost response does not lose the call: it is on disk.
     assert!(on_disk(&path).organizational_units.iter().any(|o| o.name == "Durable"));
+}
+
+// ------------------------------------------------------------------ every rule of the table fires
+
+/// A `Cloud` that passes every call through and records the rule of each refusal: the
+/// `CloudError.rule` of a refused call, and for a FAILED account creation the rule whose code is
+/// the status's failure reason (AWS reports those in DescribeCreateAccountStatus, not as errors).
+struct Recording<'a> {
+    inner: &'a mut dyn Cloud,
+    hits: &'a mut std::collections::BTreeMap<String, u64>,
+    failed_requests: std::collections::BTreeSet<String>,
+}
+
+impl Cloud for Recording<'_> {
+    fn read_state(&mut self) -> Result<State, vend::port::CloudError> {
+        self.inner.read_state()
+    }
+
+    fn call(&mut self, op: &Op) -> Result<vend::port::Outcome, vend::port::CloudError> {
+        let out = self.inner.call(op);
+        match &out {
+            Err(e) => {
+                let rule = e.rule.clone().unwrap_or_else(|| format!("(no rule: {} {})", e.code, op.name()));
+                *self.hits.entry(rule).or_default() += 1;
+            }
+            Ok(o) if o.status.as_deref() == Some("FAILED") => {
+                if let Op::DescribeCreateAccountStatus { request_id } = op
+                    && self.failed_requests.insert(request_id.clone())
+                {
+                    let reason = o.result.clone().unwrap_or_default();
+                    let rule = vend::adapter::aws_rules::rules()
+                        .iter()
+                        .find(|r| r.code == reason)
+                        .map(|r| r.id.clone())
+                        .unwrap_or_else(|| format!("(no rule for the failure reason {reason})"));
+                    *self.hits.entry(rule).or_default() += 1;
+                }
+            }
+            Ok(_) => {}
+        }
+        out
+    }
+}
+
+/// Rules of the table the suite cannot make the in-process cloud refuse, each with the reason.
+const NOT_FIRED_LOCALLY: &[(&str, &str)] = &[
+    (
+        "organizations.account-limit",
+        "the organization's account quota is a per-organization setting (Settings::account_limit, unlimited by default) that a case holding only a `dyn Cloud` cannot lower; account_limit_is_a_setting above makes it fail a creation",
+    ),
+    (
+        "organizations.close-quota",
+        "the close quota changes with the organization and time (Settings::close_limit, unlimited by default) and a case holding only a `dyn Cloud` cannot set it",
+    ),
+    (
+        "servicecatalog.share-org-access",
+        "the in-process cloud models Service Catalog's AWS Organizations access as always enabled (no Op turns it off; AwsCloud enables it before its first organization share), so it never refuses a share for it",
+    ),
+    (
+        "servicecatalog.launch-parameters",
+        "the in-process cloud does not yet check launch parameters against the version's template (the emulator does; to be added to the local cloud)",
+    ),
+];
+
+#[test]
+fn every_rule_fires_on_the_local_cloud() {
+    let mut hits = std::collections::BTreeMap::new();
+    for case in cloud_suite::suite() {
+        let seed = seed_state(case.seed);
+        let mut cloud = LocalCloud::in_memory(seed.clone()).with_settings(cloud_suite::local_settings());
+        let mut rec = Recording { inner: &mut cloud, hits: &mut hits, failed_requests: Default::default() };
+        (case.run)(&mut rec, &seed);
+    }
+    let unnamed: Vec<&String> = hits.keys().filter(|k| k.starts_with('(')).collect();
+    assert!(unnamed.is_empty(), "refusals that name no rule of the table: {unnamed:?}");
+    let table = vend::adapter::aws_rules::rules();
+    let missing: Vec<&str> = table
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| !hits.contains_key(*id) && !NOT_FIRED_LOCALLY.iter().any(|(n, _)| n == id))
+        .collect();
+    let total: u64 = hits.values().sum();
+    eprintln!("{} of {} rules fired on the local cloud, {total} refusals: {hits:?}", hits.len(), table.len());
+    assert!(missing.is_empty(), "rules the suite never made the local cloud refuse: {missing:?}");
+    for (id, why) in NOT_FIRED_LOCALLY {
+        assert!(table.iter().any(|r| r.id == *id), "{id} is not in the table");
+        assert!(!hits.contains_key(*id), "{id} is listed as unreachable ({why}) but fired");
+    }
 }

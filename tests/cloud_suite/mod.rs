@@ -1603,6 +1603,166 @@ pub fn minted_ids_have_aws_shapes_and_are_unique(c: &mut dyn Cloud, seed: &State
     );
 }
 
+/// CreatePolicy: a name is 1 to 128 characters.
+pub fn policy_name_rules(c: &mut dyn Cloud, _seed: &State) {
+    let op = |name: String| Op::CreatePolicy { name, content: DOC.into(), tags: Tags::new() };
+    fails(c, op(String::new()), "InvalidInputException");
+    fails(c, op("p".repeat(129)), "InvalidInputException");
+    ok(c, op("p".repeat(128)));
+}
+
+/// EnablePolicyType: the policy type must be one Organizations knows.
+pub fn enable_unknown_policy_type_fails(c: &mut dyn Cloud, seed: &State) {
+    let op = Op::EnablePolicyType {
+        root_id: seed.organization.root_id.clone(),
+        policy_type: "NOT_A_POLICY_TYPE".into(),
+    };
+    fails(c, op, "InvalidInputException");
+}
+
+/// PutTemplate: a template goes to an S3 object URL.
+pub fn template_url_must_be_s3(c: &mut dyn Cloud, _seed: &State) {
+    fails(
+        c,
+        Op::PutTemplate { url: "ftp://example.com/t.yaml".into(), body: "Resources: {}\n".into() },
+        "InvalidArgument",
+    );
+}
+
+/// Service Catalog tags: the allowed characters, at most 20 per resource.
+pub fn catalog_tag_rules(c: &mut dyn Cloud, _seed: &State) {
+    let create = |t: Tags, token: &str| Op::CreatePortfolio {
+        name: "tagged".into(),
+        description: "test".into(),
+        provider: "Platform Team".into(),
+        tags: t,
+        token: token.into(),
+    };
+    fails(c, create(tags(&[("bad#key", "x")]), "tok-t1"), "InvalidParametersException");
+    fails(c, create(tags(&[("k", &"v".repeat(257))]), "tok-t2"), "InvalidParametersException");
+    let many: Tags = (0..21).map(|i| (format!("k{i}"), "v".to_string())).collect();
+    fails(c, create(many, "tok-t3"), "LimitExceededException");
+    let twenty: Tags = (0..20).map(|i| (format!("k{i}"), "v".to_string())).collect();
+    ok(c, create(twenty, "tok-t4"));
+}
+
+/// CreateProduct: a name and an owner of 1 to 8,191 characters.
+pub fn product_field_rules(c: &mut dyn Cloud, _seed: &State) {
+    let url = put_template(c, "fields-v1");
+    let create = |name: String, owner: String, token: &str| Op::CreateProduct {
+        name,
+        owner,
+        description: "test".into(),
+        tags: Tags::new(),
+        version: spec("v1", &url),
+        token: token.into(),
+    };
+    fails(c, create(String::new(), "Platform Team".into(), "tok-f1"), "InvalidParametersException");
+    fails(c, create("fields".into(), String::new(), "tok-f2"), "InvalidParametersException");
+    fails(c, create("fields".into(), "o".repeat(8192), "tok-f3"), "InvalidParametersException");
+    ok(c, create("fields".into(), "Platform Team".into(), "tok-f4"));
+}
+
+/// CreateConstraint: a launch constraint's LocalRoleName is an IAM role name.
+pub fn launch_constraint_role_name(c: &mut dyn Cloud, seed: &State) {
+    let op = Op::CreateConstraint {
+        portfolio_id: portfolio(seed),
+        product_id: product(seed),
+        local_role_name: "not a role!".into(),
+        token: "tok-r1".into(),
+    };
+    fails(c, op, "InvalidParametersException");
+}
+
+/// CreateConstraint: one launch constraint per product per portfolio (the demo's product has one).
+pub fn launch_constraint_once_per_product(c: &mut dyn Cloud, seed: &State) {
+    let op = Op::CreateConstraint {
+        portfolio_id: portfolio(seed),
+        product_id: product(seed),
+        local_role_name: "OtherRole".into(),
+        token: "tok-once".into(),
+    };
+    fails(c, op, "DuplicateResourceException");
+}
+
+/// TerminateProvisionedProduct: not while the product is under change.
+pub fn terminate_under_change_fails(c: &mut dyn Cloud, seed: &State) {
+    let (prod, acct) = (product(seed), account(seed, "checkout-prod"));
+    let v2 = version(seed, &prod, "v2");
+    let rec = ok(c, provision(&acct, "busy", &prod, &v2, "tok-b1")).id.unwrap();
+    let pp = state(c).provisioned_products.iter().find(|p| p.name == "busy").unwrap().id.clone();
+    let terminate = |token: &str| Op::TerminateProvisionedProduct {
+        provisioned_product_id: pp.clone(),
+        token: token.into(),
+    };
+    fails(c, terminate("tok-b2"), "InvalidStateException");
+    assert_eq!(poll_record(c, &rec).status.as_deref(), Some("SUCCEEDED"));
+    let r = ok(c, terminate("tok-b3")).id.unwrap();
+    assert_eq!(poll_record(c, &r).status.as_deref(), Some("SUCCEEDED"));
+}
+
+/// Call `op(i)` for i = 0, 1, … until it is refused (at most `limit` + 1 times); returns how
+/// many calls succeeded and the refusal.
+fn until_refused(c: &mut dyn Cloud, limit: usize, op: impl Fn(usize) -> Op) -> (usize, CloudError) {
+    for i in 0..=limit {
+        if let Err(e) = c.call(&op(i)) {
+            return (i, e);
+        }
+    }
+    panic!("{} calls of {} were all accepted", limit + 1, op(0).name())
+}
+
+/// An organization holds at most 1,000 OUs (the default quota of the rule table).
+pub fn ou_count_limit(c: &mut dyn Cloud, seed: &State) {
+    let limit = SUITE_OU_LIMIT;
+    let root = seed.organization.root_id.clone();
+    let (made, e) = until_refused(c, limit, |i| Op::CreateOrganizationalUnit {
+        parent_id: root.clone(),
+        name: format!("many-{i}"),
+        tags: Tags::new(),
+    });
+    assert_eq!((e.code.as_str(), e.kind), ("ConstraintViolationException", ErrorKind::Hard), "{e}");
+    assert!(e.message.contains("OU_NUMBER_LIMIT_EXCEEDED"), "{e}");
+    assert_eq!(made + seed.organizational_units.len(), limit);
+    assert_eq!(state(c).organizational_units.len(), limit);
+}
+
+/// An organization holds at most 1,000 SCPs (FullAWSAccess included).
+pub fn policy_count_limit(c: &mut dyn Cloud, seed: &State) {
+    let limit = SUITE_POLICY_LIMIT;
+    let (made, e) = until_refused(c, limit, |i| Op::CreatePolicy {
+        name: format!("many-{i}"),
+        content: DOC.into(),
+        tags: Tags::new(),
+    });
+    assert_eq!((e.code.as_str(), e.kind), ("ConstraintViolationException", ErrorKind::Hard), "{e}");
+    assert!(e.message.contains("POLICY_NUMBER_LIMIT_EXCEEDED"), "{e}");
+    assert_eq!(made + seed.policies.len(), limit);
+}
+
+/// The OU and policy quotas the suite runs under (AWS's are 2,000 and 10,000, see the rule
+/// table): both clouds take lowered quotas — the in-process cloud through `Settings`
+/// ([`local_settings`]), the emulator through its `limits` configuration ([`emulator_limits`]) —
+/// so the count limits are exercised in seconds, not minutes.
+pub const SUITE_OU_LIMIT: usize = 40;
+pub const SUITE_POLICY_LIMIT: usize = 40;
+
+/// `Settings` of the in-process cloud for the suite.
+pub fn local_settings() -> vend::adapter::local_cloud::Settings {
+    vend::adapter::local_cloud::Settings {
+        max_ous: SUITE_OU_LIMIT,
+        max_policies: SUITE_POLICY_LIMIT,
+        ..Default::default()
+    }
+}
+
+/// The emulator's `limits` configuration for the suite (`POST /_vend/faults`).
+pub fn emulator_limits() -> String {
+    format!(
+        r#"{{"limits": {{"organizations.ou-count": {SUITE_OU_LIMIT}, "organizations.policy-count": {SUITE_POLICY_LIMIT}}}}}"#
+    )
+}
+
 pub fn suite() -> Vec<Case> {
     macro_rules! cases {
         ($($name:ident: $seed:ident),* $(,)?) => {
@@ -1663,5 +1823,15 @@ pub fn suite() -> Vec<Case> {
         terminate_provisioned_product: Demo,
         unknown_ids_are_not_found: Demo,
         minted_ids_have_aws_shapes_and_are_unique: Demo,
+        policy_name_rules: Demo,
+        enable_unknown_policy_type_fails: Demo,
+        template_url_must_be_s3: Demo,
+        catalog_tag_rules: Demo,
+        product_field_rules: Demo,
+        launch_constraint_role_name: Demo,
+        launch_constraint_once_per_product: Demo,
+        terminate_under_change_fails: Demo,
+        ou_count_limit: Demo,
+        policy_count_limit: Demo,
     ]
 }

@@ -120,11 +120,11 @@ def stack_params(declared: dict[str, dict] | None, given: list[dict], previous: 
             continue
         out[key] = "" if p.get("Value") is None else str(p.get("Value"))
     if unknown:
-        raise invalid(f"Parameters: [{', '.join(sorted(unknown))}] do not exist in the template")
+        raise invalid("servicecatalog.launch-parameters", f"Parameters: [{', '.join(sorted(unknown))}] do not exist in the template")
     if declared is not None:
         missing = [n for n in declared if n not in out]
         if missing:
-            raise invalid(f"Parameters: [{', '.join(missing)}] must have values")
+            raise invalid("servicecatalog.launch-parameters", f"Parameters: [{', '.join(missing)}] must have values")
     return out
 
 

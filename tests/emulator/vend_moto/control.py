@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     # ...and, like AWS, a launch/update/terminate finishes on its own this long after it started
     # even when nobody polls its record (seen by DescribeProvisionedProduct/SearchProvisionedProducts)
     "record_settle_ms": 3000,
+    # quotas lowered for tests: rule id of src/adapter/aws_rules.yaml -> limit (rules.limit)
+    "limits": {},
 }
 FAULTS = ("timeout_before", "throttle", "concurrent", "server_error", "lost_response")
 # Faults a `script` entry may name: the probabilistic ones, plus "hold" (the operation runs, then

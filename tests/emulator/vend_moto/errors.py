@@ -23,9 +23,21 @@ class AwsError(JsonRESTError):
         ]
 
 
-def not_found(what: str) -> AwsError:
-    return AwsError("ResourceNotFoundException", f"{what} not found.")
+def not_found(rule_id: str, what: str) -> AwsError:
+    """`what` does not exist: the refusal of rule `rule_id` (ResourceNotFoundException)."""
+    from . import rules
+
+    return rules.refuse(rule_id, f"{what} not found.")
 
 
-def invalid(msg: str) -> AwsError:
+def invalid(rule_id: str, msg: str) -> AwsError:
+    """The refusal of rule `rule_id` (an InvalidParametersException rule of the table)."""
+    from . import rules
+
+    return rules.refuse(rule_id, msg)
+
+
+def bad_request(msg: str) -> AwsError:
+    """A malformed request (a missing required member, a value outside its enum): a protocol
+    error, not a rule of the table."""
     return AwsError("InvalidParametersException", msg)

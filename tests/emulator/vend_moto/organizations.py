@@ -13,15 +13,18 @@ from typing import Any
 
 from moto.organizations.responses import OrganizationsResponse
 
-from . import control
+from . import control, rules
+from .checks import check_length, check_tags
 from .errors import AwsError
 from .util import now
 
 LOCK = threading.RLock()
 SCP = "SERVICE_CONTROL_POLICY"
-MAX_OU_DEPTH = 5
-MAX_SCPS_PER_TARGET = 5
-MAX_SCP_BYTES = 5120
+# The policy types Organizations knows (EnablePolicyType's PolicyType enum).
+POLICY_TYPES = (
+    "SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY", "BACKUP_POLICY",
+    "AISERVICES_OPT_OUT_POLICY", "CHATBOT_POLICY", "DECLARATIVE_POLICY_EC2",
+)
 
 
 def _params(self) -> dict:
@@ -43,10 +46,6 @@ def _xstate(be) -> dict:
     return st
 
 
-def constraint(reason: str, msg: str) -> AwsError:
-    return AwsError("ConstraintViolationException", msg, Reason=reason)
-
-
 def _root(be):
     return next((o for o in be.ou if getattr(o, "type", "") == "ROOT"), None)
 
@@ -60,17 +59,40 @@ def _require_scp(be, ptype: str | None) -> None:
     if be.org is None:
         raise AwsError("AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")
     if (ptype or SCP) == SCP and not _scp_enabled(be):
-        raise AwsError("PolicyTypeNotEnabledException", "This operation can be performed only for enabled policy types.")
+        raise rules.refuse("organizations.scp-enabled", "This operation can be performed only for enabled policy types.")
 
 
-def _target(be, target_id: str):
+def _target(rule_id: str, be, target_id: str):
+    """The root, OU or account `target_id` (rule `rule_id` refuses an unknown one)."""
     for o in be.ou:
         if o.id == target_id:
             return o
     for a in be.accounts:
         if a.id == target_id:
             return a
-    raise AwsError("TargetNotFoundException", "You specified a target that doesn't exist.")
+    raise rules.refuse(rule_id, "You specified a target that doesn't exist.")
+
+
+def _ou(be, ou_id: str):
+    """The OU `ou_id` (not the root)."""
+    ou = next((o for o in be.ou if o.id == ou_id and getattr(o, "type", "") != "ROOT"), None)
+    if ou is None:
+        raise rules.refuse("organizations.ou-exists", "We can't find an OU with the OrganizationalUnitId that you specified.")
+    return ou
+
+
+def _policy(be, policy_id: str):
+    pol = next((p for p in be.policies if p.id == policy_id), None)
+    if pol is None:
+        raise rules.refuse("organizations.policy-exists", "We can't find a policy with the PolicyId that you specified.")
+    return pol
+
+
+def _account(be, account_id: str):
+    acct = next((a for a in be.accounts if a.id == account_id), None)
+    if acct is None:
+        raise rules.refuse("organizations.account-exists", "We can't find an AWS account with the AccountId that you specified.")
+    return acct
 
 
 def _depth(be, parent_id: str) -> int:
@@ -84,12 +106,8 @@ def _depth(be, parent_id: str) -> int:
 
 
 def _check_size(content: Any) -> None:
-    if content is not None and len(content.encode("utf-8")) > MAX_SCP_BYTES:
-        raise constraint("POLICY_CONTENT_LIMIT_EXCEEDED", "You have exceeded the maximum policy size.")
-
-
-def invalid_input(reason: str, msg: str) -> AwsError:
-    return AwsError("InvalidInputException", msg, Reason=reason)
+    if content is not None and len(content.encode("utf-8")) > rules.limit("organizations.policy-size"):
+        raise rules.refuse("organizations.policy-size", "You have exceeded the maximum policy size.")
 
 
 def _check_json(content: Any) -> None:
@@ -101,45 +119,14 @@ def _check_json(content: Any) -> None:
     except ValueError:
         doc = None
     if not isinstance(doc, dict):
-        raise AwsError("MalformedPolicyDocumentException", "The provided policy document doesn't meet the requirements of the specified policy type.")
-
-
-def _check_length(value: Any, field: str, lo: int, hi: int) -> None:
-    n = len(value or "")
-    if n < lo:
-        raise invalid_input("MIN_LENGTH_EXCEEDED" if value else "INPUT_REQUIRED", f"{field} must be at least {lo} characters.")
-    if n > hi:
-        raise invalid_input("MAX_LENGTH_EXCEEDED", f"{field} must be at most {hi} characters.")
-
-
-# Tag (API model): key 1-128, value 0-256, both `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`; `aws:` keys
-# are system tags (INVALID_SYSTEM_TAGS_PARAMETER); at most 50 tags per resource.
-MAX_TAGS = 50
-
-
-def _tag_chars_ok(s: str) -> bool:
-    import unicodedata
-
-    return all(c in "_.:/=+-@" or unicodedata.category(c)[0] in "LNZ" for c in s)
+        raise rules.refuse("organizations.policy-json", "The provided policy document doesn't meet the requirements of the specified policy type.")
 
 
 def _check_tags(tags: Any, existing: dict | None = None) -> None:
-    seen: set[str] = set()
-    for t in tags or []:
-        k, v = t.get("Key"), t.get("Value")
-        if k is None or v is None:
-            raise invalid_input("INPUT_REQUIRED", "Every tag needs a Key and a Value.")
-        _check_length(k, "Tag key", 1, 128)
-        _check_length(v, "Tag value", 0, 256)
-        if not _tag_chars_ok(k) or not _tag_chars_ok(v):
-            raise invalid_input("INVALID_PATTERN", "You provided a value that does not match the required pattern.")
-        if k.lower().startswith("aws:"):
-            raise invalid_input("INVALID_SYSTEM_TAGS_PARAMETER", "You specified a tag key that is a system tag.")
-        if k in seen:
-            raise invalid_input("DUPLICATE_TAG_KEY", "Tag keys must be unique among the tags attached to the same entity.")
-        seen.add(k)
-    if len(seen | set(existing or {})) > MAX_TAGS:
-        raise constraint("TAG_LIMIT_EXCEEDED", "You have exceeded the number of tags allowed on this resource.")
+    """Organizations tags: key 1-128, value 0-256 characters of the API model's pattern; an
+    `aws:` key is a system tag (INVALID_SYSTEM_TAGS_PARAMETER); at most
+    `limit("organizations.tag-count")` tags per resource."""
+    check_tags("organizations.tag-shape", "organizations.tag-count", tags, existing)
 
 
 # E-mail (CreateAccount.Email in the API reference): 6-64 characters, 7-bit ASCII, exactly one
@@ -150,17 +137,20 @@ _LOCAL_BAD = set(" \t\r\n\"'()<>[]:;,\\|%&")
 _DOMAIN = re.compile(r"^[A-Za-z0-9.-]+$")
 
 
-def _check_email(email: Any) -> None:
+def _check_email(rule_id: str, email: Any) -> None:
     e = email or ""
-    _check_length(e, "Email", 6, 64)
-    bad = invalid_input("INVALID_PATTERN", "You provided a value that does not match the required pattern.")
+    check_length(rule_id, e, "Email", 6, rules.limit(rule_id))
+
+    def bad() -> AwsError:
+        return rules.refuse(rule_id, "You provided a value that does not match the required pattern.", reason="INVALID_PATTERN")
+
     if not e.isascii() or e.count("@") != 1:
-        raise bad
+        raise bad()
     local, domain = e.split("@")
     if not local or local.startswith(".") or any(c in _LOCAL_BAD or c.isspace() for c in local):
-        raise bad
+        raise bad()
     if not _DOMAIN.match(domain) or domain[0] in ".-" or domain[-1] in ".-" or "." not in domain:
-        raise bad
+        raise bad()
 
 
 def _is_management(be, account_id: str) -> bool:
@@ -183,13 +173,16 @@ def create_organizational_unit(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        be.validate_parent_id(a.get("ParentId", ""))
-        if _depth(be, a["ParentId"]) > MAX_OU_DEPTH:
-            raise constraint("OU_DEPTH_LIMIT_EXCEEDED", "You attempted to create an OU tree that is too many levels deep.")
-        _check_length(a.get("Name"), "Name", 1, 128)
+        if not any(o.id == a.get("ParentId") for o in be.ou):
+            raise rules.refuse("organizations.parent-exists", "We can't find a root or OU with the ParentId that you specified.")
+        if _depth(be, a["ParentId"]) > rules.limit("organizations.ou-depth"):
+            raise rules.refuse("organizations.ou-depth", "You attempted to create an OU tree that is too many levels deep.")
+        check_length("organizations.ou-name", a.get("Name"), "Name", 1, rules.limit("organizations.ou-name"))
         _check_tags(a.get("Tags"))
         if any(o.parent_id == a["ParentId"] and o.name == a.get("Name") for o in be.ou):
-            raise AwsError("DuplicateOrganizationalUnitException", "An OU with the same name already exists.")
+            raise rules.refuse("organizations.ou-name-unique", "An OU with the same name already exists.")
+        if sum(1 for o in be.ou if getattr(o, "type", "") != "ROOT") >= rules.limit("organizations.ou-count"):
+            raise rules.refuse("organizations.ou-count", "You have reached the maximum number of OUs in your organization.")
         out = ORIG["create_organizational_unit"](self)
         if not _scp_enabled(be):
             ou_id = json.loads(out)["OrganizationalUnit"]["Id"]
@@ -201,9 +194,9 @@ def delete_organizational_unit(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        ou = be.get_organizational_unit_by_id(a.get("OrganizationalUnitId", ""))
+        ou = _ou(be, a.get("OrganizationalUnitId", ""))
         if any(x.parent_id == ou.id for x in be.accounts) or any(x.parent_id == ou.id for x in be.ou):
-            raise AwsError("OrganizationalUnitNotEmptyException", "The specified OU is not empty. Move all accounts to another root or OU and delete all child OUs, then try the operation again.")
+            raise rules.refuse("organizations.ou-empty-to-delete", "The specified OU is not empty. Move all accounts to another root or OU and delete all child OUs, then try the operation again.")
         for p in list(ou.attached_policies):
             ou.attached_policies.remove(p)
             if ou in p.attachments:
@@ -236,12 +229,18 @@ def create_policy(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        _require_scp(be, a.get("Type"))
-        _check_length(a.get("Name"), "Name", 1, 128)
-        _check_tags(a.get("Tags"))
-        if (a.get("Type") or SCP) == SCP:
+        ptype = a.get("Type") or SCP
+        _require_scp(be, ptype)
+        check_length("organizations.policy-name", a.get("Name"), "Name", 1, rules.limit("organizations.policy-name"))
+        if any(p.type == ptype and p.name == a.get("Name") for p in be.policies):
+            raise rules.refuse("organizations.policy-name-unique", "A policy with the same name already exists.")
+        if ptype == SCP:
             _check_size(a.get("Content"))
         _check_json(a.get("Content"))
+        _check_tags(a.get("Tags"))
+        # The quota counts every policy of the type, FullAWSAccess included.
+        if sum(1 for p in be.policies if p.type == ptype) >= rules.limit("organizations.policy-count"):
+            raise rules.refuse("organizations.policy-count", "You have reached the maximum number of policies of this type in your organization.")
         return ORIG["create_policy"](self)
 
 
@@ -249,9 +248,9 @@ def update_policy(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        pol = be.get_policy_by_id(a.get("PolicyId", ""))
+        pol = _policy(be, a.get("PolicyId", ""))
         if pol.aws_managed:
-            raise invalid_input("IMMUTABLE_POLICY", "You specified a policy that is managed by AWS and can't be modified.")
+            raise rules.refuse("organizations.aws-managed-policy-immutable", "You specified a policy that is managed by AWS and can't be modified.")
         if pol.type == SCP:
             _check_size(a.get("Content"))
         _check_json(a.get("Content"))
@@ -262,9 +261,11 @@ def delete_policy(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        pol = be.get_policy_by_id(a.get("PolicyId", ""))
+        pol = _policy(be, a.get("PolicyId", ""))
         if pol.aws_managed:
-            raise invalid_input("IMMUTABLE_POLICY", "You specified a policy that is managed by AWS and can't be modified.")
+            raise rules.refuse("organizations.aws-managed-policy-immutable", "You specified a policy that is managed by AWS and can't be modified.")
+        if pol.attachments:
+            raise rules.refuse("organizations.policy-detached-to-delete", "The policy is attached to one or more entities. You must detach it from all roots, OUs, and accounts before performing this operation.")
         return ORIG["delete_policy"](self)
 
 
@@ -272,7 +273,12 @@ def tag_resource(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        res = be._get_resource_for_tagging(a.get("ResourceId", ""))
+        rid = a.get("ResourceId", "")
+        res = next((x for x in list(be.ou) + list(be.accounts) + list(be.policies) if x.id == rid), None)
+        if res is None:
+            raise rules.refuse("organizations.tag-target-exists", "We can't find a root, OU, account, or policy with the TargetId that you specified.")
+        if getattr(res, "aws_managed", False):
+            raise rules.refuse("organizations.aws-managed-policy-immutable", "You specified a policy that is managed by AWS and can't be modified.")
         _check_tags(a.get("Tags"), res.tags)
         return ORIG["tag_resource"](self)
 
@@ -281,8 +287,11 @@ def close_account(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        if _is_management(be, a.get("AccountId", "")):
-            raise constraint("CANNOT_CLOSE_MANAGEMENT_ACCOUNT", "You attempted to close the management account.")
+        acct = _account(be, a.get("AccountId", ""))
+        if _is_management(be, acct.id):
+            raise rules.refuse("organizations.close-not-management", "You attempted to close the management account.")
+        if acct.status != "ACTIVE":
+            raise rules.refuse("organizations.close-active-only", "You attempted to close an account that is already closed.")
         return ORIG["close_account"](self)
 
 
@@ -305,6 +314,13 @@ def enable_policy_type(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
+        root = next((o for o in be.ou if o.id == a.get("RootId") and getattr(o, "type", "") == "ROOT"), None)
+        if root is None:
+            raise rules.refuse("organizations.root-exists", "We can't find a root with the RootId that you specified.")
+        if a.get("PolicyType") not in POLICY_TYPES:
+            raise rules.refuse("organizations.policy-type-known", "You specified an invalid value.", reason="INVALID_ENUM")
+        if any(t["Type"] == a["PolicyType"] and t.get("Status") == "ENABLED" for t in root.policy_types):
+            raise rules.refuse("organizations.policy-type-enable-once", "The specified policy type is already enabled in the specified root.")
         out = ORIG["enable_policy_type"](self)
         if a.get("PolicyType") == SCP:
             full = next((p for p in be.policies if p.aws_managed and p.type == SCP), None)
@@ -332,13 +348,14 @@ def attach_policy(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        pol = be.get_policy_by_id(a.get("PolicyId", ""))
+        pol = _policy(be, a.get("PolicyId", ""))
         _require_scp(be, pol.type)
-        tgt = _target(be, a.get("TargetId", ""))
+        tgt = _target("organizations.attach-target-exists", be, a.get("TargetId", ""))
         if pol in tgt.attached_policies:
-            raise AwsError("DuplicatePolicyAttachmentException", "The selected policy is already attached to the specified target.")
-        if pol.type == SCP and sum(1 for p in tgt.attached_policies if p.type == SCP) >= MAX_SCPS_PER_TARGET:
-            raise constraint("MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED", "You attempted to exceed the number of policies of a certain type that can be attached to an entity.")
+            raise rules.refuse("organizations.attach-once", "The selected policy is already attached to the specified target.")
+        most = rules.limit("organizations.scp-max-per-target")
+        if pol.type == SCP and sum(1 for p in tgt.attached_policies if p.type == SCP) >= most:
+            raise rules.refuse("organizations.scp-max-per-target", "You attempted to exceed the number of policies of a certain type that can be attached to an entity.")
         return ORIG["attach_policy"](self)
 
 
@@ -346,12 +363,13 @@ def detach_policy(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        pol = be.get_policy_by_id(a.get("PolicyId", ""))
-        tgt = _target(be, a.get("TargetId", ""))
+        pol = _policy(be, a.get("PolicyId", ""))
+        tgt = _target("organizations.attach-target-exists", be, a.get("TargetId", ""))
         if pol not in tgt.attached_policies:
-            raise AwsError("PolicyNotAttachedException", "The policy isn't attached to the specified target.")
-        if pol.type == SCP and sum(1 for p in tgt.attached_policies if p.type == SCP) <= 1:
-            raise constraint("MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED", "You attempted to detach a policy from an entity that would leave it without any policy of that type.")
+            raise rules.refuse("organizations.detach-attached-only", "The policy isn't attached to the specified target.")
+        least = rules.limit("organizations.scp-min-per-target")
+        if pol.type == SCP and sum(1 for p in tgt.attached_policies if p.type == SCP) <= least:
+            raise rules.refuse("organizations.scp-min-per-target", "You attempted to detach a policy from an entity that would leave it without any policy of that type.")
         return ORIG["detach_policy"](self)
 
 
@@ -359,16 +377,16 @@ def move_account(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        acct = be.get_account_by_id(a.get("AccountId", ""))
+        acct = _account(be, a.get("AccountId", ""))
         src, dst = a.get("SourceParentId", ""), a.get("DestinationParentId", "")
         if not any(o.id == src for o in be.ou):
-            raise AwsError("SourceParentNotFoundException", "You specified a source parent that doesn't exist.")
+            raise rules.refuse("organizations.move-source-is-parent", "You specified a source parent that doesn't exist.")
         if not any(o.id == dst for o in be.ou):
-            raise AwsError("DestinationParentNotFoundException", "You specified a destination parent that doesn't exist.")
+            raise rules.refuse("organizations.move-destination-exists", "You specified a destination parent that doesn't exist.")
         if acct.parent_id == dst:
-            raise AwsError("DuplicateAccountException", "That account is already present in the specified destination.")
+            raise rules.refuse("organizations.move-not-already-there", "That account is already present in the specified destination.")
         if acct.parent_id != src:
-            raise AwsError("SourceParentNotFoundException", "The account is not a child of the specified source parent.")
+            raise rules.refuse("organizations.move-source-is-parent", "The account is not a child of the specified source parent.")
         acct.parent_id = dst
         return "{}"
 
@@ -386,7 +404,8 @@ def _finalize(self, be, req: dict) -> None:
     """Turn a pending request into SUCCEEDED (creating the account) or FAILED."""
     st = req["status"]
     if _email_taken(be, req["kwargs"].get("Email")):
-        st.update(State="FAILED", FailureReason="EMAIL_ALREADY_EXISTS", CompletedTimestamp=now())
+        st.update(State="FAILED", FailureReason=rules.rule("organizations.email-unique")["code"], CompletedTimestamp=now())
+        rules.fired("organizations.email-unique")
         return
     out = be.create_account(**req["kwargs"])
     acct_id = out["CreateAccountStatus"]["AccountId"]
@@ -406,10 +425,10 @@ def create_account(self):
         # The request is checked at the call (InvalidInputException, nothing created): the
         # e-mail rules and the account name of the API model (CreateAccountName: 1-50
         # characters of [\u0020-\u007E]), and the tags, all-or-nothing.
-        _check_length(a.get("AccountName"), "AccountName", 1, 50)
+        check_length("organizations.account-name", a.get("AccountName"), "AccountName", 1, rules.limit("organizations.account-name"))
         if not all(0x20 <= ord(ch) <= 0x7E for ch in a.get("AccountName") or ""):
-            raise invalid_input("INVALID_PATTERN", "AccountName must be printable ASCII characters.")
-        _check_email(a.get("Email"))
+            raise rules.refuse("organizations.account-name", "AccountName must be printable ASCII characters.", reason="INVALID_PATTERN")
+        _check_email("organizations.email", a.get("Email"))
         _check_tags(a.get("Tags"))
         # AWS request ids are `car-` + 32 hex digits (moto's are 8 characters).
         car = "car-" + uuid.uuid4().hex
@@ -432,7 +451,7 @@ def describe_create_account_status(self):
         req = _xstate(be)["requests"].get(rid)
         if req is None:
             if not any(getattr(x, "create_account_status_id", None) == rid for x in be.accounts):
-                raise AwsError("CreateAccountStatusNotFoundException", "We can't find an create account request with the CreateAccountRequestId that you specified.")
+                raise rules.refuse("organizations.create-request-exists", "We can't find an create account request with the CreateAccountRequestId that you specified.")
             return ORIG["describe_create_account_status"](self)
         if req["status"]["State"] == "IN_PROGRESS":
             if req["polls_left"] > 0:

@@ -13,9 +13,10 @@ from typing import Any
 from moto.servicecatalog.models import servicecatalog_backends
 from moto.servicecatalog.responses import ServiceCatalogResponse
 
-from . import control
+from . import control, rules
+from .checks import check_length, check_tags
 from .cloudformation import stack_params, template_parameters
-from .errors import AwsError, invalid, not_found
+from .errors import bad_request, invalid, not_found
 from .util import dumps, now, page, rid
 
 LOCK = threading.RLock()
@@ -82,7 +83,7 @@ def _arn(self: ServiceCatalogResponse, kind: str, ident: str) -> str:
 def _portfolio(st: State, pid: str) -> dict:
     p = st.portfolios.get(pid or "")
     if p is None:
-        raise not_found(f"Portfolio {pid}")
+        raise not_found("servicecatalog.portfolio-exists", f"Portfolio {pid}")
     return p
 
 
@@ -96,14 +97,14 @@ def _product(self: ServiceCatalogResponse, pid: str | None, name: str | None = N
             for p in s.products.values():
                 if p["Name"] == name:
                     return p
-    raise not_found(f"Product {pid or name}")
+    raise not_found("servicecatalog.product-exists", f"Product {pid or name}")
 
 
 def _artifact(prod: dict, aid: str | None, name: str | None = None) -> dict:
     for a in prod["artifacts"]:
         if (aid and a["Id"] == aid) or (name and not aid and a["Name"] == name):
             return a
-    raise not_found(f"Provisioning artifact {aid or name}")
+    raise not_found("servicecatalog.product-exists", f"Provisioning artifact {aid or name}")
 
 
 def _portfolio_detail(p: dict) -> dict:
@@ -153,7 +154,7 @@ def _new_artifact(params: dict) -> dict:
     info = params.get("Info") or {}
     url = info.get("LoadTemplateFromURL") or info.get("TemplateUrl")
     if not url and not info.get("ImportFromPhysicalId"):
-        raise invalid("ProvisioningArtifactParameters.Info must contain LoadTemplateFromURL")
+        raise bad_request("ProvisioningArtifactParameters.Info must contain LoadTemplateFromURL")
     return {
         "Id": rid("pa-"),
         "Name": params.get("Name") or "v1",
@@ -177,6 +178,37 @@ def _token_put(st: State, op: str, token: str | None, value: Any) -> None:
         st.tokens[(op, token)] = value
 
 
+def _check_tags(tags: Any, existing: Any = None, removed: Any = None) -> None:
+    """Service Catalog tags (API model): key 1-128, value 0-256 characters of the allowed
+    pattern; at most `limit("servicecatalog.tag-count")` on a resource."""
+    check_tags("servicecatalog.tag-shape", "servicecatalog.tag-count", tags, existing, removed)
+
+
+def _check_portfolio_fields(a: dict, create: bool) -> None:
+    """CreatePortfolio/UpdatePortfolio (API model): DisplayName 1-100, ProviderName 1-50,
+    Description at most 2000 characters."""
+    if create or a.get("DisplayName") is not None:
+        check_length("servicecatalog.portfolio-fields", a.get("DisplayName"), "DisplayName", 1, 100)
+    if create or a.get("ProviderName") is not None:
+        check_length("servicecatalog.portfolio-fields", a.get("ProviderName"), "ProviderName", 1, 50)
+    check_length("servicecatalog.portfolio-fields", a.get("Description"), "Description", 0, 2000)
+
+
+def _check_product_fields(a: dict, create: bool) -> None:
+    """CreateProduct/UpdateProduct (API model): Name and Owner 1-8191, Description at most
+    8191 characters."""
+    for k in ("Name", "Owner"):
+        if create or a.get(k) is not None:
+            check_length("servicecatalog.product-fields", a.get(k), k, 1, 8191)
+    check_length("servicecatalog.product-fields", a.get("Description"), "Description", 0, 8191)
+
+
+def _check_version_fields(params: dict) -> None:
+    """ProvisioningArtifactProperties (API model): Name and Description at most 8192 characters."""
+    for k in ("Name", "Description"):
+        check_length("servicecatalog.version-fields", params.get(k), k, 0, 8192)
+
+
 # ---------------------------------------------------------------- portfolios
 
 
@@ -188,8 +220,8 @@ def create_portfolio(self):
         if hit:
             p = st.portfolios[hit]
         else:
-            if not a.get("DisplayName") or not a.get("ProviderName"):
-                raise invalid("DisplayName and ProviderName are required")
+            _check_portfolio_fields(a, create=True)
+            _check_tags(a.get("Tags"))
             pid = rid("port-")
             p = {
                 "Id": pid,
@@ -216,6 +248,8 @@ def update_portfolio(self):
     a = _p(self)
     with LOCK:
         p = _portfolio(_st(self), a.get("Id"))
+        _check_portfolio_fields(a, create=False)
+        _check_tags(a.get("AddTags"), p["Tags"], a.get("RemoveTags"))
         for k in ("DisplayName", "Description", "ProviderName"):
             if a.get(k) is not None:
                 p[k] = a[k]
@@ -232,11 +266,11 @@ def delete_portfolio(self):
         pid = a.get("Id")
         _portfolio(st, pid)
         if any(pf == pid for _, pf in st.assoc):
-            raise AwsError("ResourceInUseException", "Portfolio has associated products.")
+            raise rules.refuse("servicecatalog.portfolio-empty-to-delete", "Portfolio has associated products.")
         if st.principals.get(pid):
-            raise AwsError("ResourceInUseException", "Portfolio has associated principals.")
+            raise rules.refuse("servicecatalog.portfolio-empty-to-delete", "Portfolio has associated principals.")
         if st.shares.get(pid):
-            raise AwsError("ResourceInUseException", "Portfolio is shared.")
+            raise rules.refuse("servicecatalog.portfolio-empty-to-delete", "Portfolio is shared.")
         del st.portfolios[pid]
         return "{}"
 
@@ -270,8 +304,11 @@ def create_product(self):
         if hit:
             p = st.products[hit]
         else:
-            if not a.get("Name") or not a.get("Owner") or not a.get("ProductType"):
-                raise invalid("Name, Owner and ProductType are required")
+            if not a.get("ProductType"):
+                raise bad_request("ProductType is required")
+            _check_product_fields(a, create=True)
+            _check_tags(a.get("Tags"))
+            _check_version_fields(a.get("ProvisioningArtifactParameters") or {})
             art = _new_artifact(a.get("ProvisioningArtifactParameters"))
             pid = rid("prod-")
             p = {
@@ -341,6 +378,8 @@ def update_product(self):
     a = _p(self)
     with LOCK:
         p = _product(self, a.get("Id"))
+        _check_product_fields(a, create=False)
+        _check_tags(a.get("AddTags"), p["Tags"], a.get("RemoveTags"))
         for k in ("Name", "Owner", "Description", "Distributor", "SupportDescription", "SupportEmail", "SupportUrl"):
             if a.get(k) is not None:
                 p[k] = a[k]
@@ -357,7 +396,7 @@ def delete_product(self):
         pid = a.get("Id")
         _product(self, pid)
         if any(pr == pid for pr, _ in st.assoc):
-            raise AwsError("ResourceInUseException", "Product is associated with a portfolio.")
+            raise rules.refuse("servicecatalog.product-unused-to-delete", "Product is associated with a portfolio.")
         del st.products[pid]
         return "{}"
 
@@ -407,10 +446,11 @@ def create_provisioning_artifact(self):
             params = a.get("Parameters") or {}
             # CreateProvisioningArtifact's errors (API reference) have no DuplicateResource:
             # a name already used by the product's versions is an invalid parameter.
+            _check_version_fields(params)
             if any(x["Name"] == params.get("Name") for x in p["artifacts"]):
-                raise invalid(f"Provisioning artifact {params.get('Name')} already exists.")
-            if len(p["artifacts"]) >= 100:
-                raise AwsError("LimitExceededException", "Provisioning artifact limit reached.")
+                raise invalid("servicecatalog.version-name-unique", f"Provisioning artifact {params.get('Name')} already exists.")
+            if len(p["artifacts"]) >= rules.limit("servicecatalog.version-count"):
+                raise rules.refuse("servicecatalog.version-count", "Provisioning artifact limit reached.")
             art = _new_artifact(params)
             p["artifacts"].append(art)
             _token_put(st, "CreateProvisioningArtifact", a.get("IdempotencyToken"), art["Id"])
@@ -422,9 +462,10 @@ def update_provisioning_artifact(self):
     with LOCK:
         p = _product(self, a.get("ProductId"))
         art = _artifact(p, a.get("ProvisioningArtifactId"))
+        _check_version_fields(a)
         if a.get("Guidance") is not None:
             if a["Guidance"] not in ("DEFAULT", "DEPRECATED"):
-                raise invalid("Guidance must be DEFAULT or DEPRECATED")
+                raise invalid("servicecatalog.version-fields", "Guidance must be DEFAULT or DEPRECATED")
             art["Guidance"] = a["Guidance"]
         if a.get("Active") is not None:
             art["Active"] = bool(a["Active"])
@@ -440,11 +481,11 @@ def delete_provisioning_artifact(self):
         p = _product(self, a.get("ProductId"))
         art = _artifact(p, a.get("ProvisioningArtifactId"))
         if len(p["artifacts"]) == 1:
-            raise invalid("You cannot delete the last provisioning artifact of a product.")
+            raise invalid("servicecatalog.version-keep-one", "You cannot delete the last provisioning artifact of a product.")
         for s in all_states(self.region):
             for pp in s.provisioned.values():
                 if pp["ProvisioningArtifactId"] == art["Id"] and pp["Status"] != "TERMINATED":
-                    raise AwsError("ResourceInUseException", "Provisioning artifact is in use by a provisioned product.")
+                    raise rules.refuse("servicecatalog.version-unused-to-delete", "Provisioning artifact is in use by a provisioned product.")
         p["artifacts"].remove(art)
         return "{}"
 
@@ -480,13 +521,15 @@ def disassociate_product_from_portfolio(self):
         _product(self, a.get("ProductId"))
         pair = (a["ProductId"], a["PortfolioId"])
         if pair not in st.assoc:
-            raise not_found(f"Association of {pair[0]} with {pair[1]}")
+            raise not_found("servicecatalog.association-exists", f"Association of {pair[0]} with {pair[1]}")
         if any(c["ProductId"] == pair[0] and c["PortfolioId"] == pair[1] for c in st.constraints.values()):
-            raise AwsError("ResourceInUseException", "Delete the product's constraints in this portfolio first.")
+            raise rules.refuse("servicecatalog.constraint-before-disassociate", "Delete the product's constraints in this portfolio first.")
         st.assoc.remove(pair)
         return "{}"
 
 
+# An IAM role name (IAM API model): 1-64 characters of [\w+=,.@-].
+ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
 IAM_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user|group)/.+$")
 IAM_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam:::(role|user|group)/.+$")
 
@@ -500,17 +543,18 @@ def associate_principal_with_portfolio(self):
         arn, typ = a.get("PrincipalARN") or "", a.get("PrincipalType")
         if typ == "IAM":
             if not IAM_ARN.match(arn):
-                raise invalid("PrincipalARN of type IAM must be a full IAM ARN with an account id.")
+                raise invalid("servicecatalog.principal-shape", "PrincipalARN of type IAM must be a full IAM ARN with an account id.")
         elif typ == "IAM_PATTERN":
             if not IAM_PATTERN.match(arn):
-                raise invalid("PrincipalARN of type IAM_PATTERN must be an IAM ARN without an account id.")
+                raise invalid("servicecatalog.principal-shape", "PrincipalARN of type IAM_PATTERN must be an IAM ARN without an account id.")
         else:
-            raise invalid("PrincipalType must be IAM or IAM_PATTERN")
+            raise bad_request("PrincipalType must be IAM or IAM_PATTERN")
         lst = st.principals.setdefault(pid, [])
         entry = {"PrincipalARN": arn, "PrincipalType": typ}
         if entry not in lst:
-            if typ == "IAM_PATTERN" and sum(1 for e in lst if e["PrincipalType"] == "IAM_PATTERN") >= 10:
-                raise AwsError("LimitExceededException", "At most 10 IAM_PATTERN principals per portfolio.")
+            most = rules.limit("servicecatalog.principal-pattern-count")
+            if typ == "IAM_PATTERN" and sum(1 for e in lst if e["PrincipalType"] == "IAM_PATTERN") >= most:
+                raise rules.refuse("servicecatalog.principal-pattern-count", f"At most {most} IAM_PATTERN principals per portfolio.")
             lst.append(entry)
         return "{}"
 
@@ -525,7 +569,7 @@ def disassociate_principal_from_portfolio(self):
         entry = {"PrincipalARN": a.get("PrincipalARN"), "PrincipalType": typ}
         lst = st.principals.get(pid, [])
         if entry not in lst:
-            raise not_found(f"Principal {entry['PrincipalARN']} ({typ})")
+            raise not_found("servicecatalog.principal-associated", f"Principal {entry['PrincipalARN']} ({typ})")
         lst.remove(entry)
         return "{}"
 
@@ -564,11 +608,11 @@ def _share_target(a: dict) -> tuple[str, str]:
     if node:
         typ, val = node.get("Type"), node.get("Value")
         if typ not in ("ORGANIZATION", "ORGANIZATIONAL_UNIT", "ACCOUNT") or not val:
-            raise invalid("OrganizationNode needs Type ORGANIZATION|ORGANIZATIONAL_UNIT|ACCOUNT and a Value")
+            raise bad_request("OrganizationNode needs Type ORGANIZATION|ORGANIZATIONAL_UNIT|ACCOUNT and a Value")
         return typ, val
     if a.get("AccountId"):
         return "ACCOUNT", a["AccountId"]
-    raise invalid("Either AccountId or OrganizationNode is required")
+    raise bad_request("Either AccountId or OrganizationNode is required")
 
 
 def _org_of(self):
@@ -584,7 +628,7 @@ def _check_share_target(self, typ: str, val: str) -> None:
     org = _org_of(self)
     if org is None:
         if typ != "ACCOUNT":
-            raise invalid("The caller is not in an organization: share with an account instead.")
+            raise invalid("servicecatalog.share-target", "The caller is not in an organization: share with an account instead.")
         return
     if typ == "ORGANIZATION":
         ok = val == org.org.id
@@ -593,7 +637,7 @@ def _check_share_target(self, typ: str, val: str) -> None:
     else:
         ok = any(x.id == val for x in org.accounts)
     if not ok:
-        raise invalid(f"{typ} {val} is not part of the organization.")
+        raise invalid("servicecatalog.share-target", f"{typ} {val} is not part of the organization.")
 
 
 def create_portfolio_share(self):
@@ -605,7 +649,7 @@ def create_portfolio_share(self):
         typ, val = _share_target(a)
         via_org = bool(a.get("OrganizationNode"))
         if via_org and st.org_access != "ENABLED":
-            raise AwsError("InvalidStateException", "AWS Organizations access is not enabled. Call EnableAWSOrganizationsAccess first.")
+            raise rules.refuse("servicecatalog.share-org-access", "AWS Organizations access is not enabled. Call EnableAWSOrganizationsAccess first.")
         _check_share_target(self, typ, val)
         shares = st.shares.setdefault(pid, [])
         share = next((s for s in shares if s["Type"] == typ and s["PrincipalId"] == val), None)
@@ -639,7 +683,7 @@ def delete_portfolio_share(self):
         shares = st.shares.get(pid, [])
         share = next((s for s in shares if s["Type"] == typ and s["PrincipalId"] == val), None)
         if share is None:
-            raise not_found(f"Share of {pid} with {typ} {val}")
+            raise not_found("servicecatalog.share-exists", f"Share of {pid} with {typ} {val}")
         shares.remove(share)
         if not a.get("OrganizationNode"):
             return "{}"
@@ -654,7 +698,7 @@ def describe_portfolio_share_status(self):
         st = _st(self)
         s = st.share_status.get(a.get("PortfolioShareToken") or "")
         if s is None:
-            raise not_found(f"Portfolio share token {a.get('PortfolioShareToken')}")
+            raise not_found("servicecatalog.share-exists", f"Portfolio share token {a.get('PortfolioShareToken')}")
         needed = control.CONFIG.get("share_polls", 1)
         status = "IN_PROGRESS" if s["polls"] < needed else "COMPLETED"
         s["polls"] += 1
@@ -677,7 +721,7 @@ def describe_portfolio_shares(self):
         _portfolio(st, pid)
         typ = a.get("Type")
         if typ not in ("ACCOUNT", "ORGANIZATION", "ORGANIZATIONAL_UNIT", "ORGANIZATION_MEMBER_ACCOUNT"):
-            raise invalid("Type must be ACCOUNT|ORGANIZATION|ORGANIZATIONAL_UNIT|ORGANIZATION_MEMBER_ACCOUNT")
+            raise bad_request("Type must be ACCOUNT|ORGANIZATION|ORGANIZATIONAL_UNIT|ORGANIZATION_MEMBER_ACCOUNT")
         items = []
         for s in st.shares.get(pid, []):
             if typ == "ACCOUNT" and s["Type"] == "ACCOUNT" and not s["via_org"]:
@@ -730,23 +774,25 @@ def create_constraint(self):
             _portfolio(st, pid)
             _product(self, prod)
             if (prod, pid) not in st.assoc:
-                raise not_found(f"Product {prod} is not associated with portfolio {pid}")
+                raise not_found("servicecatalog.association-exists", f"Product {prod} is not associated with portfolio {pid}")
             typ = a.get("Type")
             if typ not in ("LAUNCH", "NOTIFICATION", "RESOURCE_UPDATE", "STACKSET", "TEMPLATE"):
-                raise invalid(f"Unknown constraint type {typ}")
+                raise bad_request(f"Unknown constraint type {typ}")
             try:
                 params = json.loads(a.get("Parameters") or "")
             except ValueError:
-                raise invalid("Parameters must be a JSON document")
+                raise bad_request("Parameters must be a JSON document")
             if typ == "LAUNCH":
                 if not isinstance(params, dict):
-                    raise invalid("Parameters must be a JSON object")
+                    raise bad_request("Parameters must be a JSON object")
                 has_role = "RoleArn" in params
                 has_local = "LocalRoleName" in params
                 if has_role == has_local:
-                    raise invalid("A launch constraint needs exactly one of RoleArn or LocalRoleName.")
+                    raise invalid("servicecatalog.constraint-role", "A launch constraint needs exactly one of RoleArn or LocalRoleName.")
+                if has_local and not ROLE_NAME.fullmatch(str(params["LocalRoleName"])):
+                    raise invalid("servicecatalog.constraint-role", "LocalRoleName must be an IAM role name: 1-64 characters of [A-Za-z0-9+=,.@_-].")
                 if any(c["Type"] == "LAUNCH" and c["ProductId"] == prod and c["PortfolioId"] == pid for c in st.constraints.values()):
-                    raise AwsError("DuplicateResourceException", "A launch constraint already exists for this product and portfolio.")
+                    raise rules.refuse("servicecatalog.constraint-one-launch", "A launch constraint already exists for this product and portfolio.")
             cid = rid("cons-")
             c = {
                 "ConstraintId": cid,
@@ -767,7 +813,7 @@ def describe_constraint(self):
     with LOCK:
         c = _st(self).constraints.get(a.get("Id") or "")
         if c is None:
-            raise not_found(f"Constraint {a.get('Id')}")
+            raise not_found("servicecatalog.constraint-exists", f"Constraint {a.get('Id')}")
         return dumps({"ConstraintDetail": _constraint_detail(c), "ConstraintParameters": c["Parameters"], "Status": "AVAILABLE"})
 
 
@@ -776,7 +822,7 @@ def delete_constraint(self):
     with LOCK:
         st = _st(self)
         if a.get("Id") not in st.constraints:
-            raise not_found(f"Constraint {a.get('Id')}")
+            raise not_found("servicecatalog.constraint-exists", f"Constraint {a.get('Id')}")
         del st.constraints[a["Id"]]
         return "{}"
 
@@ -802,7 +848,7 @@ def _pp(self, a: dict) -> dict:
         name = a.get("ProvisionedProductName") or a.get("Name")
         pp = next((x for x in st.provisioned.values() if x["Name"] == name), None)
     if pp is None:
-        raise not_found("Provisioned product")
+        raise not_found("servicecatalog.provisioned-exists", "Provisioned product")
     return pp
 
 
@@ -845,9 +891,9 @@ def _declared(art: dict) -> dict | None:
 
 def _launchable(art: dict, update: bool) -> None:
     if not art["Active"]:
-        raise invalid(f"Provisioning artifact {art['Id']} is not active.")
+        raise invalid("servicecatalog.launch-version-active", f"Provisioning artifact {art['Id']} is not active.")
     if art["Guidance"] == "DEPRECATED" and not update:
-        raise invalid(f"Provisioning artifact {art['Id']} is deprecated: no new launches.")
+        raise invalid("servicecatalog.launch-version-not-deprecated", f"Provisioning artifact {art['Id']} is deprecated: no new launches.")
 
 
 PP_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
@@ -865,10 +911,11 @@ def provision_product(self):
         _launchable(art, update=False)
         name = a.get("ProvisionedProductName")
         # ProvisionedProductName (API model): 1-128 characters, `[a-zA-Z0-9][a-zA-Z0-9._-]*`.
-        if not name or len(name) > 128 or not PP_NAME.fullmatch(name):
-            raise invalid("ProvisionedProductName must be 1-128 characters matching [a-zA-Z0-9][a-zA-Z0-9._-]*")
+        if not name or len(name) > rules.limit("servicecatalog.provisioned-name") or not PP_NAME.fullmatch(name):
+            raise invalid("servicecatalog.provisioned-name", "ProvisionedProductName must be 1-128 characters matching [a-zA-Z0-9][a-zA-Z0-9._-]*")
         if any(x["Name"] == name and x["Status"] != "TERMINATED" for x in st.provisioned.values()):
-            raise AwsError("DuplicateResourceException", f"A provisioned product named {name} already exists.")
+            raise rules.refuse("servicecatalog.provisioned-name-unique", f"A provisioned product named {name} already exists.")
+        _check_tags(a.get("Tags"))
         # The stack's parameters, checked against the template now (as AWS does at the call).
         params = stack_params(_declared(art), a.get("ProvisioningParameters") or [], None)
         ppid = rid("pp-")
@@ -905,9 +952,10 @@ def update_provisioned_product(self):
         hit = _token_hit(st, "UpdateProvisionedProduct", a.get("UpdateToken"))
         if hit:
             return dumps({"RecordDetail": _record_view(st.records[hit])})
+        _settle(st)
         pp = _pp(self, a)
         if pp["Status"] in ("UNDER_CHANGE", "PLAN_IN_PROGRESS"):
-            raise invalid(f"Provisioned product {pp['Id']} is {pp['Status']}.")
+            raise invalid("servicecatalog.update-available-only", f"Provisioned product {pp['Id']} is {pp['Status']}.")
         prod = _product(self, a.get("ProductId") or pp["ProductId"], a.get("ProductName"), anywhere=True)
         art = _artifact(prod, a.get("ProvisioningArtifactId") or pp["ProvisioningArtifactId"], a.get("ProvisioningArtifactName"))
         _launchable(art, update=True)
@@ -931,7 +979,10 @@ def terminate_provisioned_product(self):
         hit = _token_hit(st, "TerminateProvisionedProduct", a.get("TerminateToken"))
         if hit:
             return dumps({"RecordDetail": _record_view(st.records[hit])})
+        _settle(st)
         pp = _pp(self, a)
+        if pp["Status"] in ("UNDER_CHANGE", "PLAN_IN_PROGRESS"):
+            raise rules.refuse("servicecatalog.terminate-not-under-change", f"Provisioned product {pp['Id']} is {pp['Status']}.")
         rec = _record(self, pp, "TERMINATE_PROVISIONED_PRODUCT", a.get("TerminateToken"), None)
         _token_put(st, "TerminateProvisionedProduct", a.get("TerminateToken"), rec["RecordId"])
         return dumps({"RecordDetail": _record_view(rec)})
@@ -943,7 +994,7 @@ def describe_record(self):
         st = _st(self)
         rec = st.records.get(a.get("Id") or "")
         if rec is None:
-            raise not_found(f"Record {a.get('Id')}")
+            raise not_found("servicecatalog.record-exists", f"Record {a.get('Id')}")
         needed = control.CONFIG.get("record_polls", 1)
         if rec["Status"] in ("CREATED", "IN_PROGRESS"):
             if rec["polls"] >= needed:
@@ -1037,7 +1088,7 @@ def search_provisioned_products(self):
         _settle(st)
         alf = a.get("AccessLevelFilter") or {}
         if alf and alf.get("Key") not in ("Account", "Role", "User"):
-            raise invalid("AccessLevelFilter.Key must be Account, Role or User")
+            raise bad_request("AccessLevelFilter.Key must be Account, Role or User")
         items = sorted(st.provisioned.values(), key=lambda p: p["CreatedTime"])
         for q in (a.get("Filters") or {}).get("SearchQuery") or []:
             if ":" in q:
