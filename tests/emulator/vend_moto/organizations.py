@@ -214,13 +214,11 @@ def update_organizational_unit(self):
     a = _params(self)
     with LOCK:
         be = _be(self)
-        ou = be.get_organizational_unit_by_id(a.get("OrganizationalUnitId", ""))
-        if getattr(ou, "type", "") == "ROOT":
-            raise AwsError("OrganizationalUnitNotFoundException", "You specified an organizational unit that doesn't exist.")
+        ou = _ou(be, a.get("OrganizationalUnitId", ""))
         name = a.get("Name")
-        _check_length(name, "Name", 1, 128)
+        check_length("organizations.ou-name", name, "Name", 1, rules.limit("organizations.ou-name"))
         if any(o.parent_id == ou.parent_id and o.name == name and o.id != ou.id for o in be.ou):
-            raise AwsError("DuplicateOrganizationalUnitException", "An OU with the same name already exists.")
+            raise rules.refuse("organizations.ou-name-unique", "An OU with the same name already exists.")
         ou.name = name
         return json.dumps({"OrganizationalUnit": ou.describe()["OrganizationalUnit"]})
 
