@@ -15,7 +15,8 @@
 //!     VEND_BENCH_SIZES=1000,2000 VEND_BENCH_MODES=file cargo bench --bench apply_scale
 //!
 //! Environment: `VEND_BENCH_SIZES` (comma-separated N, default `1000,2000,10000`),
-//! `VEND_BENCH_MODES` (`file,memory` by default), `VEND_BENCH_TIMEOUT` (seconds per binary run,
+//! `VEND_BENCH_MODES` (`plan,memory,file` by default; `plan`: `vend plan --json` of the N new
+//! accounts through the binary, planned and checked), `VEND_BENCH_TIMEOUT` (seconds per binary run,
 //! default 600; a run that times out is reported as such), `VEND_BENCH_KEEP=1` keeps the
 //! generated workspaces.
 
@@ -181,6 +182,8 @@ impl<C: Cloud> Cloud for Counting<C> {
 
 struct MemoryRun {
     plan_secs: f64,
+    /// `check::check` (the plan check as `vend plan` runs it).
+    check_secs: f64,
     apply_secs: f64,
     changes: usize,
     calls: usize,
@@ -195,6 +198,11 @@ fn run_memory(ws: &Path) -> MemoryRun {
     let state = vend::adapter::fs::read_state(&ws.join("snapshots/demo.state.json")).unwrap();
     let plan = vend::plan::build(&loaded.desired, &state);
     let plan_secs = start.elapsed().as_secs_f64();
+    // The plan check itself (what `vend plan` runs before calling a plan applyable).
+    let start = Instant::now();
+    let found = vend::check::check(&plan, &state, &vend::adapter::local_cloud::Settings::default());
+    let check_secs = start.elapsed().as_secs_f64();
+    assert!(found.diagnostics.is_empty(), "the check refuses the generated plan: {:?}", found.diagnostics);
     let start = Instant::now();
     let mut cloud = Counting { inner: LocalCloud::in_memory(state), calls: 0 };
     let mut audit = MemoryAudit::default();
@@ -203,6 +211,7 @@ fn run_memory(ws: &Path) -> MemoryRun {
     let apply_secs = start.elapsed().as_secs_f64();
     MemoryRun {
         plan_secs,
+        check_secs,
         apply_secs,
         changes: plan.changes.len(),
         calls: cloud.calls,
@@ -215,7 +224,7 @@ fn main() -> ExitCode {
         .iter()
         .map(|s| s.parse().expect("VEND_BENCH_SIZES: numbers"))
         .collect();
-    let modes = env_list("VEND_BENCH_MODES", "file,memory");
+    let modes = env_list("VEND_BENCH_MODES", "plan,memory,file");
     let timeout = Duration::from_secs(
         std::env::var("VEND_BENCH_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(600),
     );
@@ -238,14 +247,40 @@ fn main() -> ExitCode {
             };
             println!(
                 "memory N={n:>6}: plan {:.2} s + check (engine::apply in memory) {:.2} s = {total:.2} s; \
-                 {} changes, {} calls, {:.0} calls/s, complete={}{target}",
+                 {} changes, {} calls, {:.0} calls/s, complete={}{target}; check::check itself {:.2} s",
                 r.plan_secs,
                 r.apply_secs,
                 r.changes,
                 r.calls,
                 r.calls as f64 / r.apply_secs.max(1e-9),
-                r.complete
+                r.complete,
+                r.check_secs
             );
+        }
+        if modes.iter().any(|m| m == "plan") {
+            // `vend plan --json` through the binary: load, plan, check, render (the state file
+            // is the demo's; the plan creates the N accounts).
+            let cfg = ws.join(".bench-config");
+            fs::create_dir_all(&cfg).unwrap();
+            let start = Instant::now();
+            let out = vend(&ws, &cfg, &["plan", "--json"]).stderr(Stdio::null()).output().unwrap();
+            let secs = start.elapsed().as_secs_f64();
+            let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            let applyable = plan["applyable"] == serde_json::Value::Bool(true);
+            let changes = plan["changes"].as_array().map_or(0, Vec::len);
+            let target = if n == 10_000 {
+                let met = secs <= TARGET_MEMORY_10K_SECS && applyable;
+                ok &= met;
+                format!("  target <= {TARGET_MEMORY_10K_SECS} s: {}", if met { "met" } else { "MISSED" })
+            } else {
+                String::new()
+            };
+            println!(
+                "plan   N={n:>6}: vend plan --json (planned and checked) {secs:.2} s; {changes} changes, \
+                 applyable={applyable}{target}"
+            );
+            let _ = fs::remove_dir_all(ws.join(".vend"));
+            let _ = fs::remove_dir_all(&cfg);
         }
         if modes.iter().any(|m| m == "file") {
             let r = run_file(&ws, timeout);
