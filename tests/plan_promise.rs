@@ -11,13 +11,16 @@
 //! it is a *valid* one is for vend to say.
 //!
 //! `VEND_PROMISE_SEQUENCES` (default 200, split over two tests by seed parity) and
-//! `VEND_PROMISE_STEPS` (default 6) set the size; the long run is
-//! `VEND_PROMISE_SEQUENCES=2000 cargo test --release --test plan_promise -- --nocapture`. Each
-//! half prints its counts (sequences, applied, refused, broken) and how often each diagnostic
-//! code refused a plan.
+//! `VEND_PROMISE_STEPS` (default 6) set the embedded run; `VEND_PROMISE_EMULATOR_SEQUENCES`
+//! (default 20) and `VEND_PROMISE_EMULATOR_STEPS` (default 4) the run against the emulator,
+//! whose rules are implemented independently of the planner and its check (Python,
+//! tests/emulator/vend_moto, from the same rule table). The long run is
+//! `VEND_PROMISE_SEQUENCES=2000 VEND_PROMISE_EMULATOR_SEQUENCES=200 cargo test --release --test plan_promise -- --nocapture`.
+//! Each test prints its counts (sequences, applied, refused, broken), how often each diagnostic
+//! code refused a plan, and the refusals per AWS rule of `src/adapter/aws_rules.yaml`.
 //!
-//! Not yet here (issue 13): the same sequences against the AWS emulator, whose rules are
-//! implemented independently of the planner, and per-rule counts from a shared rule table.
+//! Not yet here: edits made behind vend's back (drift in the emulator), which would exercise the
+//! plan check (`apply-would-fail`) rather than the planner's own checks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
