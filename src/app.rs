@@ -66,8 +66,8 @@ pub fn make_plan(loaded: &workspace::Loaded, state: &State, created_at: String) 
         // A plan is a promise: it is called applyable only once it has run, change by change,
         // on a scratch copy of the state with the AWS rules apply will meet.
         let found = crate::check::check(&p, state, &crate::adapter::local_cloud::Settings::default());
-        if !found.diagnostics.is_empty() {
-            p.diagnostics.extend(found.diagnostics);
+        if !found.is_empty() {
+            p.diagnostics.extend(found);
             p.applyable = false;
         }
     }

@@ -78,16 +78,11 @@ impl Clock for NoWait {
     fn sleep(&self, _millis: u64) {}
 }
 
-/// What the check found: the plan's diagnostics gain one error per change that would fail.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Found {
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-/// Check `plan` against `state` with the in-process cloud's rules and quotas (`settings`).
-pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Found {
+/// Check `plan` against `state` with the in-process cloud's rules and quotas (`settings`): one
+/// error diagnostic per change that would fail (none: the plan applies).
+pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Vec<Diagnostic> {
     if !plan.has_changes() {
-        return Found::default();
+        return vec![];
     }
     let current = Rc::new(RefCell::new(String::new()));
     let mut scratch = Scratch {
@@ -117,9 +112,9 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Found {
         &options,
         &mut on_event,
     ) else {
-        return Found::default(); // NoRecord never fails
+        return vec![]; // NoRecord never fails
     };
-    let diagnostics = report
+    report
         .steps
         .iter()
         .filter(|s| s.status == StepStatus::Failed)
@@ -146,6 +141,5 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Found {
                     .on(&s.address),
             }
         })
-        .collect();
-    Found { diagnostics }
+        .collect()
 }

@@ -54,13 +54,10 @@ pub fn validate(config: &Config, console: &mut dyn Console) -> anyhow::Result<u8
 pub fn plan(config: &Config, args: &PlanOptions, console: &mut dyn Console) -> anyhow::Result<u8> {
     let files = fs::read_workspace(&config.workspace)?;
     let loaded = workspace::load_with(&files, args.upgrade);
-    let state = if config.uses_aws() {
-        app::aws_state(config, app::pipeline_accounts(&loaded))?
-    } else {
-        let (state, seeded) = app::local_state(config)?;
-        announce(&seeded, console);
-        state
-    };
+    let (state, note) = app::read_state(config, &loaded)?;
+    if let Some(note) = note {
+        console.note(&note);
+    }
     let mut p = app::make_plan(&loaded, &state, now());
     if args.show_unchanged {
         p.unchanged = Some(plan::unchanged(&loaded.desired, &p));
