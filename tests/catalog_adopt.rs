@@ -36,15 +36,6 @@ fn plan(ws: &Path, cfg: &Path) -> (Option<i32>, Value) {
     (out.status.code(), v)
 }
 
-fn changes(plan: &Value) -> Vec<(String, String)> {
-    plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| (c["address"].as_str().unwrap().to_string(), c["action"].as_str().unwrap().to_string()))
-        .collect()
-}
-
 fn errors(plan: &Value) -> Vec<(String, String, String)> {
     plan["diagnostics"]
         .as_array()

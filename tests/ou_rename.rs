@@ -26,15 +26,6 @@ fn plan_json(ws: &Path, cfg: &Path) -> Value {
     serde_json::from_str(&vend_ok(ws, cfg, &["plan", "--json"])).unwrap()
 }
 
-fn changes(plan: &Value) -> Vec<(String, String)> {
-    plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| (c["address"].as_str().unwrap().to_string(), c["action"].as_str().unwrap().to_string()))
-        .collect()
-}
-
 /// The OU tree of the demo's organization.yaml with `edit` applied to its text.
 fn edit_organization(ws: &Path, edit: &[(&str, &str)]) {
     let path = ws.join("catalog/organization.yaml");

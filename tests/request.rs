@@ -94,12 +94,7 @@ fn plan_addresses(w: &Ws) -> Vec<(String, String)> {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["applyable"], true, "{plan}");
-    plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| (c["address"].as_str().unwrap().to_string(), c["action"].as_str().unwrap().to_string()))
-        .collect()
+    changes(&plan)
 }
 
 /// The `request` records of the log (read through `vend audit log --json`).

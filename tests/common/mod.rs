@@ -152,3 +152,13 @@ pub fn parse_diagnostics(stderr: &str) -> Vec<(String, String, Option<String>)> 
         })
         .collect()
 }
+
+/// A plan document's changes as (address, action) pairs, in plan order.
+pub fn changes(plan: &serde_json::Value) -> Vec<(String, String)> {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["address"].as_str().unwrap().to_string(), c["action"].as_str().unwrap().to_string()))
+        .collect()
+}
