@@ -174,7 +174,7 @@ impl Cx<'_> {
         for (k, v) in &raw.tags {
             let text = v.value.as_text();
             if let Err(e) = rules::tag(k, &text) {
-                self.err("bad-tag", &origin(file, v), e);
+                self.err_rule("organizations.tag-shape", "bad-tag", &origin(file, v), e);
                 ok = false;
             }
             tags.insert(k.clone(), text);
@@ -196,7 +196,8 @@ impl Cx<'_> {
             tags.insert("vend:owner".into(), o.value.clone());
         }
         if tags.len() > MAX_TAGS {
-            self.err(
+            self.err_rule(
+                "organizations.tag-count",
                 "bad-tag",
                 &at_name,
                 format!("account would carry {} tags; AWS allows at most {MAX_TAGS}", tags.len()),

@@ -133,7 +133,7 @@ impl Cx<'_> {
         let mut default_tags = Tags::new();
         for (k, v) in &raw.tags.defaults {
             if let Err(e) = rules::tag(k, &v.value) {
-                self.err("bad-tag", &origin(file, v), e);
+                self.err_rule("organizations.tag-shape", "bad-tag", &origin(file, v), e);
                 ok = false;
             }
             default_tags.insert(k.clone(), v.value.clone());
@@ -259,7 +259,12 @@ impl Cx<'_> {
         let product = raw.product.as_ref().map(|p| p.value.clone()).unwrap_or_else(|| name.to_string());
         if product.is_empty() || product.chars().count() > 8191 {
             let at = raw.product.as_ref().map(|p| origin(file, p)).unwrap_or_else(|| Origin::file(file));
-            self.err("bad-name", &at, "product name must be 1 to 8191 characters");
+            self.err_rule(
+                "servicecatalog.product-fields",
+                "bad-name",
+                &at,
+                "product name must be 1 to 8191 characters",
+            );
             return None;
         }
         let template: RawTemplate = yaml::parse(&template_file, template_bytes, &mut self.diags)?;

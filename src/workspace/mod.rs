@@ -265,6 +265,11 @@ impl Cx<'_> {
     fn err(&mut self, code: &str, at: &Origin, msg: impl Into<String>) {
         self.diags.error(code, at, msg);
     }
+    /// An error that AWS would answer with `rule` (an id of `adapter::aws_rules`), for codes
+    /// several rules share (`bad-tag`, `bad-name`).
+    fn err_rule(&mut self, rule: &str, code: &str, at: &Origin, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::error(code, msg).at(at).by_rule(Some(rule)));
+    }
     fn warn(&mut self, code: &str, at: &Origin, msg: impl Into<String>) {
         self.diags.warning(code, at, msg);
     }

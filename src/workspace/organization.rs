@@ -18,7 +18,12 @@ impl Cx<'_> {
             let name = stem(path);
             let at = Origin::file(path);
             if let Err(e) = rules::policy_name(&name) {
-                self.err("bad-name", &at, format!("policy name '{name}' {e}"));
+                self.err_rule(
+                    "organizations.policy-name",
+                    "bad-name",
+                    &at,
+                    format!("policy name '{name}' {e}"),
+                );
                 continue;
             }
             if bytes.len() > MAX_POLICY_BYTES {
@@ -120,7 +125,7 @@ impl Cx<'_> {
                 None => name.clone(),
             };
             if let Err(e) = rules::ou_name(name) {
-                self.err("bad-name", &at, format!("OU name '{name}' {e}"));
+                self.err_rule("organizations.ou-name", "bad-name", &at, format!("OU name '{name}' {e}"));
                 continue;
             }
             if depth > MAX_OU_DEPTH {
@@ -158,7 +163,7 @@ impl Cx<'_> {
                 self.desired.ou_aliases.insert(old_path.clone(), path.clone());
             }
             let policies = self.policy_list(&unit.value.policies, ORGANIZATION, &format!("OU '{path}'"));
-            let tags = self.tags_of(ORGANIZATION, &unit.value.tags);
+            let tags = self.tags_of(ORGANIZATION, &unit.value.tags, "organizations.tag-shape");
             self.desired.ous.insert(
                 path.clone(),
                 DesiredOu {
@@ -252,11 +257,17 @@ impl Cx<'_> {
     }
 
     /// Validated tags plus vend's ownership tag.
-    pub(super) fn tags_of(&mut self, file: &str, raw: &BTreeMap<String, Spanned<String>>) -> Tags {
+    /// `rule`: the AWS rule on tags of that resource (Organizations' or Service Catalog's).
+    pub(super) fn tags_of(
+        &mut self,
+        file: &str,
+        raw: &BTreeMap<String, Spanned<String>>,
+        rule: &str,
+    ) -> Tags {
         let mut tags = Tags::new();
         for (k, v) in raw {
             if let Err(e) = rules::tag(k, &v.value) {
-                self.err("bad-tag", &origin(file, v), e);
+                self.err_rule(rule, "bad-tag", &origin(file, v), e);
                 continue;
             }
             tags.insert(k.clone(), v.value.clone());

@@ -8,6 +8,9 @@ use crate::model::*;
 use regex::Regex;
 use std::collections::BTreeMap;
 
+/// The AWS rule a launch's parameters meet (`adapter::aws_rules`).
+const LAUNCH_PARAMETERS: &str = "servicecatalog.launch-parameters";
+
 impl Cx<'_> {
     pub(super) fn pipelines(&mut self, b: &Blueprints, published: &Published) {
         let files = self.files;
@@ -135,7 +138,8 @@ impl Cx<'_> {
         let mut ok = true;
         for (k, (value, vat)) in params {
             let Some(p) = pv.parameters.get(k) else {
-                self.err(
+                self.err_rule(
+                    LAUNCH_PARAMETERS,
                     "unknown-param",
                     vat,
                     format!(
@@ -147,13 +151,14 @@ impl Cx<'_> {
                 continue;
             };
             if let Err((code, msg)) = check_cfn_param(p, value) {
-                self.err(code, vat, format!("parameter '{k}' {msg}"));
+                self.err_rule(LAUNCH_PARAMETERS, code, vat, format!("parameter '{k}' {msg}"));
                 ok = false;
             }
         }
         for (k, p) in &pv.parameters {
             if p.default.is_none() && !params.contains_key(k) {
-                self.err(
+                self.err_rule(
+                    LAUNCH_PARAMETERS,
                     "missing-param",
                     at,
                     format!("parameter '{k}' of {n}@{v} has no default and must be given"),

@@ -22,11 +22,21 @@ impl Cx<'_> {
             let at = origin(PORTFOLIOS, port);
             let p = &port.value;
             if pname.is_empty() || pname.chars().count() > 100 {
-                self.err("bad-name", &at, "portfolio name must be 1 to 100 characters");
+                self.err_rule(
+                    "servicecatalog.portfolio-fields",
+                    "bad-name",
+                    &at,
+                    "portfolio name must be 1 to 100 characters",
+                );
                 continue;
             }
             if p.provider.value.is_empty() || p.provider.value.chars().count() > 50 {
-                self.err("bad-name", &origin(PORTFOLIOS, &p.provider), "provider must be 1 to 50 characters");
+                self.err_rule(
+                    "servicecatalog.portfolio-fields",
+                    "bad-name",
+                    &origin(PORTFOLIOS, &p.provider),
+                    "provider must be 1 to 50 characters",
+                );
             }
             let mut products = vec![];
             for (bp_name, entry) in &p.products {
@@ -181,7 +191,7 @@ impl Cx<'_> {
                 },
                 None => None,
             };
-            let tags = self.tags_of(PORTFOLIOS, &p.tags);
+            let tags = self.tags_of(PORTFOLIOS, &p.tags, "servicecatalog.tag-shape");
             self.desired.portfolios.insert(
                 pname.clone(),
                 DesiredPortfolio {

@@ -354,6 +354,12 @@ impl<'a> Planner<'a> {
         self.diags.error(code, at, msg);
     }
 
+    /// An error that AWS would answer with `rule` (an id of `adapter::aws_rules`), for a code
+    /// several rules share.
+    fn error_rule(&mut self, rule: &str, code: &str, at: &Origin, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::error(code, msg).at(at).by_rule(Some(rule)));
+    }
+
     fn warn(&mut self, code: &str, at: &Origin, msg: impl Into<String>) {
         self.diags.warning(code, at, msg);
     }

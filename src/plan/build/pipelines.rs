@@ -174,6 +174,25 @@ impl<'a> Planner<'a> {
                 );
                 continue;
             };
+            if !managed(&pp.tags, self.own) {
+                // A provisioned product of that name exists in the account but was not launched
+                // by vend (no ownership tag): updating it would take over (or replace) someone
+                // else's stack, and launching next to it is refused by Service Catalog, whose
+                // provisioned product names are unique per account
+                // (rule servicecatalog.provisioned-name-unique).
+                self.error_rule(
+                    "servicecatalog.provisioned-name-unique",
+                    "unmanaged-conflict",
+                    &dp.origin,
+                    format!(
+                        "{address}: a provisioned product named '{}' already exists in account '{}' ({}) and vend \
+                         did not launch it (no {} tag); vend neither takes over nor replaces it: give the \
+                         pipeline another name, or terminate the existing one first",
+                        dp.name, dp.account, pp.id, self.own
+                    ),
+                );
+                continue;
+            }
             kept.insert(pp.id.as_str());
             let current_version = self
                 .s
