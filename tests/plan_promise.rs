@@ -10,17 +10,23 @@
 //! written back as JSON (which is YAML), so every edit produces a well-formed workspace; whether
 //! it is a *valid* one is for vend to say.
 //!
+//! Besides everyday edits, the sequences make everyday mistakes (each runs into an AWS rule) and
+//! changes behind vend's back (`Drift…`: through the cloud's own API, without vend's ownership
+//! tag — foreign tags, a pipeline launched by hand, a hand-made policy or OU, FullAWSAccess
+//! detached), each followed by the edit that then meets a rule: these exercise the plan check
+//! (`apply-would-fail`) and the planner's ownership checks rather than the loader's.
+//!
 //! `VEND_PROMISE_SEQUENCES` (default 200, split over two tests by seed parity) and
 //! `VEND_PROMISE_STEPS` (default 6) set the embedded run; `VEND_PROMISE_EMULATOR_SEQUENCES`
 //! (default 20) and `VEND_PROMISE_EMULATOR_STEPS` (default 4) the run against the emulator,
 //! whose rules are implemented independently of the planner and its check (Python,
 //! tests/emulator/vend_moto, from the same rule table). The long run is
-//! `VEND_PROMISE_SEQUENCES=2000 VEND_PROMISE_EMULATOR_SEQUENCES=200 cargo test --release --test plan_promise -- --nocapture`.
+//! `VEND_PROMISE_COVERAGE=1 VEND_PROMISE_SEQUENCES=2000 VEND_PROMISE_EMULATOR_SEQUENCES=200 cargo test --release --test plan_promise -- --nocapture`;
+//! with `VEND_PROMISE_COVERAGE` set, each embedded half also asserts that every `reach: plan`
+//! rule of the table refused at least one plan, except those the table marks `preempted` (with
+//! the reason the sequences cannot run into them).
 //! Each test prints its counts (sequences, applied, refused, broken), how often each diagnostic
 //! code refused a plan, and the refusals per AWS rule of `src/adapter/aws_rules.yaml`.
-//!
-//! Not yet here: edits made behind vend's back (drift in the emulator), which would exercise the
-//! plan check (`apply-would-fail`) rather than the planner's own checks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
@@ -32,7 +38,11 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
+use vend::adapter::aws::AwsCloud;
 use vend::adapter::aws_rules as rules;
+use vend::adapter::local_cloud::LocalCloud;
+use vend::model::State;
+use vend::port::{Cloud, Op};
 
 // ------------------------------------------------------------------ the workspace as data
 
@@ -298,9 +308,32 @@ enum Edit {
     ManyPatterns,
     BadLaunchRole,
     ManyTags,
+    BadEmail,
+    BadAccountTag,
+    BadPortfolioTag,
+    LongScpName,
+    BadScpJson,
+    LongPortfolioName,
+    LongProductName,
+    MissingTemplate,
+    NoVersions,
+    BadPrincipal,
+    LongPipelineName,
+    BadParam,
+    ShareWithManagement,
+    CloseManagement,
+    // Changes made behind vend's back (out of band, through the cloud's API without vend's
+    // ownership tag), each followed by the everyday edit that then meets an AWS rule: these are
+    // what the plan check (`apply-would-fail`) and the planner's ownership checks are for.
+    DriftAccountTags,
+    DriftPortfolioTags,
+    DriftPipeline,
+    DriftPolicy,
+    DriftOu,
+    DriftFullAccess,
 }
 
-const EDITS: [Edit; 29] = [
+const EDITS: [Edit; 49] = [
     Edit::NewAccount,
     Edit::NewPipeline,
     Edit::MoveAccount,
@@ -330,6 +363,26 @@ const EDITS: [Edit; 29] = [
     Edit::ManyPatterns,
     Edit::BadLaunchRole,
     Edit::ManyTags,
+    Edit::BadEmail,
+    Edit::BadAccountTag,
+    Edit::BadPortfolioTag,
+    Edit::LongScpName,
+    Edit::BadScpJson,
+    Edit::LongPortfolioName,
+    Edit::LongProductName,
+    Edit::MissingTemplate,
+    Edit::NoVersions,
+    Edit::BadPrincipal,
+    Edit::LongPipelineName,
+    Edit::BadParam,
+    Edit::ShareWithManagement,
+    Edit::CloseManagement,
+    Edit::DriftAccountTags,
+    Edit::DriftPortfolioTags,
+    Edit::DriftPipeline,
+    Edit::DriftPolicy,
+    Edit::DriftOu,
+    Edit::DriftFullAccess,
 ];
 
 fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T]) -> Option<&'a T> {
@@ -338,7 +391,8 @@ fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T]) -> Option<&'a T> {
 
 /// Apply one edit to the model (and, for a new version, to the blueprints on disk). Returns a
 /// description, or `None` when the edit has nothing to work on.
-fn edit(w: &mut World, ws: &Path, e: Edit, rng: &mut fastrand::Rng) -> Option<String> {
+fn edit(w: &mut World, backend: &dyn Backend, e: Edit, rng: &mut fastrand::Rng) -> Option<String> {
+    let ws = backend.ws();
     let open_accounts: Vec<String> =
         w.accounts.iter().filter(|(_, a)| a.lifecycle.is_none()).map(|(n, _)| n.clone()).collect();
     let ous = w.ou_paths();
@@ -534,18 +588,7 @@ fn edit(w: &mut World, ws: &Path, e: Edit, rng: &mut fastrand::Rng) -> Option<St
         }
         Edit::AddVersion => {
             let (product, _) = w.product();
-            let versions = w.version_dirs.get(&product)?.clone();
-            let last = versions.last()?.clone();
-            let n = last.trim_start_matches('v').parse::<u32>().ok()? + 1;
-            let next = format!("v{n}");
-            let base = ws.join("blueprints/pipelines").join(&product);
-            copy_dir(&base.join(&last), &base.join(&next));
-            let template = base.join(&next).join("template.yaml");
-            let mut text = fs::read_to_string(&template).unwrap();
-            text.push_str(&format!("# revision {next}\n"));
-            fs::write(&template, text).unwrap();
-            w.version_dirs.get_mut(&product)?.push(next.clone());
-            w.product().1.versions.push(next.clone());
+            let next = add_version(w, ws, &product)?;
             format!("add version {product}@{next}")
         }
         Edit::DeprecateVersion => {
@@ -652,7 +695,284 @@ fn edit(w: &mut World, ws: &Path, e: Edit, rng: &mut fastrand::Rng) -> Option<St
             }
             format!("51 tags on account {name}")
         }
+        Edit::BadEmail => {
+            let name = w.fresh("mail");
+            let mut request = w.accounts.values().find(|a| a.lifecycle.is_none())?.clone();
+            request.name = name.clone();
+            request.email = format!("{name}@localhost");
+            w.accounts.insert(name.clone(), request);
+            format!("new account {name} with e-mail {name}@localhost (no dotted domain)")
+        }
+        Edit::BadAccountTag => {
+            let name = pick(rng, &open_accounts)?.clone();
+            w.accounts.get_mut(&name)?.tags.insert("aws:team".into(), "payments".into());
+            format!("tag aws:team on account {name} (the aws: prefix is AWS's)")
+        }
+        Edit::BadPortfolioTag => {
+            w.portfolio().tags.insert("aws:owner".into(), "platform".into());
+            "tag aws:owner on the portfolio".to_string()
+        }
+        Edit::LongScpName => {
+            let name = format!("{}-{}", w.fresh("scp"), "x".repeat(130));
+            w.policies.insert(
+                name,
+                serde_json::json!({ "Version": "2012-10-17", "Statement": [
+                    { "Sid": "DenyLeave", "Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*" }
+                ]}),
+            );
+            "a policy file name of more than 128 characters".to_string()
+        }
+        Edit::BadScpJson => {
+            let policy = pick(rng, &policies)?.clone();
+            w.policies.get_mut(&policy)?["Statement"].as_array_mut()?.push(serde_json::json!({
+                "Sid": "Maybe", "Effect": "Maybe", "Action": "ec2:DeleteVpc", "Resource": "*"
+            }));
+            format!("policy {policy} with \"Effect\": \"Maybe\"")
+        }
+        Edit::LongPortfolioName => {
+            let (old, p) = w.portfolios.portfolios.pop_first()?;
+            w.portfolios.portfolios.insert("p".repeat(101), p);
+            format!("rename portfolio {old} to 101 characters")
+        }
+        Edit::LongProductName | Edit::MissingTemplate => {
+            let (product, _) = w.product();
+            let next = add_version(w, ws, &product)?;
+            let dir = ws.join("blueprints/pipelines").join(&product).join(&next);
+            if e == Edit::MissingTemplate {
+                fs::remove_file(dir.join("template.yaml")).ok()?;
+                format!("add version {product}@{next} without its template")
+            } else {
+                let blueprint = dir.join("blueprint.yaml");
+                let text = fs::read_to_string(&blueprint).ok()?;
+                let long = "p".repeat(8192);
+                fs::write(
+                    &blueprint,
+                    text.replace(&format!("product: {product}"), &format!("product: {long}")),
+                )
+                .ok()?;
+                format!("add version {product}@{next} naming a product of 8,192 characters")
+            }
+        }
+        Edit::NoVersions => {
+            let (product, listing) = w.product();
+            listing.versions.clear();
+            listing.deprecated.clear();
+            listing.retired.clear();
+            format!("list no version of {product}")
+        }
+        Edit::BadPrincipal => {
+            w.portfolio().principals.push("arn:aws:iam::role/PlatformAdmin".into());
+            "principal arn:aws:iam::role/PlatformAdmin (neither a full ARN nor a pattern)".to_string()
+        }
+        Edit::LongPipelineName | Edit::BadParam => {
+            let account = pick(rng, &open_accounts)?.clone();
+            let name = w.fresh("pipe");
+            let (product, listing) = w.product();
+            let version = listing.versions.last()?.clone();
+            let mut params = BTreeMap::from([("RepositoryName".to_string(), Value::String(name.clone()))]);
+            let name = if e == Edit::BadParam {
+                params.insert("DeployRegion".into(), Value::String("eu-west-1".into()));
+                name
+            } else {
+                format!("{name}-{}", "x".repeat(130))
+            };
+            w.pipelines.insert(
+                name.clone(),
+                PipelineRequest {
+                    blueprint: format!("{product}@{version}"),
+                    account: account.clone(),
+                    name: name.clone(),
+                    params,
+                    requested_by: None,
+                    requested_at: None,
+                    reason: None,
+                },
+            );
+            if e == Edit::BadParam {
+                format!("new pipeline {name} with a parameter its template does not declare")
+            } else {
+                format!("new pipeline in {account} named with {} characters", name.len())
+            }
+        }
+        Edit::ShareWithManagement => {
+            let p = w.portfolio();
+            if p.shares.iter().any(|s| s == "management") {
+                return None;
+            }
+            p.shares.push("management".into());
+            "share the portfolio with the management account (its own)".to_string()
+        }
+        Edit::CloseManagement => {
+            let mut request = w.accounts.values().next()?.clone();
+            request.name = "management".into();
+            request.email = "aws+management@example.com".into();
+            request.owner = None;
+            request.params.retain(|_, _| false);
+            request.blueprint = "sandbox@v1".into();
+            request.lifecycle = Some("close".into());
+            w.accounts.insert("management".into(), request);
+            "close the management account".to_string()
+        }
+        Edit::DriftAccountTags => {
+            // Foreign tags fill the account up to AWS's 50; the edit then adds one more.
+            let name = pick(rng, &open_accounts)?.clone();
+            let mut cloud = backend.cloud();
+            let state = cloud.read_state().ok()?;
+            let acct = state.accounts.iter().find(|a| a.name == name && a.state == "ACTIVE")?;
+            let tags: BTreeMap<String, String> = (0..50usize.saturating_sub(acct.tags.len()))
+                .map(|i| (format!("finance-{i:02}"), "tagged by hand".to_string()))
+                .collect();
+            cloud.call(&Op::TagResource { resource_id: acct.id.clone(), tags }).ok()?;
+            let key = w.fresh("label");
+            w.accounts.get_mut(&name)?.tags.insert(key.clone(), "x".into());
+            format!("account {name} tagged by hand up to 50 tags, then tag {key} requested")
+        }
+        Edit::DriftPortfolioTags => {
+            let (pname, _) = w.portfolios.portfolios.first_key_value()?;
+            let pname = pname.clone();
+            let mut cloud = backend.cloud();
+            let state = cloud.read_state().ok()?;
+            let p = state.portfolios.iter().find(|p| p.name == pname)?;
+            let mut tags = p.tags.clone();
+            for i in 0..20 {
+                if tags.len() >= 20 {
+                    break;
+                }
+                tags.insert(format!("finance-{i:02}"), "tagged by hand".into());
+            }
+            cloud
+                .call(&Op::UpdatePortfolio {
+                    portfolio_id: p.id.clone(),
+                    description: p.description.clone(),
+                    provider: p.provider.clone(),
+                    tags,
+                })
+                .ok()?;
+            let key = w.fresh("label");
+            w.portfolio().tags.insert(key.clone(), "x".into());
+            format!("portfolio {pname} tagged by hand up to 20 tags, then tag {key} requested")
+        }
+        Edit::DriftPipeline => {
+            // Someone launches a product by hand in an account that runs a vend pipeline (so
+            // the launch path is there); the next request uses the same name.
+            let names: Vec<String> = w.pipelines.keys().cloned().collect();
+            let existing = w.pipelines.get(pick(rng, &names)?)?.clone();
+            let (product, version) = existing.blueprint.split_once('@')?;
+            let mut cloud = backend.cloud();
+            let state = cloud.read_state().ok()?;
+            let account =
+                state.accounts.iter().find(|a| a.name == existing.account && a.state == "ACTIVE")?;
+            let prod = state.products.iter().find(|p| p.name == product)?;
+            let artifact = prod.versions.iter().find(|v| v.name == version && v.active)?;
+            let name = w.fresh("byhand");
+            let out = cloud
+                .call(&Op::ProvisionProduct {
+                    account_id: account.id.clone(),
+                    name: name.clone(),
+                    product_id: prod.id.clone(),
+                    artifact_id: artifact.id.clone(),
+                    params: BTreeMap::from([("RepositoryName".to_string(), name.clone())]),
+                    tags: BTreeMap::new(),
+                    token: name.clone(),
+                })
+                .ok()?;
+            let record_id = out.id?;
+            for _ in 0..500 {
+                let r = cloud.call(&Op::DescribeRecord { record_id: record_id.clone() }).ok()?;
+                if r.status.as_deref() != Some("IN_PROGRESS") {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let mut request = existing.clone();
+            request.name = name.clone();
+            request.params.insert("RepositoryName".into(), Value::String(name.clone()));
+            w.pipelines.insert(name.clone(), request);
+            format!(
+                "pipeline {name} launched by hand in {}, then requested under that name",
+                existing.account
+            )
+        }
+        Edit::DriftPolicy => {
+            let name = w.fresh("scp");
+            let doc = serde_json::json!({ "Version": "2012-10-17", "Statement": [
+                { "Sid": "DenyLeave", "Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*" }
+            ]});
+            backend
+                .cloud()
+                .call(&Op::CreatePolicy {
+                    name: name.clone(),
+                    content: doc.to_string(),
+                    tags: BTreeMap::new(),
+                })
+                .ok()?;
+            let target = pick(rng, &ous)?.clone();
+            w.policies.insert(name.clone(), doc);
+            w.unit_mut(&target)?.policies.push(name.clone());
+            format!("policy {name} created by hand, then requested on {target}")
+        }
+        Edit::DriftOu => {
+            // Someone creates an OU by hand; an in-place rename then wants its name.
+            let path = pick(rng, &ous)?.clone();
+            let (parent, old) = path.rsplit_once('/').unwrap_or(("", &path));
+            let (parent, old) = (parent.to_string(), old.to_string());
+            let mut cloud = backend.cloud();
+            let state = cloud.read_state().ok()?;
+            let parent_id = ou_id(&state, &parent)?;
+            let name = w.fresh("byhand");
+            cloud
+                .call(&Op::CreateOrganizationalUnit { parent_id, name: name.clone(), tags: BTreeMap::new() })
+                .ok()?;
+            let mut unit = w.remove_unit(&path)?;
+            unit.renamed_from = Some(old);
+            w.children_mut(&parent)?.insert(name.clone(), unit);
+            format!("OU {name} created by hand next to {path}, then {path} renamed to it")
+        }
+        Edit::DriftFullAccess => {
+            // Someone detaches FullAWSAccess from an OU that has an SCP of its own; the edit then
+            // detaches that one too, which would leave the OU without any.
+            let with_own: Vec<String> = ous
+                .iter()
+                .filter(|p| w.unit_mut(p).is_some_and(|u| u.policies.len() == 1))
+                .cloned()
+                .collect();
+            let path = pick(rng, &with_own)?.clone();
+            let mut cloud = backend.cloud();
+            let state = cloud.read_state().ok()?;
+            let target_id = ou_id(&state, &path)?;
+            let full = state.policies.iter().find(|p| p.aws_managed && p.name == "FullAWSAccess")?;
+            cloud.call(&Op::DetachPolicy { policy_id: full.id.clone(), target_id }).ok()?;
+            let policy = w.unit_mut(&path)?.policies.pop()?;
+            format!("FullAWSAccess detached by hand from {path}, then {policy} detached from it")
+        }
     })
+}
+
+/// Copy the newest version folder of `product` to the next number and list it; returns it.
+fn add_version(w: &mut World, ws: &Path, product: &str) -> Option<String> {
+    let versions = w.version_dirs.get(product)?.clone();
+    let last = versions.last()?.clone();
+    let n = last.trim_start_matches('v').parse::<u32>().ok()? + 1;
+    let next = format!("v{n}");
+    let base = ws.join("blueprints/pipelines").join(product);
+    copy_dir(&base.join(&last), &base.join(&next));
+    let template = base.join(&next).join("template.yaml");
+    if let Ok(mut text) = fs::read_to_string(&template) {
+        text.push_str(&format!("# revision {next}\n"));
+        fs::write(&template, text).unwrap();
+    }
+    w.version_dirs.get_mut(product)?.push(next.clone());
+    w.product().1.versions.push(next.clone());
+    Some(next)
+}
+
+/// The id of the OU at `path` ("" is the root) in `state`.
+fn ou_id(state: &State, path: &str) -> Option<String> {
+    let mut id = state.organization.root_id.clone();
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        id = state.organizational_units.iter().find(|o| o.parent_id == id && o.name == part)?.id.clone();
+    }
+    Some(id)
 }
 
 // ------------------------------------------------------------------ the property
@@ -681,6 +1001,8 @@ fn env_usize(name: &str, default: usize) -> usize {
 trait Backend {
     fn ws(&self) -> &Path;
     fn vend(&self, args: &[&str]) -> std::process::Output;
+    /// The cloud itself, for changes made behind vend's back.
+    fn cloud(&self) -> Box<dyn Cloud>;
 }
 
 /// The embedded backend: the demo in a temp dir with its local state file.
@@ -708,6 +1030,9 @@ impl Backend for Embedded {
     fn vend(&self, args: &[&str]) -> std::process::Output {
         vend_in(&self.ws, &self.cfg, args)
     }
+    fn cloud(&self) -> Box<dyn Cloud> {
+        Box::new(LocalCloud::open(self.ws.join(".vend/state.json")).unwrap())
+    }
 }
 
 /// The emulator: the demo organization and catalog seeded into a freshly reset emulator, vend
@@ -724,6 +1049,9 @@ impl Backend for OnEmulator<'_> {
             args.extend(["--poll-interval-ms", "20"]);
         }
         self.0.run(&args)
+    }
+    fn cloud(&self) -> Box<dyn Cloud> {
+        Box::new(AwsCloud::from_sdk_config(&self.0.emu.sdk_config()).unwrap())
     }
 }
 
@@ -742,7 +1070,7 @@ fn run_sequence(seed: u64, steps: usize, counts: &mut Counts, backend: &dyn Back
             "the demo workspace as it is".to_string()
         } else {
             let e = *pick(&mut rng, &EDITS).unwrap();
-            match edit(&mut world, &ws, e, &mut rng) {
+            match edit(&mut world, backend, e, &mut rng) {
                 Some(what) => {
                     *counts.edits.entry(format!("{e:?}")).or_default() += 1;
                     what
@@ -853,13 +1181,36 @@ fn report(counts: &Counts) {
     eprintln!("refused by: {:?}", counts.refusals);
     eprintln!("refusals per AWS rule (src/adapter/aws_rules.yaml, reach: plan):");
     for r in rules::rules().iter().filter(|r| r.reach == rules::Reach::Plan) {
-        eprintln!("  {:>5}  {}", counts.rules.get(&r.id).copied().unwrap_or(0), r.id);
+        let hits = counts.rules.get(&r.id).copied().unwrap_or(0);
+        match &r.preempted {
+            Some(why) if hits == 0 => eprintln!("      -  {} (preempted: {why})", r.id),
+            _ => eprintln!("  {hits:>5}  {}", r.id),
+        }
     }
     if !counts.shared_codes.is_empty() {
         eprintln!("  refusals by codes several rules share: {:?}", counts.shared_codes);
     }
     for b in &counts.broken {
         eprintln!("BROKEN {b}");
+    }
+}
+
+/// The `reach: plan` rules that refused no plan and are not `preempted` in the table.
+fn unfired(counts: &Counts) -> Vec<String> {
+    rules::rules()
+        .iter()
+        .filter(|r| r.reach == rules::Reach::Plan && r.preempted.is_none())
+        .filter(|r| !counts.rules.contains_key(&r.id))
+        .map(|r| r.id.clone())
+        .collect()
+}
+
+/// The long run (`VEND_PROMISE_COVERAGE=1`): every rule an everyday edit can run into refused at
+/// least one plan.
+fn assert_coverage(counts: &Counts) {
+    if std::env::var_os("VEND_PROMISE_COVERAGE").is_some() {
+        let missing = unfired(counts);
+        assert!(missing.is_empty(), "rules that refused no plan over the long run: {missing:?}");
     }
 }
 
@@ -875,6 +1226,7 @@ fn run_half(half: u64) {
     report(&counts);
     assert!(counts.applied > 0 && counts.refused > 0, "the edits exercise nothing: {counts:?}");
     assert!(counts.broken.is_empty(), "{} broken promises (see above)", counts.broken.len());
+    assert_coverage(&counts);
 }
 
 #[test]

@@ -45,6 +45,10 @@ pub struct Rule {
     #[serde(default)]
     pub limit: Option<u64>,
     pub reach: Reach,
+    /// For a `reach: plan` rule the plan-promise property test cannot run into: why (the
+    /// planner's ordering or own checks pre-empt it, or the quota is beyond a test sequence).
+    #[serde(default)]
+    pub preempted: Option<String>,
     /// Where AWS says so: a URL and a quote from it.
     pub source: String,
     pub quote: String,
@@ -68,6 +72,9 @@ pub fn parse(text: &str) -> Result<Vec<Rule>, String> {
     for r in &table.rules {
         if !seen.insert(r.id.as_str()) {
             return Err(format!("aws_rules.yaml: rule {} is listed twice", r.id));
+        }
+        if r.preempted.is_some() && r.reach != Reach::Plan {
+            return Err(format!("aws_rules.yaml: rule {} is preempted but not reach: plan", r.id));
         }
         if !r.source.starts_with("https://") || r.quote.trim().is_empty() || r.operations.is_empty() {
             return Err(format!(

@@ -41,8 +41,8 @@ impl Cx<'_> {
                     continue;
                 }
             };
-            if !value.get("Statement").is_some_and(|s| s.is_array() || s.is_object()) {
-                self.err("policy-invalid", &at, "SCP document needs a \"Statement\" (object or list)");
+            if let Err(e) = rules::scp_document(&value) {
+                self.err("policy-invalid", &at, format!("SCP document: {e}"));
                 continue;
             }
             if bytes.len() > MAX_POLICY_BYTES {

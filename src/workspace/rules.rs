@@ -70,6 +70,37 @@ pub fn policy_name(n: &str) -> Result<(), String> {
     }
 }
 
+/// The SCP grammar AWS checks on CreatePolicy/UpdatePolicy (MalformedPolicyDocumentException):
+/// a JSON object whose `Statement` is one statement or a non-empty list of them, each an object
+/// with `Effect` `Allow` or `Deny` and exactly one of `Action` / `NotAction`. Source: "SCP
+/// syntax", AWS Organizations User Guide
+/// (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_syntax.html):
+/// the Effect element's supported values are Allow and Deny; Action and NotAction are the
+/// statement's action elements (IAM: "Policy statement must contain actions").
+pub fn scp_document(doc: &serde_json::Value) -> Result<(), String> {
+    let Some(obj) = doc.as_object() else { return Err("the document must be a JSON object".into()) };
+    let statements: Vec<&serde_json::Value> = match obj.get("Statement") {
+        Some(serde_json::Value::Array(list)) if !list.is_empty() => list.iter().collect(),
+        Some(one @ serde_json::Value::Object(_)) => vec![one],
+        _ => return Err("needs a \"Statement\": one statement object or a non-empty list of them".into()),
+    };
+    for (i, st) in statements.iter().enumerate() {
+        let n = i + 1;
+        let Some(st) = st.as_object() else { return Err(format!("statement {n} is not an object")) };
+        match st.get("Effect").and_then(|e| e.as_str()) {
+            Some("Allow" | "Deny") => {}
+            Some(other) => {
+                return Err(format!("statement {n}: Effect is '{other}'; AWS takes Allow or Deny"));
+            }
+            None => return Err(format!("statement {n} has no Effect (Allow or Deny)")),
+        }
+        if st.contains_key("Action") == st.contains_key("NotAction") {
+            return Err(format!("statement {n} needs exactly one of Action and NotAction"));
+        }
+    }
+    Ok(())
+}
+
 pub fn role_name(n: &str) -> Result<(), String> {
     if n.chars().count() <= 64 && ROLE_NAME.is_match(n) {
         Ok(())
@@ -219,6 +250,22 @@ mod tests {
         assert_eq!(principal("arn:aws:iam::123456789012:role/Dev"), Ok("IAM"));
         assert!(principal("arn:aws:iam::123456789012:role/Dev*").is_err());
         assert!(principal("role/Dev").is_err());
+    }
+
+    #[test]
+    fn scp_grammar() {
+        let doc = |v: serde_json::Value| scp_document(&v);
+        let deny = serde_json::json!({"Effect": "Deny", "Action": "ec2:*", "Resource": "*"});
+        assert!(doc(serde_json::json!({"Version": "2012-10-17", "Statement": [deny.clone()]})).is_ok());
+        assert!(doc(serde_json::json!({"Statement": deny})).is_ok());
+        assert!(doc(serde_json::json!({"Statement": []})).is_err());
+        assert!(doc(serde_json::json!({"Statement": [{"Effect": "Maybe", "Action": "ec2:*"}]})).is_err());
+        assert!(doc(serde_json::json!({"Statement": [{"Effect": "Deny"}]})).is_err());
+        assert!(
+            doc(serde_json::json!({"Statement": [{"Effect": "Deny", "Action": "a:b", "NotAction": "c:d"}]}))
+                .is_err()
+        );
+        assert!(doc(serde_json::json!([deny])).is_err());
     }
 
     #[test]

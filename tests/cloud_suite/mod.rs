@@ -799,7 +799,11 @@ pub fn create_policy_unique_name(c: &mut dyn Cloud, _seed: &State) {
 
 /// A policy document is at most 5,120 bytes (as bytes, not characters).
 pub fn policy_size_limit_in_bytes(c: &mut dyn Cloud, _seed: &State) {
-    let doc = |filler: &str| format!(r#"{{"Version":"2012-10-17","Statement":[],"Sid":"{filler}"}}"#);
+    let doc = |filler: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{filler}","Effect":"Deny","Action":"s3:*","Resource":"*"}}]}}"#
+        )
+    };
     let base = doc("").len();
     let exact = doc(&"a".repeat(5120 - base));
     assert_eq!(exact.len(), 5120);
@@ -823,7 +827,7 @@ pub fn policy_size_limit_in_bytes(c: &mut dyn Cloud, _seed: &State) {
     assert!(e.message.contains("POLICY_CONTENT_LIMIT_EXCEEDED"), "{e}");
 }
 
-/// A policy document must be JSON.
+/// A policy document must be JSON of the SCP grammar.
 pub fn policy_must_be_json(c: &mut dyn Cloud, seed: &State) {
     fails(
         c,
@@ -836,6 +840,19 @@ pub fn policy_must_be_json(c: &mut dyn Cloud, seed: &State) {
         Op::UpdatePolicy { policy_id: id.clone(), content: "[1".into() },
         "MalformedPolicyDocumentException",
     );
+    // JSON, but not the SCP grammar (AWS Organizations User Guide, "SCP syntax": Effect is Allow
+    // or Deny; a statement names its actions).
+    for content in [
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}"#,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Resource":"*"}]}"#,
+        r#"{"Version":"2012-10-17","Statement":[]}"#,
+    ] {
+        fails(
+            c,
+            Op::CreatePolicy { name: "bad-grammar".into(), content: content.into(), tags: Tags::new() },
+            "MalformedPolicyDocumentException",
+        );
+    }
     ok(c, Op::UpdatePolicy { policy_id: id.clone(), content: DOC.into() });
     assert_eq!(state(c).policies.iter().find(|p| p.id == id).unwrap().content, DOC);
     fails(

@@ -526,8 +526,7 @@ impl LocalCloud {
             ));
         }
         match serde_json::from_str::<serde_json::Value>(content) {
-            Ok(serde_json::Value::Object(_)) => Ok(()),
-            Ok(_) => Err(refuse("organizations.policy-json", "the document must be a JSON object")),
+            Ok(doc) => rules::scp_document(&doc).map_err(|e| refuse("organizations.policy-json", e)),
             Err(e) => {
                 Err(refuse("organizations.policy-json", format!("the document is not valid JSON: {e}")))
             }

@@ -118,7 +118,16 @@ def _check_json(content: Any) -> None:
         doc = json.loads(content)
     except ValueError:
         doc = None
-    if not isinstance(doc, dict):
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    # SCP syntax (AWS Organizations User Guide, "SCP syntax"): Effect is Allow or Deny; a statement
+    # names its actions with Action or NotAction.
+    valid = isinstance(statements, list) and len(statements) > 0 and all(
+        isinstance(st, dict) and st.get("Effect") in ("Allow", "Deny") and (("Action" in st) != ("NotAction" in st))
+        for st in statements
+    )
+    if not valid:
         raise rules.refuse("organizations.policy-json", "The provided policy document doesn't meet the requirements of the specified policy type.")
 
 
