@@ -105,6 +105,20 @@ struct PipelineRequest {
     reason: Option<String>,
 }
 
+impl PipelineRequest {
+    fn new(blueprint: String, account: &str, name: &str, params: BTreeMap<String, Value>) -> Self {
+        PipelineRequest {
+            blueprint,
+            account: account.to_string(),
+            name: name.to_string(),
+            params,
+            requested_by: None,
+            requested_at: None,
+            reason: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProductListing {
@@ -429,18 +443,9 @@ fn edit(w: &mut World, backend: &dyn Backend, e: Edit, rng: &mut fastrand::Rng) 
             let name = w.fresh("pipe");
             let (product, listing) = w.product();
             let version = pick(rng, &listing.versions)?.clone();
-            w.pipelines.insert(
-                name.clone(),
-                PipelineRequest {
-                    blueprint: format!("{product}@{version}"),
-                    account: account.clone(),
-                    name: name.clone(),
-                    params: BTreeMap::from([("RepositoryName".to_string(), Value::String(name.clone()))]),
-                    requested_by: None,
-                    requested_at: None,
-                    reason: None,
-                },
-            );
+            let params = BTreeMap::from([("RepositoryName".to_string(), Value::String(name.clone()))]);
+            let request = PipelineRequest::new(format!("{product}@{version}"), &account, &name, params);
+            w.pipelines.insert(name.clone(), request);
             format!("new pipeline {name} ({product}@{version}) in {account}")
         }
         Edit::MoveAccount => {
@@ -776,18 +781,8 @@ fn edit(w: &mut World, backend: &dyn Backend, e: Edit, rng: &mut fastrand::Rng) 
             } else {
                 format!("{name}-{}", "x".repeat(130))
             };
-            w.pipelines.insert(
-                name.clone(),
-                PipelineRequest {
-                    blueprint: format!("{product}@{version}"),
-                    account: account.clone(),
-                    name: name.clone(),
-                    params,
-                    requested_by: None,
-                    requested_at: None,
-                    reason: None,
-                },
-            );
+            let request = PipelineRequest::new(format!("{product}@{version}"), &account, &name, params);
+            w.pipelines.insert(name.clone(), request);
             if e == Edit::BadParam {
                 format!("new pipeline {name} with a parameter its template does not declare")
             } else {
@@ -795,23 +790,31 @@ fn edit(w: &mut World, backend: &dyn Backend, e: Edit, rng: &mut fastrand::Rng) 
             }
         }
         Edit::ShareWithManagement => {
+            // By the management account's name as the organization has it (the emulator's
+            // differs from the demo's).
+            let state = backend.cloud().read_state().ok()?;
+            let mgmt = state.organization.management_account_id.clone();
+            let name = state.accounts.iter().find(|a| a.id == mgmt)?.name.clone();
             let p = w.portfolio();
-            if p.shares.iter().any(|s| s == "management") {
+            if p.shares.contains(&name) {
                 return None;
             }
-            p.shares.push("management".into());
-            "share the portfolio with the management account (its own)".to_string()
+            p.shares.push(name.clone());
+            format!("share the portfolio with the management account {name} (the portfolio's own)")
         }
         Edit::CloseManagement => {
+            let state = backend.cloud().read_state().ok()?;
+            let mgmt = state.organization.management_account_id.clone();
+            let acct = state.accounts.iter().find(|a| a.id == mgmt)?;
             let mut request = w.accounts.values().next()?.clone();
-            request.name = "management".into();
-            request.email = "aws+management@example.com".into();
+            request.name = acct.name.clone();
+            request.email = acct.email.clone();
             request.owner = None;
             request.params.retain(|_, _| false);
             request.blueprint = "sandbox@v1".into();
             request.lifecycle = Some("close".into());
-            w.accounts.insert("management".into(), request);
-            "close the management account".to_string()
+            w.accounts.insert(acct.name.clone(), request);
+            format!("close the management account {}", acct.name)
         }
         Edit::DriftAccountTags => {
             // Foreign tags fill the account up to AWS's 50; the edit then adds one more.
