@@ -80,6 +80,14 @@ pub fn aws_cloud(config: &Config) -> anyhow::Result<AwsCloud> {
     Ok(AwsCloud::connect(config.aws.clone())?)
 }
 
+/// `config` for work on the workspace `loaded`: its AWS clients in the workspace's region
+/// (`AwsOptions::workspace_region`).
+pub fn in_workspace(config: &Config, loaded: &workspace::Loaded) -> Config {
+    let mut config = config.clone();
+    config.aws.workspace_region = Some(loaded.desired.settings.region.clone());
+    config
+}
+
 /// The names of the accounts the workspace's pipeline requests name (baseline pipelines of
 /// account blueprints included): the member accounts whose pipelines vend reads from AWS.
 pub fn pipeline_accounts(loaded: &workspace::Loaded) -> BTreeSet<String> {
@@ -101,7 +109,7 @@ pub fn aws_state(config: &Config, pipeline_accounts: BTreeSet<String>) -> anyhow
 /// first use; the note says so).
 pub fn read_state(config: &Config, loaded: &workspace::Loaded) -> anyhow::Result<(State, Option<String>)> {
     if config.uses_aws() {
-        Ok((aws_state(config, pipeline_accounts(loaded))?, None))
+        Ok((aws_state(&in_workspace(config, loaded), pipeline_accounts(loaded))?, None))
     } else {
         let (state, seeded) = local_state(config)?;
         Ok((state, seeded_note(&seeded)))
@@ -123,7 +131,7 @@ pub type OpenCloud = (Box<dyn Cloud>, Option<serde_json::Value>, Option<String>)
 /// note for the user.
 pub fn open_cloud(config: &Config, loaded: &workspace::Loaded) -> anyhow::Result<OpenCloud> {
     if config.uses_aws() {
-        let mut aws = aws_cloud(config)?;
+        let mut aws = aws_cloud(&in_workspace(config, loaded))?;
         aws.set_pipeline_accounts(pipeline_accounts(loaded));
         let id = aws.caller_identity().map_err(|e| anyhow::anyhow!("who am I in AWS (STS): {e}"))?;
         let identity = serde_json::json!({ "account": id.account, "arn": id.arn, "user_id": id.user_id });

@@ -482,3 +482,53 @@ fn reads_pipelines_in_the_named_accounts_with_stack_parameters() {
         "{err:?}"
     );
 }
+
+/// Issue 14, item 4: the workspace's `region` is the region of vend's regional clients. A region
+/// from `--region` or the environment that differs is an error naming both (old main: a silent
+/// split — Service Catalog in one region, template URLs naming another); with no region
+/// anywhere, Service Catalog is read in the workspace's region.
+#[test]
+fn the_workspace_region_is_the_clients_region() {
+    let (_guard, emu) = lock();
+    let mut ids = seed_organization(emu);
+    emulator_harness::seed::seed_catalog(emu, &mut ids);
+    let mgmt = ids[&demo().organization.management_account_id].clone();
+    let ws = emulator_harness::workspace::VendWorkspace::new(emu, &mgmt);
+
+    let out = ws.run(&["--region", "eu-west-1", "plan"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("us-east-1") && err.contains("eu-west-1") && err.contains("--region"),
+        "the error names both regions and where the other came from: {err}"
+    );
+
+    let out = ws.command(&["plan"]).env("AWS_REGION", "eu-west-1").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("eu-west-1") && err.contains("AWS_REGION"), "{err}");
+
+    // Same region everywhere: plans as before.
+    let out = ws.run(&["plan", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The workspace in eu-west-1 and no region elsewhere: Service Catalog is read there, where
+    // the seeded portfolio (us-east-1) is not, so the plan creates it, with templates in
+    // eu-west-1.
+    let settings = ws.ws.join("catalog/vend.yaml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, text.replace("region: us-east-1", "region: eu-west-1")).unwrap();
+    let out = ws.command(&["plan", "--json"]).env_remove("AWS_REGION").output().unwrap();
+    let plan: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let created: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "create")
+        .filter_map(|c| c["address"].as_str())
+        .collect();
+    assert!(created.contains(&"portfolio:delivery-pipelines"), "{created:?}");
+    let text = plan.to_string();
+    assert!(text.contains(".s3.eu-west-1.amazonaws.com/"), "template URLs name eu-west-1");
+}

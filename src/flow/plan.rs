@@ -107,10 +107,13 @@ pub fn snapshot_save(config: &Config, file: &Path, console: &mut dyn Console) ->
     let mut state = if config.uses_aws() {
         // Outside a workspace no member account is named: the snapshot then holds the
         // pipelines of the caller's own account only.
-        let names = fs::read_workspace(&config.workspace)
-            .map(|files| app::pipeline_accounts(&workspace::load(&files)))
-            .unwrap_or_default();
-        app::aws_state(config, names)?
+        // In a workspace, its region too (`app::in_workspace`).
+        match fs::read_workspace(&config.workspace).map(|files| workspace::load(&files)) {
+            Ok(loaded) => {
+                app::aws_state(&app::in_workspace(config, &loaded), app::pipeline_accounts(&loaded))?
+            }
+            Err(_) => app::aws_state(config, Default::default())?,
+        }
     } else {
         let (state, seeded) = app::local_state(config)?;
         announce(&seeded, console);

@@ -245,7 +245,7 @@ struct Cx<'a> {
     pending_baselines: Vec<PendingBaseline>,
 }
 
-const SETTINGS: &str = "catalog/vend.yaml";
+pub const SETTINGS: &str = "catalog/vend.yaml";
 const ORGANIZATION: &str = "catalog/organization.yaml";
 const PORTFOLIOS: &str = "catalog/portfolios.yaml";
 

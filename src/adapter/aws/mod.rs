@@ -69,6 +69,12 @@ pub struct AwsOptions {
     pub credentials: Option<StoredCredentials>,
     /// The role assumed (STS AssumeRole) in a member account for its provisioned products.
     pub member_role_name: String,
+    /// The workspace's `region` (catalog/vend.yaml), when there is a workspace: the region every
+    /// regional client uses (Service Catalog, S3, CloudFormation; Organizations and IAM are
+    /// global). A region from `--region`, the profile or the environment that differs is an error
+    /// naming both rather than a silent split (resources in one region, their template URLs
+    /// naming another).
+    pub workspace_region: Option<String>,
 }
 
 impl Default for AwsOptions {
@@ -79,6 +85,7 @@ impl Default for AwsOptions {
             endpoint_url: None,
             credentials: None,
             member_role_name: DEFAULT_MEMBER_ROLE.into(),
+            workspace_region: None,
         }
     }
 }
@@ -133,12 +140,49 @@ impl std::fmt::Debug for AwsCloud {
     }
 }
 
+/// `conf` in the workspace's region `want`: taken as is when it has that region, given it when
+/// it has none; a different region is an error naming both and where the other came from.
+fn in_workspace_region(
+    conf: aws_config::SdkConfig,
+    want: &str,
+    opts: &AwsOptions,
+) -> Result<aws_config::SdkConfig, CloudError> {
+    match conf.region().map(|r| r.as_ref().to_string()) {
+        Some(have) if have == want => Ok(conf),
+        Some(have) => {
+            let from = if opts.region.is_some() {
+                "--region".to_string()
+            } else {
+                match &opts.profile {
+                    Some(p) => format!("the AWS profile '{p}' (or AWS_REGION / AWS_DEFAULT_REGION)"),
+                    None => {
+                        "the environment (AWS_REGION / AWS_DEFAULT_REGION) or the default profile".to_string()
+                    }
+                }
+            };
+            Err(CloudError::hard(
+                "RegionMismatch",
+                format!(
+                    "the workspace's region is {want} (region: in catalog/vend.yaml) but {from} says {have}; \
+                     vend's Service Catalog, S3 and CloudFormation clients work in the workspace's region \
+                     and its template URLs name it: drop the other region, or change region: in catalog/vend.yaml"
+                ),
+            ))
+        }
+        None => Ok(conf.to_builder().region(Region::new(want.to_string())).build()),
+    }
+}
+
 impl AwsCloud {
     /// Build the clients: standard credential chain, region (default `us-east-1`, where the
     /// Organizations endpoint lives), per-operation timeouts, standard retry mode.
     pub fn connect(opts: AwsOptions) -> Result<AwsCloud, CloudError> {
         let rt = runtime()?;
         let conf = rt.block_on(load_sdk_config(&opts));
+        let conf = match &opts.workspace_region {
+            Some(want) => in_workspace_region(conf, want, &opts)?,
+            None => conf,
+        };
         let mut cloud = AwsCloud::with_runtime(rt, &conf);
         cloud.routes.member_role_name = opts.member_role_name;
         Ok(cloud)
