@@ -132,6 +132,7 @@ aws![
     principal_rules,
     terminate_provisioned_product,
     provision_product_is_asynchronous,
+    provision_checks_parameters_against_the_template,
     delete_artifact_rules,
     unknown_ids_are_not_found,
     ou_depth_limit,
@@ -231,10 +232,6 @@ const NOT_FIRED_ON_EMULATOR: &[(&str, &str)] = &[
     (
         "servicecatalog.share-org-access",
         "AwsCloud enables Service Catalog's Organizations access before its first organization share, so no case through it can reach the refusal",
-    ),
-    (
-        "servicecatalog.launch-parameters",
-        "no suite case launches with parameters the template lacks: the in-process cloud does not check them yet, and suite cases run on both backends",
     ),
 ];
 

@@ -11,16 +11,10 @@ use std::path::{Path, PathBuf};
 use vend::adapter::aws_rules;
 
 /// Rules the in-process cloud does not enforce, with the reason.
-const NOT_IN_SRC: &[(&str, &str)] = &[
-    (
-        "servicecatalog.share-org-access",
-        "the in-process cloud models Service Catalog's AWS Organizations access as always enabled",
-    ),
-    (
-        "servicecatalog.launch-parameters",
-        "the in-process cloud does not yet check launch parameters against the version's template",
-    ),
-];
+const NOT_IN_SRC: &[(&str, &str)] = &[(
+    "servicecatalog.share-org-access",
+    "the in-process cloud models Service Catalog's AWS Organizations access as always enabled",
+)];
 
 /// Rules the emulator does not enforce, with the reason.
 const NOT_IN_EMULATOR: &[(&str, &str)] = &[

@@ -80,6 +80,7 @@ local![
     provision_token_idempotent_and_name_unique,
     provision_needs_a_launch_path,
     provision_needs_an_active_account,
+    provision_checks_parameters_against_the_template,
     deprecated_version_no_new_launch_but_update,
     terminate_provisioned_product,
     unknown_ids_are_not_found,
@@ -533,10 +534,6 @@ const NOT_FIRED_LOCALLY: &[(&str, &str)] = &[
     (
         "servicecatalog.share-org-access",
         "the in-process cloud models Service Catalog's AWS Organizations access as always enabled (no Op turns it off; AwsCloud enables it before its first organization share), so it never refuses a share for it",
-    ),
-    (
-        "servicecatalog.launch-parameters",
-        "the in-process cloud does not yet check launch parameters against the version's template (the emulator does; to be added to the local cloud)",
     ),
 ];
 

@@ -224,6 +224,15 @@ fn group_versions(set: &BTreeSet<(String, String)>) -> BTreeMap<String, Vec<Stri
 }
 
 /// Split `name@version`.
+/// The parameters a CloudFormation template body declares, each with whether it has a
+/// `Default`; `None` when the body is not a template vend can read. The in-process cloud checks
+/// launch parameters with it, as CloudFormation does when Service Catalog creates the stack.
+pub fn template_parameters(body: &str) -> Option<BTreeMap<String, bool>> {
+    let mut diags = Diagnostics::default();
+    let t: raw::RawTemplate = yaml::parse("template", body.as_bytes(), &mut diags)?;
+    Some(t.parameters.into_iter().map(|(k, p)| (k, p.value.default.is_some())).collect())
+}
+
 pub fn parse_ref(s: &str) -> Option<(&str, &str)> {
     let (n, v) = s.split_once('@')?;
     (!n.is_empty() && !v.is_empty() && !v.contains('@')).then_some((n, v))

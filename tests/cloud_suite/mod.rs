@@ -182,7 +182,10 @@ pub fn template_url(name: &str) -> String {
 
 pub fn put_template(c: &mut dyn Cloud, name: &str) -> String {
     let url = template_url(name);
-    ok(c, Op::PutTemplate { url: url.clone(), body: format!("Description: {name}\nResources: {{}}\n") });
+    // The one parameter `provision` gives.
+    let body =
+        format!("Description: {name}\nParameters:\n  RepositoryName:\n    Type: String\nResources: {{}}\n");
+    ok(c, Op::PutTemplate { url: url.clone(), body });
     url
 }
 
@@ -1389,6 +1392,57 @@ pub fn provision_product_is_asynchronous(c: &mut dyn Cloud, seed: &State) {
     fails(c, Op::DescribeRecord { record_id: "rec-zzzzzzzzzzzzz".into() }, "ResourceNotFoundException");
 }
 
+/// Launch parameters meet the version's template (rule servicecatalog.launch-parameters):
+/// CloudFormation refuses a parameter the template does not declare and needs a value for each
+/// one without a default; an update keeps the values it does not give.
+pub fn provision_checks_parameters_against_the_template(c: &mut dyn Cloud, seed: &State) {
+    let (prod, acct) = (product(seed), account(seed, "checkout-prod"));
+    let url = template_url("params-v9");
+    let body = "Parameters:\n  RepositoryName:\n    Type: String\n  Stage:\n    Type: String\n    Default: dev\nResources: {}\n";
+    ok(c, Op::PutTemplate { url: url.clone(), body: body.into() });
+    let v9 = ok(
+        c,
+        Op::CreateProvisioningArtifact {
+            product_id: prod.clone(),
+            version: spec("v9", &url),
+            token: "t-v9".into(),
+        },
+    )
+    .id
+    .unwrap();
+    let params = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    };
+    let launch = |name: &str, kv: &[(&str, &str)], token: &str| Op::ProvisionProduct {
+        account_id: acct.clone(),
+        name: name.into(),
+        product_id: prod.clone(),
+        artifact_id: v9.clone(),
+        params: params(kv),
+        tags: tags(&[("vend:managed", "true")]),
+        token: token.into(),
+    };
+    fails(
+        c,
+        launch("p1", &[("RepositoryName", "p1"), ("DeployRegion", "eu-west-1")], "t-p1"),
+        "InvalidParametersException",
+    );
+    fails(c, launch("p2", &[("Stage", "prod")], "t-p2"), "InvalidParametersException");
+    let rec = ok(c, launch("p3", &[("RepositoryName", "p3")], "t-p3")).id.unwrap();
+    assert_eq!(poll_record(c, &rec).status.as_deref(), Some("SUCCEEDED"));
+    let pp = state(c).provisioned_products.iter().find(|p| p.name == "p3").unwrap().id.clone();
+    let update = |kv: &[(&str, &str)], token: &str| Op::UpdateProvisionedProduct {
+        provisioned_product_id: pp.clone(),
+        artifact_id: v9.clone(),
+        params: params(kv),
+        token: token.into(),
+    };
+    fails(c, update(&[("DeployRegion", "eu-west-1")], "t-u1"), "InvalidParametersException");
+    // RepositoryName is kept from the launch.
+    let rec = ok(c, update(&[("Stage", "prod")], "t-u2")).id.unwrap();
+    assert_eq!(poll_record(c, &rec).status.as_deref(), Some("SUCCEEDED"));
+}
+
 /// The ProvisionProduct token is idempotent; names are unique per account.
 pub fn provision_token_idempotent_and_name_unique(c: &mut dyn Cloud, seed: &State) {
     let (prod, acct) = (product(seed), account(seed, "checkout-prod"));
@@ -1836,6 +1890,7 @@ pub fn suite() -> Vec<Case> {
         provision_token_idempotent_and_name_unique: Demo,
         provision_needs_a_launch_path: Demo,
         provision_needs_an_active_account: Demo,
+        provision_checks_parameters_against_the_template: Demo,
         deprecated_version_no_new_launch_but_update: Demo,
         terminate_provisioned_product: Demo,
         unknown_ids_are_not_found: Demo,

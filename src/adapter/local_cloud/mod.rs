@@ -177,6 +177,9 @@ pub struct LocalCloud {
     /// Set when the journal can no longer be written: every call is refused.
     broken: Option<String>,
     settings: Settings,
+    /// The parameters each uploaded template declares (URL -> name -> has a default), parsed
+    /// once: templates are content-addressed, so an URL's body never changes.
+    declared: BTreeMap<String, Option<BTreeMap<String, bool>>>,
 }
 
 fn hard(code: &str, message: impl Into<String>) -> CloudError {
@@ -214,6 +217,7 @@ impl LocalCloud {
             journal: None,
             broken: None,
             settings: Settings::default(),
+            declared: BTreeMap::new(),
         }
     }
 

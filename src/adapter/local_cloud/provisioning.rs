@@ -109,6 +109,7 @@ impl LocalCloud {
                 format!("version {artifact_id} is deprecated: no new launches"),
             ));
         }
+        let url = version.template_url.clone();
         if !self.launch_path(&account, product_id) {
             return Err(refuse(
                 "servicecatalog.launch-path",
@@ -122,6 +123,8 @@ impl LocalCloud {
             ));
         }
         self.check_catalog_tags(tags, 0)?;
+        // Last, as CloudFormation checks them when Service Catalog creates the stack.
+        self.check_launch_parameters(&url, params, None)?;
         let id = self.mint(IdKind::Provisioned);
         *self.idx.launched.entry((account_id.to_string(), name.to_string())).or_insert(0) += 1;
         self.touched.provisioned.insert(id.clone());
@@ -139,6 +142,47 @@ impl LocalCloud {
         let out = self.start_record(RecordKind::Provision, &id, None, None);
         self.remember("ProvisionProduct", token, &out);
         Ok(out)
+    }
+
+    /// Launch parameters against the version's template (rule servicecatalog.launch-parameters:
+    /// CloudFormation refuses a parameter the template does not declare, and needs a value for
+    /// each one without a default — given now or, on an update, kept from before). Checked when
+    /// the template was uploaded to this cloud; a cloud seeded from a state alone knows only the
+    /// templates its plan uploads, and takes launches of other versions as given (as the emulator
+    /// does for templates not in its S3).
+    fn check_launch_parameters(
+        &mut self,
+        template_url: &str,
+        given: &BTreeMap<String, String>,
+        previous: Option<&BTreeMap<String, String>>,
+    ) -> Result<(), CloudError> {
+        if !self.declared.contains_key(template_url) {
+            let parsed = self.template(template_url).and_then(crate::workspace::template_parameters);
+            self.declared.insert(template_url.to_string(), parsed);
+        }
+        let Some(Some(declared)) = self.declared.get(template_url) else { return Ok(()) };
+        let unknown: Vec<&str> =
+            given.keys().filter(|k| !declared.contains_key(*k)).map(String::as_str).collect();
+        if !unknown.is_empty() {
+            return Err(refuse(
+                "servicecatalog.launch-parameters",
+                format!("Parameters: [{}] do not exist in the template", unknown.join(", ")),
+            ));
+        }
+        let missing: Vec<&str> = declared
+            .iter()
+            .filter(|(k, has_default)| {
+                !**has_default && !given.contains_key(*k) && !previous.is_some_and(|p| p.contains_key(*k))
+            })
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(refuse(
+                "servicecatalog.launch-parameters",
+                format!("Parameters: [{}] must have values", missing.join(", ")),
+            ));
+        }
+        Ok(())
     }
 
     pub(super) fn update_provisioned(
@@ -170,6 +214,9 @@ impl LocalCloud {
                 format!("version {artifact_id} is not active"),
             ));
         }
+        let url = self.state.products[i].versions[v].template_url.clone();
+        let previous = self.state.provisioned_products[k].params.clone();
+        self.check_launch_parameters(&url, params, Some(&previous))?;
         let out = self.start_record(RecordKind::Update, pp_id, Some(artifact_id), Some(params));
         self.remember("UpdateProvisionedProduct", token, &out);
         Ok(out)
