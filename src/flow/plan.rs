@@ -107,12 +107,16 @@ pub fn snapshot_save(config: &Config, file: &Path, console: &mut dyn Console) ->
     let mut state = if config.uses_aws() {
         // Outside a workspace no member account is named: the snapshot then holds the
         // pipelines of the caller's own account only.
-        // In a workspace, its region too (`app::in_workspace`).
-        match fs::read_workspace(&config.workspace).map(|files| workspace::load(&files)) {
-            Ok(loaded) => {
+        // In a workspace (one with settings), its region too (`app::in_workspace`).
+        let loaded = fs::read_workspace(&config.workspace)
+            .ok()
+            .filter(|files| files.get(workspace::SETTINGS).is_some())
+            .map(|files| workspace::load(&files));
+        match loaded {
+            Some(loaded) => {
                 app::aws_state(&app::in_workspace(config, &loaded), app::pipeline_accounts(&loaded))?
             }
-            Err(_) => app::aws_state(config, Default::default())?,
+            None => app::aws_state(config, Default::default())?,
         }
     } else {
         let (state, seeded) = app::local_state(config)?;

@@ -223,7 +223,6 @@ fn group_versions(set: &BTreeSet<(String, String)>) -> BTreeMap<String, Vec<Stri
     out
 }
 
-/// Split `name@version`.
 /// The parameters a CloudFormation template body declares, each with whether it has a
 /// `Default`; `None` when the body is not a template vend can read. The in-process cloud checks
 /// launch parameters with it, as CloudFormation does when Service Catalog creates the stack.
@@ -233,6 +232,7 @@ pub fn template_parameters(body: &str) -> Option<BTreeMap<String, bool>> {
     Some(t.parameters.into_iter().map(|(k, p)| (k, p.value.default.is_some())).collect())
 }
 
+/// Split `name@version`.
 pub fn parse_ref(s: &str) -> Option<(&str, &str)> {
     let (n, v) = s.split_once('@')?;
     (!n.is_empty() && !v.is_empty() && !v.contains('@')).then_some((n, v))
@@ -254,6 +254,7 @@ struct Cx<'a> {
     pending_baselines: Vec<PendingBaseline>,
 }
 
+/// The workspace settings file; a workspace without it is not one vend can plan.
 pub const SETTINGS: &str = "catalog/vend.yaml";
 const ORGANIZATION: &str = "catalog/organization.yaml";
 const PORTFOLIOS: &str = "catalog/portfolios.yaml";
