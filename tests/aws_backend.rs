@@ -518,7 +518,12 @@ fn the_workspace_region_is_the_clients_region() {
     let settings = ws.ws.join("catalog/vend.yaml");
     let text = std::fs::read_to_string(&settings).unwrap();
     std::fs::write(&settings, text.replace("region: us-east-1", "region: eu-west-1")).unwrap();
-    let out = ws.command(&["plan", "--json"]).env_remove("AWS_REGION").output().unwrap();
+    let out = ws
+        .command(&["plan", "--json"])
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .output()
+        .unwrap();
     let plan: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     let created: Vec<&str> = plan["changes"]
