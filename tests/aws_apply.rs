@@ -91,8 +91,8 @@ fn run_case(emu: &Emulator, name: &str) {
     let seed_state = seed(emu, case.seed);
     let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
     assert_eq!(status, 200, "POST /_vend/stats/reset: {body}");
-    let (status, body) = emu.http("POST", "/_vend/faults", &cloud_suite::emulator_limits());
-    assert_eq!(status, 200, "POST /_vend/faults limits: {body}");
+    let (status, body) = emu.http("POST", "/_vend/faults", &cloud_suite::emulator_config());
+    assert_eq!(status, 200, "POST /_vend/faults suite config: {body}");
     let mut cloud = cloud(emu);
     invariants(&cloud.read_state().unwrap());
     (case.run)(&mut cloud, &seed_state);

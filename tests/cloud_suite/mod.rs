@@ -1831,7 +1831,7 @@ pub fn local_settings() -> vend::adapter::local_cloud::Settings {
 /// records that finish only when polled — as in the in-process cloud — rather than also on their
 /// own after `record_settle_ms` (3 s by default): a case that checks a product is still
 /// UNDER_CHANGE between two calls must not depend on how fast a loaded machine makes them.
-pub fn emulator_limits() -> String {
+pub fn emulator_config() -> String {
     format!(
         r#"{{"limits": {{"organizations.ou-count": {SUITE_OU_LIMIT}, "organizations.policy-count": {SUITE_POLICY_LIMIT}}}, "record_settle_ms": 3600000}}"#
     )

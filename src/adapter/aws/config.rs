@@ -141,6 +141,39 @@ pub async fn load_sdk_config(opts: &AwsOptions) -> aws_config::SdkConfig {
     loader.load().await
 }
 
+/// `conf` in the workspace's region `want`: taken as is when it has that region, given it when
+/// it has none; a different region is an error naming both and where the other came from.
+pub(super) fn in_workspace_region(
+    conf: aws_config::SdkConfig,
+    want: &str,
+    opts: &AwsOptions,
+) -> Result<aws_config::SdkConfig, CloudError> {
+    match conf.region().map(|r| r.as_ref().to_string()) {
+        Some(have) if have == want => Ok(conf),
+        Some(have) => {
+            let from = if opts.region.is_some() {
+                "--region".to_string()
+            } else {
+                match &opts.profile {
+                    Some(p) => format!("the AWS profile '{p}' (or AWS_REGION / AWS_DEFAULT_REGION)"),
+                    None => {
+                        "the environment (AWS_REGION / AWS_DEFAULT_REGION) or the default profile".to_string()
+                    }
+                }
+            };
+            Err(CloudError::hard(
+                "RegionMismatch",
+                format!(
+                    "the workspace's region is {want} (region: in catalog/vend.yaml) but {from} says {have}; \
+                     vend's Service Catalog, S3 and CloudFormation clients work in the workspace's region \
+                     and its template URLs name it: drop the other region, or change region: in catalog/vend.yaml"
+                ),
+            ))
+        }
+        None => Ok(conf.to_builder().region(Region::new(want.to_string())).build()),
+    }
+}
+
 /// A small multi-threaded runtime for the synchronous adapters' SDK calls.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CloudError> {
     tokio::runtime::Builder::new_multi_thread()
