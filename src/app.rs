@@ -65,7 +65,7 @@ pub fn make_plan(loaded: &workspace::Loaded, state: &State, created_at: String) 
     if p.applyable {
         // A plan is a promise: it is called applyable only once it has run, change by change,
         // on a scratch copy of the state with the AWS rules apply will meet.
-        let found = crate::check::check(&p, state, &crate::adapter::local_cloud::Settings::default());
+        let found = crate::check::check(&p, state, &local_settings(loaded));
         if !found.is_empty() {
             p.diagnostics.extend(found);
             p.applyable = false;
@@ -80,11 +80,21 @@ pub fn aws_cloud(config: &Config) -> anyhow::Result<AwsCloud> {
     Ok(AwsCloud::connect(config.aws.clone())?)
 }
 
+/// The in-process cloud's settings for the workspace `loaded`: AWS's default quotas, and the
+/// workspace's `member_role` as the role vend launches pipelines as in member accounts.
+pub fn local_settings(loaded: &workspace::Loaded) -> crate::adapter::local_cloud::Settings {
+    crate::adapter::local_cloud::Settings {
+        member_role: loaded.desired.settings.member_role.clone(),
+        ..Default::default()
+    }
+}
+
 /// `config` for work on the workspace `loaded`: its AWS clients in the workspace's region
 /// (`AwsOptions::workspace_region`).
 pub fn in_workspace(config: &Config, loaded: &workspace::Loaded) -> Config {
     let mut config = config.clone();
     config.aws.workspace_region = Some(loaded.desired.settings.region.clone());
+    config.aws.member_role_name = loaded.desired.settings.member_role.clone();
     config
 }
 
@@ -94,11 +104,20 @@ pub fn pipeline_accounts(loaded: &workspace::Loaded) -> BTreeSet<String> {
     loaded.desired.pipelines.values().map(|p| p.account.clone()).collect()
 }
 
-/// The current state read from AWS (`--aws`), stamped now; provisioned pipelines are read in the
-/// member accounts named `pipeline_accounts`.
-pub fn aws_state(config: &Config, pipeline_accounts: BTreeSet<String>) -> anyhow::Result<State> {
+/// What a read from AWS looks at for the workspace `loaded`: provisioned pipelines in the member
+/// accounts its pipeline requests name, and its template bucket.
+fn read_scope(cloud: &mut AwsCloud, loaded: &workspace::Loaded) {
+    cloud.set_pipeline_accounts(pipeline_accounts(loaded));
+    cloud.set_template_bucket(&loaded.desired.settings.template_bucket);
+}
+
+/// The current state read from AWS (`--aws`), stamped now, for the workspace `loaded` when
+/// there is one (`read_scope`; without one, no member account and the default template bucket).
+pub fn aws_state(config: &Config, loaded: Option<&workspace::Loaded>) -> anyhow::Result<State> {
     let mut cloud = aws_cloud(config)?;
-    cloud.set_pipeline_accounts(pipeline_accounts);
+    if let Some(loaded) = loaded {
+        read_scope(&mut cloud, loaded);
+    }
     let mut state = cloud.read_state().map_err(|e| anyhow::anyhow!("reading the state from AWS: {e}"))?;
     state.captured_at = now();
     state.source = "aws".into();
@@ -109,7 +128,7 @@ pub fn aws_state(config: &Config, pipeline_accounts: BTreeSet<String>) -> anyhow
 /// first use; the note says so).
 pub fn read_state(config: &Config, loaded: &workspace::Loaded) -> anyhow::Result<(State, Option<String>)> {
     if config.uses_aws() {
-        Ok((aws_state(&in_workspace(config, loaded), pipeline_accounts(loaded))?, None))
+        Ok((aws_state(&in_workspace(config, loaded), Some(loaded))?, None))
     } else {
         let (state, seeded) = local_state(config)?;
         Ok((state, seeded_note(&seeded)))
@@ -132,14 +151,17 @@ pub type OpenCloud = (Box<dyn Cloud>, Option<serde_json::Value>, Option<String>)
 pub fn open_cloud(config: &Config, loaded: &workspace::Loaded) -> anyhow::Result<OpenCloud> {
     if config.uses_aws() {
         let mut aws = aws_cloud(&in_workspace(config, loaded))?;
-        aws.set_pipeline_accounts(pipeline_accounts(loaded));
+        read_scope(&mut aws, loaded);
         let id = aws.caller_identity().map_err(|e| anyhow::anyhow!("who am I in AWS (STS): {e}"))?;
         let identity = serde_json::json!({ "account": id.account, "arn": id.arn, "user_id": id.user_id });
         Ok((Box::new(aws), Some(identity), None))
     } else {
         let (_, state_path, seeded) = fs::open_state(&config.workspace, config.state_file(), &now())?;
         Ok((
-            Box::new(crate::adapter::local_cloud::LocalCloud::open(&state_path)?),
+            Box::new(
+                crate::adapter::local_cloud::LocalCloud::open(&state_path)?
+                    .with_settings(local_settings(loaded)),
+            ),
             None,
             seeded_note(&seeded),
         ))

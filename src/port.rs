@@ -94,6 +94,36 @@ pub enum Op {
         url: String,
         body: String,
     },
+    /// The template bucket, in `region` (outside `us-east-1` with a LocationConstraint).
+    CreateBucket {
+        bucket: String,
+        region: String,
+    },
+    /// All four block-public-access settings on.
+    PutPublicAccessBlock {
+        bucket: String,
+    },
+    /// Default encryption `algorithm` (`AES256`: SSE-S3).
+    PutBucketEncryption {
+        bucket: String,
+        algorithm: String,
+    },
+    /// Versioning `Enabled`.
+    PutBucketVersioning {
+        bucket: String,
+    },
+    /// Replace the bucket's tag set with `tags`.
+    PutBucketTagging {
+        bucket: String,
+        tags: Tags,
+    },
+    // ---- Service Catalog: the organization
+    /// Lets Service Catalog share to organization nodes (from the management account).
+    #[serde(rename = "EnableAWSOrganizationsAccess")]
+    EnableAwsOrganizationsAccess {},
+    /// `Outcome::status`: ENABLED | DISABLED | UNDER_CHANGE.
+    #[serde(rename = "GetAWSOrganizationsAccessStatus")]
+    GetAwsOrganizationsAccessStatus {},
     // ---- Service Catalog
     CreatePortfolio {
         name: String,
@@ -167,6 +197,17 @@ pub enum Op {
         portfolio_id: String,
         share_type: String,
         value: String,
+        /// `SharePrincipals` (organization and OU shares only); absent when off.
+        #[serde(default, skip_serializing_if = "crate::model::is_false")]
+        share_principals: bool,
+    },
+    /// Turn principal sharing on or off on an existing organization or OU share. Asynchronous:
+    /// returns a share token; poll `DescribePortfolioShareStatus`.
+    UpdatePortfolioShare {
+        portfolio_id: String,
+        share_type: String,
+        value: String,
+        share_principals: bool,
     },
     DescribePortfolioShareStatus {
         token: String,
@@ -229,6 +270,7 @@ impl Op {
                 | Op::ListParents { .. }
                 | Op::DescribePortfolioShareStatus { .. }
                 | Op::DescribeRecord { .. }
+                | Op::GetAwsOrganizationsAccessStatus {}
         )
     }
 }

@@ -11,7 +11,7 @@ mod emulator_harness;
 use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
 use cloud_suite::{Seed, invariants};
-use emulator_harness::seed::{DEMO_MANAGEMENT, demo, rt, seed_catalog, seed_organization};
+use emulator_harness::seed::{DEMO_MANAGEMENT, demo, role_catalog, rt, seed_catalog, seed_organization};
 use emulator_harness::workspace::VendWorkspace;
 use emulator_harness::{Emulator, lock};
 use serde_json::Value;
@@ -128,6 +128,10 @@ aws![
     update_product_rules,
     update_artifact_rules,
     delete_product_in_portfolio_fails,
+    template_bucket_rules,
+    organization_share_needs_catalog_access,
+    share_principals_rules,
+    member_launch_needs_principal_access,
     product_portfolio_association_rules,
     principal_rules,
     terminate_provisioned_product,
@@ -220,7 +224,6 @@ const NOT_FIRED_ON_EMULATOR: &[(&str, &str)] = &[
         "servicecatalog.constraint-exists",
         "AwsCloud finds a constraint to delete by listing the portfolio's constraints and answers ResourceNotFoundException itself when there is none, so DeleteConstraint never reaches the emulator with an unknown id (the emulator refuses one: describe_constraint/delete_constraint)",
     ),
-    ("servicecatalog.launch-path", "the emulator does not check launch paths yet (issue 14)"),
     (
         "servicecatalog.launch-account-exists",
         "the emulator does not check that the launching account is in the organization (issue 14)",
@@ -229,9 +232,10 @@ const NOT_FIRED_ON_EMULATOR: &[(&str, &str)] = &[
         "servicecatalog.launch-account-active",
         "the emulator does not check that the launching account is ACTIVE (issue 14)",
     ),
+    ("s3.bucket-access", "the emulator does not enforce it (tests/aws_rules.rs NOT_IN_EMULATOR)"),
     (
-        "servicecatalog.share-org-access",
-        "AwsCloud enables Service Catalog's Organizations access before its first organization share, so no case through it can reach the refusal",
+        "s3.bucket-name-taken",
+        "a bucket of another account needs a second account's credentials in the emulator, which a case holding only a `dyn Cloud` (the management account's) cannot get",
     ),
 ];
 
@@ -590,5 +594,127 @@ fn an_untagged_portfolio_and_product_are_adopted_on_the_emulator() {
         assert_eq!(products.product_view_details().len(), 1, "{products:?}");
         let p = s.describe_product_as_admin().id(&product_id).send().await.unwrap();
         assert!(p.tags().iter().any(|t| t.key() == "vend:managed" && t.value() == "true"), "{p:?}");
+    });
+}
+
+/// Issue 14, greenfield: an organization with only its management account. The demo workspace
+/// plans as applyable with everything the launch path needs as changes of their own (the
+/// template bucket, Service Catalog's Organizations access) ordered before what needs them,
+/// applies in one `vend apply`, re-plans empty and leaves a log that verifies; the bucket is
+/// private, encrypted, versioned and vend's. (Before: `PutTemplate: NoSuchBucket`, 35 of 44.)
+#[test]
+fn greenfield_demo_applies_in_one_go() {
+    let (_guard, emu) = lock();
+    let conf = emu.sdk_config();
+    let o = org::Client::new(&conf);
+    let mgmt = rt().block_on(async {
+        o.create_organization().feature_set(org::types::OrganizationFeatureSet::All).send().await.unwrap();
+        o.describe_organization()
+            .send()
+            .await
+            .unwrap()
+            .organization()
+            .unwrap()
+            .master_account_id()
+            .unwrap()
+            .to_string()
+    });
+    let demo_ws = VendWorkspace::new(emu, &mgmt);
+    let plan: Value = serde_json::from_str(&ok(&demo_ws.run(&["plan", "--json"]))).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    let at = |address: &str| {
+        changes
+            .iter()
+            .position(|c| c["address"] == address)
+            .unwrap_or_else(|| panic!("{address} not planned: {plan:#}"))
+    };
+    let bucket = format!("template_bucket:vend-templates-{mgmt}");
+    let access = "service_access:servicecatalog";
+    let share = "portfolio_share:delivery-pipelines/ou:Workloads";
+    assert!(at(&bucket) < at("product:service-pipeline"), "{plan:#}");
+    assert!(at(access) < at(share), "{plan:#}");
+    assert!(changes[at(share)]["depends_on"].as_array().unwrap().iter().any(|d| d == access), "{plan:#}");
+    assert!(
+        !plan["diagnostics"].as_array().unwrap().iter().any(|d| d["severity"] == "error"),
+        "not applyable: {plan:#}"
+    );
+
+    ok(&demo_ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    let replan: Value = serde_json::from_str(&ok(&demo_ws.run(&["plan", "--json"]))).unwrap();
+    assert!(replan["changes"].as_array().unwrap().is_empty(), "{replan:#}");
+    ok(&demo_ws.run(&["audit", "verify"]));
+
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build(),
+    );
+    let name = format!("vend-templates-{mgmt}");
+    rt().block_on(async {
+        let tags = s3.get_bucket_tagging().bucket(&name).send().await.unwrap();
+        assert!(tags.tag_set().iter().any(|t| t.key() == "vend:managed" && t.value() == "true"), "{tags:?}");
+        let v = s3.get_bucket_versioning().bucket(&name).send().await.unwrap();
+        assert_eq!(v.status().map(|s| s.as_str()), Some("Enabled"));
+        let b = s3.get_public_access_block().bucket(&name).send().await.unwrap();
+        let b = b.public_access_block_configuration().unwrap();
+        assert_eq!(
+            (
+                b.block_public_acls(),
+                b.ignore_public_acls(),
+                b.block_public_policy(),
+                b.restrict_public_buckets()
+            ),
+            (Some(true), Some(true), Some(true), Some(true))
+        );
+        let e = s3.get_bucket_encryption().bucket(&name).send().await.unwrap();
+        let algo = e.server_side_encryption_configuration().unwrap().rules()[0]
+            .apply_server_side_encryption_by_default()
+            .unwrap()
+            .sse_algorithm()
+            .as_str()
+            .to_string();
+        assert_eq!(algo, "AES256");
+        let sc_access = sc::Client::new(&conf).get_aws_organizations_access_status().send().await.unwrap();
+        assert_eq!(sc_access.access_status().map(|s| s.as_str()), Some("ENABLED"));
+
+        // In a vended account under Workloads, a role matching the portfolio's `ProductTeam*`
+        // pattern launches the shared product; a role that matches no pattern cannot.
+        let accounts = o.list_accounts().send().await.unwrap();
+        let account = accounts.accounts().iter().find(|a| a.name() == Some("payments-prod")).unwrap();
+        let account = account.id().unwrap().to_string();
+        let hub = sc::Client::new(&conf);
+        let products = hub.search_products_as_admin().send().await.unwrap();
+        let product =
+            products.product_view_details()[0].product_view_summary().unwrap().product_id().unwrap();
+        let versions = hub.list_provisioning_artifacts().product_id(product).send().await.unwrap();
+        let v2 = versions.provisioning_artifact_details().iter().find(|v| v.name() == Some("v2")).unwrap();
+        let sts = aws_sdk_sts::Client::new(&conf);
+        let launch = |client: sc::Client, name: &'static str| {
+            let (product, v2) = (product.to_string(), v2.id().unwrap().to_string());
+            async move {
+                client
+                    .provision_product()
+                    .provisioned_product_name(name)
+                    .product_id(product)
+                    .provisioning_artifact_id(v2)
+                    .provisioning_parameters(
+                        sc::types::ProvisioningParameter::builder()
+                            .key("RepositoryName")
+                            .value("team-app")
+                            .build(),
+                    )
+                    .provision_token(name)
+                    .send()
+                    .await
+            }
+        };
+        let team = role_catalog(&sts, &conf, &account, "ProductTeamPayments", "team").await;
+        let out = launch(team, "team-pipeline").await;
+        assert!(out.is_ok(), "ProductTeamPayments should launch: {out:?}");
+        let other = role_catalog(&sts, &conf, &account, "Auditor", "other").await;
+        let err = launch(other, "other-pipeline").await.unwrap_err();
+        assert_eq!(
+            err.as_service_error().and_then(|e| e.meta().code()),
+            Some("ResourceNotFoundException"),
+            "{err:?}"
+        );
     });
 }

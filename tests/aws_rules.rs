@@ -11,13 +11,14 @@ use std::path::{Path, PathBuf};
 use vend::adapter::aws_rules;
 
 /// Rules the in-process cloud does not enforce, with the reason.
-const NOT_IN_SRC: &[(&str, &str)] = &[(
-    "servicecatalog.share-org-access",
-    "the in-process cloud models Service Catalog's AWS Organizations access as always enabled",
-)];
+const NOT_IN_SRC: &[(&str, &str)] = &[];
 
 /// Rules the emulator does not enforce, with the reason.
 const NOT_IN_EMULATOR: &[(&str, &str)] = &[
+    (
+        "s3.bucket-access",
+        "moto's S3 does not refuse a write to a bucket of another account (it keeps one bucket namespace and answers from the owner's backend)",
+    ),
     ("organizations.account-limit", "the emulator models no account quota"),
     ("organizations.close-quota", "the emulator models no close quota"),
     (
@@ -32,7 +33,6 @@ const NOT_IN_EMULATOR: &[(&str, &str)] = &[
         "servicecatalog.constraint-needs-association",
         "the emulator answers ResourceNotFoundException (servicecatalog.association-exists) for a constraint on a product not in the portfolio; CreateConstraint lists both errors and no AWS reference says which applies",
     ),
-    ("servicecatalog.launch-path", "the emulator does not check launch paths yet (issue 14)"),
     (
         "servicecatalog.launch-account-exists",
         "the emulator does not check that the launching account is in the organization (issue 14)",

@@ -88,6 +88,10 @@ local![
     policy_name_rules,
     enable_unknown_policy_type_fails,
     template_url_must_be_s3,
+    template_bucket_rules,
+    organization_share_needs_catalog_access,
+    share_principals_rules,
+    member_launch_needs_principal_access,
     catalog_tag_rules,
     product_field_rules,
     launch_constraint_role_name,
@@ -142,6 +146,7 @@ fn polls_before_completion_are_configurable() {
             portfolio_id: seed.portfolios[0].id.clone(),
             share_type: "ORGANIZATION".into(),
             value: seed.organization.id.clone(),
+            share_principals: false,
         },
     )
     .id
@@ -305,6 +310,7 @@ fn reopening_continues_where_the_last_call_ended() {
                 portfolio_id: seed.portfolios[0].id.clone(),
                 share_type: "ORGANIZATION".into(),
                 value: seed.organization.id.clone(),
+                share_principals: false,
             },
         )
         .id
@@ -532,8 +538,12 @@ const NOT_FIRED_LOCALLY: &[(&str, &str)] = &[
         "the close quota changes with the organization and time (Settings::close_limit, unlimited by default) and a case holding only a `dyn Cloud` cannot set it",
     ),
     (
-        "servicecatalog.share-org-access",
-        "the in-process cloud models Service Catalog's AWS Organizations access as always enabled (no Op turns it off; AwsCloud enables it before its first organization share), so it never refuses a share for it",
+        "s3.bucket-access",
+        "a bucket held by another account exists in the in-process cloud only when its state says so (a read from AWS records HeadBucket's 403); a case holding only a `dyn Cloud` cannot make one (the planner refuses such a bucket: tests/plan_cases.rs)",
+    ),
+    (
+        "s3.bucket-name-taken",
+        "a bucket held by another account exists in the in-process cloud only when its state says so; a case holding only a `dyn Cloud` cannot make one",
     ),
 ];
 

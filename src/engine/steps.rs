@@ -64,6 +64,7 @@ fn already_done(op: &Op, code: &str) -> bool {
             | (Op::EnablePolicyType { .. }, "PolicyTypeAlreadyEnabledException")
             | (Op::CloseAccount { .. }, "AccountAlreadyClosedException")
             | (Op::MoveAccount { .. }, "DuplicateAccountException")
+            | (Op::CreateBucket { .. }, "BucketAlreadyOwnedByYou")
     )
 }
 
@@ -480,12 +481,12 @@ impl<'a> Run<'a> {
                 };
                 tri!(self.call(c, op)?);
             }
-            (PortfolioShare, Create | Delete | Replace) => {
+            (PortfolioShare, Create | Delete | Replace | Update) => {
                 let p: Sides<MemberFields> = tri!(Sides::of(c));
                 if matches!(c.action, Delete | Replace) {
                     tri!(self.share(c, &p, false)?);
                 }
-                if matches!(c.action, Create | Replace) {
+                if matches!(c.action, Create | Replace | Update) {
                     tri!(self.share(c, &p, true)?);
                 }
             }
@@ -536,6 +537,46 @@ impl<'a> Run<'a> {
                 tri!(self.wait_record(c, out)?);
                 if c.action == Replace {
                     tri!(self.provision(c, &p)?);
+                }
+            }
+            (ServiceAccess, Create) => {
+                let _: Sides<ServiceAccessFields> = tri!(Sides::of(c));
+                tri!(self.call(c, Op::EnableAwsOrganizationsAccess {})?);
+                // Enabling is asynchronous on AWS (UNDER_CHANGE until done); shares wait for it.
+                let done = tri!(self.poll(c, Op::GetAwsOrganizationsAccessStatus {}, &["UNDER_CHANGE"])?);
+                if done.status.as_deref() != Some("ENABLED") {
+                    return Ok(Err(format!(
+                        "{}: Service Catalog's AWS Organizations access is {} after enabling it",
+                        c.address,
+                        done.status.unwrap_or_default()
+                    )));
+                }
+            }
+            (TemplateBucket, Create | Update) => {
+                let p: Sides<BucketFields> = tri!(Sides::of(c));
+                let (b, a) = (&p.before, &p.after);
+                let bucket = a.name.clone();
+                let create = c.action == Create;
+                if create {
+                    tri!(
+                        self.call(c, Op::CreateBucket { bucket: bucket.clone(), region: a.region.clone() })?
+                    );
+                }
+                // The ownership tag first: a bucket vend created carries it from its second call on.
+                if create || a.tags != b.tags {
+                    tri!(
+                        self.call(c, Op::PutBucketTagging { bucket: bucket.clone(), tags: a.tags.clone() })?
+                    );
+                }
+                if a.public_access_blocked && (create || !b.public_access_blocked) {
+                    tri!(self.call(c, Op::PutPublicAccessBlock { bucket: bucket.clone() })?);
+                }
+                if create || a.encryption != b.encryption {
+                    let algorithm = a.encryption.clone();
+                    tri!(self.call(c, Op::PutBucketEncryption { bucket: bucket.clone(), algorithm })?);
+                }
+                if a.versioning && (create || !b.versioning) {
+                    tri!(self.call(c, Op::PutBucketVersioning { bucket })?);
                 }
             }
             (kind, action) => return Ok(Err(format!("{}: vend cannot {action} a {kind}", c.address))),
@@ -731,9 +772,15 @@ impl<'a> Run<'a> {
             tri!(self.call(c, Op::DeletePortfolioShare { portfolio_id, share_type, value })?);
             return Ok(Ok(()));
         }
-        let out = tri!(self.call(c, Op::CreatePortfolioShare { portfolio_id, share_type, value })?);
-        let token =
-            tri!(out.id.ok_or_else(|| format!("{}: CreatePortfolioShare returned no token", c.address)));
+        let share_principals = side.share_principals;
+        let op = if c.action == Action::Update {
+            Op::UpdatePortfolioShare { portfolio_id, share_type, value, share_principals }
+        } else {
+            Op::CreatePortfolioShare { portfolio_id, share_type, value, share_principals }
+        };
+        let name = op.name();
+        let out = tri!(self.call(c, op)?);
+        let token = tri!(out.id.ok_or_else(|| format!("{}: {name} returned no token", c.address)));
         let done = tri!(self.poll(
             c,
             Op::DescribePortfolioShareStatus { token },

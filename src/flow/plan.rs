@@ -113,10 +113,8 @@ pub fn snapshot_save(config: &Config, file: &Path, console: &mut dyn Console) ->
             .filter(|files| files.get(workspace::SETTINGS).is_some())
             .map(|files| workspace::load(&files));
         match loaded {
-            Some(loaded) => {
-                app::aws_state(&app::in_workspace(config, &loaded), app::pipeline_accounts(&loaded))?
-            }
-            None => app::aws_state(config, Default::default())?,
+            Some(loaded) => app::aws_state(&app::in_workspace(config, &loaded), Some(&loaded))?,
+            None => app::aws_state(config, None)?,
         }
     } else {
         let (state, seeded) = app::local_state(config)?;

@@ -23,10 +23,14 @@ pub enum Kind {
     PortfolioShare,
     LaunchConstraint,
     ProvisionedPipeline,
+    /// Service Catalog's AWS Organizations access (issue 14): `service_access:servicecatalog`.
+    ServiceAccess,
+    /// The S3 bucket product templates are uploaded to: `template_bucket:<bucket name>`.
+    TemplateBucket,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 15] = [
         Kind::PolicyType,
         Kind::Ou,
         Kind::Account,
@@ -40,6 +44,8 @@ impl Kind {
         Kind::PortfolioShare,
         Kind::LaunchConstraint,
         Kind::ProvisionedPipeline,
+        Kind::ServiceAccess,
+        Kind::TemplateBucket,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +63,8 @@ impl Kind {
             Kind::PortfolioShare => "portfolio_share",
             Kind::LaunchConstraint => "launch_constraint",
             Kind::ProvisionedPipeline => "provisioned_pipeline",
+            Kind::ServiceAccess => "service_access",
+            Kind::TemplateBucket => "template_bucket",
         }
     }
 
@@ -76,6 +84,8 @@ impl Kind {
             Kind::PortfolioShare => "Portfolio shares",
             Kind::LaunchConstraint => "Launch constraints",
             Kind::ProvisionedPipeline => "Provisioned pipelines",
+            Kind::ServiceAccess => "Service access",
+            Kind::TemplateBucket => "Template buckets",
         }
     }
 
@@ -175,6 +185,15 @@ impl Address {
 
     pub fn policy_type(policy_type: &str) -> Address {
         Address::new(Kind::PolicyType, policy_type)
+    }
+
+    /// `service` is the short service name (`servicecatalog`).
+    pub fn service_access(service: &str) -> Address {
+        Address::new(Kind::ServiceAccess, service)
+    }
+
+    pub fn template_bucket(name: &str) -> Address {
+        Address::new(Kind::TemplateBucket, name)
     }
 
     pub fn ou(path: &str) -> Address {

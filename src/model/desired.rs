@@ -12,6 +12,9 @@ pub struct Settings {
     pub management_account: Option<String>,
     /// May contain `{management}`, filled by the planner from the state.
     pub template_bucket: String,
+    /// The role vend assumes in member accounts (to launch pipelines there and read them): the
+    /// AWS clients use it, and the planner gives it a launch path (`plan::build::launch`).
+    pub member_role: String,
     pub ownership_tag: String,
     pub protected: Vec<String>,
     pub required_approvals: u32,
@@ -32,6 +35,7 @@ impl Default for Settings {
             region: "us-east-1".into(),
             management_account: None,
             template_bucket: "vend-templates-{management}".into(),
+            member_role: DEFAULT_MEMBER_ROLE.into(),
             ownership_tag: "vend:managed".into(),
             protected: vec![],
             required_approvals: 0,
@@ -42,6 +46,10 @@ impl Default for Settings {
         }
     }
 }
+
+/// The role AWS Organizations creates in every account it creates, trusted by the management
+/// account (vend's default `member_role`).
+pub const DEFAULT_MEMBER_ROLE: &str = "OrganizationAccountAccessRole";
 
 /// Default `close_quota_30d` (AWS's quota has changed several times: a visible setting).
 pub const DEFAULT_CLOSE_QUOTA_30D: u32 = 10;

@@ -37,6 +37,15 @@ pub struct State {
     pub products: Vec<Product>,
     #[serde(default)]
     pub provisioned_products: Vec<ProvisionedProduct>,
+    /// Optional extension of format v1 (issue 14): what the launch path of a member account
+    /// needs that lives outside Organizations and the portfolio — Service Catalog's AWS
+    /// Organizations access and the template bucket. Absent in files written before vend
+    /// modelled it: the planner then plans none of it and the in-process cloud behaves as those
+    /// versions did (access on, every bucket there), so old state files and saved plans keep
+    /// their bytes and still apply (`tests/compat.rs`). Every state vend reads from AWS, and
+    /// the demo snapshot, carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_path: Option<LaunchPath>,
     /// Optional extension of format v1: `sha256:` of the file's canonical content without this
     /// field ([`State::content_digest`]), written by vend when it saves a snapshot or the state
     /// file, so that a hand edit is detected. Readers verify and then clear it.
@@ -54,6 +63,60 @@ pub struct Organization {
     pub enabled_policy_types: Vec<String>,
     #[serde(default)]
     pub root_policy_ids: Vec<String>,
+}
+
+/// What the launch path needs beyond Organizations and the portfolio (see [`State::launch_path`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchPath {
+    /// Service Catalog's AWS Organizations access (`GetAWSOrganizationsAccessStatus`):
+    /// `ENABLED`, `DISABLED` or `UNDER_CHANGE`. Shares to an organization node need `ENABLED`.
+    pub servicecatalog_organizations_access: String,
+    /// The template buckets vend looked at (the workspace's `template_bucket`), sorted by
+    /// name. A bucket not listed does not exist (the in-process cloud knows every bucket; a
+    /// read from AWS looks up the workspace's).
+    #[serde(default)]
+    pub buckets: Vec<Bucket>,
+}
+
+/// An S3 bucket as vend needs to know it: who holds it and how it is set up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bucket {
+    pub name: String,
+    /// `owned` (in the caller's account) or `foreign` (the name is taken by another account:
+    /// HeadBucket answers 403).
+    pub owner: String,
+    #[serde(default)]
+    pub region: String,
+    /// Default encryption (`AES256` = SSE-S3, `aws:kms`, …); empty when none is reported.
+    #[serde(default)]
+    pub encryption: String,
+    /// All four block-public-access settings on.
+    #[serde(default)]
+    pub public_access_blocked: bool,
+    /// Versioning `Enabled` (not `Suspended`, not never set).
+    #[serde(default)]
+    pub versioning: bool,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// `ENABLED`: the one value of [`LaunchPath::servicecatalog_organizations_access`] that lets
+/// organization shares be created.
+pub const ACCESS_ENABLED: &str = "ENABLED";
+
+impl State {
+    /// Whether Service Catalog may share to organization nodes (always, for a state written
+    /// before the launch path was modelled).
+    pub fn catalog_org_access(&self) -> bool {
+        self.launch_path.as_ref().is_none_or(|l| l.servicecatalog_organizations_access == ACCESS_ENABLED)
+    }
+
+    /// The bucket named `name`, when the state knows it.
+    pub fn bucket(&self, name: &str) -> Option<&Bucket> {
+        self.launch_path.as_ref().and_then(|l| l.buckets.iter().find(|b| b.name == name))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,6 +202,16 @@ pub struct Share {
     pub share_type: String,
     pub value: String,
     pub status: String,
+    /// Principal sharing (`SharePrincipals`, organization and OU shares only): the portfolio's
+    /// `IAM_PATTERN` principals reach the share's accounts. Optional extension of format v1,
+    /// absent when off.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub share_principals: bool,
+}
+
+/// For `skip_serializing_if`: a flag that is off is not written (files keep their bytes).
+pub fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -231,6 +304,10 @@ impl State {
             portfolios: vec![],
             products: vec![],
             provisioned_products: vec![],
+            launch_path: Some(LaunchPath {
+                servicecatalog_organizations_access: "DISABLED".into(),
+                buckets: vec![],
+            }),
             digest: None,
         }
     }

@@ -152,6 +152,8 @@ pub struct MemberFields {
     pub member_type: Option<String>,
     pub target: Option<String>,
     pub value: Option<String>,
+    /// Shares: principal sharing on.
+    pub share_principals: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -450,6 +452,7 @@ impl View for MemberFields {
                 member_type: Some(x.share_type.clone()),
                 target: Some(x.target.clone()),
                 value: x.value.clone(),
+                share_principals: x.share_principals,
                 ..MemberFields::default()
             },
             _ => return None,
@@ -474,6 +477,48 @@ impl View for PipelineFields {
                 tags: x.tags.clone(),
                 mark_account: x.mark_account,
             }),
+            _ => None,
+        }
+    }
+}
+
+/// What apply reads of a `template_bucket` change: the bucket as the side describes it.
+#[derive(Debug, Clone, Default)]
+pub struct BucketFields {
+    pub name: String,
+    pub region: String,
+    pub encryption: String,
+    pub public_access_blocked: bool,
+    pub versioning: bool,
+    pub tags: Tags,
+}
+
+impl View for BucketFields {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::Bucket(b) => Some(BucketFields {
+                name: b.name.clone(),
+                region: b.region.clone(),
+                encryption: b.encryption.clone(),
+                public_access_blocked: b.public_access_blocked,
+                versioning: b.versioning,
+                tags: b.tags.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// What apply reads of a `service_access` change: nothing but that it is one.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceAccessFields {
+    pub service: String,
+}
+
+impl View for ServiceAccessFields {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::ServiceAccess(a) => Some(ServiceAccessFields { service: a.service.clone() }),
             _ => None,
         }
     }

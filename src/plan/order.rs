@@ -11,7 +11,7 @@ fn phase(kind: Kind, action: Action) -> u8 {
     use Action::*;
     use Kind::*;
     match (kind, action) {
-        (PolicyType, _) => 0,
+        (PolicyType | ServiceAccess | TemplateBucket, _) => 0,
         (Ou, Delete) => 18,
         (Ou, _) => 1,
         (Policy, Delete) => 17,

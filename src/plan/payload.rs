@@ -35,6 +35,8 @@ pub enum Payload {
     Share(ShareState),
     Constraint(ConstraintState),
     Pipeline(PipelineState),
+    ServiceAccess(ServiceAccessState),
+    Bucket(BucketState),
 }
 
 impl Payload {
@@ -58,6 +60,8 @@ impl Payload {
             Kind::PortfolioShare => Payload::Share(Deserialize::deserialize(v)?),
             Kind::LaunchConstraint => Payload::Constraint(Deserialize::deserialize(v)?),
             Kind::ProvisionedPipeline => Payload::Pipeline(Deserialize::deserialize(v)?),
+            Kind::ServiceAccess => Payload::ServiceAccess(Deserialize::deserialize(v)?),
+            Kind::TemplateBucket => Payload::Bucket(Deserialize::deserialize(v)?),
         })
     }
 
@@ -92,7 +96,11 @@ impl Payload {
     /// The resource's id, when the side names one.
     pub fn id(&self) -> Option<&str> {
         match self {
-            Payload::NewOu(_) | Payload::NewAccount(_) | Payload::PolicyType(_) => None,
+            Payload::NewOu(_)
+            | Payload::NewAccount(_)
+            | Payload::PolicyType(_)
+            | Payload::ServiceAccess(_) => None,
+            Payload::Bucket(b) => Some(&b.name),
             Payload::Ou(o) => Some(&o.id),
             Payload::Account(a) => Some(&a.id),
             Payload::Policy(p) => p.id.as_deref(),
@@ -116,6 +124,30 @@ pub struct PolicyTypeState {
     pub policy_type: String,
     pub root_id: String,
     pub status: String,
+}
+
+/// Service Catalog's AWS Organizations access (`service_access:servicecatalog`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccessState {
+    /// The service's principal (`servicecatalog.amazonaws.com`).
+    pub service: String,
+    /// `ENABLED` | `DISABLED` | `UNDER_CHANGE` (GetAWSOrganizationsAccessStatus).
+    pub status: String,
+}
+
+/// The template bucket as vend sets it up (`template_bucket:<name>`): private, encrypted,
+/// versioned, tagged with the ownership tag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketState {
+    pub name: String,
+    pub region: String,
+    /// Default encryption: `AES256` (SSE-S3).
+    pub encryption: String,
+    pub public_access_blocked: bool,
+    pub versioning: bool,
+    pub tags: Tags,
 }
 
 /// An OU to create: no id yet; its parent by id when it exists, and by path.
@@ -299,6 +331,10 @@ pub struct ShareState {
     pub value: Option<String>,
     pub status: String,
     pub portfolio_id: Option<String>,
+    /// Principal sharing on (organization and OU shares): absent when off, so plans without it
+    /// keep their bytes.
+    #[serde(default, skip_serializing_if = "crate::model::is_false")]
+    pub share_principals: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -326,11 +326,17 @@ impl Cx<'_> {
         let Some(raw) = yaml::parse::<RawSettings>(SETTINGS, bytes, &mut self.diags) else {
             return;
         };
+        let mut bad_bucket = None;
         let s = &mut self.desired.settings;
         if let Some(r) = raw.region {
             s.region = r.value;
         }
         if let Some(b) = raw.template_bucket {
+            // `{management}` is the management account's 12 digits: check the name with any 12.
+            let name = b.value.replace("{management}", "000000000000");
+            if let Err(e) = rules::bucket_name(&name) {
+                bad_bucket = Some((origin(SETTINGS, &b), format!("template_bucket '{}' {e}", b.value)));
+            }
             s.template_bucket = b.value;
         }
         if let Some(t) = &raw.ownership_tag {
@@ -341,6 +347,12 @@ impl Cx<'_> {
         s.close_quota_30d = raw.close_quota_30d.unwrap_or(DEFAULT_CLOSE_QUOTA_30D);
         s.upgrade = raw.upgrade == Some(RawUpgrade::Propose);
         let mut problems = vec![];
+        if let Some(r) = &raw.member_role {
+            self.desired.settings.member_role = r.value.clone();
+            if let Err(e) = rules::role_name(&r.value) {
+                problems.push(("bad-role", origin(SETTINGS, r), format!("member_role {e}")));
+            }
+        }
         if let Some(m) = raw.management_account {
             self.desired.settings.management_origin = origin(SETTINGS, &m);
             if let Err(e) = rules::account_id(&m.value) {
@@ -361,6 +373,9 @@ impl Cx<'_> {
         self.desired.settings.protected = raw.protected.into_iter().map(|p| p.value).collect();
         for (code, at, msg) in problems {
             self.err(code, &at, msg);
+        }
+        if let Some((at, msg)) = bad_bucket {
+            self.err_rule("s3.bucket-name", "bad-name", &at, msg);
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct RawSettings {
     pub region: Option<S<String>>,
     pub management_account: Option<S<String>>,
     pub template_bucket: Option<S<String>>,
+    /// The role vend acts as in member accounts (default `OrganizationAccountAccessRole`).
+    pub member_role: Option<S<String>>,
     pub ownership_tag: Option<S<String>>,
     #[serde(default)]
     pub protected: Vec<S<String>>,

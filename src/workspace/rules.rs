@@ -109,6 +109,37 @@ pub fn role_name(n: &str) -> Result<(), String> {
     }
 }
 
+/// An S3 general purpose bucket name, as the S3 user guide's naming rules state them
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>: "Bucket
+/// names must be between 3 (min) and 63 (max) characters long. Bucket names can consist only of
+/// lowercase letters, numbers, periods (.), and hyphens (-). Bucket names must begin and end
+/// with a letter or number. Bucket names must not contain two adjacent periods. Bucket names
+/// must not be formatted as an IP address", plus the reserved prefixes and suffixes listed there).
+pub fn bucket_name(n: &str) -> Result<(), String> {
+    let shape = (3..=63).contains(&n.len())
+        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && n.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && n.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
+    if !shape {
+        return Err("must be 3 to 63 characters of lowercase letters, digits, '.' and '-', beginning and ending with a letter or digit".into());
+    }
+    if n.contains("..") {
+        return Err("must not contain two adjacent periods".into());
+    }
+    if n.parse::<core::net::Ipv4Addr>().is_ok() {
+        return Err("must not be formatted as an IP address".into());
+    }
+    if let Some(p) = ["xn--", "sthree-", "amzn-s3-demo-"].iter().find(|p| n.starts_with(**p)) {
+        return Err(format!("must not begin with the reserved prefix '{p}'"));
+    }
+    if let Some(x) =
+        ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"].iter().find(|x| n.ends_with(**x))
+    {
+        return Err(format!("must not end with the reserved suffix '{x}'"));
+    }
+    Ok(())
+}
+
 pub fn account_id(id: &str) -> Result<(), String> {
     if ACCOUNT_ID.is_match(id) { Ok(()) } else { Err("must be 12 digits".into()) }
 }

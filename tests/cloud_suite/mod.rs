@@ -1279,6 +1279,7 @@ pub fn portfolio_share_is_asynchronous(c: &mut dyn Cloud, seed: &State) {
             portfolio_id: p.clone(),
             share_type: "ORGANIZATIONAL_UNIT".into(),
             value: sandbox.clone(),
+            share_principals: false,
         },
     );
     let token = o.id.unwrap();
@@ -1320,6 +1321,7 @@ pub fn portfolio_share_target_must_exist(c: &mut dyn Cloud, seed: &State) {
         portfolio_id: p.clone(),
         share_type: t.into(),
         value: v.into(),
+        share_principals: false,
     };
     fails(c, share("ORGANIZATIONAL_UNIT", "ou-4f2a-zzzzzzzz"), "InvalidParametersException");
     fails(c, share("ACCOUNT", "999999999999"), "InvalidParametersException");
@@ -1331,6 +1333,7 @@ pub fn portfolio_share_target_must_exist(c: &mut dyn Cloud, seed: &State) {
             portfolio_id: "port-zzzzzzzzzzzzz".into(),
             share_type: "ORGANIZATION".into(),
             value: seed.organization.id.clone(),
+            share_principals: false,
         },
         "ResourceNotFoundException",
     );
@@ -1478,32 +1481,92 @@ pub fn provision_needs_a_launch_path(c: &mut dyn Cloud, seed: &State) {
             portfolio_id: p.clone(),
             share_type: "ACCOUNT".into(),
             value: sandbox_acct.clone(),
+            share_principals: false,
         },
     )
     .id
     .unwrap();
     fails(c, provision(&sandbox_acct, "x", &prod, &v2, "t3"), "ResourceNotFoundException");
     poll_share(c, &token);
-    let r = ok(c, provision(&sandbox_acct, "x", &prod, &v2, "t4")).id.unwrap();
-    poll_record(c, &r);
-    // A share to the organization reaches every account.
+    // Completed, the account share is a launch path, but vend's role there has no access: the
+    // portfolio's IAM_PATTERN principals do not travel with an account share (issue 14).
+    fails(c, provision(&sandbox_acct, "x", &prod, &v2, "t4"), "ResourceNotFoundException");
+    // A share to the organization reaches every account — and vend's role, through the
+    // portfolio's `role/OrganizationAccountAccessRole` pattern, once principal sharing is on.
     let data = account(seed, "data-dev");
     fails(c, provision(&data, "y", &prod, &v2, "t5"), "ResourceNotFoundException");
+    let org = seed.organization.id.clone();
     let token = ok(
         c,
         Op::CreatePortfolioShare {
-            portfolio_id: p,
+            portfolio_id: p.clone(),
             share_type: "ORGANIZATION".into(),
-            value: seed.organization.id.clone(),
+            value: org.clone(),
+            share_principals: false,
         },
     )
     .id
     .unwrap();
     poll_share(c, &token);
-    ok(c, provision(&data, "y", &prod, &v2, "t6"));
+    fails(c, provision(&data, "y", &prod, &v2, "t6"), "ResourceNotFoundException");
+    let token = ok(
+        c,
+        Op::UpdatePortfolioShare {
+            portfolio_id: p,
+            share_type: "ORGANIZATION".into(),
+            value: org,
+            share_principals: true,
+        },
+    )
+    .id
+    .unwrap();
+    poll_share(c, &token);
+    ok(c, provision(&data, "y", &prod, &v2, "t7"));
     // A product in no portfolio cannot be launched even from the management account.
     let (lonely, pa) = new_product(c, "lonely", "tok-l");
-    fails(c, provision(&mgmt, "z", &lonely, &pa, "t7"), "ResourceNotFoundException");
+    fails(c, provision(&mgmt, "z", &lonely, &pa, "t8"), "ResourceNotFoundException");
+}
+
+/// ProvisionProduct in a member account as vend's member role (issue 14): the product must
+/// reach the account through a share (`servicecatalog.launch-path`), and the role must match an
+/// IAM_PATTERN principal of the portfolio shared there with principal sharing on
+/// (`servicecatalog.launch-principal`) — an account share, or an OU share with principal sharing
+/// off, gives no access. Both answer ResourceNotFoundException ("No launch paths found").
+pub fn member_launch_needs_principal_access(c: &mut dyn Cloud, seed: &State) {
+    let (p, prod) = (portfolio(seed), product(seed));
+    let v2 = version(seed, &prod, "v2");
+    let (alice, checkout) = (account(seed, "sandbox-alice"), account(seed, "checkout-prod"));
+    let workloads = ou(seed, "Workloads");
+    fails(c, provision(&alice, "x", &prod, &v2, "t1"), "ResourceNotFoundException");
+    let share = ok(
+        c,
+        Op::CreatePortfolioShare {
+            portfolio_id: p.clone(),
+            share_type: "ACCOUNT".into(),
+            value: alice.clone(),
+            share_principals: false,
+        },
+    );
+    // Completed once polled here; AwsCloud reports an account share COMPLETED at once, with no
+    // request behind the poll.
+    c.call(&Op::DescribePortfolioShareStatus { token: share.id.unwrap() }).unwrap();
+    fails(c, provision(&alice, "x", &prod, &v2, "t2"), "ResourceNotFoundException");
+    // The demo's Workloads share carries principal sharing and the role's pattern.
+    let r = ok(c, provision(&checkout, "m1", &prod, &v2, "t3")).id.unwrap();
+    poll_record(c, &r);
+    let update = |on: bool| Op::UpdatePortfolioShare {
+        portfolio_id: p.clone(),
+        share_type: "ORGANIZATIONAL_UNIT".into(),
+        value: workloads.clone(),
+        share_principals: on,
+    };
+    let token = ok(c, update(false)).id.unwrap();
+    poll_share(c, &token);
+    fails(c, provision(&checkout, "m2", &prod, &v2, "t4"), "ResourceNotFoundException");
+    let token = ok(c, update(true)).id.unwrap();
+    poll_share(c, &token);
+    let r = ok(c, provision(&checkout, "m2", &prod, &v2, "t5")).id.unwrap();
+    poll_record(c, &r);
 }
 
 /// The account must exist and be ACTIVE.
@@ -1697,6 +1760,131 @@ pub fn template_url_must_be_s3(c: &mut dyn Cloud, _seed: &State) {
         c,
         Op::PutTemplate { url: "ftp://example.com/t.yaml".into(), body: "Resources: {}\n".into() },
         "InvalidArgument",
+    );
+}
+
+/// The template bucket (issue 14): an upload to, or a setting on, a bucket that does not exist
+/// is refused (NoSuchBucket); a bucket name follows S3's naming rules; re-creating a bucket the
+/// caller owns answers 200 OK in us-east-1 and BucketAlreadyOwnedByYou elsewhere.
+pub fn template_bucket_rules(c: &mut dyn Cloud, _seed: &State) {
+    let bucket = "vend-templates-222222222222";
+    let url = format!("https://{bucket}.s3.us-east-1.amazonaws.com/templates/test/t.yaml");
+    let put = |url: &str| Op::PutTemplate { url: url.into(), body: "Resources: {}\n".into() };
+    fails(c, put(&url), "NoSuchBucket");
+    fails(c, Op::PutBucketVersioning { bucket: bucket.into() }, "NoSuchBucket");
+    fails(
+        c,
+        Op::PutBucketTagging { bucket: bucket.into(), tags: tags(&[("vend:managed", "true")]) },
+        "NoSuchBucket",
+    );
+    for bad in
+        ["Vend_Templates", "ab", "vend..templates", "192.168.5.4", "xn--vend-templates", "vend-templates-"]
+    {
+        fails(c, Op::CreateBucket { bucket: bad.into(), region: "us-east-1".into() }, "InvalidBucketName");
+    }
+    ok(c, Op::CreateBucket { bucket: bucket.into(), region: "us-east-1".into() });
+    ok(c, Op::PutBucketTagging { bucket: bucket.into(), tags: tags(&[("vend:managed", "true")]) });
+    ok(c, Op::PutPublicAccessBlock { bucket: bucket.into() });
+    ok(c, Op::PutBucketEncryption { bucket: bucket.into(), algorithm: "AES256".into() });
+    ok(c, Op::PutBucketVersioning { bucket: bucket.into() });
+    ok(c, put(&url));
+    // us-east-1's legacy answer to re-creating one's own bucket.
+    ok(c, Op::CreateBucket { bucket: bucket.into(), region: "us-east-1".into() });
+    let elsewhere = "vend-templates-333333333333";
+    ok(c, Op::CreateBucket { bucket: elsewhere.into(), region: "eu-west-1".into() });
+    fails(
+        c,
+        Op::CreateBucket { bucket: elsewhere.into(), region: "eu-west-1".into() },
+        "BucketAlreadyOwnedByYou",
+    );
+}
+
+/// Shares to an OU or the organization need Service Catalog's AWS Organizations access
+/// (InvalidStateException before it is enabled); an account share does not. Enabling it is
+/// reported by GetAWSOrganizationsAccessStatus.
+pub fn organization_share_needs_catalog_access(c: &mut dyn Cloud, seed: &State) {
+    let status = |c: &mut dyn Cloud| ok(c, Op::GetAwsOrganizationsAccessStatus {}).status.unwrap_or_default();
+    assert_eq!(status(c), "DISABLED");
+    let portfolio = new_portfolio(c, "platform", "tok-share");
+    let apps = ou(seed, "Apps");
+    let share = |share_type: &str, value: &str| Op::CreatePortfolioShare {
+        portfolio_id: portfolio.clone(),
+        share_type: share_type.into(),
+        value: value.into(),
+        share_principals: false,
+    };
+    fails(c, share("ORGANIZATIONAL_UNIT", &apps), "InvalidStateException");
+    fails(c, share("ORGANIZATION", &seed.organization.id), "InvalidStateException");
+    ok(c, share("ACCOUNT", &account(seed, "member")));
+    ok(c, Op::EnableAwsOrganizationsAccess {});
+    assert_eq!(status(c), "ENABLED");
+    ok(c, share("ORGANIZATIONAL_UNIT", &apps));
+}
+
+/// Principal sharing (`SharePrincipals`) is switched on an existing organization or OU share
+/// with UpdatePortfolioShare (asynchronous, a token to poll) and reported by the share; it is
+/// refused on an account share, on a share still being created, and on a share that does not
+/// exist.
+pub fn share_principals_rules(c: &mut dyn Cloud, seed: &State) {
+    let p = portfolio(seed);
+    let (workloads, sandbox) = (ou(seed, "Workloads"), ou(seed, "Sandbox"));
+    let update = |value: &str, on: bool| Op::UpdatePortfolioShare {
+        portfolio_id: p.clone(),
+        share_type: "ORGANIZATIONAL_UNIT".into(),
+        value: value.into(),
+        share_principals: on,
+    };
+    let on = |s: &State, value: &str| {
+        s.portfolios
+            .iter()
+            .find(|x| x.id == p)
+            .and_then(|x| x.shares.iter().find(|s| s.value == value))
+            .map(|s| s.share_principals)
+    };
+    // The demo's Workloads share has it on; off, then on again.
+    assert_eq!(on(&state(c), &workloads), Some(true));
+    let token = ok(c, update(&workloads, false)).id.unwrap();
+    assert_eq!(poll_share(c, &token).status.as_deref(), Some("COMPLETED"));
+    assert_eq!(on(&state(c), &workloads), Some(false));
+    let token = ok(c, update(&workloads, true)).id.unwrap();
+    assert_eq!(poll_share(c, &token).status.as_deref(), Some("COMPLETED"));
+    assert_eq!(on(&state(c), &workloads), Some(true));
+    let member = account(seed, "checkout-prod");
+    fails(
+        c,
+        Op::CreatePortfolioShare {
+            portfolio_id: p.clone(),
+            share_type: "ACCOUNT".into(),
+            value: member.clone(),
+            share_principals: true,
+        },
+        "InvalidParametersException",
+    );
+    let creating = ok(
+        c,
+        Op::CreatePortfolioShare {
+            portfolio_id: p.clone(),
+            share_type: "ORGANIZATIONAL_UNIT".into(),
+            value: sandbox.clone(),
+            share_principals: false,
+        },
+    )
+    .id
+    .unwrap();
+    fails(c, update(&sandbox, true), "InvalidStateException");
+    poll_share(c, &creating);
+    let token = ok(c, update(&sandbox, true)).id.unwrap();
+    poll_share(c, &token);
+    assert_eq!(on(&state(c), &sandbox), Some(true));
+    fails(
+        c,
+        Op::UpdatePortfolioShare {
+            portfolio_id: p.clone(),
+            share_type: "ACCOUNT".into(),
+            value: member,
+            share_principals: false,
+        },
+        "ResourceNotFoundException",
     );
 }
 
@@ -1901,6 +2089,10 @@ pub fn suite() -> Vec<Case> {
         policy_name_rules: Demo,
         enable_unknown_policy_type_fails: Demo,
         template_url_must_be_s3: Demo,
+        template_bucket_rules: Demo,
+        organization_share_needs_catalog_access: NoScp,
+        share_principals_rules: Demo,
+        member_launch_needs_principal_access: Demo,
         catalog_tag_rules: Demo,
         product_field_rules: Demo,
         launch_constraint_role_name: Demo,

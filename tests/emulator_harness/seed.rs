@@ -126,6 +126,36 @@ pub fn seed_organization(emu: &Emulator) -> HashMap<String, String> {
     })
 }
 
+/// Create the template bucket `name` as vend sets it up (`template_bucket:` create): tagged
+/// `vend:managed=true`, all block-public-access settings on, SSE-S3, versioning on.
+pub async fn vend_bucket(s3: &aws_sdk_s3::Client, name: &str) {
+    use aws_sdk_s3::types as t;
+    s3.create_bucket().bucket(name).send().await.unwrap();
+    let tag = t::Tag::builder().key("vend:managed").value("true").build().unwrap();
+    s3.put_bucket_tagging()
+        .bucket(name)
+        .tagging(t::Tagging::builder().tag_set(tag).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let block = t::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    s3.put_public_access_block().bucket(name).public_access_block_configuration(block).send().await.unwrap();
+    let sse = t::ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(t::ServerSideEncryption::Aes256)
+        .build()
+        .unwrap();
+    let rule = t::ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(sse).build();
+    let conf = t::ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap();
+    s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(conf).send().await.unwrap();
+    let versioning = t::VersioningConfiguration::builder().status(t::BucketVersioningStatus::Enabled).build();
+    s3.put_bucket_versioning().bucket(name).versioning_configuration(versioning).send().await.unwrap();
+}
+
 /// The demo's management account id as it appears in URLs and ARNs of the demo files.
 pub const DEMO_MANAGEMENT: &str = "111111111111";
 
@@ -147,7 +177,8 @@ pub fn seed_catalog(emu: &Emulator, ids: &mut HashMap<String, String>) {
         (!m.is_empty()).then(|| m.iter().map(|(k, v)| t(k, v)).collect())
     };
     rt().block_on(async {
-        s3.create_bucket().bucket(format!("vend-templates-{mgmt}")).send().await.unwrap();
+        // As the demo snapshot records it: vend's, private, encrypted, versioned.
+        vend_bucket(&s3, &format!("vend-templates-{mgmt}")).await;
         // The versions' templates, from the demo workspace's blueprints (the emulator launches a
         // product's stack from its template: defaults and required parameters).
         for p in &d.products {
@@ -253,6 +284,7 @@ pub fn seed_catalog(emu: &Emulator, ids: &mut HashMap<String, String>) {
             }
             for sh in &p.shares {
                 let b = c.create_portfolio_share().portfolio_id(&port);
+                let b = if sh.share_principals { b.share_principals(true) } else { b };
                 let b = if sh.share_type == "ACCOUNT" {
                     b.account_id(&ids[&sh.value])
                 } else {
@@ -264,7 +296,21 @@ pub fn seed_catalog(emu: &Emulator, ids: &mut HashMap<String, String>) {
                             .build(),
                     )
                 };
-                b.send().await.unwrap();
+                let out = b.send().await.unwrap();
+                // An organization share is usable once it has completed (the seed launches next).
+                if let Some(token) = out.portfolio_share_token() {
+                    for _ in 0..20 {
+                        let s = c
+                            .describe_portfolio_share_status()
+                            .portfolio_share_token(token)
+                            .send()
+                            .await
+                            .unwrap();
+                        if s.status().map(|x| x.as_str()) == Some("COMPLETED") {
+                            break;
+                        }
+                    }
+                }
             }
             for lc in &p.launch_constraints {
                 c.create_constraint()
@@ -321,9 +367,20 @@ pub async fn member_catalog(
     account: &str,
     session: &str,
 ) -> sc::Client {
+    role_catalog(sts, conf, account, "OrganizationAccountAccessRole", session).await
+}
+
+/// A Service Catalog client acting as `role` in `account` (STS AssumeRole through the emulator).
+pub async fn role_catalog(
+    sts: &aws_sdk_sts::Client,
+    conf: &aws_config::SdkConfig,
+    account: &str,
+    role: &str,
+    session: &str,
+) -> sc::Client {
     let out = sts
         .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole"))
+        .role_arn(format!("arn:aws:iam::{account}:role/{role}"))
         .role_session_name(session)
         .send()
         .await

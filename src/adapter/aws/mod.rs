@@ -54,7 +54,7 @@ const CREATE_ACCOUNT_STATES: &[&str] = &["IN_PROGRESS", "FAILED"];
 
 /// The role vend assumes in a member account to launch products there (the role AWS
 /// Organizations creates in every account it creates).
-pub const DEFAULT_MEMBER_ROLE: &str = "OrganizationAccountAccessRole";
+pub const DEFAULT_MEMBER_ROLE: &str = crate::model::DEFAULT_MEMBER_ROLE;
 
 /// Where and as whom to connect. `None` fields fall back to the standard chain (env vars,
 /// `~/.aws/config`, `AWS_ENDPOINT_URL`, …). `Debug` shows no secret (`StoredCredentials`
@@ -130,8 +130,9 @@ struct Routes {
     members: HashMap<String, Member>,
     /// The names of the member accounts `read_state` visits (see `AwsCloud::set_pipeline_accounts`).
     pipeline_accounts: BTreeSet<String>,
-    /// EnableAWSOrganizationsAccess is known to be on.
-    org_access: bool,
+    /// The workspace's `template_bucket` (`{management}` not yet filled in): the bucket
+    /// `read_state` looks up (see `AwsCloud::set_template_bucket`).
+    template_bucket: String,
 }
 
 impl std::fmt::Debug for AwsCloud {
@@ -165,6 +166,14 @@ impl AwsCloud {
     /// `vend:pipelines=true` (`model::PIPELINES_TAG`), which are always visited.
     pub fn set_pipeline_accounts(&mut self, names: BTreeSet<String>) {
         self.routes.pipeline_accounts = names;
+    }
+
+    /// The bucket product templates go to, as the workspace's `template_bucket` names it
+    /// (`{management}` is filled in from the organization): `read_state` looks it up (its
+    /// owner, tags, encryption, public access block, versioning). Without it, the default
+    /// `vend-templates-{management}`.
+    pub fn set_template_bucket(&mut self, pattern: &str) {
+        self.routes.template_bucket = pattern.to_string();
     }
 
     /// Use `role` (instead of `OrganizationAccountAccessRole`) in member accounts.
@@ -215,7 +224,11 @@ impl AwsCloud {
             ),
             read: Reader::new(&conf),
             conf,
-            routes: Routes { member_role_name: DEFAULT_MEMBER_ROLE.into(), ..Routes::default() },
+            routes: Routes {
+                member_role_name: DEFAULT_MEMBER_ROLE.into(),
+                template_bucket: crate::model::Settings::default().template_bucket,
+                ..Routes::default()
+            },
             rt,
         }
     }
@@ -277,6 +290,8 @@ impl Cloud for AwsCloud {
             // Provisioned products live in the account they were launched in: ask the member
             // accounts vend has pipelines for (through the member role), and only those.
             let (me, partition) = w.caller().await.map_err(read_gave_up)?;
+            let bucket = w.routes.template_bucket.replace("{management}", &state.organization.management_account_id);
+            state.launch_path = Some(reader.launch_path(&bucket, &me).await.map_err(read_gave_up)?);
             let members: Vec<(String, String)> = state
                 .accounts
                 .iter()

@@ -8,8 +8,9 @@ use super::config::{org_client, read_retries, retry_partition};
 use super::errors::classify;
 use super::{CREATE_ACCOUNT_STATES, PAGE, READ_CONCURRENCY, SCP};
 use crate::model::{
-    Account, CreateAccountRequest, FORMAT_VERSION, LaunchConstraint, OrgUnit, Organization, Policy,
-    Portfolio, Principal, Product, ProductVersion, ProvisionedProduct, Share, State, Tags,
+    Account, Bucket, CreateAccountRequest, FORMAT_VERSION, LaunchConstraint, LaunchPath, OrgUnit,
+    Organization, Policy, Portfolio, Principal, Product, ProductVersion, ProvisionedProduct, Share, State,
+    Tags,
 };
 use crate::port::CloudError;
 use aws_sdk_cloudformation as cfn;
@@ -34,6 +35,7 @@ where
 #[derive(Debug, Clone)]
 pub(super) struct Reader {
     org: org::Client,
+    pub(super) s3: aws_sdk_s3::Client,
     pub(super) sc: sc::Client,
     pub(super) cfn: cfn::Client,
 }
@@ -43,6 +45,14 @@ impl Reader {
     pub(super) fn new(conf: &aws_config::SdkConfig) -> Reader {
         Reader {
             org: org_client(conf, read_retries()),
+            // A custom endpoint (an emulator) cannot serve virtual-hosted bucket names.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(conf)
+                    .force_path_style(conf.endpoint_url().is_some())
+                    .retry_config(read_retries())
+                    .retry_partition(retry_partition())
+                    .build(),
+            ),
             sc: sc::Client::from_conf(
                 sc::config::Builder::from(conf)
                     .retry_config(read_retries())
@@ -178,8 +188,107 @@ impl Reader {
             portfolios: vec![],
             products: vec![],
             provisioned_products: vec![],
+            launch_path: None,
             digest: None,
         })
+    }
+
+    // ----------------------------------------------------------------------- the launch path
+
+    /// Service Catalog's AWS Organizations access (one GetAWSOrganizationsAccessStatus; the
+    /// caller is the management account or a delegated administrator) and the template bucket
+    /// `bucket` (HeadBucket with the caller as expected owner, then its tags, encryption,
+    /// public access block and versioning, concurrently): five or six requests in all.
+    pub(super) async fn launch_path(&self, bucket: &str, caller: &str) -> Result<LaunchPath, CloudError> {
+        let access = self
+            .sc
+            .get_aws_organizations_access_status()
+            .send()
+            .await
+            .map_err(|e| classify("GetAWSOrganizationsAccessStatus", e))?
+            .access_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "DISABLED".into());
+        let buckets = self.bucket(bucket, caller).await?.into_iter().collect();
+        Ok(LaunchPath { servicecatalog_organizations_access: access, buckets })
+    }
+
+    /// The bucket `name` as vend needs to know it; `None` when it does not exist.
+    async fn bucket(&self, name: &str, caller: &str) -> Result<Option<Bucket>, CloudError> {
+        let c = &self.s3;
+        let head = c.head_bucket().bucket(name).expected_bucket_owner(caller).send().await;
+        let region = match head {
+            Ok(h) => h.bucket_region().unwrap_or_default().to_string(),
+            Err(e) => {
+                return match e.raw_response().map(|r| r.status().as_u16()) {
+                    Some(404) => Ok(None),
+                    // Forbidden: the name is held by another account (or refuses the caller).
+                    Some(403) => Ok(Some(Bucket {
+                        name: name.to_string(),
+                        owner: "foreign".into(),
+                        region: String::new(),
+                        encryption: String::new(),
+                        public_access_blocked: false,
+                        versioning: false,
+                        tags: Tags::new(),
+                    })),
+                    _ => Err(classify("HeadBucket", e)),
+                };
+            }
+        };
+        let code = |e: &dyn ProvideErrorMetadata| e.code().unwrap_or_default().to_string();
+        let tags = async {
+            match c.get_bucket_tagging().bucket(name).send().await {
+                Ok(t) => {
+                    Ok(t.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+                }
+                Err(e) if code(&e) == "NoSuchTagSet" => Ok(Tags::new()),
+                Err(e) => Err(classify("GetBucketTagging", e)),
+            }
+        };
+        let encryption = async {
+            match c.get_bucket_encryption().bucket(name).send().await {
+                Ok(out) => Ok(out
+                    .server_side_encryption_configuration()
+                    .and_then(|c| c.rules().first())
+                    .and_then(|r| r.apply_server_side_encryption_by_default())
+                    .map(|d| d.sse_algorithm().as_str().to_string())
+                    .unwrap_or_default()),
+                Err(e) if code(&e) == "ServerSideEncryptionConfigurationNotFoundError" => Ok(String::new()),
+                Err(e) => Err(classify("GetBucketEncryption", e)),
+            }
+        };
+        let blocked = async {
+            match c.get_public_access_block().bucket(name).send().await {
+                Ok(out) => Ok(out.public_access_block_configuration().is_some_and(|b| {
+                    b.block_public_acls() == Some(true)
+                        && b.ignore_public_acls() == Some(true)
+                        && b.block_public_policy() == Some(true)
+                        && b.restrict_public_buckets() == Some(true)
+                })),
+                Err(e) if code(&e) == "NoSuchPublicAccessBlockConfiguration" => Ok(false),
+                Err(e) => Err(classify("GetPublicAccessBlock", e)),
+            }
+        };
+        let versioning = async {
+            c.get_bucket_versioning()
+                .bucket(name)
+                .send()
+                .await
+                .map(|v| v.status().is_some_and(|s| s.as_str() == "Enabled"))
+                .map_err(|e| classify("GetBucketVersioning", e))
+        };
+        let ((tags, encryption), (public_access_blocked, versioning)) =
+            try_join(try_join(tags, encryption), try_join(blocked, versioning)).await?;
+        Ok(Some(Bucket {
+            name: name.to_string(),
+            owner: "owned".into(),
+            region,
+            encryption,
+            public_access_blocked,
+            versioning,
+            tags,
+        }))
     }
 
     /// The OUs and accounts directly under `parent` (tags filled in later).
@@ -410,6 +519,7 @@ impl Reader {
                         .unwrap_or_else(|| share_type.as_str().to_string()),
                     value: s.principal_id().unwrap_or_default().to_string(),
                     status: "COMPLETED".into(),
+                    share_principals: s.share_principals(),
                 }
             }));
         }

@@ -12,6 +12,7 @@ use super::{Member, PAGE, Routes, partition_of};
 use crate::model::Tags;
 use crate::port::{ArtifactSpec, CloudError, Op, Outcome};
 use aws_sdk_organizations as org;
+use aws_sdk_s3 as s3;
 use aws_sdk_servicecatalog as sc;
 use std::time::Duration;
 
@@ -97,27 +98,6 @@ impl Writer<'_> {
     pub(super) async fn client_for_provisioned(&mut self, pp_id: &str) -> Result<sc::Client, CloudError> {
         let account = self.routes.provisioned.get(pp_id).cloned().unwrap_or_default();
         self.client_for(&account).await
-    }
-
-    pub(super) async fn ensure_org_access(&mut self) -> Result<(), CloudError> {
-        if self.routes.org_access {
-            return Ok(());
-        }
-        let status = self
-            .sc
-            .get_aws_organizations_access_status()
-            .send()
-            .await
-            .map_err(|e| classify("GetAWSOrganizationsAccessStatus", e))?;
-        if status.access_status().map(|s| s.as_str()) != Some("ENABLED") {
-            self.sc
-                .enable_aws_organizations_access()
-                .send()
-                .await
-                .map_err(|e| classify("EnableAWSOrganizationsAccess", e))?;
-        }
-        self.routes.org_access = true;
-        Ok(())
     }
 
     pub(super) fn artifact_props(v: &ArtifactSpec) -> sc::types::ProvisioningArtifactProperties {
@@ -430,9 +410,102 @@ impl Writer<'_> {
                     ..Outcome::default()
                 })
             }
+            Op::CreateBucket { bucket, region } => {
+                let mut req = self.s3.create_bucket().bucket(bucket);
+                // us-east-1 takes no LocationConstraint (S3 API reference, CreateBucket).
+                if region != "us-east-1" {
+                    req = req.create_bucket_configuration(
+                        s3::types::CreateBucketConfiguration::builder()
+                            .location_constraint(s3::types::BucketLocationConstraint::from(region.as_str()))
+                            .build(),
+                    );
+                }
+                let out = req.send().await.map_err(|x| classify(&name, x))?;
+                Ok(done(s3_rid(&out), Some(bucket.clone())))
+            }
+            Op::PutPublicAccessBlock { bucket } => {
+                let all = s3::types::PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(true)
+                    .ignore_public_acls(true)
+                    .block_public_policy(true)
+                    .restrict_public_buckets(true)
+                    .build();
+                let out = self
+                    .s3
+                    .put_public_access_block()
+                    .bucket(bucket)
+                    .public_access_block_configuration(all)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(s3_rid(&out), Some(bucket.clone())))
+            }
+            Op::PutBucketEncryption { bucket, algorithm } => {
+                let rule = s3::types::ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(
+                        s3::types::ServerSideEncryptionByDefault::builder()
+                            .sse_algorithm(s3::types::ServerSideEncryption::from(algorithm.as_str()))
+                            .build()
+                            .map_err(|e| CloudError::hard("InvalidRequest", e.to_string()))?,
+                    )
+                    .build();
+                let conf = s3::types::ServerSideEncryptionConfiguration::builder()
+                    .rules(rule)
+                    .build()
+                    .map_err(|e| CloudError::hard("InvalidRequest", e.to_string()))?;
+                let out = self
+                    .s3
+                    .put_bucket_encryption()
+                    .bucket(bucket)
+                    .server_side_encryption_configuration(conf)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(s3_rid(&out), Some(bucket.clone())))
+            }
+            Op::PutBucketVersioning { bucket } => {
+                let out = self
+                    .s3
+                    .put_bucket_versioning()
+                    .bucket(bucket)
+                    .versioning_configuration(
+                        s3::types::VersioningConfiguration::builder()
+                            .status(s3::types::BucketVersioningStatus::Enabled)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(s3_rid(&out), Some(bucket.clone())))
+            }
+            Op::PutBucketTagging { bucket, tags } => {
+                let set = tags
+                    .iter()
+                    .map(|(k, v)| s3::types::Tag::builder().key(k).value(v).build())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| CloudError::hard("InvalidTag", e.to_string()))?;
+                let tagging = s3::types::Tagging::builder()
+                    .set_tag_set(Some(set))
+                    .build()
+                    .map_err(|e| CloudError::hard("InvalidTag", e.to_string()))?;
+                let out = self
+                    .s3
+                    .put_bucket_tagging()
+                    .bucket(bucket)
+                    .tagging(tagging)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(s3_rid(&out), Some(bucket.clone())))
+            }
             _ => self.catalog_call(op).await,
         }
     }
+}
+
+/// The request id of an S3 answer (for the audit log).
+fn s3_rid<T: aws_sdk_s3::operation::RequestId>(out: &T) -> String {
+    out.request_id().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]

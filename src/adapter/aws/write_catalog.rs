@@ -236,16 +236,16 @@ impl Writer<'_> {
                     .map_err(|x| classify(&name, x))?;
                 Ok(done(sc_rid(&out), Some(portfolio_id.clone())))
             }
-            Op::CreatePortfolioShare { portfolio_id, share_type, value } => {
+            Op::CreatePortfolioShare { portfolio_id, share_type, value, share_principals } => {
                 if is_org_node(share_type)? {
-                    self.ensure_org_access().await?;
-                    let out = c
+                    let mut req = c
                         .create_portfolio_share()
                         .portfolio_id(portfolio_id)
-                        .organization_node(org_node(share_type, value))
-                        .send()
-                        .await
-                        .map_err(|x| classify(&name, x))?;
+                        .organization_node(org_node(share_type, value));
+                    if *share_principals {
+                        req = req.share_principals(true);
+                    }
+                    let out = req.send().await.map_err(|x| classify(&name, x))?;
                     let token = out.portfolio_share_token().map(str::to_string).ok_or_else(|| {
                         CloudError::hard(
                             "InvalidResponse",
@@ -263,6 +263,7 @@ impl Writer<'_> {
                         .create_portfolio_share()
                         .portfolio_id(portfolio_id)
                         .account_id(value)
+                        .set_share_principals(share_principals.then_some(true))
                         .send()
                         .await
                         .map_err(|x| classify(&name, x))?;
@@ -273,6 +274,32 @@ impl Writer<'_> {
                         ..Outcome::default()
                     })
                 }
+            }
+            Op::UpdatePortfolioShare { portfolio_id, share_type, value, share_principals } => {
+                let mut req =
+                    c.update_portfolio_share().portfolio_id(portfolio_id).share_principals(*share_principals);
+                req = if is_org_node(share_type)? {
+                    req.organization_node(org_node(share_type, value))
+                } else {
+                    req.account_id(value)
+                };
+                let out = req.send().await.map_err(|x| classify(&name, x))?;
+                // The update is asynchronous for organization shares (a token to poll); without
+                // one it has finished.
+                Ok(match out.portfolio_share_token() {
+                    Some(token) => Outcome {
+                        request_id: sc_rid(&out),
+                        id: Some(token.to_string()),
+                        status: Some("IN_PROGRESS".into()),
+                        ..Outcome::default()
+                    },
+                    None => Outcome {
+                        request_id: sc_rid(&out),
+                        id: Some(format!("{ACCOUNT_SHARE_TOKEN}{portfolio_id}:{value}")),
+                        status: Some("COMPLETED".into()),
+                        ..Outcome::default()
+                    },
+                })
             }
             Op::DescribePortfolioShareStatus { token } => {
                 if let Some(rest) = token.strip_prefix(ACCOUNT_SHARE_TOKEN) {
@@ -449,6 +476,19 @@ impl Writer<'_> {
                     id: Some(record_id.clone()),
                     status,
                     result,
+                    ..Outcome::default()
+                })
+            }
+            Op::EnableAwsOrganizationsAccess {} => {
+                let out = c.enable_aws_organizations_access().send().await.map_err(|x| classify(&name, x))?;
+                Ok(done(sc_rid(&out), None))
+            }
+            Op::GetAwsOrganizationsAccessStatus {} => {
+                let out =
+                    c.get_aws_organizations_access_status().send().await.map_err(|x| classify(&name, x))?;
+                Ok(Outcome {
+                    request_id: sc_rid(&out),
+                    status: out.access_status().map(|s| s.as_str().to_string()),
                     ..Outcome::default()
                 })
             }

@@ -381,8 +381,15 @@ impl LocalCloud {
         portfolio_id: &str,
         share_type: &str,
         value: &str,
+        share_principals: bool,
     ) -> Result<Outcome, CloudError> {
         let i = self.portfolio_index(portfolio_id)?;
+        if share_principals && share_type == "ACCOUNT" {
+            return Err(refuse(
+                "servicecatalog.share-principals-org-only",
+                "SharePrincipals is only supported for shares to an organization or an organizational unit",
+            ));
+        }
         let bad = |m: String| refuse("servicecatalog.share-target", m);
         match share_type {
             "ORGANIZATION" if value == self.state.organization.id => {}
@@ -400,6 +407,12 @@ impl LocalCloud {
                 )));
             }
         }
+        if share_type != "ACCOUNT" && !self.state.catalog_org_access() {
+            return Err(refuse(
+                "servicecatalog.share-org-access",
+                "AWS Organizations access is not enabled. Call EnableAWSOrganizationsAccess first.",
+            ));
+        }
         let token = Self::share_token(portfolio_id, share_type, value);
         let p = &mut self.state.portfolios[i];
         if let Some(s) = p.shares.iter().find(|s| s.share_type == share_type && s.value == value) {
@@ -408,7 +421,12 @@ impl LocalCloud {
         }
         index::insert_sorted(
             &mut p.shares,
-            Share { share_type: share_type.into(), value: value.into(), status: "IN_PROGRESS".into() },
+            Share {
+                share_type: share_type.into(),
+                value: value.into(),
+                status: "IN_PROGRESS".into(),
+                share_principals,
+            },
         );
         self.touched.portfolios.insert(portfolio_id.into());
         self.touched.share_polls.insert(token.clone());
@@ -468,6 +486,41 @@ impl LocalCloud {
         self.touched.portfolios.insert(portfolio_id.into());
         self.touched.share_polls.insert(token.clone());
         self.x.share_polls.remove(&token);
+        Ok(Outcome { id: Some(token), status: Some("COMPLETED".into()), ..Outcome::default() })
+    }
+
+    /// UpdatePortfolioShare: principal sharing on or off on an existing organization or OU
+    /// share that is no longer being created.
+    pub(super) fn update_share(
+        &mut self,
+        portfolio_id: &str,
+        share_type: &str,
+        value: &str,
+        share_principals: bool,
+    ) -> Result<Outcome, CloudError> {
+        let i = self.portfolio_index(portfolio_id)?;
+        let p = &self.state.portfolios[i];
+        let Some(k) = p.shares.iter().position(|s| s.share_type == share_type && s.value == value) else {
+            return Err(refuse(
+                "servicecatalog.share-exists",
+                format!("portfolio {portfolio_id} is not shared with {share_type} {value}"),
+            ));
+        };
+        if share_principals && share_type == "ACCOUNT" {
+            return Err(refuse(
+                "servicecatalog.share-principals-org-only",
+                "SharePrincipals is only supported for shares to an organization or an organizational unit",
+            ));
+        }
+        if p.shares[k].status == "IN_PROGRESS" {
+            return Err(refuse(
+                "servicecatalog.share-update-in-progress",
+                format!("the share of {portfolio_id} with {share_type} {value} is still being created"),
+            ));
+        }
+        self.state.portfolios[i].shares[k].share_principals = share_principals;
+        self.touched.portfolios.insert(portfolio_id.into());
+        let token = Self::share_token(portfolio_id, share_type, value);
         Ok(Outcome { id: Some(token), status: Some("COMPLETED".into()), ..Outcome::default() })
     }
 

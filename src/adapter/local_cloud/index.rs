@@ -111,6 +111,8 @@ pub(super) fn remove_sorted<T: Ord>(v: &mut Vec<T>, item: &T) -> bool {
 #[derive(Debug, Default)]
 pub(super) struct Touched {
     pub organization: bool,
+    /// `State::launch_path` (Service Catalog's Organizations access, buckets) changed.
+    pub launch_path: bool,
     pub ous: BTreeSet<String>,
     pub accounts: BTreeSet<String>,
     pub requests: BTreeSet<String>,
@@ -165,6 +167,7 @@ pub(super) mod verify {
             t.organization || b.organization == s.organization,
             "organization changed, not touched"
         );
+        debug_assert!(t.launch_path || b.launch_path == s.launch_path, "launch path changed, not touched");
         covered("OUs", changed(&b.organizational_units, &s.organizational_units, |o| &o.id), &t.ous);
         covered("accounts", changed(&b.accounts, &s.accounts, |a| &a.id), &t.accounts);
         covered(

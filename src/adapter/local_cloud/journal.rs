@@ -12,7 +12,8 @@
 //!
 //! A record holds the call's after-images: for every entry the call touched, its new value, or
 //! `null` when it is gone (OUs, accounts, creation requests, policies without their targets,
-//! portfolios, products, provisioned products, the organization, uploaded templates, tokens,
+//! portfolios, products, provisioned products, the organization, the launch path (Service
+//! Catalog's Organizations access and buckets, whole), uploaded templates, tokens,
 //! pending creations, share polls, Service Catalog records), policy attachments as pairs, and
 //! the id counters. Replaying the records on the checkpoint gives the state after the last call
 //! — no rule runs again, so a newer vend with other rules replays an older journal exactly.
@@ -39,8 +40,8 @@ use super::index::{self, Index};
 use super::{Extras, LocalCloud, PendingAccount, Record, hard};
 use crate::adapter::fs::{self, FsError};
 use crate::model::{
-    Account, CreateAccountRequest, OrgUnit, Organization, Policy, Portfolio, Product, ProvisionedProduct,
-    State,
+    Account, CreateAccountRequest, LaunchPath, OrgUnit, Organization, Policy, Portfolio, Product,
+    ProvisionedProduct, State,
 };
 use crate::port::{CloudError, Outcome};
 use serde::{Deserialize, Serialize};
@@ -90,6 +91,9 @@ struct RecordOut<'a> {
     closed: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     organization: Option<&'a Organization>,
+    /// The whole launch path after the call, when it changed (it is small).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    launch_path: Option<&'a LaunchPath>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     organizational_units: Images<'a, OrgUnit>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -138,6 +142,7 @@ struct RecordIn {
     requests: u64,
     closed: u32,
     organization: Option<Organization>,
+    launch_path: Option<LaunchPath>,
     organizational_units: Owned<OrgUnit>,
     accounts: Owned<Account>,
     create_account_requests: Owned<CreateAccountRequest>,
@@ -361,6 +366,9 @@ impl LocalCloud {
         if let Some(o) = r.organization {
             s.organization = o;
         }
+        if let Some(l) = r.launch_path {
+            s.launch_path = Some(l);
+        }
         upsert(&mut s.organizational_units, &mut i.ous, r.organizational_units, |o| &o.id);
         upsert(&mut s.accounts, &mut i.accounts, r.accounts, |a| &a.id);
         upsert(&mut s.create_account_requests, &mut i.requests, r.create_account_requests, |q| &q.id);
@@ -419,6 +427,7 @@ impl LocalCloud {
             requests: self.x.requests,
             closed: self.x.closed,
             organization: t.organization.then_some(&s.organization),
+            launch_path: if t.launch_path { s.launch_path.as_ref() } else { None },
             organizational_units: images(&t.ous, &s.organizational_units, &i.ous),
             accounts: images(&t.accounts, &s.accounts, &i.accounts),
             create_account_requests: images(&t.requests, &s.create_account_requests, &i.requests),

@@ -67,6 +67,10 @@ pub struct Settings {
     /// compaction reach this many bytes or the size of the last checkpoint, whichever is more
     /// (so the bytes written grow linearly with the calls); 0 compacts after every call.
     pub compact_after_bytes: u64,
+    /// The role vend launches pipelines as in member accounts (`member_role` in `vend.yaml`):
+    /// with the launch path modelled, ProvisionProduct in a member account needs it to match an
+    /// `IAM_PATTERN` principal of the portfolio shared there with principal sharing on.
+    pub member_role: String,
 }
 
 /// A default quota of the rule table (`fallback` only if the table lost it; tests/aws_rules.rs).
@@ -90,6 +94,7 @@ impl Default for Settings {
             account_limit: None,
             close_limit: None,
             compact_after_bytes: 1 << 20,
+            member_role: crate::model::DEFAULT_MEMBER_ROLE.into(),
         }
     }
 }
@@ -603,6 +608,21 @@ impl LocalCloud {
             Op::AttachPolicy { policy_id, target_id } => self.attach_policy(policy_id, target_id),
             Op::DetachPolicy { policy_id, target_id } => self.detach_policy(policy_id, target_id),
             Op::PutTemplate { url, body } => self.put_template(url, body),
+            Op::CreateBucket { bucket, region } => self.create_bucket(bucket, region),
+            Op::PutPublicAccessBlock { bucket } => {
+                self.set_bucket(bucket, |b| b.public_access_blocked = true)
+            }
+            Op::PutBucketEncryption { bucket, algorithm } => {
+                let algorithm = algorithm.clone();
+                self.set_bucket(bucket, move |b| b.encryption = algorithm)
+            }
+            Op::PutBucketVersioning { bucket } => self.set_bucket(bucket, |b| b.versioning = true),
+            Op::PutBucketTagging { bucket, tags } => self.tag_bucket(bucket, tags),
+            Op::EnableAwsOrganizationsAccess {} => self.enable_catalog_org_access(),
+            Op::GetAwsOrganizationsAccessStatus {} => Ok(Outcome {
+                status: Some(if self.state.catalog_org_access() { "ENABLED" } else { "DISABLED" }.into()),
+                ..Outcome::default()
+            }),
             Op::CreatePortfolio { name, description, provider, tags, token } => {
                 self.create_portfolio(name, description, provider, tags, token)
             }
@@ -636,8 +656,11 @@ impl LocalCloud {
             Op::DisassociatePrincipalFromPortfolio { portfolio_id, arn, principal_type } => {
                 self.disassociate_principal(portfolio_id, arn, principal_type)
             }
-            Op::CreatePortfolioShare { portfolio_id, share_type, value } => {
-                self.create_share(portfolio_id, share_type, value)
+            Op::CreatePortfolioShare { portfolio_id, share_type, value, share_principals } => {
+                self.create_share(portfolio_id, share_type, value, *share_principals)
+            }
+            Op::UpdatePortfolioShare { portfolio_id, share_type, value, share_principals } => {
+                self.update_share(portfolio_id, share_type, value, *share_principals)
             }
             Op::DescribePortfolioShareStatus { token } => self.describe_share(token),
             Op::DeletePortfolioShare { portfolio_id, share_type, value } => {

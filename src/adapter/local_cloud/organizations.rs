@@ -8,7 +8,9 @@ use super::{
     hard, index,
 };
 use crate::adapter::aws_rules::refuse;
-use crate::model::{Account, CreateAccountRequest, OrgUnit, Policy, Tags};
+use crate::model::{
+    ACCESS_ENABLED, Account, Bucket, CreateAccountRequest, LaunchPath, OrgUnit, Policy, Tags,
+};
 use crate::port::{CloudError, Outcome};
 use crate::workspace::rules;
 
@@ -556,8 +558,98 @@ impl LocalCloud {
         if !url.starts_with("https://") && !url.starts_with("s3://") {
             return Err(refuse("s3.object-url", format!("'{url}' is not an S3 object URL")));
         }
+        if self.state.launch_path.is_some() {
+            let bucket = crate::adapter::aws::parse_s3_url(url).map(|(b, _)| b).unwrap_or_default();
+            self.owned_bucket(&bucket)?;
+        }
         self.x.templates.insert(url.to_string(), body.to_string());
         self.touched.templates.insert(url.to_string());
+        Ok(Outcome::default())
+    }
+
+    /// The position of the bucket `name` in this account (`NoSuchBucket` otherwise: a bucket
+    /// held by another account answers AccessDenied on AWS).
+    fn owned_bucket(&self, name: &str) -> Result<usize, CloudError> {
+        let buckets = self.state.launch_path.as_ref().map(|l| l.buckets.as_slice()).unwrap_or_default();
+        match buckets.iter().position(|b| b.name == name) {
+            Some(i) if buckets[i].owner == "owned" => Ok(i),
+            Some(_) => Err(refuse(
+                "s3.bucket-access",
+                format!("Access Denied: bucket {name} belongs to another account"),
+            )),
+            None => Err(refuse("s3.bucket-exists", format!("The specified bucket does not exist: {name}"))),
+        }
+    }
+
+    /// The launch path, started for a state written before vend modelled it (as those
+    /// versions behaved: Service Catalog's Organizations access on).
+    fn launch_path_mut(&mut self) -> &mut LaunchPath {
+        self.touched.launch_path = true;
+        self.state.launch_path.get_or_insert_with(|| LaunchPath {
+            servicecatalog_organizations_access: ACCESS_ENABLED.into(),
+            buckets: vec![],
+        })
+    }
+
+    pub(super) fn create_bucket(&mut self, name: &str, region: &str) -> Result<Outcome, CloudError> {
+        if let Err(e) = rules::bucket_name(name) {
+            return Err(refuse("s3.bucket-name", format!("The specified bucket is not valid: {name} {e}")));
+        }
+        if let Some(b) = self.state.bucket(name) {
+            // In us-east-1, re-creating a bucket you own answers 200 OK (legacy behaviour).
+            if b.owner == "owned" && region == "us-east-1" {
+                return Ok(Outcome { id: Some(name.into()), ..Outcome::default() });
+            }
+            return Err(if b.owner == "owned" {
+                refuse(
+                    "s3.bucket-new",
+                    format!(
+                        "Your previous request to create the named bucket succeeded and you already own it: {name}"
+                    ),
+                )
+            } else {
+                refuse("s3.bucket-name-taken", format!("The requested bucket name is not available: {name}"))
+            });
+        }
+        let l = self.launch_path_mut();
+        let at = l.buckets.partition_point(|b| b.name.as_str() < name);
+        l.buckets.insert(
+            at,
+            Bucket {
+                name: name.into(),
+                owner: "owned".into(),
+                region: region.into(),
+                // New buckets are encrypted with SSE-S3 by default (since January 2023); block
+                // public access is on and versioning off (S3 user guide).
+                encryption: "AES256".into(),
+                public_access_blocked: true,
+                versioning: false,
+                tags: Tags::new(),
+            },
+        );
+        Ok(Outcome { id: Some(name.into()), ..Outcome::default() })
+    }
+
+    pub(super) fn set_bucket(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Bucket),
+    ) -> Result<Outcome, CloudError> {
+        let i = self.owned_bucket(name)?;
+        f(&mut self.launch_path_mut().buckets[i]);
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn tag_bucket(&mut self, name: &str, tags: &Tags) -> Result<Outcome, CloudError> {
+        let i = self.owned_bucket(name)?;
+        self.launch_path_mut().buckets[i].tags = tags.clone();
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn enable_catalog_org_access(&mut self) -> Result<Outcome, CloudError> {
+        if !self.state.catalog_org_access() {
+            self.launch_path_mut().servicecatalog_organizations_access = ACCESS_ENABLED.into();
+        }
         Ok(Outcome::default())
     }
 }

@@ -29,6 +29,38 @@ impl LocalCloud {
         })
     }
 
+    /// Whether vend, as its member role in `account`, has access to `product_id` there: in the
+    /// portfolio's own account always (the in-process cloud does not model its callers there);
+    /// in a member account, through a portfolio holding the product with an `IAM_PATTERN`
+    /// principal that matches the role, shared with the account (its organization or an OU
+    /// above it) with principal sharing on. Pattern principals do not travel with account
+    /// shares, and principals associated in the member account itself are not modelled, so an
+    /// account share alone gives no access. A state without `launch_path` (written before
+    /// issue 14) is not checked.
+    fn launch_access(&self, account: &Account, product_id: &str) -> bool {
+        if self.state.launch_path.is_none() || account.id == self.state.organization.management_account_id {
+            return true;
+        }
+        let me = format!("arn:aws:iam:::role/{}", self.settings.member_role);
+        let chain = self.chain(account);
+        self.state.portfolios.iter().filter(|p| p.product_ids.iter().any(|x| x == product_id)).any(|p| {
+            let matched = p
+                .principals
+                .iter()
+                .any(|x| x.principal_type == "IAM_PATTERN" && iam_pattern_matches(&x.arn, &me));
+            matched
+                && p.shares.iter().any(|s| {
+                    s.status == "COMPLETED"
+                        && s.share_principals
+                        && match s.share_type.as_str() {
+                            "ORGANIZATION" => s.value == self.state.organization.id,
+                            "ORGANIZATIONAL_UNIT" => chain.contains(&s.value),
+                            _ => false,
+                        }
+                })
+        })
+    }
+
     fn record_exists(&self, o: &Outcome) -> bool {
         o.id.as_deref().is_some_and(|id| self.x.records.contains_key(id))
     }
@@ -114,6 +146,15 @@ impl LocalCloud {
             return Err(refuse(
                 "servicecatalog.launch-path",
                 format!("product {product_id} is not in a portfolio shared with account {account_id}"),
+            ));
+        }
+        if !self.launch_access(&account, product_id) {
+            return Err(refuse(
+                "servicecatalog.launch-principal",
+                format!(
+                    "No launch paths found for resource: {product_id} (role {} in account {account_id} matches no IAM_PATTERN principal shared there with principal sharing on)",
+                    self.settings.member_role
+                ),
             ));
         }
         if self.idx.launched.contains_key(&(account_id.to_string(), name.to_string())) {
@@ -300,4 +341,18 @@ impl LocalCloud {
         }
         ("SUCCEEDED".into(), None)
     }
+}
+
+/// An `IAM_PATTERN` principal (`arn:aws:iam:::role/ProductTeam*`: `*` any run of characters, `?`
+/// one) against an account-less role ARN.
+pub(super) fn iam_pattern_matches(pattern: &str, arn: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some((b'*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
+            Some((b'?', rest)) => !t.is_empty() && go(rest, &t[1..]),
+            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
+        }
+    }
+    go(pattern.as_bytes(), arn.as_bytes())
 }

@@ -466,10 +466,11 @@ impl<'a> Planner<'a> {
                     );
                 }
             }
-            // Principals.
+            // Principals: the workspace's, and vend's launching role where it launches (launch.rs).
+            let principals = self.portfolio_principals(dp);
             let current_principals: Vec<&Principal> =
                 existing.map(|p| p.principals.iter().collect()).unwrap_or_default();
-            for arn in &dp.principals {
+            for arn in &principals {
                 if !current_principals.iter().any(|p| &p.arn == arn) {
                     let ptype = crate::workspace::rules::principal(arn).unwrap_or("IAM_PATTERN");
                     self.push(
@@ -479,12 +480,16 @@ impl<'a> Planner<'a> {
                         None,
                         Some(principal(name, arn, ptype)),
                         vec![address.clone()],
-                        "principal listed in the portfolio",
+                        if dp.principals.contains(arn) {
+                            "principal listed in the portfolio"
+                        } else {
+                            "vend's role in member accounts (member_role) launches pipelines through the portfolio's shares"
+                        },
                     );
                 }
             }
             for p in &current_principals {
-                if !dp.principals.contains(&p.arn) {
+                if !principals.contains(&p.arn) {
                     self.push(
                         Kind::PortfolioPrincipal,
                         Address::portfolio_principal(name, &p.arn),
@@ -518,6 +523,7 @@ impl<'a> Planner<'a> {
                     continue;
                 };
                 wanted.insert(key.clone());
+                let share_principals = self.shares_principals(stype, &principals);
                 let after = Payload::Share(ShareState {
                     portfolio: name.clone(),
                     target: key.clone(),
@@ -525,6 +531,7 @@ impl<'a> Planner<'a> {
                     value: id,
                     status: "COMPLETED".into(),
                     portfolio_id: None,
+                    share_principals,
                 });
                 let saddr = Address::portfolio_share(name, &key);
                 let deps: Vec<Address> = std::iter::once(address.clone()).chain(dep).collect();
@@ -546,6 +553,19 @@ impl<'a> Planner<'a> {
                         Some(after),
                         deps,
                         format!("share ended in {}; share again", s.status),
+                    ),
+                    Some(s) if s.status == "COMPLETED" && s.share_principals != share_principals => self.push(
+                        Kind::PortfolioShare,
+                        saddr,
+                        Action::Update,
+                        Some(share(name, &key, s)),
+                        Some(after),
+                        deps,
+                        if share_principals {
+                            "principal sharing on: the portfolio's IAM_PATTERN principals reach the share's accounts"
+                        } else {
+                            "principal sharing off: the portfolio has no IAM_PATTERN principal"
+                        },
                     ),
                     Some(_) => {}
                 }
@@ -766,6 +786,7 @@ fn share(portfolio: &str, key: &str, s: &Share) -> Payload {
         value: Some(s.value.clone()),
         status: s.status.clone(),
         portfolio_id: None,
+        share_principals: s.share_principals,
     })
 }
 

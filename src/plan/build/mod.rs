@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod accounts;
 mod catalog;
 mod claim;
+mod launch;
 mod org;
 mod pipelines;
 mod scp;
@@ -54,6 +55,7 @@ pub fn build(desired: &Desired, state: &State) -> Plan {
     p.products();
     p.portfolios();
     p.pipelines();
+    p.launch_path();
     p.ou_deletes();
     p.policy_deletes();
     p.removal_after_replacement();

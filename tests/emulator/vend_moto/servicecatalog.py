@@ -648,6 +648,8 @@ def create_portfolio_share(self):
         _portfolio(st, pid)
         typ, val = _share_target(a)
         via_org = bool(a.get("OrganizationNode"))
+        if a.get("SharePrincipals") and typ not in ("ORGANIZATION", "ORGANIZATIONAL_UNIT"):
+            raise invalid("servicecatalog.share-principals-org-only", "SharePrincipals is only supported for an OrganizationNode of type ORGANIZATION or ORGANIZATIONAL_UNIT.")
         if via_org and st.org_access != "ENABLED":
             raise rules.refuse("servicecatalog.share-org-access", "AWS Organizations access is not enabled. Call EnableAWSOrganizationsAccess first.")
         _check_share_target(self, typ, val)
@@ -671,6 +673,38 @@ def create_portfolio_share(self):
         token = rid("share-")
         st.share_status[token] = {"PortfolioId": pid, "Value": val, "polls": 0, "op": "create"}
         return dumps({"PortfolioShareToken": token})
+
+
+def update_portfolio_share(self):
+    # https://docs.aws.amazon.com/servicecatalog/latest/dg/API_UpdatePortfolioShare.html
+    a = _p(self)
+    with LOCK:
+        st = _st(self)
+        pid = a.get("PortfolioId")
+        _portfolio(st, pid)
+        typ, val = _share_target(a)
+        share = next((s for s in st.shares.get(pid, []) if s["Type"] == typ and s["PrincipalId"] == val), None)
+        if share is None:
+            raise not_found("servicecatalog.share-exists", f"Share of {pid} with {typ} {val}")
+        if a.get("SharePrincipals") and typ not in ("ORGANIZATION", "ORGANIZATIONAL_UNIT"):
+            raise invalid("servicecatalog.share-principals-org-only", "SharePrincipals is only supported for an OrganizationNode of type ORGANIZATION or ORGANIZATIONAL_UNIT.")
+        needed = control.CONFIG.get("share_polls", 1)
+        creating = any(
+            s["PortfolioId"] == pid and s["Value"] == val and s["op"] == "create" and s["polls"] < needed
+            for s in st.share_status.values()
+        )
+        if creating:
+            raise rules.refuse("servicecatalog.share-update-in-progress", "The portfolio share cannot be updated while CreatePortfolioShare is IN_PROGRESS.")
+        if a.get("SharePrincipals") is not None:
+            share["SharePrincipals"] = bool(a.get("SharePrincipals"))
+        if a.get("ShareTagOptions") is not None:
+            share["ShareTagOptions"] = bool(a.get("ShareTagOptions"))
+        if not share["via_org"]:
+            return dumps({"Status": "COMPLETED"})
+        token = rid("share-")
+        # Already applied: the token's first poll answers COMPLETED.
+        st.share_status[token] = {"PortfolioId": pid, "Value": val, "polls": needed, "op": "update"}
+        return dumps({"PortfolioShareToken": token, "Status": "IN_PROGRESS"})
 
 
 def delete_portfolio_share(self):
@@ -899,6 +933,96 @@ def _launchable(art: dict, update: bool) -> None:
 PP_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
 
 
+def _owner_of(self: ServiceCatalogResponse, product_id: str) -> tuple[str, State] | None:
+    """The account whose Service Catalog holds the product, and its state."""
+    for acct, per_region in list(servicecatalog_backends.items()):
+        be = per_region.get(self.region) if hasattr(per_region, "get") else None
+        st = be.__dict__.get("_vend") if be is not None else None
+        if st is not None and product_id in st.products:
+            return acct, st
+    return None
+
+
+def _ou_chain(owner: str, partition: str, account_id: str) -> tuple[str | None, set[str]]:
+    """The organization id and the OUs above `account_id`, as the owner's organization has them."""
+    from moto.organizations.models import organizations_backends
+
+    be = organizations_backends[owner][partition]
+    if be.org is None:
+        return None, set()
+    acct = next((a for a in be.accounts if a.id == account_id), None)
+    if acct is None:
+        return be.org.id, set()
+    chain, parent = set(), acct.parent_id
+    ous = {o.id: o for o in be.ou}
+    while parent in ous:
+        chain.add(parent)
+        parent = getattr(ous[parent], "parent_id", None)
+    return be.org.id, chain
+
+
+def _caller_role(self: ServiceCatalogResponse) -> str | None:
+    """The caller's role as an account-less ARN (`arn:aws:iam:::role/NAME`), when the request is
+    signed with credentials of an assumed role (moto's STS); None for users and roots."""
+    from moto.sts.models import sts_backends
+
+    role = sts_backends[self.current_account][self.partition].get_assumed_role_from_access_key(self.get_access_key())
+    if role is None:
+        return None
+    return re.sub(r"^arn:([^:]+):iam::\d{12}:", r"arn:\1:iam:::", role.role_arn)
+
+
+def _pattern_matches(pattern: str, arn: str) -> bool:
+    # IAM_PATTERN: `*` any run of characters, `?` one (AssociatePrincipalWithPortfolio).
+    rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(rx, arn) is not None
+
+
+def _check_member_launch(self: ServiceCatalogResponse, prod: dict) -> None:
+    """ProvisionProduct in an account other than the portfolio's: the product must be in a
+    portfolio shared with the account (its organization, an OU above it, or the account itself:
+    `servicecatalog.launch-path`), and the caller must have access to it there — a role matching
+    one of the portfolio's IAM_PATTERN principals through an organization or OU share with
+    principal sharing on (`servicecatalog.launch-principal`; principals associated in the member
+    account itself are not emulated). AWS answers both with "No launch paths found" (aws-cdk#8404)."""
+    found = _owner_of(self, prod["Id"])
+    if found is None or found[0] == self.current_account:
+        return
+    owner, st = found
+    org_id, chain = _ou_chain(owner, self.partition, self.current_account)
+    needed = control.CONFIG.get("share_polls", 1)
+    creating = {
+        (s["PortfolioId"], s["Value"]) for s in st.share_status.values() if s["op"] == "create" and s["polls"] < needed
+    }
+    paths = []
+    for prod_id, pid in st.assoc:
+        if prod_id != prod["Id"]:
+            continue
+        for sh in st.shares.get(pid, []):
+            if (pid, sh["PrincipalId"]) in creating:
+                continue
+            covers = (
+                (sh["Type"] == "ORGANIZATION" and sh["PrincipalId"] == org_id)
+                or (sh["Type"] == "ORGANIZATIONAL_UNIT" and sh["PrincipalId"] in chain)
+                or (sh["Type"] == "ACCOUNT" and sh["PrincipalId"] == self.current_account)
+            )
+            if covers:
+                paths.append((pid, sh))
+    message = f"No launch paths found for resource: {prod['Id']}"
+    if not paths:
+        raise rules.refuse("servicecatalog.launch-path", message)
+    me = _caller_role(self)
+    for pid, sh in paths:
+        if sh["Type"] == "ACCOUNT" or not sh["SharePrincipals"] or me is None:
+            continue
+        if any(
+            p["PrincipalType"] == "IAM_PATTERN" and _pattern_matches(p["PrincipalARN"], me)
+            for p in st.principals.get(pid, [])
+        ):
+            return
+    raise rules.refuse("servicecatalog.launch-principal", message)
+
+
 def provision_product(self):
     a = _p(self)
     with LOCK:
@@ -909,6 +1033,7 @@ def provision_product(self):
         prod = _product(self, a.get("ProductId"), a.get("ProductName"), anywhere=True)
         art = _artifact(prod, a.get("ProvisioningArtifactId"), a.get("ProvisioningArtifactName"))
         _launchable(art, update=False)
+        _check_member_launch(self, prod)
         name = a.get("ProvisionedProductName")
         # ProvisionedProductName (API model): 1-128 characters, `[a-zA-Z0-9][a-zA-Z0-9._-]*`.
         if not name or len(name) > rules.limit("servicecatalog.provisioned-name") or not PP_NAME.fullmatch(name):
@@ -1112,7 +1237,7 @@ OPS = [
     disassociate_product_from_portfolio, associate_principal_with_portfolio,
     disassociate_principal_from_portfolio, list_principals_for_portfolio,
     enable_aws_organizations_access, disable_aws_organizations_access,
-    get_aws_organizations_access_status, create_portfolio_share, delete_portfolio_share,
+    get_aws_organizations_access_status, create_portfolio_share, update_portfolio_share, delete_portfolio_share,
     describe_portfolio_share_status, describe_portfolio_shares, list_portfolio_access,
     create_constraint, describe_constraint, delete_constraint, list_constraints_for_portfolio,
     provision_product, update_provisioned_product, terminate_provisioned_product, describe_record,
