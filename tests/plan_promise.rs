@@ -160,6 +160,8 @@ struct World {
     accounts: BTreeMap<String, AccountRequest>,
     pipelines: BTreeMap<String, PipelineRequest>,
     portfolios: Portfolios,
+    /// `catalog/vend.yaml` as text (one edit changes its template bucket).
+    settings: String,
     /// Pipeline blueprint versions on disk: product -> versions (v1, v2, …).
     version_dirs: BTreeMap<String, Vec<String>>,
     /// Counter for fresh names.
@@ -204,6 +206,7 @@ impl World {
             accounts: stems(&c.join("accounts"), "yaml").into_iter().map(|(n, p)| (n, yaml(&p))).collect(),
             pipelines: stems(&c.join("pipelines"), "yaml").into_iter().map(|(n, p)| (n, yaml(&p))).collect(),
             portfolios: yaml(&c.join("portfolios.yaml")),
+            settings: fs::read_to_string(c.join("vend.yaml")).unwrap(),
             version_dirs,
             next: 0,
         }
@@ -219,6 +222,7 @@ impl World {
         }
         fs::write(c.join("organization.yaml"), pretty(&self.org)).unwrap();
         fs::write(c.join("portfolios.yaml"), pretty(&self.portfolios)).unwrap();
+        fs::write(c.join("vend.yaml"), &self.settings).unwrap();
         for (n, p) in &self.policies {
             fs::write(c.join(format!("policies/{n}.json")), serde_json::to_string_pretty(p).unwrap())
                 .unwrap();
@@ -345,9 +349,18 @@ enum Edit {
     DriftPolicy,
     DriftOu,
     DriftFullAccess,
+    // The launch path (issue 14) undone by hand, then a new pipeline requested: the plan must
+    // put it back before the launch.
+    DriftSharePrincipals,
+    DriftVendPrincipal,
+    // A pipeline in an account the portfolio reaches only through an account share: vend's role
+    // there has no access (pattern principals do not travel with account shares).
+    LaunchThroughAccountShare,
+    // A template bucket name S3 refuses (upper case, underscore).
+    BadBucketName,
 }
 
-const EDITS: [Edit; 49] = [
+const EDITS: [Edit; 53] = [
     Edit::NewAccount,
     Edit::NewPipeline,
     Edit::MoveAccount,
@@ -397,6 +410,10 @@ const EDITS: [Edit; 49] = [
     Edit::DriftPolicy,
     Edit::DriftOu,
     Edit::DriftFullAccess,
+    Edit::DriftSharePrincipals,
+    Edit::DriftVendPrincipal,
+    Edit::LaunchThroughAccountShare,
+    Edit::BadBucketName,
 ];
 
 fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T]) -> Option<&'a T> {
@@ -948,7 +965,81 @@ fn edit(w: &mut World, backend: &dyn Backend, e: Edit, rng: &mut fastrand::Rng) 
             let policy = w.unit_mut(&path)?.policies.pop()?;
             format!("FullAWSAccess detached by hand from {path}, then {policy} detached from it")
         }
+        Edit::BadBucketName => {
+            let line = w.settings.lines().find(|l| l.starts_with("template_bucket:"))?.to_string();
+            w.settings = w.settings.replace(&line, "template_bucket: Vend_Templates-{management}");
+            "template_bucket renamed to Vend_Templates-{management}".to_string()
+        }
+        Edit::LaunchThroughAccountShare => {
+            // The Security OU is never shared: its accounts are reached only by an account share.
+            let security: Vec<String> = open_accounts
+                .iter()
+                .filter(|n| w.accounts.get(*n).is_some_and(|a| a.blueprint.starts_with("security@")))
+                .cloned()
+                .collect();
+            let account = pick(rng, &security)?.clone();
+            if !w.portfolio().shares.contains(&account) {
+                w.portfolio().shares.push(account.clone());
+            }
+            let name = copy_pipeline(w, rng)?;
+            w.pipelines.get_mut(&name)?.account = account.clone();
+            format!("portfolio shared with account {account}, then pipeline {name} requested there")
+        }
+        Edit::DriftSharePrincipals => {
+            // Someone turns principal sharing off on a share; the next pipeline needs it.
+            let (pname, _) = w.portfolios.portfolios.first_key_value()?;
+            let pname = pname.clone();
+            let mut cloud = backend.cloud();
+            let state = cloud.read_state().ok()?;
+            let p = state.portfolios.iter().find(|p| p.name == pname)?;
+            let on: Vec<&vend::model::Share> = p.shares.iter().filter(|s| s.share_principals).collect();
+            let s = *pick(rng, &on)?;
+            let out = cloud
+                .call(&Op::UpdatePortfolioShare {
+                    portfolio_id: p.id.clone(),
+                    share_type: s.share_type.clone(),
+                    value: s.value.clone(),
+                    share_principals: false,
+                })
+                .ok()?;
+            cloud.call(&Op::DescribePortfolioShareStatus { token: out.id? }).ok()?;
+            let name = copy_pipeline(w, rng)?;
+            format!(
+                "principal sharing turned off by hand on {pname}'s share with {}, then pipeline {name} requested",
+                s.value
+            )
+        }
+        Edit::DriftVendPrincipal => {
+            // Someone removes vend's own role pattern from the portfolio; the next pipeline needs it.
+            let (pname, _) = w.portfolios.portfolios.first_key_value()?;
+            let pname = pname.clone();
+            let mut cloud = backend.cloud();
+            let state = cloud.read_state().ok()?;
+            let p = state.portfolios.iter().find(|p| p.name == pname)?;
+            let arn = format!("arn:aws:iam:::role/{}", vend::model::DEFAULT_MEMBER_ROLE);
+            let principal = p.principals.iter().find(|x| x.arn == arn)?;
+            cloud
+                .call(&Op::DisassociatePrincipalFromPortfolio {
+                    portfolio_id: p.id.clone(),
+                    arn: principal.arn.clone(),
+                    principal_type: principal.principal_type.clone(),
+                })
+                .ok()?;
+            let name = copy_pipeline(w, rng)?;
+            format!("{arn} disassociated by hand from {pname}, then pipeline {name} requested")
+        }
     })
+}
+
+/// A new pipeline request, a copy of an existing one under a fresh name; returns the name.
+fn copy_pipeline(w: &mut World, rng: &mut fastrand::Rng) -> Option<String> {
+    let names: Vec<String> = w.pipelines.keys().cloned().collect();
+    let mut request = w.pipelines.get(pick(rng, &names)?)?.clone();
+    let name = w.fresh("again");
+    request.name = name.clone();
+    request.params.insert("RepositoryName".into(), Value::String(name.clone()));
+    w.pipelines.insert(name.clone(), request);
+    Some(name)
 }
 
 /// Copy the newest version folder of `product` to the next number and list it; returns it.

@@ -553,7 +553,7 @@ impl<'a> Run<'a> {
                 }
             }
             (TemplateBucket, Create | Update) => {
-                let p: Sides<BucketFields> = tri!(Sides::of(c));
+                let p: Sides<crate::plan::payload::BucketState> = tri!(Sides::of(c));
                 let (b, a) = (&p.before, &p.after);
                 let bucket = a.name.clone();
                 let create = c.action == Create;

@@ -482,28 +482,11 @@ impl View for PipelineFields {
     }
 }
 
-/// What apply reads of a `template_bucket` change: the bucket as the side describes it.
-#[derive(Debug, Clone, Default)]
-pub struct BucketFields {
-    pub name: String,
-    pub region: String,
-    pub encryption: String,
-    pub public_access_blocked: bool,
-    pub versioning: bool,
-    pub tags: Tags,
-}
-
-impl View for BucketFields {
+/// A `template_bucket` change is read as its payload.
+impl View for super::payload::BucketState {
     fn view(p: &Payload) -> Option<Self> {
         match p {
-            Payload::Bucket(b) => Some(BucketFields {
-                name: b.name.clone(),
-                region: b.region.clone(),
-                encryption: b.encryption.clone(),
-                public_access_blocked: b.public_access_blocked,
-                versioning: b.versioning,
-                tags: b.tags.clone(),
-            }),
+            Payload::Bucket(b) => Some(b.clone()),
             _ => None,
         }
     }

@@ -137,8 +137,8 @@ pub struct ServiceAccessState {
 }
 
 /// The template bucket as vend sets it up (`template_bucket:<name>`): private, encrypted,
-/// versioned, tagged with the ownership tag.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// versioned, tagged with the ownership tag. Apply reads it as it is (its own view).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BucketState {
     pub name: String,
@@ -148,6 +148,19 @@ pub struct BucketState {
     pub public_access_blocked: bool,
     pub versioning: bool,
     pub tags: Tags,
+}
+
+impl From<&crate::model::Bucket> for BucketState {
+    fn from(b: &crate::model::Bucket) -> Self {
+        BucketState {
+            name: b.name.clone(),
+            region: b.region.clone(),
+            encryption: b.encryption.clone(),
+            public_access_blocked: b.public_access_blocked,
+            versioning: b.versioning,
+            tags: b.tags.clone(),
+        }
+    }
 }
 
 /// An OU to create: no id yet; its parent by id when it exists, and by path.

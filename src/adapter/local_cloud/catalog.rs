@@ -384,12 +384,7 @@ impl LocalCloud {
         share_principals: bool,
     ) -> Result<Outcome, CloudError> {
         let i = self.portfolio_index(portfolio_id)?;
-        if share_principals && share_type == "ACCOUNT" {
-            return Err(refuse(
-                "servicecatalog.share-principals-org-only",
-                "SharePrincipals is only supported for shares to an organization or an organizational unit",
-            ));
-        }
+        principal_sharing_allowed(share_type, share_principals)?;
         let bad = |m: String| refuse("servicecatalog.share-target", m);
         match share_type {
             "ORGANIZATION" if value == self.state.organization.id => {}
@@ -506,12 +501,7 @@ impl LocalCloud {
                 format!("portfolio {portfolio_id} is not shared with {share_type} {value}"),
             ));
         };
-        if share_principals && share_type == "ACCOUNT" {
-            return Err(refuse(
-                "servicecatalog.share-principals-org-only",
-                "SharePrincipals is only supported for shares to an organization or an organizational unit",
-            ));
-        }
+        principal_sharing_allowed(share_type, share_principals)?;
         if p.shares[k].status == "IN_PROGRESS" {
             return Err(refuse(
                 "servicecatalog.share-update-in-progress",
@@ -609,4 +599,15 @@ fn new_version(id: &str, spec: &ArtifactSpec) -> ProductVersion {
         description: spec.description.clone(),
         template_url: spec.template_url.clone(),
     }
+}
+
+/// Principal sharing is only for shares to the organization or an OU.
+fn principal_sharing_allowed(share_type: &str, share_principals: bool) -> Result<(), CloudError> {
+    if share_principals && share_type == "ACCOUNT" {
+        return Err(refuse(
+            "servicecatalog.share-principals-org-only",
+            "SharePrincipals is only supported for shares to an organization or an organizational unit",
+        ));
+    }
+    Ok(())
 }

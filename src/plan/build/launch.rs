@@ -187,14 +187,7 @@ impl<'a> Planner<'a> {
             }
             Some(b) => {
                 let after = wanted(Some(b));
-                let before = BucketState {
-                    name: b.name.clone(),
-                    region: b.region.clone(),
-                    encryption: b.encryption.clone(),
-                    public_access_blocked: b.public_access_blocked,
-                    versioning: b.versioning,
-                    tags: b.tags.clone(),
-                };
+                let before = BucketState::from(b);
                 if after.encryption != before.encryption
                     || after.public_access_blocked != before.public_access_blocked
                     || after.versioning != before.versioning

@@ -640,6 +640,13 @@ def _check_share_target(self, typ: str, val: str) -> None:
         raise invalid("servicecatalog.share-target", f"{typ} {val} is not part of the organization.")
 
 
+def _check_share_principals(a: dict, typ: str) -> None:
+    # CreatePortfolioShare/UpdatePortfolioShare: SharePrincipals "is only supported for portfolios
+    # with an OrganizationalNode Type of ORGANIZATION or ORGANIZATIONAL_UNIT".
+    if a.get("SharePrincipals") and typ not in ("ORGANIZATION", "ORGANIZATIONAL_UNIT"):
+        raise invalid("servicecatalog.share-principals-org-only", "SharePrincipals is only supported for an OrganizationNode of type ORGANIZATION or ORGANIZATIONAL_UNIT.")
+
+
 def create_portfolio_share(self):
     a = _p(self)
     with LOCK:
@@ -648,8 +655,7 @@ def create_portfolio_share(self):
         _portfolio(st, pid)
         typ, val = _share_target(a)
         via_org = bool(a.get("OrganizationNode"))
-        if a.get("SharePrincipals") and typ not in ("ORGANIZATION", "ORGANIZATIONAL_UNIT"):
-            raise invalid("servicecatalog.share-principals-org-only", "SharePrincipals is only supported for an OrganizationNode of type ORGANIZATION or ORGANIZATIONAL_UNIT.")
+        _check_share_principals(a, typ)
         if via_org and st.org_access != "ENABLED":
             raise rules.refuse("servicecatalog.share-org-access", "AWS Organizations access is not enabled. Call EnableAWSOrganizationsAccess first.")
         _check_share_target(self, typ, val)
@@ -686,8 +692,7 @@ def update_portfolio_share(self):
         share = next((s for s in st.shares.get(pid, []) if s["Type"] == typ and s["PrincipalId"] == val), None)
         if share is None:
             raise not_found("servicecatalog.share-exists", f"Share of {pid} with {typ} {val}")
-        if a.get("SharePrincipals") and typ not in ("ORGANIZATION", "ORGANIZATIONAL_UNIT"):
-            raise invalid("servicecatalog.share-principals-org-only", "SharePrincipals is only supported for an OrganizationNode of type ORGANIZATION or ORGANIZATIONAL_UNIT.")
+        _check_share_principals(a, typ)
         needed = control.CONFIG.get("share_polls", 1)
         creating = any(
             s["PortfolioId"] == pid and s["Value"] == val and s["op"] == "create" and s["polls"] < needed
