@@ -109,6 +109,10 @@ pub fn pipeline_accounts(loaded: &workspace::Loaded) -> BTreeSet<String> {
 fn read_scope(cloud: &mut AwsCloud, loaded: &workspace::Loaded) {
     cloud.set_pipeline_accounts(pipeline_accounts(loaded));
     cloud.set_template_bucket(&loaded.desired.settings.template_bucket);
+    let d = &loaded.desired;
+    let mut roles: std::collections::BTreeSet<String> = d.launch_roles.keys().cloned().collect();
+    roles.extend(d.portfolios.values().filter_map(|p| p.launch_role.clone()));
+    cloud.set_launch_roles(roles);
 }
 
 /// The current state read from AWS (`--aws`), stamped now, for the workspace `loaded` when

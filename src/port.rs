@@ -117,6 +117,38 @@ pub enum Op {
         bucket: String,
         tags: Tags,
     },
+    // ---- IAM: launch roles, in the account `account_id` (the caller's own, or a member
+    // account through the member role)
+    /// A role Service Catalog may assume (`trust_policy`), tagged in the same call.
+    CreateRole {
+        account_id: String,
+        name: String,
+        trust_policy: String,
+        tags: Tags,
+    },
+    /// Replace the role's trust policy.
+    UpdateAssumeRolePolicy {
+        account_id: String,
+        name: String,
+        trust_policy: String,
+    },
+    /// Create or replace the role's inline policy `policy_name`.
+    PutRolePolicy {
+        account_id: String,
+        name: String,
+        policy_name: String,
+        document: String,
+    },
+    DeleteRolePolicy {
+        account_id: String,
+        name: String,
+        policy_name: String,
+    },
+    /// A role with no inline policy left (IAM refuses DeleteRole otherwise: DeleteConflict).
+    DeleteRole {
+        account_id: String,
+        name: String,
+    },
     // ---- Service Catalog: the organization
     /// Lets Service Catalog share to organization nodes (from the management account).
     #[serde(rename = "EnableAWSOrganizationsAccess")]

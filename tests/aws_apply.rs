@@ -11,7 +11,9 @@ mod emulator_harness;
 use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
 use cloud_suite::{Seed, invariants};
-use emulator_harness::seed::{DEMO_MANAGEMENT, demo, role_catalog, rt, seed_catalog, seed_organization};
+use emulator_harness::seed::{
+    DEMO_MANAGEMENT, demo, role_catalog, role_iam, rt, seed_catalog, seed_organization,
+};
 use emulator_harness::workspace::VendWorkspace;
 use emulator_harness::{Emulator, lock};
 use serde_json::Value;
@@ -165,6 +167,7 @@ aws![
     product_field_rules,
     launch_constraint_role_name,
     launch_constraint_once_per_product,
+    launch_roles_in_member_accounts,
     terminate_under_change_fails,
     ou_count_limit,
     policy_count_limit,
@@ -706,6 +709,34 @@ fn greenfield_demo_applies_in_one_go() {
                     .await
             }
         };
+        // vend created the launch role there (through the member role): trusted by Service
+        // Catalog, tagged, with the workspace's policy — and in the management account, where
+        // the launch constraint was created.
+        for (who, iam) in [
+            (
+                "payments-prod",
+                role_iam(&sts, &conf, &account, "OrganizationAccountAccessRole", "check").await,
+            ),
+            ("management", aws_sdk_iam::Client::new(&conf)),
+        ] {
+            let role = iam.get_role().role_name("VendPipelineLaunchRole").send().await;
+            let role = role.unwrap_or_else(|e| panic!("no launch role in {who}: {e:?}"));
+            let role = role.role().unwrap();
+            assert!(
+                role.tags().iter().any(|t| t.key() == "vend:managed" && t.value() == "true"),
+                "{who}: {role:?}"
+            );
+            let trust = role.assume_role_policy_document().unwrap_or_default();
+            assert!(trust.contains("servicecatalog.amazonaws.com"), "{who}: {trust}");
+            let policy = iam
+                .get_role_policy()
+                .role_name("VendPipelineLaunchRole")
+                .policy_name("vend-launch")
+                .send()
+                .await
+                .unwrap();
+            assert!(policy.policy_document().contains("cloudformation"), "{who}: {policy:?}");
+        }
         let team = role_catalog(&sts, &conf, &account, "ProductTeamPayments", "team").await;
         let out = launch(team, "team-pipeline").await;
         assert!(out.is_ok(), "ProductTeamPayments should launch: {out:?}");

@@ -101,6 +101,7 @@ fn reads_back_the_seeded_organization() {
 /// organization and an OU share, and a launch constraint.
 fn seed_catalog(emu: &Emulator, ou_id: &str, org_id: &str) -> (String, String) {
     let c = sc::Client::new(&emu.sdk_config());
+    let iam = aws_sdk_iam::Client::new(&emu.sdk_config());
     rt().block_on(async {
         let t = |k: &str, v: &str| sc::types::Tag::builder().key(k).value(v).build().unwrap();
         let p = c
@@ -176,6 +177,13 @@ fn seed_catalog(emu: &Emulator, ou_id: &str, org_id: &str) -> (String, String) {
                     .value(org_id)
                     .build(),
             )
+            .send()
+            .await
+            .unwrap();
+        // The constraint's role must exist in the account it is created in (issue 14).
+        iam.create_role()
+            .role_name("SCLaunchRole")
+            .assume_role_policy_document(vend::model::LAUNCH_ROLE_TRUST)
             .send()
             .await
             .unwrap();

@@ -107,7 +107,11 @@ fn the_table_parses_with_sources_and_unique_ids() {
     for r in &rules {
         let (service, what) =
             r.id.split_once('.').unwrap_or_else(|| panic!("{}: not <service>.<what>", r.id));
-        assert!(["organizations", "servicecatalog", "s3"].contains(&service) && !what.is_empty(), "{}", r.id);
+        assert!(
+            ["organizations", "servicecatalog", "s3", "iam"].contains(&service) && !what.is_empty(),
+            "{}",
+            r.id
+        );
         assert!(r.source.starts_with("https://"), "{}: {}", r.id, r.source);
         assert!(!r.says.trim().is_empty() && !r.quote.trim().is_empty(), "{}", r.id);
         assert!(!r.code.is_empty(), "{}", r.id);

@@ -96,6 +96,7 @@ local![
     product_field_rules,
     launch_constraint_role_name,
     launch_constraint_once_per_product,
+    launch_roles_in_member_accounts,
     terminate_under_change_fails,
     ou_count_limit,
     policy_count_limit,

@@ -106,3 +106,130 @@ fn an_older_state_file_plans_no_launch_path() {
     ok(&vend_in(&ws, &config, &["apply", "--auto-approve"]));
     assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty());
 }
+
+fn state(ws: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(ws.join(".vend/state.json")).unwrap()).unwrap()
+}
+
+/// The launch roles in the state: (account id, role name, tagged by vend, trusts Service Catalog).
+fn roles(ws: &Path) -> Vec<(String, String, bool, bool)> {
+    state(ws)["launch_path"]["roles"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r["account_id"].as_str().unwrap().to_string(),
+                r["name"].as_str().unwrap().to_string(),
+                r["tags"]["vend:managed"] == "true",
+                r["trusts_catalog"] == true,
+            )
+        })
+        .collect()
+}
+
+/// Launch roles (issue 14) on an empty organization: vend creates `VendPipelineLaunchRole` from
+/// `catalog/launch_roles/` in the management account (before the launch constraint) and in each
+/// account a pipeline is launched in (after the account, before the pipeline); one apply
+/// converges.
+#[test]
+fn an_empty_organization_gets_its_launch_roles_before_the_launches() {
+    let (_dir, ws, config) = demo_with_config();
+    fs::remove_dir_all(ws.join("snapshots")).unwrap();
+    let p = plan(&ws, &config);
+    assert_eq!(p["applyable"], true, "{p:#}");
+    let list = changes(&p);
+    let at = |a: &str| list.iter().position(|(x, _)| x == a).unwrap_or_else(|| panic!("{a}: {list:#?}"));
+    let mgmt_role = "launch_role:management/VendPipelineLaunchRole";
+    assert!(at(mgmt_role) < at("launch_constraint:delivery-pipelines/service-pipeline"));
+    let role = "launch_role:payments-prod/VendPipelineLaunchRole";
+    assert!(at("account:payments-prod") < at(role));
+    assert!(at(role) < at("provisioned_pipeline:payments-prod/payments-api"));
+    let c = &p["changes"][at(role)];
+    assert_eq!(c["depends_on"], serde_json::json!(["account:payments-prod"]), "{c:#}");
+    assert_eq!(c["after"]["account_id"], Value::Null);
+    assert_eq!(c["after"]["trusts_catalog"], true);
+    assert!(c["after"]["policy"].as_str().unwrap().contains("cloudformation:CreateStack"), "{c:#}");
+    let pipeline = &p["changes"][at("provisioned_pipeline:payments-prod/payments-api")];
+    assert!(pipeline["depends_on"].as_array().unwrap().iter().any(|d| d == role), "{pipeline:#}");
+    ok(&vend_in(&ws, &config, &["apply", "--auto-approve"]));
+    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty());
+    let found = roles(&ws);
+    // The management account, payments-prod, checkout-prod, search-staging and every account
+    // of the workload blueprint v2 (baseline pipeline): all vend's, all trusted.
+    assert!(found.len() >= 4, "{found:?}");
+    assert!(found.iter().all(|(_, n, tagged, trusted)| n == "VendPipelineLaunchRole" && *tagged && *trusted));
+}
+
+/// A changed policy file is an update of every role; a trust edited by hand is restored; a role
+/// deleted by hand is created again; a role no account needs any more (its pipelines removed)
+/// is deleted after the pipeline is terminated.
+#[test]
+fn launch_roles_follow_the_workspace() {
+    let (_dir, ws, config) = demo_with_config();
+    let checkout = "627380194452";
+    state_from_demo(&ws, |s| {
+        for r in s["launch_path"]["roles"].as_array_mut().unwrap() {
+            if r["account_id"] == checkout {
+                r["trusts_catalog"] = false.into();
+            }
+        }
+    });
+    let p = plan(&ws, &config);
+    let list = changes(&p);
+    assert!(
+        list.contains(&("launch_role:checkout-prod/VendPipelineLaunchRole".into(), "update".into())),
+        "{list:#?}"
+    );
+    ok(&vend_in(&ws, &config, &["apply", "--auto-approve"]));
+    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty());
+    assert!(roles(&ws).iter().all(|r| r.3), "trust restored: {:?}", roles(&ws));
+
+    // A new statement in the policy file: one update per role.
+    let file = ws.join("catalog/launch_roles/VendPipelineLaunchRole.json");
+    let mut doc: Value = serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+    doc["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({ "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*" }));
+    fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let p = plan(&ws, &config);
+    let updates: Vec<String> = changes(&p)
+        .into_iter()
+        .filter(|(a, act)| a.starts_with("launch_role:") && act == "update")
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(updates.len(), roles(&ws).len(), "{p:#}");
+    ok(&vend_in(&ws, &config, &["apply", "--auto-approve"]));
+    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty());
+
+    // checkout-prod's only pipeline request goes: the pipeline is terminated, then the role.
+    fs::remove_file(ws.join("catalog/pipelines/checkout-api.yaml")).unwrap();
+    let p = plan(&ws, &config);
+    let list = changes(&p);
+    let at = |a: &str| list.iter().position(|(x, _)| x == a).unwrap_or_else(|| panic!("{a}: {list:#?}"));
+    let role = "launch_role:checkout-prod/VendPipelineLaunchRole";
+    assert_eq!(list[at(role)].1, "delete");
+    ok(&vend_in(&ws, &config, &["apply", "--auto-approve"]));
+    assert!(!roles(&ws).iter().any(|r| r.0 == checkout), "{:?}", roles(&ws));
+    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty());
+}
+
+/// Without a policy file the role is the user's: a launch into an account where the state shows
+/// none is refused by the plan check, naming the rule.
+#[test]
+fn an_unmanaged_launch_role_missing_where_a_pipeline_launches_is_refused() {
+    let (_dir, ws, config) = demo_with_config();
+    fs::remove_file(ws.join("catalog/launch_roles/VendPipelineLaunchRole.json")).unwrap();
+    let out = vend_in(&ws, &config, &["plan", "--json"]);
+    let p: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(p["applyable"], false, "{p:#}");
+    let refused: Vec<&Value> = p["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"] == "servicecatalog.launch-role")
+        .collect();
+    assert!(refused.iter().any(|d| d["address"] == "provisioned_pipeline:search-staging/baseline"), "{p:#}");
+}

@@ -162,6 +162,8 @@ struct World {
     portfolios: Portfolios,
     /// `catalog/vend.yaml` as text (one edit changes its template bucket).
     settings: String,
+    /// `catalog/launch_roles/<role>.json`: the launch roles vend manages.
+    launch_roles: BTreeMap<String, Value>,
     /// Pipeline blueprint versions on disk: product -> versions (v1, v2, …).
     version_dirs: BTreeMap<String, Vec<String>>,
     /// Counter for fresh names.
@@ -207,6 +209,10 @@ impl World {
             pipelines: stems(&c.join("pipelines"), "yaml").into_iter().map(|(n, p)| (n, yaml(&p))).collect(),
             portfolios: yaml(&c.join("portfolios.yaml")),
             settings: fs::read_to_string(c.join("vend.yaml")).unwrap(),
+            launch_roles: stems(&c.join("launch_roles"), "json")
+                .into_iter()
+                .map(|(n, p)| (n, serde_json::from_slice(&fs::read(p).unwrap()).unwrap()))
+                .collect(),
             version_dirs,
             next: 0,
         }
@@ -216,7 +222,7 @@ impl World {
     /// edit that adds them.
     fn write(&self, ws: &Path) {
         let c = ws.join("catalog");
-        for dir in ["policies", "accounts", "pipelines"] {
+        for dir in ["policies", "accounts", "pipelines", "launch_roles"] {
             let _ = fs::remove_dir_all(c.join(dir));
             fs::create_dir_all(c.join(dir)).unwrap();
         }
@@ -226,6 +232,9 @@ impl World {
         for (n, p) in &self.policies {
             fs::write(c.join(format!("policies/{n}.json")), serde_json::to_string_pretty(p).unwrap())
                 .unwrap();
+        }
+        for (n, r) in &self.launch_roles {
+            fs::write(c.join(format!("launch_roles/{n}.json")), pretty(r)).unwrap();
         }
         for (n, a) in &self.accounts {
             fs::write(c.join(format!("accounts/{n}.yaml")), pretty(a)).unwrap();
@@ -358,9 +367,16 @@ enum Edit {
     LaunchThroughAccountShare,
     // A template bucket name S3 refuses (upper case, underscore).
     BadBucketName,
+    // Launch roles vend manages (issue 14): a changed policy, a new managed role replacing the
+    // old one (created where needed, the old one deleted), a role deleted by hand in an account
+    // that then gets a new pipeline, a policy IAM would refuse.
+    LaunchRolePolicy,
+    ManagedLaunchRole,
+    DriftLaunchRole,
+    BadLaunchRolePolicy,
 }
 
-const EDITS: [Edit; 53] = [
+const EDITS: [Edit; 57] = [
     Edit::NewAccount,
     Edit::NewPipeline,
     Edit::MoveAccount,
@@ -414,6 +430,10 @@ const EDITS: [Edit; 53] = [
     Edit::DriftVendPrincipal,
     Edit::LaunchThroughAccountShare,
     Edit::BadBucketName,
+    Edit::LaunchRolePolicy,
+    Edit::ManagedLaunchRole,
+    Edit::DriftLaunchRole,
+    Edit::BadLaunchRolePolicy,
 ];
 
 fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T]) -> Option<&'a T> {
@@ -965,6 +985,71 @@ fn edit(w: &mut World, backend: &dyn Backend, e: Edit, rng: &mut fastrand::Rng) 
             let policy = w.unit_mut(&path)?.policies.pop()?;
             format!("FullAWSAccess detached by hand from {path}, then {policy} detached from it")
         }
+        Edit::LaunchRolePolicy => {
+            let role = w.portfolio().launch_role.clone()?;
+            let doc = w.launch_roles.get_mut(&role)?;
+            let sid = format!("Extra{}", doc["Statement"].as_array()?.len());
+            doc["Statement"].as_array_mut()?.push(serde_json::json!({
+                "Sid": sid, "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"
+            }));
+            format!("launch role {role}'s policy gains statement {sid}")
+        }
+        Edit::ManagedLaunchRole => {
+            let role = w.fresh("Launch").replace('-', "");
+            let policy = w.launch_roles.values().next().cloned().unwrap_or_else(|| {
+                serde_json::json!({ "Version": "2012-10-17", "Statement": [
+                    { "Effect": "Allow", "Action": "cloudformation:*", "Resource": "*" }
+                ]})
+            });
+            let old = w.portfolio().launch_role.replace(role.clone());
+            if let Some(old) = old {
+                w.launch_roles.remove(&old);
+            }
+            w.launch_roles.insert(role.clone(), policy);
+            format!("launch role {role}, managed by vend, replaces the old one")
+        }
+        Edit::DriftLaunchRole => {
+            // Someone deletes vend's launch role in an account with a pipeline; a new pipeline
+            // is requested there.
+            let mut cloud = backend.cloud();
+            let state = cloud.read_state().ok()?;
+            let roles: Vec<vend::model::LaunchRole> = state
+                .launch_path
+                .as_ref()?
+                .roles
+                .iter()
+                .filter(|r| r.account_id != state.organization.management_account_id)
+                .cloned()
+                .collect();
+            let r = pick(rng, &roles)?;
+            let account = state.accounts.iter().find(|a| a.id == r.account_id)?.name.clone();
+            let names: Vec<String> =
+                w.pipelines.iter().filter(|(_, p)| p.account == account).map(|(n, _)| n.clone()).collect();
+            let request = w.pipelines.get(pick(rng, &names)?)?.clone();
+            if !r.policy.is_empty() {
+                cloud
+                    .call(&Op::DeleteRolePolicy {
+                        account_id: r.account_id.clone(),
+                        name: r.name.clone(),
+                        policy_name: vend::model::LAUNCH_ROLE_POLICY.into(),
+                    })
+                    .ok()?;
+            }
+            cloud.call(&Op::DeleteRole { account_id: r.account_id.clone(), name: r.name.clone() }).ok()?;
+            let name = copy_of(w, request);
+            format!(
+                "launch role {} deleted by hand in {account}, then pipeline {name} requested there",
+                r.name
+            )
+        }
+        Edit::BadLaunchRolePolicy => {
+            let role = w.portfolio().launch_role.clone()?;
+            let doc = w.launch_roles.get_mut(&role)?;
+            doc["Statement"].as_array_mut()?.push(serde_json::json!({
+                "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"
+            }));
+            format!("launch role {role}'s policy names a principal")
+        }
         Edit::BadBucketName => {
             let line = w.settings.lines().find(|l| l.starts_with("template_bucket:"))?.to_string();
             w.settings = w.settings.replace(&line, "template_bucket: Vend_Templates-{management}");
@@ -1034,12 +1119,17 @@ fn edit(w: &mut World, backend: &dyn Backend, e: Edit, rng: &mut fastrand::Rng) 
 /// A new pipeline request, a copy of an existing one under a fresh name; returns the name.
 fn copy_pipeline(w: &mut World, rng: &mut fastrand::Rng) -> Option<String> {
     let names: Vec<String> = w.pipelines.keys().cloned().collect();
-    let mut request = w.pipelines.get(pick(rng, &names)?)?.clone();
+    let request = w.pipelines.get(pick(rng, &names)?)?.clone();
+    Some(copy_of(w, request))
+}
+
+/// Request a copy of `request` under a fresh name (its repository named after it); returns the name.
+fn copy_of(w: &mut World, mut request: PipelineRequest) -> String {
     let name = w.fresh("again");
     request.name = name.clone();
     request.params.insert("RepositoryName".into(), Value::String(name.clone()));
     w.pipelines.insert(name.clone(), request);
-    Some(name)
+    name
 }
 
 /// Copy the newest version folder of `product` to the next number and list it; returns it.

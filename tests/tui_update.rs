@@ -110,7 +110,7 @@ fn plan_navigation_lands_on_changes_and_drills_down() {
     keys(&mut m, &[Key::Up]);
     assert_eq!(selected_address(&m).unwrap(), first);
     keys(&mut m, &[Key::Char('G')]);
-    assert_eq!(selected_address(&m).as_deref(), Some("provisioned_pipeline:search-staging/baseline"));
+    assert_eq!(selected_address(&m).as_deref(), Some("launch_role:search-staging/VendPipelineLaunchRole"));
     keys(&mut m, &[Key::Char('g')]);
     assert_eq!(selected_address(&m).unwrap(), first);
     // Drill into the SCP document change: its line diff is there.
@@ -178,20 +178,21 @@ fn excluding_a_change_excludes_its_dependents_and_says_so() {
         ex,
         [
             "account:search-staging",
+            "launch_role:search-staging/VendPipelineLaunchRole",
             "ou:Workloads/staging",
             "policy_attachment:deny-root-user@ou:Workloads/staging",
             "provisioned_pipeline:search-staging/baseline"
         ]
     );
     let status = m.status.as_ref().unwrap().text.clone();
-    assert!(status.contains("3 change(s) that depend on it"), "{status}");
+    assert!(status.contains("4 change(s) that depend on it"), "{status}");
     assert_eq!(m.review.included.create, 4);
     // A dependent cannot be included on its own.
     keys(&mut m, &[Key::Char('/')]);
     type_text(&mut m, "account:search-staging");
     keys(&mut m, &[Key::Enter, Key::Char('x')]);
     assert!(m.status.as_ref().unwrap().error);
-    assert_eq!(m.review.excluded.len(), 4);
+    assert_eq!(m.review.excluded.len(), 5);
     keys(&mut m, &[Key::Enter]);
     let detail: Vec<String> = m.review.detail.as_ref().unwrap().lines.iter().map(|l| l.text()).collect();
     assert!(detail.iter().any(|l| l.contains("because it depends on ou:Workloads/staging")), "{detail:#?}");
@@ -215,7 +216,7 @@ fn saving_the_plan_carries_the_excluded_list() {
     assert_eq!(path, "reviewed.json");
     assert_eq!(*required_approvals, 0, "the demo workspace requires no approvals: no author");
     let list = plan.excluded.as_ref().unwrap().as_array().unwrap();
-    assert_eq!(list.len(), 4);
+    assert_eq!(list.len(), 5);
     assert_eq!(plan.plan_id, m.plan().unwrap().plan_id, "excluding does not change the plan id");
     update(&mut m, Msg::Saved { result: Ok(SavedPlan { path: "reviewed.json".into(), author: None }) });
     assert!(m.status.as_ref().unwrap().text.contains("Saved the plan"));
@@ -239,12 +240,12 @@ fn apply_needs_the_typed_word_yes() {
     type_text(&mut m, "yes");
     let e = keys(&mut m, &[Key::Enter]);
     let Some(Effect::Apply { plan, .. }) = e.first() else { panic!("{e:?}") };
-    assert_eq!(plan.excluded.as_ref().unwrap().as_array().unwrap().len(), 4);
+    assert_eq!(plan.excluded.as_ref().unwrap().as_array().unwrap().len(), 5);
     assert!(m.confirm.is_none());
     assert_eq!(m.screen, Screen::Apply);
     let run = m.apply.as_ref().unwrap();
     assert_eq!(run.steps.len(), 9);
-    assert_eq!(run.excluded, 4);
+    assert_eq!(run.excluded, 5);
     assert!(run.steps.iter().all(|s| s.state == StepState::Pending));
     // Esc cancels without an effect.
     let mut m = ready();

@@ -40,6 +40,8 @@ macro_rules! tri {
     };
 }
 
+mod launch_role;
+
 /// What reconciliation found out about an ambiguous write.
 enum Reconciled {
     /// It was carried out: this is its outcome.
@@ -65,6 +67,8 @@ fn already_done(op: &Op, code: &str) -> bool {
             | (Op::CloseAccount { .. }, "AccountAlreadyClosedException")
             | (Op::MoveAccount { .. }, "DuplicateAccountException")
             | (Op::CreateBucket { .. }, "BucketAlreadyOwnedByYou")
+            | (Op::CreateRole { .. }, "EntityAlreadyExists")
+            | (Op::DeleteRole { .. } | Op::DeleteRolePolicy { .. }, "NoSuchEntity")
     )
 }
 
@@ -579,6 +583,7 @@ impl<'a> Run<'a> {
                     tri!(self.call(c, Op::PutBucketVersioning { bucket })?);
                 }
             }
+            (LaunchRole, Create | Update | Delete) => return self.launch_role(c),
             (kind, action) => return Ok(Err(format!("{}: vend cannot {action} a {kind}", c.address))),
         }
         Ok(Ok(()))

@@ -27,10 +27,12 @@ pub enum Kind {
     ServiceAccess,
     /// The S3 bucket product templates are uploaded to: `template_bucket:<bucket name>`.
     TemplateBucket,
+    /// A launch constraint's role in one account: `launch_role:<account name>/<role name>`.
+    LaunchRole,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::PolicyType,
         Kind::Ou,
         Kind::Account,
@@ -46,6 +48,7 @@ impl Kind {
         Kind::ProvisionedPipeline,
         Kind::ServiceAccess,
         Kind::TemplateBucket,
+        Kind::LaunchRole,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +68,7 @@ impl Kind {
             Kind::ProvisionedPipeline => "provisioned_pipeline",
             Kind::ServiceAccess => "service_access",
             Kind::TemplateBucket => "template_bucket",
+            Kind::LaunchRole => "launch_role",
         }
     }
 
@@ -86,6 +90,7 @@ impl Kind {
             Kind::ProvisionedPipeline => "Provisioned pipelines",
             Kind::ServiceAccess => "Service access",
             Kind::TemplateBucket => "Template buckets",
+            Kind::LaunchRole => "Launch roles",
         }
     }
 
@@ -194,6 +199,11 @@ impl Address {
 
     pub fn template_bucket(name: &str) -> Address {
         Address::new(Kind::TemplateBucket, name)
+    }
+
+    /// `account` is the account's name (as the workspace knows it), `role` the role's.
+    pub fn launch_role(account: &str, role: &str) -> Address {
+        Address::new(Kind::LaunchRole, &format!("{account}/{role}"))
     }
 
     pub fn ou(path: &str) -> Address {

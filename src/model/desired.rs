@@ -65,6 +65,9 @@ pub struct Desired {
     pub root_origin: Origin,
     /// SCP documents by name.
     pub policies: BTreeMap<String, DesiredPolicy>,
+    /// Launch roles vend manages, by role name (`catalog/launch_roles/<name>.json`, the role's
+    /// permission policy). A portfolio's `launch_role` without a file is the user's own role.
+    pub launch_roles: BTreeMap<String, DesiredLaunchRole>,
     /// Account requests by name.
     pub accounts: BTreeMap<String, DesiredAccount>,
     pub portfolios: BTreeMap<String, DesiredPortfolio>,
@@ -122,6 +125,15 @@ pub struct RenamedFrom {
 pub struct DesiredPolicy {
     pub name: String,
     pub content: String,
+    pub origin: Origin,
+}
+
+/// A launch role vend creates in each account that needs it (issue 14).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DesiredLaunchRole {
+    pub name: String,
+    /// The role's inline permission policy, canonical JSON.
+    pub policy: String,
     pub origin: Origin,
 }
 

@@ -77,6 +77,27 @@ pub struct LaunchPath {
     /// read from AWS looks up the workspace's).
     #[serde(default)]
     pub buckets: Vec<Bucket>,
+    /// The launch roles (a portfolio's `launch_role`) vend looked at, in the management
+    /// account and in the member accounts it launches pipelines into, sorted by account and
+    /// name. A role not listed in an account vend looked at does not exist there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<LaunchRole>,
+}
+
+/// An IAM role a launch constraint names (`LocalRoleName`), in one account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchRole {
+    pub account_id: String,
+    pub name: String,
+    /// Its trust policy lets `servicecatalog.amazonaws.com` assume it (what a launch needs).
+    #[serde(default)]
+    pub trusts_catalog: bool,
+    /// vend's inline policy on it (`vend-launch`), as canonical JSON; empty when it has none.
+    #[serde(default)]
+    pub policy: String,
+    #[serde(default)]
+    pub tags: Tags,
 }
 
 /// An S3 bucket as vend needs to know it: who holds it and how it is set up.
@@ -102,6 +123,31 @@ pub struct Bucket {
     pub tags: Tags,
 }
 
+/// The trust policy of a launch role: Service Catalog may assume it (AWS Service Catalog
+/// Administrator Guide, "AWS Service Catalog launch constraints": the role's trust relationship
+/// names `servicecatalog.amazonaws.com`).
+pub const LAUNCH_ROLE_TRUST: &str = r#"{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"Service":"servicecatalog.amazonaws.com"}}],"Version":"2012-10-17"}"#;
+
+/// The name of vend's inline policy on a launch role.
+pub const LAUNCH_ROLE_POLICY: &str = "vend-launch";
+
+/// Does the trust policy `doc` let Service Catalog assume the role (an `Allow` of
+/// `sts:AssumeRole` to the service principal `servicecatalog.amazonaws.com`)?
+pub fn trusts_catalog(doc: &serde_json::Value) -> bool {
+    let one_or_many = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+        match v {
+            serde_json::Value::Array(a) => a.clone(),
+            serde_json::Value::Null => vec![],
+            other => vec![other.clone()],
+        }
+    };
+    one_or_many(&doc["Statement"]).iter().any(|st| {
+        st["Effect"] == "Allow"
+            && one_or_many(&st["Action"]).iter().any(|a| a == "sts:AssumeRole" || a == "sts:*" || a == "*")
+            && one_or_many(&st["Principal"]["Service"]).iter().any(|p| p == "servicecatalog.amazonaws.com")
+    })
+}
+
 /// `ENABLED`: the one value of [`LaunchPath::servicecatalog_organizations_access`] that lets
 /// organization shares be created.
 pub const ACCESS_ENABLED: &str = "ENABLED";
@@ -111,6 +157,13 @@ impl State {
     /// before the launch path was modelled).
     pub fn catalog_org_access(&self) -> bool {
         self.launch_path.as_ref().is_none_or(|l| l.servicecatalog_organizations_access == ACCESS_ENABLED)
+    }
+
+    /// Role `name` in account `account_id`, when the state knows it.
+    pub fn launch_role(&self, account_id: &str, name: &str) -> Option<&LaunchRole> {
+        self.launch_path
+            .as_ref()
+            .and_then(|l| l.roles.iter().find(|r| r.account_id == account_id && r.name == name))
     }
 
     /// The bucket named `name`, when the state knows it.
@@ -307,6 +360,7 @@ impl State {
             launch_path: Some(LaunchPath {
                 servicecatalog_organizations_access: "DISABLED".into(),
                 buckets: vec![],
+                roles: vec![],
             }),
             digest: None,
         }
@@ -345,6 +399,10 @@ impl State {
             p.versions.sort_by(|a, b| a.id.cmp(&b.id));
         }
         self.provisioned_products.sort_by(|a, b| a.id.cmp(&b.id));
+        if let Some(l) = &mut self.launch_path {
+            l.buckets.sort_by(|a, b| a.name.cmp(&b.name));
+            l.roles.sort_by(|a, b| (&a.account_id, &a.name).cmp(&(&b.account_id, &b.name)));
+        }
     }
 
     /// `sha256:` of the state's canonical JSON without `captured_at` (the plan's `basis.state`).
@@ -390,6 +448,12 @@ impl State {
             && by(&self.products, |p| &p.id)
             && self.products.iter().all(|p| by(&p.versions, |v| &v.id))
             && by(&self.provisioned_products, |p| &p.id)
+            && self.launch_path.as_ref().is_none_or(|l| {
+                by(&l.buckets, |b| &b.name)
+                    && l.roles
+                        .windows(2)
+                        .all(|w| (&w[0].account_id, &w[0].name) < (&w[1].account_id, &w[1].name))
+            })
     }
 
     /// Is this resource tagged as owned by vend?
@@ -414,6 +478,13 @@ struct FingerprintView<'a> {
     portfolios: &'a [Portfolio],
     products: &'a [Product],
     provisioned_products: &'a [ProvisionedProduct],
+    /// Skipped when absent, as in `State`: hashes of states without it are unchanged.
+    #[serde(skip_serializing_if = "absent")]
+    launch_path: &'a Option<LaunchPath>,
+}
+
+fn absent(l: &&Option<LaunchPath>) -> bool {
+    l.is_none()
 }
 
 impl<'a> FingerprintView<'a> {
@@ -430,6 +501,7 @@ impl<'a> FingerprintView<'a> {
             portfolios: &s.portfolios,
             products: &s.products,
             provisioned_products: &s.provisioned_products,
+            launch_path: &s.launch_path,
         }
     }
 }

@@ -492,6 +492,24 @@ impl View for super::payload::BucketState {
     }
 }
 
+/// A `launch_role` change is read as its payload.
+impl View for super::payload::LaunchRoleState {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::LaunchRole(r) => Some(r.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Sides<super::payload::LaunchRoleState> {
+    /// The account the role is in: its id, or the account created earlier in the same apply.
+    pub fn account(&self) -> Ref {
+        let s = self.subject();
+        Ref::of("account_id", s.account_id.as_ref(), Address::account(&s.account))
+    }
+}
+
 /// What apply reads of a `service_access` change: nothing but that it is one.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceAccessFields {

@@ -18,6 +18,8 @@ fn phase(kind: Kind, action: Action) -> u8 {
         (Policy, _) => 2,
         (Account, Close) => 19,
         (Account, _) => 3,
+        (LaunchRole, Delete) => 13,
+        (LaunchRole, _) => 4,
         (PolicyAttachment, Delete) => 5,
         (PolicyAttachment, _) => 4,
         (Product, Delete) => 16,

@@ -37,6 +37,7 @@ pub enum Payload {
     Pipeline(PipelineState),
     ServiceAccess(ServiceAccessState),
     Bucket(BucketState),
+    LaunchRole(LaunchRoleState),
 }
 
 impl Payload {
@@ -62,6 +63,7 @@ impl Payload {
             Kind::ProvisionedPipeline => Payload::Pipeline(Deserialize::deserialize(v)?),
             Kind::ServiceAccess => Payload::ServiceAccess(Deserialize::deserialize(v)?),
             Kind::TemplateBucket => Payload::Bucket(Deserialize::deserialize(v)?),
+            Kind::LaunchRole => Payload::LaunchRole(Deserialize::deserialize(v)?),
         })
     }
 
@@ -101,6 +103,7 @@ impl Payload {
             | Payload::PolicyType(_)
             | Payload::ServiceAccess(_) => None,
             Payload::Bucket(b) => Some(&b.name),
+            Payload::LaunchRole(r) => Some(&r.name),
             Payload::Ou(o) => Some(&o.id),
             Payload::Account(a) => Some(&a.id),
             Payload::Policy(p) => p.id.as_deref(),
@@ -161,6 +164,23 @@ impl From<&crate::model::Bucket> for BucketState {
             tags: b.tags.clone(),
         }
     }
+}
+
+/// A launch constraint's role in one account (`launch_role:<account>/<role>`): trusted by
+/// Service Catalog, with vend's inline policy `vend-launch` from
+/// `catalog/launch_roles/<role>.json`, tagged with the ownership tag.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchRoleState {
+    /// The account's name, and its id (`null` while the account is created by the same plan).
+    pub account: String,
+    pub account_id: Option<String>,
+    pub name: String,
+    /// The trust policy lets `servicecatalog.amazonaws.com` assume the role.
+    pub trusts_catalog: bool,
+    /// The inline policy, canonical JSON (empty: none).
+    pub policy: String,
+    pub tags: Tags,
 }
 
 /// An OU to create: no id yet; its parent by id when it exists, and by path.

@@ -41,6 +41,12 @@ pub fn tone(a: Action) -> Tone {
 
 /// Fields shown as line diffs, not as values.
 const TEXT_FIELDS: [&str; 2] = ["content", "template_body"];
+
+/// The fields of a change shown as line diffs: the documents and templates, and a launch role's
+/// policy (a `policy` elsewhere is an SCP's name).
+fn text_fields(kind: crate::model::Kind) -> &'static [&'static str] {
+    if kind == crate::model::Kind::LaunchRole { &["policy"] } else { &TEXT_FIELDS }
+}
 /// Fields only used to show something else.
 const HIDDEN_FIELDS: [&str; 3] = ["previous_template_body", "previous_version", "root_id"];
 
@@ -140,12 +146,13 @@ fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
     out.push(heading.push(format!("  #{n}"), Tone::Muted));
     out.push(Line::new().push(format!("        # {}", c.reason), Tone::Muted));
     let (before_json, after_json) = (c.before_json(), c.after_json());
+    let text_fields = text_fields(c.kind);
     let before = before_json.as_ref().map(flatten).unwrap_or_default();
     let after = after_json.as_ref().map(flatten).unwrap_or_default();
     match c.action {
         Action::Create => {
             for (k, v) in &after {
-                if !TEXT_FIELDS.contains(&k.as_str()) && !HIDDEN_FIELDS.contains(&k.as_str()) && v != "null" {
+                if !text_fields.contains(&k.as_str()) && !HIDDEN_FIELDS.contains(&k.as_str()) && v != "null" {
                     out.push(Line::new().push(format!("        + {k} = {v}"), Tone::Create));
                 }
             }
@@ -160,7 +167,7 @@ fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
         _ => {
             let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
             for k in keys {
-                if TEXT_FIELDS.contains(&k.as_str()) || HIDDEN_FIELDS.contains(&k.as_str()) {
+                if text_fields.contains(&k.as_str()) || HIDDEN_FIELDS.contains(&k.as_str()) {
                     continue;
                 }
                 match (before.get(k), after.get(k)) {
@@ -183,7 +190,7 @@ fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
     let text = |v: &Option<Value>, k: &str| {
         v.as_ref().and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_string)
     };
-    for field in TEXT_FIELDS {
+    for &field in text_fields {
         let old = text(&before_json, field);
         let mut new = text(&after_json, field);
         if c.action == Action::Delete {
@@ -198,6 +205,7 @@ fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
                 None => (None, "template".to_string()),
             },
             (o, "content") => (o, "document".to_string()),
+            (o, "policy") => (o, "policy".to_string()),
             (o, _) => (o, "template".to_string()),
         };
         if old.is_none() && new.is_none() {

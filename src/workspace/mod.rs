@@ -75,6 +75,9 @@ pub const MAX_OU_DEPTH: usize = 5;
 pub const MAX_SCPS_PER_TARGET: usize = 5;
 /// Maximum SCP document size in bytes (AWS).
 pub const MAX_POLICY_BYTES: usize = 5120;
+/// IAM: the inline policies of one role together, in characters without whitespace ("Role
+/// policy size cannot exceed 10,240 characters", IAM User Guide, "IAM and AWS STS quotas").
+pub const MAX_ROLE_POLICY_CHARS: usize = 10_240;
 /// Maximum IAM_PATTERN principals per portfolio (AWS).
 pub const MAX_PRINCIPAL_PATTERNS: usize = 10;
 /// Maximum tags on one resource (AWS Organizations).
@@ -187,11 +190,13 @@ pub fn load_with(files: &Files, upgrade: bool) -> Loaded {
     cx.settings();
     cx.desired.settings.upgrade |= upgrade;
     cx.policies();
+    cx.launch_roles();
     cx.guardrails();
     let blueprints = cx.blueprints();
     cx.account_lock();
     cx.organization();
     let published = cx.portfolios(&blueprints);
+    cx.unused_launch_roles();
     cx.accounts(&blueprints);
     cx.pipelines(&blueprints, &published);
     cx.renamed_references();
@@ -296,7 +301,7 @@ impl Cx<'_> {
                 ["catalog", "vend.yaml" | "organization.yaml" | "portfolios.yaml" | "guardrails.yaml"] => {
                     true
                 }
-                ["catalog", "policies", f] => f.ends_with(".json"),
+                ["catalog", "policies" | "launch_roles", f] => f.ends_with(".json"),
                 ["catalog", "accounts" | "pipelines", f] => f.ends_with(".yaml"),
                 ["blueprints", "accounts", _, f] => f.ends_with(".yaml"),
                 ["blueprints", "accounts.lock"] => true,

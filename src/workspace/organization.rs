@@ -5,7 +5,8 @@
 
 use super::raw::*;
 use super::{
-    Cx, MAX_OU_DEPTH, MAX_POLICY_BYTES, MAX_SCPS_PER_TARGET, ORGANIZATION, origin, rules, stem, yaml,
+    Cx, MAX_OU_DEPTH, MAX_POLICY_BYTES, MAX_ROLE_POLICY_CHARS, MAX_SCPS_PER_TARGET, ORGANIZATION, origin,
+    rules, stem, yaml,
 };
 use crate::model::*;
 use serde_saphyr::Spanned;
@@ -50,6 +51,65 @@ impl Cx<'_> {
             }
             let content = String::from_utf8_lossy(bytes).into_owned();
             self.desired.policies.insert(name.clone(), DesiredPolicy { name, content, origin: at });
+        }
+    }
+
+    /// `catalog/launch_roles/<role>.json`: the permission policy of a launch role vend manages
+    /// (an IAM policy document; IAM allows 10,240 characters of inline policy per role, not
+    /// counting whitespace — IAM User Guide, "IAM and AWS STS quotas").
+    pub(super) fn launch_roles(&mut self) {
+        let files = self.files;
+        for (path, bytes) in files.folder("catalog/launch_roles/", ".json") {
+            let name = stem(path);
+            let at = Origin::file(path);
+            if let Err(e) = rules::role_name(&name) {
+                self.err("bad-role", &at, format!("launch role name '{name}' {e}"));
+                continue;
+            }
+            let value: serde_json::Value = match serde_json::from_slice(bytes) {
+                Ok(v) => v,
+                Err(e) => {
+                    let at = Origin::new(path, e.line().max(1) as u32, e.column().max(1) as u32);
+                    self.err("policy-json", &at, format!("launch role policy is not valid JSON: {e}"));
+                    continue;
+                }
+            };
+            if let Err(e) = rules::iam_policy_document(&value) {
+                self.err("policy-invalid", &at, format!("launch role policy: {e}"));
+                continue;
+            }
+            let policy = canonical_json(&value);
+            let size = policy.chars().filter(|c| !c.is_whitespace()).count();
+            if size > MAX_ROLE_POLICY_CHARS {
+                self.err(
+                    "policy-size",
+                    &at,
+                    format!("launch role policy is {size} characters; IAM allows at most {MAX_ROLE_POLICY_CHARS} per role"),
+                );
+                continue;
+            }
+            self.desired.launch_roles.insert(name.clone(), DesiredLaunchRole { name, policy, origin: at });
+        }
+    }
+
+    /// A launch role file no portfolio names: nothing needs the role (vend removes the roles
+    /// it created), which is worth a word.
+    pub(super) fn unused_launch_roles(&mut self) {
+        let used: Vec<String> =
+            self.desired.portfolios.values().filter_map(|p| p.launch_role.clone()).collect();
+        let unused: Vec<(String, Origin)> = self
+            .desired
+            .launch_roles
+            .values()
+            .filter(|r| !used.contains(&r.name))
+            .map(|r| (r.name.clone(), r.origin.clone()))
+            .collect();
+        for (name, at) in unused {
+            self.warn(
+                "unused-launch-role",
+                &at,
+                format!("no portfolio has launch_role '{name}': vend creates this role nowhere (and removes the ones it created)"),
+            );
         }
     }
 

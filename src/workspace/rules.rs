@@ -101,6 +101,33 @@ pub fn scp_document(doc: &serde_json::Value) -> Result<(), String> {
     Ok(())
 }
 
+/// An identity-based IAM policy document (a role's permission policy), as IAM validates it on
+/// PutRolePolicy (IAM User Guide, "IAM JSON policy element reference"): the SCP shape above,
+/// plus a `Resource` or `NotResource` in each statement and no `Principal` ("MalformedPolicyDocument:
+/// Policy document should not specify a principal"), `Version` 2012-10-17 or 2008-10-17 when given.
+pub fn iam_policy_document(doc: &serde_json::Value) -> Result<(), String> {
+    scp_document(doc)?;
+    if let Some(v) = doc.get("Version")
+        && !matches!(v.as_str(), Some("2012-10-17" | "2008-10-17"))
+    {
+        return Err(format!("Version is {v}; IAM takes \"2012-10-17\""));
+    }
+    let statements: Vec<&serde_json::Value> = match &doc["Statement"] {
+        serde_json::Value::Array(list) => list.iter().collect(),
+        one => vec![one],
+    };
+    for (i, st) in statements.iter().enumerate() {
+        let n = i + 1;
+        if st.get("Principal").is_some() || st.get("NotPrincipal").is_some() {
+            return Err(format!("statement {n} names a principal; a permission policy must not"));
+        }
+        if st.get("Resource").is_some() == st.get("NotResource").is_some() {
+            return Err(format!("statement {n} needs exactly one of Resource and NotResource"));
+        }
+    }
+    Ok(())
+}
+
 pub fn role_name(n: &str) -> Result<(), String> {
     if n.chars().count() <= 64 && ROLE_NAME.is_match(n) {
         Ok(())

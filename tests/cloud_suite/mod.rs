@@ -1352,7 +1352,7 @@ pub fn launch_constraint_rules(c: &mut dyn Cloud, seed: &State) {
     let create = |prod: &str, token: &str| Op::CreateConstraint {
         portfolio_id: p.clone(),
         product_id: prod.into(),
-        local_role_name: "OtherRole".into(),
+        local_role_name: "VendPipelineLaunchRole".into(),
         token: token.into(),
     };
     fails(c, create(&prod, "tok-c1"), "DuplicateResourceException");
@@ -1365,7 +1365,7 @@ pub fn launch_constraint_rules(c: &mut dyn Cloud, seed: &State) {
     let s = state(c);
     let lcs: Vec<_> = s.portfolios[0].launch_constraints.iter().filter(|l| l.product_id == other).collect();
     assert_eq!(lcs.len(), 1);
-    assert_eq!(lcs[0].local_role_name, "OtherRole");
+    assert_eq!(lcs[0].local_role_name, "VendPipelineLaunchRole");
     ok(c, Op::DeleteConstraint { portfolio_id: p.clone(), product_id: other.clone() });
     fails(c, Op::DeleteConstraint { portfolio_id: p, product_id: other }, "ResourceNotFoundException");
 }
@@ -1458,6 +1458,7 @@ pub fn provision_token_idempotent_and_name_unique(c: &mut dyn Cloud, seed: &Stat
     fails(c, provision(&acct, "svc", &prod, &v2, "tok-2"), "DuplicateResourceException");
     // The same name in another account is fine.
     let other = account(seed, "search-prod");
+    give_launch_role(c, &other);
     let r = ok(c, provision(&other, "svc", &prod, &v2, "tok-3")).id.unwrap();
     assert_eq!(poll_record(c, &r).status.as_deref(), Some("SUCCEEDED"));
     fails(c, provision(&acct, "bad name!", &prod, &v2, "tok-4"), "InvalidParametersException");
@@ -1521,6 +1522,7 @@ pub fn provision_needs_a_launch_path(c: &mut dyn Cloud, seed: &State) {
     .id
     .unwrap();
     poll_share(c, &token);
+    give_launch_role(c, &data);
     ok(c, provision(&data, "y", &prod, &v2, "t7"));
     // A product in no portfolio cannot be launched even from the management account.
     let (lonely, pa) = new_product(c, "lonely", "tok-l");
@@ -1938,7 +1940,7 @@ pub fn launch_constraint_once_per_product(c: &mut dyn Cloud, seed: &State) {
     let op = Op::CreateConstraint {
         portfolio_id: portfolio(seed),
         product_id: product(seed),
-        local_role_name: "OtherRole".into(),
+        local_role_name: "VendPipelineLaunchRole".into(),
         token: "tok-once".into(),
     };
     fails(c, op, "DuplicateResourceException");
@@ -1958,6 +1960,107 @@ pub fn terminate_under_change_fails(c: &mut dyn Cloud, seed: &State) {
     assert_eq!(poll_record(c, &rec).status.as_deref(), Some("SUCCEEDED"));
     let r = ok(c, terminate("tok-b3")).id.unwrap();
     assert_eq!(poll_record(c, &r).status.as_deref(), Some("SUCCEEDED"));
+}
+
+/// The demo's launch role, created in `account` as vend creates it (trusted by Service Catalog,
+/// tagged, with an inline policy): what a launch there needs (`servicecatalog.launch-role`).
+pub fn give_launch_role(c: &mut dyn Cloud, account: &str) {
+    ok(
+        c,
+        Op::CreateRole {
+            account_id: account.into(),
+            name: LAUNCH_ROLE.into(),
+            trust_policy: vend::model::LAUNCH_ROLE_TRUST.into(),
+            tags: tags(&[("vend:managed", "true")]),
+        },
+    );
+    ok(
+        c,
+        Op::PutRolePolicy {
+            account_id: account.into(),
+            name: LAUNCH_ROLE.into(),
+            policy_name: vend::model::LAUNCH_ROLE_POLICY.into(),
+            document: LAUNCH_POLICY.into(),
+        },
+    );
+}
+
+const LAUNCH_ROLE: &str = "VendPipelineLaunchRole";
+const LAUNCH_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"cloudformation:*","Resource":"*"}]}"#;
+
+/// Launch roles (issue 14). A launch constraint's LocalRoleName must name a role of the account
+/// the constraint is created in (`servicecatalog.constraint-role-exists`), and Service Catalog
+/// assumes the role of that name in the account it launches or updates in, so the role must
+/// exist there and trust Service Catalog (`servicecatalog.launch-role`). IAM: role names are
+/// unique per account (`iam.role-unique`) and shaped (`iam.role-name`), the role and its
+/// inline policy must exist to be changed or deleted (`iam.role-exists`), a role goes only once
+/// its inline policies are gone (`iam.delete-role-policies-first`), and a permission policy is
+/// one IAM parses (`iam.policy-document`).
+pub fn launch_roles_in_member_accounts(c: &mut dyn Cloud, seed: &State) {
+    let (p, prod) = (portfolio(seed), product(seed));
+    let v2 = version(seed, &prod, "v2");
+    let search = account(seed, "search-prod");
+    // A constraint naming a role the management account lacks.
+    let (other, _) = new_product(c, "other", "tok-o");
+    ok(c, Op::AssociateProductWithPortfolio { product_id: other.clone(), portfolio_id: p.clone() });
+    let constraint = |role: &str, token: &str| Op::CreateConstraint {
+        portfolio_id: p.clone(),
+        product_id: other.clone(),
+        local_role_name: role.into(),
+        token: token.into(),
+    };
+    fails(c, constraint("NoSuchLaunchRole", "tok-c1"), "InvalidParametersException");
+    // search-prod is under Workloads (shared, principal sharing on) but has no launch role.
+    fails(c, provision(&search, "p1", &prod, &v2, "t1"), "InvalidParametersException");
+    let role = |name: &str, trust: &str| Op::CreateRole {
+        account_id: search.clone(),
+        name: name.into(),
+        trust_policy: trust.into(),
+        tags: tags(&[("vend:managed", "true")]),
+    };
+    fails(c, role("not a role!", vend::model::LAUNCH_ROLE_TRUST), "ValidationError");
+    // A role Service Catalog may not assume is no launch role.
+    let ec2 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    ok(c, role(LAUNCH_ROLE, ec2));
+    fails(c, role(LAUNCH_ROLE, ec2), "EntityAlreadyExists");
+    fails(c, provision(&search, "p1", &prod, &v2, "t2"), "InvalidParametersException");
+    ok(
+        c,
+        Op::UpdateAssumeRolePolicy {
+            account_id: search.clone(),
+            name: LAUNCH_ROLE.into(),
+            trust_policy: vend::model::LAUNCH_ROLE_TRUST.into(),
+        },
+    );
+    let put = |doc: &str| Op::PutRolePolicy {
+        account_id: search.clone(),
+        name: LAUNCH_ROLE.into(),
+        policy_name: vend::model::LAUNCH_ROLE_POLICY.into(),
+        document: doc.into(),
+    };
+    fails(c, put("{not json"), "MalformedPolicyDocument");
+    ok(c, put(LAUNCH_POLICY));
+    let r = ok(c, provision(&search, "p1", &prod, &v2, "t3")).id.unwrap();
+    assert_eq!(poll_record(c, &r).status.as_deref(), Some("SUCCEEDED"));
+    // The role exists in the management account too (the demo's): the constraint is created.
+    ok(c, constraint(LAUNCH_ROLE, "tok-c2"));
+    // Deleting: the inline policy first.
+    let delete = Op::DeleteRole { account_id: search.clone(), name: LAUNCH_ROLE.into() };
+    fails(c, delete.clone(), "DeleteConflict");
+    let delete_policy = Op::DeleteRolePolicy {
+        account_id: search.clone(),
+        name: LAUNCH_ROLE.into(),
+        policy_name: vend::model::LAUNCH_ROLE_POLICY.into(),
+    };
+    ok(c, delete_policy.clone());
+    fails(c, delete_policy, "NoSuchEntity");
+    ok(c, delete.clone());
+    fails(c, delete, "NoSuchEntity");
+    assert!(
+        state(c).launch_path.as_ref().is_none_or(|l| !l.roles.iter().any(|r| r.account_id == search)),
+        "the role is gone from search-prod"
+    );
 }
 
 /// Call `op(i)` for i = 0, 1, … until it is refused (at most `limit` + 1 times); returns how
@@ -2097,6 +2200,7 @@ pub fn suite() -> Vec<Case> {
         product_field_rules: Demo,
         launch_constraint_role_name: Demo,
         launch_constraint_once_per_product: Demo,
+        launch_roles_in_member_accounts: Demo,
         terminate_under_change_fails: Demo,
         ou_count_limit: Demo,
         policy_count_limit: Demo,

@@ -283,6 +283,9 @@ check("sc: Associate/Disassociate/ListPrincipals (IAM, IAM_PATTERN)", principals
 
 def constraints():
     pid, prod = ctx["port"], ctx["prod"]
+    # The role must exist in the account the constraint is created in (issue 14).
+    expect_error("InvalidParametersException", lambda: sc.create_constraint(PortfolioId=pid, ProductId=prod, Type="LAUNCH", Parameters=json.dumps({"LocalRoleName": "SCLaunch"}), IdempotencyToken="tok-c0"))
+    client("iam").create_role(RoleName="SCLaunch", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "servicecatalog.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
     c = sc.create_constraint(PortfolioId=pid, ProductId=prod, Type="LAUNCH", Parameters=json.dumps({"LocalRoleName": "SCLaunch"}), IdempotencyToken="tok-c")
     c2 = sc.create_constraint(PortfolioId=pid, ProductId=prod, Type="LAUNCH", Parameters=json.dumps({"LocalRoleName": "SCLaunch"}), IdempotencyToken="tok-c")
     eq(c["ConstraintDetail"]["ConstraintId"], c2["ConstraintDetail"]["ConstraintId"])

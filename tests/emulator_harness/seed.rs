@@ -179,6 +179,17 @@ pub fn seed_catalog(emu: &Emulator, ids: &mut HashMap<String, String>) {
     rt().block_on(async {
         // As the demo snapshot records it: vend's, private, encrypted, versioned.
         vend_bucket(&s3, &format!("vend-templates-{mgmt}")).await;
+        // The launch roles the snapshot records (the management account's, and those of the
+        // accounts with pipelines), as vend creates them.
+        for r in d.launch_path.iter().flat_map(|l| &l.roles) {
+            let account = ids[&r.account_id].clone();
+            let iam = if account == mgmt {
+                aws_sdk_iam::Client::new(&conf)
+            } else {
+                role_iam(&sts, &conf, &account, "OrganizationAccountAccessRole", "seed").await
+            };
+            launch_role(&iam, &r.name, r.trusts_catalog, &r.policy, &r.tags).await;
+        }
         // The versions' templates, from the demo workspace's blueprints (the emulator launches a
         // product's stack from its template: defaults and required parameters).
         for p in &d.products {
@@ -359,6 +370,80 @@ pub fn seed_catalog(emu: &Emulator, ids: &mut HashMap<String, String>) {
     });
 }
 
+/// Create launch role `name` as vend does: trusted by Service Catalog (when `trusted`), tagged,
+/// with vend's inline policy `policy` (none when empty).
+pub async fn launch_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    trusted: bool,
+    policy: &str,
+    tags: &BTreeMap<String, String>,
+) {
+    let trust = if trusted {
+        vend::model::LAUNCH_ROLE_TRUST.to_string()
+    } else {
+        vend::model::LAUNCH_ROLE_TRUST.replace("servicecatalog.amazonaws.com", "ec2.amazonaws.com")
+    };
+    iam.create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().unwrap())
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    if !policy.is_empty() {
+        iam.put_role_policy()
+            .role_name(name)
+            .policy_name(vend::model::LAUNCH_ROLE_POLICY)
+            .policy_document(policy)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// An IAM client acting as `role` in `account` (STS AssumeRole through the emulator).
+pub async fn role_iam(
+    sts: &aws_sdk_sts::Client,
+    conf: &aws_config::SdkConfig,
+    account: &str,
+    role: &str,
+    session: &str,
+) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&role_conf(sts, conf, account, role, session).await)
+}
+
+/// The SDK config of `conf` with the credentials of `role` in `account` (STS AssumeRole
+/// through the emulator).
+pub async fn role_conf(
+    sts: &aws_sdk_sts::Client,
+    conf: &aws_config::SdkConfig,
+    account: &str,
+    role: &str,
+    session: &str,
+) -> aws_config::SdkConfig {
+    let out = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/{role}"))
+        .role_session_name(session)
+        .send()
+        .await
+        .unwrap();
+    let cr = out.credentials().unwrap();
+    let creds = sc::config::Credentials::new(
+        cr.access_key_id(),
+        cr.secret_access_key(),
+        Some(cr.session_token().to_string()),
+        None,
+        "vend-test",
+    );
+    conf.to_builder().credentials_provider(sc::config::SharedCredentialsProvider::new(creds)).build()
+}
+
 /// A Service Catalog client acting in member `account` through its
 /// `OrganizationAccountAccessRole` (STS AssumeRole against the emulator).
 pub async fn member_catalog(
@@ -378,20 +463,5 @@ pub async fn role_catalog(
     role: &str,
     session: &str,
 ) -> sc::Client {
-    let out = sts
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/{role}"))
-        .role_session_name(session)
-        .send()
-        .await
-        .unwrap();
-    let cr = out.credentials().unwrap();
-    let creds = sc::config::Credentials::new(
-        cr.access_key_id(),
-        cr.secret_access_key(),
-        Some(cr.session_token().to_string()),
-        None,
-        "vend-test",
-    );
-    sc::Client::from_conf(sc::config::Builder::from(conf).credentials_provider(creds).build())
+    sc::Client::new(&role_conf(sts, conf, account, role, session).await)
 }

@@ -96,6 +96,8 @@ pub struct AwsCloud {
     org: org::Client,
     sc: sc::Client,
     s3: aws_sdk_s3::Client,
+    /// IAM (global) in the caller's account: launch roles there.
+    iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
     /// The SDK config the clients were built from (for clients with assumed-role credentials).
     conf: aws_config::SdkConfig,
@@ -109,6 +111,8 @@ pub struct AwsCloud {
 #[derive(Debug, Clone)]
 struct Member {
     sc: sc::Client,
+    /// IAM in the member account: the launch roles vend manages there.
+    iam: aws_sdk_iam::Client,
     /// Service Catalog and CloudFormation there with the read retry budget: for `read_state`.
     read: Reader,
     expires: Option<std::time::SystemTime>,
@@ -133,6 +137,8 @@ struct Routes {
     /// The workspace's `template_bucket` (`{management}` not yet filled in): the bucket
     /// `read_state` looks up (see `AwsCloud::set_template_bucket`).
     template_bucket: String,
+    /// The launch role names `read_state` looks up (see `AwsCloud::set_launch_roles`).
+    launch_roles: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for AwsCloud {
@@ -176,6 +182,14 @@ impl AwsCloud {
         self.routes.template_bucket = pattern.to_string();
     }
 
+    /// The launch roles (portfolios' `launch_role`, and the roles of `catalog/launch_roles/`)
+    /// `read_state` looks up in the caller's account and in each member account it visits
+    /// (see `set_pipeline_accounts`), with the roles the launch constraints it reads name: two
+    /// IAM requests per role and account.
+    pub fn set_launch_roles(&mut self, names: BTreeSet<String>) {
+        self.routes.launch_roles = names;
+    }
+
     /// Use `role` (instead of `OrganizationAccountAccessRole`) in member accounts.
     pub fn with_member_role_name(mut self, role: &str) -> AwsCloud {
         self.routes.member_role_name = role.to_string();
@@ -215,6 +229,9 @@ impl AwsCloud {
                 sc::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
             ),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
+            ),
             // GetCallerIdentity and AssumeRole: reads, also made by `read_state`.
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(&conf)
@@ -279,12 +296,27 @@ fn partition_of(arn: &str) -> String {
     arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws").to_string()
 }
 
+impl AwsCloud {
+    /// The runtime, and a `Writer` over the caller's clients and the routes.
+    fn writer(&mut self) -> (&tokio::runtime::Runtime, Writer<'_>) {
+        let AwsCloud { rt, org, sc, s3, iam, sts, conf, routes, .. } = self;
+        let w = Writer {
+            org: org.clone(),
+            sc: sc.clone(),
+            s3: s3.clone(),
+            iam: iam.clone(),
+            sts: sts.clone(),
+            conf,
+            routes,
+        };
+        (rt, w)
+    }
+}
+
 impl Cloud for AwsCloud {
     fn read_state(&mut self) -> Result<State, CloudError> {
-        let AwsCloud { rt, org, sc, s3, sts, conf, routes, read } = self;
-        let mut w =
-            Writer { org: org.clone(), sc: sc.clone(), s3: s3.clone(), sts: sts.clone(), conf, routes };
-        let reader = read.clone();
+        let reader = self.read.clone();
+        let (rt, mut w) = self.writer();
         rt.block_on(async move {
             let mut state = reader.state().await.map_err(read_gave_up)?;
             // Provisioned products live in the account they were launched in: ask the member
@@ -318,7 +350,7 @@ impl Cloud for AwsCloud {
                 })?;
                 clients.push((account, m));
             }
-            let found = each(clients, |(account, m)| async move {
+            let found = each(clients.clone(), |(account, m)| async move {
                 let mut pps = provisioned(&m.read.sc, &m.read.cfn).await.map_err(read_gave_up)?;
                 for p in &mut pps {
                     if p.account_id.is_empty() {
@@ -330,6 +362,26 @@ impl Cloud for AwsCloud {
             .await?;
             for pps in found {
                 state.provisioned_products.extend(pps);
+            }
+            // Launch roles: the workspace's, and those the launch constraints name (a role a
+            // constraint used before may be vend's to remove), in the caller's account and in
+            // the member accounts just visited (the accounts vend launches into).
+            let mut names = w.routes.launch_roles.clone();
+            for p in &state.portfolios {
+                names.extend(p.launch_constraints.iter().map(|c| c.local_role_name.clone()));
+            }
+            let names: Vec<String> = names.into_iter().collect();
+            if !names.is_empty() {
+                let mut readers = vec![(me.clone(), reader.clone())];
+                readers.extend(clients.iter().map(|(a, m)| (a.clone(), m.read.clone())));
+                let roles = each(readers, |(account, r)| {
+                    let names = &names;
+                    async move { r.launch_roles(&account, names).await.map_err(read_gave_up) }
+                })
+                .await?;
+                if let Some(lp) = &mut state.launch_path {
+                    lp.roles = roles.into_iter().flatten().collect();
+                }
             }
             for p in &state.provisioned_products {
                 w.routes.provisioned.insert(p.id.clone(), p.account_id.clone());
@@ -349,9 +401,7 @@ impl Cloud for AwsCloud {
     }
 
     fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
-        let AwsCloud { rt, org, sc, s3, sts, conf, routes, .. } = self;
-        let mut w =
-            Writer { org: org.clone(), sc: sc.clone(), s3: s3.clone(), sts: sts.clone(), conf, routes };
+        let (rt, mut w) = self.writer();
         let name = op.name();
         tracing::debug!(op = %name, "AWS write");
         let result = rt.block_on(w.call(op));

@@ -8,12 +8,13 @@ use super::config::{org_client, read_retries, retry_partition};
 use super::errors::classify;
 use super::{CREATE_ACCOUNT_STATES, PAGE, READ_CONCURRENCY, SCP};
 use crate::model::{
-    Account, Bucket, CreateAccountRequest, FORMAT_VERSION, LaunchConstraint, LaunchPath, OrgUnit,
-    Organization, Policy, Portfolio, Principal, Product, ProductVersion, ProvisionedProduct, Share, State,
-    Tags,
+    Account, Bucket, CreateAccountRequest, FORMAT_VERSION, LAUNCH_ROLE_POLICY, LaunchConstraint, LaunchPath,
+    LaunchRole, OrgUnit, Organization, Policy, Portfolio, Principal, Product, ProductVersion,
+    ProvisionedProduct, Share, State, Tags,
 };
 use crate::port::CloudError;
 use aws_sdk_cloudformation as cfn;
+use aws_sdk_iam as iam;
 use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
 use futures_util::future::try_join;
@@ -22,6 +23,16 @@ use org::config::http::HttpResponse;
 use org::error::{ProvideErrorMetadata, SdkError};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+
+/// An IAM policy document as IAM returns it: URL-encoded (RFC 3986, "The policy document
+/// returned in this structure is URL-encoded compliant with RFC 3986", IAM API reference,
+/// GetRolePolicy / Role), or plain JSON as some endpoints answer; `Null` when neither parses.
+pub(super) fn policy_json(doc: &str) -> serde_json::Value {
+    serde_json::from_str(doc).unwrap_or_else(|_| {
+        let decoded = percent_encoding::percent_decode_str(doc).decode_utf8_lossy();
+        serde_json::from_str(&decoded).unwrap_or(serde_json::Value::Null)
+    })
+}
 
 /// Run `f` over `items` with bounded concurrency, keeping the input order.
 pub(super) async fn each<T, R, F, Fut>(items: Vec<T>, f: F) -> Result<Vec<R>, CloudError>
@@ -35,6 +46,8 @@ where
 #[derive(Debug, Clone)]
 pub(super) struct Reader {
     org: org::Client,
+    /// IAM (a global service) in the reader's account.
+    pub(super) iam: iam::Client,
     pub(super) s3: aws_sdk_s3::Client,
     pub(super) sc: sc::Client,
     pub(super) cfn: cfn::Client,
@@ -45,6 +58,12 @@ impl Reader {
     pub(super) fn new(conf: &aws_config::SdkConfig) -> Reader {
         Reader {
             org: org_client(conf, read_retries()),
+            iam: iam::Client::from_conf(
+                iam::config::Builder::from(conf)
+                    .retry_config(read_retries())
+                    .retry_partition(retry_partition())
+                    .build(),
+            ),
             // A custom endpoint (an emulator) cannot serve virtual-hosted bucket names.
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(conf)
@@ -210,7 +229,44 @@ impl Reader {
             .map(|s| s.as_str().to_string())
             .unwrap_or_else(|| "DISABLED".into());
         let buckets = self.bucket(bucket, caller).await?.into_iter().collect();
-        Ok(LaunchPath { servicecatalog_organizations_access: access, buckets })
+        Ok(LaunchPath { servicecatalog_organizations_access: access, buckets, roles: vec![] })
+    }
+
+    /// The launch roles `names` in the reader's account (`account_id`): GetRole (trust policy
+    /// and tags) and GetRolePolicy of vend's inline policy, two requests per name; a role that
+    /// does not exist is left out.
+    pub(super) async fn launch_roles(
+        &self,
+        account_id: &str,
+        names: &[String],
+    ) -> Result<Vec<LaunchRole>, CloudError> {
+        let mut out = vec![];
+        for name in names {
+            let role = match self.iam.get_role().role_name(name).send().await {
+                Ok(r) => r,
+                Err(e) if e.as_service_error().is_some_and(|x| x.is_no_such_entity_exception()) => continue,
+                Err(e) => return Err(classify("GetRole", e)),
+            };
+            let Some(role) = role.role() else { continue };
+            let trust = role.assume_role_policy_document().map(policy_json).unwrap_or_default();
+            let policy =
+                match self.iam.get_role_policy().role_name(name).policy_name(LAUNCH_ROLE_POLICY).send().await
+                {
+                    Ok(p) => crate::model::canonical_json(&policy_json(p.policy_document())),
+                    Err(e) if e.as_service_error().is_some_and(|x| x.is_no_such_entity_exception()) => {
+                        String::new()
+                    }
+                    Err(e) => return Err(classify("GetRolePolicy", e)),
+                };
+            out.push(LaunchRole {
+                account_id: account_id.to_string(),
+                name: name.clone(),
+                trusts_catalog: crate::model::trusts_catalog(&trust),
+                policy,
+                tags: role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
+            });
+        }
+        Ok(out)
     }
 
     /// The bucket `name` as vend needs to know it; `None` when it does not exist.

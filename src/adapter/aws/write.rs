@@ -20,6 +20,7 @@ pub(super) struct Writer<'a> {
     pub(super) org: org::Client,
     pub(super) sc: sc::Client,
     pub(super) s3: aws_sdk_s3::Client,
+    pub(super) iam: aws_sdk_iam::Client,
     pub(super) sts: aws_sdk_sts::Client,
     pub(super) conf: &'a aws_config::SdkConfig,
     pub(super) routes: &'a mut Routes,
@@ -87,11 +88,23 @@ impl Writer<'_> {
             sc: sc::Client::from_conf(
                 sc::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
             ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
+            ),
             read: Reader::new(&conf),
             expires,
         };
         self.routes.members.insert(account.to_string(), m.clone());
         Ok(m)
+    }
+
+    /// An IAM client acting in `account`: the caller's own, or the member role's there.
+    pub(super) async fn iam_for(&mut self, account: &str) -> Result<aws_sdk_iam::Client, CloudError> {
+        let (me, _) = self.caller().await?;
+        if account.is_empty() || account == me {
+            return Ok(self.iam.clone());
+        }
+        Ok(self.member(account).await?.iam)
     }
 
     /// The client for a provisioned product (its account, when known).
@@ -498,9 +511,71 @@ impl Writer<'_> {
                     .map_err(|x| classify(&name, x))?;
                 Ok(done(s3_rid(&out), Some(bucket.clone())))
             }
+            Op::CreateRole { account_id, name: role, trust_policy, tags } => {
+                let iam = self.iam_for(account_id).await?;
+                let tags = tags
+                    .iter()
+                    .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| CloudError::hard("InvalidInput", e.to_string()))?;
+                let out = iam
+                    .create_role()
+                    .role_name(role)
+                    .assume_role_policy_document(trust_policy)
+                    .description("Service Catalog launch role, managed by vend")
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(iam_rid(&out), out.role().map(|r| r.arn().to_string())))
+            }
+            Op::UpdateAssumeRolePolicy { account_id, name: role, trust_policy } => {
+                let iam = self.iam_for(account_id).await?;
+                let out = iam
+                    .update_assume_role_policy()
+                    .role_name(role)
+                    .policy_document(trust_policy)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(iam_rid(&out), None))
+            }
+            Op::PutRolePolicy { account_id, name: role, policy_name, document } => {
+                let iam = self.iam_for(account_id).await?;
+                let out = iam
+                    .put_role_policy()
+                    .role_name(role)
+                    .policy_name(policy_name)
+                    .policy_document(document)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(iam_rid(&out), None))
+            }
+            Op::DeleteRolePolicy { account_id, name: role, policy_name } => {
+                let iam = self.iam_for(account_id).await?;
+                let out = iam
+                    .delete_role_policy()
+                    .role_name(role)
+                    .policy_name(policy_name)
+                    .send()
+                    .await
+                    .map_err(|x| classify(&name, x))?;
+                Ok(done(iam_rid(&out), None))
+            }
+            Op::DeleteRole { account_id, name: role } => {
+                let iam = self.iam_for(account_id).await?;
+                let out = iam.delete_role().role_name(role).send().await.map_err(|x| classify(&name, x))?;
+                Ok(done(iam_rid(&out), None))
+            }
             _ => self.catalog_call(op).await,
         }
     }
+}
+
+/// The request id of an IAM answer (for the audit log).
+fn iam_rid<T: aws_sdk_iam::operation::RequestId>(out: &T) -> String {
+    out.request_id().unwrap_or_default().to_string()
 }
 
 /// The request id of an S3 answer (for the audit log).

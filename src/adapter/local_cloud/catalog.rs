@@ -539,6 +539,15 @@ impl LocalCloud {
         }
         rules::role_name(local_role_name)
             .map_err(|e| refuse("servicecatalog.constraint-role", format!("LocalRoleName {e}")))?;
+        let mgmt = &self.state.organization.management_account_id;
+        if self.state.launch_path.is_some() && self.state.launch_role(mgmt, local_role_name).is_none() {
+            return Err(refuse(
+                "servicecatalog.constraint-role-exists",
+                format!(
+                    "Role {local_role_name} does not exist in account {mgmt}, where the constraint is created"
+                ),
+            ));
+        }
         if p.launch_constraints.iter().any(|c| c.product_id == product_id) {
             return Err(refuse(
                 "servicecatalog.constraint-one-launch",

@@ -619,6 +619,19 @@ impl LocalCloud {
             Op::PutBucketVersioning { bucket } => self.set_bucket(bucket, |b| b.versioning = true),
             Op::PutBucketTagging { bucket, tags } => self.tag_bucket(bucket, tags),
             Op::EnableAwsOrganizationsAccess {} => self.enable_catalog_org_access(),
+            Op::CreateRole { account_id, name, trust_policy, tags } => {
+                self.create_role(account_id, name, trust_policy, tags)
+            }
+            Op::UpdateAssumeRolePolicy { account_id, name, trust_policy } => {
+                self.update_trust(account_id, name, trust_policy)
+            }
+            Op::PutRolePolicy { account_id, name, policy_name, document } => {
+                self.put_role_policy(account_id, name, policy_name, document)
+            }
+            Op::DeleteRolePolicy { account_id, name, policy_name } => {
+                self.delete_role_policy(account_id, name, policy_name)
+            }
+            Op::DeleteRole { account_id, name } => self.delete_role(account_id, name),
             Op::GetAwsOrganizationsAccessStatus {} => Ok(Outcome {
                 status: Some(if self.state.catalog_org_access() { "ENABLED" } else { "DISABLED" }.into()),
                 ..Outcome::default()

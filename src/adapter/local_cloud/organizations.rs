@@ -9,7 +9,8 @@ use super::{
 };
 use crate::adapter::aws_rules::refuse;
 use crate::model::{
-    ACCESS_ENABLED, Account, Bucket, CreateAccountRequest, LaunchPath, OrgUnit, Policy, Tags,
+    ACCESS_ENABLED, Account, Bucket, CreateAccountRequest, LAUNCH_ROLE_POLICY, LaunchPath, LaunchRole,
+    OrgUnit, Policy, Tags, canonical_json, trusts_catalog,
 };
 use crate::port::{CloudError, Outcome};
 use crate::workspace::rules;
@@ -588,6 +589,7 @@ impl LocalCloud {
         self.state.launch_path.get_or_insert_with(|| LaunchPath {
             servicecatalog_organizations_access: ACCESS_ENABLED.into(),
             buckets: vec![],
+            roles: vec![],
         })
     }
 
@@ -650,6 +652,130 @@ impl LocalCloud {
         if !self.state.catalog_org_access() {
             self.launch_path_mut().servicecatalog_organizations_access = ACCESS_ENABLED.into();
         }
+        Ok(Outcome::default())
+    }
+
+    // ---------------------------------------------------------------- IAM: launch roles
+
+    /// The index of role `name` in `account_id` (rule `iam.role-exists`: NoSuchEntity).
+    fn role_index(&self, account_id: &str, name: &str) -> Result<usize, CloudError> {
+        self.state
+            .launch_path
+            .as_ref()
+            .and_then(|l| l.roles.iter().position(|r| r.account_id == account_id && r.name == name))
+            .ok_or_else(|| {
+                refuse(
+                    "iam.role-exists",
+                    format!("The role with name {name} cannot be found (account {account_id})."),
+                )
+            })
+    }
+
+    /// A trust or permission policy document as IAM parses it (rule `iam.policy-document`:
+    /// MalformedPolicyDocument), in canonical form.
+    fn policy_document(doc: &str, trust: bool) -> Result<serde_json::Value, CloudError> {
+        let value: serde_json::Value = serde_json::from_str(doc)
+            .map_err(|e| refuse("iam.policy-document", format!("Syntax errors in policy: {e}")))?;
+        if !trust && let Err(e) = rules::iam_policy_document(&value) {
+            return Err(refuse("iam.policy-document", e));
+        }
+        if trust && value.get("Statement").is_none() {
+            return Err(refuse("iam.policy-document", "the trust policy has no Statement".to_string()));
+        }
+        Ok(value)
+    }
+
+    pub(super) fn create_role(
+        &mut self,
+        account_id: &str,
+        name: &str,
+        trust: &str,
+        tags: &Tags,
+    ) -> Result<Outcome, CloudError> {
+        if self.account(account_id).is_none_or(|a| a.state != "ACTIVE") {
+            // On AWS the member role cannot be assumed there (STS AccessDenied).
+            return Err(hard(
+                "AccessDenied",
+                format!("account {account_id} is not an ACTIVE account of the organization"),
+            ));
+        }
+        if let Err(e) = rules::role_name(name) {
+            return Err(refuse("iam.role-name", format!("role name '{name}' {e}")));
+        }
+        if self.role_index(account_id, name).is_ok() {
+            return Err(refuse("iam.role-unique", format!("Role with name {name} already exists.")));
+        }
+        let trust = Self::policy_document(trust, true)?;
+        let role = LaunchRole {
+            account_id: account_id.into(),
+            name: name.into(),
+            trusts_catalog: trusts_catalog(&trust),
+            policy: String::new(),
+            tags: tags.clone(),
+        };
+        let roles = &mut self.launch_path_mut().roles;
+        roles.push(role);
+        roles.sort_by(|a, b| (&a.account_id, &a.name).cmp(&(&b.account_id, &b.name)));
+        Ok(Outcome { id: Some(format!("arn:aws:iam::{account_id}:role/{name}")), ..Outcome::default() })
+    }
+
+    pub(super) fn update_trust(
+        &mut self,
+        account_id: &str,
+        name: &str,
+        trust: &str,
+    ) -> Result<Outcome, CloudError> {
+        let i = self.role_index(account_id, name)?;
+        let trusts = trusts_catalog(&Self::policy_document(trust, true)?);
+        self.launch_path_mut().roles[i].trusts_catalog = trusts;
+        Ok(Outcome::default())
+    }
+
+    /// Only vend's inline policy is modelled (`LAUNCH_ROLE_POLICY`); another name is taken
+    /// and forgotten, as the state has no place for it.
+    pub(super) fn put_role_policy(
+        &mut self,
+        account_id: &str,
+        name: &str,
+        policy_name: &str,
+        doc: &str,
+    ) -> Result<Outcome, CloudError> {
+        let i = self.role_index(account_id, name)?;
+        let value = Self::policy_document(doc, false)?;
+        if policy_name == LAUNCH_ROLE_POLICY {
+            self.launch_path_mut().roles[i].policy = canonical_json(&value);
+        }
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn delete_role_policy(
+        &mut self,
+        account_id: &str,
+        name: &str,
+        policy_name: &str,
+    ) -> Result<Outcome, CloudError> {
+        let i = self.role_index(account_id, name)?;
+        let has = policy_name == LAUNCH_ROLE_POLICY
+            && self.state.launch_path.as_ref().is_some_and(|l| !l.roles[i].policy.is_empty());
+        if !has {
+            return Err(refuse(
+                "iam.role-exists",
+                format!("The role policy with name {policy_name} cannot be found."),
+            ));
+        }
+        self.launch_path_mut().roles[i].policy.clear();
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn delete_role(&mut self, account_id: &str, name: &str) -> Result<Outcome, CloudError> {
+        let i = self.role_index(account_id, name)?;
+        if self.state.launch_path.as_ref().is_some_and(|l| !l.roles[i].policy.is_empty()) {
+            return Err(refuse(
+                "iam.delete-role-policies-first",
+                "Cannot delete entity, must delete policies first.".to_string(),
+            ));
+        }
+        self.launch_path_mut().roles.remove(i);
         Ok(Outcome::default())
     }
 }

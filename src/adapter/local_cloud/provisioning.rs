@@ -61,6 +61,44 @@ impl LocalCloud {
         })
     }
 
+    /// Rule `servicecatalog.launch-role`: Service Catalog assumes the launch constraint's role
+    /// (`LocalRoleName`) in the account it launches, updates or terminates in, so the role must
+    /// exist there and trust Service Catalog. The constraints of every portfolio holding the
+    /// product count (the in-process cloud does not pick one launch path). A state without
+    /// `launch_path` is not checked.
+    fn check_launch_role(&self, account_id: &str, product_id: &str) -> Result<(), CloudError> {
+        if self.state.launch_path.is_none() {
+            return Ok(());
+        }
+        let roles = self
+            .state
+            .portfolios
+            .iter()
+            .filter(|p| p.product_ids.iter().any(|x| x == product_id))
+            .flat_map(|p| p.launch_constraints.iter().filter(|c| c.product_id == product_id));
+        for c in roles {
+            let role = &c.local_role_name;
+            match self.state.launch_role(account_id, role) {
+                Some(r) if r.trusts_catalog => {}
+                Some(_) => {
+                    return Err(refuse(
+                        "servicecatalog.launch-role",
+                        format!(
+                            "Service Catalog cannot assume the launch role {role} in account {account_id}: its trust policy does not name servicecatalog.amazonaws.com"
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(refuse(
+                        "servicecatalog.launch-role",
+                        format!("The launch role {role} does not exist in account {account_id}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn record_exists(&self, o: &Outcome) -> bool {
         o.id.as_deref().is_some_and(|id| self.x.records.contains_key(id))
     }
@@ -157,6 +195,7 @@ impl LocalCloud {
                 ),
             ));
         }
+        self.check_launch_role(account_id, product_id)?;
         if self.idx.launched.contains_key(&(account_id.to_string(), name.to_string())) {
             return Err(refuse(
                 "servicecatalog.provisioned-name-unique",
@@ -256,6 +295,8 @@ impl LocalCloud {
             ));
         }
         let url = self.state.products[i].versions[v].template_url.clone();
+        let pp = &self.state.provisioned_products[k];
+        self.check_launch_role(&pp.account_id.clone(), &pp.product_id.clone())?;
         let previous = self.state.provisioned_products[k].params.clone();
         self.check_launch_parameters(&url, params, Some(&previous))?;
         let out = self.start_record(RecordKind::Update, pp_id, Some(artifact_id), Some(params));

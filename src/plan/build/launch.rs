@@ -49,9 +49,11 @@ impl<'a> Planner<'a> {
     }
 
     pub(super) fn launch_path(&mut self) {
-        let Some(lp) = self.s.launch_path.as_ref() else { return };
+        let s: &'a State = self.s;
+        let Some(lp) = s.launch_path.as_ref() else { return };
         self.catalog_access(lp);
         self.template_bucket();
+        self.launch_roles(lp);
     }
 
     /// Make `needs` depend on `on`.
@@ -215,5 +217,164 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+    }
+
+    /// The account (name, id when it exists) a desired pipeline launches into; `None` when the
+    /// pipeline is not planned (its account is skipped or unknown).
+    fn pipeline_account(&self, account: &str) -> Option<(String, Option<String>)> {
+        match self.fates.get(account) {
+            Some(AccountFate::New) => Some((account.to_string(), None)),
+            Some(AccountFate::Existing(id)) => Some((account.to_string(), Some(id.clone()))),
+            Some(AccountFate::Skip) => None,
+            None => self
+                .account_named(account)
+                .first()
+                .filter(|a| a.state == "ACTIVE")
+                .map(|a| (account.to_string(), Some(a.id.clone()))),
+        }
+    }
+
+    /// The launch roles of the portfolios holding `product`.
+    fn roles_of(&self, product: &str) -> Vec<&'a str> {
+        let d: &'a Desired = self.d;
+        d.portfolios
+            .values()
+            .filter(|p| p.products.iter().any(|x| x == product))
+            .filter_map(|p| p.launch_role.as_deref())
+            .collect()
+    }
+
+    /// Launch roles (a portfolio's `launch_role`): Service Catalog assumes the role of that name
+    /// in the account a product is launched, updated or terminated in, and the role must exist
+    /// in the account the constraint is created in ("The given role name must exist in the
+    /// account used to create the launch constraint and the account of the user who launches a
+    /// product with this launch constraint", API_CreateConstraint). For a role whose policy is
+    /// in `catalog/launch_roles/`, vend creates it — trusted by Service Catalog, with that
+    /// policy, tagged — in the management account and in every account a pipeline request
+    /// launches into, before what needs it; restores a drifted policy or trust; and deletes the
+    /// roles it created that no account needs any more, after the pipelines there are gone. A
+    /// same-name role without vend's tag is the user's and is used as it is. Roles vend does
+    /// not manage are not planned: the plan check refuses a launch where the state shows none.
+    fn launch_roles(&mut self, lp: &'a LaunchPath) {
+        let mgmt = self.s.organization.management_account_id.clone();
+        let mgmt_name =
+            self.accounts_by_id.get(mgmt.as_str()).map(|a| a.name.clone()).unwrap_or_else(|| mgmt.clone());
+        // (account name, role) -> account id (None: created by this plan).
+        let mut needed: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
+        for p in self.d.portfolios.values().filter(|p| !p.products.is_empty()) {
+            if let Some(r) = &p.launch_role {
+                needed.insert((mgmt_name.clone(), r.clone()), Some(mgmt.clone()));
+            }
+        }
+        for dp in self.d.pipelines.values() {
+            let Some((name, id)) = self.pipeline_account(&dp.account) else { continue };
+            for r in self.roles_of(&dp.product) {
+                needed.insert((name.clone(), r.to_string()), id.clone());
+            }
+        }
+        for ((account, role), account_id) in &needed {
+            let Some(want) = self.d.launch_roles.get(role) else { continue };
+            let address = Address::launch_role(account, role);
+            let current = account_id.as_deref().and_then(|id| self.s.launch_role(id, role));
+            let mut tags = current.map(|r| r.tags.clone()).unwrap_or_default();
+            tags.insert(self.own.to_string(), "true".into());
+            let after = LaunchRoleState {
+                account: account.clone(),
+                account_id: account_id.clone(),
+                name: role.clone(),
+                trusts_catalog: true,
+                policy: want.policy.clone(),
+                tags,
+            };
+            let (action, before, reason) = match current {
+                None => (Action::Create, None, format!("Service Catalog launches as {role} in this account")),
+                Some(r) if !managed(&r.tags, self.own) => continue,
+                Some(r) if r.policy == want.policy && r.trusts_catalog => continue,
+                Some(r) => {
+                    let mut drift = vec![];
+                    if r.policy != want.policy {
+                        drift.push("its policy differs from catalog/launch_roles");
+                    }
+                    if !r.trusts_catalog {
+                        drift.push("Service Catalog may not assume it");
+                    }
+                    (Action::Update, Some(Payload::LaunchRole(role_state(r, account))), drift.join(", "))
+                }
+            };
+            let deps = if account_id.is_none() { vec![Address::account(account)] } else { vec![] };
+            self.push(
+                Kind::LaunchRole,
+                address.clone(),
+                action,
+                before,
+                Some(Payload::LaunchRole(after)),
+                deps,
+                reason,
+            );
+            let users: Vec<usize> = self
+                .changes
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| match (&c.after, c.action) {
+                    (Some(Payload::Pipeline(p)), Action::Create | Action::Update | Action::Replace) => {
+                        &p.account == account && self.roles_of(&p.product).contains(&role.as_str())
+                    }
+                    (Some(Payload::Constraint(k)), Action::Create | Action::Replace) => {
+                        *account == mgmt_name && &k.local_role_name == role
+                    }
+                    _ => false,
+                })
+                .map(|(i, _)| i)
+                .collect();
+            self.needs(&users, &address);
+        }
+        for r in lp.roles.iter().filter(|r| managed(&r.tags, self.own)) {
+            let Some(a) = self.accounts_by_id.get(r.account_id.as_str()).copied() else { continue };
+            if needed.contains_key(&(a.name.clone(), r.name.clone())) || a.state != "ACTIVE" {
+                continue;
+            }
+            let address = Address::launch_role(&a.name, &r.name);
+            let before = role_state(r, &a.name);
+            self.push(
+                Kind::LaunchRole,
+                address.clone(),
+                Action::Delete,
+                Some(Payload::LaunchRole(before)),
+                None,
+                vec![],
+                "no pipeline or launch constraint needs this role here any more",
+            );
+            // Terminating a pipeline, and deleting a constraint, still use the role.
+            let done: Vec<Address> = self
+                .changes
+                .iter()
+                .filter(|c| match (&c.before, c.action) {
+                    (Some(Payload::Pipeline(p)), Action::Delete) => p.account_id.as_deref() == Some(&a.id),
+                    // A constraint naming the role goes first (its launches use the role).
+                    (Some(Payload::Constraint(k)), Action::Delete | Action::Replace) => {
+                        k.local_role_name == r.name
+                    }
+                    _ => false,
+                })
+                .map(|c| c.address.clone())
+                .collect();
+            if let Some(c) = self.changes.last_mut() {
+                c.depends_on.extend(done);
+                c.depends_on.sort();
+                c.depends_on.dedup();
+            }
+        }
+    }
+}
+
+/// A launch role as the state has it, as a change side.
+fn role_state(r: &LaunchRole, account: &str) -> LaunchRoleState {
+    LaunchRoleState {
+        account: account.to_string(),
+        account_id: Some(r.account_id.clone()),
+        name: r.name.clone(),
+        trusts_catalog: r.trusts_catalog,
+        policy: r.policy.clone(),
+        tags: r.tags.clone(),
     }
 }

@@ -1,7 +1,8 @@
 """vend's extension of moto: Service Catalog operations (with the CloudFormation stacks of
-provisioned products), Organizations rules, atomic conditional S3 writes, fault switch."""
+provisioned products), Organizations rules, atomic conditional S3 writes, IAM refusals counted
+under vend's rules, fault switch."""
 
-from . import cloudformation, organizations, s3, servicecatalog
+from . import cloudformation, iam, organizations, s3, servicecatalog
 
 
 def install() -> None:
@@ -9,3 +10,4 @@ def install() -> None:
     cloudformation.install()
     organizations.install()
     s3.install()
+    iam.install()

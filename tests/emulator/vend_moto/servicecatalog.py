@@ -830,6 +830,10 @@ def create_constraint(self):
                     raise invalid("servicecatalog.constraint-role", "A launch constraint needs exactly one of RoleArn or LocalRoleName.")
                 if has_local and not ROLE_NAME.fullmatch(str(params["LocalRoleName"])):
                     raise invalid("servicecatalog.constraint-role", "LocalRoleName must be an IAM role name: 1-64 characters of [A-Za-z0-9+=,.@_-].")
+                # "The given role name must exist in the account used to create the launch
+                # constraint" (CloudFormation, AWS::ServiceCatalog::LaunchRoleConstraint).
+                if has_local and _role(self, self.current_account, params["LocalRoleName"]) is None:
+                    raise rules.refuse("servicecatalog.constraint-role-exists", f"Role {params['LocalRoleName']} does not exist in account {self.current_account}.")
                 if any(c["Type"] == "LAUNCH" and c["ProductId"] == prod and c["PortfolioId"] == pid for c in st.constraints.values()):
                     raise rules.refuse("servicecatalog.constraint-one-launch", "A launch constraint already exists for this product and portfolio.")
             cid = rid("cons-")
@@ -977,6 +981,64 @@ def _caller_role(self: ServiceCatalogResponse) -> str | None:
     return re.sub(r"^arn:([^:]+):iam::\d{12}:", r"arn:\1:iam:::", role.role_arn)
 
 
+def _role(self: ServiceCatalogResponse, account: str, name: str):
+    """moto's IAM role `name` in `account`, or None."""
+    from moto.iam.models import iam_backends
+
+    return next((r for r in iam_backends[account][self.partition].roles.values() if r.name == name), None)
+
+
+def _trusts_catalog(doc: str) -> bool:
+    """Does the trust policy let servicecatalog.amazonaws.com assume the role?"""
+    from urllib.parse import unquote
+
+    try:
+        policy = json.loads(doc)
+    except ValueError:
+        try:
+            policy = json.loads(unquote(doc))
+        except ValueError:
+            return False
+    many = lambda v: v if isinstance(v, list) else ([] if v is None else [v])  # noqa: E731
+    for st in many(policy.get("Statement")):
+        principal = st.get("Principal") if isinstance(st.get("Principal"), dict) else {}
+        if (
+            st.get("Effect") == "Allow"
+            and any(a in ("sts:AssumeRole", "sts:*", "*") for a in many(st.get("Action")))
+            and "servicecatalog.amazonaws.com" in many(principal.get("Service"))
+        ):
+            return True
+    return False
+
+
+def _check_launch_role(self: ServiceCatalogResponse, product_id: str) -> None:
+    """`servicecatalog.launch-role`: Service Catalog assumes a LAUNCH constraint's LocalRoleName
+    role in the account it launches or updates in (the caller's), so the role must exist there
+    and trust Service Catalog ("A launch constraint specifies the IAM role that AWS Service
+    Catalog assumes when an end user launches, updates, or terminates a product",
+    constraints-launch; "The given role name must exist in ... the account of the user who
+    launches a product with this launch constraint", CloudFormation LaunchRoleConstraint). The
+    constraints of every portfolio holding the product count."""
+    found = _owner_of(self, product_id)
+    if found is None:
+        return
+    _, st = found
+    for c in list(st.constraints.values()):
+        if c["Type"] != "LAUNCH" or c["ProductId"] != product_id:
+            continue
+        try:
+            name = json.loads(c.get("Parameters") or "{}").get("LocalRoleName")
+        except ValueError:
+            name = None
+        if not name:
+            continue
+        role = _role(self, self.current_account, name)
+        if role is None:
+            raise rules.refuse("servicecatalog.launch-role", f"Launch role {name} does not exist in account {self.current_account}.")
+        if not _trusts_catalog(role.assume_role_policy_document):
+            raise rules.refuse("servicecatalog.launch-role", f"Service Catalog cannot assume launch role {name} in account {self.current_account}.")
+
+
 def _pattern_matches(pattern: str, arn: str) -> bool:
     # IAM_PATTERN: `*` any run of characters, `?` one (AssociatePrincipalWithPortfolio).
     rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
@@ -1039,6 +1101,7 @@ def provision_product(self):
         art = _artifact(prod, a.get("ProvisioningArtifactId"), a.get("ProvisioningArtifactName"))
         _launchable(art, update=False)
         _check_member_launch(self, prod)
+        _check_launch_role(self, prod["Id"])
         name = a.get("ProvisionedProductName")
         # ProvisionedProductName (API model): 1-128 characters, `[a-zA-Z0-9][a-zA-Z0-9._-]*`.
         if not name or len(name) > rules.limit("servicecatalog.provisioned-name") or not PP_NAME.fullmatch(name):
@@ -1089,6 +1152,7 @@ def update_provisioned_product(self):
         prod = _product(self, a.get("ProductId") or pp["ProductId"], a.get("ProductName"), anywhere=True)
         art = _artifact(prod, a.get("ProvisioningArtifactId") or pp["ProvisioningArtifactId"], a.get("ProvisioningArtifactName"))
         _launchable(art, update=True)
+        _check_launch_role(self, prod["Id"])
         # Parameters not given keep their previous value (UsePreviousValue likewise); new ones
         # of the new version's template take their defaults.
         params = stack_params(_declared(art), a.get("ProvisioningParameters") or [], pp["Parameters"])
