@@ -106,6 +106,18 @@ pub(super) fn org_client(conf: &aws_config::SdkConfig, retries: RetryConfig) -> 
     )
 }
 
+/// An S3 client with vend's retry partition and `retries`; path-style addressing when the
+/// endpoint is a custom one (an emulator cannot serve virtual-hosted bucket names).
+pub(super) fn s3_client(conf: &aws_config::SdkConfig, retries: RetryConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(conf.endpoint_url().is_some())
+            .retry_config(retries)
+            .retry_partition(retry_partition())
+            .build(),
+    )
+}
+
 /// The SDK configuration the options describe: the standard chain (profile, region, endpoint),
 /// before vend's timeouts and retry mode. Every AWS client vend builds starts from this.
 /// Credentials in `opts.credentials` (from the OS keyring) replace the chain's credential

@@ -37,7 +37,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
-use config::{CALL_ATTEMPTS, in_workspace_region, org_client, read_retries, retry_partition};
+use config::{CALL_ATTEMPTS, in_workspace_region, org_client, read_retries, retry_partition, s3_client};
 use errors::{classify, read_gave_up};
 use read::{Reader, each, provisioned};
 use std::collections::{BTreeSet, HashMap};
@@ -217,18 +217,12 @@ impl AwsCloud {
             b = b.region(Region::new("us-east-1"));
         }
         let conf = b.build();
-        // A custom endpoint (an emulator) cannot serve virtual-hosted bucket names.
-        let custom_endpoint = conf.endpoint_url().is_some();
-        let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(custom_endpoint)
-            .retry_partition(retry_partition())
-            .build();
         AwsCloud {
             org: org_client(&conf, RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS)),
             sc: sc::Client::from_conf(
                 sc::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
             ),
-            s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            s3: s3_client(&conf, RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS)),
             iam: aws_sdk_iam::Client::from_conf(
                 aws_sdk_iam::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
             ),

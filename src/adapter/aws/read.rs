@@ -4,7 +4,7 @@
 //! searches the provisioned products of an account and reads their launch parameters from their
 //! CloudFormation stacks. SDK types become `model` types here. It never writes.
 
-use super::config::{org_client, read_retries, retry_partition};
+use super::config::{org_client, read_retries, retry_partition, s3_client};
 use super::errors::classify;
 use super::{CREATE_ACCOUNT_STATES, PAGE, READ_CONCURRENCY, SCP};
 use crate::model::{
@@ -64,14 +64,7 @@ impl Reader {
                     .retry_partition(retry_partition())
                     .build(),
             ),
-            // A custom endpoint (an emulator) cannot serve virtual-hosted bucket names.
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(conf)
-                    .force_path_style(conf.endpoint_url().is_some())
-                    .retry_config(read_retries())
-                    .retry_partition(retry_partition())
-                    .build(),
-            ),
+            s3: s3_client(conf, read_retries()),
             sc: sc::Client::from_conf(
                 sc::config::Builder::from(conf)
                     .retry_config(read_retries())
