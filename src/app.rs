@@ -98,10 +98,15 @@ pub fn in_workspace(config: &Config, loaded: &workspace::Loaded) -> Config {
     config
 }
 
-/// The names of the accounts the workspace's pipeline requests name (baseline pipelines of
+/// The AWS names of the accounts the workspace's pipeline requests name (baseline pipelines of
 /// account blueprints included): the member accounts whose pipelines vend reads from AWS.
 pub fn pipeline_accounts(loaded: &workspace::Loaded) -> BTreeSet<String> {
-    loaded.desired.pipelines.values().map(|p| p.account.clone()).collect()
+    let d = &loaded.desired;
+    // A pipeline names its account by the request's key; AWS knows the account's own name.
+    d.pipelines
+        .values()
+        .map(|p| d.accounts.get(&p.account).map(|a| a.aws_name.clone()).unwrap_or_else(|| p.account.clone()))
+        .collect()
 }
 
 /// What a read from AWS looks at for the workspace `loaded`: provisioned pipelines in the member

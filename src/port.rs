@@ -200,6 +200,10 @@ pub enum Op {
         artifact_id: String,
         active: bool,
         guidance: String,
+        /// A new description (vend's `vend-sha256:` content hash, when it adopts a version);
+        /// absent: the description stays.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
     },
     DeleteProvisioningArtifact {
         product_id: String,

@@ -540,7 +540,8 @@ fn a_renamed_ou_is_one_update_call_on_the_emulator() {
 /// `lifecycle: adopt` against the emulator (issue 13, item 4): the demo's portfolio and product
 /// exist without vend's tag; the plan adopts both (no second portfolio or product, the live
 /// pipeline payments-api not replaced), the apply adds the tag through UpdatePortfolio /
-/// UpdateProduct, and the re-plan is empty.
+/// UpdateProduct and records vend's hash in the description of v2, made by hand without it
+/// (UpdateProvisioningArtifact), and the re-plan is empty.
 #[test]
 fn an_untagged_portfolio_and_product_are_adopted_on_the_emulator() {
     let (_guard, emu) = lock();
@@ -555,6 +556,16 @@ fn an_untagged_portfolio_and_product_are_adopted_on_the_emulator() {
         let products = s.search_products_as_admin().send().await.unwrap();
         let pid = products.product_view_details()[0].product_view_summary().unwrap().product_id().unwrap();
         s.update_product().id(pid).remove_tags("vend:managed").send().await.unwrap();
+        // v2 as if uploaded by hand: no vend-sha256: marker (adopted with the product entry).
+        let v2 = s.list_provisioning_artifacts().product_id(pid).send().await.unwrap();
+        let v2 = v2.provisioning_artifact_details().iter().find(|a| a.name() == Some("v2")).unwrap();
+        s.update_provisioning_artifact()
+            .product_id(pid)
+            .provisioning_artifact_id(v2.id().unwrap())
+            .description("uploaded by hand")
+            .send()
+            .await
+            .unwrap();
         (port, pid.to_string())
     });
 
@@ -574,7 +585,11 @@ fn an_untagged_portfolio_and_product_are_adopted_on_the_emulator() {
         .iter()
         .map(|c| (c["address"].as_str().unwrap().to_string(), c["action"].as_str().unwrap().to_string()))
         .collect();
-    for want in [("portfolio:delivery-pipelines", "adopt"), ("product:service-pipeline", "adopt")] {
+    for want in [
+        ("portfolio:delivery-pipelines", "adopt"),
+        ("product:service-pipeline", "adopt"),
+        ("product_version:service-pipeline@v2", "adopt"),
+    ] {
         assert!(actions.iter().any(|(a, x)| a == want.0 && x == want.1), "{want:?}: {actions:#?}");
     }
     assert!(
@@ -597,6 +612,9 @@ fn an_untagged_portfolio_and_product_are_adopted_on_the_emulator() {
         assert_eq!(products.product_view_details().len(), 1, "{products:?}");
         let p = s.describe_product_as_admin().id(&product_id).send().await.unwrap();
         assert!(p.tags().iter().any(|t| t.key() == "vend:managed" && t.value() == "true"), "{p:?}");
+        let arts = s.list_provisioning_artifacts().product_id(&product_id).send().await.unwrap();
+        let v2 = arts.provisioning_artifact_details().iter().find(|a| a.name() == Some("v2")).unwrap();
+        assert!(v2.description().is_some_and(|d| d.starts_with("vend-sha256:")), "{v2:?}");
     });
 }
 

@@ -1,7 +1,8 @@
 //! `lifecycle: adopt` for Service Catalog portfolios and products (issue 13, item 4): a
 //! same-name portfolio or product vend does not manage is taken over by an `adopt` change that
 //! adds the ownership tag (UpdatePortfolio / UpdateProduct), never created a second time; its
-//! live pipeline is not replaced and its versions vend did not publish are left alone. Adopt with
+//! live pipeline is not replaced and its versions vend did not publish are left alone (a listed
+//! one is adopted while the product entry says `lifecycle: adopt`). Adopt with
 //! nothing to adopt, or with several candidates, is an error. The plan itself is snapshotted by
 //! `tests/plan_cases.rs` (case `50-adopt-portfolio-and-product`).
 
@@ -157,10 +158,11 @@ fn adopt_of_what_vend_already_manages_changes_nothing() {
 }
 
 #[test]
-fn a_listed_version_vend_did_not_publish_is_refused_and_close_is_no_catalog_lifecycle() {
+fn a_listed_version_vend_did_not_publish_is_adopted_or_refused_and_close_is_no_catalog_lifecycle() {
     let (ws, cfg) = adopt_case();
     let (ws, cfg) = (ws.path(), cfg.path());
-    // The hand-made product's v2 has no vend-sha256: marker: vend cannot tell what it holds.
+    // The hand-made product's v2 has no vend-sha256: marker: under the adopting product entry it
+    // is adopted (its description gets the hash of the workspace's files for v2).
     let mut s = state(ws);
     for v in s["products"][0]["versions"].as_array_mut().unwrap() {
         if v["name"] == "v2" {
@@ -169,12 +171,26 @@ fn a_listed_version_vend_did_not_publish_is_refused_and_close_is_no_catalog_life
     }
     write_state(ws, &s);
     let (code, p) = plan(ws, cfg);
+    assert_eq!(code, Some(0), "{p:#}");
+    assert!(
+        changes(&p).contains(&("product_version:service-pipeline@v2".to_string(), "adopt".to_string())),
+        "{p:#}"
+    );
+    // Without `lifecycle: adopt` on the product entry (the product managed already), vend cannot
+    // tell what it holds.
+    s["products"][0]["tags"]["vend:managed"] = json!("true");
+    write_state(ws, &s);
+    let yaml = fs::read_to_string(ws.join(PORTS)).unwrap();
+    fs::write(ws.join(PORTS), yaml.replace("versions: [v1, v2], lifecycle: adopt", "versions: [v1, v2]"))
+        .unwrap();
+    let (code, p) = plan(ws, cfg);
     assert_eq!(code, Some(1), "{p:#}");
     let errs = errors(&p);
     assert!(
         errs.iter().any(|(c, _, m)| c == "version-modified" && m.contains("was not published by vend")),
         "{errs:#?}"
     );
+    fs::write(ws.join(PORTS), yaml).unwrap();
 
     let yaml = fs::read_to_string(ws.join(PORTS)).unwrap();
     fs::write(ws.join(PORTS), yaml.replace("    lifecycle: adopt\n", "    lifecycle: close\n")).unwrap();

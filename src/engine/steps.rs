@@ -384,6 +384,12 @@ impl<'a> Run<'a> {
                 let content = tri!(p.after.content.clone().ok_or_else(|| missing("content", c)));
                 tri!(self.call(c, Op::UpdatePolicy { policy_id, content })?);
             }
+            (Policy, Adopt) => {
+                // Tags on a policy: TagResource takes a policy id (API_TagResource).
+                let p: Sides<PolicyFields> = tri!(Sides::of(c));
+                let policy_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
+                tri!(self.retag(c, &policy_id, tag_changes(&p.before.tags, &p.after.tags))?);
+            }
             (Policy, Delete) => {
                 let p: Sides<PolicyFields> = tri!(Sides::of(c));
                 let policy_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
@@ -415,18 +421,17 @@ impl<'a> Run<'a> {
                 tri!(self.call(c, Op::DeleteProduct { product_id })?);
             }
             (ProductVersion, Create) => tri!(self.create_version(c)?),
-            (ProductVersion, Update | Deprecate) => {
+            (ProductVersion, Update | Deprecate | Adopt) => {
                 let p: Sides<VersionFields> = tri!(Sides::of(c));
                 let product_id = tri!(self.resolve(c, p.product()));
                 let artifact_id = tri!(self.resolve(c, own_id(c, &p.after.id, &p.before.id)));
                 let guidance = p.after.guidance.clone().unwrap_or_else(|| "DEFAULT".into());
                 let active = p.after.active.unwrap_or(true);
-                tri!(
-                    self.call(
-                        c,
-                        Op::UpdateProvisioningArtifact { product_id, artifact_id, active, guidance }
-                    )?
-                );
+                // Adopting a version records vend's content hash in its description.
+                let description = if c.action == Adopt { p.after.description.clone() } else { None };
+                let op =
+                    Op::UpdateProvisioningArtifact { product_id, artifact_id, active, guidance, description };
+                tri!(self.call(c, op)?);
             }
             (ProductVersion, Delete) => {
                 let p: Sides<VersionFields> = tri!(Sides::of(c));

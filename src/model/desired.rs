@@ -147,7 +147,10 @@ pub enum Lifecycle {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DesiredAccount {
+    /// The request's key: its file name, in `account:<name>` and in pipeline requests.
     pub name: String,
+    /// The account's name in AWS: `account_name:` of the request, else `name`.
+    pub aws_name: String,
     pub email: String,
     pub owner: Option<String>,
     /// `name@version` of the account blueprint.
@@ -185,6 +188,9 @@ pub struct DesiredPortfolio {
     /// `lifecycle: adopt`: where it was written (take over a same-name portfolio vend does not
     /// manage yet).
     pub adopt: Option<Origin>,
+    /// `share_principals:`: principal sharing on the organization and OU shares as written;
+    /// `None`: the planner decides (`plan::build::launch`).
+    pub share_principals: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -255,6 +261,9 @@ pub struct DesiredPipeline {
     pub account_origin: Origin,
     /// `requested_at` of the request, when given (for delivery metrics).
     pub requested_at: Option<String>,
+    /// `lifecycle: adopt` in the request: where it was written. The provisioned product of this
+    /// name in the account is vend's without the ownership tag (the request is the record).
+    pub adopt: Option<Origin>,
 }
 
 impl Desired {

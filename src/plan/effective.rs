@@ -5,8 +5,8 @@
 //! — the SCPs attached to the root, every OU on its path and the account itself — before and
 //! after. Pure; also used by `plan::guardrails`.
 
-use super::{Action, Address, Change, Kind, Payload};
-use crate::model::State;
+use super::{AccountKeys, Action, Address, Change, Kind, Payload};
+use crate::model::{Desired, State};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,7 +23,7 @@ pub struct EffectivePolicy {
     pub after: Vec<String>,
 }
 
-/// Target keys: `root`, `ou:<path>`, `account:<name>`.
+/// Target keys: `root`, `ou:<path>`, `account:<key>` (`AccountKeys`).
 pub(crate) type Attached = BTreeMap<String, BTreeSet<String>>;
 
 /// What exists before and after the plan, as far as the guardrails and the preview need.
@@ -38,10 +38,10 @@ pub(crate) struct Projection {
     removed: BTreeSet<String>,
     /// OU paths that exist after the plan.
     pub ous_after: BTreeSet<String>,
-    /// Account name -> (id, parent path before, parent path after), for existing ACTIVE
+    /// Account key -> (id, parent path before, parent path after), for existing ACTIVE
     /// accounts that are not being closed (the management account left out).
     pub accounts: BTreeMap<String, (String, String, String)>,
-    /// Accounts the plan creates: name -> parent path.
+    /// Accounts the plan creates: key -> parent path.
     pub created: BTreeMap<String, String>,
 }
 
@@ -71,7 +71,7 @@ pub(crate) fn ou_paths<'s>(state: &'s State, renamed: &BTreeMap<&str, &'s str>) 
 }
 
 impl Projection {
-    pub(crate) fn new(state: &State, changes: &[Change]) -> Projection {
+    pub(crate) fn new(state: &State, changes: &[Change], keys: &AccountKeys) -> Projection {
         let renamed: BTreeMap<&str, &str> = changes
             .iter()
             .filter(|c| c.kind == Kind::Ou && c.action == Action::Rename)
@@ -86,7 +86,7 @@ impl Projection {
             if id == root { Some(String::new()) } else { paths.get(id).cloned() }
         };
         let names: BTreeMap<&str, &str> =
-            state.accounts.iter().map(|a| (a.id.as_str(), a.name.as_str())).collect();
+            state.accounts.iter().map(|a| (a.id.as_str(), keys.key(a))).collect();
         let mut before = Attached::new();
         for p in state.policies.iter().filter(|p| p.policy_type == "SERVICE_CONTROL_POLICY") {
             for t in &p.target_ids {
@@ -164,15 +164,16 @@ impl Projection {
         }
         let mut accounts = BTreeMap::new();
         for a in &state.accounts {
+            let key = keys.key(a);
             if a.state != "ACTIVE"
-                || closing.contains(&a.name)
+                || closing.contains(key)
                 || a.id == state.organization.management_account_id
             {
                 continue;
             }
             let Some(from) = parent_path(&a.parent_id) else { continue };
-            let to = moved.get(&a.name).cloned().unwrap_or_else(|| from.clone());
-            accounts.insert(a.name.clone(), (a.id.clone(), from, to));
+            let to = moved.get(key).cloned().unwrap_or_else(|| from.clone());
+            accounts.insert(key.to_string(), (a.id.clone(), from, to));
         }
         Projection { before, changed, removed, ous_after, accounts, created }
     }
@@ -219,8 +220,8 @@ impl Projection {
 }
 
 /// The effective-policy preview: existing accounts whose effective SCP set or OU changes.
-pub fn preview(state: &State, changes: &[Change]) -> Vec<EffectivePolicy> {
-    preview_of(&Projection::new(state, changes))
+pub fn preview(desired: &Desired, state: &State, changes: &[Change]) -> Vec<EffectivePolicy> {
+    preview_of(&Projection::new(state, changes, &AccountKeys::new(desired, state)))
 }
 
 /// The preview from a projection. The OU part of an effective set is computed once per path

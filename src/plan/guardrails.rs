@@ -22,7 +22,8 @@ fn diag(severity: Severity, code: &str, message: String) -> Diagnostic {
 
 /// Check the guardrails against a plan's changes.
 pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagnostic> {
-    check_with(desired, state, changes, &Projection::new(state, changes))
+    let keys = super::AccountKeys::new(desired, state);
+    check_with(desired, state, changes, &Projection::new(state, changes, &keys))
 }
 
 /// `check` with the projection already built (the planner shares it with the preview).

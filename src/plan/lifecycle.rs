@@ -8,7 +8,7 @@
 //! blueprint versions, `workspace::lock`); an account blueprint version in use but missing from
 //! an existing `blueprints/accounts.lock` is `version-unlocked` here. Pure.
 
-use super::{Action, Change, Kind, Payload};
+use super::{AccountKeys, Action, Change, Kind, Payload};
 use crate::model::*;
 use crate::workspace::rules::version_cmp;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,12 +30,13 @@ pub fn mark_upgrades(desired: &Desired, changes: &mut [Change]) {
     }
 }
 
-/// The users of deprecated versions after the plan, and the proposed upgrades.
-pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagnostic> {
+/// The users of deprecated versions after the plan, and the proposed upgrades (accounts named
+/// by their keys, `AccountKeys`).
+pub fn check(desired: &Desired, state: &State, changes: &[Change], keys: &AccountKeys) -> Vec<Diagnostic> {
     let mut out = vec![];
     let by_address: BTreeMap<&str, &Change> = changes.iter().map(|c| (c.address.as_str(), c)).collect();
     let account_names: BTreeMap<&str, &str> =
-        state.accounts.iter().map(|a| (a.id.as_str(), a.name.as_str())).collect();
+        state.accounts.iter().map(|a| (a.id.as_str(), keys.key(a))).collect();
     let hint = if desired.settings.upgrade {
         "it could not be upgraded (no newer published version)".to_string()
     } else {
@@ -118,9 +119,9 @@ pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagno
             for a in &state.accounts {
                 if a.state == "ACTIVE"
                     && a.tags.get("vend:blueprint") == Some(&reference)
-                    && !desired.accounts.contains_key(&a.name)
+                    && !keys.claimed(&a.id)
                 {
-                    users.insert(format!("{} (no request)", a.name));
+                    users.insert(format!("{} (no request)", keys.key(a)));
                 }
             }
             if users.is_empty() {
@@ -144,7 +145,7 @@ pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagno
         }
     }
 
-    out.extend(unlocked(desired, state));
+    out.extend(unlocked(desired, state, keys));
 
     // Proposed upgrades, by blueprint and version.
     let mut proposals: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
@@ -176,7 +177,7 @@ pub fn check(desired: &Desired, state: &State, changes: &[Change]) -> Vec<Diagno
 /// Account blueprint versions that vend-managed accounts use in the state, but that an existing
 /// `blueprints/accounts.lock` does not list: edits of their files cannot be detected until
 /// `vend apply` records them (a lock entry removed by hand shows up here).
-fn unlocked(desired: &Desired, state: &State) -> Vec<Diagnostic> {
+fn unlocked(desired: &Desired, state: &State, keys: &AccountKeys) -> Vec<Diagnostic> {
     let Some(locked) = &desired.account_lock else { return vec![] };
     let mut users: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for a in &state.accounts {
@@ -188,7 +189,7 @@ fn unlocked(desired: &Desired, state: &State) -> Vec<Diagnostic> {
             desired.account_blueprints.get(n).is_some_and(|vs| vs.iter().any(|x| x == v))
         });
         if known && !locked.contains(reference) {
-            users.entry(reference).or_default().push(&a.name);
+            users.entry(reference).or_default().push(keys.key(a));
         }
     }
     users

@@ -3,6 +3,7 @@
 //! of DESIGN §2, orders the changes the way apply must run them, and reports plan-stage
 //! diagnostics (those that need the state). It never does I/O and never reads the clock.
 
+pub mod account_keys;
 pub mod apply_view;
 pub mod approval;
 mod build;
@@ -13,6 +14,7 @@ mod model;
 mod order;
 pub mod payload;
 
+pub use account_keys::AccountKeys;
 pub use build::{build, desired_addresses, unchanged};
 pub use effective::EffectivePolicy;
 pub use model::*;

@@ -138,10 +138,12 @@ pub(super) fn review_key(m: &mut Model, k: Key) -> Vec<Effect> {
             m.review.action_filter = None;
             refresh_rows(m);
         }
-        Key::Char('e') => match review::effective(&ws.plan, &ws.state, &m.review.excluded) {
-            Some(view) => m.review.effective = Some(view),
-            None => set_status(m, "The plan changes no existing account's effective SCPs."),
-        },
+        Key::Char('e') => {
+            match review::effective(&ws.plan, &ws.loaded.desired, &ws.state, &m.review.excluded) {
+                Some(view) => m.review.effective = Some(view),
+                None => set_status(m, "The plan changes no existing account's effective SCPs."),
+            }
+        }
         Key::Char('s') => m.review.save_input = Some("plan.json".into()),
         Key::Char('a') => return ask_apply(m),
         _ => {}

@@ -5,7 +5,7 @@
 //! applied. Pure functions of the plan (and the state it was planned against).
 
 use super::model::{Row, TextView};
-use crate::model::State;
+use crate::model::{Desired, State};
 use crate::plan::{Action, Change, Kind, Plan, Summary};
 use crate::render::{self, Line, Tone};
 use std::collections::{BTreeMap, BTreeSet};
@@ -193,13 +193,18 @@ pub fn detail(plan: &Plan, index: usize, excluded: &BTreeMap<String, String>) ->
 /// The effective-SCP preview of what would be applied (the changes not excluded): for every
 /// existing account whose OU or effective SCP set changes, before -> after — the plan's
 /// `effective_policies` when nothing is excluded. `None` when no account is touched.
-pub fn effective(plan: &Plan, state: &State, excluded: &BTreeMap<String, String>) -> Option<TextView> {
+pub fn effective(
+    plan: &Plan,
+    desired: &Desired,
+    state: &State,
+    excluded: &BTreeMap<String, String>,
+) -> Option<TextView> {
     let list = if excluded.is_empty() {
         plan.effective_policies.clone().unwrap_or_default()
     } else {
         let kept: Vec<Change> =
             plan.changes.iter().filter(|c| !excluded.contains_key(c.address.as_str())).cloned().collect();
-        crate::plan::effective::preview(state, &kept)
+        crate::plan::effective::preview(desired, state, &kept)
     };
     if list.is_empty() {
         return None;

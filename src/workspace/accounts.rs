@@ -70,6 +70,12 @@ impl Cx<'_> {
             self.err("bad-account-name", &at_name, format!("account name {e}"));
             ok = false;
         }
+        if let Some(aws) = &raw.account_name
+            && let Err(e) = rules::account_name(&aws.value)
+        {
+            self.err("bad-account-name", &origin(file, aws), format!("account_name {e}"));
+            ok = false;
+        }
         let at_email = origin(file, &raw.email);
         if let Err(e) = rules::email(&raw.email.value) {
             self.err("bad-email", &at_email, format!("e-mail '{}' {e}", raw.email.value));
@@ -240,6 +246,7 @@ impl Cx<'_> {
         let policies = bp.policies.iter().map(|(p, _)| p.clone()).collect();
         ok.then(|| DesiredAccount {
             name: name.clone(),
+            aws_name: raw.account_name.as_ref().map(|a| a.value.clone()).unwrap_or_else(|| name.clone()),
             email: raw.email.value.clone(),
             owner: raw.owner.as_ref().map(|o| o.value.clone()),
             blueprint: format!("{}@{}", bp.name, bp.version),

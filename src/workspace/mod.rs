@@ -48,6 +48,18 @@ impl Files {
             .collect()
     }
 
+    /// Like `folder`, and the files one subfolder down (`catalog/pipelines/<group>/<name>.yaml`:
+    /// pipeline requests grouped by account, as `vend import` writes them — pipeline names
+    /// repeat across accounts, file names in one folder cannot).
+    pub fn folder_and_subfolders(&self, dir: &str, ext: &str) -> Vec<(&str, &[u8])> {
+        self.entries
+            .range::<str, _>((std::ops::Bound::Excluded(dir), std::ops::Bound::Unbounded))
+            .take_while(|(p, _)| p.starts_with(dir))
+            .filter(|(p, _)| p.ends_with(ext) && p[dir.len()..].matches('/').count() <= 1)
+            .map(|(p, b)| (p.as_str(), b.as_slice()))
+            .collect()
+    }
+
     /// `sha256:` over every path and its bytes (the plan's `basis.workspace`).
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
@@ -303,6 +315,7 @@ impl Cx<'_> {
                 }
                 ["catalog", "policies" | "launch_roles", f] => f.ends_with(".json"),
                 ["catalog", "accounts" | "pipelines", f] => f.ends_with(".yaml"),
+                ["catalog", "pipelines", _, f] => f.ends_with(".yaml"),
                 ["blueprints", "accounts", _, f] => f.ends_with(".yaml"),
                 ["blueprints", "accounts.lock"] => true,
                 ["blueprints", "pipelines", _, _, _] => true,

@@ -1,4 +1,4 @@
-//! Pipeline requests (`catalog/pipelines/*.yaml`, and the baseline pipelines of account
+//! Pipeline requests (`catalog/pipelines/*.yaml` and `catalog/pipelines/*/*.yaml`, and the baseline pipelines of account
 //! requests) -> desired provisioned products: blueprint references against the published
 //! versions, CloudFormation parameters. It does not check account requests.
 
@@ -14,7 +14,7 @@ const LAUNCH_PARAMETERS: &str = "servicecatalog.launch-parameters";
 impl Cx<'_> {
     pub(super) fn pipelines(&mut self, b: &Blueprints, published: &Published) {
         let files = self.files;
-        for (file, bytes) in files.folder("catalog/pipelines/", ".yaml") {
+        for (file, bytes) in files.folder_and_subfolders("catalog/pipelines/", ".yaml") {
             let Some(raw) = yaml::parse::<RawPipelineRequest>(file, bytes, &mut self.diags) else {
                 continue;
             };
@@ -53,6 +53,7 @@ impl Cx<'_> {
             );
             if let Some(p) = self.desired.pipelines.get_mut(&format!("{account}/{}", raw.name.value)) {
                 p.requested_at = raw.requested_at.as_ref().map(|r| r.value.clone());
+                p.adopt = raw.lifecycle.as_ref().map(|l| origin(file, l));
             }
         }
         let baselines = std::mem::take(&mut self.pending_baselines);
@@ -203,6 +204,7 @@ impl Cx<'_> {
                 blueprint_origin: bp_at.clone(),
                 account_origin: account_at.clone(),
                 requested_at: None,
+                adopt: None,
             },
         );
     }

@@ -206,6 +206,7 @@ impl Cx<'_> {
                     launch_role,
                     origin: at,
                     adopt: p.lifecycle.as_ref().map(|l| origin(PORTFOLIOS, l)),
+                    share_principals: p.share_principals.as_ref().map(|b| b.value),
                 },
             );
         }

@@ -103,6 +103,9 @@ pub struct RawPortfolio {
     pub tags: BTreeMap<String, S<String>>,
     /// `adopt`: take over an existing portfolio of this name that vend does not manage yet.
     pub lifecycle: Option<S<RawCatalogLifecycle>>,
+    /// Principal sharing on the portfolio's organization and OU shares, overriding what the
+    /// planner would choose (absent: on when the portfolio has an `IAM_PATTERN` principal).
+    pub share_principals: Option<S<bool>>,
 }
 
 /// `lifecycle:` of a portfolio or a product in `portfolios.yaml` (only `adopt`).
@@ -199,6 +202,8 @@ pub enum RawLifecycle {
 pub struct RawAccountRequest {
     pub blueprint: S<String>,
     pub name: S<String>,
+    /// The account's name in AWS, when it differs from `name` (the request's key).
+    pub account_name: Option<S<String>>,
     pub email: S<String>,
     pub owner: Option<S<String>>,
     #[serde(default)]
@@ -231,6 +236,9 @@ pub struct RawPipelineRequest {
     pub requested_by: Option<String>,
     pub requested_at: Option<S<String>>,
     pub reason: Option<String>,
+    /// `adopt`: the provisioned product of this name in the account, launched outside vend, is
+    /// vend's from now on (the request records it; no tag is added).
+    pub lifecycle: Option<S<RawCatalogLifecycle>>,
 }
 
 /// The part of a CloudFormation template vend reads: its `Parameters`. Everything else,

@@ -1143,20 +1143,34 @@ pub fn create_artifact_rules(c: &mut dyn Cloud, seed: &State) {
     );
 }
 
-/// UpdateProvisioningArtifact sets active and guidance.
+/// UpdateProvisioningArtifact sets active and guidance, and the description when given (how
+/// vend records its content hash on a version it adopts); without one the description stays.
 pub fn update_artifact_rules(c: &mut dyn Cloud, seed: &State) {
     let prod = product(seed);
     let v1 = version(seed, &prod, "v1");
-    let up = |active: bool, guidance: &str| Op::UpdateProvisioningArtifact {
-        product_id: prod.clone(),
-        artifact_id: v1.clone(),
-        active,
-        guidance: guidance.into(),
+    let described =
+        |active: bool, guidance: &str, description: Option<String>| Op::UpdateProvisioningArtifact {
+            product_id: prod.clone(),
+            artifact_id: v1.clone(),
+            active,
+            guidance: guidance.into(),
+            description,
+        };
+    let up = |active: bool, guidance: &str| described(active, guidance, None);
+    let description = |c: &mut dyn Cloud| {
+        let s = state(c);
+        s.products[0].versions.iter().find(|v| v.id == v1).unwrap().description.clone()
     };
+    let original = description(c);
     ok(c, up(true, "DEPRECATED"));
     let s = state(c);
     let v = s.products[0].versions.iter().find(|v| v.id == v1).unwrap();
     assert_eq!((v.active, v.guidance.as_str()), (true, "DEPRECATED"));
+    assert_eq!(description(c), original, "no description given: it stays");
+    ok(c, described(true, "DEFAULT", Some("vend-sha256:00ff".into())));
+    assert_eq!(description(c), "vend-sha256:00ff");
+    fails(c, described(true, "DEFAULT", Some("x".repeat(8193))), "InvalidParametersException");
+    assert_eq!(description(c), "vend-sha256:00ff", "a refused call changes nothing");
     ok(c, up(false, "DEFAULT"));
     fails(c, up(true, "OBSOLETE"), "InvalidParametersException");
     fails(
@@ -1166,6 +1180,7 @@ pub fn update_artifact_rules(c: &mut dyn Cloud, seed: &State) {
             artifact_id: "pa-zzzzzzzzzzzzz".into(),
             active: true,
             guidance: "DEFAULT".into(),
+            description: None,
         },
         "ResourceNotFoundException",
     );
@@ -1592,6 +1607,7 @@ pub fn deprecated_version_no_new_launch_but_update(c: &mut dyn Cloud, seed: &Sta
         artifact_id: id.into(),
         active,
         guidance: g.into(),
+        description: None,
     };
     ok(c, up(&v1, true, "DEPRECATED"));
     fails(c, provision(&acct, "old", &prod, &v1, "t1"), "InvalidParametersException");

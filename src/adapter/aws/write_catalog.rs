@@ -172,13 +172,14 @@ impl Writer<'_> {
                 }
                 Ok(done(sc_rid(&out), id))
             }
-            Op::UpdateProvisioningArtifact { product_id, artifact_id, active, guidance: g } => {
+            Op::UpdateProvisioningArtifact { product_id, artifact_id, active, guidance: g, description } => {
                 let out = c
                     .update_provisioning_artifact()
                     .product_id(product_id)
                     .provisioning_artifact_id(artifact_id)
                     .active(*active)
                     .guidance(guidance(g))
+                    .set_description(description.clone())
                     .send()
                     .await
                     .map_err(|x| classify(&name, x))?;

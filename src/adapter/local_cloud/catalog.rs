@@ -232,6 +232,7 @@ impl LocalCloud {
         artifact_id: &str,
         active: bool,
         guidance: &str,
+        description: Option<&str>,
     ) -> Result<Outcome, CloudError> {
         let i = self.product_index(product_id)?;
         let v = self.artifact_index(i, artifact_id)?;
@@ -241,10 +242,19 @@ impl LocalCloud {
                 format!("guidance must be DEFAULT or DEPRECATED, not '{guidance}'"),
             ));
         }
+        if description.is_some_and(|d| d.chars().count() > 8192) {
+            return Err(refuse(
+                "servicecatalog.version-fields",
+                "the version description must be at most 8192 characters".to_string(),
+            ));
+        }
         self.touched.products.insert(product_id.into());
         let version = &mut self.state.products[i].versions[v];
         version.active = active;
         version.guidance = guidance.into();
+        if let Some(d) = description {
+            version.description = d.into();
+        }
         Ok(Outcome { id: Some(artifact_id.into()), ..Outcome::default() })
     }
 

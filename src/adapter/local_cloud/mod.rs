@@ -651,8 +651,8 @@ impl LocalCloud {
             Op::CreateProvisioningArtifact { product_id, version, token } => {
                 self.create_artifact(product_id, version, token)
             }
-            Op::UpdateProvisioningArtifact { product_id, artifact_id, active, guidance } => {
-                self.update_artifact(product_id, artifact_id, *active, guidance)
+            Op::UpdateProvisioningArtifact { product_id, artifact_id, active, guidance, description } => {
+                self.update_artifact(product_id, artifact_id, *active, guidance, description.as_deref())
             }
             Op::DeleteProvisioningArtifact { product_id, artifact_id } => {
                 self.delete_artifact(product_id, artifact_id)

@@ -12,14 +12,23 @@ impl<'a> Planner<'a> {
         for (name, da) in &self.d.accounts {
             let address = Address::account(name);
             let by_email = self.accounts_by_email.get(&da.email.to_ascii_lowercase()).copied();
+            // The account with the request's e-mail is its account if its AWS name is the
+            // request's (`account_name:`, else `name`); the same test as `AccountKeys`.
             let existing = match by_email {
-                Some(a) if a.name != da.name => {
+                Some(a) if a.name != da.aws_name => {
                     self.error(
                         "email-in-use",
                         &da.email_origin,
                         format!(
-                            "e-mail {} belongs to account '{}' ({}); e-mails are unique across AWS",
-                            da.email, a.name, a.id
+                            "e-mail {} belongs to account '{}' ({}); e-mails are unique across AWS{}",
+                            da.email,
+                            a.name,
+                            a.id,
+                            if da.aws_name == da.name {
+                                String::new()
+                            } else {
+                                format!(" (the request's account_name is '{}')", da.aws_name)
+                            }
                         ),
                     );
                     self.fates.insert(name.clone(), AccountFate::Skip);
@@ -27,8 +36,12 @@ impl<'a> Planner<'a> {
                 }
                 Some(a) => Some(a),
                 None => {
+                    // A managed account of this AWS name that no request claims: the e-mail
+                    // was edited.
+                    let named =
+                        self.accounts_by_name.get(da.aws_name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
                     if let Some(a) =
-                        self.account_named(&da.name).into_iter().find(|a| managed(&a.tags, self.own))
+                        named.iter().find(|a| managed(&a.tags, self.own) && !self.keys.claimed(&a.id))
                     {
                         self.error(
                             "email-immutable",
@@ -205,12 +218,38 @@ impl<'a> Planner<'a> {
             }
             Lifecycle::Manage => {}
         }
+        // Creation requests are known by the AWS name only.
+        let aws_name = &da.aws_name;
         let in_flight = self
             .s
             .create_account_requests
             .iter()
-            .find(|r| r.account_name == *name && r.state == "IN_PROGRESS");
+            .find(|r| r.account_name == *aws_name && r.state == "IN_PROGRESS");
         if let Some(car) = in_flight {
+            let sharing: Vec<&str> = self
+                .d
+                .accounts
+                .values()
+                .filter(|o| {
+                    o.aws_name == *aws_name
+                        && o.lifecycle == Lifecycle::Manage
+                        && !self.accounts_by_email.contains_key(&o.email.to_ascii_lowercase())
+                })
+                .map(|o| o.name.as_str())
+                .collect();
+            if sharing.len() > 1 {
+                self.warn(
+                    "creation-in-progress",
+                    &da.origin,
+                    format!(
+                        "an account named '{aws_name}' is being created ({}), and the new requests {} all ask for that AWS name; vend cannot tell which one it is for and plans none of them until it has finished",
+                        car.id,
+                        sharing.join(", ")
+                    ),
+                );
+                self.fates.insert(name.clone(), AccountFate::Skip);
+                return;
+            }
             self.warn(
                 "creation-in-progress",
                 &da.origin,
@@ -229,7 +268,7 @@ impl<'a> Planner<'a> {
             .s
             .create_account_requests
             .iter()
-            .filter(|r| r.account_name == *name && r.state == "FAILED")
+            .filter(|r| r.account_name == *aws_name && r.state == "FAILED")
             .filter_map(|r| r.failure_reason.clone())
             .next_back();
         let reason = match (in_flight, failed) {
@@ -242,7 +281,8 @@ impl<'a> Planner<'a> {
         self.fates.insert(name.clone(), AccountFate::New);
         let after = Payload::NewAccount(NewAccount {
             id: None,
-            name: name.clone(),
+            // CreateAccount's AccountName (the address keeps the request's key).
+            name: aws_name.clone(),
             email: da.email.clone(),
             state: "ACTIVE".into(),
             parent_id: self.ou_id(&da.ou),

@@ -131,6 +131,10 @@ impl<'a> Planner<'a> {
                         );
                     }
                     Some(sv) => {
+                        if dp.adopt.is_some() && !sv.description.starts_with(HASH_MARKER) {
+                            self.adopt_version(&address, dp, dv, sv);
+                            continue;
+                        }
                         if sv.description != desc {
                             let message = match sv.description.strip_prefix(HASH_MARKER) {
                                 Some(recorded) => format!(
@@ -138,7 +142,7 @@ impl<'a> Planner<'a> {
                                     dv.origin.file, dv.sha256
                                 ),
                                 None => format!(
-                                    "{name}@{vname} ({}) exists in Service Catalog but was not published by vend (no {HASH_MARKER} in its description), so vend cannot tell whether it holds the files of {}; publish them under a new version name (versions vend did not publish are left alone)",
+                                    "{name}@{vname} ({}) exists in Service Catalog but was not published by vend (no {HASH_MARKER} in its description), so vend cannot tell whether it holds the files of {}; publish them under a new version name (versions vend did not publish are left alone), or add `lifecycle: adopt` to the product to take the version over with these files",
                                     sv.id, dv.origin.file
                                 ),
                             };
@@ -274,7 +278,7 @@ impl<'a> Planner<'a> {
                     |pp| {
                         self.accounts_by_id
                             .get(pp.account_id.as_str())
-                            .map(|a| Address::provisioned_pipeline(&a.name, &pp.name))
+                            .map(|a| Address::provisioned_pipeline(self.account_key(a), &pp.name))
                     },
                 ))
                 .collect();
@@ -300,7 +304,7 @@ impl<'a> Planner<'a> {
                 None => ShareKey::ou(&share.value),
             },
             "ACCOUNT" => match self.accounts_by_id.get(share.value.as_str()) {
-                Some(a) => ShareKey::account(&a.name),
+                Some(a) => ShareKey::account(self.account_key(a)),
                 None => ShareKey::account(&share.value),
             },
             other => ShareKey::other(other, &share.value),
@@ -467,7 +471,7 @@ impl<'a> Planner<'a> {
                 }
             }
             // Principals: the workspace's, and vend's launching role where it launches (launch.rs).
-            let principals = self.portfolio_principals(dp);
+            let principals = self.portfolio_principals(dp, existing);
             let current_principals: Vec<&Principal> =
                 existing.map(|p| p.principals.iter().collect()).unwrap_or_default();
             for arn in &principals {
@@ -523,7 +527,7 @@ impl<'a> Planner<'a> {
                     continue;
                 };
                 wanted.insert(key.clone());
-                let share_principals = self.shares_principals(stype, &principals);
+                let share_principals = self.shares_principals(dp, stype, &principals);
                 let after = Payload::Share(ShareState {
                     portfolio: name.clone(),
                     target: key.clone(),
@@ -561,10 +565,11 @@ impl<'a> Planner<'a> {
                         Some(share(name, &key, s)),
                         Some(after),
                         deps,
-                        if share_principals {
-                            "principal sharing on: the portfolio's IAM_PATTERN principals reach the share's accounts"
-                        } else {
-                            "principal sharing off: the portfolio has no IAM_PATTERN principal"
+                        match (share_principals, dp.share_principals.is_some()) {
+                            (true, false) => "principal sharing on: the portfolio's IAM_PATTERN principals reach the share's accounts",
+                            (false, false) => "principal sharing off: the portfolio has no IAM_PATTERN principal",
+                            (true, true) => "principal sharing on: share_principals: true in portfolios.yaml",
+                            (false, true) => "principal sharing off: share_principals: false in portfolios.yaml",
                         },
                     ),
                     Some(_) => {}
@@ -732,7 +737,7 @@ impl<'a> Planner<'a> {
         version: &str,
     ) -> Option<Address> {
         let account = self.accounts_by_id.get(pp.account_id.as_str())?;
-        let key = format!("{}/{}", account.name, pp.name);
+        let key = format!("{}/{}", self.account_key(account), pp.name);
         let address = Address::pipeline_key(&key);
         match self.d.pipelines.get(&key) {
             Some(dp) if dp.product != product || dp.version != version => Some(address),
@@ -748,7 +753,7 @@ impl<'a> Planner<'a> {
         let mut users: BTreeSet<String> = BTreeSet::new();
         for pp in self.s.provisioned_products.iter().filter(|pp| pp.version_id == version_id) {
             if self.pipeline_leaves(pp, product, version).is_none() {
-                let account = self.accounts_by_id.get(pp.account_id.as_str()).map(|a| a.name.as_str());
+                let account = self.accounts_by_id.get(pp.account_id.as_str()).map(|a| self.account_key(a));
                 users.insert(format!("{}/{}", account.unwrap_or(pp.account_id.as_str()), pp.name));
             }
         }
@@ -761,7 +766,7 @@ impl<'a> Planner<'a> {
     }
 
     pub(super) fn account_named(&self, name: &str) -> Vec<&'a Account> {
-        self.accounts_by_name.get(name).cloned().unwrap_or_default()
+        self.accounts_by_key.get(name).cloned().unwrap_or_default()
     }
 
     pub(super) fn product_name(&self, id: &str) -> String {

@@ -11,9 +11,13 @@
 //! `AddTags` — "AddTags: The tags to add" (https://docs.aws.amazon.com/goto/WebAPI/servicecatalog/UpdatePortfolio;
 //! UpdateProduct has the same parameter) — so the ids, versions and launched pipelines stay.
 //! Afterwards it is managed like one vend created, except that versions vend did not publish (no
-//! `vend-sha256:` marker) are never deleted, and one listed under the same name is
-//! `version-modified` (vend cannot tell what it holds). Provisioned products launched outside
-//! vend stay outside (only pipelines carrying the ownership tag are vend's).
+//! `vend-sha256:` marker) and not listed are never deleted. A listed one is adopted while the
+//! product entry keeps `lifecycle: adopt` (`adopt_version`: its description gets the hash of the
+//! workspace's files for that version, which is how vend records a version's content), else it
+//! is `version-modified` (vend cannot tell what it holds). Provisioned products launched outside
+//! vend stay outside unless their pipeline request says `lifecycle: adopt` (`pipelines.rs`: the
+//! request is the record; they are never tagged, since a provisioned product's tags change only
+//! with an update of its stack).
 
 use super::*;
 
@@ -95,5 +99,58 @@ impl<'a> Planner<'a> {
                 Claim::Refused
             }
         }
+    }
+}
+
+impl<'a> Planner<'a> {
+    /// `lifecycle: adopt` on a product entry: a listed version `sv` that vend did not publish (no
+    /// `vend-sha256:` marker) is taken over by an `adopt` change that writes the hash of the
+    /// workspace's files for it into its description (UpdateProvisioningArtifact) and sets the
+    /// guidance and active flag portfolios.yaml lists; from then on it is a version vend
+    /// published. vend cannot check that the files hold the template the version was created
+    /// with: the reason says so. A retired version still in use is refused as for any version.
+    pub(super) fn adopt_version(
+        &mut self,
+        product: &Address,
+        dp: &DesiredProduct,
+        dv: &DesiredVersion,
+        sv: &ProductVersion,
+    ) {
+        let name = &dp.name;
+        if dv.retired {
+            let users = self.version_users(name, &dv.name, &sv.id);
+            if !users.is_empty() {
+                self.error(
+                    "version-retired-in-use",
+                    &dp.origin,
+                    format!(
+                        "{name}@{} is listed under retired: but is still used by {}; upgrade them first (`vend plan --upgrade`)",
+                        dv.name,
+                        users.join(", ")
+                    ),
+                );
+                return;
+            }
+        }
+        let before = version_state(sv, name);
+        let after = VersionState {
+            description: format!("{HASH_MARKER}{}", dv.sha256),
+            guidance: if dv.deprecated { "DEPRECATED" } else { "DEFAULT" }.into(),
+            active: !dv.retired,
+            ..before.clone()
+        };
+        self.push(
+            Kind::ProductVersion,
+            Address::product_version(name, &dv.name),
+            Action::Adopt,
+            Some(Payload::Version(before)),
+            Some(Payload::Version(after)),
+            vec![product.clone()],
+            format!(
+                "lifecycle: adopt: vend takes over a version it did not publish; records the hash of \
+                 blueprints/pipelines/{}/{}/ in its description; the files must hold the template of that version",
+                dp.blueprint, dv.name
+            ),
+        );
     }
 }

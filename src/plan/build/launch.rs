@@ -20,31 +20,73 @@ impl<'a> Planner<'a> {
         self.d.settings.template_bucket.replace("{management}", &self.s.organization.management_account_id)
     }
 
-    /// The principals of portfolio `dp`: the workspace's, plus — when the state models the
-    /// launch path, the portfolio is shared with the organization or an OU and pipelines are
-    /// launched from it — vend's own launching role in member accounts (`member_role` in
-    /// `vend.yaml`) as an `IAM_PATTERN`: with principal sharing it reaches every account of the
-    /// share, so `ProvisionProduct` as that role finds a launch path there (a `ProductTeam*`
-    /// pattern does not match it).
-    pub(super) fn portfolio_principals(&self, dp: &DesiredPortfolio) -> Vec<String> {
+    /// The principals of portfolio `dp` (`existing`: the portfolio in the state, managed or
+    /// adopted in this plan): the workspace's, plus — when the state models the launch path —
+    /// vend's own launching role in member accounts (`member_role` in `vend.yaml`) as an
+    /// `IAM_PATTERN`: with principal sharing it reaches every account of the share, so
+    /// `ProvisionProduct` as that role finds a launch path there (a `ProductTeam*` pattern does
+    /// not match it). It is added when the portfolio is shared with the organization or an OU,
+    /// pipelines are launched or updated from it (an adopted pipeline that runs as requested
+    /// launches nothing: `runs_as_requested`) and `share_principals:` does not turn principal
+    /// sharing off (without it the pattern would not leave the hub account); and it is kept
+    /// whenever the portfolio has it already, so it never comes and goes between plans.
+    pub(super) fn portfolio_principals(
+        &self,
+        dp: &DesiredPortfolio,
+        existing: Option<&Portfolio>,
+    ) -> Vec<String> {
         let mut principals = dp.principals.clone();
+        if self.s.launch_path.is_none() {
+            return principals;
+        }
+        let arn = format!("arn:aws:iam:::role/{}", self.d.settings.member_role);
+        let has = existing.is_some_and(|p| p.principals.iter().any(|x| x.arn == arn));
         let through_org = dp.shares.iter().any(|t| !matches!(t, ShareTarget::Account(_)));
-        let launches = self.d.pipelines.values().any(|p| dp.products.contains(&p.product));
-        if self.s.launch_path.is_some() && through_org && launches {
-            let arn = format!("arn:aws:iam:::role/{}", self.d.settings.member_role);
-            if !principals.contains(&arn) {
-                principals.push(arn);
-            }
+        let launches =
+            self.d.pipelines.values().any(|p| dp.products.contains(&p.product) && !self.runs_as_requested(p));
+        let reaches = dp.share_principals != Some(false);
+        if (has || (through_org && launches && reaches)) && !principals.contains(&arn) {
+            principals.push(arn);
         }
         principals
     }
 
-    /// Whether a share of `share_type` has principal sharing on: organization and OU shares of a
-    /// portfolio with an `IAM_PATTERN` principal (the only shares AWS supports it on), when the
-    /// state models the launch path.
-    pub(super) fn shares_principals(&self, share_type: &str, principals: &[String]) -> bool {
+    /// An adopted pipeline (`lifecycle: adopt`) that needs nothing: its provisioned product
+    /// exists in the account, from the requested product and version, with the requested
+    /// parameters, and is AVAILABLE — nothing is launched or updated, so it needs no launch path.
+    pub(super) fn runs_as_requested(&self, dp: &DesiredPipeline) -> bool {
+        if dp.adopt.is_none() {
+            return false;
+        }
+        let Some((_, Some(id))) = self.pipeline_account(&dp.account) else { return false };
+        let Some(pp) = self.launched.get(&(id.as_str(), dp.name.as_str())) else { return false };
+        let Some(product) = self.product_ids.get(&dp.product) else { return false };
+        pp.status == "AVAILABLE"
+            && pp.product_id == product.id
+            && product.versions.iter().any(|v| v.name == dp.version && v.id == pp.version_id)
+            && same_params(pp, dp)
+    }
+
+    /// Whether a share of `share_type` of portfolio `dp` has principal sharing on. Only
+    /// organization and OU shares support it (SharePrincipals: "only supported for portfolios
+    /// with an OrganizationalNode Type of ORGANIZATION or ORGANIZATIONAL_UNIT", API reference),
+    /// so an account share never has it. `share_principals:` in portfolios.yaml decides when
+    /// written (AWS takes the flag whatever the principals are; it shares the `IAM_PATTERN`
+    /// ones); else it is on for a portfolio with an `IAM_PATTERN` principal when the state
+    /// models the launch path.
+    pub(super) fn shares_principals(
+        &self,
+        dp: &DesiredPortfolio,
+        share_type: &str,
+        principals: &[String],
+    ) -> bool {
+        if share_type == "ACCOUNT" {
+            return false;
+        }
+        if let Some(on) = dp.share_principals {
+            return on;
+        }
         self.s.launch_path.is_some()
-            && share_type != "ACCOUNT"
             && principals.iter().any(|a| matches!(crate::workspace::rules::principal(a), Ok("IAM_PATTERN")))
     }
 
@@ -108,7 +150,9 @@ impl<'a> Planner<'a> {
     }
 
     /// The bucket product templates are uploaded to: created private (all four block-public-
-    /// access settings), encrypted (SSE-S3) and versioned when missing; its settings restored
+    /// access settings), encrypted (SSE-S3) and versioned when missing and this plan uploads a
+    /// template (creates a product or a version: a workspace that only adopts what exists
+    /// needs no bucket yet); its settings restored
     /// when a vend-owned bucket drifted; a plan error when the name is held by another account
     /// or by a bucket without the ownership tag (vend never takes over a bucket by its name).
     fn template_bucket(&mut self) {
@@ -144,6 +188,7 @@ impl<'a> Planner<'a> {
             ),
         };
         match self.s.bucket(&name) {
+            None if uploads.is_empty() => {}
             None => {
                 self.push(
                     Kind::TemplateBucket,
@@ -257,8 +302,11 @@ impl<'a> Planner<'a> {
     /// not manage are not planned: the plan check refuses a launch where the state shows none.
     fn launch_roles(&mut self, lp: &'a LaunchPath) {
         let mgmt = self.s.organization.management_account_id.clone();
-        let mgmt_name =
-            self.accounts_by_id.get(mgmt.as_str()).map(|a| a.name.clone()).unwrap_or_else(|| mgmt.clone());
+        let mgmt_name = self
+            .accounts_by_id
+            .get(mgmt.as_str())
+            .map(|a| self.account_key(a).to_string())
+            .unwrap_or_else(|| mgmt.clone());
         // (account name, role) -> account id (None: created by this plan).
         let mut needed: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
         for p in self.d.portfolios.values().filter(|p| !p.products.is_empty()) {
@@ -330,11 +378,12 @@ impl<'a> Planner<'a> {
         }
         for r in lp.roles.iter().filter(|r| managed(&r.tags, self.own)) {
             let Some(a) = self.accounts_by_id.get(r.account_id.as_str()).copied() else { continue };
-            if needed.contains_key(&(a.name.clone(), r.name.clone())) || a.state != "ACTIVE" {
+            let key = self.account_key(a);
+            if needed.contains_key(&(key.to_string(), r.name.clone())) || a.state != "ACTIVE" {
                 continue;
             }
-            let address = Address::launch_role(&a.name, &r.name);
-            let before = role_state(r, &a.name);
+            let address = Address::launch_role(self.account_key(a), &r.name);
+            let before = role_state(r, self.account_key(a));
             self.push(
                 Kind::LaunchRole,
                 address.clone(),

@@ -1,7 +1,8 @@
 //! `build`: desired vs observed -> ordered changes and plan-stage diagnostics.
 //!
 //! Rules (DESIGN §2): vend changes only what carries its ownership tag, or what the workspace
-//! explicitly takes over (`lifecycle: adopt` for accounts; declaring an existing OU). Managed
+//! explicitly takes over (`lifecycle: adopt` for accounts; declaring an existing OU, or an
+//! existing customer SCP with the same document). Managed
 //! OUs, SCPs, portfolios, products, versions and launched pipelines absent from the workspace
 //! are deleted; accounts never are (only `lifecycle: close` closes one). Tags are merged: vend
 //! sets the keys it asks for and never removes keys it did not write.
@@ -12,7 +13,7 @@
 //! portfolios and their members), `pipelines`. Each change side is a typed `Payload`.
 
 use super::payload::*;
-use super::{Action, Address, Basis, Change, Kind, Plan, ShareKey, Target, order};
+use super::{AccountKeys, Action, Address, Basis, Change, Kind, Plan, ShareKey, Target, order};
 use crate::model::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,7 +35,8 @@ pub fn build(desired: &Desired, state: &State) -> Plan {
         workspace: desired.fingerprint.clone(),
         source: if state.source == "aws" { "aws".into() } else { "state-file".into() },
     };
-    let mut p = Planner::new(desired, state);
+    let keys = AccountKeys::new(desired, state);
+    let mut p = Planner::new(desired, state, &keys);
     if let Some(m) = &desired.settings.management_account
         && m != &state.organization.management_account_id
     {
@@ -64,8 +66,8 @@ pub fn build(desired: &Desired, state: &State) -> Plan {
     super::lifecycle::mark_upgrades(desired, &mut changes);
     let changes = order::sort(changes);
     let mut diags = p.diags.into_vec();
-    diags.extend(super::lifecycle::check(desired, state, &changes));
-    let projection = super::effective::Projection::new(state, &changes);
+    diags.extend(super::lifecycle::check(desired, state, &changes, &keys));
+    let projection = super::effective::Projection::new(state, &changes, &keys);
     diags.extend(super::guardrails::check_with(desired, state, &changes, &projection));
     let effective = super::effective::preview_of(&projection);
     let mut plan = Plan::new(basis, changes, diags);
@@ -136,7 +138,12 @@ struct Planner<'a> {
     accounts_by_id: BTreeMap<&'a str, &'a Account>,
     /// Lower-cased e-mail -> account (e-mails are unique in AWS).
     accounts_by_email: BTreeMap<String, &'a Account>,
+    /// AWS account name -> accounts (AWS names repeat).
     accounts_by_name: BTreeMap<&'a str, Vec<&'a Account>>,
+    /// Each state account's key in addresses (`account_key`): its request's, else its AWS name.
+    keys: &'a AccountKeys,
+    /// Key -> accounts (`account_named`).
+    accounts_by_key: BTreeMap<&'a str, Vec<&'a Account>>,
     products_by_id: BTreeMap<&'a str, &'a Product>,
     /// (account id, name) -> provisioned product.
     launched: BTreeMap<(&'a str, &'a str), &'a ProvisionedProduct>,
@@ -145,6 +152,8 @@ struct Planner<'a> {
     moved: BTreeMap<String, String>,
     /// Managed SCPs that will be deleted.
     deleted_policies: BTreeSet<String>,
+    /// Customer SCPs without the ownership tag that this plan adopts (by name).
+    adopted_policies: BTreeSet<String>,
     /// Managed OUs (paths) that will be deleted.
     deleted_ous: BTreeSet<String>,
     product_ids: BTreeMap<String, &'a Product>,
@@ -270,7 +279,7 @@ fn semantic_eq(a: &str, b: &str) -> bool {
 }
 
 impl<'a> Planner<'a> {
-    fn new(d: &'a Desired, s: &'a State) -> Self {
+    fn new(d: &'a Desired, s: &'a State, keys: &'a AccountKeys) -> Self {
         let own = d.settings.ownership_tag.as_str();
         let by_id: BTreeMap<&str, &OrgUnit> =
             s.organizational_units.iter().map(|o| (o.id.as_str(), o)).collect();
@@ -322,6 +331,11 @@ impl<'a> Planner<'a> {
                 m.entry(a.name.as_str()).or_insert_with(Vec::new).push(a);
                 m
             }),
+            keys,
+            accounts_by_key: s.accounts.iter().fold(BTreeMap::new(), |mut m, a| {
+                m.entry(keys.key(a)).or_insert_with(Vec::new).push(a);
+                m
+            }),
             products_by_id: s.products.iter().map(|p| (p.id.as_str(), p)).collect(),
             launched: s
                 .provisioned_products
@@ -331,6 +345,7 @@ impl<'a> Planner<'a> {
             fates: BTreeMap::new(),
             moved: BTreeMap::new(),
             deleted_policies: BTreeSet::new(),
+            adopted_policies: BTreeSet::new(),
             deleted_ous: BTreeSet::new(),
             product_ids: BTreeMap::new(),
             portfolio_ids: BTreeMap::new(),
@@ -364,6 +379,12 @@ impl<'a> Planner<'a> {
 
     fn warn(&mut self, code: &str, at: &Origin, msg: impl Into<String>) {
         self.diags.warning(code, at, msg);
+    }
+
+    /// A state account's key in addresses and in the workspace (`account:<key>`): the key of
+    /// the request that claims it (same e-mail and AWS name), else its AWS name (`AccountKeys`).
+    fn account_key(&self, a: &'a Account) -> &'a str {
+        self.keys.key(a)
     }
 
     /// The path of a parent id ("" for the root), if known.
@@ -577,6 +598,7 @@ mod tests {
             blueprint_origin: Origin::default(),
             account_origin: Origin::default(),
             requested_at: None,
+            adopt: None,
         };
         same_params(&pp, &dp)
     }

@@ -214,7 +214,7 @@ impl<'a> Planner<'a> {
                 .accounts
                 .iter()
                 .filter(|a| a.parent_id == ou.id)
-                .map(|a| Address::account(&a.name))
+                .map(|a| Address::account(self.account_key(a)))
                 .collect();
             deps.extend(
                 self.s

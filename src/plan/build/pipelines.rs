@@ -146,6 +146,18 @@ impl<'a> Planner<'a> {
                 .as_ref()
                 .and_then(|id| self.launched.get(&(id.as_str(), dp.name.as_str())).copied());
             let Some(pp) = existing else {
+                if let Some(at) = &dp.adopt {
+                    self.error(
+                        "adopt-missing",
+                        at,
+                        format!(
+                            "{address}: lifecycle: adopt, but account '{}' has no provisioned product named '{}' \
+                             to adopt; remove `lifecycle: adopt` to launch it",
+                            dp.account, dp.name
+                        ),
+                    );
+                    continue;
+                }
                 if !self.launchable(&address, dp) {
                     continue;
                 }
@@ -174,7 +186,12 @@ impl<'a> Planner<'a> {
                 );
                 continue;
             };
-            if !managed(&pp.tags, self.own) {
+            // `lifecycle: adopt`: the request records vend's ownership of a provisioned product
+            // launched outside vend. Its tags stay as they are: they change only through
+            // UpdateProvisionedProduct (which updates the stack, and takes tags only with a
+            // RESOURCE_UPDATE constraint allowing it), so adopting must not touch it.
+            let adopted = dp.adopt.is_some() && !managed(&pp.tags, self.own);
+            if !managed(&pp.tags, self.own) && !adopted {
                 // A provisioned product of that name exists in the account but was not launched
                 // by vend (no ownership tag): updating it would take over (or replace) someone
                 // else's stack, and launching next to it is refused by Service Catalog, whose
@@ -186,8 +203,9 @@ impl<'a> Planner<'a> {
                     &dp.origin,
                     format!(
                         "{address}: a provisioned product named '{}' already exists in account '{}' ({}) and vend \
-                         did not launch it (no {} tag); vend neither takes over nor replaces it: give the \
-                         pipeline another name, or terminate the existing one first",
+                         did not launch it (no {} tag); vend does not take it over or replace it unasked: give the \
+                         pipeline another name, add `lifecycle: adopt` to the request to take it over as it \
+                         runs, or terminate the existing one first",
                         dp.name, dp.account, pp.id, self.own
                     ),
                 );
@@ -209,8 +227,8 @@ impl<'a> Planner<'a> {
             ));
             let same_product = product.is_some_and(|p| p.id == pp.product_id);
             let new_id = if same_product { Some(pp.id.clone()) } else { None };
-            let after =
-                Payload::Pipeline(PipelineState { id: new_id, tags: merge_tags(&pp.tags, &tags), ..after });
+            let tags = if adopted { pp.tags.clone() } else { merge_tags(&pp.tags, &tags) };
+            let after = Payload::Pipeline(PipelineState { id: new_id, tags, ..after });
             if matches!(pp.status.as_str(), "UNDER_CHANGE" | "PLAN_IN_PROGRESS") {
                 self.warn(
                     "pipeline-busy",
@@ -274,10 +292,10 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let Some(acct) = self.accounts_by_id.get(pp.account_id.as_str()) else { continue };
-            if self.fates.get(&acct.name).is_some_and(|f| matches!(f, AccountFate::Skip)) {
+            if self.fates.get(self.account_key(acct)).is_some_and(|f| matches!(f, AccountFate::Skip)) {
                 continue;
             }
-            let address = Address::provisioned_pipeline(&acct.name, &pp.name);
+            let address = Address::provisioned_pipeline(self.account_key(acct), &pp.name);
             if self
                 .d
                 .pipelines
@@ -287,8 +305,12 @@ impl<'a> Planner<'a> {
                 // Still requested; only its product's creation was refused: leave it running.
                 continue;
             }
-            let before =
-                Payload::Pipeline(pipeline_state(pp, &acct.name, self.product_name(&pp.product_id), None));
+            let before = Payload::Pipeline(pipeline_state(
+                pp,
+                self.account_key(acct),
+                self.product_name(&pp.product_id),
+                None,
+            ));
             self.push(
                 Kind::ProvisionedPipeline,
                 address,

@@ -35,12 +35,39 @@ impl<'a> Planner<'a> {
                         "new SCP document in catalog/policies/",
                     );
                 }
-                Some(sp) if sp.aws_managed || !managed(&sp.tags, self.own) => {
+                Some(sp) if sp.aws_managed => {
                     self.error(
                         "unmanaged-conflict",
                         &dp.origin,
                         format!(
-                            "an SCP named '{name}' ({}) already exists and vend does not manage it; rename the document or tag the policy {}=true",
+                            "an SCP named '{name}' ({}) already exists and is managed by AWS; rename the document",
+                            sp.id
+                        ),
+                    );
+                }
+                // Declaring an existing customer SCP with the same document adopts it (as
+                // declaring an existing OU does).
+                Some(sp) if !managed(&sp.tags, self.own) && semantic_eq(&sp.content, &dp.content) => {
+                    let before = policy_state(sp);
+                    let mut after = before.clone();
+                    after.tags.insert(self.own.to_string(), "true".into());
+                    self.adopted_policies.insert(name.clone());
+                    self.push(
+                        Kind::Policy,
+                        address,
+                        Action::Adopt,
+                        Some(Payload::Policy(before)),
+                        Some(Payload::Policy(after)),
+                        vec![],
+                        "declared in catalog/policies/ with the same document; exists without the ownership tag, vend takes it over",
+                    );
+                }
+                Some(sp) if !managed(&sp.tags, self.own) => {
+                    self.error(
+                        "unmanaged-conflict",
+                        &dp.origin,
+                        format!(
+                            "an SCP named '{name}' ({}) already exists without the ownership tag {} and its document differs from this one; make the documents identical to adopt it, or rename the document",
                             sp.id, self.own
                         ),
                     );
@@ -147,14 +174,18 @@ impl<'a> Planner<'a> {
                 label: format!("account '{name}'"),
             });
         }
+        // Managed SCPs, and those this plan adopts.
+        let (own, adopted) = (self.own, self.adopted_policies.clone());
+        let vends = move |p: &Policy| !p.aws_managed && (managed(&p.tags, own) || adopted.contains(&p.name));
         let covered: BTreeSet<String> = targets.iter().filter_map(|t| t.id.clone()).collect();
         // Targets outside the workspace that hold a policy being deleted.
         for (tid, pols) in &attached {
             if covered.contains(*tid) || !pols.iter().any(|p| self.deleted_policies.contains(&p.name)) {
                 continue;
             }
-            let (address, label) = if let Some(a) = self.accounts_by_id.get(tid) {
-                (Target::account(&a.name), format!("account '{}'", a.name))
+            let (address, label) = if let Some(a) = self.accounts_by_id.get(tid).copied() {
+                let key = self.account_key(a);
+                (Target::account(key), format!("account '{key}'"))
             } else if let Some(path) = self.ou_path.get(tid) {
                 if !self.d.ous.contains_key(path)
                     && self.ou_by_path.get(path).is_some_and(|o| managed(&o.tags, self.own))
@@ -167,9 +198,7 @@ impl<'a> Planner<'a> {
             };
             let keep: Vec<String> = pols
                 .iter()
-                .filter(|p| {
-                    managed(&p.tags, self.own) && !p.aws_managed && !self.deleted_policies.contains(&p.name)
-                })
+                .filter(|p| vends(p) && !self.deleted_policies.contains(&p.name))
                 .map(|p| p.name.clone())
                 .collect();
             targets.push(Holder {
@@ -188,13 +217,10 @@ impl<'a> Planner<'a> {
             let unmanaged = if is_new || (enabled_later && current.is_empty()) {
                 1 // AWS attaches FullAWSAccess to new OUs and accounts, and everywhere on enabling
             } else {
-                current.iter().filter(|p| p.aws_managed || !managed(&p.tags, self.own)).count()
+                current.iter().filter(|p| !vends(p)).count()
             };
-            let have: BTreeSet<String> = current
-                .iter()
-                .filter(|p| !p.aws_managed && managed(&p.tags, self.own))
-                .map(|p| p.name.clone())
-                .collect();
+            let have: BTreeSet<String> =
+                current.iter().filter(|p| vends(p)).map(|p| p.name.clone()).collect();
             let want: BTreeSet<String> = t.desired.iter().cloned().collect();
             if unmanaged + want.len() > crate::workspace::MAX_SCPS_PER_TARGET {
                 self.error(
