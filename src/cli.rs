@@ -150,6 +150,9 @@ pub enum Command {
     /// Work with state snapshots.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Write a workspace from an existing organization (--aws, or --state FILE) whose first plan
+    /// only adopts; reports what it wrote and what it left out (exit 1 if anything was).
+    Import(ImportArgs),
     /// Check or list the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -370,7 +373,21 @@ pub enum SnapshotCommand {
     Save {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Also record the template body of every product version (so that `vend import
+        /// --state FILE` can write pipeline blueprints without AWS).
+        #[arg(long)]
+        templates: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Import only this OU (a path such as Workloads/prod) and what is below it.
+    #[arg(long, value_name = "PATH")]
+    pub ou: Option<String>,
+    /// Replace the catalog/ and blueprints/ of an existing workspace.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod flow;
 pub mod governance;
+pub mod import;
 pub mod metrics;
 pub mod model;
 pub mod plan;

@@ -89,7 +89,14 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
         Command::ForceUnlock(args) => flow::audit::force_unlock(&config, &args.id, args.force, console),
         Command::Audit(AuditCommand::Verify) => flow::audit::verify(&config, console),
         Command::Audit(AuditCommand::Log { json }) => flow::audit::log(&config, json, console),
-        Command::Snapshot(SnapshotCommand::Save { out }) => flow::plan::snapshot_save(&config, &out, console),
+        Command::Snapshot(SnapshotCommand::Save { out, templates }) => {
+            flow::plan::snapshot_save(&config, &out, templates, console)
+        }
+        Command::Import(args) => flow::import::import(
+            &config,
+            &flow::import::ImportOptions { ou: args.ou, force: args.force },
+            console,
+        ),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod audit;
 pub mod auth;
 pub mod confirm;
+pub mod import;
 pub mod plan;
 pub mod request;
 

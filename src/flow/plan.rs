@@ -103,7 +103,12 @@ pub fn show(file: &Path, json: bool, console: &mut dyn Console) -> anyhow::Resul
 }
 
 /// `vend snapshot save --out FILE`: the current state (AWS or the local file), format v1.
-pub fn snapshot_save(config: &Config, file: &Path, console: &mut dyn Console) -> anyhow::Result<u8> {
+pub fn snapshot_save(
+    config: &Config,
+    file: &Path,
+    templates: bool,
+    console: &mut dyn Console,
+) -> anyhow::Result<u8> {
     let mut state = if config.uses_aws() {
         // Outside a workspace no member account is named: the snapshot then holds the
         // pipelines of the caller's own account only.
@@ -123,6 +128,24 @@ pub fn snapshot_save(config: &Config, file: &Path, console: &mut dyn Console) ->
     };
     state.captured_at = now();
     state.source = if config.uses_aws() { "aws" } else { "state-file" }.into();
+    if templates {
+        let found = if config.uses_aws() {
+            let mut cloud = app::aws_cloud(config)?;
+            super::import::templates(&state, Some(&mut cloud), None)
+        } else {
+            let path = config
+                .state_file()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| config.workspace.join(".vend/state.json"));
+            super::import::templates(&state, None, Some(&path))
+        };
+        for (url, why) in &found.failed {
+            console.note(&format!("template {url} not recorded: {why}"));
+        }
+        state.templates =
+            found.ok.into_iter().map(|(url, body)| crate::model::TemplateBody { url, body }).collect();
+        state.normalize();
+    }
     fs::write_state(file, &state)?;
     console.note(&format!("Saved the state to {}.", file.display()));
     Ok(0)

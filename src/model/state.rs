@@ -46,11 +46,25 @@ pub struct State {
     /// the demo snapshot, carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_path: Option<LaunchPath>,
+    /// Optional extension of format v1 (issue 15): the bodies of product version templates,
+    /// by URL (`vend snapshot save --templates`), so that `vend import --state FILE` writes
+    /// pipeline blueprints without AWS. Not part of `fingerprint` (a template's URL names its
+    /// content; plans do not depend on bodies).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub templates: Vec<TemplateBody>,
     /// Optional extension of format v1: `sha256:` of the file's canonical content without this
     /// field ([`State::content_digest`]), written by vend when it saves a snapshot or the state
     /// file, so that a hand edit is detected. Readers verify and then clear it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+}
+
+/// A product version's template as fetched from its URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateBody {
+    pub url: String,
+    pub body: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -362,6 +376,7 @@ impl State {
                 buckets: vec![],
                 roles: vec![],
             }),
+            templates: vec![],
             digest: None,
         }
     }
@@ -399,6 +414,8 @@ impl State {
             p.versions.sort_by(|a, b| a.id.cmp(&b.id));
         }
         self.provisioned_products.sort_by(|a, b| a.id.cmp(&b.id));
+        self.templates.sort_by(|a, b| a.url.cmp(&b.url));
+        self.templates.dedup_by(|a, b| a.url == b.url);
         if let Some(l) = &mut self.launch_path {
             l.buckets.sort_by(|a, b| a.name.cmp(&b.name));
             l.roles.sort_by(|a, b| (&a.account_id, &a.name).cmp(&(&b.account_id, &b.name)));
@@ -448,6 +465,7 @@ impl State {
             && by(&self.products, |p| &p.id)
             && self.products.iter().all(|p| by(&p.versions, |v| &v.id))
             && by(&self.provisioned_products, |p| &p.id)
+            && by(&self.templates, |t| &t.url)
             && self.launch_path.as_ref().is_none_or(|l| {
                 by(&l.buckets, |b| &b.name)
                     && l.roles

@@ -22,6 +22,7 @@
 mod config;
 mod errors;
 mod read;
+mod templates;
 mod write;
 mod write_catalog;
 
@@ -139,6 +140,11 @@ struct Routes {
     template_bucket: String,
     /// The launch role names `read_state` looks up (see `AwsCloud::set_launch_roles`).
     launch_roles: BTreeSet<String>,
+    /// `vend import`: visit every ACTIVE member account a portfolio is shared with, and skip
+    /// (recording it in `unread`) one where the member role cannot be assumed.
+    search_shared: bool,
+    /// Member accounts `read_state` could not read in `search_shared` mode: (id, why).
+    unread: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for AwsCloud {
@@ -188,6 +194,25 @@ impl AwsCloud {
     /// IAM requests per role and account.
     pub fn set_launch_roles(&mut self, names: BTreeSet<String>) {
         self.routes.launch_roles = names;
+    }
+
+    /// `vend import`: `read_state` searches every ACTIVE member account that a portfolio is
+    /// shared with (to the organization, an OU above it, or the account) for provisioned
+    /// products, as there is no workspace yet to name them; an account where the member role
+    /// cannot be assumed is skipped and listed by `unread_accounts`.
+    pub fn search_shared_accounts(&mut self) {
+        self.routes.search_shared = true;
+    }
+
+    /// The member accounts the last `read_state` could not search (`search_shared_accounts`):
+    /// (account id, the error).
+    pub fn unread_accounts(&self) -> &[(String, String)] {
+        &self.routes.unread
+    }
+
+    /// The region the regional clients use.
+    pub fn region(&self) -> Option<String> {
+        self.conf.region().map(|r| r.to_string())
     }
 
     /// Use `role` (instead of `OrganizationAccountAccessRole`) in member accounts.
@@ -318,6 +343,7 @@ impl Cloud for AwsCloud {
             let (me, partition) = w.caller().await.map_err(read_gave_up)?;
             let bucket = w.routes.template_bucket.replace("{management}", &state.organization.management_account_id);
             state.launch_path = Some(reader.launch_path(&bucket, &me).await.map_err(read_gave_up)?);
+            let shared = if w.routes.search_shared { shared_accounts(&state) } else { BTreeSet::new() };
             let members: Vec<(String, String)> = state
                 .accounts
                 .iter()
@@ -325,13 +351,22 @@ impl Cloud for AwsCloud {
                     a.id != me
                         && a.state == "ACTIVE"
                         && (w.routes.pipeline_accounts.contains(&a.name)
+                            || shared.contains(&a.id)
                             || a.tags.get(PIPELINES_TAG).is_some_and(|v| v == "true"))
                 })
                 .map(|a| (a.id.clone(), a.name.clone()))
                 .collect();
             let mut clients = vec![];
+            w.routes.unread.clear();
             for (account, name) in members {
-                let m = w.member(&account).await.map_err(|e| {
+                let m = w.member(&account).await;
+                if w.routes.search_shared
+                    && let Err(e) = &m
+                {
+                    w.routes.unread.push((account.clone(), format!("{name}: {}", e.message)));
+                    continue;
+                }
+                let m = m.map_err(|e| {
                     let e = read_gave_up(e);
                     let role = format!("arn:{partition}:iam::{account}:role/{}", w.routes.member_role_name);
                     CloudError {
@@ -411,4 +446,36 @@ impl Cloud for AwsCloud {
         }
         result
     }
+}
+
+/// The ids of the accounts a portfolio of `state` is shared with: every account for an
+/// organization share, the accounts below a shared OU (at any depth), a shared account.
+fn shared_accounts(state: &State) -> BTreeSet<String> {
+    let parent: HashMap<&str, &str> =
+        state.organizational_units.iter().map(|o| (o.id.as_str(), o.parent_id.as_str())).collect();
+    let mut out = BTreeSet::new();
+    for share in state.portfolios.iter().flat_map(|p| &p.shares) {
+        match share.share_type.as_str() {
+            "ORGANIZATION" => out.extend(state.accounts.iter().map(|a| a.id.clone())),
+            "ACCOUNT" => {
+                out.insert(share.value.clone());
+            }
+            _ => {
+                for a in &state.accounts {
+                    let mut at = a.parent_id.as_str();
+                    for _ in 0..8 {
+                        if at == share.value {
+                            out.insert(a.id.clone());
+                            break;
+                        }
+                        match parent.get(at) {
+                            Some(p) => at = p,
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }

@@ -201,6 +201,7 @@ impl Reader {
             products: vec![],
             provisioned_products: vec![],
             launch_path: None,
+            templates: vec![],
             digest: None,
         })
     }

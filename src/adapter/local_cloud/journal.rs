@@ -353,6 +353,26 @@ impl LocalCloud {
         Ok(cloud.state())
     }
 
+    /// The template bodies uploaded through the cloud of the state file at `path` (URL ->
+    /// body), as its journal holds them; read only. Empty without a journal, or with one that
+    /// belongs to another state.
+    pub fn uploaded_templates(path: &Path, state: &State) -> std::collections::BTreeMap<String, String> {
+        let journal = Self::journal_path(path);
+        let Ok(bytes) = std::fs::read(&journal) else {
+            return Default::default();
+        };
+        match resume(&journal, state.clone(), &state.fingerprint(), &bytes) {
+            Ok(resumed) => {
+                let mut cloud = LocalCloud::over(resumed.state, resumed.x, None);
+                for r in resumed.records {
+                    cloud.replay_record(r);
+                }
+                std::mem::take(&mut cloud.x.templates)
+            }
+            Err(_) => Default::default(),
+        }
+    }
+
     /// Where the journal of the state file `state_path` lives: `<file name>.journal` beside it.
     pub fn journal_path(state_path: &Path) -> PathBuf {
         let name = state_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

@@ -1,0 +1,213 @@
+//! `vend import`: read the organization (AWS with `--aws`, else a snapshot or state file),
+//! fetch the templates of its product versions, build the workspace (`crate::import`) and put
+//! it in place so that an interrupted import leaves nothing half-written: every file is
+//! written into a fresh folder beside `catalog/` and `blueprints/` first, then the two folders
+//! are moved in by rename (with `--force`, the old ones are moved aside first and removed
+//! last). Reports what it wrote and what it left out; exit 1 when anything was left out.
+
+use super::Console;
+use crate::adapter::aws::AwsCloud;
+use crate::adapter::fs;
+use crate::adapter::local_cloud::LocalCloud;
+use crate::app;
+use crate::config::Config;
+use crate::import::{self, Import};
+use crate::model::State;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// `vend import`'s options.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Import only this OU path and what is below it.
+    pub ou: Option<String>,
+    /// Replace an existing workspace's `catalog/` and `blueprints/`.
+    pub force: bool,
+}
+
+/// The folders an import writes.
+const TOPS: [&str; 2] = ["catalog", "blueprints"];
+/// The staging folder's name prefix (in the workspace, so the moves are renames).
+const STAGING: &str = ".vend-import-";
+
+/// `vend import`.
+pub fn import(config: &Config, args: &ImportOptions, console: &mut dyn Console) -> anyhow::Result<u8> {
+    let root = &config.workspace;
+    if !args.force
+        && let Some(top) = TOPS.iter().find(|t| non_empty(&root.join(t)))
+    {
+        anyhow::bail!(
+            "{} already holds a workspace ({top}/ is not empty); import into an empty folder (-C DIR), or add --force to replace its catalog/ and blueprints/",
+            root.display()
+        );
+    }
+    let (state, templates, unread, region) = read(config)?;
+    let opts = import::Options {
+        region,
+        ou: args.ou.clone(),
+        ownership_tag: crate::model::Settings::default().ownership_tag,
+    };
+    let Import { files, mut report } =
+        import::build(&state, &templates.ok, &opts).map_err(anyhow::Error::msg)?;
+    for (url, why) in &templates.failed {
+        report.notes.push(format!("template {url}: {why}"));
+    }
+    for (account, why) in unread {
+        report.left_out.push(import::LeftOut {
+            what: format!("provisioned products in account {account}"),
+            reason: format!("the account could not be searched: {why}"),
+        });
+    }
+    place(root, &files, args.force)?;
+    console.say(&format!("Imported the organization {} into {}:", state.organization.id, root.display()));
+    for c in &report.counts {
+        console.say(&format!("  {c}"));
+    }
+    console.say(&format!("  {} files written under catalog/ and blueprints/", files.len()));
+    section(console, "Renamed (names that are not file names, or repeat):", &report.renamed);
+    section(console, "To fill in (AWS never returns NoEcho parameter values):", &report.fill_in);
+    section(console, "Notes:", &report.notes);
+    let left: Vec<String> = report.left_out.iter().map(|l| format!("{}: {}", l.what, l.reason)).collect();
+    section(console, "Left out (not in the workspace; vend leaves it as it is):", &left);
+    let next = if config.uses_aws() { "vend plan --aws" } else { "vend plan" };
+    if left.is_empty() {
+        console.say(&format!(
+            "Nothing was left out. Next: `{next}` shows only adoptions; apply it to take ownership."
+        ));
+        Ok(0)
+    } else {
+        console.say(&format!("{} item(s) were left out (see above). Next: `{next}`.", left.len()));
+        Ok(1)
+    }
+}
+
+fn section(console: &mut dyn Console, title: &str, lines: &[String]) {
+    if lines.is_empty() {
+        return;
+    }
+    console.say(title);
+    for l in lines {
+        console.say(&format!("  - {l}"));
+    }
+}
+
+fn non_empty(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
+}
+
+/// Template bodies fetched, and the URLs that could not be read (URL -> why).
+#[derive(Debug, Default)]
+pub struct Templates {
+    pub ok: BTreeMap<String, String>,
+    pub failed: BTreeMap<String, String>,
+}
+
+/// The template URLs of `state`'s product versions.
+fn urls(s: &State) -> Vec<String> {
+    let mut u: Vec<String> =
+        s.products.iter().flat_map(|p| p.versions.iter().map(|v| v.template_url.clone())).collect();
+    u.sort();
+    u.dedup();
+    u
+}
+
+/// The template body of each product version of `state`: from S3 through `aws`, else from the
+/// state file at `path` (its `templates`, and what was uploaded through its cloud).
+pub fn templates(state: &State, aws: Option<&mut AwsCloud>, path: Option<&Path>) -> Templates {
+    let mut t = Templates::default();
+    if let Some(cloud) = aws {
+        for (url, body) in cloud.template_bodies(&urls(state)) {
+            match body {
+                Ok(b) => t.ok.insert(url, b),
+                Err(e) => t.failed.insert(url, e),
+            };
+        }
+        return t;
+    }
+    let uploaded = path.map(|p| LocalCloud::uploaded_templates(p, state)).unwrap_or_default();
+    for url in urls(state) {
+        let body = state.templates.iter().find(|x| x.url == url).map(|x| x.body.clone());
+        match body.or_else(|| uploaded.get(&url).cloned()) {
+            Some(b) => t.ok.insert(url, b),
+            None => t.failed.insert(url, "the state file holds no body for it".into()),
+        };
+    }
+    t
+}
+
+type Read = (State, Templates, Vec<(String, String)>, String);
+
+/// The organization, its templates, the member accounts that could not be searched, and the
+/// region for `vend.yaml`.
+fn read(config: &Config) -> anyhow::Result<Read> {
+    if config.uses_aws() {
+        let mut cloud = app::aws_cloud(config)?;
+        cloud.search_shared_accounts();
+        let state = crate::port::Cloud::read_state(&mut cloud)
+            .map_err(|e| anyhow::anyhow!("reading the organization from AWS: {e}"))?;
+        let t = templates(&state, Some(&mut cloud), None);
+        let region =
+            config.aws.region.clone().or_else(|| cloud.region()).unwrap_or_else(|| "us-east-1".into());
+        return Ok((state, t, cloud.unread_accounts().to_vec(), region));
+    }
+    let path: PathBuf = match config.state_file() {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let default = config.workspace.join(".vend").join("state.json");
+            if !default.exists() {
+                anyhow::bail!(
+                    "vend import reads an organization: add --aws (the live organization), or --state FILE (a snapshot, e.g. from `vend snapshot save --aws --templates`)"
+                );
+            }
+            default
+        }
+    };
+    let state = LocalCloud::catch_up(&path, fs::read_state(&path)?)?;
+    let t = templates(&state, None, Some(&path));
+    // The region the template bucket is in, when the state knows it.
+    let region = state
+        .launch_path
+        .as_ref()
+        .and_then(|l| l.buckets.iter().find(|b| !b.region.is_empty()).map(|b| b.region.clone()))
+        .unwrap_or_else(|| "us-east-1".into());
+    Ok((state, t, vec![], region))
+}
+
+/// Write `files` into a staging folder in `root`, then move `catalog/` and `blueprints/` in.
+fn place(root: &Path, files: &BTreeMap<String, Vec<u8>>, force: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(root).map_err(|e| anyhow::anyhow!("creating {}: {e}", root.display()))?;
+    // Staging folders an interrupted import left behind.
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(STAGING) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let staging = root.join(format!("{STAGING}{}", std::process::id()));
+    let io = |p: &Path, e: std::io::Error| anyhow::anyhow!("{}: {e}", p.display());
+    for (rel, bytes) in files {
+        let path = staging.join("new").join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| io(&path, e))?;
+    }
+    for top in TOPS {
+        let from = staging.join("new").join(top);
+        let to = root.join(top);
+        if to.exists() {
+            if !force && non_empty(&to) {
+                anyhow::bail!("{} appeared while importing; nothing was changed", to.display());
+            }
+            let old = staging.join("old");
+            std::fs::create_dir_all(&old).map_err(|e| io(&old, e))?;
+            std::fs::rename(&to, old.join(top)).map_err(|e| io(&to, e))?;
+        }
+        if from.exists() {
+            std::fs::rename(&from, &to).map_err(|e| io(&from, e))?;
+        }
+    }
+    std::fs::remove_dir_all(&staging).map_err(|e| io(&staging, e))?;
+    Ok(())
+}

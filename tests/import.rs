@@ -1,0 +1,191 @@
+//! `vend import` from a state file (issue 15), through the binary: a generated brownfield
+//! organization (`brownfield/`) imports with nothing left out; the first plan has only
+//! `adopt` changes; applying it succeeds and changes no provisioned product; the re-plan is
+//! empty; every OU, account, SCP attachment, portfolio, product, version, share and
+//! provisioned product is in the workspace with the same parent, targets and version; the
+//! output is deterministic; a non-empty workspace is refused without --force; `--ou` imports a
+//! subtree whose plan also only adopts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod brownfield;
+mod common;
+
+use common::{changes, text, vend_in};
+use std::collections::BTreeMap;
+use std::path::Path;
+use vend::model::State;
+
+/// Accounts of the CI-sized organization (`VEND_IMPORT_ACCOUNTS` for the long variant).
+fn size() -> usize {
+    std::env::var("VEND_IMPORT_ACCOUNTS").ok().and_then(|v| v.parse().ok()).unwrap_or(120)
+}
+
+fn write_state(dir: &Path, state: &State) -> std::path::PathBuf {
+    let path = dir.join("org.state.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(state).unwrap()).unwrap();
+    path
+}
+
+fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for top in ["catalog", "blueprints"] {
+        walk(&dir.join(top), top, &mut out);
+    }
+    out
+}
+
+fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, &format!("{rel}/{name}"), out);
+        } else {
+            out.insert(format!("{rel}/{name}"), std::fs::read(&p).unwrap());
+        }
+    }
+}
+
+fn plan_json(ws: &Path, cfg: &Path, state: &str) -> serde_json::Value {
+    let out = vend_in(ws, cfg, &["--state", state, "plan", "--json"]);
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(2) || out.status.code() == Some(1),
+        "{}",
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)))
+}
+
+#[test]
+fn a_brownfield_organization_imports_and_its_first_plan_only_adopts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("cfg");
+    let state = brownfield::organization(size(), 50);
+    let state_path = write_state(tmp.path(), &state);
+    let sp = state_path.to_str().unwrap();
+    let ws = tmp.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+
+    let out = vend_in(&ws, &cfg, &["--state", sp, "import"]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}\n{}", text(&out.stderr));
+    assert!(report.contains("Nothing was left out"), "{report}");
+    assert!(report.contains("To fill in"), "the NoEcho parameters are reported: {report}");
+    assert!(report.contains("'Shared Services'"), "repeated names are reported: {report}");
+    assert!(!ws.join(".vend-import-").exists());
+
+    // Deterministic: the same organization gives the same bytes.
+    let first = files_of(&ws);
+    let again = tmp.path().join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    assert_eq!(vend_in(&again, &cfg, &["--state", sp, "import"]).status.code(), Some(0));
+    assert_eq!(first, files_of(&again), "two imports of one organization differ");
+
+    // Everything is in the workspace, where it is in the organization.
+    let ws_text = |p: &str| String::from_utf8(first[p].clone()).unwrap();
+    for a in state.accounts.iter().filter(|a| a.id != brownfield::MGMT) {
+        let file = first
+            .iter()
+            .find(|(p, b)| {
+                p.starts_with("catalog/accounts/") && text(b).contains(&format!("email: {}", a.email))
+            })
+            .map(|(p, _)| p.clone())
+            .unwrap_or_else(|| panic!("no request for {} ({})", a.name, a.id));
+        assert!(ws_text(&file).contains("lifecycle: adopt"), "{file}");
+    }
+    for p in state.policies.iter().filter(|p| !p.aws_managed) {
+        assert_eq!(first[&format!("catalog/policies/{}.json", p.name)], p.content.as_bytes());
+    }
+    let portfolios = ws_text("catalog/portfolios.yaml");
+    for product in brownfield::PRODUCTS {
+        for v in ["v1", "v2", "v3"] {
+            let dir = if product == "Data Pipeline" { "data-pipeline" } else { product };
+            assert_eq!(
+                ws_text(&format!("blueprints/pipelines/{dir}/{v}/template.yaml")),
+                brownfield::template(product, v)
+            );
+        }
+    }
+    assert!(portfolios.contains("Delivery Pipelines"), "{portfolios}");
+    let pipelines = first.keys().filter(|p| p.starts_with("catalog/pipelines/")).count();
+    assert_eq!(pipelines, state.provisioned_products.len());
+
+    // The first plan only adopts.
+    let plan = plan_json(&ws, &cfg, sp);
+    assert_eq!(plan["applyable"], true, "{:#}", plan["diagnostics"]);
+    let errors: Vec<&serde_json::Value> =
+        plan["diagnostics"].as_array().unwrap().iter().filter(|d| d["severity"] == "error").collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let all = changes(&plan);
+    let other: Vec<&(String, String)> = all.iter().filter(|(_, a)| a != "adopt").collect();
+    assert!(other.is_empty(), "not only adoptions: {other:#?}");
+    let count = |kind: &str| all.iter().filter(|(a, _)| a.starts_with(&format!("{kind}:"))).count();
+    let members = state.accounts.iter().filter(|a| a.id != brownfield::MGMT && a.state == "ACTIVE").count();
+    assert_eq!(count("account"), members, "every ACTIVE member account is adopted");
+    assert_eq!(count("ou"), state.organizational_units.len());
+    assert_eq!(count("policy"), 20);
+    assert_eq!(count("portfolio"), 1);
+    assert_eq!(count("product"), 2);
+    assert_eq!(count("product_version"), 6);
+    assert_eq!(count("provisioned_pipeline"), 0, "adopting a pipeline changes nothing in AWS");
+
+    // Apply: succeeds, updates no provisioned product; the re-plan is empty.
+    let out = vend_in(&ws, &cfg, &["--state", sp, "apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let after: State = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+    for (before, now) in state.provisioned_products.iter().zip(&after.provisioned_products) {
+        assert_eq!((&before.id, &before.version_id, &before.params), (&now.id, &now.version_id, &now.params));
+    }
+    let replan = plan_json(&ws, &cfg, sp);
+    assert_eq!(changes(&replan), vec![], "{:#}", replan["diagnostics"]);
+    assert_eq!(vend_in(&ws, &cfg, &["--state", sp, "plan", "--detailed-exitcode"]).status.code(), Some(0));
+}
+
+#[test]
+fn an_existing_workspace_is_refused_without_force_and_replaced_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("cfg");
+    let state = brownfield::organization(30, 12);
+    let state_path = write_state(tmp.path(), &state);
+    let sp = state_path.to_str().unwrap();
+    let ws = tmp.path().join("ws");
+    std::fs::create_dir_all(ws.join("catalog")).unwrap();
+    std::fs::write(ws.join("catalog/vend.yaml"), "region: us-east-1\n").unwrap();
+    let out = vend_in(&ws, &cfg, &["--state", sp, "import"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--force"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(ws.join("catalog/vend.yaml")).unwrap(), "region: us-east-1\n");
+    let out = vend_in(&ws, &cfg, &["--state", sp, "import", "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(std::fs::read_to_string(ws.join("catalog/vend.yaml")).unwrap().contains("management_account"));
+    // Without a state to read, the command says what it needs.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = vend_in(&empty, &cfg, &["import"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--state FILE"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_subtree_imports_with_only_adoptions_and_an_unknown_ou_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("cfg");
+    let state = brownfield::organization(size(), 50);
+    let state_path = write_state(tmp.path(), &state);
+    let sp = state_path.to_str().unwrap();
+    let ws = tmp.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    let out = vend_in(&ws, &cfg, &["--state", sp, "import", "--ou", "Workloads"]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+    let plan = plan_json(&ws, &cfg, sp);
+    assert_eq!(plan["applyable"], true, "{:#}", plan["diagnostics"]);
+    let all = changes(&plan);
+    assert!(all.iter().all(|(_, a)| a == "adopt"), "{all:#?}");
+    assert!(all.iter().any(|(a, _)| a == "ou:Workloads"));
+    assert!(!all.iter().any(|(a, _)| a.starts_with("ou:Core")), "{all:#?}");
+    let out = vend_in(tmp.path(), &cfg, &["-C", "x", "--state", sp, "import", "--ou", "Nowhere"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Nowhere"), "{}", text(&out.stderr));
+}
