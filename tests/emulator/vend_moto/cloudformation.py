@@ -89,6 +89,19 @@ def template_parameters(url: str) -> dict[str, dict] | None:
     return {str(k): (v if isinstance(v, dict) else {}) for k, v in params.items()} if isinstance(params, dict) else {}
 
 
+# What DescribeStacks answers for a NoEcho parameter: "If you set the NoEcho attribute to true,
+# CloudFormation returns the parameter value masked as asterisks ... for any calls that describe
+# the stack or stack events" (CloudFormation User Guide, "Parameters template section syntax",
+# NoEcho: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html).
+# The API answers four asterisks.
+MASK = "****"
+
+
+def no_echo(declared: dict[str, dict] | None) -> list[str]:
+    """The parameters the template declares with `NoEcho: true` (scalars are strings here)."""
+    return sorted(n for n, d in (declared or {}).items() if str(d.get("NoEcho", "")).lower() == "true")
+
+
 def stack_params(declared: dict[str, dict] | None, given: list[dict], previous: dict[str, str] | None) -> dict[str, str]:
     """The parameters CloudFormation would report for a stack: defaults, overlaid by the given
     values (UsePreviousValue keeps the previous one). Raises InvalidParametersException for a
@@ -159,7 +172,10 @@ def _stack_xml(stack: dict) -> str:
     _member(x, "StackStatus", stack["StackStatus"])
     _member(x, "DisableRollback", "false")
     x.append("<Parameters>")
+    hidden = set(stack.get("NoEcho") or [])
     for k, v in sorted(stack["Parameters"].items()):
+        if k in hidden:
+            v = MASK
         x.append("<member>")
         _member(x, "ParameterKey", k)
         _member(x, "ParameterValue", v)

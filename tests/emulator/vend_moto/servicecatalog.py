@@ -15,7 +15,7 @@ from moto.servicecatalog.responses import ServiceCatalogResponse
 
 from . import control, rules
 from .checks import check_length, check_tags
-from .cloudformation import stack_params, template_parameters
+from .cloudformation import no_echo, stack_params, template_parameters
 from .errors import bad_request, invalid, not_found
 from .util import dumps, now, page, rid
 
@@ -1110,7 +1110,8 @@ def provision_product(self):
             raise rules.refuse("servicecatalog.provisioned-name-unique", f"A provisioned product named {name} already exists.")
         _check_tags(a.get("Tags"))
         # The stack's parameters, checked against the template now (as AWS does at the call).
-        params = stack_params(_declared(art), a.get("ProvisioningParameters") or [], None)
+        declared = _declared(art)
+        params = stack_params(declared, a.get("ProvisioningParameters") or [], None)
         ppid = rid("pp-")
         stack_name = f"SC-{self.current_account}-{ppid}"
         pp = {
@@ -1128,6 +1129,7 @@ def provision_product(self):
             "PathId": a.get("PathId"),
             "Tags": tags_dict(a.get("Tags")),
             "Parameters": params,
+            "NoEcho": no_echo(declared),
             "UserArn": f"arn:aws:iam::{self.current_account}:root",
             "StackId": f"arn:aws:cloudformation:{self.region}:{self.current_account}:stack/{stack_name}/{uuid.uuid4()}",
             "StackName": stack_name,
@@ -1155,10 +1157,12 @@ def update_provisioned_product(self):
         _check_launch_role(self, prod["Id"])
         # Parameters not given keep their previous value (UsePreviousValue likewise); new ones
         # of the new version's template take their defaults.
-        params = stack_params(_declared(art), a.get("ProvisioningParameters") or [], pp["Parameters"])
+        declared = _declared(art)
+        params = stack_params(declared, a.get("ProvisioningParameters") or [], pp["Parameters"])
         pp["ProductId"], pp["ProductName"] = prod["Id"], prod["Name"]
         pp["ProvisioningArtifactId"], pp["ProvisioningArtifactName"] = art["Id"], art["Name"]
         pp["Parameters"] = params
+        pp["NoEcho"] = no_echo(declared)
         if a.get("Tags") is not None:
             pp["Tags"] = tags_dict(a.get("Tags"))
         rec = _record(self, pp, "UPDATE_PROVISIONED_PRODUCT", a.get("UpdateToken"), params)
@@ -1241,10 +1245,16 @@ def _finish(st: State, rec: dict) -> None:
                 "StackStatus": "CREATE_COMPLETE",
                 "CreationTime": now(),
                 "Parameters": dict(rec["params"] or {}),
+                "NoEcho": list(pp.get("NoEcho") or []),
                 "Tags": dict(pp["Tags"]),
             }
         else:
-            stack.update(StackStatus="UPDATE_COMPLETE", LastUpdatedTime=now(), Parameters=dict(rec["params"] or {}))
+            stack.update(
+                StackStatus="UPDATE_COMPLETE",
+                LastUpdatedTime=now(),
+                Parameters=dict(rec["params"] or {}),
+                NoEcho=list(pp.get("NoEcho") or []),
+            )
         pp["PhysicalId"] = pp["StackId"]
 
 
