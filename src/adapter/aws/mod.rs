@@ -40,6 +40,7 @@ use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
 use config::{CALL_ATTEMPTS, in_workspace_region, org_client, read_retries, retry_partition, s3_client};
 use errors::{classify, read_gave_up};
+use futures_util::stream::{self, StreamExt};
 use read::{Reader, each, provisioned};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -344,22 +345,46 @@ impl Cloud for AwsCloud {
             let bucket = w.routes.template_bucket.replace("{management}", &state.organization.management_account_id);
             state.launch_path = Some(reader.launch_path(&bucket, &me).await.map_err(read_gave_up)?);
             let shared = if w.routes.search_shared { shared_accounts(&state) } else { BTreeSet::new() };
+            // Accounts vend has (or will have) pipelines in, as opposed to those only searched.
+            let named = |a: &crate::model::Account| {
+                w.routes.pipeline_accounts.contains(&a.name)
+                    || a.tags.get(PIPELINES_TAG).is_some_and(|v| v == "true")
+            };
+            let launching: BTreeSet<String> = state.accounts.iter().filter(|a| named(a)).map(|a| a.id.clone()).collect();
             let members: Vec<(String, String)> = state
                 .accounts
                 .iter()
-                .filter(|a| {
-                    a.id != me
-                        && a.state == "ACTIVE"
-                        && (w.routes.pipeline_accounts.contains(&a.name)
-                            || shared.contains(&a.id)
-                            || a.tags.get(PIPELINES_TAG).is_some_and(|v| v == "true"))
-                })
+                .filter(|a| a.id != me && a.state == "ACTIVE" && (named(a) || shared.contains(&a.id)))
                 .map(|a| (a.id.clone(), a.name.clone()))
                 .collect();
+            // The member role in each of them, a few accounts at a time (an import searches
+            // hundreds); in account order, so what is reported does not depend on timing.
+            let assumed: Vec<(String, String, Result<Member, CloudError>)> = {
+                let (sts, conf, role) = (w.sts.clone(), w.conf, w.routes.member_role_name.clone());
+                let (sts, role, partition) = (&sts, &role, &partition);
+                let cached: HashMap<String, Member> =
+                    members.iter().filter_map(|(a, _)| w.cached_member(a).map(|m| (a.clone(), m))).collect();
+                stream::iter(members)
+                    .map(|(account, name)| {
+                        let cached = cached.get(&account).cloned();
+                        async move {
+                            let m = match cached {
+                                Some(m) => Ok(m),
+                                None => write::assume_member(sts, conf, partition, role, &account).await,
+                            };
+                            (account, name, m)
+                        }
+                    })
+                    .buffered(READ_CONCURRENCY)
+                    .collect()
+                    .await
+            };
             let mut clients = vec![];
             w.routes.unread.clear();
-            for (account, name) in members {
-                let m = w.member(&account).await;
+            for (account, name, m) in assumed {
+                if let Ok(m) = &m {
+                    w.routes.members.insert(account.clone(), m.clone());
+                }
                 if w.routes.search_shared
                     && let Err(e) = &m
                 {
@@ -401,8 +426,17 @@ impl Cloud for AwsCloud {
             }
             let names: Vec<String> = names.into_iter().collect();
             if !names.is_empty() {
+                // An account only searched (`search_shared_accounts`) matters only where it has
+                // provisioned products: a plan of the workspace an import writes visits just those.
+                let with_products: BTreeSet<&str> =
+                    state.provisioned_products.iter().map(|p| p.account_id.as_str()).collect();
                 let mut readers = vec![(me.clone(), reader.clone())];
-                readers.extend(clients.iter().map(|(a, m)| (a.clone(), m.read.clone())));
+                readers.extend(
+                    clients
+                        .iter()
+                        .filter(|(a, _)| launching.contains(a) || with_products.contains(a.as_str()))
+                        .map(|(a, m)| (a.clone(), m.read.clone())),
+                );
                 let roles = each(readers, |(account, r)| {
                     let names = &names;
                     async move { r.launch_roles(&account, names).await.map_err(read_gave_up) }

@@ -53,51 +53,65 @@ impl Writer<'_> {
     /// the member role's credentials (STS AssumeRole once, again when they are about to expire).
     pub(super) async fn member(&mut self, account: &str) -> Result<Member, CloudError> {
         let (_, partition) = self.caller().await?;
-        let soon = std::time::SystemTime::now() + Duration::from_secs(300);
-        if let Some(m) = self.routes.members.get(account)
-            && m.expires.is_none_or(|e| e > soon)
-        {
-            return Ok(m.clone());
+        if let Some(m) = self.cached_member(account) {
+            return Ok(m);
         }
-        let role = format!("arn:{partition}:iam::{account}:role/{}", self.routes.member_role_name);
-        let out = self
-            .sts
-            .assume_role()
-            .role_arn(&role)
-            .role_session_name("vend")
-            .send()
-            .await
-            .map_err(|e| classify("AssumeRole", e))?;
-        let creds = out.credentials().ok_or_else(|| {
-            CloudError::hard("AssumeRole", format!("AssumeRole {role}: no credentials in the answer"))
-        })?;
-        let expires = std::time::SystemTime::try_from(*creds.expiration()).ok();
-        let provider = sc::config::Credentials::new(
-            creds.access_key_id(),
-            creds.secret_access_key(),
-            Some(creds.session_token().to_string()),
-            expires,
-            "vend-member-role",
-        );
-        let conf = self
-            .conf
-            .to_builder()
-            .credentials_provider(sc::config::SharedCredentialsProvider::new(provider))
-            .build();
-        let m = Member {
-            sc: sc::Client::from_conf(
-                sc::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
-            ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
-            ),
-            read: Reader::new(&conf),
-            expires,
-        };
+        let m =
+            assume_member(&self.sts, self.conf, &partition, &self.routes.member_role_name, account).await?;
         self.routes.members.insert(account.to_string(), m.clone());
         Ok(m)
     }
 
+    /// The member role's clients in `account` already assumed, unless they are about to expire.
+    pub(super) fn cached_member(&self, account: &str) -> Option<Member> {
+        let soon = std::time::SystemTime::now() + Duration::from_secs(300);
+        self.routes.members.get(account).filter(|m| m.expires.is_none_or(|e| e > soon)).cloned()
+    }
+}
+
+/// Clients acting in member `account` as `role_name` (STS AssumeRole with `sts`, the caller's).
+/// Takes no `Writer`, so `read_state` can assume the roles of many accounts at once.
+pub(super) async fn assume_member(
+    sts: &aws_sdk_sts::Client,
+    conf: &aws_config::SdkConfig,
+    partition: &str,
+    role_name: &str,
+    account: &str,
+) -> Result<Member, CloudError> {
+    let role = format!("arn:{partition}:iam::{account}:role/{role_name}");
+    let out = sts
+        .assume_role()
+        .role_arn(&role)
+        .role_session_name("vend")
+        .send()
+        .await
+        .map_err(|e| classify("AssumeRole", e))?;
+    let creds = out.credentials().ok_or_else(|| {
+        CloudError::hard("AssumeRole", format!("AssumeRole {role}: no credentials in the answer"))
+    })?;
+    let expires = std::time::SystemTime::try_from(*creds.expiration()).ok();
+    let provider = sc::config::Credentials::new(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_string()),
+        expires,
+        "vend-member-role",
+    );
+    let conf =
+        conf.to_builder().credentials_provider(sc::config::SharedCredentialsProvider::new(provider)).build();
+    Ok(Member {
+        sc: sc::Client::from_conf(
+            sc::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
+        ),
+        iam: aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
+        ),
+        read: Reader::new(&conf),
+        expires,
+    })
+}
+
+impl Writer<'_> {
     /// An IAM client acting in `account`: the caller's own, or the member role's there.
     pub(super) async fn iam_for(&mut self, account: &str) -> Result<aws_sdk_iam::Client, CloudError> {
         let (me, _) = self.caller().await?;
