@@ -373,10 +373,11 @@ pub enum SnapshotCommand {
     Save {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// Also record the template body of every product version (so that `vend import
-        /// --state FILE` can write pipeline blueprints without AWS).
+        /// Save what `vend import --state FILE` needs: with --aws, every member account a
+        /// portfolio is shared with searched for provisioned products (as `vend import` reads),
+        /// and the template body of every product version. Exit 1 if part of it could not be read.
         #[arg(long)]
-        templates: bool,
+        for_import: bool,
     },
 }
 

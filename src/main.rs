@@ -89,8 +89,8 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
         Command::ForceUnlock(args) => flow::audit::force_unlock(&config, &args.id, args.force, console),
         Command::Audit(AuditCommand::Verify) => flow::audit::verify(&config, console),
         Command::Audit(AuditCommand::Log { json }) => flow::audit::log(&config, json, console),
-        Command::Snapshot(SnapshotCommand::Save { out, templates }) => {
-            flow::plan::snapshot_save(&config, &out, templates, console)
+        Command::Snapshot(SnapshotCommand::Save { out, for_import }) => {
+            flow::plan::snapshot_save(&config, &out, for_import, console)
         }
         Command::Import(args) => flow::import::import(
             &config,

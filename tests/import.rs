@@ -12,7 +12,6 @@ mod brownfield;
 mod common;
 
 use common::{changes, text, vend_in};
-use std::collections::BTreeMap;
 use std::path::Path;
 use vend::model::State;
 
@@ -27,25 +26,24 @@ fn write_state(dir: &Path, state: &State) -> std::path::PathBuf {
     path
 }
 
-fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    for top in ["catalog", "blueprints"] {
-        walk(&dir.join(top), top, &mut out);
-    }
-    out
+/// A temp dir with a key config dir, the brownfield organization as a state file, and an
+/// empty `ws/` to import into.
+struct Setup {
+    tmp: tempfile::TempDir,
+    cfg: std::path::PathBuf,
+    state: State,
+    state_path: String,
+    ws: std::path::PathBuf,
 }
 
-fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, Vec<u8>>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, &format!("{rel}/{name}"), out);
-        } else {
-            out.insert(format!("{rel}/{name}"), std::fs::read(&p).unwrap());
-        }
-    }
+fn setup(accounts: usize, ous: usize) -> Setup {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("cfg");
+    let state = brownfield::organization(accounts, ous);
+    let state_path = write_state(tmp.path(), &state).to_str().unwrap().to_string();
+    let ws = tmp.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    Setup { tmp, cfg, state, state_path, ws }
 }
 
 fn plan_json(ws: &Path, cfg: &Path, state: &str) -> serde_json::Value {
@@ -60,13 +58,8 @@ fn plan_json(ws: &Path, cfg: &Path, state: &str) -> serde_json::Value {
 
 #[test]
 fn a_brownfield_organization_imports_and_its_first_plan_only_adopts() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("cfg");
-    let state = brownfield::organization(size(), 50);
-    let state_path = write_state(tmp.path(), &state);
-    let sp = state_path.to_str().unwrap();
-    let ws = tmp.path().join("ws");
-    std::fs::create_dir_all(&ws).unwrap();
+    let Setup { tmp, cfg, state, state_path, ws } = setup(size(), 50);
+    let sp = state_path.as_str();
 
     let out = vend_in(&ws, &cfg, &["--state", sp, "import"]);
     let report = text(&out.stdout);
@@ -77,11 +70,11 @@ fn a_brownfield_organization_imports_and_its_first_plan_only_adopts() {
     assert!(!ws.join(".vend-import-").exists());
 
     // Deterministic: the same organization gives the same bytes.
-    let first = files_of(&ws);
+    let first = brownfield::files_of(&ws);
     let again = tmp.path().join("again");
     std::fs::create_dir_all(&again).unwrap();
     assert_eq!(vend_in(&again, &cfg, &["--state", sp, "import"]).status.code(), Some(0));
-    assert_eq!(first, files_of(&again), "two imports of one organization differ");
+    assert_eq!(first, brownfield::files_of(&again), "two imports of one organization differ");
 
     // Everything is in the workspace, where it is in the organization.
     let ws_text = |p: &str| String::from_utf8(first[p].clone()).unwrap();
@@ -134,7 +127,7 @@ fn a_brownfield_organization_imports_and_its_first_plan_only_adopts() {
     // Apply: succeeds, updates no provisioned product; the re-plan is empty.
     let out = vend_in(&ws, &cfg, &["--state", sp, "apply", "--auto-approve"]);
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    let after: State = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+    let after: State = serde_json::from_slice(&std::fs::read(sp).unwrap()).unwrap();
     for (before, now) in state.provisioned_products.iter().zip(&after.provisioned_products) {
         assert_eq!((&before.id, &before.version_id, &before.params), (&now.id, &now.version_id, &now.params));
     }
@@ -145,12 +138,8 @@ fn a_brownfield_organization_imports_and_its_first_plan_only_adopts() {
 
 #[test]
 fn an_existing_workspace_is_refused_without_force_and_replaced_with_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("cfg");
-    let state = brownfield::organization(30, 12);
-    let state_path = write_state(tmp.path(), &state);
-    let sp = state_path.to_str().unwrap();
-    let ws = tmp.path().join("ws");
+    let Setup { tmp, cfg, state_path, ws, .. } = setup(30, 12);
+    let sp = state_path.as_str();
     std::fs::create_dir_all(ws.join("catalog")).unwrap();
     std::fs::write(ws.join("catalog/vend.yaml"), "region: us-east-1\n").unwrap();
     let out = vend_in(&ws, &cfg, &["--state", sp, "import"]);
@@ -170,13 +159,8 @@ fn an_existing_workspace_is_refused_without_force_and_replaced_with_it() {
 
 #[test]
 fn a_subtree_imports_with_only_adoptions_and_an_unknown_ou_is_an_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("cfg");
-    let state = brownfield::organization(size(), 50);
-    let state_path = write_state(tmp.path(), &state);
-    let sp = state_path.to_str().unwrap();
-    let ws = tmp.path().join("ws");
-    std::fs::create_dir_all(&ws).unwrap();
+    let Setup { tmp, cfg, state_path, ws, .. } = setup(size(), 50);
+    let sp = state_path.as_str();
     let out = vend_in(&ws, &cfg, &["--state", sp, "import", "--ou", "Workloads"]);
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
     let plan = plan_json(&ws, &cfg, sp);

@@ -135,11 +135,12 @@ pub fn templates(state: &State, aws: Option<&mut AwsCloud>, path: Option<&Path>)
     t
 }
 
-type Read = (State, Templates, Vec<(String, String)>, String);
+/// The organization, its template bodies, the member accounts that could not be searched, and
+/// the region for `vend.yaml`.
+pub type Read = (State, Templates, Vec<(String, String)>, String);
 
-/// The organization, its templates, the member accounts that could not be searched, and the
-/// region for `vend.yaml`.
-fn read(config: &Config) -> anyhow::Result<Read> {
+/// What `vend import` reads (also `vend snapshot save --for-import`).
+pub fn read(config: &Config) -> anyhow::Result<Read> {
     if config.uses_aws() {
         let mut cloud = app::aws_cloud(config)?;
         cloud.search_shared_accounts();
@@ -156,7 +157,7 @@ fn read(config: &Config) -> anyhow::Result<Read> {
             let default = config.workspace.join(".vend").join("state.json");
             if !default.exists() {
                 anyhow::bail!(
-                    "vend import reads an organization: add --aws (the live organization), or --state FILE (a snapshot, e.g. from `vend snapshot save --aws --templates`)"
+                    "vend import reads an organization: add --aws (the live organization), or --state FILE (a snapshot, e.g. from `vend snapshot save --aws --for-import`)"
                 );
             }
             default

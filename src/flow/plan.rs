@@ -102,14 +102,27 @@ pub fn show(file: &Path, json: bool, console: &mut dyn Console) -> anyhow::Resul
     Ok(if plan.applyable { 0 } else { 1 })
 }
 
-/// `vend snapshot save --out FILE`: the current state (AWS or the local file), format v1.
+/// `vend snapshot save --out FILE [--for-import]`: the current state (AWS or the local file),
+/// format v1. `--for-import`: what `vend import --state FILE` needs — with `--aws` read as the
+/// import reads (every member account a portfolio is shared with searched for provisioned
+/// products) — plus the template body of every product version; exit 1 when part of that could
+/// not be read (the file is still written, and the notes say what is missing).
 pub fn snapshot_save(
     config: &Config,
     file: &Path,
-    templates: bool,
+    for_import: bool,
     console: &mut dyn Console,
 ) -> anyhow::Result<u8> {
-    let mut state = if config.uses_aws() {
+    let mut incomplete = false;
+    let mut state = if config.uses_aws() && for_import {
+        let (mut state, found, unread, _) = super::import::read(config)?;
+        for (account, why) in unread {
+            console.note(&format!("provisioned products in account {account} not recorded: {why}"));
+            incomplete = true;
+        }
+        incomplete |= record_templates(&mut state, found, console);
+        state
+    } else if config.uses_aws() {
         // Outside a workspace no member account is named: the snapshot then holds the
         // pipelines of the caller's own account only.
         // In a workspace (one with settings), its region too (`app::in_workspace`).
@@ -122,33 +135,41 @@ pub fn snapshot_save(
             None => app::aws_state(config, None)?,
         }
     } else {
-        let (state, seeded) = app::local_state(config)?;
+        let (mut state, seeded) = app::local_state(config)?;
         announce(&seeded, console);
-        state
-    };
-    state.captured_at = now();
-    state.source = if config.uses_aws() { "aws" } else { "state-file" }.into();
-    if templates {
-        let found = if config.uses_aws() {
-            let mut cloud = app::aws_cloud(config)?;
-            super::import::templates(&state, Some(&mut cloud), None)
-        } else {
+        if for_import {
             let path = config
                 .state_file()
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| config.workspace.join(".vend/state.json"));
-            super::import::templates(&state, None, Some(&path))
-        };
-        for (url, why) in &found.failed {
-            console.note(&format!("template {url} not recorded: {why}"));
+            let found = super::import::templates(&state, None, Some(&path));
+            incomplete |= record_templates(&mut state, found, console);
         }
-        state.templates =
-            found.ok.into_iter().map(|(url, body)| crate::model::TemplateBody { url, body }).collect();
-        state.normalize();
-    }
+        state
+    };
+    state.captured_at = now();
+    state.source = if config.uses_aws() { "aws" } else { "state-file" }.into();
     fs::write_state(file, &state)?;
     console.note(&format!("Saved the state to {}.", file.display()));
-    Ok(0)
+    if incomplete {
+        console.note("The snapshot is incomplete for `vend import` (see above).");
+    }
+    Ok(u8::from(incomplete))
+}
+
+/// Put the templates found into `state`; says which were not, and whether any.
+fn record_templates(
+    state: &mut crate::model::State,
+    found: super::import::Templates,
+    console: &mut dyn Console,
+) -> bool {
+    for (url, why) in &found.failed {
+        console.note(&format!("template {url} not recorded: {why}"));
+    }
+    state.templates =
+        found.ok.into_iter().map(|(url, body)| crate::model::TemplateBody { url, body }).collect();
+    state.normalize();
+    !found.failed.is_empty()
 }
 
 fn announce(seeded: &fs::Seeded, console: &mut dyn Console) {

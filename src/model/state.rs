@@ -47,7 +47,7 @@ pub struct State {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_path: Option<LaunchPath>,
     /// Optional extension of format v1 (issue 15): the bodies of product version templates,
-    /// by URL (`vend snapshot save --templates`), so that `vend import --state FILE` writes
+    /// by URL (`vend snapshot save --for-import`), so that `vend import --state FILE` writes
     /// pipeline blueprints without AWS. Not part of `fingerprint` (a template's URL names its
     /// content; plans do not depend on bodies).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

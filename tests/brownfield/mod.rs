@@ -300,3 +300,25 @@ pub fn organization(accounts: usize, ous: usize) -> State {
     s.normalize();
     s
 }
+
+/// The files of a workspace's `catalog/` and `blueprints/` (workspace-relative path -> bytes).
+pub fn files_of(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    for top in ["catalog", "blueprints"] {
+        walk(&dir.join(top), top, &mut out);
+    }
+    out
+}
+
+fn walk(dir: &std::path::Path, rel: &str, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, &format!("{rel}/{name}"), out);
+        } else {
+            out.insert(format!("{rel}/{name}"), std::fs::read(&p).unwrap());
+        }
+    }
+}
