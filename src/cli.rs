@@ -113,9 +113,11 @@ impl Cli {
         if self.global.aws || matches!(self.command, Some(Command::Auth(_))) {
             return Ok(());
         }
+        // `vend import --state FILE --region R`: the region the workspace is written for.
+        let import = matches!(self.command, Some(Command::Import(_)));
         let given: Vec<&str> = [
             ("--profile", self.global.profile.is_some()),
-            ("--region", self.global.region.is_some()),
+            ("--region", self.global.region.is_some() && !import),
             ("--endpoint-url", self.global.endpoint_url.is_some()),
         ]
         .into_iter()

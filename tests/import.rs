@@ -134,6 +134,31 @@ fn a_brownfield_organization_imports_and_its_first_plan_only_adopts() {
     let replan = plan_json(&ws, &cfg, sp);
     assert_eq!(changes(&replan), vec![], "{:#}", replan["diagnostics"]);
     assert_eq!(vend_in(&ws, &cfg, &["--state", sp, "plan", "--detailed-exitcode"]).status.code(), Some(0));
+
+    // A pipeline whose NoEcho value is still the placeholder is not updated with it.
+    let (file, body) = first
+        .iter()
+        .find(|(p, b)| p.starts_with("catalog/pipelines/") && text(b).contains("fill in"))
+        .map(|(p, b)| (p.clone(), text(b)))
+        .unwrap();
+    let changed = body.replace("BranchName: main", "BranchName: release");
+    assert_ne!(changed, body);
+    std::fs::write(ws.join(&file), &changed).unwrap();
+    let plan = plan_json(&ws, &cfg, sp);
+    assert_eq!(plan["applyable"], false);
+    let codes: Vec<&str> = plan["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["fill-in-required"], "{:#}", plan["diagnostics"]);
+    assert!(changes(&plan).iter().all(|(a, _)| !file.contains(a.rsplit('/').next().unwrap())));
+    std::fs::write(ws.join(&file), changed.replace(vend::model::FILL_IN, "s3cr3t-value")).unwrap();
+    let plan = plan_json(&ws, &cfg, sp);
+    assert_eq!(plan["applyable"], true, "{:#}", plan["diagnostics"]);
+    assert_eq!(changes(&plan).len(), 1, "one update once the value is given");
 }
 
 #[test]
@@ -172,4 +197,32 @@ fn a_subtree_imports_with_only_adoptions_and_an_unknown_ou_is_an_error() {
     let out = vend_in(tmp.path(), &cfg, &["-C", "x", "--state", sp, "import", "--ou", "Nowhere"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("Nowhere"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn an_interrupted_import_is_rolled_back_before_the_next_one() {
+    let Setup { cfg, state_path, ws, .. } = setup(30, 12);
+    let sp = state_path.as_str();
+    // The user's workspace, and an import killed after it put its new catalog/ in place and
+    // before it swapped blueprints/: the old catalog/ waits in the staging folder.
+    for (path, text) in
+        [("catalog/vend.yaml", "region: eu-west-1\n"), ("blueprints/accounts.lock", "versions: {}\n")]
+    {
+        std::fs::create_dir_all(ws.join(path).parent().unwrap()).unwrap();
+        std::fs::write(ws.join(path), text).unwrap();
+    }
+    let staging = ws.join(".vend-import-4242");
+    std::fs::create_dir_all(staging.join("old")).unwrap();
+    std::fs::create_dir_all(staging.join("new/blueprints")).unwrap();
+    std::fs::write(staging.join("tops"), "catalog\nblueprints").unwrap();
+    std::fs::rename(ws.join("catalog"), staging.join("old/catalog")).unwrap();
+    std::fs::create_dir_all(ws.join("catalog")).unwrap();
+    std::fs::write(ws.join("catalog/vend.yaml"), "region: us-east-1 # the new one\n").unwrap();
+
+    let out = vend_in(&ws, &cfg, &["--state", sp, "import"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("--force"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(ws.join("catalog/vend.yaml")).unwrap(), "region: eu-west-1\n");
+    assert_eq!(std::fs::read_to_string(ws.join("blueprints/accounts.lock")).unwrap(), "versions: {}\n");
+    assert!(!staging.exists(), "the staging folder is gone once rolled back");
 }

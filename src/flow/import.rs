@@ -33,6 +33,7 @@ const STAGING: &str = ".vend-import-";
 /// `vend import`.
 pub fn import(config: &Config, args: &ImportOptions, console: &mut dyn Console) -> anyhow::Result<u8> {
     let root = &config.workspace;
+    recover(root)?;
     if !args.force
         && let Some(top) = TOPS.iter().find(|t| non_empty(&root.join(t)))
     {
@@ -49,6 +50,10 @@ pub fn import(config: &Config, args: &ImportOptions, console: &mut dyn Console) 
     };
     let Import { files, mut report } =
         import::build(&state, &templates.ok, &opts).map_err(anyhow::Error::msg)?;
+    report.notes.push(format!(
+        "region {} in catalog/vend.yaml (from --region, the AWS configuration, the template bucket or the template URLs, else us-east-1): check it",
+        opts.region
+    ));
     for (url, why) in &templates.failed {
         report.notes.push(format!("template {url}: {why}"));
     }
@@ -67,16 +72,21 @@ pub fn import(config: &Config, args: &ImportOptions, console: &mut dyn Console) 
     section(console, "Renamed (names that are not file names, or repeat):", &report.renamed);
     section(console, "To fill in (AWS never returns NoEcho parameter values):", &report.fill_in);
     section(console, "Notes:", &report.notes);
+    section(console, "Not only adoptions (the first plan changes these):", &report.not_only_adoptions);
     let left: Vec<String> = report.left_out.iter().map(|l| format!("{}: {}", l.what, l.reason)).collect();
     section(console, "Left out (not in the workspace; vend leaves it as it is):", &left);
     let next = if config.uses_aws() { "vend plan --aws" } else { "vend plan" };
-    if left.is_empty() {
+    if left.is_empty() && report.not_only_adoptions.is_empty() {
         console.say(&format!(
             "Nothing was left out. Next: `{next}` shows only adoptions; apply it to take ownership."
         ));
         Ok(0)
     } else {
-        console.say(&format!("{} item(s) were left out (see above). Next: `{next}`.", left.len()));
+        console.say(&format!(
+            "{} item(s) were left out and {} need more than an adoption (see above). Next: `{next}`.",
+            left.len(),
+            report.not_only_adoptions.len()
+        ));
         Ok(1)
     }
 }
@@ -165,25 +175,37 @@ pub fn read(config: &Config) -> anyhow::Result<Read> {
     };
     let state = LocalCloud::catch_up(&path, fs::read_state(&path)?)?;
     let t = templates(&state, None, Some(&path));
-    // The region the template bucket is in, when the state knows it.
-    let region = state
-        .launch_path
-        .as_ref()
-        .and_then(|l| l.buckets.iter().find(|b| !b.region.is_empty()).map(|b| b.region.clone()))
+    // `--region`, else the template bucket's region when the state knows it, else the one the
+    // template URLs name, else us-east-1 (the report says to check it).
+    let region = config
+        .aws
+        .region
+        .clone()
+        .or_else(|| {
+            state
+                .launch_path
+                .as_ref()
+                .and_then(|l| l.buckets.iter().find(|b| !b.region.is_empty()).map(|b| b.region.clone()))
+        })
+        .or_else(|| urls(&state).iter().find_map(|u| region_of_url(u)))
         .unwrap_or_else(|| "us-east-1".into());
     Ok((state, t, vec![], region))
 }
 
-/// Write `files` into a staging folder in `root`, then move `catalog/` and `blueprints/` in.
+/// Marker files in a staging folder: `tops` (the folders `new/` holds, written before the swap)
+/// and `done` (written once both are in place).
+const TOPS_FILE: &str = "tops";
+const DONE: &str = "done";
+
+/// Write `files` into a staging folder in `root`, then swap `catalog/` and `blueprints/` in by
+/// rename (the old ones moved to `old/` first). A failed swap is rolled back at once; one a
+/// kill interrupted is rolled back by the next import (`recover`) — never deleted with the old
+/// folders still in it.
 fn place(root: &Path, files: &BTreeMap<String, Vec<u8>>, force: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(root).map_err(|e| anyhow::anyhow!("creating {}: {e}", root.display()))?;
-    // Staging folders an interrupted import left behind.
-    if let Ok(entries) = std::fs::read_dir(root) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(STAGING) {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
+    recover(root)?;
+    if !force && let Some(top) = TOPS.iter().find(|t| non_empty(&root.join(t))) {
+        anyhow::bail!("{} appeared while importing; nothing was changed", root.join(top).display());
     }
     let staging = root.join(format!("{STAGING}{}", std::process::id()));
     let io = |p: &Path, e: std::io::Error| anyhow::anyhow!("{}: {e}", p.display());
@@ -194,21 +216,115 @@ fn place(root: &Path, files: &BTreeMap<String, Vec<u8>>, force: bool) -> anyhow:
         }
         std::fs::write(&path, bytes).map_err(|e| io(&path, e))?;
     }
-    for top in TOPS {
-        let from = staging.join("new").join(top);
-        let to = root.join(top);
-        if to.exists() {
-            if !force && non_empty(&to) {
-                anyhow::bail!("{} appeared while importing; nothing was changed", to.display());
+    let tops: Vec<&str> = TOPS.into_iter().filter(|t| staging.join("new").join(t).exists()).collect();
+    let list = staging.join(TOPS_FILE);
+    std::fs::write(&list, tops.join("\n")).map_err(|e| io(&list, e))?;
+    let swapped = (|| -> anyhow::Result<()> {
+        for top in TOPS {
+            let (from, to) = (staging.join("new").join(top), root.join(top));
+            if to.exists() {
+                let old = staging.join("old");
+                std::fs::create_dir_all(&old).map_err(|e| io(&old, e))?;
+                std::fs::rename(&to, old.join(top)).map_err(|e| io(&to, e))?;
             }
-            let old = staging.join("old");
-            std::fs::create_dir_all(&old).map_err(|e| io(&old, e))?;
-            std::fs::rename(&to, old.join(top)).map_err(|e| io(&to, e))?;
+            if from.exists() {
+                std::fs::rename(&from, &to).map_err(|e| io(&from, e))?;
+            }
         }
-        if from.exists() {
-            std::fs::rename(&from, &to).map_err(|e| io(&from, e))?;
-        }
+        Ok(())
+    })();
+    if let Err(e) = swapped {
+        rollback(root, &staging)?;
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e.context("nothing was changed"));
     }
+    let done = staging.join(DONE);
+    std::fs::write(&done, "").map_err(|e| io(&done, e))?;
     std::fs::remove_dir_all(&staging).map_err(|e| io(&staging, e))?;
     Ok(())
+}
+
+/// Staging folders an interrupted import left in `root`: a finished swap's is removed, an
+/// unfinished one is rolled back first (the workspace as it was before that import).
+fn recover(root: &Path) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(root) else { return Ok(()) };
+    let mut left: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(STAGING))
+        .map(|e| e.path())
+        .collect();
+    left.sort();
+    for staging in left {
+        if !staging.join(DONE).exists() {
+            rollback(root, &staging)?;
+        }
+        std::fs::remove_dir_all(&staging).map_err(|e| anyhow::anyhow!("{}: {e}", staging.display()))?;
+    }
+    Ok(())
+}
+
+/// Undo the swap in `staging`: a folder that came from `new/` goes, the one in `old/` comes back.
+fn rollback(root: &Path, staging: &Path) -> anyhow::Result<()> {
+    let listed = std::fs::read_to_string(staging.join(TOPS_FILE)).unwrap_or_default();
+    let io = |p: &Path, e: std::io::Error| {
+        anyhow::anyhow!("rolling back an interrupted import: {}: {e}", p.display())
+    };
+    for top in TOPS {
+        let to = root.join(top);
+        let placed = listed.lines().any(|l| l == top) && !staging.join("new").join(top).exists();
+        if placed && to.exists() {
+            std::fs::remove_dir_all(&to).map_err(|e| io(&to, e))?;
+        }
+        let old = staging.join("old").join(top);
+        if old.exists() {
+            if to.exists() {
+                anyhow::bail!(
+                    "an interrupted import left {} beside {}: move one of them by hand",
+                    old.display(),
+                    to.display()
+                );
+            }
+            std::fs::rename(&old, &to).map_err(|e| io(&old, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The AWS region an S3 URL names (`…s3.<region>.amazonaws.com`, `…s3-<region>.amazonaws.com`),
+/// if any.
+fn region_of_url(url: &str) -> Option<String> {
+    let host = url.split("://").nth(1)?.split(['/', ':']).next()?;
+    let labels = host.strip_suffix(".amazonaws.com")?;
+    labels
+        .split('.')
+        .map(|l| l.strip_prefix("s3-").unwrap_or(l))
+        .find(|l| looks_like_region(l))
+        .map(str::to_string)
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-4`, …
+fn looks_like_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts.last().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::region_of_url;
+
+    #[test]
+    fn regions_in_s3_urls() {
+        let r = |u: &str| region_of_url(u);
+        assert_eq!(r("https://b.s3.eu-west-1.amazonaws.com/k").as_deref(), Some("eu-west-1"));
+        assert_eq!(r("https://s3-us-gov-west-1.amazonaws.com/b/k").as_deref(), Some("us-gov-west-1"));
+        assert_eq!(r("https://s3.amazonaws.com/cf-templates-x-us-east-1/k"), None);
+        assert_eq!(r("https://b.s3-external-1.amazonaws.com/k"), None);
+        assert_eq!(r("http://127.0.0.1:5000/b/k"), None);
+    }
 }

@@ -315,7 +315,7 @@ impl<'a> Importer<'a> {
                 if self.scope().is_some() {
                     continue;
                 }
-                (mgmt_name.clone(), slug(&mgmt_name, KEY_MAX, "management"))
+                (mgmt_name.clone(), self.mgmt_folder.clone())
             } else {
                 match self.account_key.get(pp.account_id.as_str()) {
                     Some(k) => (k.clone(), k.clone()),
@@ -347,14 +347,14 @@ impl<'a> Importer<'a> {
                 }
             }
             if pp.status != "AVAILABLE" {
-                self.report.notes.push(format!(
-                    "{what} is {}: the plan repairs a TAINTED or ERROR pipeline and waits for one UNDER_CHANGE",
+                self.report.not_only_adoptions.push(format!(
+                    "{what} is {}: written, but the plan repairs a TAINTED or ERROR pipeline (an update of its stack) and waits for one UNDER_CHANGE",
                     pp.status
                 ));
             }
             let mut params = BTreeMap::new();
             for (k, v) in &pp.params {
-                if v == "****" {
+                if v == crate::model::MASKED {
                     self.report.fill_in.push(format!("catalog/pipelines/{folder}/{}.yaml: {k}", pp.name));
                     params.insert(k.clone(), Value::text(FILL_IN));
                 } else {

@@ -62,6 +62,8 @@ pub struct Report {
     pub notes: Vec<String>,
     /// What the workspace does not represent, with the reason.
     pub left_out: Vec<LeftOut>,
+    /// Written, but the first plan will do more than adopt it (a TAINTED pipeline is repaired).
+    pub not_only_adoptions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +73,7 @@ pub struct LeftOut {
 }
 
 /// The placeholder written for a NoEcho parameter (AWS returns `****`).
-pub const FILL_IN: &str = "<fill in: NoEcho parameter, AWS never returns its value>";
+pub use crate::model::FILL_IN;
 
 /// Everything the import decided, shared by the organization and the catalog parts.
 struct Importer<'a> {
@@ -87,6 +89,8 @@ struct Importer<'a> {
     account_ou: BTreeMap<&'a str, String>,
     /// File names and keys handed out, per folder.
     taken: BTreeMap<&'static str, Taken>,
+    /// The folder of the management account's pipeline requests.
+    mgmt_folder: String,
 }
 
 /// The workspace `state` is, within `opts`. `templates`: template URL -> body, for the
@@ -101,6 +105,7 @@ pub fn build(state: &State, templates: &BTreeMap<String, String>, opts: &Options
         account_key: BTreeMap::new(),
         account_ou: BTreeMap::new(),
         taken: BTreeMap::new(),
+        mgmt_folder: "management".into(),
     };
     im.ou_paths();
     if let Some(p) = &opts.ou
@@ -375,8 +380,18 @@ impl<'a> Importer<'a> {
         let s = self.s;
         let mgmt = &s.organization.management_account_id;
         if let Some(m) = s.accounts.iter().find(|a| &a.id == mgmt) {
-            // Pipelines in the management account name it by its AWS name: keep that free.
+            // Pipelines in the management account name it by its AWS name, and sit in a folder
+            // named after it: keep both free.
             self.taken("accounts").take(&m.name);
+            let folder = self.taken("accounts").bump(&slug(&m.name, KEY_MAX, "management"));
+            self.mgmt_folder = folder;
+        }
+        // A share naming an existing account request is an account share (workspace::portfolios):
+        // a key equal to a top-level OU's name, or `organization`, would turn an OU share into one.
+        self.taken("accounts").take("organization");
+        let tops: Vec<String> = self.ou_path.values().filter(|p| !p.contains('/')).cloned().collect();
+        for t in tops {
+            self.taken("accounts").take(&t);
         }
         // Which accounts, and under which (OU, account-level SCPs) group.
         let mut groups: BTreeMap<(String, Vec<String>), Vec<&'a Account>> = BTreeMap::new();
@@ -404,6 +419,18 @@ impl<'a> Importer<'a> {
                 self.left_out(format!("account '{}' ({})", a.name, a.id), reason);
                 continue;
             }
+            // vend adds its ownership and blueprint tags (and vend:owner when there is one).
+            let vend_tags = 2 + usize::from(a.tags.contains_key(OWNER_TAG));
+            if self.own_tags(a).count() + vend_tags > crate::workspace::MAX_TAGS {
+                self.left_out(
+                    format!("account '{}' ({})", a.name, a.id),
+                    format!(
+                        "with vend's own tags it would carry more than {} tags, AWS's limit",
+                        crate::workspace::MAX_TAGS
+                    ),
+                );
+                continue;
+            }
             groups.entry((path, Self::attached(policies, &a.id))).or_default().push(a);
         }
         // Keys, in account id order (deterministic), before any file is named.
@@ -415,13 +442,12 @@ impl<'a> Importer<'a> {
             let key = if self.taken("accounts").take(&base) {
                 base
             } else {
-                let k = format!("{base}-{}", a.id);
-                self.taken("accounts").take(&k);
-                k
+                let short: String = base.chars().take(KEY_MAX).collect();
+                self.taken("accounts").bump(&format!("{}-{}", short.trim_end_matches('-'), a.id))
             };
             if key != a.name {
                 let why = if file_safe(&a.name, 50) {
-                    "another account has that name"
+                    "another account, a top-level OU or a reserved word has that name"
                 } else {
                     "its name is not a file name"
                 };
@@ -463,11 +489,12 @@ impl<'a> Importer<'a> {
             };
             let bp = AccountBlueprintYaml {
                 description: format!("Accounts {where_}{with} (written by vend import)"),
-                ou: path.clone(),
+                // `{` and `}` are substitution syntax in a blueprint's `ou:`.
+                ou: path.replace('{', "{{").replace('}', "}}"),
                 policies: scps.clone(),
                 tags: BlueprintTags {
                     required,
-                    defaults: defaults.iter().map(|(k, v)| (k.clone(), Value::of(v))).collect(),
+                    defaults: defaults.iter().map(|(k, v)| (k.clone(), Value::text(v))).collect(),
                 },
             };
             let text =
@@ -487,7 +514,7 @@ impl<'a> Importer<'a> {
                     tags: self
                         .own_tags(a)
                         .filter(|(k, v)| defaults.get(*k) != Some(*v))
-                        .map(|(k, v)| (k.clone(), Value::of(v)))
+                        .map(|(k, v)| (k.clone(), Value::text(v)))
                         .collect(),
                     lifecycle: "adopt",
                     reason: format!("Imported from the organization (account {}, {})", a.id, a.state),
@@ -588,6 +615,35 @@ mod tests {
         assert_eq!(im.report.renamed.len(), 2, "{:?}", im.report.renamed);
         assert!(im.report.left_out.is_empty(), "{:?}", im.report.left_out);
         assert_eq!(build(&base(), &BTreeMap::new(), &opts(None)).unwrap(), im, "deterministic");
+    }
+
+    #[test]
+    fn keys_never_equal_a_top_level_ou_and_stay_within_50_characters() {
+        let mut s = base();
+        let long = "a".repeat(45);
+        for (i, name) in ["Work", long.as_str(), long.as_str()].iter().enumerate() {
+            s.accounts.push(Account {
+                id: format!("33333333333{i}"),
+                name: name.to_string(),
+                email: format!("aws+b{i}@example.com"),
+                state: "ACTIVE".into(),
+                parent_id: "ou-ab12-bbbbbbbb".into(),
+                tags: Tags::new(),
+            });
+        }
+        s.normalize();
+        let im = build(&s, &BTreeMap::new(), &opts(None)).unwrap();
+        let keys: Vec<&str> = im
+            .files
+            .keys()
+            .filter_map(|p| p.strip_prefix("catalog/accounts/")?.strip_suffix(".yaml"))
+            .collect();
+        assert!(keys.contains(&"Work-333333333330"), "{keys:?}");
+        assert!(
+            keys.iter().all(|k| k.len() <= 50 && crate::workspace::rules::account_name(k).is_ok()),
+            "{keys:?}"
+        );
+        assert_eq!(keys.iter().filter(|k| k.starts_with("aaaa")).count(), 2, "{keys:?}");
     }
 
     #[test]

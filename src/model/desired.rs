@@ -47,6 +47,10 @@ impl Default for Settings {
     }
 }
 
+/// The value `vend import` writes for a NoEcho parameter (AWS never returns one): accepted by
+/// the loader for a NoEcho parameter (warning `fill-in`), never sent to AWS (`fill-in-required`).
+pub const FILL_IN: &str = "<fill in: NoEcho parameter, AWS never returns its value>";
+
 /// The role AWS Organizations creates in every account it creates, trusted by the management
 /// account (vend's default `member_role`).
 pub const DEFAULT_MEMBER_ROLE: &str = "OrganizationAccountAccessRole";

@@ -9,6 +9,9 @@ pub type Tags = BTreeMap<String, String>;
 
 pub const FORMAT_VERSION: u32 = 1;
 
+/// How AWS (CloudFormation's DescribeStacks) returns the value of a NoEcho parameter.
+pub const MASKED: &str = "****";
+
 /// The account tag vend sets (`true`) when it launches a pipeline in an account, so that the
 /// AWS backend knows which member accounts to search for provisioned products even after
 /// their requests are gone from the workspace.

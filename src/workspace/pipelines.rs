@@ -151,6 +151,18 @@ impl Cx<'_> {
                 ok = false;
                 continue;
             };
+            if p.no_echo && value == FILL_IN {
+                // `vend import` wrote it: AWS never returns a NoEcho value. The plan refuses
+                // to send it (`fill-in-required`); until then it compares as unchanged.
+                self.warn(
+                    "fill-in",
+                    vat,
+                    format!(
+                        "NoEcho parameter '{k}' is still to be filled in (vend import could not read it)"
+                    ),
+                );
+                continue;
+            }
             if let Err((code, msg)) = check_cfn_param(p, value) {
                 self.err_rule(LAUNCH_PARAMETERS, code, vat, format!("parameter '{k}' {msg}"));
                 ok = false;

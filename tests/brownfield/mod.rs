@@ -32,7 +32,7 @@ pub fn template(product: &str, version: &str) -> String {
     } else {
         body.replacen(
             "Parameters:\n",
-            "Parameters:\n  DbPassword:\n    Type: String\n    NoEcho: true\n    Description: Password of the data store.\n",
+            "Parameters:\n  DbPassword:\n    Type: String\n    NoEcho: true\n    MinLength: 8\n    MaxLength: 41\n    AllowedPattern: '^[A-Za-z0-9-]*$'\n    Description: Password of the data store.\n",
             1,
         )
     }

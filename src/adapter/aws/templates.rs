@@ -11,6 +11,39 @@ use super::read::each;
 use crate::port::CloudError;
 use std::collections::BTreeMap;
 
+/// The S3 object a template URL names.
+#[derive(Debug, PartialEq)]
+pub(super) struct Object {
+    pub bucket: String,
+    pub key: String,
+    /// `?versionId=` (a pinned object version), if given.
+    pub version: Option<String>,
+    /// The region the host names (`s3.<region>.` / `s3-<region>.`), if any.
+    pub region: Option<String>,
+}
+
+/// The S3 object of a template URL, or why not.
+pub(super) fn object(url: &str) -> Result<Object, String> {
+    let (bucket, key) = bucket_and_key(url)?;
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let version = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("versionId="))
+        .map(|v| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned());
+    let host = url.split("://").nth(1).and_then(|r| r.split(['/', ':']).next()).unwrap_or_default();
+    let region = host.strip_suffix(".amazonaws.com").and_then(|labels| {
+        labels
+            .split('.')
+            .map(|l| l.strip_prefix("s3-").unwrap_or(l))
+            .find(|l| {
+                l.split('-').count() >= 3
+                    && l.rsplit('-').next().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(str::to_string)
+    });
+    Ok(Object { bucket, key, version, region })
+}
+
 /// (bucket, key) of an S3 object URL, or why not.
 pub(super) fn bucket_and_key(url: &str) -> Result<(String, String), String> {
     let rest = url
@@ -25,7 +58,7 @@ pub(super) fn bucket_and_key(url: &str) -> Result<(String, String), String> {
         && !host.starts_with("s3-")
         && (host.contains(".s3.") || host.contains(".s3-"));
     let (bucket, key) = if virtual_hosted {
-        let bucket = host.split(".s3").next().unwrap_or_default();
+        let bucket = host.rfind(".s3").map(|i| &host[..i]).unwrap_or_default();
         (bucket.to_string(), path.to_string())
     } else {
         let (bucket, key) = path.split_once('/').ok_or_else(|| format!("{url} names no object key"))?;
@@ -44,14 +77,37 @@ type Fetched = (String, Result<String, String>);
 impl AwsCloud {
     /// The body of each template URL (GetObject, a few at a time), or why it could not be read.
     pub fn template_bodies(&mut self, urls: &[String]) -> BTreeMap<String, Result<String, String>> {
-        let s3 = self.s3.clone();
+        // One client per region the URLs name (a bucket answers only in its own region), the
+        // caller's for the rest; with an endpoint override (an emulator) the caller's for all.
+        let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
+        for url in urls {
+            if let Ok(Object { region: Some(r), .. }) = object(url)
+                && self.conf.endpoint_url().is_none()
+                && self.conf.region().is_none_or(|c| c.as_ref() != r)
+            {
+                let conf = self.conf.to_builder().region(aws_config::Region::new(r.clone())).build();
+                clients
+                    .entry(r)
+                    .or_insert_with(|| super::config::s3_client(&conf, super::config::read_retries()));
+            }
+        }
+        let (s3, clients) = (self.s3.clone(), &clients);
         let urls: Vec<String> = urls.to_vec();
         let fetched: Result<Vec<Fetched>, CloudError> = self.rt.block_on(each(urls, |url| {
             let s3 = s3.clone();
             async move {
-                let body = match bucket_and_key(&url) {
+                let body = match object(&url) {
                     Err(e) => Err(e),
-                    Ok((bucket, key)) => match s3.get_object().bucket(&bucket).key(&key).send().await {
+                    Ok(Object { bucket, key, version, region }) => match region
+                        .and_then(|r| clients.get(&r))
+                        .unwrap_or(&s3)
+                        .get_object()
+                        .bucket(&bucket)
+                        .key(&key)
+                        .set_version_id(version)
+                        .send()
+                        .await
+                    {
                         Err(e) => Err(format!(
                             "GetObject s3://{bucket}/{key}: {}",
                             aws_sdk_s3::error::DisplayErrorContext(&e)
@@ -88,6 +144,16 @@ mod tests {
         assert_eq!(b("https://s3.eu-west-1.amazonaws.com/bkt/k/t.yaml"), ("bkt".into(), "k/t.yaml".into()));
         assert_eq!(b("http://127.0.0.1:5000/bkt/t.yaml"), ("bkt".into(), "t.yaml".into()));
         assert!(bucket_and_key("s3://bkt/t.yaml").is_err());
+        assert_eq!(b("https://acme.s3-templates.s3.eu-west-1.amazonaws.com/t.yaml").0, "acme.s3-templates");
+        let o = super::object("https://b.s3.eu-west-1.amazonaws.com/k.yaml?versionId=3%2Fx&x=1").unwrap();
+        assert_eq!(
+            (o.key.as_str(), o.version.as_deref(), o.region.as_deref()),
+            ("k.yaml", Some("3/x"), Some("eu-west-1"))
+        );
+        assert_eq!(
+            super::object("https://s3.amazonaws.com/cf-templates-1-us-east-1/k").unwrap().region,
+            None
+        );
         assert!(bucket_and_key("https://s3.amazonaws.com/bkt").is_err());
     }
 }

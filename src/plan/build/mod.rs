@@ -561,7 +561,7 @@ fn portfolio_core(p: &Portfolio) -> PortfolioState {
 fn same_params(pp: &crate::model::ProvisionedProduct, dp: &crate::model::DesiredPipeline) -> bool {
     pp.params.len() == dp.params.len()
         && pp.params.iter().all(|(k, v)| match dp.params.get(k) {
-            Some(want) => want == v || (dp.no_echo.contains(k) && v == "****"),
+            Some(want) => want == v || (dp.no_echo.contains(k) && v == crate::model::MASKED),
             None => false,
         })
 }

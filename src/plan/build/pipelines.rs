@@ -287,6 +287,7 @@ impl<'a> Planner<'a> {
                 );
             }
         }
+        self.refuse_unfilled();
         for pp in &self.s.provisioned_products {
             if kept.contains(pp.id.as_str()) || !managed(&pp.tags, self.own) {
                 continue;
@@ -320,6 +321,42 @@ impl<'a> Planner<'a> {
                 vec![],
                 "pipeline launched by vend no longer requested: terminate it",
             );
+        }
+    }
+
+    /// A launch or update sends every parameter; one still holding `vend import`'s NoEcho
+    /// placeholder (`model::FILL_IN`) would become the stack's value: refused, naming it
+    /// (`fill-in-required`), until the request gives the real value.
+    fn refuse_unfilled(&mut self) {
+        let mut refused = vec![];
+        for c in &self.changes {
+            if c.kind != Kind::ProvisionedPipeline
+                || !matches!(c.action, Action::Create | Action::Update | Action::Repair | Action::Replace)
+            {
+                continue;
+            }
+            let Some(Payload::Pipeline(p)) = &c.after else { continue };
+            let unfilled: Vec<&str> = p
+                .params
+                .iter()
+                .filter(|(_, v)| *v == crate::model::FILL_IN)
+                .map(|(k, _)| k.as_str())
+                .collect();
+            if !unfilled.is_empty() {
+                refused.push((c.address.clone(), unfilled.join(", ")));
+            }
+        }
+        for (address, names) in refused {
+            let origin = self.d.pipelines.get(address.key()).map(|dp| dp.origin.clone()).unwrap_or_default();
+            self.error(
+                "fill-in-required",
+                &origin,
+                format!(
+                    "{address}: the {} would send NoEcho parameter(s) {names} with vend import's placeholder; give the real value(s) in the request first",
+                    self.changes.iter().find(|c| c.address == address).map(|c| c.action.as_str()).unwrap_or("change")
+                ),
+            );
+            self.changes.retain(|c| c.address != address);
         }
     }
 }
