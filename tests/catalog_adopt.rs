@@ -24,12 +24,6 @@ fn adopt_case() -> (tempfile::TempDir, tempfile::TempDir) {
     (ws, tempfile::tempdir().unwrap())
 }
 
-fn vend_ws(ws: &Path, cfg: &Path, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--state", "state.json"];
-    all.extend_from_slice(args);
-    vend_in(ws, cfg, &all)
-}
-
 fn plan(ws: &Path, cfg: &Path) -> (Option<i32>, Value) {
     let out = vend_ws(ws, cfg, &["plan", "--json"]);
     let v = serde_json::from_slice(&out.stdout)

@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-use common::*;
+use common::{plan_ws as plan, *};
 use serde_json::{Value, json};
 use std::fs;
 use std::path::Path;
@@ -181,18 +181,6 @@ fn write_state(ws: &Path, s: &Value) {
     let mut s = s.clone();
     s.as_object_mut().unwrap().remove("digest");
     fs::write(ws.join("state.json"), serde_json::to_vec_pretty(&s).unwrap()).unwrap();
-}
-
-fn vend_ws(ws: &Path, cfg: &Path, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--state", "state.json"];
-    all.extend_from_slice(args);
-    vend_in(ws, cfg, &all)
-}
-
-fn plan(ws: &Path, cfg: &Path) -> Value {
-    let out = vend_ws(ws, cfg, &["plan", "--json"]);
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", text(&out.stdout), text(&out.stderr)))
 }
 
 fn apply(ws: &Path, cfg: &Path) {

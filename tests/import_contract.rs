@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-use common::*;
+use common::{plan_ws as plan, *};
 use serde_json::{Value, json};
 use std::fs;
 use std::path::Path;
@@ -99,18 +99,6 @@ fn put_state(ws: &Path, s: &Value) {
 
 fn read_state(ws: &Path) -> Value {
     serde_json::from_slice(&fs::read(ws.join("state.json")).unwrap()).unwrap()
-}
-
-fn vend_ws(ws: &Path, cfg: &Path, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--state", "state.json"];
-    all.extend_from_slice(args);
-    vend_in(ws, cfg, &all)
-}
-
-fn plan(ws: &Path, cfg: &Path) -> Value {
-    let out = vend_ws(ws, cfg, &["plan", "--json"]);
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", text(&out.stdout), text(&out.stderr)))
 }
 
 fn codes(plan: &Value, severity: &str) -> Vec<String> {

@@ -134,7 +134,7 @@ pub fn templates(state: &State, aws: Option<&mut AwsCloud>, path: Option<&Path>)
         }
         return t;
     }
-    let uploaded = path.map(|p| LocalCloud::uploaded_templates(p, state)).unwrap_or_default();
+    let uploaded = path.map(LocalCloud::uploaded_templates).unwrap_or_default();
     for url in urls(state) {
         let body = state.templates.iter().find(|x| x.url == url).map(|x| x.body.clone());
         match body.or_else(|| uploaded.get(&url).cloned()) {
@@ -187,7 +187,7 @@ pub fn read(config: &Config) -> anyhow::Result<Read> {
                 .as_ref()
                 .and_then(|l| l.buckets.iter().find(|b| !b.region.is_empty()).map(|b| b.region.clone()))
         })
-        .or_else(|| urls(&state).iter().find_map(|u| region_of_url(u)))
+        .or_else(|| urls(&state).iter().find_map(|u| crate::adapter::aws::region_of_url(u)))
         .unwrap_or_else(|| "us-east-1".into());
     Ok((state, t, vec![], region))
 }
@@ -288,43 +288,4 @@ fn rollback(root: &Path, staging: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The AWS region an S3 URL names (`…s3.<region>.amazonaws.com`, `…s3-<region>.amazonaws.com`),
-/// if any.
-fn region_of_url(url: &str) -> Option<String> {
-    let host = url.split("://").nth(1)?.split(['/', ':']).next()?;
-    let labels = host.strip_suffix(".amazonaws.com")?;
-    labels
-        .split('.')
-        .map(|l| l.strip_prefix("s3-").unwrap_or(l))
-        .find(|l| looks_like_region(l))
-        .map(str::to_string)
-}
-
-/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-4`, …
-fn looks_like_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
-        && parts.last().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::region_of_url;
-
-    #[test]
-    fn regions_in_s3_urls() {
-        let r = |u: &str| region_of_url(u);
-        assert_eq!(r("https://b.s3.eu-west-1.amazonaws.com/k").as_deref(), Some("eu-west-1"));
-        assert_eq!(r("https://s3-us-gov-west-1.amazonaws.com/b/k").as_deref(), Some("us-gov-west-1"));
-        assert_eq!(r("https://s3.amazonaws.com/cf-templates-x-us-east-1/k"), None);
-        assert_eq!(r("https://b.s3-external-1.amazonaws.com/k"), None);
-        assert_eq!(r("http://127.0.0.1:5000/b/k"), None);
-    }
 }

@@ -13,9 +13,6 @@ use super::{FILL_IN, Importer, KEY_MAX};
 use crate::model::{Portfolio, Product, ProvisionedProduct};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// vend's record of a version it published (`plan::build`'s marker).
-const HASH_MARKER: &str = "vend-sha256:";
-
 /// A product the import writes: its blueprint name and the versions listed.
 struct Written {
     blueprint: String,
@@ -112,7 +109,9 @@ impl<'a> Importer<'a> {
         templates: &BTreeMap<String, String>,
     ) -> Result<Option<Written>, String> {
         let what = format!("product '{}' ({})", p.name, p.id);
-        if let Some(v) = p.versions.iter().find(|v| v.description.starts_with(HASH_MARKER)) {
+        if let Some(v) =
+            p.versions.iter().find(|v| v.description.starts_with(crate::model::VERSION_HASH_MARKER))
+        {
             self.left_out(
                 what,
                 format!(

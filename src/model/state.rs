@@ -16,6 +16,9 @@ pub const MASKED: &str = "****";
 /// AWS backend knows which member accounts to search for provisioned products even after
 /// their requests are gone from the workspace.
 pub const PIPELINES_TAG: &str = "vend:pipelines";
+/// The start of a product version's description when vend published it (or adopted it): the
+/// SHA-256 of the version's blueprint files follows (`vend-sha256:<hex>`, DESIGN §2).
+pub const VERSION_HASH_MARKER: &str = "vend-sha256:";
 /// The tag naming the account blueprint version of a vend-managed account (`<name>@<version>`).
 pub const BLUEPRINT_TAG: &str = "vend:blueprint";
 

@@ -162,3 +162,17 @@ pub fn changes(plan: &serde_json::Value) -> Vec<(String, String)> {
         .map(|c| (c["address"].as_str().unwrap().to_string(), c["action"].as_str().unwrap().to_string()))
         .collect()
 }
+
+/// `vend --state state.json ARGS` in the workspace `ws` (whose test keeps its state file there).
+pub fn vend_ws(ws: &Path, cfg: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--state", "state.json"];
+    all.extend_from_slice(args);
+    vend_in(ws, cfg, &all)
+}
+
+/// `vend --state state.json plan --json` in `ws`, parsed.
+pub fn plan_ws(ws: &Path, cfg: &Path) -> serde_json::Value {
+    let out = vend_ws(ws, cfg, &["plan", "--json"]);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", text(&out.stdout), text(&out.stderr)))
+}

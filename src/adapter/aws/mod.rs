@@ -23,6 +23,7 @@ mod config;
 mod errors;
 mod read;
 mod templates;
+pub use templates::region_of_url;
 mod write;
 mod write_catalog;
 

@@ -30,18 +30,32 @@ pub(super) fn object(url: &str) -> Result<Object, String> {
         .split('&')
         .find_map(|kv| kv.strip_prefix("versionId="))
         .map(|v| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned());
-    let host = url.split("://").nth(1).and_then(|r| r.split(['/', ':']).next()).unwrap_or_default();
-    let region = host.strip_suffix(".amazonaws.com").and_then(|labels| {
-        labels
-            .split('.')
-            .map(|l| l.strip_prefix("s3-").unwrap_or(l))
-            .find(|l| {
-                l.split('-').count() >= 3
-                    && l.rsplit('-').next().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
-            })
-            .map(str::to_string)
-    });
+    let region = region_of_url(url);
     Ok(Object { bucket, key, version, region })
+}
+
+/// The AWS region an S3 URL's host names (`…s3.<region>.amazonaws.com`,
+/// `…s3-<region>.amazonaws.com`), if any: `s3.amazonaws.com` and `s3-external-1` name none.
+pub fn region_of_url(url: &str) -> Option<String> {
+    let host = url.split("://").nth(1)?.split(['/', ':', '?']).next()?;
+    let labels = host.strip_suffix(".amazonaws.com")?;
+    labels
+        .split('.')
+        .map(|l| l.strip_prefix("s3-").unwrap_or(l))
+        .find(|l| looks_like_region(l))
+        .map(str::to_string)
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-4`, …
+fn looks_like_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts.last().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
 /// (bucket, key) of an S3 object URL, or why not.

@@ -354,14 +354,16 @@ impl LocalCloud {
     }
 
     /// The template bodies uploaded through the cloud of the state file at `path` (URL ->
-    /// body), as its journal holds them; read only. Empty without a journal, or with one that
-    /// belongs to another state.
-    pub fn uploaded_templates(path: &Path, state: &State) -> std::collections::BTreeMap<String, String> {
+    /// body), as its journal holds them; read only. The journal continues the file as written
+    /// (not as `catch_up` continued it), so the file is its base. Empty without a journal, or
+    /// with one that belongs to another state.
+    pub fn uploaded_templates(path: &Path) -> std::collections::BTreeMap<String, String> {
         let journal = Self::journal_path(path);
-        let Ok(bytes) = std::fs::read(&journal) else {
+        let (Ok(bytes), Ok(state)) = (std::fs::read(&journal), fs::read_state(path)) else {
             return Default::default();
         };
-        match resume(&journal, state.clone(), &state.fingerprint(), &bytes) {
+        let base = state.fingerprint();
+        match resume(&journal, state, &base, &bytes) {
             Ok(resumed) => {
                 let mut cloud = LocalCloud::over(resumed.state, resumed.x, None);
                 for r in resumed.records {

@@ -23,7 +23,7 @@ use super::*;
 
 /// The prefix of a provisioning artifact's description that carries vend's content hash
 /// (`vend-sha256:<hex>`): a version without it was not published by vend.
-pub(super) const HASH_MARKER: &str = "vend-sha256:";
+pub(super) use crate::model::VERSION_HASH_MARKER as HASH_MARKER;
 
 pub(super) const ADOPT_PORTFOLIO: &str = "lifecycle: adopt: vend takes over an existing portfolio (adds the ownership tag; from now on its products, principals, shares and launch constraints are what portfolios.yaml lists)";
 pub(super) const ADOPT_PRODUCT: &str = "lifecycle: adopt: vend takes over an existing product (adds the ownership tag; its versions vend did not publish are left alone)";
