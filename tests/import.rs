@@ -180,6 +180,14 @@ fn an_existing_workspace_is_refused_without_force_and_replaced_with_it() {
     let out = vend_in(&empty, &cfg, &["import"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--state FILE"), "{}", text(&out.stderr));
+    let out = vend_in(&empty, &cfg, &["--state", "nope.json", "import"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("nope.json does not exist"), "{}", text(&out.stderr));
+    std::fs::write(empty.join("bad.json"), "{\"format_version\": 1,\n \"captured_at\": x}").unwrap();
+    let out = vend_in(&empty, &cfg, &["--state", "bad.json", "import"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("bad.json:2:17"), "named by line and column: {}", text(&out.stderr));
+    assert!(!empty.join("catalog").exists(), "nothing written");
 }
 
 #[test]

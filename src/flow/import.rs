@@ -173,6 +173,9 @@ pub fn read(config: &Config) -> anyhow::Result<Read> {
             default
         }
     };
+    if !path.exists() {
+        return Err(fs::FsError::MissingState(path.display().to_string()).into());
+    }
     let state = LocalCloud::catch_up(&path, fs::read_state(&path)?)?;
     let t = templates(&state, None, Some(&path));
     // `--region`, else the template bucket's region when the state knows it, else the one the
