@@ -12,9 +12,8 @@ use crate::engine::{self, EngineEvent, Options, StepStatus};
 use crate::model::{Diagnostic, State};
 use crate::plan::{Payload, Plan};
 use crate::port::{Audit, AuditError, AuditEvent, Clock, Cloud, CloudError, Op, Outcome};
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 /// The diagnostic code of a change the check finds would fail.
 pub const CODE: &str = "apply-would-fail";
@@ -29,7 +28,7 @@ struct Refusal {
 /// The scratch cloud: the in-process cloud, remembering the last refusal per change.
 struct Scratch {
     cloud: LocalCloud,
-    current: Rc<RefCell<String>>,
+    current: Arc<Mutex<String>>,
     refusals: BTreeMap<String, Refusal>,
 }
 
@@ -55,7 +54,8 @@ impl Cloud for Scratch {
             Ok(_) => None,
         };
         if let Some(error) = refusal {
-            self.refusals.insert(self.current.borrow().clone(), Refusal { op: op.name(), error });
+            let current = self.current.lock().map(|c| c.clone()).unwrap_or_default();
+            self.refusals.insert(current, Refusal { op: op.name(), error });
         }
         result
     }
@@ -84,7 +84,7 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Vec<Diagnostic>
     if !plan.has_changes() {
         return vec![];
     }
-    let current = Rc::new(RefCell::new(String::new()));
+    let current = Arc::new(Mutex::new(String::new()));
     let mut scratch = Scratch {
         cloud: LocalCloud::in_memory(state.clone())
             .with_settings(Settings { polls_to_complete: 1, ..settings.clone() }),
@@ -98,10 +98,14 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Vec<Diagnostic>
             scratch.cloud.assume_in_flight(request, &a.name, &a.email, &a.tags);
         }
     }
-    let options = Options { max_attempts: 1, backoff_ms: 0, max_polls: 4, poll_interval_ms: 0 };
+    // One step at a time, in plan order: the refusal of a step is the step's own.
+    let options =
+        Options { max_attempts: 1, backoff_ms: 0, max_polls: 4, poll_interval_ms: 0, ..Options::default() };
     let mut on_event = |e: EngineEvent| {
         if let EngineEvent::StepStarted { address, .. } = e {
-            *current.borrow_mut() = address;
+            if let Ok(mut c) = current.lock() {
+                *c = address;
+            }
         }
     };
     let Ok(report) = engine::apply(

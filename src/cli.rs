@@ -82,6 +82,8 @@ impl Cli {
                 lock_lease: Duration::from_secs(a.lock_lease),
                 lock_timeout: a.lock_timeout.map(Duration::from_secs),
                 poll_interval_ms: a.poll_interval_ms,
+                parallelism: a.parallelism,
+                shuffle: a.shuffle_seed,
             },
             // The TUI's apply takes the lock with the same settings as `vend apply`'s defaults.
             _ => ApplySettings::default(),
@@ -313,6 +315,15 @@ pub struct ApplyArgs {
     /// Milliseconds between polls of an asynchronous request (CreateAccount, shares, records).
     #[arg(long, value_name = "MS", default_value_t = crate::config::DEFAULT_POLL_INTERVAL_MS, value_parser = clap::value_parser!(u64).range(10..))]
     pub poll_interval_ms: u64,
+    /// Steps in flight at most. Steps that could interfere keep their plan order; writes to one
+    /// Organizations entity never overlap; account creations stay under AWS's limit. 1: one
+    /// step at a time, in plan order.
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_PARALLELISM, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
+    pub parallelism: usize,
+    /// Testing aid: start the steps that may start in a random order from this seed instead of
+    /// plan order (every order the schedule allows must apply).
+    #[arg(long, value_name = "SEED", hide = true)]
+    pub shuffle_seed: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

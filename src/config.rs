@@ -78,10 +78,18 @@ pub struct ApplySettings {
     pub lock_timeout: Option<Duration>,
     /// Milliseconds between polls of an asynchronous request (`--poll-interval-ms`).
     pub poll_interval_ms: u64,
+    /// Steps in flight at most (`--parallelism`; 1: strictly in plan order).
+    pub parallelism: usize,
+    /// Start the steps that may start in this seeded random order (hidden `--shuffle-seed`:
+    /// the property test of the schedule's rules).
+    pub shuffle: Option<u64>,
 }
 
 /// The default poll interval (the `--poll-interval-ms` default).
 pub const DEFAULT_POLL_INTERVAL_MS: u64 = 2000;
+
+/// The default number of steps in flight (the `--parallelism` default, Terraform's).
+pub const DEFAULT_PARALLELISM: usize = 10;
 
 impl Default for ApplySettings {
     fn default() -> ApplySettings {
@@ -89,6 +97,8 @@ impl Default for ApplySettings {
             lock_lease: s3_lock::DEFAULT_LEASE,
             lock_timeout: None,
             poll_interval_ms: DEFAULT_POLL_INTERVAL_MS,
+            parallelism: DEFAULT_PARALLELISM,
+            shuffle: None,
         }
     }
 }

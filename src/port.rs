@@ -297,6 +297,31 @@ impl Op {
             .unwrap_or_default()
     }
 
+    /// The Organizations entities (root, OU, account and policy ids) this write modifies: AWS
+    /// answers `ConcurrentModificationException` to a second write to one of them while the
+    /// first is in progress, so the engine never has two such calls in flight at once (the
+    /// emulator enforces it: `organizations.one-writer-per-entity`). A create names the parent
+    /// it adds to; reads and the other services name none.
+    pub fn entities(&self) -> Vec<&str> {
+        match self {
+            Op::EnablePolicyType { root_id, .. } => vec![root_id],
+            Op::CreateOrganizationalUnit { parent_id, .. } => vec![parent_id],
+            Op::UpdateOrganizationalUnit { ou_id, .. } | Op::DeleteOrganizationalUnit { ou_id } => {
+                vec![ou_id]
+            }
+            Op::TagResource { resource_id, .. } => vec![resource_id],
+            Op::MoveAccount { account_id, source_parent_id, destination_parent_id } => {
+                vec![account_id, source_parent_id, destination_parent_id]
+            }
+            Op::CloseAccount { account_id } => vec![account_id],
+            Op::UpdatePolicy { policy_id, .. } | Op::DeletePolicy { policy_id } => vec![policy_id],
+            Op::AttachPolicy { policy_id, target_id } | Op::DetachPolicy { policy_id, target_id } => {
+                vec![policy_id, target_id]
+            }
+            _ => vec![],
+        }
+    }
+
     /// Reads change nothing: they get no intent/outcome records.
     pub fn is_read(&self) -> bool {
         matches!(
@@ -378,25 +403,37 @@ impl CloudError {
 }
 
 /// AWS as the engine sees it.
-pub trait Cloud {
+pub trait Cloud: Send {
     /// The whole current state (snapshot format v1).
     fn read_state(&mut self) -> Result<State, CloudError>;
     /// Perform one operation.
     fn call(&mut self, op: &Op) -> Result<Outcome, CloudError>;
+    /// The same calls from several threads at once, where the cloud can take them (AWS, whose
+    /// calls wait on the network). `None`: the engine sends this cloud one call at a time (the
+    /// in-process cloud, whose calls take microseconds), while steps still overlap their waits.
+    fn concurrent(&self) -> Option<&dyn ConcurrentCloud> {
+        None
+    }
+}
+
+/// A cloud that performs operations from several threads at once (see [`Cloud::concurrent`]).
+pub trait ConcurrentCloud: Sync {
+    fn call(&self, op: &Op) -> Result<Outcome, CloudError>;
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("audit log: {0}")]
 pub struct AuditError(pub String);
 
-/// The append-only, tamper-evident log.
-pub trait Audit {
+/// The append-only, tamper-evident log (appended to by one thread at a time: the engine holds it
+/// behind a lock while steps run in parallel).
+pub trait Audit: Send {
     /// Append one record durably (flushed and synced) before returning.
     fn append(&mut self, event: AuditEvent) -> Result<(), AuditError>;
 }
 
-/// Time, injected so the engine is deterministic under test.
-pub trait Clock {
+/// Time, injected so the engine is deterministic under test; used by every step in flight.
+pub trait Clock: Sync {
     /// RFC 3339 UTC, seconds precision.
     fn now(&self) -> String;
     /// Wait before polling again (the in-process cloud needs no real wait).

@@ -6,6 +6,11 @@
 //! - not applyable ⇒ at least one error diagnostic that names a file or a change address (the
 //!   edit is then undone, so the sequence goes on from a workspace that plans).
 //!
+//! Applies run in parallel (issue 16): at the default `--parallelism`, and every third one with
+//! its steps started one at a time in a seeded random order the schedule allows
+//! (`--parallelism 1 --shuffle-seed`), so a rule missing from the schedule (two steps that must
+//! keep their plan order) breaks a promise here deterministically, not only by bad timing.
+//!
 //! The edits work on a typed model of the workspace (`World`), read from the demo's files and
 //! written back as JSON (which is YAML), so every edit produces a well-formed workspace; whether
 //! it is a *valid* one is for vend to say.
@@ -1287,6 +1292,17 @@ fn run_sequence(seed: u64, steps: usize, counts: &mut Counts, backend: &dyn Back
                 continue;
             }
             let mut args = vec!["apply".to_string(), "--auto-approve".to_string()];
+            // The schedule's rules (which steps may overlap) hold for every order they allow:
+            // every third apply starts its steps one at a time in a random order they permit,
+            // the others run at the default parallelism with real overlap.
+            if (seed + done as u64) % 3 == 0 {
+                args.extend([
+                    "--parallelism".into(),
+                    "1".into(),
+                    "--shuffle-seed".into(),
+                    format!("{seed}{done}"),
+                ]);
+            }
             for c in &changes {
                 if c["action"] == "close" {
                     let name = c["address"].as_str().unwrap_or("").trim_start_matches("account:").to_string();

@@ -5,12 +5,21 @@
 //! dependents of a failed step. The result is a `Report` value; the engine never prints, never
 //! touches files, and knows no adapter.
 
+mod schedule;
+mod shared;
 mod steps;
 
 use crate::plan::{Action, Address, Change, Plan};
 use crate::port::{ApplyEnd, ApplyStart, Audit, AuditError, AuditEvent, Clock, Cloud, Event, StepCounts};
+use schedule::Schedule;
 use serde::Serialize;
+use shared::{Calls, SharedAudit, SharedIds};
+use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::sync::mpsc;
+use steps::{Context, Run, StepResult};
+
+pub use schedule::{creates_account, holds};
 
 /// How hard to try.
 #[derive(Debug, Clone)]
@@ -26,11 +35,28 @@ pub struct Options {
     /// How many times to poll an asynchronous request before giving up on this apply.
     pub max_polls: u32,
     pub poll_interval_ms: u64,
+    /// Steps in flight at most (`vend apply --parallelism`, whose default is 10). 1: one step
+    /// at a time, exactly in plan order (the library's default, and the plan check's).
+    pub parallelism: usize,
+    /// CreateAccount steps in flight at most: the organization's limit on account creations in
+    /// progress (the caller passes the AWS rule table's limit).
+    pub max_account_creations: usize,
+    /// Start the steps that may start in a seeded random order instead of plan order (a
+    /// property test of the schedule's rules: every order they allow must apply).
+    pub shuffle: Option<u64>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_attempts: 5, backoff_ms: 200, max_polls: 120, poll_interval_ms: 2000 }
+        Options {
+            max_attempts: 5,
+            backoff_ms: 200,
+            max_polls: 120,
+            poll_interval_ms: 2000,
+            parallelism: 1,
+            max_account_creations: usize::MAX,
+            shuffle: None,
+        }
     }
 }
 
@@ -145,8 +171,27 @@ pub fn excluded_closure(plan: &Plan) -> BTreeSet<Address> {
     }
 }
 
-/// `apply`, asking `stop` before each step: once it answers true, the running step has finished
-/// and the steps not started yet are reported as skipped (an `EngineEvent::Stopped` first).
+/// Where a step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Waiting,
+    Running,
+    Finished,
+}
+
+/// What a step running on another thread sends back.
+enum Msg {
+    Event(EngineEvent),
+    Done(usize, StepResult),
+}
+
+/// `apply`, asking `stop` before starting each step: once it answers true, no step starts any
+/// more, the steps in flight finish, and the steps not started are reported as skipped (an
+/// `EngineEvent::Stopped` first).
+///
+/// Up to `options.parallelism` steps run at once, each on a thread of its own (with 1, on the
+/// calling thread, in plan order); `on_event` is always called on the calling thread. Which
+/// steps may overlap is decided by `schedule` (see there); the report keeps plan order.
 pub fn apply_until(
     plan: &Plan,
     cloud: &mut dyn Cloud,
@@ -167,67 +212,72 @@ pub fn apply_until(
             basis: serde_json::to_value(&plan.basis).ok(),
         }),
     })?;
-    let mut run = steps::Run::new(plan.plan_id.clone(), cloud, audit, clock, options, on_event, &changes);
-    let mut broken: BTreeSet<Address> = BTreeSet::new();
-    let mut steps_out = vec![];
-    let total = changes.len();
-    let mut stopped = false;
-    for (index, change) in changes.into_iter().enumerate() {
-        if !stopped && stop() {
-            stopped = true;
-            (run.on_event)(EngineEvent::Stopped { remaining: total - index });
-        }
-        let skipped = if stopped {
-            Some("not started: the apply was stopped".to_string())
-        } else {
-            change.depends_on.iter().find(|d| broken.contains(*d)).map(|dep| {
-                broken.insert(change.address.clone());
-                format!("depends on {dep}, which did not complete")
-            })
-        };
-        if let Some(because) = skipped {
-            (run.on_event)(EngineEvent::StepSkipped {
-                address: change.address.to_string(),
-                because: because.clone(),
-            });
-            steps_out.push(StepReport {
-                address: change.address.to_string(),
-                action: change.action,
-                status: StepStatus::Skipped,
-                error: Some(because),
-            });
-            continue;
-        }
-        (run.on_event)(EngineEvent::StepStarted {
-            index: index + 1,
-            total,
-            address: change.address.to_string(),
-            action: change.action,
-        });
-        match run.step(change)? {
-            Ok(()) => {
-                (run.on_event)(EngineEvent::StepSucceeded { address: change.address.to_string() });
-                steps_out.push(StepReport {
+    let first_version = schedule::first_versions(&changes);
+    let calls = Calls::new(cloud);
+    let log = SharedAudit::new(audit);
+    let ids = SharedIds::default();
+    let cx = Context {
+        plan_id: &plan.plan_id,
+        cloud: &calls,
+        audit: &log,
+        clock,
+        options,
+        ids: &ids,
+        first_version: &first_version,
+    };
+    let on_event = RefCell::new(on_event);
+    let emit = |e: EngineEvent| (on_event.borrow_mut())(e);
+    let mut walk = Walk::new(&changes, options);
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        loop {
+            let start = walk.startable(stop, &emit);
+            let progressed = !start.is_empty();
+            for i in start {
+                let change = changes[i];
+                walk.started(i);
+                emit(EngineEvent::StepStarted {
+                    index: i + 1,
+                    total: changes.len(),
                     address: change.address.to_string(),
                     action: change.action,
-                    status: StepStatus::Succeeded,
-                    error: None,
+                });
+                if options.parallelism <= 1 {
+                    let result = Run::new(&cx, change, &emit).step(change);
+                    walk.finished(i, result, &emit);
+                    continue;
+                }
+                let (tx, cx) = (tx.clone(), &cx);
+                scope.spawn(move || {
+                    let send = |e: EngineEvent| {
+                        let _ = tx.send(Msg::Event(e));
+                    };
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        Run::new(cx, change, &send).step(change)
+                    }))
+                    .unwrap_or_else(|_| {
+                        Ok(Err(format!("{}: vend failed (a panic) while applying this step", change.address)))
+                    });
+                    let _ = tx.send(Msg::Done(i, result));
                 });
             }
-            Err(e) => {
-                broken.insert(change.address.clone());
-                (run.on_event)(EngineEvent::StepFailed {
-                    address: change.address.to_string(),
-                    error: e.clone(),
-                });
-                steps_out.push(StepReport {
-                    address: change.address.to_string(),
-                    action: change.action,
-                    status: StepStatus::Failed,
-                    error: Some(e),
-                });
+            if walk.in_flight == 0 {
+                if progressed {
+                    continue;
+                }
+                break;
+            }
+            match rx.recv() {
+                Ok(Msg::Event(e)) => emit(e),
+                Ok(Msg::Done(i, result)) => walk.finished(i, result, &emit),
+                Err(_) => break,
             }
         }
+    });
+    let stopped = walk.stopped;
+    let steps_out = walk.report(&emit);
+    if let Some(e) = walk.audit_failed {
+        return Err(e);
     }
     let report = Report { plan_id: plan.plan_id.clone(), steps: steps_out };
     let steps = StepCounts {
@@ -235,7 +285,7 @@ pub fn apply_until(
         failed: report.failed().len(),
         skipped: report.skipped(),
     };
-    run.audit.append(AuditEvent {
+    log.append(AuditEvent {
         plan_id: plan.plan_id.clone(),
         address: String::new(),
         event: Event::ApplyEnd(ApplyEnd {
@@ -245,4 +295,192 @@ pub fn apply_until(
         }),
     })?;
     Ok(report)
+}
+
+/// The walk over the plan: which steps wait, run and finished, and what became of them.
+struct Walk<'p> {
+    changes: &'p [&'p Change],
+    schedule: Schedule,
+    slots: Vec<Slot>,
+    reports: Vec<Option<StepReport>>,
+    broken: BTreeSet<Address>,
+    /// Per phase, the steps of that phase not finished yet (for the removal barrier).
+    unfinished: Vec<BTreeSet<usize>>,
+    /// The first step that may still be waiting.
+    cursor: usize,
+    in_flight: usize,
+    creating: usize,
+    parallelism: usize,
+    max_creating: usize,
+    shuffle: Option<u64>,
+    stopped: bool,
+    audit_failed: Option<AuditError>,
+}
+
+impl<'p> Walk<'p> {
+    fn new(changes: &'p [&'p Change], options: &Options) -> Self {
+        let schedule = Schedule::of(changes);
+        let mut unfinished = vec![BTreeSet::new(); 32];
+        for (i, p) in schedule.phase.iter().enumerate() {
+            unfinished[usize::from(*p).min(31)].insert(i);
+        }
+        Walk {
+            changes,
+            schedule,
+            slots: vec![Slot::Waiting; changes.len()],
+            reports: vec![None; changes.len()],
+            broken: BTreeSet::new(),
+            unfinished,
+            cursor: 0,
+            in_flight: 0,
+            creating: 0,
+            parallelism: options.parallelism.max(1),
+            max_creating: options.max_account_creations.max(1),
+            shuffle: options.shuffle.map(|s| s | 1),
+            stopped: false,
+            audit_failed: None,
+        }
+    }
+
+    /// May step `i` start now (everything it waits for has finished)?
+    fn ready(&self, i: usize) -> bool {
+        if self.schedule.creates_account[i] && self.creating >= self.max_creating {
+            return false;
+        }
+        if self.schedule.after[i].iter().any(|&j| self.slots[j] != Slot::Finished) {
+            return false;
+        }
+        match self.schedule.barrier[i] {
+            Some(p) => {
+                self.unfinished[..usize::from(p).min(31)].iter().all(|s| s.range(..i).next().is_none())
+            }
+            None => true,
+        }
+    }
+
+    /// The steps to start now, in the order to start them; skips on the way the steps whose
+    /// dependency did not complete. Asks `stop` before each step it would start.
+    fn startable(&mut self, stop: &dyn Fn() -> bool, emit: &dyn Fn(EngineEvent)) -> Vec<usize> {
+        let mut out = vec![];
+        if self.stopped || self.audit_failed.is_some() {
+            return out;
+        }
+        let room = self.parallelism.saturating_sub(self.in_flight);
+        let mut creating = self.creating;
+        let mut i = self.cursor;
+        while i < self.changes.len() && (self.shuffle.is_some() || out.len() < room) {
+            if self.slots[i] != Slot::Waiting {
+                i += 1;
+                continue;
+            }
+            if stop() {
+                self.stopped = true;
+                let remaining = self.slots.iter().filter(|s| **s == Slot::Waiting).count();
+                emit(EngineEvent::Stopped { remaining });
+                return if self.shuffle.is_some() { vec![] } else { out };
+            }
+            let c = self.changes[i];
+            if let Some(dep) = c.depends_on.iter().find(|d| self.broken.contains(*d)) {
+                let because = format!("depends on {dep}, which did not complete");
+                self.broken.insert(c.address.clone());
+                self.skip(i, because, emit);
+                i += 1;
+                continue;
+            }
+            let slot_free = !self.schedule.creates_account[i] || creating < self.max_creating;
+            if slot_free && self.ready(i) {
+                if self.schedule.creates_account[i] {
+                    creating += 1;
+                }
+                out.push(i);
+            }
+            i += 1;
+        }
+        while self.cursor < self.changes.len() && self.slots[self.cursor] != Slot::Waiting {
+            self.cursor += 1;
+        }
+        if let Some(seed) = &mut self.shuffle {
+            // Fisher–Yates with xorshift, then as many as there is room for (account creations
+            // counted again in the new order).
+            for k in (1..out.len()).rev() {
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                out.swap(k, (*seed % (k as u64 + 1)) as usize);
+            }
+            let mut creating = self.creating;
+            out.retain(|&i| {
+                let ok = !self.schedule.creates_account[i] || creating < self.max_creating;
+                if ok && self.schedule.creates_account[i] {
+                    creating += 1;
+                }
+                ok
+            });
+            out.truncate(room);
+        }
+        out
+    }
+
+    fn started(&mut self, i: usize) {
+        self.slots[i] = Slot::Running;
+        self.in_flight += 1;
+        if self.schedule.creates_account[i] {
+            self.creating += 1;
+        }
+    }
+
+    fn finished(&mut self, i: usize, result: StepResult, emit: &dyn Fn(EngineEvent)) {
+        let c = self.changes[i];
+        self.slots[i] = Slot::Finished;
+        self.in_flight -= 1;
+        if self.schedule.creates_account[i] {
+            self.creating -= 1;
+        }
+        self.unfinished[usize::from(self.schedule.phase[i]).min(31)].remove(&i);
+        let address = c.address.to_string();
+        let (status, error) = match result {
+            Ok(Ok(())) => {
+                emit(EngineEvent::StepSucceeded { address: address.clone() });
+                (StepStatus::Succeeded, None)
+            }
+            Ok(Err(e)) => {
+                self.broken.insert(c.address.clone());
+                emit(EngineEvent::StepFailed { address: address.clone(), error: e.clone() });
+                (StepStatus::Failed, Some(e))
+            }
+            Err(e) => {
+                // The log refused a record: nothing more is sent (the caller gets the error).
+                self.broken.insert(c.address.clone());
+                let error = e.to_string();
+                if self.audit_failed.is_none() {
+                    self.audit_failed = Some(e);
+                }
+                (StepStatus::Failed, Some(error))
+            }
+        };
+        self.reports[i] = Some(StepReport { address, action: c.action, status, error });
+    }
+
+    fn skip(&mut self, i: usize, because: String, emit: &dyn Fn(EngineEvent)) {
+        let c = self.changes[i];
+        self.slots[i] = Slot::Finished;
+        self.unfinished[usize::from(self.schedule.phase[i]).min(31)].remove(&i);
+        emit(EngineEvent::StepSkipped { address: c.address.to_string(), because: because.clone() });
+        self.reports[i] = Some(StepReport {
+            address: c.address.to_string(),
+            action: c.action,
+            status: StepStatus::Skipped,
+            error: Some(because),
+        });
+    }
+
+    /// Every step in plan order; those never started are skipped as stopped.
+    fn report(&mut self, emit: &dyn Fn(EngineEvent)) -> Vec<StepReport> {
+        for i in 0..self.changes.len() {
+            if self.slots[i] == Slot::Waiting {
+                self.skip(i, "not started: the apply was stopped".into(), emit);
+            }
+        }
+        self.reports.iter_mut().filter_map(Option::take).collect()
+    }
 }

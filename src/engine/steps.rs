@@ -2,32 +2,43 @@
 //! write, polling of asynchronous requests, retries, and resolution of ids created earlier in
 //! the same apply (a `null` id in a change is looked up by the address it refers to).
 
+use super::shared::{Calls, SharedAudit, SharedIds};
 use super::{EngineEvent, Options};
 use crate::model::{PIPELINES_TAG, Tags, sha256_hex};
 use crate::plan::apply_view::*;
 use crate::plan::{Action, Address, Change, Kind, Payload};
 use crate::port::{
-    ArtifactSpec, Audit, AuditError, AuditEvent, Call, Clock, Cloud, CloudError, Completed, ErrorKind, Event,
-    Intent, Op, Outcome, OutcomeDetail,
+    ArtifactSpec, AuditError, AuditEvent, Call, Clock, CloudError, Completed, ErrorKind, Event, Intent, Op,
+    Outcome, OutcomeDetail,
 };
 use std::collections::BTreeMap;
 
 /// A step's own failure (a message), or the audit log failing (which stops everything).
 pub type StepResult = Result<Result<(), String>, AuditError>;
 
-pub struct Run<'a> {
-    plan_id: String,
-    cloud: &'a mut dyn Cloud,
-    pub audit: &'a mut dyn Audit,
-    clock: &'a dyn Clock,
-    options: &'a Options,
-    pub on_event: &'a mut dyn FnMut(EngineEvent),
-    /// Address -> id of what earlier steps created (`product_version:p@v` -> artifact id).
-    ids: BTreeMap<Address, String>,
-    /// Jitter state (deterministic: derived from the plan id).
+pub struct Run<'c, 'r> {
+    plan_id: &'r str,
+    cloud: &'r Calls<'r>,
+    audit: &'r SharedAudit<'r>,
+    clock: &'r dyn Clock,
+    options: &'r Options,
+    on_event: &'c dyn Fn(EngineEvent),
+    ids: &'r SharedIds,
+    /// Jitter state (deterministic: derived from the plan id and the step's address).
     jitter: u64,
+    first_version: &'r BTreeMap<String, Change>,
+}
+
+/// What every step of one apply shares (see `engine::shared`).
+pub struct Context<'r> {
+    pub plan_id: &'r str,
+    pub cloud: &'r Calls<'r>,
+    pub audit: &'r SharedAudit<'r>,
+    pub clock: &'r dyn Clock,
+    pub options: &'r Options,
+    pub ids: &'r SharedIds,
     /// Product name -> the plan's first version change of a product the plan creates.
-    first_version: BTreeMap<String, Change>,
+    pub first_version: &'r BTreeMap<String, Change>,
 }
 
 /// Try `$e` (a `Result<T, String>`); on a step failure return it as the step's result.
@@ -76,31 +87,22 @@ fn missing(what: &str, change: &Change) -> String {
     format!("{}: the change has no {what} (a malformed plan?)", change.address)
 }
 
-impl<'a> Run<'a> {
-    pub fn new(
-        plan_id: String,
-        cloud: &'a mut dyn Cloud,
-        audit: &'a mut dyn Audit,
-        clock: &'a dyn Clock,
-        options: &'a Options,
-        on_event: &'a mut dyn FnMut(EngineEvent),
-        changes: &[&Change],
-    ) -> Self {
-        let jitter = u64::from_str_radix(&sha256_hex(plan_id.as_bytes())[..12], 16).unwrap_or(7) | 1;
-        let new_products: Vec<String> = changes
-            .iter()
-            .filter(|c| c.kind == Kind::Product && c.action == Action::Create)
-            .filter_map(|c| Sides::<ProductFields>::of(c).ok().and_then(|p| p.after.name))
-            .collect();
-        let mut first_version = BTreeMap::new();
-        for c in changes.iter().filter(|c| c.kind == Kind::ProductVersion && c.action == Action::Create) {
-            if let Some(product) = Sides::<VersionFields>::of(c).ok().and_then(|p| p.after.product)
-                && new_products.contains(&product)
-            {
-                first_version.entry(product).or_insert_with(|| (*c).clone());
-            }
+impl<'c, 'r> Run<'c, 'r> {
+    /// The step `c` of an apply, reporting through `on_event`.
+    pub fn new(cx: &Context<'r>, c: &Change, on_event: &'c dyn Fn(EngineEvent)) -> Self {
+        let seed = sha256_hex(format!("{}\0{}", cx.plan_id, c.address).as_bytes());
+        let jitter = u64::from_str_radix(&seed[..12], 16).unwrap_or(7) | 1;
+        Run {
+            plan_id: cx.plan_id,
+            cloud: cx.cloud,
+            audit: cx.audit,
+            clock: cx.clock,
+            options: cx.options,
+            on_event,
+            ids: cx.ids,
+            jitter,
+            first_version: cx.first_version,
         }
-        Run { plan_id, cloud, audit, clock, options, on_event, ids: BTreeMap::new(), jitter, first_version }
     }
 
     /// The idempotency token of a change: derived from its address and desired content, so a
@@ -127,7 +129,7 @@ impl<'a> Run<'a> {
             // A create carries its request's time: delivery metrics measure lead time from it.
             let requested_at = change.requested_at();
             self.audit.append(AuditEvent {
-                plan_id: self.plan_id.clone(),
+                plan_id: self.plan_id.to_string(),
                 address: change.address.to_string(),
                 event: Event::Intent(Intent {
                     action: Some(change.action),
@@ -187,7 +189,7 @@ impl<'a> Run<'a> {
                 }
             };
             self.audit.append(AuditEvent {
-                plan_id: self.plan_id.clone(),
+                plan_id: self.plan_id.to_string(),
                 address: change.address.to_string(),
                 event: Event::Outcome(detail),
             })?;
@@ -285,7 +287,7 @@ impl<'a> Run<'a> {
             });
             if !pending.contains(&status.as_str()) {
                 self.audit.append(AuditEvent {
-                    plan_id: self.plan_id.clone(),
+                    plan_id: self.plan_id.to_string(),
                     address: change.address.to_string(),
                     event: Event::Completed(Completed {
                         op: Some(op.name()),
@@ -310,7 +312,6 @@ impl<'a> Run<'a> {
             Ref::Pending { field, by } => self
                 .ids
                 .get(&by)
-                .cloned()
                 .ok_or_else(|| format!("{}: {field} of {by} is not known (was it created?)", c.address)),
         }
     }
@@ -615,7 +616,7 @@ impl<'a> Run<'a> {
     ) -> Result<Result<(), String>, AuditError> {
         let from = p.before.parent_id.clone();
         let (to, to_path) = p.destination();
-        let to = to.or_else(|| self.ids.get(&Address::ou(&to_path)).cloned());
+        let to = to.or_else(|| self.ids.get(&Address::ou(&to_path)));
         if from.is_some() && from == to {
             return Ok(Ok(()));
         }
@@ -774,7 +775,7 @@ impl<'a> Run<'a> {
         let target = side.target.clone().unwrap_or_default();
         let share_type = side.member_type.clone().unwrap_or_default();
         let portfolio_id = tri!(self.resolve(c, p.portfolio()));
-        let value = match side.value.clone().or_else(|| self.ids.get(target.as_str()).cloned()) {
+        let value = match side.value.clone().or_else(|| self.ids.get(target.as_str())) {
             Some(v) => v,
             None => return Ok(Err(format!("{}: the id of {target} is not known", c.address))),
         };

@@ -8,7 +8,7 @@
 
 use super::Console;
 use super::confirm::{self, Ask, Cancelled, Consent, Refusal};
-use crate::adapter::fs;
+use crate::adapter::{aws_rules, fs};
 use crate::config::Config;
 use crate::engine::{self, EngineEvent, Report, StepStatus};
 use crate::model::{BLUEPRINT_TAG, State};
@@ -145,8 +145,14 @@ pub fn run(
     for note in notes {
         ui.note(&note);
     }
-    let options =
-        engine::Options { poll_interval_ms: config.apply.poll_interval_ms, ..engine::Options::default() };
+    let options = engine::Options {
+        poll_interval_ms: config.apply.poll_interval_ms,
+        parallelism: config.apply.parallelism,
+        shuffle: config.apply.shuffle,
+        max_account_creations: usize::try_from(aws_rules::limit(aws_rules::CONCURRENT_ACCOUNT_CREATIONS, 1))
+            .unwrap_or(1),
+        ..engine::Options::default()
+    };
     // A lost shared lock (taken over after its lease ran out, or force-unlocked) stops the apply
     // before its next step, as does the frontend's stop.
     let report = engine::apply_until(

@@ -159,7 +159,7 @@ pub fn read(config: &Config) -> anyhow::Result<Read> {
         let t = templates(&state, Some(&mut cloud), None);
         let region =
             config.aws.region.clone().or_else(|| cloud.region()).unwrap_or_else(|| "us-east-1".into());
-        return Ok((state, t, cloud.unread_accounts().to_vec(), region));
+        return Ok((state, t, cloud.unread_accounts(), region));
     }
     let path: PathBuf = match config.state_file() {
         Some(p) => p.to_path_buf(),

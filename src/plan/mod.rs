@@ -18,3 +18,4 @@ pub use account_keys::AccountKeys;
 pub use build::{build, desired_addresses, unchanged};
 pub use effective::EffectivePolicy;
 pub use model::*;
+pub use order::phase;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The phase of a change: creates flow from the organization down to pipelines, deletes flow
 /// back up, closing accounts comes last.
-fn phase(kind: Kind, action: Action) -> u8 {
+pub fn phase(kind: Kind, action: Action) -> u8 {
     use Action::*;
     use Kind::*;
     match (kind, action) {

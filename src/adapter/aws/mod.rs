@@ -33,7 +33,7 @@ pub use write::parse_s3_url;
 use crate::model::{PIPELINES_TAG, State};
 
 use crate::adapter::credentials::StoredCredentials;
-use crate::port::{Cloud, CloudError, Op, Outcome};
+use crate::port::{Cloud, CloudError, ConcurrentCloud, Op, Outcome};
 use aws_config::Region;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -121,20 +121,11 @@ struct Member {
     expires: Option<std::time::SystemTime>,
 }
 
-/// What the adapter learns while it runs: who the caller is, which account each provisioned
-/// product and record lives in (Service Catalog answers for them only in that account), and
-/// Service Catalog clients acting in member accounts.
+/// Where to look (set before a run) and what the adapter learns while it runs (`Learned`,
+/// behind a lock: the engine calls from several threads at once).
 #[derive(Debug, Default)]
 struct Routes {
     member_role_name: String,
-    /// (account id, ARN partition) of the caller.
-    caller: Option<(String, String)>,
-    /// Provisioned product id -> account id.
-    provisioned: HashMap<String, String>,
-    /// Record id -> account id.
-    records: HashMap<String, String>,
-    /// Account id -> clients with credentials of the member role there.
-    members: HashMap<String, Member>,
     /// The names of the member accounts `read_state` visits (see `AwsCloud::set_pipeline_accounts`).
     pipeline_accounts: BTreeSet<String>,
     /// The workspace's `template_bucket` (`{management}` not yet filled in): the bucket
@@ -145,8 +136,32 @@ struct Routes {
     /// `vend import`: visit every ACTIVE member account a portfolio is shared with, and skip
     /// (recording it in `unread`) one where the member role cannot be assumed.
     search_shared: bool,
+    learned: std::sync::Mutex<Learned>,
+}
+
+/// Who the caller is, which account each provisioned product and record lives in (Service
+/// Catalog answers for them only in that account), and Service Catalog clients acting in member
+/// accounts.
+#[derive(Debug, Default)]
+struct Learned {
+    /// (account id, ARN partition) of the caller.
+    caller: Option<(String, String)>,
+    /// Provisioned product id -> account id.
+    provisioned: HashMap<String, String>,
+    /// Record id -> account id.
+    records: HashMap<String, String>,
+    /// Account id -> clients with credentials of the member role there.
+    members: HashMap<String, Member>,
     /// Member accounts `read_state` could not read in `search_shared` mode: (id, why).
     unread: Vec<(String, String)>,
+}
+
+impl Routes {
+    /// What was learned so far (a short lock, never held across an await; a panic elsewhere
+    /// cannot leave a map half-written, so a poisoned lock is taken as it is).
+    fn learned(&self) -> std::sync::MutexGuard<'_, Learned> {
+        self.learned.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl std::fmt::Debug for AwsCloud {
@@ -208,8 +223,8 @@ impl AwsCloud {
 
     /// The member accounts the last `read_state` could not search (`search_shared_accounts`):
     /// (account id, the error).
-    pub fn unread_accounts(&self) -> &[(String, String)] {
-        &self.routes.unread
+    pub fn unread_accounts(&self) -> Vec<(String, String)> {
+        self.routes.learned().unread.clone()
     }
 
     /// The region the regional clients use.
@@ -299,7 +314,7 @@ impl AwsCloud {
             })
         })?;
         tracing::debug!(account = %id.account, arn = %id.arn, "AWS caller identity");
-        self.routes.caller = Some((id.account.clone(), partition_of(&id.arn)));
+        self.routes.learned().caller = Some((id.account.clone(), partition_of(&id.arn)));
         Ok(id)
     }
 }
@@ -319,18 +334,42 @@ fn partition_of(arn: &str) -> String {
 
 impl AwsCloud {
     /// The runtime, and a `Writer` over the caller's clients and the routes.
-    fn writer(&mut self) -> (&tokio::runtime::Runtime, Writer<'_>) {
-        let AwsCloud { rt, org, sc, s3, iam, sts, conf, routes, .. } = self;
+    fn writer(&self) -> (&tokio::runtime::Runtime, Writer<'_>) {
         let w = Writer {
-            org: org.clone(),
-            sc: sc.clone(),
-            s3: s3.clone(),
-            iam: iam.clone(),
-            sts: sts.clone(),
-            conf,
-            routes,
+            org: self.org.clone(),
+            sc: self.sc.clone(),
+            s3: self.s3.clone(),
+            iam: self.iam.clone(),
+            sts: self.sts.clone(),
+            conf: &self.conf,
+            routes: &self.routes,
         };
-        (rt, w)
+        (&self.rt, w)
+    }
+
+    /// One write (or poll), on the runtime; any number at once from several threads.
+    fn perform(&self, op: &Op) -> Result<Outcome, CloudError> {
+        let (rt, mut w) = self.writer();
+        let name = op.name();
+        tracing::debug!(op = %name, "AWS write");
+        let result = rt.block_on(w.call(op));
+        match &result {
+            Ok(o) => tracing::debug!(
+                op = %name,
+                request_id = %o.request_id,
+                id = o.id.as_deref().unwrap_or(""),
+                status = o.status.as_deref().unwrap_or(""),
+                "AWS write done"
+            ),
+            Err(e) => tracing::debug!(op = %name, code = %e.code, kind = ?e.kind, "AWS write failed"),
+        }
+        result
+    }
+}
+
+impl ConcurrentCloud for AwsCloud {
+    fn call(&self, op: &Op) -> Result<Outcome, CloudError> {
+        self.perform(op)
     }
 }
 
@@ -381,15 +420,15 @@ impl Cloud for AwsCloud {
                     .await
             };
             let mut clients = vec![];
-            w.routes.unread.clear();
+            w.routes.learned().unread.clear();
             for (account, name, m) in assumed {
                 if let Ok(m) = &m {
-                    w.routes.members.insert(account.clone(), m.clone());
+                    w.routes.learned().members.insert(account.clone(), m.clone());
                 }
                 if w.routes.search_shared
                     && let Err(e) = &m
                 {
-                    w.routes.unread.push((account.clone(), format!("{name}: {}", e.message)));
+                    w.routes.learned().unread.push((account.clone(), format!("{name}: {}", e.message)));
                     continue;
                 }
                 let m = m.map_err(|e| {
@@ -448,7 +487,7 @@ impl Cloud for AwsCloud {
                 }
             }
             for p in &state.provisioned_products {
-                w.routes.provisioned.insert(p.id.clone(), p.account_id.clone());
+                w.routes.learned().provisioned.insert(p.id.clone(), p.account_id.clone());
             }
             state.normalize();
             tracing::debug!(
@@ -465,21 +504,11 @@ impl Cloud for AwsCloud {
     }
 
     fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
-        let (rt, mut w) = self.writer();
-        let name = op.name();
-        tracing::debug!(op = %name, "AWS write");
-        let result = rt.block_on(w.call(op));
-        match &result {
-            Ok(o) => tracing::debug!(
-                op = %name,
-                request_id = %o.request_id,
-                id = o.id.as_deref().unwrap_or(""),
-                status = o.status.as_deref().unwrap_or(""),
-                "AWS write done"
-            ),
-            Err(e) => tracing::debug!(op = %name, code = %e.code, kind = ?e.kind, "AWS write failed"),
-        }
-        result
+        self.perform(op)
+    }
+
+    fn concurrent(&self) -> Option<&dyn ConcurrentCloud> {
+        Some(self)
     }
 }
 

@@ -23,19 +23,19 @@ pub(super) struct Writer<'a> {
     pub(super) iam: aws_sdk_iam::Client,
     pub(super) sts: aws_sdk_sts::Client,
     pub(super) conf: &'a aws_config::SdkConfig,
-    pub(super) routes: &'a mut Routes,
+    pub(super) routes: &'a Routes,
 }
 
 impl Writer<'_> {
     /// The caller's account id and partition (GetCallerIdentity once).
     pub(super) async fn caller(&mut self) -> Result<(String, String), CloudError> {
-        if let Some(c) = &self.routes.caller {
-            return Ok(c.clone());
+        if let Some(c) = self.routes.learned().caller.clone() {
+            return Ok(c);
         }
         let out =
             self.sts.get_caller_identity().send().await.map_err(|e| classify("GetCallerIdentity", e))?;
         let c = (out.account().unwrap_or_default().to_string(), partition_of(out.arn().unwrap_or_default()));
-        self.routes.caller = Some(c.clone());
+        self.routes.learned().caller = Some(c.clone());
         Ok(c)
     }
 
@@ -58,14 +58,14 @@ impl Writer<'_> {
         }
         let m =
             assume_member(&self.sts, self.conf, &partition, &self.routes.member_role_name, account).await?;
-        self.routes.members.insert(account.to_string(), m.clone());
+        self.routes.learned().members.insert(account.to_string(), m.clone());
         Ok(m)
     }
 
     /// The member role's clients in `account` already assumed, unless they are about to expire.
     pub(super) fn cached_member(&self, account: &str) -> Option<Member> {
         let soon = std::time::SystemTime::now() + Duration::from_secs(300);
-        self.routes.members.get(account).filter(|m| m.expires.is_none_or(|e| e > soon)).cloned()
+        self.routes.learned().members.get(account).filter(|m| m.expires.is_none_or(|e| e > soon)).cloned()
     }
 }
 
@@ -123,7 +123,7 @@ impl Writer<'_> {
 
     /// The client for a provisioned product (its account, when known).
     pub(super) async fn client_for_provisioned(&mut self, pp_id: &str) -> Result<sc::Client, CloudError> {
-        let account = self.routes.provisioned.get(pp_id).cloned().unwrap_or_default();
+        let account = self.routes.learned().provisioned.get(pp_id).cloned().unwrap_or_default();
         self.client_for(&account).await
     }
 

@@ -406,10 +406,10 @@ impl Writer<'_> {
                 let d = out.record_detail();
                 let record = d.and_then(|r| r.record_id()).map(str::to_string);
                 if let Some(r) = &record {
-                    self.routes.records.insert(r.clone(), account_id.clone());
+                    self.routes.learned().records.insert(r.clone(), account_id.clone());
                 }
                 if let Some(p) = d.and_then(|r| r.provisioned_product_id()) {
-                    self.routes.provisioned.insert(p.to_string(), account_id.clone());
+                    self.routes.learned().provisioned.insert(p.to_string(), account_id.clone());
                 }
                 Ok(Outcome {
                     request_id: sc_rid(&out),
@@ -443,7 +443,7 @@ impl Writer<'_> {
                 self.record_outcome(provisioned_product_id, out.record_detail(), sc_rid(&out))
             }
             Op::DescribeRecord { record_id } => {
-                let account = self.routes.records.get(record_id).cloned().unwrap_or_default();
+                let account = self.routes.learned().records.get(record_id).cloned().unwrap_or_default();
                 let client = self.client_for(&account).await?;
                 let out =
                     client.describe_record().id(record_id).send().await.map_err(|x| classify(&name, x))?;
@@ -451,7 +451,7 @@ impl Writer<'_> {
                 let status = d.and_then(|r| r.status()).map(|s| s.as_str().to_string());
                 let pp = d.and_then(|r| r.provisioned_product_id()).map(str::to_string);
                 if let Some(p) = &pp {
-                    self.routes.provisioned.insert(p.clone(), account);
+                    self.routes.learned().provisioned.insert(p.clone(), account);
                 }
                 let result = match status.as_deref() {
                     Some("SUCCEEDED") => pp,
@@ -507,8 +507,8 @@ impl Writer<'_> {
     ) -> Result<Outcome, CloudError> {
         let record = d.and_then(|r| r.record_id()).map(str::to_string);
         if let Some(r) = &record {
-            let account = self.routes.provisioned.get(pp_id).cloned().unwrap_or_default();
-            self.routes.records.insert(r.clone(), account);
+            let account = self.routes.learned().provisioned.get(pp_id).cloned().unwrap_or_default();
+            self.routes.learned().records.insert(r.clone(), account);
         }
         Ok(Outcome {
             request_id,

@@ -7,7 +7,7 @@ use crate::plan::payload::LaunchRoleState;
 use crate::plan::{Action, Change};
 use crate::port::Op;
 
-impl Run<'_> {
+impl Run<'_, '_> {
     /// A launch role in its account: created trusted by Service Catalog and tagged in one call
     /// (no window in which vend's role exists without its tag), then its inline policy; on an
     /// update, the trust and the policy that drifted; on a delete, the inline policy first

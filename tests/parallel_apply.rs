@@ -1,0 +1,290 @@
+//! Parallel apply (issue 16) on the in-process cloud, at library level: the demo plus new
+//! workload accounts (each with its baseline pipeline) applied with several steps in flight
+//! through a cloud that takes calls from several threads and watches what AWS would refuse —
+//! two writes to one Organizations entity at once, more account creations in progress than the
+//! limit — then: nothing refused, the report in plan order, the re-plan empty. Also: one step
+//! at a time keeps plan order exactly; a stop lets the steps in flight finish and reports the
+//! rest as not started; a failed step's dependents are skipped while the independent steps run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use vend::adapter::faulty_cloud::{FaultPoint, FaultyCloud};
+use vend::adapter::local_cloud::LocalCloud;
+use vend::engine::{self, EngineEvent, Options, StepStatus};
+use vend::model::State;
+use vend::plan::Plan;
+use vend::port::{Audit, AuditError, AuditEvent, Clock, Cloud, CloudError, ConcurrentCloud, Op, Outcome};
+
+struct Quick;
+impl Clock for Quick {
+    fn now(&self) -> String {
+        "2026-12-06T12:00:00Z".into()
+    }
+    fn sleep(&self, millis: u64) {
+        std::thread::sleep(Duration::from_millis(millis.min(2)));
+    }
+}
+
+#[derive(Default)]
+struct Memory(Vec<AuditEvent>);
+impl Audit for Memory {
+    fn append(&mut self, event: AuditEvent) -> Result<(), AuditError> {
+        self.0.push(event);
+        Ok(())
+    }
+}
+
+/// What the watching cloud saw.
+#[derive(Default, Debug)]
+struct Seen {
+    busy: BTreeSet<String>,
+    overlaps: Vec<String>,
+    creating: BTreeSet<String>,
+    max_creating: usize,
+    in_calls: usize,
+    max_in_calls: usize,
+}
+
+/// The in-process cloud behind a lock, taking calls from several threads (each call takes a
+/// few milliseconds, so calls of different steps overlap) and recording what AWS would refuse.
+struct Watching {
+    inner: Mutex<LocalCloud>,
+    seen: Mutex<Seen>,
+}
+
+impl Watching {
+    fn new(cloud: LocalCloud) -> Self {
+        Watching { inner: Mutex::new(cloud), seen: Mutex::new(Seen::default()) }
+    }
+}
+
+impl ConcurrentCloud for Watching {
+    fn call(&self, op: &Op) -> Result<Outcome, CloudError> {
+        let entities: Vec<String> = op.entities().into_iter().map(str::to_string).collect();
+        {
+            let mut s = self.seen.lock().unwrap();
+            for e in &entities {
+                if !s.busy.insert(e.clone()) {
+                    s.overlaps.push(format!("{} while {e} was being written", op.name()));
+                }
+            }
+            s.in_calls += 1;
+            s.max_in_calls = s.max_in_calls.max(s.in_calls);
+        }
+        std::thread::sleep(Duration::from_millis(3));
+        let out = self.inner.lock().unwrap().call(op);
+        let mut s = self.seen.lock().unwrap();
+        s.in_calls -= 1;
+        for e in &entities {
+            s.busy.remove(e);
+        }
+        match (op, &out) {
+            (Op::CreateAccount { .. }, Ok(o)) => {
+                s.creating.insert(o.id.clone().unwrap_or_default());
+            }
+            (Op::DescribeCreateAccountStatus { request_id }, Ok(o))
+                if o.status.as_deref() != Some("IN_PROGRESS") =>
+            {
+                s.creating.remove(request_id);
+            }
+            _ => {}
+        }
+        s.max_creating = s.max_creating.max(s.creating.len());
+        out
+    }
+}
+
+impl Cloud for Watching {
+    fn read_state(&mut self) -> Result<State, CloudError> {
+        self.inner.lock().unwrap().read_state()
+    }
+    fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
+        ConcurrentCloud::call(self, op)
+    }
+    fn concurrent(&self) -> Option<&dyn ConcurrentCloud> {
+        Some(self)
+    }
+}
+
+/// The demo workspace with `n` more workload accounts (each gets the blueprint's baseline
+/// pipeline), and its state file.
+fn workspace(n: usize) -> (tempfile::TempDir, std::path::PathBuf) {
+    let ws = demo_workspace();
+    for i in 0..n {
+        let name = format!("team{i:02}-dev");
+        fs::write(
+            ws.path().join(format!("catalog/accounts/{name}.yaml")),
+            format!(
+                "blueprint: workload@v2\nname: {name}\nemail: aws+{name}@example.com\nowner: team-{i}\nparams: {{ environment: dev }}\ntags: {{ cost-center: \"{}\" }}\n",
+                7000 + i
+            ),
+        )
+        .unwrap();
+    }
+    let state = ws.path().join("state.json");
+    fs::copy(root().join("snapshots/demo.state.json"), &state).unwrap();
+    (ws, state)
+}
+
+fn plan_for(ws: &Path, cloud: &mut dyn Cloud) -> Plan {
+    let files = vend::adapter::fs::read_workspace(ws).unwrap();
+    let loaded = vend::workspace::load(&files);
+    assert!(!loaded.diagnostics.iter().any(|d| d.is_error()), "{:?}", loaded.diagnostics);
+    vend::plan::build(&loaded.desired, &cloud.read_state().unwrap())
+}
+
+fn options(parallelism: usize) -> Options {
+    Options {
+        parallelism,
+        max_account_creations: 2,
+        max_polls: 50,
+        poll_interval_ms: 1,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn parallel_steps_respect_entities_and_the_creation_limit_and_converge() {
+    let (ws, state) = workspace(12);
+    let mut cloud = Watching::new(LocalCloud::open(&state).unwrap());
+    let plan = plan_for(ws.path(), &mut cloud);
+    assert!(plan.applyable, "{:?}", plan.diagnostics);
+    let creates = plan.changes.iter().filter(|c| engine::creates_account(c)).count();
+    assert!(creates >= 12, "{creates} account creations");
+    let in_flight = AtomicUsize::new(0);
+    let mut most = 0;
+    let report =
+        engine::apply(&plan, &mut cloud, &mut Memory::default(), &Quick, &options(8), &mut |e| match e {
+            EngineEvent::StepStarted { .. } => {
+                most = most.max(in_flight.fetch_add(1, Ordering::SeqCst) + 1);
+            }
+            EngineEvent::StepSucceeded { .. } | EngineEvent::StepFailed { .. } => {
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
+            _ => {}
+        })
+        .unwrap();
+    assert!(report.is_complete(), "{:?}", report.failed());
+    let order: Vec<&str> = report.steps.iter().map(|s| s.address.as_str()).collect();
+    let planned: Vec<String> = plan.changes.iter().map(|c| c.address.to_string()).collect();
+    assert_eq!(order, planned, "the report keeps plan order");
+    assert!((2..=8).contains(&most), "steps in flight at most: {most}");
+    let seen = cloud.seen.lock().unwrap();
+    assert!(seen.overlaps.is_empty(), "two writes to one entity at once: {:?}", seen.overlaps);
+    assert_eq!(seen.max_creating, 2, "account creations in progress at most");
+    assert!(seen.max_in_calls > 1, "calls overlapped");
+    drop(seen);
+    let again = plan_for(ws.path(), &mut cloud);
+    assert!(
+        again.changes.is_empty(),
+        "re-plan: {:?}",
+        again.changes.iter().map(|c| c.address.to_string()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn one_step_at_a_time_is_plan_order_exactly() {
+    let (ws, state) = workspace(3);
+    let mut cloud = LocalCloud::open(&state).unwrap();
+    let plan = plan_for(ws.path(), &mut cloud);
+    let mut events = vec![];
+    let report = engine::apply(&plan, &mut cloud, &mut Memory::default(), &Quick, &options(1), &mut |e| {
+        events.push(e)
+    })
+    .unwrap();
+    assert!(report.is_complete());
+    // Each step starts after the previous one finished, in plan order.
+    let mut expect = 1;
+    let mut open = false;
+    for e in &events {
+        match e {
+            EngineEvent::StepStarted { index, .. } => {
+                assert!(!open, "a step started while another ran: {e:?}");
+                assert_eq!(*index, expect);
+                expect += 1;
+                open = true;
+            }
+            EngineEvent::StepSucceeded { .. } => open = false,
+            _ => {}
+        }
+    }
+    assert_eq!(expect, plan.changes.len() + 1);
+}
+
+#[test]
+fn a_stop_lets_the_steps_in_flight_finish_and_reports_the_rest_as_not_started() {
+    let (ws, state) = workspace(8);
+    let mut cloud = Watching::new(LocalCloud::open(&state).unwrap());
+    let plan = plan_for(ws.path(), &mut cloud);
+    let started = AtomicUsize::new(0);
+    let mut stopped = vec![];
+    let report = engine::apply_until(
+        &plan,
+        &mut cloud,
+        &mut Memory::default(),
+        &Quick,
+        &options(4),
+        &mut |e| match e {
+            EngineEvent::StepStarted { .. } => {
+                started.fetch_add(1, Ordering::SeqCst);
+            }
+            EngineEvent::Stopped { remaining } => stopped.push(remaining),
+            _ => {}
+        },
+        &|| started.load(Ordering::SeqCst) >= 3,
+    )
+    .unwrap();
+    assert_eq!(stopped.len(), 1, "one Stopped event");
+    let ran = report.steps.iter().filter(|s| s.status != StepStatus::Skipped).count();
+    assert_eq!(ran, started.load(Ordering::SeqCst), "every step started finished");
+    assert!(report.failed().is_empty());
+    assert_eq!(stopped[0], plan.changes.len() - ran);
+    assert!(
+        report
+            .steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Skipped)
+            .all(|s| s.error.as_deref() == Some("not started: the apply was stopped"))
+    );
+    // The next plan is exactly what did not run.
+    let again = plan_for(ws.path(), &mut cloud);
+    let left: BTreeSet<String> = again.changes.iter().map(|c| c.address.to_string()).collect();
+    let skipped: BTreeSet<String> =
+        report.steps.iter().filter(|s| s.status == StepStatus::Skipped).map(|s| s.address.clone()).collect();
+    assert_eq!(left, skipped);
+}
+
+#[test]
+fn a_failed_step_skips_its_dependents_and_the_independent_steps_run() {
+    let (ws, state) = workspace(4);
+    let mut cloud = FaultyCloud::new(LocalCloud::open(&state).unwrap(), u64::MAX, FaultPoint::Before)
+        .with_op_fault("CreateAccount", FaultPoint::Before);
+    let plan = plan_for(ws.path(), &mut cloud);
+    let report =
+        engine::apply(&plan, &mut cloud, &mut Memory::default(), &Quick, &options(6), &mut |_| {}).unwrap();
+    let status: BTreeMap<&str, StepStatus> =
+        report.steps.iter().map(|s| (s.address.as_str(), s.status)).collect();
+    for c in &plan.changes {
+        let s = status[c.address.as_str()];
+        if engine::creates_account(c) {
+            assert_eq!(s, StepStatus::Failed, "{}", c.address);
+        } else if c
+            .depends_on
+            .iter()
+            .any(|d| d.as_str().starts_with("account:") && status[d.as_str()] != StepStatus::Succeeded)
+        {
+            assert_eq!(s, StepStatus::Skipped, "{}", c.address);
+        }
+    }
+    assert!(report.succeeded() > 0, "independent steps ran");
+    assert!(
+        status.iter().any(|(a, s)| a.starts_with("provisioned_pipeline:team") && *s == StepStatus::Skipped)
+    );
+}
