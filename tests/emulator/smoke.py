@@ -107,7 +107,7 @@ def five_scps():
     ctx["ou"] = ou
     ids = []
     for i in range(5):
-        ids.append(org.create_policy(Name=f"p{i}", Description="", Type="SERVICE_CONTROL_POLICY", Content='{"Version":"2012-10-17","Statement":[]}')["Policy"]["PolicySummary"]["Id"])
+        ids.append(org.create_policy(Name=f"p{i}", Description="", Type="SERVICE_CONTROL_POLICY", Content='{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:*","Resource":"*"}]}')["Policy"]["PolicySummary"]["Id"])
     for pid in ids[:4]:
         org.attach_policy(PolicyId=pid, TargetId=ou)  # + FullAWSAccess = 5
     expect_error("ConstraintViolationException", lambda: org.attach_policy(PolicyId=ids[4], TargetId=ou), "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
