@@ -467,6 +467,8 @@ class VendMiddleware:
                 unclaim = guard(op, environ, body)
             except Refused as e:
                 refused = _json_error(400, e.code, e.message)
+            except Exception as e:  # noqa: BLE001 — as in _run: a typed error, not an HTML 500
+                refused = _json_error(500, "InternalFailure", f"vend emulator: write guard: {type(e).__name__}: {e}")
         try:
             latency = int(CONFIG.get("latency_ms") or 0)
             if latency > 0:
