@@ -22,7 +22,7 @@ mod emulator_harness;
 
 use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
-use emulator_harness::Emulator;
+use emulator_harness::{Emulator, when_free};
 use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -100,28 +100,32 @@ fn seed(emu: &Emulator, n_accounts: usize) -> Seeded {
                 let parent = parents[(i * 7 + i / 13) % parents.len()].clone();
                 async move {
                     let name = format!("acct-{i:04}");
-                    let out = c
-                        .create_account()
-                        .account_name(&name)
-                        .email(format!("aws+{name}@example.com"))
-                        .set_tags(org_tags(&[
-                            ("cost-center", format!("{}", 4000 + i % 97)),
-                            ("owner", format!("team-{}", i % 31)),
-                            ("vend:managed", "true".into()),
-                        ]))
-                        .send()
-                        .await
-                        .unwrap();
+                    // In parallel: each write waits while another holds the root or its OU.
+                    let out = when_free(|| {
+                        c.create_account()
+                            .account_name(&name)
+                            .email(format!("aws+{name}@example.com"))
+                            .set_tags(org_tags(&[
+                                ("cost-center", format!("{}", 4000 + i % 97)),
+                                ("owner", format!("team-{}", i % 31)),
+                                ("vend:managed", "true".into()),
+                            ]))
+                            .send()
+                    })
+                    .await
+                    .unwrap();
                     let s = out.create_account_status().unwrap();
                     let id = s.account_id().expect("the emulator creates accounts at once").to_string();
                     if parent != root_id {
-                        c.move_account()
-                            .account_id(&id)
-                            .source_parent_id(&root_id)
-                            .destination_parent_id(&parent)
-                            .send()
-                            .await
-                            .unwrap();
+                        when_free(|| {
+                            c.move_account()
+                                .account_id(&id)
+                                .source_parent_id(&root_id)
+                                .destination_parent_id(&parent)
+                                .send()
+                        })
+                        .await
+                        .unwrap();
                     }
                     (i, id)
                 }

@@ -36,6 +36,7 @@ local![
     no_scp_no_automatic_attachment,
     duplicate_email_of_existing_account_fails,
     duplicate_email_of_request_in_flight_fails,
+    account_creations_in_progress_limit,
     account_name_rules,
     email_rules,
     create_account_bad_tag_fails_whole_request,
@@ -530,6 +531,10 @@ impl Cloud for Recording<'_> {
 
 /// Rules of the table the suite cannot make the in-process cloud refuse, each with the reason.
 const NOT_FIRED_LOCALLY: &[(&str, &str)] = &[
+    (
+        "organizations.one-writer-per-entity",
+        "the in-process cloud carries out one call at a time (`&mut self`), so no write is ever in progress when another arrives (tests/aws_rules.rs: NOT_IN_SRC)",
+    ),
     (
         "organizations.account-limit",
         "the organization's account quota is a per-organization setting (Settings::account_limit, unlimited by default) that a case holding only a `dyn Cloud` cannot lower; account_limit_is_a_setting above makes it fail a creation",

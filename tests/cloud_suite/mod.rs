@@ -389,6 +389,33 @@ pub fn duplicate_email_of_request_in_flight_fails(c: &mut dyn Cloud, seed: &Stat
     assert_eq!(state(c).accounts.len(), seed.accounts.len() + 1);
 }
 
+/// At most `limit` account creations in progress at a time (the quotas table: "only five can be
+/// in progress at a time"): the next CreateAccount is refused at the call with
+/// ConstraintViolationException ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED and creates nothing; once
+/// one has finished, a new one is accepted. (The emulator keeps a request IN_PROGRESS only with
+/// `create_account_polls` > 0: tests/aws_apply.rs sets it for this case.)
+pub fn account_creations_in_progress_limit(c: &mut dyn Cloud, seed: &State) {
+    let limit = vend::adapter::aws_rules::limit("organizations.account-creations-in-progress", 5);
+    let op = |i: u64| Op::CreateAccount {
+        name: format!("wave-{i}"),
+        email: format!("aws+wave-{i}@example.com"),
+        tags: Tags::new(),
+    };
+    let cars: Vec<String> = (0..limit).map(|i| ok(c, op(i)).id.unwrap()).collect();
+    let s = state(c);
+    let in_progress = s.create_account_requests.iter().filter(|r| r.state == "IN_PROGRESS").count();
+    assert_eq!(in_progress as u64, limit, "{:?}", s.create_account_requests);
+    let e = fails(c, op(limit), "ConstraintViolationException");
+    assert!(e.message.contains("ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED"), "{e}");
+    // One finishes: the next is accepted, and then every one completes.
+    assert_eq!(poll_account(c, &cars[0]).status.as_deref(), Some("SUCCEEDED"));
+    let last = ok(c, op(limit)).id.unwrap();
+    for car in cars[1..].iter().chain([&last]) {
+        assert_eq!(poll_account(c, car).status.as_deref(), Some("SUCCEEDED"));
+    }
+    assert_eq!(state(c).accounts.len(), seed.accounts.len() + limit as usize + 1);
+}
+
 /// Account names at CreateAccount: 1–50 printable ASCII characters (API model:
 /// CreateAccountName, length 1–50, pattern `[\u0020-\u007E]+`).
 pub fn account_name_rules(c: &mut dyn Cloud, _seed: &State) {
@@ -2156,6 +2183,7 @@ pub fn suite() -> Vec<Case> {
         no_scp_no_automatic_attachment: NoScp,
         duplicate_email_of_existing_account_fails: Demo,
         duplicate_email_of_request_in_flight_fails: Demo,
+        account_creations_in_progress_limit: Demo,
         account_name_rules: Demo,
         email_rules: Demo,
         create_account_bad_tag_fails_whole_request: Demo,

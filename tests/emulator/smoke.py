@@ -107,7 +107,7 @@ def five_scps():
     ctx["ou"] = ou
     ids = []
     for i in range(5):
-        ids.append(org.create_policy(Name=f"p{i}", Description="", Type="SERVICE_CONTROL_POLICY", Content='{"Version":"2012-10-17","Statement":[]}')["Policy"]["PolicySummary"]["Id"])
+        ids.append(org.create_policy(Name=f"p{i}", Description="", Type="SERVICE_CONTROL_POLICY", Content='{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:*","Resource":"*"}]}')["Policy"]["PolicySummary"]["Id"])
     for pid in ids[:4]:
         org.attach_policy(PolicyId=pid, TargetId=ou)  # + FullAWSAccess = 5
     expect_error("ConstraintViolationException", lambda: org.attach_policy(PolicyId=ids[4], TargetId=ou), "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
@@ -513,6 +513,91 @@ def probabilistic():
 
 
 check("faults: seeded probabilities reproducible; 'only' limits them; reset", probabilistic)
+
+
+# ------------------------------------------------------------------ writes in progress (issue 16)
+SCP_DOC = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}'
+
+
+def together(*calls):
+    """Run the calls in threads released at the same moment; each result or its error code."""
+    import threading
+
+    start = threading.Barrier(len(calls))
+    out = [None] * len(calls)
+
+    def run(i, fn):
+        start.wait()
+        try:
+            fn()
+            out[i] = "ok"
+        except ClientError as e:
+            out[i] = e.response["Error"]["Code"]
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def one_writer_per_entity():
+    ctl("POST", "/_vend/reset")
+    o = client("organizations")
+    o.create_organization(FeatureSet="ALL")
+    r = o.list_roots()["Roots"][0]["Id"]
+    o.enable_policy_type(RootId=r, PolicyType="SERVICE_CONTROL_POLICY")
+    p1, p2 = (o.create_policy(Name=n, Description="", Type="SERVICE_CONTROL_POLICY", Content=SCP_DOC)["Policy"]["PolicySummary"]["Id"] for n in ("w1", "w2"))
+    a, b = (o.create_organizational_unit(ParentId=r, Name=n)["OrganizationalUnit"]["Id"] for n in ("A", "B"))
+    ctl("POST", "/_vend/faults", {"latency_ms": 400})
+    c1, c2, c3 = client("organizations"), client("organizations"), client("organizations")
+    # Two writes to one target: one runs, the other is refused; a read meanwhile is not.
+    got = together(lambda: c1.attach_policy(PolicyId=p1, TargetId=a), lambda: c2.attach_policy(PolicyId=p2, TargetId=a), lambda: c3.list_policies_for_target(TargetId=a, Filter="SERVICE_CONTROL_POLICY"))
+    eq(sorted(got[:2]), ["ConcurrentModificationException", "ok"])
+    eq(got[2], "ok")
+    stats = ctl("GET", "/_vend/stats")
+    eq(stats["rules"].get("organizations.one-writer-per-entity"), 1)
+    eq(stats["busy"], 0)
+    # Writes to different entities run side by side.
+    ctl("POST", "/_vend/stats/reset")
+    got = together(lambda: c1.attach_policy(PolicyId=p1, TargetId=b), lambda: c2.tag_resource(ResourceId=a, Tags=[{"Key": "k", "Value": "v"}]))
+    eq(got, ["ok", "ok"])
+    eq(ctl("GET", "/_vend/stats")["rules"].get("organizations.one-writer-per-entity"), None)
+    # A held answer does not keep the entity: the write has run.
+    ctl("POST", "/_vend/faults", {"latency_ms": 0, "script": [{"match": "organizations.UntagResource", "fault": "hold", "hold_ms": 1500}]})
+    got = together(lambda: c1.untag_resource(ResourceId=a, TagKeys=["k"]), lambda: (__import__("time").sleep(0.5), c2.tag_resource(ResourceId=a, Tags=[{"Key": "k2", "Value": "v"}])))
+    eq(got, ["ok", "ok"])
+    ctl("POST", "/_vend/reset")
+    eq(ctl("GET", "/_vend/stats")["busy"], 0)
+
+
+check("orgs: one writer per entity (ConcurrentModificationException, counted; reads and other entities pass; hold frees)", one_writer_per_entity)
+
+
+def creations_in_progress():
+    import urllib.error
+
+    ctl("POST", "/_vend/reset")
+    o = client("organizations")
+    o.create_organization(FeatureSet="ALL")
+    for bad in ({"limits": {"organizations.nope": 1}}, {"limits": {"organizations.account-creations-in-progress": -1}}, {"limits": []}):
+        try:
+            ctl("POST", "/_vend/faults", bad)
+            raise AssertionError(f"accepted {bad}")
+        except urllib.error.HTTPError as e:
+            eq(e.code, 400)
+    ctl("POST", "/_vend/faults", {"create_account_polls": 1, "limits": {"organizations.account-creations-in-progress": 2}})
+    cars = [o.create_account(AccountName=f"c{i}", Email=f"c{i}@example.com")["CreateAccountStatus"]["Id"] for i in range(2)]
+    expect_error("ConstraintViolationException", lambda: o.create_account(AccountName="c2", Email="c2@example.com"), reason="ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED")
+    states = [o.describe_create_account_status(CreateAccountRequestId=cars[0])["CreateAccountStatus"]["State"] for _ in range(2)]
+    eq(states, ["IN_PROGRESS", "SUCCEEDED"])
+    o.create_account(AccountName="c2", Email="c2@example.com")
+    eq(ctl("GET", "/_vend/stats")["rules"].get("organizations.account-creations-in-progress"), 1)
+    ctl("POST", "/_vend/reset")
+
+
+check("orgs: account creations in progress limited (limits override; ConstraintViolation ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED)", creations_in_progress)
 
 print(f"{RESULTS['pass']} passed, {RESULTS['fail']} failed")
 sys.exit(1 if RESULTS["fail"] else 0)

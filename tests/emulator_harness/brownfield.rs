@@ -22,8 +22,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::brownfield;
-use crate::emulator_harness::Emulator;
 use crate::emulator_harness::seed::{member_catalog, role_conf, role_iam};
+use crate::emulator_harness::{Emulator, when_free};
 use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
 use futures_util::stream::{self, StreamExt};
@@ -145,14 +145,16 @@ async fn seed_organization(conf: &aws_config::SdkConfig, d: &State) -> HashMap<S
             let root = root.clone();
             let parent = ids.get(&a.parent_id).cloned().unwrap_or_else(|| panic!("parent of {}", a.id));
             async move {
-                let out = c
-                    .create_account()
-                    .account_name(&a.name)
-                    .email(&a.email)
-                    .set_tags(org_tags(&a.tags))
-                    .send()
-                    .await
-                    .unwrap();
+                // In parallel: each write waits while another holds its root or OU (`when_free`).
+                let out = when_free(|| {
+                    c.create_account()
+                        .account_name(&a.name)
+                        .email(&a.email)
+                        .set_tags(org_tags(&a.tags))
+                        .send()
+                })
+                .await
+                .unwrap();
                 let car = out.create_account_status().unwrap();
                 let id = match car.account_id() {
                     Some(id) => id.to_string(),
@@ -177,16 +179,18 @@ async fn seed_organization(conf: &aws_config::SdkConfig, d: &State) -> HashMap<S
                     }
                 };
                 if parent != root {
-                    c.move_account()
-                        .account_id(&id)
-                        .source_parent_id(&root)
-                        .destination_parent_id(&parent)
-                        .send()
-                        .await
-                        .unwrap();
+                    when_free(|| {
+                        c.move_account()
+                            .account_id(&id)
+                            .source_parent_id(&root)
+                            .destination_parent_id(&parent)
+                            .send()
+                    })
+                    .await
+                    .unwrap();
                 }
                 if a.state == "SUSPENDED" {
-                    c.close_account().account_id(&id).send().await.unwrap();
+                    when_free(|| c.close_account().account_id(&id).send()).await.unwrap();
                 }
                 (a.id.clone(), id)
             }

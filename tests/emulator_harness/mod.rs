@@ -119,6 +119,36 @@ fn start() -> Result<Emulator, String> {
     })
 }
 
+/// Send an Organizations write again while the emulator answers ConcurrentModificationException
+/// for it: another write to one of its entities is still in progress (rule
+/// `organizations.one-writer-per-entity`, as AWS does). Seeding that writes in parallel waits its
+/// turn like any client must; a refused request did nothing, so sending it again is safe.
+/// Gives up (returns the refusal) after 60 s.
+pub async fn when_free<T, E, R, F, Fut>(
+    mut send: F,
+) -> Result<T, aws_sdk_organizations::error::SdkError<E, R>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, aws_sdk_organizations::error::SdkError<E, R>>>,
+    E: aws_sdk_organizations::error::ProvideErrorMetadata,
+{
+    use aws_sdk_organizations::error::ProvideErrorMetadata;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut wait = Duration::from_millis(2);
+    loop {
+        match send().await {
+            Err(e)
+                if e.code() == Some("ConcurrentModificationException")
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The shared emulator; fails the test loudly when it cannot start.
 pub fn emulator() -> &'static Emulator {
     match SERVER.get_or_init(start) {

@@ -61,6 +61,9 @@ pub struct Settings {
     pub max_principal_patterns: usize,
     /// Accounts in the organization (the AWS default quota is 10; unlimited unless set).
     pub account_limit: Option<usize>,
+    /// Account creations in progress at a time (IN_PROGRESS requests); CreateAccount beyond
+    /// them is refused at the call.
+    pub max_account_creations_in_progress: usize,
     /// Accounts this cloud may close (AWS: a changing quota per rolling 30 days).
     pub close_limit: Option<u32>,
     /// The journal is compacted into the state file once the records appended since the last
@@ -92,6 +95,7 @@ impl Default for Settings {
             max_versions_per_product: quota("servicecatalog.version-count", 100),
             max_principal_patterns: quota("servicecatalog.principal-pattern-count", 10),
             account_limit: None,
+            max_account_creations_in_progress: quota("organizations.account-creations-in-progress", 5),
             close_limit: None,
             compact_after_bytes: 1 << 20,
             member_role: crate::model::DEFAULT_MEMBER_ROLE.into(),

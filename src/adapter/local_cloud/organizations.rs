@@ -224,6 +224,20 @@ impl LocalCloud {
         rules::email(email).map_err(|e| refuse("organizations.email", format!("e-mail {e}")))?;
         // Tags are all-or-nothing: one bad tag fails the whole creation.
         self.check_org_tags(tags, 0)?;
+        // Only so many creations can be in progress at a time; the next is refused at the call.
+        // (The other Organizations rule of a parallel apply, organizations.one-writer-per-entity,
+        // cannot be broken here: this cloud carries out one call at a time, `&mut self`.)
+        let in_progress =
+            self.state.create_account_requests.iter().filter(|r| r.state == "IN_PROGRESS").count();
+        if in_progress >= self.settings.max_account_creations_in_progress {
+            return Err(refuse(
+                "organizations.account-creations-in-progress",
+                format!(
+                    "{in_progress} account creations are in progress; at most {} at a time",
+                    self.settings.max_account_creations_in_progress
+                ),
+            ));
+        }
         let taken = self.idx.emails.contains_key(&email.to_ascii_lowercase())
             || self
                 .x

@@ -7,6 +7,12 @@ Control endpoints (same port as the emulator, never counted, never faulted):
   GET  /_vend/stats          request counts per service / operation, and per signing access key id
   POST /_vend/stats/reset    zero the counts
   POST /_vend/release        let every held request (script fault "hold") answer now
+
+Writes in progress: a service may register a write guard (`WRITE_GUARDS`, organizations.py
+does): it names the entities a write touches and claims them in `BUSY` from the request's
+arrival — before the `latency_ms` sleep, so latency widens the window as a slow write does in
+AWS — until the operation has run (a `hold` fault's held response is not part of it). A second
+write touching a claimed entity is refused by the guard (`Refused`).
 """
 
 import copy
@@ -89,6 +95,8 @@ def set_config(new: dict) -> dict:
                 k not in FAULTS or not isinstance(v, list) or not all(isinstance(x, str) for x in v) for k, v in fo.items()
             ):
                 raise ValueError(f"fault_only maps a fault of {FAULTS} to a list of services or operations")
+        if "limits" in new:
+            _check_limits(new["limits"])
         merged = copy.deepcopy(CONFIG)
         merged.update(copy.deepcopy(new))
         merged["script"] = [_check_script_entry(s) for s in merged.get("script") or []]
@@ -97,6 +105,19 @@ def set_config(new: dict) -> dict:
         if "seed" in new:
             _RNG.seed(new["seed"])
         return copy.deepcopy(CONFIG)
+
+
+def _check_limits(limits: Any) -> None:
+    """`limits`: rule id of the rule table -> an integer >= 0 replacing that rule's default limit."""
+    from . import rules  # rules imports this module
+
+    if not isinstance(limits, dict):
+        raise ValueError("limits maps rule ids of src/adapter/aws_rules.yaml to integers")
+    for rule_id, value in limits.items():
+        if rules.RULES.get(rule_id, {}).get("limit") is None:
+            raise ValueError(f"limits: {rule_id} is no rule of the table with a limit")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"limits: {rule_id} must be an integer >= 0")
 
 
 def _check_script_entry(entry: Any) -> dict:
@@ -222,7 +243,10 @@ def release_held() -> int:
 
 def stats_snapshot() -> dict:
     with _LOCK:
-        return {**copy.deepcopy(STATS), "holding": _HOLDING}
+        snap = {**copy.deepcopy(STATS), "holding": _HOLDING}
+    with _BUSY_LOCK:
+        snap["busy"] = len(BUSY)
+    return snap
 
 
 def _hold(service: str, op: str, hold_ms: int) -> None:
@@ -265,6 +289,10 @@ def _choose_fault(service: str, op: str) -> tuple[str | None, int]:
 
 # ------------------------------------------------------------------ error bodies
 
+# What Organizations says with ConcurrentModificationException (the `concurrent` fault and the
+# one-writer-per-entity refusal): the message users report, e.g. openshift/aws-account-operator#809.
+CONCURRENT_MESSAGE = "AWS Organizations can't complete your request because it conflicts with another attempt to modify the same entity. Try again later."
+
 
 def _json_error(status: int, code: str, msg: str) -> tuple[str, list, bytes]:
     body = json.dumps({"__type": code, "message": msg, "Message": msg}).encode()
@@ -286,7 +314,7 @@ def fault_response(fault: str, json_protocol: bool, s3: bool) -> tuple[str, list
     if fault == "throttle":
         code, status, msg = ("SlowDown", 503, "Please reduce your request rate.") if s3 else ("TooManyRequestsException" if json_protocol else "Throttling", 400, "Rate exceeded")
     elif fault == "concurrent":
-        code, status, msg = "ConcurrentModificationException", 400, "AWS Organizations can't complete your request because it conflicts with another attempt to modify the same entity. Try again later."
+        code, status, msg = "ConcurrentModificationException", 400, CONCURRENT_MESSAGE
     elif fault == "server_error":
         status = 500 if _RNG.random() < 0.5 else 503
         code = ("ServiceException" if status == 500 else "ServiceUnavailableException") if json_protocol else ("InternalError" if status == 500 else "ServiceUnavailable")
@@ -321,6 +349,52 @@ def _xml_to_json_error(body: bytes) -> tuple[str, str] | None:
     return (code, msg) if code else None
 
 
+# ------------------------------------------------------------------ writes in progress
+
+
+class Refused(Exception):
+    """A write guard's refusal: answered as a JSON error, HTTP 400, like the faults."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# service -> guard(op, environ, body): None when the request claims nothing (a read, or an
+# operation the guard does not cover), else a function that releases what it claimed; raises
+# Refused when an entity it needs is claimed by a write in progress.
+WRITE_GUARDS: dict[str, Callable[[str, dict, bytes], Callable[[], None] | None]] = {}
+
+# Entity key -> the token of the request that claims it (a request releases only its own
+# claims, so one still running across a reset cannot free a later request's).
+_BUSY_LOCK = threading.Lock()
+BUSY: dict[str, object] = {}
+
+
+def claim(keys: list[str]) -> object | None:
+    """Claim every key, all or none: a token to release them with, or None if one is claimed."""
+    token = object()
+    with _BUSY_LOCK:
+        if any(k in BUSY for k in keys):
+            return None
+        for k in keys:
+            BUSY[k] = token
+    return token
+
+
+def release(keys: list[str], token: object) -> None:
+    with _BUSY_LOCK:
+        for k in keys:
+            if BUSY.get(k) is token:
+                del BUSY[k]
+
+
+def clear_claims() -> None:
+    with _BUSY_LOCK:
+        BUSY.clear()
+
+
 # ------------------------------------------------------------------ the middleware
 
 
@@ -343,6 +417,7 @@ class VendMiddleware:
                 return self._reply(start_response, "200 OK", set_config(json.loads(body or b"{}")))
             if path == "/_vend/reset" and method == "POST":
                 release_held()
+                clear_claims()
                 self.reset_backends()
                 reset_config()
                 with _LOCK:
@@ -382,21 +457,39 @@ class VendMiddleware:
         fault, hold_ms = _choose_fault(service, op)
         # A hold is recorded once the operation has run (see _hold), not on arrival.
         _count(service, op, None if fault == "hold" else fault)
-        latency = int(CONFIG.get("latency_ms") or 0)
-        if latency > 0:
-            time.sleep(latency / 1000.0)
-        mode = CONFIG.get("lost_mode", "504")
+        turned_away = fault in ("timeout_before", "throttle", "concurrent", "server_error")
+        # A write that will reach the operation claims its entities on arrival, before the
+        # latency: a second write to one of them meanwhile is refused (organizations.py).
+        unclaim, refused = None, None
+        guard = WRITE_GUARDS.get(service)
+        if guard is not None and not turned_away:
+            try:
+                unclaim = guard(op, environ, body)
+            except Refused as e:
+                refused = _json_error(400, e.code, e.message)
+            except Exception as e:  # noqa: BLE001 — as in _run: a typed error, not an HTML 500
+                refused = _json_error(500, "InternalFailure", f"vend emulator: write guard: {type(e).__name__}: {e}")
+        try:
+            latency = int(CONFIG.get("latency_ms") or 0)
+            if latency > 0:
+                time.sleep(latency / 1000.0)
+            mode = CONFIG.get("lost_mode", "504")
 
-        if fault in ("timeout_before", "throttle", "concurrent", "server_error"):
-            if fault == "timeout_before" and mode == "drop":
-                _drop(environ)
-                start_response("504 Gateway Timeout", [("Content-Length", "0")])
-                return [b""]
-            status, headers, data = fault_response(fault, json_protocol, s3)
-            start_response(status, headers)
-            return [data]
+            if turned_away:
+                if fault == "timeout_before" and mode == "drop":
+                    _drop(environ)
+                    start_response("504 Gateway Timeout", [("Content-Length", "0")])
+                    return [b""]
+                status, headers, data = fault_response(fault, json_protocol, s3)
+                start_response(status, headers)
+                return [data]
 
-        status, headers, data = self._run(environ, service, op, json_protocol, s3)
+            status, headers, data = refused or self._run(environ, service, op, json_protocol, s3)
+        finally:
+            # The operation has run (or was refused): its entities are free again, also while a
+            # hold keeps its answer back below.
+            if unclaim is not None:
+                unclaim()
 
         if fault == "hold":
             # The operation ran (whatever it answered); the client waits for the answer. A client

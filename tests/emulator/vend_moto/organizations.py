@@ -3,6 +3,10 @@
 Checks run before moto's own handler; moto's internals (which attach default policies through
 the backend) stay untouched. Extra state (pending/failed CreateAccount requests) lives on the
 backend object, so moto's reset clears it.
+
+One writer per entity (`write_guard`, registered with control.WRITE_GUARDS): a write claims the
+entities it is "the target" of (`WRITE_TARGETS`) from its arrival until it has run, and a second
+write touching one of them meanwhile answers ConcurrentModificationException, as AWS does.
 """
 
 import json
@@ -11,7 +15,10 @@ import threading
 import uuid
 from typing import Any
 
+from moto.iam.models import get_account_id_from
+from moto.organizations.models import organizations_backends
 from moto.organizations.responses import OrganizationsResponse
+from moto.utilities.utils import get_partition
 
 from . import control, rules
 from .checks import check_length, check_tags
@@ -437,6 +444,17 @@ def create_account(self):
             raise rules.refuse("organizations.account-name", "AccountName must be printable ASCII characters.", reason="INVALID_PATTERN")
         _check_email("organizations.email", a.get("Email"))
         _check_tags(a.get("Tags"))
+        # Only so many creations can be in progress at a time (the quotas table: "only five can
+        # be in progress at a time"); AWS refuses the next one at the call with
+        # ConstraintViolationException ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED ("You attempted to
+        # exceed the number of accounts that can be in progress at a time.", API model). A
+        # request is in progress while it answers IN_PROGRESS (`create_account_polls`).
+        in_progress = sum(1 for r in _xstate(be)["requests"].values() if r["status"]["State"] == "IN_PROGRESS")
+        if in_progress >= rules.limit("organizations.account-creations-in-progress"):
+            raise rules.refuse(
+                "organizations.account-creations-in-progress",
+                "You attempted to exceed the number of accounts that can be in progress at a time.",
+            )
         # AWS request ids are `car-` + 32 hex digits (moto's are 8 characters).
         car = "car-" + uuid.uuid4().hex
         req = {
@@ -491,6 +509,115 @@ def list_create_account_status(self):
         return json.dumps(out)
 
 
+# ------------------------------------------------------------------ one writer per entity
+
+# The entities each Organizations write holds while it is in progress: the request members that
+# name them, ROOT (the organization as a whole, held through its root: an organization has
+# exactly one) or PARENT_OF + a member (the current parent of the OU or account it names).
+# AWS documents ConcurrentModificationException ("The target of the operation is currently
+# being modified by a different request. Try again later.") on these operations of the API
+# model and says no more of what "the target" is; where the request names it, that is it, and
+# where it does not the reading is the conservative one: an operation that adds to or removes
+# from a parent's children (a new OU, a moved, created or removed account, a deleted OU) holds
+# the parent too, and one that changes the organization as a whole — a new account (it joins
+# the root), a new policy (it counts against the organization's quota), service access,
+# delegated administrators, the resource policy, invitations — holds the root. Reads are never
+# refused (the API model lists the error on DescribeOrganization, DescribeHandshake and the
+# ListHandshakes* reads too).
+ROOT = "@root"
+PARENT_OF = "parent-of"
+WRITE_TARGETS: dict[str, tuple] = {
+    "AttachPolicy": ("PolicyId", "TargetId"),
+    "DetachPolicy": ("PolicyId", "TargetId"),
+    "MoveAccount": ("AccountId", "SourceParentId", "DestinationParentId"),
+    "CloseAccount": ("AccountId",),
+    "CreateAccount": (ROOT,),
+    "CreateGovCloudAccount": (ROOT,),
+    "CreateOrganizationalUnit": ("ParentId",),
+    "UpdateOrganizationalUnit": ("OrganizationalUnitId",),
+    "DeleteOrganizationalUnit": ("OrganizationalUnitId", (PARENT_OF, "OrganizationalUnitId")),
+    "CreatePolicy": (ROOT,),
+    "UpdatePolicy": ("PolicyId",),
+    "DeletePolicy": ("PolicyId",),
+    "TagResource": ("ResourceId",),
+    "UntagResource": ("ResourceId",),
+    "EnablePolicyType": ("RootId",),
+    "DisablePolicyType": ("RootId",),
+    "AcceptHandshake": ("HandshakeId",),
+    "CancelHandshake": ("HandshakeId",),
+    "DeclineHandshake": ("HandshakeId",),
+    "CreateOrganization": (ROOT,),
+    "DeleteOrganization": (ROOT,),
+    "EnableAllFeatures": (ROOT,),
+    "EnableAWSServiceAccess": (ROOT,),
+    "DisableAWSServiceAccess": (ROOT,),
+    "RegisterDelegatedAdministrator": (ROOT, "AccountId"),
+    "DeregisterDelegatedAdministrator": (ROOT, "AccountId"),
+    "PutResourcePolicy": (ROOT,),
+    "DeleteResourcePolicy": (ROOT,),
+    "InviteAccountToOrganization": (ROOT,),
+    "RemoveAccountFromOrganization": ("AccountId", (PARENT_OF, "AccountId")),
+    "LeaveOrganization": (ROOT,),
+    "InviteOrganizationToTransferResponsibility": (ROOT,),
+    "TerminateResponsibilityTransfer": (ROOT,),
+}
+
+
+def _caller_account(environ: dict) -> str:
+    """The account moto serves the request as (moto.core.responses.BaseResponse.get_current_account)."""
+    import os
+
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return environ["HTTP_X_MOTO_ACCOUNT_ID"]
+    m = control.ACCESS_KEY_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return get_account_id_from(m.group(1) if m else "AKIAEXAMPLE")
+
+
+def write_entities(op: str, environ: dict, body: bytes) -> list[str] | None:
+    """The entity ids the write `op` holds (None: not a write AWS may refuse for this)."""
+    spec = WRITE_TARGETS.get(op)
+    if spec is None:
+        return None
+    try:
+        a = json.loads(body or b"{}")
+    except ValueError:
+        a = {}
+    if not isinstance(a, dict):
+        a = {}
+    account = _caller_account(environ)
+    m = control.CRED_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    be = organizations_backends[account][get_partition(m.group(1) if m else "us-east-1")]
+    keys: set[str] = set()
+    with LOCK:
+        for what in spec:
+            if what == ROOT:
+                root = _root(be) if be.org is not None else None
+                # No organization yet (CreateOrganization): the caller's would-be organization.
+                keys.add(root.id if root is not None else f"organization-of-{account}")
+            elif isinstance(what, tuple):
+                child = a.get(what[1])
+                node = next((x for x in list(be.ou) + list(be.accounts) if x.id == child), None)
+                if node is not None and getattr(node, "parent_id", None):
+                    keys.add(node.parent_id)
+            elif isinstance(a.get(what), str) and a[what]:
+                keys.add(a[what])
+    return sorted(keys)
+
+
+def write_guard(op: str, environ: dict, body: bytes):
+    """control.WRITE_GUARDS["organizations"]: claim the write's entities, or refuse it."""
+    keys = write_entities(op, environ, body)
+    if not keys:
+        return None
+    token = control.claim(keys)
+    if token is None:
+        err = rules.refuse("organizations.one-writer-per-entity", control.CONCURRENT_MESSAGE)
+        raise control.Refused(err.error_type, control.CONCURRENT_MESSAGE)
+    return lambda: control.release(keys, token)
+
+
 PATCHES = [
     create_organizational_unit, update_organizational_unit, delete_organizational_unit, create_policy, update_policy,
     delete_policy, tag_resource, close_account, create_organization, enable_policy_type,
@@ -501,6 +628,7 @@ PATCHES = [
 
 
 def install() -> None:
+    control.WRITE_GUARDS["organizations"] = write_guard
     for fn in PATCHES:
         ORIG.setdefault(fn.__name__, getattr(OrganizationsResponse, fn.__name__))
         setattr(OrganizationsResponse, fn.__name__, fn)
