@@ -102,10 +102,10 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Vec<Diagnostic>
     let options =
         Options { max_attempts: 1, backoff_ms: 0, max_polls: 4, poll_interval_ms: 0, ..Options::default() };
     let mut on_event = |e: EngineEvent| {
-        if let EngineEvent::StepStarted { address, .. } = e {
-            if let Ok(mut c) = current.lock() {
-                *c = address;
-            }
+        if let EngineEvent::StepStarted { address, .. } = e
+            && let Ok(mut c) = current.lock()
+        {
+            *c = address;
         }
     };
     let Ok(report) = engine::apply(

@@ -299,12 +299,19 @@ impl Op {
 
     /// The Organizations entities (root, OU, account and policy ids) this write modifies: AWS
     /// answers `ConcurrentModificationException` to a second write to one of them while the
-    /// first is in progress, so the engine never has two such calls in flight at once (the
-    /// emulator enforces it: `organizations.one-writer-per-entity`). A create names the parent
-    /// it adds to; reads and the other services name none.
+    /// first is in progress, so the engine never has two such calls in flight at once. The sets
+    /// are those the emulator enforces (`organizations.one-writer-per-entity`, the strict
+    /// reading of the API reference, where AWS does not say what "the target" is): a create
+    /// names the parent it adds to; CreateAccount and CreatePolicy change the organization as a
+    /// whole, named by its root; the root is `root` whatever its id (an organization has one).
+    /// Reads and the other services name none.
     pub fn entities(&self) -> Vec<&str> {
-        match self {
+        fn e(id: &str) -> &str {
+            if id.starts_with("r-") { "root" } else { id }
+        }
+        let ids: Vec<&str> = match self {
             Op::EnablePolicyType { root_id, .. } => vec![root_id],
+            Op::CreateAccount { .. } | Op::CreatePolicy { .. } => vec!["root"],
             Op::CreateOrganizationalUnit { parent_id, .. } => vec![parent_id],
             Op::UpdateOrganizationalUnit { ou_id, .. } | Op::DeleteOrganizationalUnit { ou_id } => {
                 vec![ou_id]
@@ -319,7 +326,11 @@ impl Op {
                 vec![policy_id, target_id]
             }
             _ => vec![],
-        }
+        };
+        let mut ids: Vec<&str> = ids.into_iter().map(e).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     /// Reads change nothing: they get no intent/outcome records.

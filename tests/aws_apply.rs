@@ -348,9 +348,26 @@ fn plan_apply_replan_converges_on_the_emulator() {
         );
     }
 
+    // At the default parallelism, with every request slowed down so that writes in flight
+    // overlap: the emulator refuses a second write to one Organizations entity and account
+    // creations beyond its limit, and counts each refusal — vend's schedule leaves none (the
+    // SDK and the engine would retry a refusal, so the count is what tells).
+    let (code, _) = emu.http("POST", "/_vend/faults", r#"{"latency_ms": 25}"#);
+    assert_eq!(code, 200);
     let applied =
         ok(&vend(&["apply", plan_file.to_str().unwrap(), "--auto-approve", "--poll-interval-ms", "50"]));
     assert!(!applied.is_empty());
+    let (_, stats) = emu.http("GET", "/_vend/stats", "");
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    for rule in ["organizations.one-writer-per-entity", "organizations.account-creations-in-progress"] {
+        assert!(
+            stats["rules"][rule].is_null(),
+            "{rule} refused a call of the parallel apply: {:#}",
+            stats["rules"]
+        );
+    }
+    let (code, _) = emu.http("POST", "/_vend/faults", r#"{"latency_ms": 0}"#);
+    assert_eq!(code, 200);
 
     // Re-plan: nothing left to do.
     let replan = vend(&["plan", "--json"]);

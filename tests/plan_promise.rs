@@ -1295,7 +1295,7 @@ fn run_sequence(seed: u64, steps: usize, counts: &mut Counts, backend: &dyn Back
             // The schedule's rules (which steps may overlap) hold for every order they allow:
             // every third apply starts its steps one at a time in a random order they permit,
             // the others run at the default parallelism with real overlap.
-            if (seed + done as u64) % 3 == 0 {
+            if (seed + done as u64).is_multiple_of(3) {
                 args.extend([
                     "--parallelism".into(),
                     "1".into(),

@@ -106,7 +106,7 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
 /// happening).
 /// The rule that limits account creations in progress at once (the apply engine keeps its
 /// CreateAccount steps under it).
-pub const CONCURRENT_ACCOUNT_CREATIONS: &str = "organizations.concurrent-account-creations";
+pub const CONCURRENT_ACCOUNT_CREATIONS: &str = "organizations.account-creations-in-progress";
 
 pub fn limit(id: &str, fallback: u64) -> u64 {
     rule(id).and_then(|r| r.limit).unwrap_or(fallback)
