@@ -7,10 +7,14 @@
 //! A point is a script fault `hold` on one operation (the k-th call of it): the emulator runs the
 //! operation, then holds its answer; once the hold shows in the emulator's stats, vend is killed
 //! — between a write and its outcome record. Holding a read right after a write's outcome kills
-//! vend after an outcome record and before the next intent. One point also tears the audit log:
-//! after the kill, the last record is cut mid-line and the signed head set back one record (what
-//! a kill inside the append leaves), `vend audit verify` must report the torn final line (exit 1
-//! at that moment), and the resume must record the recovery.
+//! vend after that step's outcome record and before its next intent (checked per step: at the
+//! default parallelism other steps' writes may be in flight at the same moment; the held
+//! request's body, from the emulator's stats, names the step). One point also tears the audit
+//! log: after the kill (once every step not waiting on the held one has ended, so the final
+//! record's call went out), the last record is cut mid-line and the signed head set back one
+//! record (what a kill inside the append leaves), `vend audit verify` must report the torn final
+//! line (exit 1 at that moment), and the resume must record the recovery. One point holds three
+//! CreateAccount calls at once (a parallel apply with three writes in flight).
 //!
 //! After each point: the resume exits 0; CreateAccount was sent exactly once per new account over
 //! both applies (the emulator's request count); every requested e-mail is exactly one account,
@@ -51,18 +55,21 @@ struct Point {
     torn: bool,
     /// The kill must land after an outcome record (no intent without its outcome).
     after_outcome: bool,
+    /// How many matching calls are held before the kill (all at once: a parallel apply with
+    /// that many writes in flight); the audit log must show at least that many open intents.
+    held: u32,
 }
 
 fn point(op: &'static str, after: u32) -> Point {
-    Point { op, after, config: json!({}), torn: false, after_outcome: false }
+    Point { op, after, config: json!({}), torn: false, after_outcome: false, held: 1 }
 }
 
 fn slow(p: Point) -> Point {
     Point { config: json!({ "create_account_polls": 3 }), ..p }
 }
 
-/// The last intent without an outcome in the audit log (the write in flight), if any.
-fn in_flight(ws: &VendWorkspace) -> Option<String> {
+/// Every intent without an outcome in the audit log (the writes in flight), in log order.
+fn open_intents(ws: &VendWorkspace) -> Vec<String> {
     let mut open: Vec<(String, String)> = vec![];
     for r in &ws.audit_records() {
         let address = r["address"].as_str().unwrap_or_default().to_string();
@@ -79,7 +86,54 @@ fn in_flight(ws: &VendWorkspace) -> Option<String> {
             _ => {}
         }
     }
-    open.last().map(|(a, call)| format!("{a} ({call})"))
+    open.into_iter().map(|(a, call)| format!("{a} ({call})")).collect()
+}
+
+/// The last intent without an outcome in the audit log (the write in flight), if any.
+fn in_flight(ws: &VendWorkspace) -> Option<String> {
+    open_intents(ws).pop()
+}
+
+/// The step whose poll the emulator holds (the first held request), and its audit records: the
+/// held request's body names the id (`CreateAccountRequestId` of DescribeCreateAccountStatus,
+/// `Id` of DescribeRecord) that the step's outcome record carries.
+fn held_step(stats: &Value, ws: &VendWorkspace) -> (String, Vec<Value>) {
+    let held = &stats["held"][0];
+    let body: Value = serde_json::from_str(held["body"].as_str().unwrap_or_default()).unwrap_or_default();
+    let id = ["CreateAccountRequestId", "Id"]
+        .iter()
+        .find_map(|k| body[*k].as_str())
+        .unwrap_or_else(|| panic!("no id in the held request {held}"))
+        .to_string();
+    let records = ws.audit_records();
+    let address = records
+        .iter()
+        .find(|r| r["event"] == "outcome" && r.to_string().contains(&id))
+        .and_then(|r| r["address"].as_str())
+        .unwrap_or_else(|| panic!("no outcome record names {id} (held: {held})"))
+        .to_string();
+    let own = records.into_iter().filter(|r| r["address"] == address.as_str()).collect();
+    (address, own)
+}
+
+/// Wait until the emulator has answered nothing new for a while except the held request: every
+/// step that does not wait on the held one has ended, so the log's final record is an outcome or
+/// a completion whose call went out — what a kill inside that append leaves. (At the default
+/// parallelism other steps run on after the hold; tearing an intent whose write was already sent
+/// is not a crash a kill can produce.)
+fn wait_until_quiet(emu: &emulator_harness::Emulator, label: &str) {
+    let deadline = Instant::now() + HOLD_DEADLINE;
+    let mut last = emu.stats()["total"].as_u64().unwrap_or(0);
+    loop {
+        std::thread::sleep(Duration::from_millis(1500));
+        let stats = emu.stats();
+        let total = stats["total"].as_u64().unwrap_or(0);
+        if total == last && stats["holding"].as_u64() == Some(1) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{label}: the apply did not go quiet; stats: {stats}");
+        last = total;
+    }
 }
 
 /// Simulate a kill inside the append of the log's last record: cut that record mid-line and set
@@ -124,7 +178,8 @@ fn crash_at(p: Point) {
     assert!(new_accounts > LOAD_ACCOUNTS as u64, "{label}: the plan creates {new_accounts} accounts");
 
     let mut config = p.config.clone();
-    config["script"] = json!([{ "match": p.op, "fault": "hold", "after": p.after, "hold_ms": 300000 }]);
+    config["script"] =
+        json!([{ "match": p.op, "fault": "hold", "after": p.after, "times": p.held, "hold_ms": 300000 }]);
     emu.set_faults(&config);
     let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
     assert_eq!(status, 200, "{body}");
@@ -141,7 +196,7 @@ fn crash_at(p: Point) {
     let deadline = Instant::now() + HOLD_DEADLINE;
     loop {
         let stats = emu.stats();
-        if stats["faults"][p.op]["hold"].as_u64().unwrap_or(0) >= 1 {
+        if stats["faults"][p.op]["hold"].as_u64().unwrap_or(0) >= u64::from(p.held) {
             break;
         }
         if let Some(status) = child.try_wait().unwrap() {
@@ -157,23 +212,44 @@ fn crash_at(p: Point) {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    if p.torn {
+        wait_until_quiet(emu, &label);
+    }
     // The operation has run and vend waits for its answer: crash now.
     child.kill().unwrap(); // SIGKILL
     let killed = child.wait().unwrap();
     assert!(!killed.success());
     let killed_after = started.elapsed();
-    let flight = in_flight(&ws);
+    let open = open_intents(&ws);
+    assert!(
+        p.held < 2 || open.len() >= p.held as usize,
+        "{label}: {} writes held, but the log shows {} open intents: {open:?}",
+        p.held,
+        open.len()
+    );
     if p.after_outcome {
-        assert_eq!(flight, None, "{label}: the kill was meant to land after an outcome record");
-        let last = ws.audit_records().last().cloned().unwrap_or_default();
-        assert_eq!(last["event"], "outcome", "{label}: the last record is {last}");
+        // Per step: other steps run alongside at the default parallelism, so the log as a whole
+        // may end with their intents; the held poll's own step must have its outcome recorded.
+        let (address, records) = held_step(&emu.stats(), &ws);
+        assert!(
+            !open.iter().any(|o| o.starts_with(&format!("{address} ("))),
+            "{label}: the held step {address} has an open intent: {open:?}"
+        );
+        let last = records.last().cloned().unwrap_or_default();
+        assert_eq!(last["event"], "outcome", "{label}: the held step's last record is {last}");
     }
+    let flight = in_flight(&ws);
     let flight = flight.unwrap_or_else(|| "no open intent (a read was held)".into());
     emu.set_faults(&json!({ "script": [] }));
     emu.release();
 
     let mut torn_seq = None;
     if p.torn {
+        let last = ws.audit_records().last().cloned().unwrap_or_default();
+        assert!(
+            last["event"] == "outcome" || last["event"] == "completed",
+            "{label}: the record to tear must be one whose call went out; it is {last}"
+        );
         torn_seq = Some(tear_last_record(&ws));
         let verify = ws.run(&["audit", "verify"]);
         let err = String::from_utf8_lossy(&verify.stderr);
@@ -396,9 +472,28 @@ fn describe_record() {
     crash_at(point("servicecatalog.DescribeRecord", 5));
 }
 
-/// The first launch's outcome record is torn (a kill inside its append): `audit verify` reports
-/// the torn final line, the resume records the recovery, and the log verifies again.
+/// A kill inside the append of an outcome record: held after the first CreateAccount's outcome
+/// (its status poll), and at the default parallelism only once every other step has ended, so
+/// the final record is an outcome or completion whose call went out and the held account's
+/// move, tags and pipeline are still to do. `audit verify` reports the torn final line, the
+/// resume records the recovery, and the log verifies again. (Held after a launch's outcome
+/// instead, nothing would be left to do once the others ended: the resume would write nothing,
+/// and the recovery would wait for the next apply that writes.)
 #[test]
 fn torn_outcome_record() {
-    crash_at(Point { torn: true, after_outcome: true, ..point("servicecatalog.DescribeRecord", 0) });
+    crash_at(Point {
+        torn: true,
+        after_outcome: true,
+        ..point("organizations.DescribeCreateAccountStatus", 0)
+    });
+}
+
+/// A parallel apply killed with several writes in flight (issue 16): the first three
+/// CreateAccount calls all run and are held at once (the default parallelism starts up to 5
+/// creations together), so three intents are open when vend dies. The resume must find each of
+/// the three requests (no CreateAccount resent), finish the rest, and leave a log that verifies
+/// and an empty re-plan.
+#[test]
+fn three_create_accounts_in_flight() {
+    crash_at(Point { held: 3, ..point("organizations.CreateAccount", 0) });
 }

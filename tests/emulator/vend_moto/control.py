@@ -70,7 +70,7 @@ STATS: dict[str, Any] = {}
 
 def _reset_stats() -> None:
     STATS.clear()
-    STATS.update({"total": 0, "services": {}, "faults": {}, "access_keys": {}, "rules": {}})
+    STATS.update({"total": 0, "services": {}, "faults": {}, "access_keys": {}, "rules": {}, "held": []})
 
 
 _reset_stats()
@@ -249,11 +249,13 @@ def stats_snapshot() -> dict:
     return snap
 
 
-def _hold(service: str, op: str, hold_ms: int) -> None:
-    """The operation has run: record the hold (visible in /_vend/stats from now on), then wait."""
+def _hold(service: str, op: str, hold_ms: int, body: bytes) -> None:
+    """The operation has run: record the hold (visible in /_vend/stats from now on, with the
+    request's body, so a test can tell which of several concurrent calls is held), then wait."""
     global _HOLDING
     with _LOCK:
         _count_fault_locked(service, op, "hold")
+        STATS["held"].append({"op": f"{service}.{op}", "body": body[:4096].decode("utf-8", "replace")})
         _HOLDING += 1
         release = _RELEASE
     try:
@@ -494,7 +496,7 @@ class VendMiddleware:
         if fault == "hold":
             # The operation ran (whatever it answered); the client waits for the answer. A client
             # killed meanwhile never learns the outcome. Released (or timed out): answer normally.
-            _hold(service, op, hold_ms)
+            _hold(service, op, hold_ms, body)
 
         if fault == "lost_response":
             if mode == "drop":
