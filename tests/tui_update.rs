@@ -326,7 +326,7 @@ fn apply_progress_follows_engine_events() {
     assert!(matches!(e.as_slice(), [Effect::StopApply]));
     assert!(!m.quit && m.apply.as_ref().unwrap().stopping);
     assert!(update(&mut m, Msg::Key(Key::Ctrl('c'))).is_empty(), "asked once");
-    update(&mut m, ev(EngineEvent::Stopped { remaining: 11 }));
+    update(&mut m, ev(EngineEvent::Stopped { remaining: 11, in_flight: 0 }));
     update(&mut m, Msg::Tick { now_ms: 4500 });
     let report = Report {
         plan_id: m.apply.as_ref().unwrap().plan_id.clone(),
