@@ -1,4 +1,6 @@
-//! Ctrl-C during `vend apply` (issue 16), through the real binary on the embedded backend: the
+//! Progress for people and Ctrl-C during `vend apply` (issue 16), through the real binary on the
+//! embedded backend. On a pseudo-terminal (util-linux `script`) apply draws the live bars instead
+//! of the `[i/n]` lines, and prints the plain lines with `TERM=dumb`. Ctrl-C: the
 //! demo applied, then eight new workload accounts (each with its baseline pipeline) applied with
 //! several steps in flight on a slow in-process cloud (hidden `--local-polls`: each account
 //! creation and launch stays in progress for several polls), and SIGINT sent once the first
@@ -232,4 +234,67 @@ fn a_second_ctrl_c_exits_130_at_once_and_the_next_apply_finishes_the_work() {
     }
     let again = vend_in(&ws, &cfg, &["plan", "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+}
+
+/// `text` without ANSI escape sequences (CSI `ESC [ … letter`, and lone `ESC x`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        if chars.next_if_eq(&'[').is_some() {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            chars.next();
+        }
+    }
+    out
+}
+
+/// `vend apply` of the new accounts on a pseudo-terminal (stdout and stderr both terminals), with
+/// `term` as TERM and colour allowed; the terminal's output without escape sequences.
+fn apply_on_tty(ws: &Path, cfg: &Path, term: &str) -> (Option<i32>, String) {
+    let cmd =
+        format!("{} apply --auto-approve --poll-interval-ms 100 --local-polls 5", env!("CARGO_BIN_EXE_vend"));
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(ws)
+        .env_remove("NO_COLOR")
+        .env("TERM", term)
+        .env("XDG_CONFIG_HOME", cfg)
+        .env("VEND_KEY_STORE", "file")
+        .env("USER", "tester")
+        .stdin(Stdio::null())
+        .output()
+        .expect("util-linux `script` runs vend on a pseudo-terminal");
+    (out.status.code(), strip_ansi(&text(&out.stdout)))
+}
+
+#[test]
+fn on_a_terminal_apply_draws_bars_and_with_term_dumb_plain_lines() {
+    let (_dir, ws, cfg) = applied_demo_with_new_accounts();
+    let (code, screen) = apply_on_tty(&ws, &cfg, "xterm-256color");
+    assert_eq!(code, Some(0), "{screen}");
+    // The overall bar and the spinner lines instead of the `[i/n]` start lines; the finished
+    // steps' lines and the report as usual.
+    assert!(screen.contains("/24 steps"), "no overall bar:\n{screen}");
+    assert!(screen.contains(" in flight"), "{screen}");
+    assert!(screen.contains("+ account:team00-dev  create"), "no spinner line:\n{screen}");
+    assert!(!screen.contains("[1/24]"), "plain start lines on a terminal:\n{screen}");
+    assert!(screen.contains("        done  account:team07-dev"), "{screen}");
+    assert!(screen.contains("Apply complete! 24 change(s) applied"), "{screen}");
+
+    let (_dir, ws, cfg) = applied_demo_with_new_accounts();
+    let (code, screen) = apply_on_tty(&ws, &cfg, "dumb");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("[1/24] + account:team00-dev  create…"), "{screen}");
+    assert!(!screen.contains("/24 steps"), "bars with TERM=dumb:\n{screen}");
+    assert!(screen.contains("        done  account:team07-dev"), "{screen}");
 }
