@@ -167,10 +167,12 @@ pub fn open_cloud(config: &Config, loaded: &workspace::Loaded) -> anyhow::Result
     } else {
         let (_, state_path, seeded) = fs::open_state(&config.workspace, config.state_file(), &now())?;
         Ok((
-            Box::new(
-                crate::adapter::local_cloud::LocalCloud::open(&state_path)?
-                    .with_settings(local_settings(loaded)),
-            ),
+            Box::new(crate::adapter::local_cloud::LocalCloud::open(&state_path)?.with_settings(
+                crate::adapter::local_cloud::Settings {
+                    polls_to_complete: config.apply.local_polls.unwrap_or(1),
+                    ..local_settings(loaded)
+                },
+            )),
             None,
             seeded_note(&seeded),
         ))

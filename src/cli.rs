@@ -84,6 +84,7 @@ impl Cli {
                 poll_interval_ms: a.poll_interval_ms,
                 parallelism: a.parallelism,
                 shuffle: a.shuffle_seed,
+                local_polls: a.local_polls,
             },
             // The TUI's apply takes the lock with the same settings as `vend apply`'s defaults.
             _ => ApplySettings::default(),
@@ -324,6 +325,11 @@ pub struct ApplyArgs {
     /// plan order (every order the schedule allows must apply).
     #[arg(long, value_name = "SEED", hide = true)]
     pub shuffle_seed: Option<u64>,
+    /// Testing aid: the in-process cloud (state file) completes an asynchronous request —
+    /// account creation, share, provisioning record — after N polls instead of the first, so
+    /// steps stay in flight for N poll intervals (progress and Ctrl-C tests).
+    #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub local_polls: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -30,6 +30,17 @@ pub struct Env {
     pub stdin_tty: bool,
     pub stdout_tty: bool,
     pub stderr_tty: bool,
+    /// TERM, when set (`dumb` turns live progress off).
+    pub term: Option<String>,
+}
+
+impl Env {
+    /// Whether an apply draws live progress (the overall bar and a spinner per step in flight,
+    /// on standard error) instead of plain lines: only when standard output and standard error
+    /// are both terminals, colour is allowed (NO_COLOR unset or empty) and TERM is not `dumb`.
+    pub fn live_progress(&self) -> bool {
+        self.stdout_tty && self.stderr_tty && self.color && self.term.as_deref() != Some("dumb")
+    }
 }
 
 impl Default for Env {
@@ -44,6 +55,7 @@ impl Default for Env {
             stdin_tty: false,
             stdout_tty: false,
             stderr_tty: false,
+            term: None,
         }
     }
 }
@@ -83,6 +95,9 @@ pub struct ApplySettings {
     /// Start the steps that may start in this seeded random order (hidden `--shuffle-seed`:
     /// the property test of the schedule's rules).
     pub shuffle: Option<u64>,
+    /// The in-process cloud completes an asynchronous request after this many polls instead of
+    /// the first (hidden `--local-polls`: a slow cloud for the progress and Ctrl-C tests).
+    pub local_polls: Option<u32>,
 }
 
 /// The default poll interval (the `--poll-interval-ms` default).
@@ -99,6 +114,7 @@ impl Default for ApplySettings {
             poll_interval_ms: DEFAULT_POLL_INTERVAL_MS,
             parallelism: DEFAULT_PARALLELISM,
             shuffle: None,
+            local_polls: None,
         }
     }
 }
@@ -211,6 +227,28 @@ mod tests {
                 assert!(!text.contains(s), "{text}");
             }
         }
+    }
+
+    #[test]
+    fn live_progress_needs_two_terminals_colour_and_a_capable_terminal() {
+        let live = Env {
+            stdout_tty: true,
+            stderr_tty: true,
+            color: true,
+            term: Some("xterm-256color".into()),
+            ..Env::default()
+        };
+        assert!(live.live_progress());
+        assert!(Env { term: None, ..live.clone() }.live_progress(), "TERM unset is not `dumb`");
+        for off in [
+            Env { stdout_tty: false, ..live.clone() },
+            Env { stderr_tty: false, ..live.clone() },
+            Env { color: false, ..live.clone() },
+            Env { term: Some("dumb".into()), ..live.clone() },
+        ] {
+            assert!(!off.live_progress(), "{off:?}");
+        }
+        assert!(!Env::default().live_progress());
     }
 
     #[test]

@@ -160,6 +160,7 @@ fn read_env() -> Env {
         stdin_tty: std::io::stdin().is_terminal(),
         stdout_tty: std::io::stdout().is_terminal(),
         stderr_tty: std::io::stderr().is_terminal(),
+        term: var("TERM"),
     }
 }
 

@@ -225,6 +225,8 @@ fn a_stop_lets_the_steps_in_flight_finish_and_reports_the_rest_as_not_started() 
     let plan = plan_for(ws.path(), &mut cloud);
     let started = AtomicUsize::new(0);
     let mut stopped = vec![];
+    // Steps started and not finished, as the events tell.
+    let mut open = 0usize;
     let report = engine::apply_until(
         &plan,
         &mut cloud,
@@ -234,8 +236,13 @@ fn a_stop_lets_the_steps_in_flight_finish_and_reports_the_rest_as_not_started() 
         &mut |e| match e {
             EngineEvent::StepStarted { .. } => {
                 started.fetch_add(1, Ordering::SeqCst);
+                open += 1;
             }
-            EngineEvent::Stopped { remaining } => stopped.push(remaining),
+            EngineEvent::StepSucceeded { .. } | EngineEvent::StepFailed { .. } => open -= 1,
+            EngineEvent::Stopped { remaining, in_flight } => {
+                assert_eq!(in_flight, open, "the Stopped event counts the steps in flight");
+                stopped.push(remaining)
+            }
             _ => {}
         },
         &|| started.load(Ordering::SeqCst) >= 3,

@@ -54,7 +54,7 @@ fn stale_results_are_dropped() {
     assert!(m.status.is_none());
     update(
         &mut m,
-        Msg::Engine { generation: 9999, event: EngineEvent::StepSucceeded { address: "x".into() } },
+        Msg::Engine { generation: 9999, event: EngineEvent::StepSucceeded { address: "x".into() }, at_ms: 1 },
     );
     update(&mut m, Msg::ApplyDone { generation: 9999, result: Err("old".into()) });
     assert!(m.apply.is_none());
@@ -294,7 +294,7 @@ fn applying() -> (Model, u64) {
 #[test]
 fn apply_progress_follows_engine_events() {
     let (mut m, g) = applying();
-    let ev = |e| Msg::Engine { generation: g, event: e };
+    let ev = |e| Msg::Engine { generation: g, event: e, at_ms: 500 };
     update(&mut m, Msg::Tick { now_ms: 500 });
     update(
         &mut m,
@@ -306,6 +306,10 @@ fn apply_progress_follows_engine_events() {
         }),
     );
     assert_eq!(m.apply.as_ref().unwrap().steps[0].state, StepState::Running);
+    // The step is in flight since the event's time.
+    let flying = m.apply.as_ref().unwrap().progress.in_flight().to_vec();
+    assert_eq!(flying.len(), 1);
+    assert_eq!((flying[0].address.as_str(), flying[0].started_ms), ("ou:Workloads/staging", 500));
     update(
         &mut m,
         ev(EngineEvent::Polled { address: "ou:Workloads/staging".into(), status: "IN_PROGRESS".into() }),
@@ -318,15 +322,17 @@ fn apply_progress_follows_engine_events() {
     );
     let run = m.apply.as_ref().unwrap();
     assert_eq!(run.steps[0].state, StepState::Done);
+    assert!(run.progress.in_flight().is_empty(), "a finished step leaves the in-flight list");
+    assert_eq!((run.progress.done, run.progress.failed), (1, 1));
     assert!(run.steps.iter().any(|s| s.state == StepState::Failed("boom".into())));
-    // q does not quit while applying; Ctrl-C asks to stop after the running step.
+    // q does not quit while applying; Ctrl-C asks to stop (the steps in flight finish).
     let e = update(&mut m, Msg::Key(Key::Char('q')));
     assert!(e.is_empty() && !m.quit);
     let e = update(&mut m, Msg::Key(Key::Ctrl('c')));
     assert!(matches!(e.as_slice(), [Effect::StopApply]));
     assert!(!m.quit && m.apply.as_ref().unwrap().stopping);
     assert!(update(&mut m, Msg::Key(Key::Ctrl('c'))).is_empty(), "asked once");
-    update(&mut m, ev(EngineEvent::Stopped { remaining: 11 }));
+    update(&mut m, ev(EngineEvent::Stopped { remaining: 11, in_flight: 0 }));
     update(&mut m, Msg::Tick { now_ms: 4500 });
     let report = Report {
         plan_id: m.apply.as_ref().unwrap().plan_id.clone(),

@@ -70,22 +70,31 @@ fn apply_screen() {
     let g = *generation;
     let steps: Vec<(String, Action)> =
         m.apply.as_ref().unwrap().steps.iter().map(|s| (s.address.clone(), s.action)).collect();
-    let ev = |e| Msg::Engine { generation: g, event: e };
+    let ev = |e, at_ms| Msg::Engine { generation: g, event: e, at_ms };
     for (a, _) in &steps[..3] {
-        update(&mut m, ev(EngineEvent::StepSucceeded { address: a.clone() }));
+        update(&mut m, ev(EngineEvent::StepSucceeded { address: a.clone() }, 1_000));
     }
     update(
         &mut m,
-        ev(EngineEvent::StepFailed {
-            address: steps[3].0.clone(),
-            error: "ConcurrentModificationException".into(),
-        }),
+        ev(
+            EngineEvent::StepFailed {
+                address: steps[3].0.clone(),
+                error: "ConcurrentModificationException".into(),
+            },
+            2_000,
+        ),
     );
     update(
         &mut m,
-        ev(EngineEvent::StepStarted { index: 5, total: 9, address: steps[4].0.clone(), action: steps[4].1 }),
+        ev(
+            EngineEvent::StepStarted { index: 5, total: 9, address: steps[4].0.clone(), action: steps[4].1 },
+            20_000,
+        ),
     );
-    update(&mut m, ev(EngineEvent::Polled { address: steps[4].0.clone(), status: "IN_PROGRESS".into() }));
+    update(
+        &mut m,
+        ev(EngineEvent::Polled { address: steps[4].0.clone(), status: "IN_PROGRESS".into() }, 21_000),
+    );
     update(&mut m, Msg::Tick { now_ms: 65_000 });
     snap("apply_running", &m);
     update(&mut m, Msg::Key(Key::Ctrl('c')));
@@ -116,6 +125,50 @@ fn apply_screen() {
     update(&mut m, Msg::Tick { now_ms: 70_000 });
     update(&mut m, Msg::ApplyDone { generation: g, result: Ok(report) });
     snap("apply_stopped", &m);
+}
+
+#[test]
+fn apply_screen_with_three_steps_in_flight() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char(' '), Key::Char('a')]);
+    type_text(&mut m, "yes");
+    let e = keys(&mut m, &[Key::Enter]);
+    let Some(Effect::Apply { generation, .. }) = e.first() else { panic!() };
+    let g = *generation;
+    let steps: Vec<(String, Action)> =
+        m.apply.as_ref().unwrap().steps.iter().map(|s| (s.address.clone(), s.action)).collect();
+    let total = steps.len();
+    let ev = |e, at_ms| Msg::Engine { generation: g, event: e, at_ms };
+    let start = |i: usize| EngineEvent::StepStarted {
+        index: i + 1,
+        total,
+        address: steps[i].0.clone(),
+        action: steps[i].1,
+    };
+    update(&mut m, ev(start(0), 1_000));
+    update(&mut m, ev(EngineEvent::StepSucceeded { address: steps[0].0.clone() }, 3_000));
+    update(&mut m, ev(start(1), 3_000));
+    update(&mut m, ev(start(2), 30_000));
+    update(&mut m, ev(start(3), 62_000));
+    update(
+        &mut m,
+        ev(EngineEvent::Polled { address: steps[1].0.clone(), status: "IN_PROGRESS".into() }, 64_000),
+    );
+    update(
+        &mut m,
+        ev(
+            EngineEvent::Retrying {
+                address: steps[3].0.clone(),
+                op: "AttachPolicy".into(),
+                attempt: 1,
+                error: "ConcurrentModificationException".into(),
+            },
+            70_000,
+        ),
+    );
+    update(&mut m, Msg::Tick { now_ms: 75_000 });
+    assert_eq!(m.apply.as_ref().unwrap().progress.in_flight().len(), 3);
+    snap("apply_in_flight", &m);
 }
 
 #[test]

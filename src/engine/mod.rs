@@ -60,8 +60,9 @@ impl Default for Options {
     }
 }
 
-/// What happened, as it happens (for progress views). `Stopped`: the caller asked to stop; the
-/// running step finished and `remaining` steps were not started (each is then reported skipped).
+/// What happened, as it happens (for progress views). `Stopped`: the caller asked to stop; no
+/// step starts any more, the `in_flight` steps running then finish, and `remaining` steps were
+/// not started (each is then reported skipped).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EngineEvent {
@@ -72,7 +73,7 @@ pub enum EngineEvent {
     StepSucceeded { address: String },
     StepFailed { address: String, error: String },
     StepSkipped { address: String, because: String },
-    Stopped { remaining: usize },
+    Stopped { remaining: usize, in_flight: usize },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -375,9 +376,16 @@ impl<'p> Walk<'p> {
             }
             if stop() {
                 self.stopped = true;
-                let remaining = self.slots.iter().filter(|s| **s == Slot::Waiting).count();
-                emit(EngineEvent::Stopped { remaining });
-                return if self.shuffle.is_some() { vec![] } else { out };
+                // The steps already chosen start (in plan order; a shuffled choice is dropped).
+                if self.shuffle.is_some() {
+                    out.clear();
+                }
+                let waiting = self.slots.iter().filter(|s| **s == Slot::Waiting).count();
+                emit(EngineEvent::Stopped {
+                    remaining: waiting - out.len(),
+                    in_flight: self.in_flight + out.len(),
+                });
+                return out;
             }
             let c = self.changes[i];
             if let Some(dep) = c.depends_on.iter().find(|d| self.broken.contains(*d)) {

@@ -8,15 +8,20 @@
 
 use super::Console;
 use super::confirm::{self, Ask, Cancelled, Consent, Refusal};
+use crate::adapter::bars::{Bars, Notes};
+use crate::adapter::interrupt::Interrupt;
 use crate::adapter::{aws_rules, fs};
 use crate::config::Config;
 use crate::engine::{self, EngineEvent, Report, StepStatus};
 use crate::model::{BLUEPRINT_TAG, State};
 use crate::plan::{Kind, Payload, Plan};
+use crate::render::progress::{self, Progress};
 use crate::{app, governance, render, workspace};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
 
 /// Which plan to apply.
 #[derive(Debug)]
@@ -37,6 +42,8 @@ pub trait Frontend {
     fn planned(&mut self, plan: &Plan);
     /// Ask what [`confirm::required`] says must be confirmed, in order.
     fn confirm(&mut self, asks: &[Ask]) -> anyhow::Result<Result<(), Cancelled>>;
+    /// The engine is about to start on `steps` steps (after every check and confirmation).
+    fn starting(&mut self, _steps: usize) {}
     /// The engine's progress.
     fn event(&mut self, event: EngineEvent);
     /// The engine's report, before the lock is released.
@@ -74,7 +81,8 @@ pub fn lock_settings(config: &Config) -> (Option<std::time::Duration>, std::time
     (config.apply.lock_timeout, config.apply.lock_lease)
 }
 
-/// Apply the plan `source` names, as `consent` allows; `stop` asks to stop after the running step.
+/// Apply the plan `source` names, as `consent` allows; `stop` asks to stop: no new step starts,
+/// the steps in flight finish.
 pub fn run(
     config: &Config,
     source: Source,
@@ -153,6 +161,8 @@ pub fn run(
             .unwrap_or(1),
         ..engine::Options::default()
     };
+    let excluded = engine::excluded_closure(&plan);
+    ui.starting(plan.changes.iter().filter(|c| !excluded.contains(&c.address)).count());
     // A lost shared lock (taken over after its lease ran out, or force-unlocked) stops the apply
     // before its next step, as does the frontend's stop.
     let report = engine::apply_until(
@@ -236,7 +246,10 @@ pub fn cli(
     console: &mut dyn Console,
 ) -> anyhow::Result<u8> {
     let source = file.map_or(Source::Fresh, Source::File);
-    let outcome = run(config, source, consent, &mut Terminal { console }, &AtomicBool::new(false))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut terminal = Terminal::new(&mut *console, config.env.live_progress(), Arc::clone(&stop));
+    let outcome = run(config, source, consent, &mut terminal, &stop)?;
+    drop(terminal);
     match &outcome {
         Outcome::NothingToApply => console.say(confirm::NOTHING_TO_APPLY),
         Outcome::Refused(why) => console.note(&format!("error: {why}")),
@@ -249,15 +262,89 @@ pub fn cli(
     Ok(outcome.exit_code())
 }
 
-/// The CLI frontend: notes on stderr, the plan and the progress on stdout, questions on the
-/// terminal.
+/// The CLI frontend: notes on stderr, the plan on stdout, questions on the terminal. Progress:
+/// live bars on stderr with the lines of finished steps above them on stdout
+/// (`Env::live_progress`), else one plain line per event on stdout. While the engine runs,
+/// Ctrl-C stops it (`adapter::interrupt`): the first starts no new step and lets those in flight
+/// finish, the second exits at once.
 struct Terminal<'a> {
     console: &'a mut dyn Console,
+    live: bool,
+    /// The engine's stop flag, set by the first Ctrl-C.
+    stop: Arc<AtomicBool>,
+    progress: Progress,
+    /// Steps in flight now, for the Ctrl-C note (read on the interrupt's thread).
+    in_flight: Arc<AtomicUsize>,
+    /// The clock events are stamped with (the bars' when live).
+    started: Instant,
+    bars: Option<Bars>,
+    interrupt: Option<Interrupt>,
+}
+
+impl<'a> Terminal<'a> {
+    fn new(console: &'a mut dyn Console, live: bool, stop: Arc<AtomicBool>) -> Terminal<'a> {
+        Terminal {
+            console,
+            live,
+            stop,
+            progress: Progress::default(),
+            in_flight: Arc::default(),
+            started: Instant::now(),
+            bars: None,
+            interrupt: None,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        match &self.bars {
+            Some(bars) => bars.now_ms(),
+            None => u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Stop drawing and handling Ctrl-C (the engine has returned).
+    fn done(&mut self) {
+        if let Some(bars) = self.bars.take() {
+            bars.finish();
+        }
+        self.interrupt = None;
+    }
+}
+
+impl Drop for Terminal<'_> {
+    fn drop(&mut self) {
+        self.done();
+    }
 }
 
 impl Frontend for Terminal<'_> {
     fn note(&mut self, note: &str) {
-        self.console.note(note);
+        match &self.bars {
+            Some(bars) => {
+                let console = &mut *self.console;
+                bars.suspend(|| console.note(note));
+            }
+            None => self.console.note(note),
+        }
+    }
+    fn starting(&mut self, steps: usize) {
+        self.progress = Progress::new(steps);
+        let notes = if self.live {
+            let bars = Bars::new(steps);
+            let notes = bars.notes();
+            self.bars = Some(bars);
+            notes
+        } else {
+            Notes::Stderr
+        };
+        let in_flight = Arc::clone(&self.in_flight);
+        match Interrupt::install(Arc::clone(&self.stop), move || {
+            notes.println(&progress::interrupt_note(in_flight.load(Ordering::SeqCst)));
+        }) {
+            Ok(interrupt) => self.interrupt = Some(interrupt),
+            Err(e) => self
+                .note(&format!("warning: Ctrl-C cannot stop this apply cleanly ({e}); it ends vend at once")),
+        }
     }
     fn planned(&mut self, plan: &Plan) {
         self.console.out_lines(&render::plan_text(plan));
@@ -287,11 +374,31 @@ impl Frontend for Terminal<'_> {
         Ok(Ok(()))
     }
     fn event(&mut self, event: EngineEvent) {
-        if let Some(line) = render::apply_event(&event) {
-            self.console.out_lines(&[line]);
+        let at = self.now_ms();
+        self.progress.apply(&event, at);
+        self.in_flight.store(self.progress.in_flight().len(), Ordering::SeqCst);
+        let Some(bars) = self.bars.as_mut() else {
+            if let Some(line) = render::apply_event(&event) {
+                self.console.out_lines(&[line]);
+            }
+            return;
+        };
+        bars.show(&self.progress);
+        // The bars show what runs; what ended (and the stop) stays above them as plain lines.
+        let ended = matches!(
+            event,
+            EngineEvent::StepSucceeded { .. }
+                | EngineEvent::StepFailed { .. }
+                | EngineEvent::StepSkipped { .. }
+                | EngineEvent::Stopped { .. }
+        );
+        if ended && let Some(line) = render::apply_event(&event) {
+            let console = &mut *self.console;
+            bars.suspend(|| console.out_lines(&[line]));
         }
     }
     fn finished(&mut self, report: &Report) {
+        self.done();
         self.console.out_lines(&render::apply_report(report));
     }
 }

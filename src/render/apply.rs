@@ -1,11 +1,16 @@
 //! Apply progress and the closing report as styled lines: one line per step as it starts and
-//! ends, retries and polls muted, and a summary that says what is left to do.
+//! ends (each line about a step names it, so overlapping steps read unambiguously), retries and
+//! polls muted, and a summary that says what is left to do. The plain lines of a CLI apply when
+//! no live progress is drawn (`render::progress` models the steps in flight).
 
+use super::progress::stopped_text;
 use super::text::{symbol, tone};
 use super::{Line, Tone};
 use crate::engine::{EngineEvent, Report, StepStatus};
 
-/// A progress line for an engine event (None for events not worth a line).
+/// A progress line for an engine event (None for events not worth a line). Every line about one
+/// step names it — the lines after the start end with its address — so the lines of steps in
+/// flight at the same time can be told apart.
 pub fn apply_event(e: &EngineEvent) -> Option<Line> {
     Some(match e {
         EngineEvent::StepStarted { index, total, address, action } => Line::new()
@@ -13,22 +18,24 @@ pub fn apply_event(e: &EngineEvent) -> Option<Line> {
             .push(format!("{} ", symbol(*action)), tone(*action))
             .push(address.clone(), Tone::Heading)
             .push(format!("  {action}…"), Tone::Plain),
-        EngineEvent::Called { op, request_id, .. } => {
-            Line::new().push(format!("        {op} (request {request_id})"), Tone::Muted)
+        EngineEvent::Called { address, op, request_id } => Line::new()
+            .push(format!("        {op} (request {request_id})  "), Tone::Muted)
+            .push(address.clone(), Tone::Muted),
+        EngineEvent::Retrying { address, op, attempt, error } => Line::new()
+            .push(format!("        {op}: {error}; retrying (attempt {})  ", attempt + 1), Tone::Warning)
+            .push(address.clone(), Tone::Muted),
+        EngineEvent::Polled { address, status } => Line::new()
+            .push(format!("        status: {status}  "), Tone::Muted)
+            .push(address.clone(), Tone::Muted),
+        EngineEvent::StepSucceeded { address } => {
+            Line::new().push("        done  ", Tone::Create).push(address.clone(), Tone::Heading)
         }
-        EngineEvent::Retrying { op, attempt, error, .. } => Line::new()
-            .push(format!("        {op}: {error}; retrying (attempt {})", attempt + 1), Tone::Warning),
-        EngineEvent::Polled { status, .. } => {
-            Line::new().push(format!("        status: {status}"), Tone::Muted)
+        EngineEvent::StepFailed { address, error } => Line::new()
+            .push(format!("        failed: {}  ", error_without_address(address, Some(error))), Tone::Error)
+            .push(address.clone(), Tone::Heading),
+        EngineEvent::Stopped { remaining, in_flight } => {
+            Line::new().push(stopped_text(*in_flight, *remaining), Tone::Warning)
         }
-        EngineEvent::StepSucceeded { .. } => Line::new().push("        done", Tone::Create),
-        EngineEvent::StepFailed { error, .. } => {
-            Line::new().push(format!("        failed: {error}"), Tone::Error)
-        }
-        EngineEvent::Stopped { remaining } => Line::new().push(
-            format!("Stopping: the running step finished; {remaining} step(s) not started."),
-            Tone::Warning,
-        ),
         EngineEvent::StepSkipped { address, because } => Line::new()
             .push("        skipped ", Tone::Warning)
             .push(address.clone(), Tone::Heading)
@@ -76,4 +83,60 @@ pub fn apply_report(report: &Report) -> Vec<Line> {
 fn error_without_address<'a>(address: &str, error: Option<&'a str>) -> &'a str {
     let error = error.unwrap_or_default();
     error.strip_prefix(address).and_then(|rest| rest.strip_prefix(": ")).unwrap_or(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Action;
+
+    fn text(e: EngineEvent) -> String {
+        apply_event(&e).map(|l| l.text()).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_line_about_a_step_ends_with_its_address() {
+        let a = || "account:payments-prod".to_string();
+        assert_eq!(
+            text(EngineEvent::StepStarted { index: 2, total: 9, address: a(), action: Action::Create }),
+            "[2/9] + account:payments-prod  create…"
+        );
+        assert_eq!(text(EngineEvent::StepSucceeded { address: a() }), "        done  account:payments-prod");
+        assert_eq!(
+            text(EngineEvent::StepFailed {
+                address: a(),
+                error: "account:payments-prod: CreateAccount gave up after 5 attempts: throttled".into()
+            }),
+            "        failed: CreateAccount gave up after 5 attempts: throttled  account:payments-prod"
+        );
+        assert_eq!(
+            text(EngineEvent::Polled { address: a(), status: "IN_PROGRESS".into() }),
+            "        status: IN_PROGRESS  account:payments-prod"
+        );
+        assert_eq!(
+            text(EngineEvent::Called {
+                address: a(),
+                op: "CreateAccount".into(),
+                request_id: "car-1".into()
+            }),
+            "        CreateAccount (request car-1)  account:payments-prod"
+        );
+        assert_eq!(
+            text(EngineEvent::Retrying {
+                address: a(),
+                op: "CreateAccount".into(),
+                attempt: 1,
+                error: "slow".into()
+            }),
+            "        CreateAccount: slow; retrying (attempt 2)  account:payments-prod"
+        );
+    }
+
+    #[test]
+    fn the_stop_line_counts_the_steps_in_flight() {
+        assert_eq!(
+            text(EngineEvent::Stopped { remaining: 5, in_flight: 3 }),
+            "Stopping: no new step starts; waiting for the 3 step(s) in flight to finish; 5 step(s) not started."
+        );
+    }
 }

@@ -5,6 +5,7 @@
 mod apply;
 mod effective;
 mod metrics;
+pub mod progress;
 mod text;
 
 pub use apply::{apply_event, apply_report};

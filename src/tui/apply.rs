@@ -1,11 +1,14 @@
 //! The apply screen's state: `ApplyRun` (the steps of the running or finished apply and their
-//! states), how the engine's events move it (`engine_event`), the screen's step lines and
-//! footer as styled text, and the summary of a plan the confirmation shows. Pure: it never
-//! starts an apply (that is an `Effect` of `update`) and draws nothing (`view` does).
+//! states, and the `render::progress::Progress` of the steps in flight), how the engine's
+//! events move it (`engine_event`, each stamped with when it happened), the screen's step lines,
+//! in-flight lines and footer as styled text, and the summary of a plan the confirmation shows.
+//! Pure: it never starts an apply (that is an `Effect` of `update`) and draws nothing (`view`
+//! does).
 
 use super::text::mmss;
 use crate::engine::{EngineEvent, Report};
 use crate::plan::{Action, Plan, Summary};
+use crate::render::progress::Progress;
 use crate::render::{self, Line, Tone};
 
 /// One step of a running apply.
@@ -33,6 +36,8 @@ pub enum StepState {
 pub struct ApplyRun {
     pub plan_id: String,
     pub steps: Vec<StepView>,
+    /// The steps in flight (with when each started) and the counts, from the engine's events.
+    pub progress: Progress,
     /// Changes left out by the reviewer (with their dependents).
     pub excluded: usize,
     pub started_ms: u64,
@@ -55,7 +60,8 @@ impl ApplyRun {
     }
 }
 
-pub(super) fn engine_event(run: &mut ApplyRun, e: EngineEvent) {
+pub(super) fn engine_event(run: &mut ApplyRun, e: EngineEvent, at_ms: u64) {
+    run.progress.apply(&e, at_ms);
     let find = |run: &mut ApplyRun, a: &str| run.steps.iter().position(|s| s.address == a);
     match e {
         EngineEvent::StepStarted { address, .. } => {
@@ -167,11 +173,15 @@ pub fn footer(run: &ApplyRun, done: usize, elapsed_ms: u64) -> Vec<Line> {
             Tone::Muted,
         ));
     } else if run.stopping {
-        let pending = run.count(|s| matches!(s, StepState::Pending));
-        fl.push(Line::new().push(
-            format!("Stopping after the running step; {pending} step(s) will not be started."),
-            Tone::Warning,
-        ));
+        fl.push(Line::new().push(stopping_text(run), Tone::Warning));
     }
     fl
+}
+
+/// What a stop asked for while the apply runs means now: the steps in flight finish, the
+/// pending ones will not start.
+pub fn stopping_text(run: &ApplyRun) -> String {
+    let pending = run.count(|s| matches!(s, StepState::Pending));
+    let in_flight = run.progress.in_flight().len();
+    format!("Stopping: {in_flight} step(s) in flight finish, {pending} step(s) will not start.")
 }

@@ -155,9 +155,12 @@ pub enum Msg {
     Saved {
         result: Result<SavedPlan, String>,
     },
+    /// An event of the running apply, and when it happened (milliseconds since the UI started,
+    /// the clock of `Tick`), so the steps in flight show their elapsed time.
     Engine {
         generation: u64,
         event: EngineEvent,
+        at_ms: u64,
     },
     ApplyDone {
         generation: u64,
@@ -206,7 +209,7 @@ pub enum Effect {
         generation: u64,
         plan: Box<Plan>,
     },
-    /// Stop the running apply after its running step.
+    /// Stop the running apply: no new step starts, the steps in flight finish.
     StopApply,
     LoadAudit {
         generation: u64,

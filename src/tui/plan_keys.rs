@@ -277,7 +277,7 @@ fn confirmed_apply(m: &mut Model, plan: Box<crate::plan::Plan>) -> Vec<Effect> {
     let generation = m.next_gen();
     m.gens.apply = generation;
     let excluded = crate::engine::excluded_closure(&plan);
-    let steps = plan
+    let steps: Vec<StepView> = plan
         .changes
         .iter()
         .filter(|c| !excluded.contains(&c.address))
@@ -290,6 +290,7 @@ fn confirmed_apply(m: &mut Model, plan: Box<crate::plan::Plan>) -> Vec<Effect> {
         .collect();
     m.apply = Some(ApplyRun {
         plan_id: plan.plan_id.clone(),
+        progress: crate::render::progress::Progress::new(steps.len()),
         steps,
         excluded: excluded.len(),
         started_ms: m.now_ms,
@@ -301,6 +302,6 @@ fn confirmed_apply(m: &mut Model, plan: Box<crate::plan::Plan>) -> Vec<Effect> {
         scroll: 0,
     });
     m.screen = Screen::Apply;
-    set_status(m, "Applying… Ctrl-C stops after the running step.");
+    set_status(m, "Applying… Ctrl-C stops: no new step starts, the steps in flight finish.");
     vec![Effect::Apply { generation, plan }]
 }

@@ -30,16 +30,22 @@ pub fn run(config: Config) -> anyhow::Result<u8> {
     let label = format!("{} · {}", config.workspace.display(), config.state_label());
     let color = config.env.color;
     let mut terminal = ratatui::try_init()?;
-    let result =
-        event_loop(&mut terminal, Runtime { config: Arc::new(config), stop: Arc::default() }, label, color);
+    let result = event_loop(
+        &mut terminal,
+        Runtime { config: Arc::new(config), stop: Arc::default(), start: Instant::now() },
+        label,
+        color,
+    );
     ratatui::try_restore()?;
     result
 }
 
 struct Runtime {
     config: Arc<Config>,
-    /// Set to stop the running apply after its running step.
+    /// Set to stop the running apply: no new step starts, the steps in flight finish.
     stop: Arc<AtomicBool>,
+    /// When the UI started: `Tick`'s clock, also stamped on the engine's events.
+    start: Instant,
 }
 
 fn event_loop(
@@ -48,7 +54,7 @@ fn event_loop(
     label: String,
     color: bool,
 ) -> anyhow::Result<u8> {
-    let start = Instant::now();
+    let start = rt.start;
     let (tx, rx): (Sender<Msg>, Receiver<Msg>) = channel();
     let input_done = Arc::new(AtomicBool::new(false));
     spawn_input(tx.clone(), input_done.clone());
@@ -160,9 +166,9 @@ fn run_effects(rt: &Runtime, tx: &Sender<Msg>, effects: Vec<Effect>) -> bool {
             }
             Effect::Apply { generation, plan } => {
                 rt.stop.store(false, Ordering::SeqCst);
-                let (config, tx, stop) = (rt.config.clone(), tx.clone(), rt.stop.clone());
+                let (config, tx, stop, start) = (rt.config.clone(), tx.clone(), rt.stop.clone(), rt.start);
                 std::thread::spawn(move || {
-                    let msg = apply(&config, plan, &tx, generation, &stop);
+                    let msg = apply(&config, plan, Ui { tx: &tx, generation, start }, &stop);
                     let _ = tx.send(msg);
                 });
             }
@@ -235,14 +241,8 @@ fn save_plan(
 /// apply, signed audit log, engine): its events stream in as `Msg::Engine`. A refusal by the
 /// checks before an apply is `Msg::ApplyRefused`; any other stop before the engine (a stale
 /// plan, …) ends the run like an error, and the plan is read again. Texts are the CLI's.
-fn apply(
-    config: &Config,
-    plan: Box<crate::plan::Plan>,
-    tx: &Sender<Msg>,
-    generation: u64,
-    stop: &AtomicBool,
-) -> Msg {
-    let mut ui = Ui { tx, generation };
+fn apply(config: &Config, plan: Box<crate::plan::Plan>, mut ui: Ui, stop: &AtomicBool) -> Msg {
+    let generation = ui.generation;
     // The prompts of `confirm::asks` were answered in the UI before this effect.
     let consent = Consent::Ask { terminal: true };
     match crate::flow::apply::run(config, Source::Reviewed(plan), &consent, &mut ui, stop) {
@@ -261,10 +261,12 @@ fn apply(
 }
 
 /// The TUI as the apply flow's frontend: the UI confirmed already; notes are not shown (the
-/// status and the apply screen say what happened); engine events become messages.
+/// status and the apply screen say what happened); engine events become messages stamped with
+/// the UI's clock.
 struct Ui<'a> {
     tx: &'a Sender<Msg>,
     generation: u64,
+    start: Instant,
 }
 
 impl Frontend for Ui<'_> {
@@ -274,7 +276,8 @@ impl Frontend for Ui<'_> {
         Ok(Ok(()))
     }
     fn event(&mut self, event: engine::EngineEvent) {
-        let _ = self.tx.send(Msg::Engine { generation: self.generation, event });
+        let at_ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let _ = self.tx.send(Msg::Engine { generation: self.generation, event, at_ms });
     }
     fn finished(&mut self, _report: &engine::Report) {}
 }

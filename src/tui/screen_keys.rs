@@ -168,8 +168,8 @@ pub(super) fn stop_apply(m: &mut Model) -> Vec<Effect> {
         return vec![];
     }
     run.stopping = true;
-    let left = run.count(|s| matches!(s, StepState::Pending));
-    set_error(m, format!("Stopping after the running step; {left} step(s) will not be started."));
+    let text = super::apply::stopping_text(run);
+    set_error(m, text);
     vec![Effect::StopApply]
 }
 

@@ -43,7 +43,7 @@ pub(super) const HELP: &[(&str, &str)] = &[
     ("? or F1", "this help (any key closes it)"),
     ("j/k, arrows", "move; g/G home/end; ctrl-d/u page"),
     ("r", "read the workspace and the state again"),
-    ("q, ctrl-c", "quit (ctrl-c during an apply: stop after the running step)"),
+    ("q, ctrl-c", "quit (ctrl-c during an apply: stop; steps in flight finish)"),
     ("plan", ""),
     ("enter / esc", "drill into a change (field and line diffs) / back"),
     ("space or x", "exclude / include a change (its dependents follow); X: include all"),

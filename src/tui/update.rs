@@ -131,13 +131,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
-        Msg::Engine { generation, event } => {
+        Msg::Engine { generation, event, at_ms } => {
             if generation != m.gens.apply {
                 m.dropped += 1;
                 return vec![];
             }
             if let Some(run) = m.apply.as_mut() {
-                engine_event(run, event);
+                engine_event(run, event, at_ms);
             }
             vec![]
         }
@@ -305,7 +305,7 @@ fn key(m: &mut Model, k: Key) -> Vec<Effect> {
         }
         Key::Char('q') => {
             if m.apply_running() {
-                set_error(m, "An apply is running: Ctrl-C stops it after the running step.");
+                set_error(m, "An apply is running: Ctrl-C stops it once the steps in flight finish.");
                 return vec![];
             }
             m.quit = true;

@@ -120,7 +120,7 @@ fn status_line(m: &Model) -> Line<'static> {
         Screen::Plan if m.review.effective.is_some() => "j/k scroll  esc back to the changes  ? help",
         Screen::Plan if m.review.detail.is_some() => "j/k scroll  space exclude/include  esc back  ? help",
         Screen::Plan => "j/k move  enter diff  space exclude  / search  f action  e SCPs  s save  a apply",
-        Screen::Apply if m.apply_running() => "j/k scroll  ctrl-c stop after the running step",
+        Screen::Apply if m.apply_running() => "j/k scroll  ctrl-c stop (the steps in flight finish)",
         Screen::Apply => "j/k scroll  enter back to the plan  ? help  q quit",
         Screen::Audit => "j/k move  enter details  r reload  ? help  q quit",
         Screen::Metrics => "j/k scroll lead times  r reload  ? help  q quit",
@@ -495,10 +495,23 @@ fn apply_screen(m: &Model, f: &mut Frame, area: Rect) {
         ]),
     ];
     let foot_height = if run.refused.is_some() { 6 } else { 3 };
-    let [h, list, foot] =
-        Layout::vertical([Constraint::Length(2), Constraint::Min(0), Constraint::Length(foot_height)])
-            .areas(area);
+    // The steps in flight, each with its elapsed time, while the apply runs.
+    let in_flight = run.progress.in_flight().len();
+    let room = (usize::from(area.height).saturating_sub(8) / 3).max(2);
+    let flight_height = if run.running() && in_flight > 0 { in_flight.min(room) as u16 + 1 } else { 0 };
+    let [h, flight, list, foot] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(flight_height),
+        Constraint::Min(0),
+        Constraint::Length(foot_height),
+    ])
+    .areas(area);
     f.render_widget(Paragraph::new(head), h);
+    if flight_height > 0 {
+        let block = Block::default().borders(Borders::TOP).title(format!(" in flight ({in_flight}) "));
+        let lines: Vec<Line> = run.progress.lines(m.now_ms, room).iter().map(|l| line(m, l)).collect();
+        f.render_widget(Paragraph::new(lines).block(block), flight);
+    }
     let block = Block::default().borders(Borders::TOP).title(" steps ");
     let inner = block.inner(list);
     f.render_widget(block, list);
