@@ -11,7 +11,8 @@
 //! The emulator runs with realistic asynchrony: every request waits `latency_ms`,
 //! `CreateAccount` answers IN_PROGRESS for `create_account_polls` status polls, a launch's record
 //! for `record_polls` polls and a launch settles on its own after `record_settle_ms`. For each run
-//! it reports the wall time, the requests the emulator counted (all services, and CreateAccount),
+//! it reports the wall time, the requests the emulator counted (all services), the CreateAccount
+//! calls that ran (throttled ones refused before running) against the plan's account creations,
 //! the refusals of the two AWS limits a parallel apply can hit (one writer per Organizations
 //! entity, 5 account creations in progress: they must stay 0), the duplicate or missing accounts
 //! per requested e-mail (must be 0), and whether the re-plan is empty. Then the ratios the issue
@@ -69,7 +70,10 @@ struct Run {
     exit: Option<i32>,
     wall: Duration,
     requests: u64,
+    /// CreateAccount calls that ran (throttled ones excluded).
     create_account: u64,
+    /// Account creations in the plan.
+    planned_creations: u64,
     launches: u64,
     throttled: u64,
     limit_refusals: u64,
@@ -102,6 +106,14 @@ fn run(emu: &Emulator, label: &str, n: u64, parallelism: Option<u32>, faults: &V
     let mgmt = ids[&demo().organization.management_account_id].clone();
     let ws = VendWorkspace::new(emu, &mgmt);
     write_requests(&ws, n);
+
+    // How many accounts the plan creates: the N requests plus whatever the demo itself creates.
+    let plan: Value = serde_json::from_slice(&ws.run(&["plan", "--json"]).stdout).unwrap();
+    let planned_creations = plan["changes"]
+        .as_array()
+        .map_or(0, |c| c.iter().filter(|c| c["kind"] == "account" && c["action"] == "create").count())
+        as u64;
+    assert!(planned_creations >= n, "{label}: the plan creates {planned_creations} accounts");
 
     emu.set_faults(faults);
     let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
@@ -139,7 +151,10 @@ fn run(emu: &Emulator, label: &str, n: u64, parallelism: Option<u32>, faults: &V
         exit: out.status.code(),
         wall,
         requests: total_requests(&stats),
-        create_account: op_count(&stats, "organizations.CreateAccount"),
+        // A throttled request is refused before it runs: it created nothing.
+        create_account: op_count(&stats, "organizations.CreateAccount")
+            - stats["faults"]["organizations.CreateAccount"]["throttle"].as_u64().unwrap_or(0),
+        planned_creations,
         launches: op_count(&stats, "servicecatalog.ProvisionProduct"),
         throttled: throttles(&stats),
         limit_refusals: rule_count(&stats, RULE_ONE_WRITER) + rule_count(&stats, RULE_CREATIONS),
@@ -189,7 +204,7 @@ fn main() -> ExitCode {
 
     println!();
     println!(
-        "{:<24} {:>5} {:>9} {:>9} {:>13} {:>9} {:>10} {:>15} {:>9} {:>7}",
+        "{:<24} {:>5} {:>9} {:>9} {:>17} {:>9} {:>10} {:>15} {:>9} {:>7}",
         "run",
         "exit",
         "wall s",
@@ -203,12 +218,12 @@ fn main() -> ExitCode {
     );
     for r in &runs {
         println!(
-            "{:<24} {:>5} {:>9.1} {:>9} {:>13} {:>9} {:>10} {:>15} {:>9} {:>7}",
+            "{:<24} {:>5} {:>9.1} {:>9} {:>17} {:>9} {:>10} {:>15} {:>9} {:>7}",
             r.label,
             r.exit.map_or("kill".into(), |c| c.to_string()),
             r.wall.as_secs_f64(),
             r.requests,
-            r.create_account,
+            format!("{}/{}", r.create_account, r.planned_creations),
             r.launches,
             r.throttled,
             r.limit_refusals,
@@ -225,7 +240,7 @@ fn main() -> ExitCode {
         let fine = r.exit == Some(0)
             && r.problems.is_empty()
             && r.replan_empty
-            && r.create_account == n
+            && r.create_account == r.planned_creations
             && r.limit_refusals == 0;
         if !fine {
             println!(
