@@ -198,6 +198,49 @@ fn seed(emu: &Emulator, n_accounts: usize) -> Seeded {
         let product_id =
             prod.product_view_detail().unwrap().product_view_summary().unwrap().product_id().unwrap().to_string();
         let artifact_id = prod.provisioning_artifact_detail().unwrap().id().unwrap().to_string();
+        // The launch path a member account needs (AWS-NOTES, "the launch path in a member
+        // account"): the product in a portfolio shared with the organization, with principal
+        // sharing on, and an IAM_PATTERN principal the member role matches.
+        scc.enable_aws_organizations_access().send().await.unwrap();
+        let portfolio = scc
+            .create_portfolio()
+            .display_name("bench-pipelines")
+            .provider_name("Platform Team")
+            .send()
+            .await
+            .unwrap();
+        let portfolio = portfolio.portfolio_detail().unwrap().id().unwrap().to_string();
+        scc.associate_product_with_portfolio().product_id(&product_id).portfolio_id(&portfolio).send().await.unwrap();
+        scc.associate_principal_with_portfolio()
+            .portfolio_id(&portfolio)
+            .principal_arn(format!("arn:aws:iam:::role/{}", vend::adapter::aws::DEFAULT_MEMBER_ROLE))
+            .principal_type(sc::types::PrincipalType::IamPattern)
+            .send()
+            .await
+            .unwrap();
+        let org_id = o.organization().unwrap().id().unwrap().to_string();
+        let share = scc
+            .create_portfolio_share()
+            .portfolio_id(&portfolio)
+            .organization_node(
+                sc::types::OrganizationNode::builder()
+                    .r#type(sc::types::OrganizationNodeType::Organization)
+                    .value(&org_id)
+                    .build(),
+            )
+            .share_principals(true)
+            .send()
+            .await
+            .unwrap();
+        // The share is usable once it has completed.
+        if let Some(token) = share.portfolio_share_token() {
+            for _ in 0..20 {
+                let s = scc.describe_portfolio_share_status().portfolio_share_token(token).send().await.unwrap();
+                if s.status().map(|x| x.as_str()) == Some("COMPLETED") {
+                    break;
+                }
+            }
+        }
         let sts = aws_sdk_sts::Client::new(&conf);
         for &i in &pipeline_idx {
             let account = &account_ids[i];
