@@ -38,7 +38,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+#[path = "aws_read/ceiling.rs"]
 mod ceiling;
+#[path = "aws_read/org_formation.rs"]
 mod org_formation;
 
 const TARGET_PER_ACCOUNT: f64 = 1.35;
@@ -446,10 +448,16 @@ fn main() -> ExitCode {
         match org_formation::install(ofn_dir.path()) {
             Err(why) => println!("org-formation: not run: {why}"),
             Ok(cli) => {
-                println!("org-formation: installed {} in {:.1} s", org_formation::PACKAGE, t.elapsed().as_secs_f64());
+                println!(
+                    "org-formation: installed {} in {:.1} s",
+                    org_formation::PACKAGE,
+                    t.elapsed().as_secs_f64()
+                );
+                ceiling::start_recording(emu);
                 match org_formation::init(emu, &cli, ofn_dir.path()) {
                     Err(why) => println!("org-formation: {why}"),
                     Ok(run) => {
+                        let its_requests = ceiling::recorded(emu);
                         let ofn_total = run.stats["total"].as_u64().unwrap_or(0);
                         println!(
                             "org-formation init: {:.2} s, {ofn_total} requests ({:.2} per account)",
@@ -459,8 +467,13 @@ fn main() -> ExitCode {
                         for (op, n) in by_op(&run.stats) {
                             println!("  {n:>6}  {op}");
                         }
-                        if let Some(missing) = run.stats["not_implemented"].as_object().filter(|m| !m.is_empty()) {
-                            println!("  answered NotImplementedByEmulator: {}", Value::Object(missing.clone()));
+                        if let Some(missing) =
+                            run.stats["not_implemented"].as_object().filter(|m| !m.is_empty())
+                        {
+                            println!(
+                                "  answered NotImplementedByEmulator: {}",
+                                Value::Object(missing.clone())
+                            );
                         }
                         for line in run.complaints.iter().take(10) {
                             println!("  org-formation said: {line}");
@@ -470,6 +483,21 @@ fn main() -> ExitCode {
                             "org-formation / vend: wall {speedup:.1}x (goal >= {GOAL_VS_ORG_FORMATION}x) {}, requests {:.2}x",
                             pass(speedup >= GOAL_VS_ORG_FORMATION),
                             ofn_total as f64 / total as f64
+                        );
+                        // What the emulator allows: org-formation's own requests replayed the
+                        // same way, and vend's at vend's ceiling.
+                        let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
+                        assert_eq!(status, 200, "{body}");
+                        let its = ceiling::replay(emu, &its_requests);
+                        let vend_at_ceiling = total as f64 / ceiling_rate;
+                        let ofn_at_ceiling = its.requests as f64 / its.per_second();
+                        println!(
+                            "ceiling for org-formation's {} requests: {:.0} requests/s ({ofn_at_ceiling:.2} s); vend at its ceiling {vend_at_ceiling:.2} s: \
+                             org-formation as it ran / vend at its ceiling {:.1}x, both at their ceilings {:.1}x",
+                            its.requests,
+                            its.per_second(),
+                            run.wall.as_secs_f64() / vend_at_ceiling,
+                            ofn_at_ceiling / vend_at_ceiling
                         );
                     }
                 }

@@ -2,8 +2,9 @@
 //! sent, recorded by the emulator as they arrived (`"record": true`, `GET /_vend/recorded`:
 //! method, URI, headers — vend's SigV4 signature, session tokens and `X-Amz-Target` included —
 //! and body), sent again byte for byte over `IN_FLIGHT` keep-alive connections, each the next
-//! request as soon as the last one answered. Every request is a read or an STS call, so sending
-//! it again changes nothing the next read sees. The time from the first request to the last
+//! request as soon as the last one answered. vend's requests are reads and STS calls, so sending
+//! them again changes nothing the next read sees (org-formation's, replayed the same way, also
+//! create its state bucket and put its state object again: the same bucket, the same object). The time from the first request to the last
 //! answer gives the requests per second the emulator serves that mix at; vend's own rate is
 //! compared with it (`aws_read.rs`).
 
@@ -20,7 +21,6 @@ pub const IN_FLIGHT: usize = 16;
 
 /// One request as the emulator recorded it.
 pub struct Recorded {
-    pub op: String,
     method: String,
     uri: String,
     headers: Vec<(String, String)>,
@@ -56,7 +56,6 @@ pub fn recorded(emu: &Emulator) -> Vec<Recorded> {
     let list: Vec<Value> = serde_json::from_str(&body).expect("the recorded requests as JSON");
     list.iter()
         .map(|r| Recorded {
-            op: format!("{}.{}", r["service"].as_str().unwrap_or(""), r["op"].as_str().unwrap_or("")),
             method: r["method"].as_str().unwrap_or("GET").to_string(),
             uri: r["uri"].as_str().unwrap_or("/").to_string(),
             headers: r["headers"]
@@ -174,7 +173,8 @@ impl Conn {
             loop {
                 line.clear();
                 self.reader.read_line(&mut line)?;
-                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+                let size =
+                    usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
                 let mut chunk = vec![0u8; size + 2];
                 self.reader.read_exact(&mut chunk)?;
                 if size == 0 {

@@ -76,7 +76,9 @@ RECORDED: list[dict] = []
 
 def _reset_stats() -> None:
     STATS.clear()
-    STATS.update({"total": 0, "services": {}, "faults": {}, "access_keys": {}, "rules": {}, "not_implemented": {}})
+    STATS.update(
+        {"total": 0, "services": {}, "faults": {}, "access_keys": {}, "rules": {}, "not_implemented": {}, "in_flight_max": 0}
+    )
     RECORDED.clear()
 
 
@@ -238,6 +240,22 @@ def _record(environ: dict, service: str, op: str, body: bytes) -> None:
     }
     with _LOCK:
         RECORDED.append(entry)
+
+
+_IN_FLIGHT = 0  # counted requests the emulator has not answered yet
+
+
+def _enter_flight() -> None:
+    global _IN_FLIGHT
+    with _LOCK:
+        _IN_FLIGHT += 1
+        STATS["in_flight_max"] = max(STATS.get("in_flight_max", 0), _IN_FLIGHT)
+
+
+def _leave_flight() -> None:
+    global _IN_FLIGHT
+    with _LOCK:
+        _IN_FLIGHT -= 1
 
 
 def _count(service: str, op: str, fault: str | None) -> None:
@@ -484,6 +502,13 @@ class VendMiddleware:
             return self.app(environ, start_response)
 
         service, op = identify(environ, body)
+        _enter_flight()
+        try:
+            return self._counted(environ, start_response, service, op, body)
+        finally:
+            _leave_flight()
+
+    def _counted(self, environ, start_response, service: str, op: str, body: bytes):
         _count_access_key(environ)
         if CONFIG.get("record"):
             _record(environ, service, op, body)

@@ -1,28 +1,38 @@
-//! Reading the state from AWS: `Reader` walks the organization tree (OUs, accounts, tags, SCPs,
-//! account-creation requests) and the Service Catalog (portfolios, shares, principals,
-//! constraints, products, versions) with the SDK's paginators and bounded concurrency (`each`),
-//! searches the provisioned products of an account and reads their launch parameters from their
-//! CloudFormation stacks. SDK types become `model` types here. It never writes.
+//! Reading the state from AWS: `Reader` walks the organization (OUs, accounts, tags, SCPs,
+//! account-creation requests) as a work queue — the children of an OU are listed as soon as the
+//! OU is known, the tags of an OU, account or policy are read as soon as it is listed, and every
+//! further page is asked for as soon as the previous one answers — while the Service Catalog
+//! (`catalog.rs`: portfolios, shares, principals, constraints, products, versions, provisioned
+//! products and their stack parameters) and the launch path are read alongside. Every request
+//! of a read waits for its turn (`Reader::turn`): at most `READ_CONCURRENCY` are in flight at
+//! once, whatever part of the state they read, so the read keeps the API as busy as that bound
+//! allows without ever asking more of it. The order in which answers come back decides nothing:
+//! lists are sorted (`State::normalize`) and tags are looked up by id. SDK types become `model`
+//! types here. It never writes.
+
+mod catalog;
+
+pub(super) use catalog::provisioned;
 
 use super::config::{org_client, read_retries, retry_partition, s3_client};
 use super::errors::classify;
 use super::{CREATE_ACCOUNT_STATES, PAGE, READ_CONCURRENCY, SCP};
 use crate::model::{
-    Account, Bucket, CreateAccountRequest, FORMAT_VERSION, LAUNCH_ROLE_POLICY, LaunchConstraint, LaunchPath,
-    LaunchRole, OrgUnit, Organization, Policy, Portfolio, Principal, Product, ProductVersion,
-    ProvisionedProduct, Share, State, Tags,
+    Account, Bucket, CreateAccountRequest, FORMAT_VERSION, LAUNCH_ROLE_POLICY, LaunchPath, LaunchRole,
+    OrgUnit, Organization, Policy, State, Tags,
 };
 use crate::port::CloudError;
 use aws_sdk_cloudformation as cfn;
 use aws_sdk_iam as iam;
 use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
-use futures_util::future::try_join;
-use futures_util::stream::{self, StreamExt, TryStreamExt};
-use org::config::http::HttpResponse;
-use org::error::{ProvideErrorMetadata, SdkError};
-use std::collections::{BTreeMap, HashMap};
+use futures_util::future::{BoxFuture, FutureExt, try_join, try_join_all};
+use futures_util::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
+use org::error::ProvideErrorMetadata;
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// An IAM policy document as IAM returns it: URL-encoded (RFC 3986, "The policy document
 /// returned in this structure is URL-encoded compliant with RFC 3986", IAM API reference,
@@ -34,7 +44,8 @@ pub(super) fn policy_json(doc: &str) -> serde_json::Value {
     })
 }
 
-/// Run `f` over `items` with bounded concurrency, keeping the input order.
+/// Run `f` over `items` with bounded concurrency, keeping the input order (for clients that are
+/// not a `Reader`'s: template downloads).
 pub(super) async fn each<T, R, F, Fut>(items: Vec<T>, f: F) -> Result<Vec<R>, CloudError>
 where
     F: Fn(T) -> Fut,
@@ -51,6 +62,9 @@ pub(super) struct Reader {
     pub(super) s3: aws_sdk_s3::Client,
     pub(super) sc: sc::Client,
     pub(super) cfn: cfn::Client,
+    /// The turns of a read: `READ_CONCURRENCY` permits, shared by the clones of this reader and
+    /// by the member-account readers that join its read (`Reader::sharing_turns_of`).
+    turns: Arc<Semaphore>,
 }
 
 impl Reader {
@@ -77,7 +91,27 @@ impl Reader {
                     .retry_partition(retry_partition())
                     .build(),
             ),
+            turns: Arc::new(Semaphore::new(READ_CONCURRENCY)),
         }
+    }
+
+    /// This reader's clients (another account's credentials), taking their turns with `other`:
+    /// one bound for the whole read.
+    pub(super) fn sharing_turns_of(&self, other: &Reader) -> Reader {
+        Reader { turns: Arc::clone(&other.turns), ..self.clone() }
+    }
+
+    /// Wait for a turn to send one request (or one listing whose pages follow each other): hold
+    /// the permit while the request is in flight, SDK retries and their backoff included. The
+    /// semaphore is never closed; were it closed, the request would go without a turn.
+    pub(super) async fn turn(&self) -> Option<SemaphorePermit<'_>> {
+        self.turns.acquire().await.ok()
+    }
+
+    /// `request` sent in its turn.
+    pub(super) async fn sent<F: Future>(&self, request: F) -> F::Output {
+        let _turn = self.turn().await;
+        request.await
     }
 }
 
@@ -85,44 +119,148 @@ fn org_tags(tags: &[org::types::Tag]) -> Tags {
     tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
 }
 
-fn sc_tags(tags: &[sc::types::Tag]) -> Tags {
-    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+/// What DescribeOrganization says: the organization's id and its management account.
+#[derive(Debug, Clone)]
+pub(super) struct Described {
+    pub id: String,
+    pub management_account_id: String,
 }
 
+/// The organization tree and its policies, as the walk found them (tags filled in).
+#[derive(Debug)]
+pub(super) struct Walked {
+    root_id: String,
+    enabled_policy_types: Vec<String>,
+    ous: Vec<OrgUnit>,
+    accounts: Vec<Account>,
+    policies: Vec<Policy>,
+    create_account_requests: Vec<CreateAccountRequest>,
+}
+
+/// What one step of the walk found; each may start further steps.
+enum Found {
+    Root { id: String, enabled_policy_types: Vec<String> },
+    Units { parent: String, units: Vec<OrgUnit>, next: Option<String> },
+    Accounts { parent: String, accounts: Vec<Account>, next: Option<String> },
+    Policies { summaries: Vec<org::types::PolicySummary>, next: Option<String> },
+    Policy(Policy),
+    Tags { id: String, tags: Tags },
+    Requests(Vec<CreateAccountRequest>),
+}
+
+type Step<'a> = BoxFuture<'a, Result<Found, CloudError>>;
+
 impl Reader {
-    pub(super) async fn state(&self) -> Result<State, CloudError> {
-        let mut state = self.organizations().await?;
-        let (portfolios, products, provisioned) = self.catalog().await?;
-        state.portfolios = portfolios;
-        state.products = products;
-        state.provisioned_products = provisioned;
-        state.normalize();
-        Ok(state)
+    /// The Organizations part of the state (the walk and DescribeOrganization at once); the
+    /// Service Catalog parts empty.
+    pub(super) async fn organizations(&self) -> Result<State, CloudError> {
+        let (described, walked) = try_join(self.describe_organization(), self.walk()).await?;
+        Ok(state_of(described, walked))
     }
 
-    pub(super) async fn organizations(&self) -> Result<State, CloudError> {
-        let c = &self.org;
-        let described =
-            c.describe_organization().send().await.map_err(|e| classify("DescribeOrganization", e))?;
-        let o = described.organization();
-        let org_id = o.and_then(|o| o.id()).unwrap_or_default().to_string();
-        let management = o.and_then(|o| o.master_account_id()).unwrap_or_default().to_string();
+    pub(super) async fn describe_organization(&self) -> Result<Described, CloudError> {
+        let out = self
+            .sent(self.org.describe_organization().send())
+            .await
+            .map_err(|e| classify("DescribeOrganization", e))?;
+        let o = out.organization();
+        Ok(Described {
+            id: o.and_then(|o| o.id()).unwrap_or_default().to_string(),
+            management_account_id: o.and_then(|o| o.master_account_id()).unwrap_or_default().to_string(),
+        })
+    }
 
-        // The root (an organization has exactly one) and its enabled policy types.
-        let roots = c
-            .list_roots()
-            .into_paginator()
-            .page_size(PAGE)
-            .send()
-            .try_collect()
+    /// The tree, the SCPs and the account-creation requests, as a work queue: ListRoots, the
+    /// first ListPolicies page and ListCreateAccountStatus start at once; the root's and each
+    /// OU's children (OUs and accounts, page by page) are listed as soon as it is known; the
+    /// tags of each OU, account and customer-managed policy, and each policy's content and
+    /// targets, are read as soon as it is listed. One request per page or resource, as before:
+    /// only the order changes.
+    pub(super) async fn walk(&self) -> Result<Walked, CloudError> {
+        let mut steps: FuturesUnordered<Step<'_>> = FuturesUnordered::new();
+        steps.push(self.root().boxed());
+        steps.push(self.policies_page(None).boxed());
+        steps.push(self.create_account_requests().boxed());
+
+        let mut root: Option<(String, Vec<String>)> = None;
+        let mut ous: Vec<OrgUnit> = vec![];
+        let mut accounts: Vec<Account> = vec![];
+        let mut policies: Vec<Policy> = vec![];
+        let mut tags: HashMap<String, Tags> = HashMap::new();
+        let mut create_account_requests = vec![];
+        while let Some(found) = steps.next().await {
+            match found? {
+                Found::Root { id, enabled_policy_types } => {
+                    steps.push(self.units_page(id.clone(), None).boxed());
+                    steps.push(self.accounts_page(id.clone(), None).boxed());
+                    root = Some((id, enabled_policy_types));
+                }
+                Found::Units { parent, units, next } => {
+                    if next.is_some() {
+                        steps.push(self.units_page(parent, next).boxed());
+                    }
+                    // The children first: they widen the walk; the tags only fill it in.
+                    for u in &units {
+                        steps.push(self.units_page(u.id.clone(), None).boxed());
+                        steps.push(self.accounts_page(u.id.clone(), None).boxed());
+                    }
+                    for u in &units {
+                        steps.push(self.tags(u.id.clone()).boxed());
+                    }
+                    ous.extend(units);
+                }
+                Found::Accounts { parent, accounts: page, next } => {
+                    if next.is_some() {
+                        steps.push(self.accounts_page(parent, next).boxed());
+                    }
+                    for a in &page {
+                        steps.push(self.tags(a.id.clone()).boxed());
+                    }
+                    accounts.extend(page);
+                }
+                Found::Policies { summaries, next } => {
+                    if next.is_some() {
+                        steps.push(self.policies_page(next).boxed());
+                    }
+                    for s in summaries {
+                        if !s.aws_managed() {
+                            steps.push(self.tags(s.id().unwrap_or_default().to_string()).boxed());
+                        }
+                        steps.push(self.policy(s).boxed());
+                    }
+                }
+                Found::Policy(p) => policies.push(p),
+                Found::Tags { id, tags: t } => {
+                    tags.insert(id, t);
+                }
+                Found::Requests(r) => create_account_requests = r,
+            }
+        }
+        let (root_id, enabled_policy_types) =
+            root.ok_or_else(|| CloudError::hard("NoRoot", "ListRoots: the organization has no root"))?;
+        for o in &mut ous {
+            o.tags = tags.remove(&o.id).unwrap_or_default();
+        }
+        for a in &mut accounts {
+            a.tags = tags.remove(&a.id).unwrap_or_default();
+        }
+        for p in &mut policies {
+            p.tags = tags.remove(&p.id).unwrap_or_default();
+        }
+        Ok(Walked { root_id, enabled_policy_types, ous, accounts, policies, create_account_requests })
+    }
+
+    /// The root (an organization has exactly one) and its enabled policy types.
+    async fn root(&self) -> Result<Found, CloudError> {
+        let pages: Vec<_> = self
+            .sent(self.org.list_roots().into_paginator().page_size(PAGE).send().try_collect())
             .await
             .map_err(|e| classify("ListRoots", e))?;
-        let root = roots
+        let root = pages
             .iter()
             .flat_map(|p| p.roots())
             .next()
             .ok_or_else(|| CloudError::hard("NoRoot", "ListRoots: the organization has no root"))?;
-        let root_id = root.id().unwrap_or_default().to_string();
         let mut enabled_policy_types: Vec<String> = root
             .policy_types()
             .iter()
@@ -130,80 +268,179 @@ impl Reader {
             .filter_map(|p| p.r#type().map(|t| t.as_str().to_string()))
             .collect();
         enabled_policy_types.sort();
+        Ok(Found::Root { id: root.id().unwrap_or_default().to_string(), enabled_policy_types })
+    }
 
-        // The tree, one level at a time; each parent's children listed concurrently.
-        let mut ous: Vec<OrgUnit> = vec![];
-        let mut accounts: Vec<Account> = vec![];
-        let mut frontier = vec![root_id.clone()];
-        while !frontier.is_empty() {
-            let children = each(frontier, |parent| self.children(parent)).await?;
-            frontier = vec![];
-            for (child_ous, child_accounts) in children {
-                frontier.extend(child_ous.iter().map(|o| o.id.clone()));
-                ous.extend(child_ous);
-                accounts.extend(child_accounts);
-            }
-        }
-
-        // SCPs: list, then content and targets per policy.
-        let summaries: Vec<org::types::PolicySummary> = c
-            .list_policies()
-            .filter(org::types::PolicyType::ServiceControlPolicy)
-            .into_paginator()
-            .page_size(PAGE)
-            .send()
-            .try_collect()
+    /// One page of the OUs directly under `parent` (tags filled in later). A page may be empty
+    /// while a token is still set: the walk asks for the next one.
+    async fn units_page(&self, parent: String, token: Option<String>) -> Result<Found, CloudError> {
+        let out = self
+            .sent(
+                self.org
+                    .list_organizational_units_for_parent()
+                    .parent_id(&parent)
+                    .max_results(PAGE)
+                    .set_next_token(token)
+                    .send(),
+            )
             .await
-            .map_err(|e| classify("ListPolicies", e))?
+            .map_err(|e| classify("ListOrganizationalUnitsForParent", e))?;
+        let units = out
+            .organizational_units()
             .iter()
-            .flat_map(|p| p.policies().iter().cloned())
+            .map(|o| OrgUnit {
+                id: o.id().unwrap_or_default().to_string(),
+                name: o.name().unwrap_or_default().to_string(),
+                parent_id: parent.clone(),
+                tags: Tags::new(),
+            })
             .collect();
-        let mut policies = each(summaries, |s| self.policy(s)).await?;
-        let root_policy_ids: Vec<String> =
-            policies.iter().filter(|p| p.target_ids.contains(&root_id)).map(|p| p.id.clone()).collect();
+        let next = out.next_token().map(str::to_string);
+        Ok(Found::Units { parent, units, next })
+    }
 
-        // Tags, once per OU, account and customer-managed policy.
-        let mut tagged: Vec<String> = ous.iter().map(|o| o.id.clone()).collect();
-        tagged.extend(accounts.iter().map(|a| a.id.clone()));
-        tagged.extend(policies.iter().filter(|p| !p.aws_managed).map(|p| p.id.clone()));
-        let tags: HashMap<String, Tags> =
-            each(tagged, |id| async move { Ok((id.clone(), self.tags(&id).await?)) })
-                .await?
-                .into_iter()
-                .collect();
-        for o in &mut ous {
-            o.tags = tags.get(&o.id).cloned().unwrap_or_default();
-        }
-        for a in &mut accounts {
-            a.tags = tags.get(&a.id).cloned().unwrap_or_default();
-        }
-        for p in &mut policies {
-            p.tags = tags.get(&p.id).cloned().unwrap_or_default();
-        }
+    /// One page of the accounts directly under `parent` (tags filled in later).
+    async fn accounts_page(&self, parent: String, token: Option<String>) -> Result<Found, CloudError> {
+        let out = self
+            .sent(
+                self.org
+                    .list_accounts_for_parent()
+                    .parent_id(&parent)
+                    .max_results(PAGE)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await
+            .map_err(|e| classify("ListAccountsForParent", e))?;
+        let accounts = out
+            .accounts()
+            .iter()
+            .map(|a| Account {
+                id: a.id().unwrap_or_default().to_string(),
+                name: a.name().unwrap_or_default().to_string(),
+                email: a.email().unwrap_or_default().to_string(),
+                // `State` replaces the retiring `Status`; fall back only when it is absent.
+                state: match (a.state(), a.status()) {
+                    (Some(s), _) => s.as_str().to_string(),
+                    (None, Some(s)) => s.as_str().to_string(),
+                    (None, None) => String::new(),
+                },
+                parent_id: parent.clone(),
+                tags: Tags::new(),
+            })
+            .collect();
+        let next = out.next_token().map(str::to_string);
+        Ok(Found::Accounts { parent, accounts, next })
+    }
 
-        let create_account_requests = self.create_account_requests().await?;
-        Ok(State {
-            format_version: FORMAT_VERSION,
-            captured_at: String::new(),
-            source: "aws".into(),
-            organization: Organization {
-                id: org_id,
-                management_account_id: management,
-                root_id,
-                enabled_policy_types,
-                root_policy_ids,
+    /// One page of the organization's SCPs.
+    async fn policies_page(&self, token: Option<String>) -> Result<Found, CloudError> {
+        let out = self
+            .sent(
+                self.org
+                    .list_policies()
+                    .filter(org::types::PolicyType::ServiceControlPolicy)
+                    .max_results(PAGE)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await
+            .map_err(|e| classify("ListPolicies", e))?;
+        Ok(Found::Policies { summaries: out.policies().to_vec(), next: out.next_token().map(str::to_string) })
+    }
+
+    /// A policy's content (DescribePolicy) and targets (ListTargetsForPolicy), each in its turn.
+    async fn policy(&self, s: org::types::PolicySummary) -> Result<Found, CloudError> {
+        let c = &self.org;
+        let id = s.id().unwrap_or_default().to_string();
+        let (described, targets) = try_join(
+            async {
+                self.sent(c.describe_policy().policy_id(&id).send())
+                    .await
+                    .map_err(|e| classify("DescribePolicy", e))
             },
-            organizational_units: ous,
-            accounts,
-            create_account_requests,
-            policies,
-            portfolios: vec![],
-            products: vec![],
-            provisioned_products: vec![],
-            launch_path: None,
-            templates: vec![],
-            digest: None,
-        })
+            async {
+                self.sent(
+                    c.list_targets_for_policy()
+                        .policy_id(&id)
+                        .into_paginator()
+                        .page_size(PAGE)
+                        .send()
+                        .try_collect(),
+                )
+                .await
+                .map_err(|e| classify("ListTargetsForPolicy", e))
+            },
+        )
+        .await?;
+        let content = described.policy().and_then(|p| p.content()).unwrap_or_default().to_string();
+        let target_ids = targets
+            .iter()
+            .flat_map(|p: &org::operation::list_targets_for_policy::ListTargetsForPolicyOutput| p.targets())
+            .filter_map(|t| t.target_id().map(str::to_string))
+            .collect();
+        Ok(Found::Policy(Policy {
+            id,
+            name: s.name().unwrap_or_default().to_string(),
+            policy_type: s.r#type().map(|t| t.as_str().to_string()).unwrap_or_else(|| SCP.into()),
+            aws_managed: s.aws_managed(),
+            content,
+            target_ids,
+            tags: Tags::new(),
+        }))
+    }
+
+    /// Organizations' ListTagsForResource pages by token only (no page size).
+    async fn tags(&self, id: String) -> Result<Found, CloudError> {
+        let tags: Vec<org::types::Tag> = self
+            .sent(
+                self.org
+                    .list_tags_for_resource()
+                    .resource_id(&id)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect(),
+            )
+            .await
+            .map_err(|e| classify("ListTagsForResource", e))?;
+        Ok(Found::Tags { id, tags: org_tags(&tags) })
+    }
+
+    /// The account-creation requests AWS still reports (in progress, and finished ones within
+    /// AWS's retention period), one paged listing of the states the planner uses: IN_PROGRESS
+    /// (apply resumes them instead of sending CreateAccount again) and FAILED (the plan says
+    /// why). SUCCEEDED ones are left out: their accounts are in the tree, and listing them
+    /// would cost a page per 20 accounts created within the retention period.
+    async fn create_account_requests(&self) -> Result<Found, CloudError> {
+        use org::types::CreateAccountState as S;
+        let pages: Vec<_> = self
+            .sent(
+                self.org
+                    .list_create_account_status()
+                    .set_states(Some(CREATE_ACCOUNT_STATES.iter().map(|s| S::from(*s)).collect()))
+                    .into_paginator()
+                    .page_size(PAGE)
+                    .send()
+                    .try_collect(),
+            )
+            .await
+            .map_err(|e| classify("ListCreateAccountStatus", e))?;
+        Ok(Found::Requests(
+            pages
+                .iter()
+                .flat_map(|p: &org::operation::list_create_account_status::ListCreateAccountStatusOutput| {
+                    p.create_account_statuses()
+                })
+                .map(|s| CreateAccountRequest {
+                    id: s.id().unwrap_or_default().to_string(),
+                    account_name: s.account_name().unwrap_or_default().to_string(),
+                    state: s.state().map(|x| x.as_str().to_string()).unwrap_or_default(),
+                    account_id: s.account_id().map(str::to_string),
+                    failure_reason: s.failure_reason().map(|r| r.as_str().to_string()),
+                })
+                .collect(),
+        ))
     }
 
     // ----------------------------------------------------------------------- the launch path
@@ -211,62 +448,68 @@ impl Reader {
     /// Service Catalog's AWS Organizations access (one GetAWSOrganizationsAccessStatus; the
     /// caller is the management account or a delegated administrator) and the template bucket
     /// `bucket` (HeadBucket with the caller as expected owner, then its tags, encryption,
-    /// public access block and versioning, concurrently): five or six requests in all.
+    /// public access block and versioning), all in their turns: five or six requests in all.
     pub(super) async fn launch_path(&self, bucket: &str, caller: &str) -> Result<LaunchPath, CloudError> {
-        let access = self
-            .sc
-            .get_aws_organizations_access_status()
-            .send()
-            .await
-            .map_err(|e| classify("GetAWSOrganizationsAccessStatus", e))?
-            .access_status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_else(|| "DISABLED".into());
-        let buckets = self.bucket(bucket, caller).await?.into_iter().collect();
-        Ok(LaunchPath { servicecatalog_organizations_access: access, buckets, roles: vec![] })
+        let access = async {
+            Ok(self
+                .sent(self.sc.get_aws_organizations_access_status().send())
+                .await
+                .map_err(|e| classify("GetAWSOrganizationsAccessStatus", e))?
+                .access_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "DISABLED".into()))
+        };
+        let (access, bucket) = try_join(access, self.bucket(bucket, caller)).await?;
+        Ok(LaunchPath {
+            servicecatalog_organizations_access: access,
+            buckets: bucket.into_iter().collect(),
+            roles: vec![],
+        })
     }
 
     /// The launch roles `names` in the reader's account (`account_id`): GetRole (trust policy
-    /// and tags) and GetRolePolicy of vend's inline policy, two requests per name; a role that
-    /// does not exist is left out.
+    /// and tags) and GetRolePolicy of vend's inline policy, two requests per name, the names at
+    /// once; a role that does not exist is left out.
     pub(super) async fn launch_roles(
         &self,
         account_id: &str,
         names: &[String],
     ) -> Result<Vec<LaunchRole>, CloudError> {
-        let mut out = vec![];
-        for name in names {
-            let role = match self.iam.get_role().role_name(name).send().await {
-                Ok(r) => r,
-                Err(e) if e.as_service_error().is_some_and(|x| x.is_no_such_entity_exception()) => continue,
-                Err(e) => return Err(classify("GetRole", e)),
-            };
-            let Some(role) = role.role() else { continue };
-            let trust = role.assume_role_policy_document().map(policy_json).unwrap_or_default();
-            let policy =
-                match self.iam.get_role_policy().role_name(name).policy_name(LAUNCH_ROLE_POLICY).send().await
-                {
-                    Ok(p) => crate::model::canonical_json(&policy_json(p.policy_document())),
-                    Err(e) if e.as_service_error().is_some_and(|x| x.is_no_such_entity_exception()) => {
-                        String::new()
-                    }
-                    Err(e) => return Err(classify("GetRolePolicy", e)),
-                };
-            out.push(LaunchRole {
-                account_id: account_id.to_string(),
-                name: name.clone(),
-                trusts_catalog: crate::model::trusts_catalog(&trust),
-                policy,
-                tags: role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
-            });
-        }
-        Ok(out)
+        let roles = try_join_all(names.iter().map(|name| self.launch_role(account_id, name))).await?;
+        Ok(roles.into_iter().flatten().collect())
+    }
+
+    async fn launch_role(&self, account_id: &str, name: &str) -> Result<Option<LaunchRole>, CloudError> {
+        let role = match self.sent(self.iam.get_role().role_name(name).send()).await {
+            Ok(r) => r,
+            Err(e) if e.as_service_error().is_some_and(|x| x.is_no_such_entity_exception()) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(classify("GetRole", e)),
+        };
+        let Some(role) = role.role() else { return Ok(None) };
+        let trust = role.assume_role_policy_document().map(policy_json).unwrap_or_default();
+        let policy = match self
+            .sent(self.iam.get_role_policy().role_name(name).policy_name(LAUNCH_ROLE_POLICY).send())
+            .await
+        {
+            Ok(p) => crate::model::canonical_json(&policy_json(p.policy_document())),
+            Err(e) if e.as_service_error().is_some_and(|x| x.is_no_such_entity_exception()) => String::new(),
+            Err(e) => return Err(classify("GetRolePolicy", e)),
+        };
+        Ok(Some(LaunchRole {
+            account_id: account_id.to_string(),
+            name: name.to_string(),
+            trusts_catalog: crate::model::trusts_catalog(&trust),
+            policy,
+            tags: role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
+        }))
     }
 
     /// The bucket `name` as vend needs to know it; `None` when it does not exist.
     async fn bucket(&self, name: &str, caller: &str) -> Result<Option<Bucket>, CloudError> {
         let c = &self.s3;
-        let head = c.head_bucket().bucket(name).expected_bucket_owner(caller).send().await;
+        let head = self.sent(c.head_bucket().bucket(name).expected_bucket_owner(caller).send()).await;
         let region = match head {
             Ok(h) => h.bucket_region().unwrap_or_default().to_string(),
             Err(e) => {
@@ -288,7 +531,7 @@ impl Reader {
         };
         let code = |e: &dyn ProvideErrorMetadata| e.code().unwrap_or_default().to_string();
         let tags = async {
-            match c.get_bucket_tagging().bucket(name).send().await {
+            match self.sent(c.get_bucket_tagging().bucket(name).send()).await {
                 Ok(t) => {
                     Ok(t.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
                 }
@@ -297,7 +540,7 @@ impl Reader {
             }
         };
         let encryption = async {
-            match c.get_bucket_encryption().bucket(name).send().await {
+            match self.sent(c.get_bucket_encryption().bucket(name).send()).await {
                 Ok(out) => Ok(out
                     .server_side_encryption_configuration()
                     .and_then(|c| c.rules().first())
@@ -309,7 +552,7 @@ impl Reader {
             }
         };
         let blocked = async {
-            match c.get_public_access_block().bucket(name).send().await {
+            match self.sent(c.get_public_access_block().bucket(name).send()).await {
                 Ok(out) => Ok(out.public_access_block_configuration().is_some_and(|b| {
                     b.block_public_acls() == Some(true)
                         && b.ignore_public_acls() == Some(true)
@@ -321,9 +564,7 @@ impl Reader {
             }
         };
         let versioning = async {
-            c.get_bucket_versioning()
-                .bucket(name)
-                .send()
+            self.sent(c.get_bucket_versioning().bucket(name).send())
                 .await
                 .map(|v| v.status().is_some_and(|s| s.as_str() == "Enabled"))
                 .map_err(|e| classify("GetBucketVersioning", e))
@@ -340,427 +581,37 @@ impl Reader {
             tags,
         }))
     }
-
-    /// The OUs and accounts directly under `parent` (tags filled in later).
-    async fn children(&self, parent: String) -> Result<(Vec<OrgUnit>, Vec<Account>), CloudError> {
-        let c = &self.org;
-        let (ou_pages, account_pages) = try_join(
-            async {
-                c.list_organizational_units_for_parent()
-                    .parent_id(&parent)
-                    .into_paginator()
-                    .page_size(PAGE)
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| classify("ListOrganizationalUnitsForParent", e))
-            },
-            async {
-                c.list_accounts_for_parent()
-                    .parent_id(&parent)
-                    .into_paginator()
-                    .page_size(PAGE)
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| classify("ListAccountsForParent", e))
-            },
-        )
-        .await?;
-        let ous = ou_pages
-            .iter()
-            .flat_map(|p| p.organizational_units())
-            .map(|o| OrgUnit {
-                id: o.id().unwrap_or_default().to_string(),
-                name: o.name().unwrap_or_default().to_string(),
-                parent_id: parent.clone(),
-                tags: Tags::new(),
-            })
-            .collect();
-        let accounts = account_pages
-            .iter()
-            .flat_map(|p| p.accounts())
-            .map(|a| Account {
-                id: a.id().unwrap_or_default().to_string(),
-                name: a.name().unwrap_or_default().to_string(),
-                email: a.email().unwrap_or_default().to_string(),
-                // `State` replaces the retiring `Status`; fall back only when it is absent.
-                state: match (a.state(), a.status()) {
-                    (Some(s), _) => s.as_str().to_string(),
-                    (None, Some(s)) => s.as_str().to_string(),
-                    (None, None) => String::new(),
-                },
-                parent_id: parent.clone(),
-                tags: Tags::new(),
-            })
-            .collect();
-        Ok((ous, accounts))
-    }
-
-    async fn policy(&self, s: org::types::PolicySummary) -> Result<Policy, CloudError> {
-        let c = &self.org;
-        let id = s.id().unwrap_or_default().to_string();
-        let (described, targets) = try_join(
-            async {
-                c.describe_policy().policy_id(&id).send().await.map_err(|e| classify("DescribePolicy", e))
-            },
-            async {
-                c.list_targets_for_policy()
-                    .policy_id(&id)
-                    .into_paginator()
-                    .page_size(PAGE)
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| classify("ListTargetsForPolicy", e))
-            },
-        )
-        .await?;
-        let content = described.policy().and_then(|p| p.content()).unwrap_or_default().to_string();
-        let target_ids = targets
-            .iter()
-            .flat_map(|p| p.targets())
-            .filter_map(|t| t.target_id().map(str::to_string))
-            .collect();
-        Ok(Policy {
-            id,
-            name: s.name().unwrap_or_default().to_string(),
-            policy_type: s.r#type().map(|t| t.as_str().to_string()).unwrap_or_else(|| SCP.into()),
-            aws_managed: s.aws_managed(),
-            content,
-            target_ids,
-            tags: Tags::new(),
-        })
-    }
-
-    /// Organizations' ListTagsForResource pages by token only (no page size).
-    async fn tags(&self, id: &str) -> Result<Tags, CloudError> {
-        let tags: Vec<org::types::Tag> = self
-            .org
-            .list_tags_for_resource()
-            .resource_id(id)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListTagsForResource", e))?;
-        Ok(org_tags(&tags))
-    }
-
-    /// The account-creation requests AWS still reports (in progress, and finished ones within
-    /// AWS's retention period), one paged listing of the states the planner uses: IN_PROGRESS
-    /// (apply resumes them instead of sending CreateAccount again) and FAILED (the plan says
-    /// why). SUCCEEDED ones are left out: their accounts are in the tree, and listing them
-    /// would cost a page per 20 accounts created within the retention period.
-    async fn create_account_requests(&self) -> Result<Vec<CreateAccountRequest>, CloudError> {
-        use org::types::CreateAccountState as S;
-        let pages = self
-            .org
-            .list_create_account_status()
-            .set_states(Some(CREATE_ACCOUNT_STATES.iter().map(|s| S::from(*s)).collect()))
-            .into_paginator()
-            .page_size(PAGE)
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListCreateAccountStatus", e))?;
-        Ok(pages
-            .iter()
-            .flat_map(|p| p.create_account_statuses())
-            .map(|s| CreateAccountRequest {
-                id: s.id().unwrap_or_default().to_string(),
-                account_name: s.account_name().unwrap_or_default().to_string(),
-                state: s.state().map(|x| x.as_str().to_string()).unwrap_or_default(),
-                account_id: s.account_id().map(str::to_string),
-                failure_reason: s.failure_reason().map(|r| r.as_str().to_string()),
-            })
-            .collect())
-    }
-
-    // ----------------------------------------------------------------------- Service Catalog
-
-    async fn catalog(&self) -> Result<(Vec<Portfolio>, Vec<Product>, Vec<ProvisionedProduct>), CloudError> {
-        let c = &self.sc;
-        let details: Vec<sc::types::PortfolioDetail> = c
-            .list_portfolios()
-            .into_paginator()
-            .page_size(PAGE)
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListPortfolios", e))?
-            .iter()
-            .flat_map(|p| p.portfolio_details().iter().cloned())
-            .collect();
-        let portfolios = each(details, |d| self.portfolio(d)).await?;
-
-        let views = c
-            .search_products_as_admin()
-            .into_paginator()
-            .page_size(PAGE)
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("SearchProductsAsAdmin", e))?;
-        let ids: Vec<String> = views.iter().flat_map(|p| product_ids(p.product_view_details())).collect();
-        let products = each(ids, |id| self.product(id)).await?;
-        let provisioned = provisioned(&self.sc, &self.cfn).await?;
-        Ok((portfolios, products, provisioned))
-    }
-
-    async fn portfolio(&self, d: sc::types::PortfolioDetail) -> Result<Portfolio, CloudError> {
-        let c = &self.sc;
-        let id = d.id().unwrap_or_default().to_string();
-        let described =
-            c.describe_portfolio().id(&id).send().await.map_err(|e| classify("DescribePortfolio", e))?;
-        let tags = sc_tags(described.tags());
-
-        let product_ids: Vec<String> = c
-            .search_products_as_admin()
-            .portfolio_id(&id)
-            .into_paginator()
-            .page_size(PAGE)
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("SearchProductsAsAdmin", e))?
-            .iter()
-            .flat_map(|p| product_ids(p.product_view_details()))
-            .collect();
-
-        let principals = c
-            .list_principals_for_portfolio()
-            .portfolio_id(&id)
-            .into_paginator()
-            .page_size(PAGE)
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListPrincipalsForPortfolio", e))?
-            .iter()
-            .flat_map(|p| p.principals())
-            .map(|p| Principal {
-                arn: p.principal_arn().unwrap_or_default().to_string(),
-                principal_type: p.principal_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
-            })
-            .collect();
-
-        use sc::types::DescribePortfolioShareType as T;
-        let mut shares = vec![];
-        for share_type in [T::Organization, T::OrganizationalUnit, T::Account] {
-            let pages = c
-                .describe_portfolio_shares()
-                .portfolio_id(&id)
-                .r#type(share_type.clone())
-                .into_paginator()
-                .page_size(PAGE)
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| classify("DescribePortfolioShares", e))?;
-            // A listed share exists; the status of a running share is only known to whoever
-            // holds its token, so a listed one counts as COMPLETED.
-            shares.extend(pages.iter().flat_map(|p| p.portfolio_share_details()).map(|s| {
-                Share {
-                    share_type: s
-                        .r#type()
-                        .map(|t| t.as_str().to_string())
-                        .unwrap_or_else(|| share_type.as_str().to_string()),
-                    value: s.principal_id().unwrap_or_default().to_string(),
-                    status: "COMPLETED".into(),
-                    share_principals: s.share_principals(),
-                }
-            }));
-        }
-
-        let constraints: Vec<(String, String)> = c
-            .list_constraints_for_portfolio()
-            .portfolio_id(&id)
-            .into_paginator()
-            .page_size(PAGE)
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListConstraintsForPortfolio", e))?
-            .iter()
-            .flat_map(|p| p.constraint_details())
-            .filter(|d| d.r#type() == Some("LAUNCH"))
-            .map(|d| {
-                (
-                    d.constraint_id().unwrap_or_default().to_string(),
-                    d.product_id().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
-        // The role is only in the constraint's parameters: one DescribeConstraint each.
-        let mut launch_constraints = vec![];
-        for (cid, product_id) in constraints {
-            let d = c
-                .describe_constraint()
-                .id(&cid)
-                .send()
-                .await
-                .map_err(|e| classify("DescribeConstraint", e))?;
-            let params: serde_json::Value =
-                d.constraint_parameters().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
-            let local_role_name = params
-                .get("LocalRoleName")
-                .and_then(|v| v.as_str())
-                .or_else(|| params.get("RoleArn").and_then(|v| v.as_str()))
-                .unwrap_or_default()
-                .to_string();
-            launch_constraints.push(LaunchConstraint { product_id, local_role_name });
-        }
-
-        Ok(Portfolio {
-            id,
-            name: d.display_name().unwrap_or_default().to_string(),
-            description: d.description().unwrap_or_default().to_string(),
-            provider: d.provider_name().unwrap_or_default().to_string(),
-            tags,
-            product_ids,
-            principals,
-            shares,
-            launch_constraints,
-        })
-    }
-
-    async fn product(&self, id: String) -> Result<Product, CloudError> {
-        let c = &self.sc;
-        let described = c
-            .describe_product_as_admin()
-            .id(&id)
-            .send()
-            .await
-            .map_err(|e| classify("DescribeProductAsAdmin", e))?;
-        let summary = described.product_view_detail().and_then(|d| d.product_view_summary());
-        let name = summary.and_then(|s| s.name()).unwrap_or_default().to_string();
-        let owner = summary.and_then(|s| s.owner()).unwrap_or_default().to_string();
-        let tags = sc_tags(described.tags());
-
-        // ListProvisioningArtifacts is not paged (one answer with every version).
-        let listed = c
-            .list_provisioning_artifacts()
-            .product_id(&id)
-            .send()
-            .await
-            .map_err(|e| classify("ListProvisioningArtifacts", e))?;
-        let artifacts: Vec<sc::types::ProvisioningArtifactDetail> =
-            listed.provisioning_artifact_details().to_vec();
-        // The template URL is only in DescribeProvisioningArtifact's `Info`.
-        let versions = each(artifacts, |a| {
-            let id = id.clone();
-            async move {
-                let aid = a.id().unwrap_or_default().to_string();
-                let d = c
-                    .describe_provisioning_artifact()
-                    .product_id(&id)
-                    .provisioning_artifact_id(&aid)
-                    .send()
-                    .await
-                    .map_err(|e| classify("DescribeProvisioningArtifact", e))?;
-                let template_url = d
-                    .info()
-                    .and_then(|i| i.get("TemplateUrl").or_else(|| i.get("LoadTemplateFromURL")))
-                    .cloned()
-                    .unwrap_or_default();
-                Ok(ProductVersion {
-                    id: aid,
-                    name: a.name().unwrap_or_default().to_string(),
-                    active: a.active().unwrap_or(true),
-                    guidance: a
-                        .guidance()
-                        .map(|g| g.as_str().to_string())
-                        .unwrap_or_else(|| "DEFAULT".into()),
-                    description: a.description().unwrap_or_default().to_string(),
-                    template_url,
-                })
-            }
-        })
-        .await?;
-        Ok(Product { id, name, owner, tags, versions })
-    }
 }
 
-fn product_ids(views: &[sc::types::ProductViewDetail]) -> impl Iterator<Item = String> + '_ {
-    views.iter().filter_map(|v| v.product_view_summary().and_then(|s| s.product_id()).map(str::to_string))
-}
-
-/// The provisioned products of the account `sc` acts in, with their launch parameters read from
-/// each product's CloudFormation stack through `cfn` (same account and credentials): Service
-/// Catalog never returns them. No stack id yet (still launching), a stack that is gone or being
-/// deleted, or a product that is not a CloudFormation stack: empty parameters.
-pub(super) async fn provisioned(
-    sc: &sc::Client,
-    cfn: &cfn::Client,
-) -> Result<Vec<ProvisionedProduct>, CloudError> {
-    let filter = sc::types::AccessLevelFilter::builder()
-        .key(sc::types::AccessLevelFilterKey::Account)
-        .value("self")
-        .build();
-    let pages = sc
-        .search_provisioned_products()
-        .access_level_filter(filter)
-        .into_paginator()
-        .page_size(PAGE)
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| classify("SearchProvisionedProducts", e))?;
-    let found: Vec<sc::types::ProvisionedProductAttribute> =
-        pages.iter().flat_map(|p| p.provisioned_products().iter().cloned()).collect();
-    each(found, |p| async move {
-        let stack = p.physical_id().filter(|s| !s.is_empty() && p.r#type().is_none_or(|t| t == "CFN_STACK"));
-        let params = match stack {
-            Some(stack) => stack_parameters(cfn, stack).await?,
-            None => BTreeMap::new(),
-        };
-        // arn:aws:servicecatalog:REGION:ACCOUNT:stack/NAME/pp-…
-        let account_id = p.arn().and_then(|a| a.split(':').nth(4)).unwrap_or_default().to_string();
-        Ok(ProvisionedProduct {
-            id: p.id().unwrap_or_default().to_string(),
-            name: p.name().unwrap_or_default().to_string(),
-            account_id,
-            product_id: p.product_id().unwrap_or_default().to_string(),
-            version_id: p.provisioning_artifact_id().unwrap_or_default().to_string(),
-            status: p.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
-            params,
-            tags: sc_tags(p.tags()),
-        })
-    })
-    .await
-}
-
-/// A stack's parameters (ParameterKey -> ParameterValue; CloudFormation reports every parameter,
-/// defaulted ones too, and `****` for NoEcho ones). A stack that no longer exists, or is
-/// deleted, has none.
-async fn stack_parameters(cfn: &cfn::Client, stack: &str) -> Result<BTreeMap<String, String>, CloudError> {
-    let out = match cfn.describe_stacks().stack_name(stack).send().await {
-        Ok(out) => out,
-        Err(e) if stack_is_gone(&e) => return Ok(BTreeMap::new()),
-        Err(e) => return Err(classify("DescribeStacks", e)),
-    };
-    let Some(s) = out.stacks().first() else { return Ok(BTreeMap::new()) };
-    if s.stack_status().is_some_and(|st| st.as_str() == "DELETE_COMPLETE") {
-        return Ok(BTreeMap::new());
-    }
-    Ok(s.parameters()
+/// The Organizations part of a `State` from what DescribeOrganization and the walk found
+/// (Service Catalog parts empty, not yet normalised).
+pub(super) fn state_of(described: Described, walked: Walked) -> State {
+    let root_policy_ids: Vec<String> = walked
+        .policies
         .iter()
-        .filter_map(|p| {
-            Some((p.parameter_key()?.to_string(), p.parameter_value().unwrap_or_default().to_string()))
-        })
-        .collect())
-}
-
-/// CloudFormation answers a stack that does not exist with `ValidationError` "Stack with id …
-/// does not exist".
-fn stack_is_gone<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    match e {
-        SdkError::ServiceError(s) => {
-            s.err().code() == Some("ValidationError")
-                && s.err().message().is_some_and(|m| m.contains("does not exist"))
-        }
-        _ => false,
+        .filter(|p| p.target_ids.contains(&walked.root_id))
+        .map(|p| p.id.clone())
+        .collect();
+    State {
+        format_version: FORMAT_VERSION,
+        captured_at: String::new(),
+        source: "aws".into(),
+        organization: Organization {
+            id: described.id,
+            management_account_id: described.management_account_id,
+            root_id: walked.root_id,
+            enabled_policy_types: walked.enabled_policy_types,
+            root_policy_ids,
+        },
+        organizational_units: walked.ous,
+        accounts: walked.accounts,
+        create_account_requests: walked.create_account_requests,
+        policies: walked.policies,
+        portfolios: vec![],
+        products: vec![],
+        provisioned_products: vec![],
+        launch_path: None,
+        templates: vec![],
+        digest: None,
     }
 }
