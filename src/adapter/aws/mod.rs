@@ -381,21 +381,21 @@ impl Cloud for AwsCloud {
         let (rt, mut w) = self.writer();
         rt.block_on(async move {
             // Everything that needs nothing else, at once and under one bound (`Reader::turn`):
-            // the organization walk, the catalog, and who the caller is with the launch path
-            // (its bucket is named after the management account).
-            let pattern = w.routes.template_bucket.clone();
-            let identity = async {
-                let caller = async {
-                    let _turn = reader.turn().await;
-                    w.caller().await
-                };
-                let (described, caller) = try_join(reader.describe_organization(), caller).await?;
-                let bucket = pattern.replace("{management}", &described.management_account_id);
-                let path = reader.launch_path(&bucket, &caller.0).await?;
-                Ok::<_, CloudError>((described, caller, path))
+            // the organization walk, the catalog, and who the caller is. Then the launch path
+            // (its bucket is named after the management account): S3 is asked only once the
+            // organization has been read, so a read that fails there sends nothing to S3.
+            let caller = async {
+                let _turn = reader.turn().await;
+                w.caller().await
             };
-            let ((described, (me, partition), path), (walked, (portfolios, products, provisioned_here))) =
-                try_join(identity, try_join(reader.walk(), reader.catalog())).await.map_err(read_gave_up)?;
+            let ((described, (me, partition)), (walked, (portfolios, products, provisioned_here))) = try_join(
+                try_join(reader.describe_organization(), caller),
+                try_join(reader.walk(), reader.catalog()),
+            )
+            .await
+            .map_err(read_gave_up)?;
+            let bucket = w.routes.template_bucket.replace("{management}", &described.management_account_id);
+            let path = reader.launch_path(&bucket, &me).await.map_err(read_gave_up)?;
             let mut state = read::state_of(described, walked);
             state.portfolios = portfolios;
             state.products = products;

@@ -3,7 +3,8 @@
 //! OU is known, the tags of an OU, account or policy are read as soon as it is listed, and every
 //! further page is asked for as soon as the previous one answers — while the Service Catalog
 //! (`catalog.rs`: portfolios, shares, principals, constraints, products, versions, provisioned
-//! products and their stack parameters) and the launch path are read alongside. Every request
+//! products and their stack parameters) is read alongside (and, by `AwsCloud::read_state`, the
+//! caller's identity; the launch path follows once the organization is read). Every request
 //! of a read waits for its turn (`Reader::turn`): at most `READ_CONCURRENCY` are in flight at
 //! once, whatever part of the state they read, so the read keeps the API as busy as that bound
 //! allows without ever asking more of it. The order in which answers come back decides nothing:
