@@ -1,17 +1,25 @@
-//! Request-count benchmark for reading a large organization from AWS (not a test): start the
-//! project's emulator (`tests/emulator/run` on a free loopback port, through the test harness),
-//! seed an organization of 1,000 accounts in 50 OUs (two levels) with 20 SCPs attached to OUs
-//! and accounts and tags on every account, OU and SCP — through the SDK, so it is real moto
-//! Organizations data — plus a pipeline product launched in a handful of accounts, then run the
-//! release `vend --aws snapshot save` on a workspace whose pipeline requests name those
-//! accounts, and report what the emulator counted: every HTTP request (retries, STS, S3,
-//! Service Catalog, CloudFormation), by operation, per account, and the wall time (median).
+//! Read benchmark (not a test): start the project's emulator (`tests/emulator/run` on a free
+//! loopback port, through the test harness), seed an organization of 1,000 accounts in 50 OUs
+//! (two levels) with 20 SCPs attached to OUs and accounts and tags on every account, OU and SCP
+//! — through the SDK, so it is real moto Organizations data — plus a pipeline product launched
+//! in a handful of accounts (through a portfolio shared with the organization, the launch path
+//! member accounts need), then run the release `vend --aws snapshot save` on a workspace whose
+//! pipeline requests name those accounts, and report what the emulator counted: every HTTP
+//! request (retries, STS, S3, Service Catalog, CloudFormation), by operation, per account, the
+//! wall time (median) and vend's requests per second. In the same run, after each of vend's
+//! runs, the emulator's ceiling for that request mix: the requests of vend's first run,
+//! recorded by the emulator and sent again byte for byte at high concurrency
+//! (`aws_read/ceiling.rs`); the ratio of the two rates has the goal >= 0.8. Beside it,
+//! org-formation `init` on the same emulator (`aws_read/org_formation.rs`): its wall time and
+//! requests against vend's (goal: vend 10x faster).
 //!
 //!     cargo bench --bench aws_read
-//!     VEND_BENCH_ACCOUNTS=300 VEND_BENCH_RUNS=5 cargo bench --bench aws_read
+//!     VEND_BENCH_ACCOUNTS=300 VEND_BENCH_RUNS=5 VEND_BENCH_ORG_FORMATION=0 cargo bench --bench aws_read
 //!
-//! Environment: `VEND_BENCH_ACCOUNTS` (default 1000), `VEND_BENCH_RUNS` (timed runs, default 3).
-//! Target: at most 1.35 requests per account, tags included.
+//! Environment: `VEND_BENCH_ACCOUNTS` (default 1000), `VEND_BENCH_RUNS` (timed runs, default 3),
+//! `VEND_BENCH_ORG_FORMATION=0` skips org-formation (it needs `npm` and `node`, and the npm
+//! registry to install the package). Exit 1 when vend sends more than `TARGET_PER_ACCOUNT`
+//! requests per account (tags included); the two speed goals print PASS or MISS.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -28,9 +36,18 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+#[path = "aws_read/ceiling.rs"]
+mod ceiling;
+#[path = "aws_read/org_formation.rs"]
+mod org_formation;
 
 const TARGET_PER_ACCOUNT: f64 = 1.35;
+/// vend's requests per second over the ceiling's, at least.
+const GOAL_RATIO: f64 = 0.8;
+/// org-formation's wall time over vend's, at least.
+const GOAL_VS_ORG_FORMATION: f64 = 10.0;
 const OUS_TOP: usize = 10;
 const OUS_PER_TOP: usize = 4;
 const SCPS: usize = 20;
@@ -198,6 +215,49 @@ fn seed(emu: &Emulator, n_accounts: usize) -> Seeded {
         let product_id =
             prod.product_view_detail().unwrap().product_view_summary().unwrap().product_id().unwrap().to_string();
         let artifact_id = prod.provisioning_artifact_detail().unwrap().id().unwrap().to_string();
+        // The launch path a member account needs (AWS-NOTES, "the launch path in a member
+        // account"): the product in a portfolio shared with the organization, with principal
+        // sharing on, and an IAM_PATTERN principal the member role matches.
+        scc.enable_aws_organizations_access().send().await.unwrap();
+        let portfolio = scc
+            .create_portfolio()
+            .display_name("bench-pipelines")
+            .provider_name("Platform Team")
+            .send()
+            .await
+            .unwrap();
+        let portfolio = portfolio.portfolio_detail().unwrap().id().unwrap().to_string();
+        scc.associate_product_with_portfolio().product_id(&product_id).portfolio_id(&portfolio).send().await.unwrap();
+        scc.associate_principal_with_portfolio()
+            .portfolio_id(&portfolio)
+            .principal_arn(format!("arn:aws:iam:::role/{}", vend::adapter::aws::DEFAULT_MEMBER_ROLE))
+            .principal_type(sc::types::PrincipalType::IamPattern)
+            .send()
+            .await
+            .unwrap();
+        let org_id = o.organization().unwrap().id().unwrap().to_string();
+        let share = scc
+            .create_portfolio_share()
+            .portfolio_id(&portfolio)
+            .organization_node(
+                sc::types::OrganizationNode::builder()
+                    .r#type(sc::types::OrganizationNodeType::Organization)
+                    .value(&org_id)
+                    .build(),
+            )
+            .share_principals(true)
+            .send()
+            .await
+            .unwrap();
+        // The share is usable once it has completed.
+        if let Some(token) = share.portfolio_share_token() {
+            for _ in 0..20 {
+                let s = scc.describe_portfolio_share_status().portfolio_share_token(token).send().await.unwrap();
+                if s.status().map(|x| x.as_str()) == Some("COMPLETED") {
+                    break;
+                }
+            }
+        }
         let sts = aws_sdk_sts::Client::new(&conf);
         for &i in &pipeline_idx {
             let account = &account_ids[i];
@@ -249,9 +309,37 @@ fn stats(emu: &Emulator) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
+fn by_op(stats: &Value) -> Vec<(String, u64)> {
+    let mut by_op: BTreeMap<String, u64> = BTreeMap::new();
+    if let Some(services) = stats["services"].as_object() {
+        for (svc, ops) in services {
+            for (op, n) in ops.as_object().into_iter().flatten() {
+                by_op.insert(format!("{svc}.{op}"), n.as_u64().unwrap_or(0));
+            }
+        }
+    }
+    let mut rows: Vec<_> = by_op.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    rows
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn secs(xs: &[f64]) -> String {
+    xs.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ")
+}
+
+fn pass(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "MISS" }
+}
+
 fn main() -> ExitCode {
     let n_accounts = env_num("VEND_BENCH_ACCOUNTS", 1000);
     let runs = env_num("VEND_BENCH_RUNS", 3).max(1);
+    let with_org_formation = std::env::var("VEND_BENCH_ORG_FORMATION").map(|v| v != "0").unwrap_or(true);
     let (_guard, emu) = emulator_harness::lock();
     println!("aws_read: emulator on {}", emu.endpoint);
 
@@ -267,11 +355,18 @@ fn main() -> ExitCode {
     let ws = workspace(dir.path(), &seeded);
     let out_file = dir.path().join("aws.state.json");
 
-    let mut walls: Vec<Duration> = vec![];
+    // vend's runs, each followed by a replay of vend's own requests (recorded in the first run)
+    // at high concurrency: the two rates measured side by side, under the same machine load.
+    let mut walls: Vec<f64> = vec![];
     let mut counted: Vec<Value> = vec![];
-    for _ in 0..runs {
+    let mut ceilings: Vec<ceiling::Replay> = vec![];
+    let mut recorded: Vec<ceiling::Recorded> = vec![];
+    for run in 0..runs {
         let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
         assert_eq!(status, 200, "{body}");
+        if run == 0 {
+            ceiling::start_recording(emu);
+        }
         let start = Instant::now();
         let out = emu
             .vend()
@@ -281,21 +376,36 @@ fn main() -> ExitCode {
             .arg(&ws)
             .output()
             .unwrap();
-        walls.push(start.elapsed());
+        walls.push(start.elapsed().as_secs_f64());
         assert!(out.status.success(), "vend snapshot save failed: {}", String::from_utf8_lossy(&out.stderr));
         counted.push(stats(emu));
+        if run == 0 {
+            recorded = ceiling::recorded(emu);
+            let total = counted[0]["total"].as_u64().unwrap_or(0) as usize;
+            assert_eq!(recorded.len(), total, "the emulator recorded every request it counted");
+        }
+        let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
+        assert_eq!(status, 200, "{body}");
+        let replay = ceiling::replay(emu, &recorded);
+        let replayed = stats(emu)["total"].as_u64().unwrap_or(0) as usize;
+        assert_eq!(replayed, recorded.len(), "the emulator counted every replayed request");
+        ceilings.push(replay);
     }
     let state: vend::model::State =
         serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
     let members = state.accounts.len();
     let with_params = state.provisioned_products.iter().filter(|p| !p.params.is_empty()).count();
 
-    walls.sort();
-    let median = walls[walls.len() / 2];
+    let vend_wall = median(walls.clone());
     let s = &counted[0];
     let total = s["total"].as_u64().unwrap_or(0);
     let same = counted.iter().all(|c| c["total"] == s["total"]);
     let per_account = total as f64 / n_accounts as f64;
+    let rates: Vec<f64> = walls.iter().map(|w| total as f64 / w).collect();
+    let vend_rate = median(rates.clone());
+    let ceiling_rates: Vec<f64> = ceilings.iter().map(|c| c.per_second()).collect();
+    let ceiling_rate = median(ceiling_rates.clone());
+    let ratio = vend_rate / ceiling_rate;
 
     println!();
     println!(
@@ -308,27 +418,91 @@ fn main() -> ExitCode {
         "requests counted at the emulator: {total}{}",
         if same { "" } else { " (first run; runs differ)" }
     );
-    let mut by_op: BTreeMap<String, u64> = BTreeMap::new();
-    if let Some(services) = s["services"].as_object() {
-        for (svc, ops) in services {
-            for (op, n) in ops.as_object().into_iter().flatten() {
-                by_op.insert(format!("{svc}.{op}"), n.as_u64().unwrap_or(0));
-            }
-        }
-    }
-    let mut rows: Vec<_> = by_op.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    for (op, n) in &rows {
+    for (op, n) in by_op(s) {
         println!("  {n:>6}  {op}");
     }
     if s["faults"].as_object().is_some_and(|f| !f.is_empty()) {
         println!("  faults: {}", s["faults"]);
     }
+    let count_ok = per_account <= TARGET_PER_ACCOUNT;
     println!(
         "requests per account: {per_account:.3} (target <= {TARGET_PER_ACCOUNT}) {}",
-        if per_account <= TARGET_PER_ACCOUNT { "OK" } else { "OVER" }
+        if count_ok { "OK" } else { "OVER" }
     );
-    let secs: Vec<String> = walls.iter().map(|w| format!("{:.2}", w.as_secs_f64())).collect();
-    println!("wall time: median {:.2} s of {runs} run(s) [{}]", median.as_secs_f64(), secs.join(", "));
-    ExitCode::SUCCESS
+    println!("wall time: median {vend_wall:.2} s of {runs} run(s) [{}]", secs(&walls));
+    println!("vend: {vend_rate:.0} requests/s (median; [{}])", secs(&rates));
+    let statuses: Vec<String> = ceilings[0].statuses.iter().map(|(k, v)| format!("{v} x {k}")).collect();
+    println!(
+        "ceiling: vend's {} requests replayed with {} in flight: {ceiling_rate:.0} requests/s (median; [{}]; answers {})",
+        recorded.len(),
+        ceiling::IN_FLIGHT,
+        secs(&ceiling_rates),
+        statuses.join(", ")
+    );
+    println!("vend / ceiling: {ratio:.2} (goal >= {GOAL_RATIO}) {}", pass(ratio >= GOAL_RATIO));
+
+    if with_org_formation {
+        println!();
+        let ofn_dir = tempfile::tempdir().unwrap();
+        let t = Instant::now();
+        match org_formation::install(ofn_dir.path()) {
+            Err(why) => println!("org-formation: not run: {why}"),
+            Ok(cli) => {
+                println!(
+                    "org-formation: installed {} in {:.1} s",
+                    org_formation::PACKAGE,
+                    t.elapsed().as_secs_f64()
+                );
+                ceiling::start_recording(emu);
+                match org_formation::init(emu, &cli, ofn_dir.path()) {
+                    Err(why) => println!("org-formation: {why}"),
+                    Ok(run) => {
+                        let its_requests = ceiling::recorded(emu);
+                        let ofn_total = run.stats["total"].as_u64().unwrap_or(0);
+                        println!(
+                            "org-formation init: {:.2} s, {ofn_total} requests ({:.2} per account)",
+                            run.wall.as_secs_f64(),
+                            ofn_total as f64 / n_accounts as f64
+                        );
+                        for (op, n) in by_op(&run.stats) {
+                            println!("  {n:>6}  {op}");
+                        }
+                        if let Some(missing) =
+                            run.stats["not_implemented"].as_object().filter(|m| !m.is_empty())
+                        {
+                            println!(
+                                "  answered NotImplementedByEmulator: {}",
+                                Value::Object(missing.clone())
+                            );
+                        }
+                        for line in run.complaints.iter().take(10) {
+                            println!("  org-formation said: {line}");
+                        }
+                        let speedup = run.wall.as_secs_f64() / vend_wall;
+                        println!(
+                            "org-formation / vend: wall {speedup:.1}x (goal >= {GOAL_VS_ORG_FORMATION}x) {}, requests {:.2}x",
+                            pass(speedup >= GOAL_VS_ORG_FORMATION),
+                            ofn_total as f64 / total as f64
+                        );
+                        // What the emulator allows: org-formation's own requests replayed the
+                        // same way, and vend's at vend's ceiling.
+                        let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
+                        assert_eq!(status, 200, "{body}");
+                        let its = ceiling::replay(emu, &its_requests);
+                        let vend_at_ceiling = total as f64 / ceiling_rate;
+                        let ofn_at_ceiling = its.requests as f64 / its.per_second();
+                        println!(
+                            "ceiling for org-formation's {} requests: {:.0} requests/s ({ofn_at_ceiling:.2} s); vend at its ceiling {vend_at_ceiling:.2} s: \
+                             org-formation as it ran / vend at its ceiling {:.1}x, both at their ceilings {:.1}x",
+                            its.requests,
+                            its.per_second(),
+                            run.wall.as_secs_f64() / vend_at_ceiling,
+                            ofn_at_ceiling / vend_at_ceiling
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if count_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -491,6 +491,66 @@ fn reads_pipelines_in_the_named_accounts_with_stack_parameters() {
     );
 }
 
+/// Issue 16, item 4: `read_state` overlaps the tree walk, the tags, the SCPs, the catalog and
+/// the caller's identity under one bound. With latency, the emulator sees `READ_CONCURRENCY`
+/// requests in flight at once and never more; Service Catalog, STS and tag requests arrive
+/// before the tree walk has ended (today's order: tree, tags, catalog, one phase after
+/// another); and what is read does not depend on the order of the answers — the same state and
+/// the same number of requests with and without latency.
+#[test]
+fn the_read_overlaps_under_one_bound_and_is_deterministic() {
+    let (_guard, emu) = lock();
+    let mut ids = seed_organization(emu);
+    emulator_harness::seed::seed_catalog(emu, &mut ids);
+    let d = demo();
+    let member =
+        d.accounts.iter().find(|a| a.id == d.provisioned_products[0].account_id).unwrap().name.clone();
+    let control = |path: &str, body: &str| {
+        let (status, answer) = emu.http("POST", path, body);
+        assert_eq!(status, 200, "{path}: {answer}");
+    };
+    let read = || -> (Value, Value) {
+        control("/_vend/stats/reset", "");
+        let mut cloud = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
+        cloud.set_pipeline_accounts([member.clone()].into_iter().collect());
+        let state = cloud.read_state().unwrap_or_else(|e| panic!("read_state: {e:?}"));
+        let (_, stats) = emu.http("GET", "/_vend/stats", "");
+        (serde_json::to_value(&state).unwrap(), serde_json::from_str(&stats).unwrap())
+    };
+    let (quick, quick_stats) = read();
+    control("/_vend/faults", r#"{"latency_ms": 40, "record": true}"#);
+    let (slow, slow_stats) = read();
+    let (_, recorded) = emu.http("GET", "/_vend/recorded", "");
+    control("/_vend/faults", r#"{"latency_ms": 0, "record": false}"#);
+
+    assert_eq!(quick, slow, "the same state whatever the order of the answers");
+    assert_eq!(quick_stats["total"], slow_stats["total"], "{quick_stats}\n{slow_stats}");
+    assert_eq!(quick_stats["services"], slow_stats["services"]);
+    assert_eq!(slow["provisioned_products"].as_array().map(Vec::len), Some(1), "{slow}");
+    assert_eq!(
+        slow_stats["in_flight_max"].as_u64(),
+        Some(vend::adapter::aws::READ_CONCURRENCY as u64),
+        "at most READ_CONCURRENCY requests in flight, and that many reached: {slow_stats}"
+    );
+    let ops: Vec<String> = serde_json::from_str::<Vec<Value>>(&recorded)
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}.{}", r["service"].as_str().unwrap(), r["op"].as_str().unwrap()))
+        .collect();
+    assert_eq!(ops.len() as u64, slow_stats["total"].as_u64().unwrap());
+    let first =
+        |op: &str| ops.iter().position(|o| o.starts_with(op)).unwrap_or_else(|| panic!("no {op}: {ops:?}"));
+    let last_listing = ops.iter().rposition(|o| o == "organizations.ListAccountsForParent").unwrap();
+    for op in [
+        "servicecatalog.",
+        "sts.GetCallerIdentity",
+        "organizations.ListTagsForResource",
+        "organizations.DescribePolicy",
+    ] {
+        assert!(first(op) < last_listing, "{op} before the walk has ended: {ops:?}");
+    }
+}
+
 /// Issue 14, item 4: the workspace's `region` is the region of vend's regional clients. A region
 /// from `--region` or the environment that differs is an error naming both (old main: a silent
 /// split — Service Catalog in one region, template URLs naming another); with no region

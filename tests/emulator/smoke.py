@@ -599,5 +599,30 @@ def creations_in_progress():
 
 check("orgs: account creations in progress limited (limits override; ConstraintViolation ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED)", creations_in_progress)
 
+
+def support_and_recording():
+    import urllib.error
+
+    ctl("POST", "/_vend/reset")
+    try:
+        ctl("POST", "/_vend/faults", {"record": 1})
+        raise AssertionError("accepted record: 1")
+    except urllib.error.HTTPError as e:
+        eq(e.code, 400)
+    ctl("POST", "/_vend/faults", {"record": True})
+    e = expect_error("SubscriptionRequiredException", lambda: client("support").describe_severity_levels())
+    eq(e.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+    client("sts").get_caller_identity()
+    rec = ctl("GET", "/_vend/recorded")
+    eq([(r["service"], r["op"]) for r in rec], [("support", "DescribeSeverityLevels"), ("sts", "GetCallerIdentity")])
+    assert any(k == "Authorization" and "Credential=testing/" in v for k, v in rec[0]["headers"]), rec[0]["headers"]
+    eq(bytes.fromhex(rec[0]["body_hex"]), b"{}")
+    ctl("POST", "/_vend/stats/reset")
+    eq(ctl("GET", "/_vend/recorded"), [])
+    ctl("POST", "/_vend/reset")
+
+
+check("support: DescribeSeverityLevels answers SubscriptionRequiredException; record keeps the counted requests", support_and_recording)
+
 print(f"{RESULTS['pass']} passed, {RESULTS['fail']} failed")
 sys.exit(1 if RESULTS["fail"] else 0)

@@ -1,8 +1,8 @@
 //! The AWS backend: `AwsCloud` implements `port::Cloud` over the official AWS SDK for Rust
 //! (Organizations, Service Catalog, S3 for templates, STS for identity). It owns a private tokio
 //! runtime and blocks on it, so the `Cloud` trait stays synchronous. `read_state` walks the
-//! organization and the catalog with the fewest calls the APIs allow (bounded concurrency for
-//! per-resource calls) and converts SDK types into `model::State` here and nowhere else; `call`
+//! organization and the catalog with the fewest calls the APIs allow (the tree walk, tags, SCPs,
+//! catalog and identity overlapped, every request under one bound: `READ_CONCURRENCY`) and converts SDK types into `model::State` here and nowhere else; `call`
 //! performs the Organizations, S3 and Service Catalog writes (always with vend's idempotency
 //! tokens), and classifies SDK errors into `ErrorKind` per AWS-NOTES. Provisioned products live
 //! in their account: they are read, launched, updated and terminated there through the member
@@ -11,12 +11,13 @@
 //! (set by apply when it launches a pipeline there), so reading a large organization costs about
 //! one request per account (its tags) plus the tree and the SCPs. A provisioned product's launch parameters come from its CloudFormation stack
 //! (`DescribeStacks` on the product's `PhysicalId`, in its account): Service Catalog never
-//! returns them. Listings use the SDK's paginators with pages of 20 (an empty page that still
-//! has a token continues).
+//! returns them. Listings ask for pages of 20 (the tree walk page by page, the rest through the
+//! SDK's paginators; an empty page that still has a token continues).
 //!
 //! This file owns `AwsCloud` (its options, clients and routes) and the `port::Cloud` entry
 //! points; the work is in `config` (SDK configuration, retries, timeouts), `errors` (SDK errors
-//! into `CloudError`), `read` (the state), and `write` and `write_catalog` (the calls). Only
+//! into `CloudError`), `read` (the state: `read/mod.rs` the organization, `read/catalog.rs`
+//! the Service Catalog), and `write` and `write_catalog` (the calls). Only
 //! this module (and `adapter::s3_backend`) imports `aws_sdk_*`.
 
 mod config;
@@ -41,14 +42,15 @@ use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
 use config::{CALL_ATTEMPTS, in_workspace_region, org_client, read_retries, retry_partition, s3_client};
 use errors::{classify, read_gave_up};
-use futures_util::stream::{self, StreamExt};
-use read::{Reader, each, provisioned};
+use futures_util::future::{join_all, try_join, try_join_all};
+use read::{Reader, provisioned};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 use write::Writer;
 
-/// How many per-resource read calls run at once (the throttle is shared by the whole account).
-const READ_CONCURRENCY: usize = 6;
+/// How many requests of one `read_state` are in flight at once, whatever part of the state
+/// they read (`read::Reader::turn`; the throttle is shared by the whole account).
+pub const READ_CONCURRENCY: usize = 6;
 /// Organizations pages at most 20 items; Service Catalog allows the same page size.
 const PAGE: i32 = 20;
 const SCP: &str = "SERVICE_CONTROL_POLICY";
@@ -378,12 +380,29 @@ impl Cloud for AwsCloud {
         let reader = self.read.clone();
         let (rt, mut w) = self.writer();
         rt.block_on(async move {
-            let mut state = reader.state().await.map_err(read_gave_up)?;
+            // Everything that needs nothing else, at once and under one bound (`Reader::turn`):
+            // the organization walk, the catalog, and who the caller is. Then the launch path
+            // (its bucket is named after the management account): S3 is asked only once the
+            // organization has been read, so a read that fails there sends nothing to S3.
+            let caller = async {
+                let _turn = reader.turn().await;
+                w.caller().await
+            };
+            let ((described, (me, partition)), (walked, (portfolios, products, provisioned_here))) = try_join(
+                try_join(reader.describe_organization(), caller),
+                try_join(reader.walk(), reader.catalog()),
+            )
+            .await
+            .map_err(read_gave_up)?;
+            let bucket = w.routes.template_bucket.replace("{management}", &described.management_account_id);
+            let path = reader.launch_path(&bucket, &me).await.map_err(read_gave_up)?;
+            let mut state = read::state_of(described, walked);
+            state.portfolios = portfolios;
+            state.products = products;
+            state.provisioned_products = provisioned_here;
+            state.launch_path = Some(path);
             // Provisioned products live in the account they were launched in: ask the member
             // accounts vend has pipelines for (through the member role), and only those.
-            let (me, partition) = w.caller().await.map_err(read_gave_up)?;
-            let bucket = w.routes.template_bucket.replace("{management}", &state.organization.management_account_id);
-            state.launch_path = Some(reader.launch_path(&bucket, &me).await.map_err(read_gave_up)?);
             let shared = if w.routes.search_shared { shared_accounts(&state) } else { BTreeSet::new() };
             // Accounts vend has (or will have) pipelines in, as opposed to those only searched.
             let named = |a: &crate::model::Account| {
@@ -397,27 +416,24 @@ impl Cloud for AwsCloud {
                 .filter(|a| a.id != me && a.state == "ACTIVE" && (named(a) || shared.contains(&a.id)))
                 .map(|a| (a.id.clone(), a.name.clone()))
                 .collect();
-            // The member role in each of them, a few accounts at a time (an import searches
-            // hundreds); in account order, so what is reported does not depend on timing.
+            // The member role in each of them, in their turns (an import searches hundreds); in
+            // account order, so what is reported does not depend on timing.
             let assumed: Vec<(String, String, Result<Member, CloudError>)> = {
                 let (sts, conf, role) = (w.sts.clone(), w.conf, w.routes.member_role_name.clone());
-                let (sts, role, partition) = (&sts, &role, &partition);
+                let (sts, role, partition, reader) = (&sts, &role, &partition, &reader);
                 let cached: HashMap<String, Member> =
                     members.iter().filter_map(|(a, _)| w.cached_member(a).map(|m| (a.clone(), m))).collect();
-                stream::iter(members)
-                    .map(|(account, name)| {
-                        let cached = cached.get(&account).cloned();
-                        async move {
-                            let m = match cached {
-                                Some(m) => Ok(m),
-                                None => write::assume_member(sts, conf, partition, role, &account).await,
-                            };
-                            (account, name, m)
-                        }
-                    })
-                    .buffered(READ_CONCURRENCY)
-                    .collect()
-                    .await
+                join_all(members.into_iter().map(|(account, name)| {
+                    let cached = cached.get(&account).cloned();
+                    async move {
+                        let m = match cached {
+                            Some(m) => Ok(m),
+                            None => reader.sent(write::assume_member(sts, conf, partition, role, &account)).await,
+                        };
+                        (account, name, m)
+                    }
+                }))
+                .await
             };
             let mut clients = vec![];
             w.routes.learned().unread.clear();
@@ -442,17 +458,18 @@ impl Cloud for AwsCloud {
                         ..e
                     }
                 })?;
-                clients.push((account, m));
+                // Its reads take their turns with the rest of this read.
+                clients.push((account, m.read.sharing_turns_of(&reader)));
             }
-            let found = each(clients.clone(), |(account, m)| async move {
-                let mut pps = provisioned(&m.read.sc, &m.read.cfn).await.map_err(read_gave_up)?;
+            let found = try_join_all(clients.iter().map(|(account, r)| async move {
+                let mut pps = provisioned(r).await.map_err(read_gave_up)?;
                 for p in &mut pps {
                     if p.account_id.is_empty() {
                         p.account_id = account.clone();
                     }
                 }
-                Ok(pps)
-            })
+                Ok::<_, CloudError>(pps)
+            }))
             .await?;
             for pps in found {
                 state.provisioned_products.extend(pps);
@@ -475,12 +492,12 @@ impl Cloud for AwsCloud {
                     clients
                         .iter()
                         .filter(|(a, _)| launching.contains(a) || with_products.contains(a.as_str()))
-                        .map(|(a, m)| (a.clone(), m.read.clone())),
+                        .cloned(),
                 );
-                let roles = each(readers, |(account, r)| {
-                    let names = &names;
-                    async move { r.launch_roles(&account, names).await.map_err(read_gave_up) }
-                })
+                let names = &names;
+                let roles = try_join_all(readers.iter().map(|(account, r)| async move {
+                    r.launch_roles(account, names).await.map_err(read_gave_up)
+                }))
                 .await?;
                 if let Some(lp) = &mut state.launch_path {
                     lp.roles = roles.into_iter().flatten().collect();

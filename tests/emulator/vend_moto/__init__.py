@@ -1,8 +1,8 @@
 """vend's extension of moto: Service Catalog operations (with the CloudFormation stacks of
 provisioned products), Organizations rules, atomic conditional S3 writes, IAM refusals counted
-under vend's rules, fault switch."""
+under vend's rules, the Support API of an account without a support plan, fault switch."""
 
-from . import cloudformation, iam, organizations, s3, servicecatalog
+from . import cloudformation, iam, organizations, s3, servicecatalog, support
 
 
 def install() -> None:
@@ -11,3 +11,4 @@ def install() -> None:
     organizations.install()
     s3.install()
     iam.install()
+    support.install()

@@ -7,6 +7,8 @@ Control endpoints (same port as the emulator, never counted, never faulted):
   GET  /_vend/stats          request counts per service / operation, and per signing access key id
   POST /_vend/stats/reset    zero the counts
   POST /_vend/release        let every held request (script fault "hold") answer now
+  GET  /_vend/recorded       the counted requests as they arrived, while "record" is on (benchmarks
+                             replay a client's own requests to measure the emulator's ceiling)
 
 Writes in progress: a service may register a write guard (`WRITE_GUARDS`, organizations.py
 does): it names the entities a write touches and claims them in `BUSY` from the request's
@@ -53,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "record_settle_ms": 3000,
     # quotas lowered for tests: rule id of src/adapter/aws_rules.yaml -> limit (rules.limit)
     "limits": {},
+    # keep every counted request (method, URI, headers, body) for GET /_vend/recorded
+    "record": False,
 }
 FAULTS = ("timeout_before", "throttle", "concurrent", "server_error", "lost_response")
 # Faults a `script` entry may name: the probabilistic ones, plus "hold" (the operation runs, then
@@ -66,11 +70,16 @@ CONFIG: dict[str, Any] = copy.deepcopy(DEFAULTS)
 _LOCK = threading.Lock()
 _RNG = random.Random()
 STATS: dict[str, Any] = {}
+# The counted requests while "record" is on, in arrival order (cleared with the stats).
+RECORDED: list[dict] = []
 
 
 def _reset_stats() -> None:
     STATS.clear()
-    STATS.update({"total": 0, "services": {}, "faults": {}, "access_keys": {}, "rules": {}, "held": []})
+    STATS.update(
+        {"total": 0, "services": {}, "faults": {}, "access_keys": {}, "rules": {}, "not_implemented": {}, "in_flight_max": 0, "held": []}
+    )
+    RECORDED.clear()
 
 
 _reset_stats()
@@ -97,6 +106,8 @@ def set_config(new: dict) -> dict:
                 raise ValueError(f"fault_only maps a fault of {FAULTS} to a list of services or operations")
         if "limits" in new:
             _check_limits(new["limits"])
+        if "record" in new and not isinstance(new["record"], bool):
+            raise ValueError("record must be true or false")
         merged = copy.deepcopy(CONFIG)
         merged.update(copy.deepcopy(new))
         merged["script"] = [_check_script_entry(s) for s in merged.get("script") or []]
@@ -209,6 +220,42 @@ def _s3_op(environ: dict, method: str) -> str:
     if method == "GET":
         return "ListObjectsV2" if "list-type=2" in qs else ("GetBucket" + qs.split("=")[0].capitalize() if qs and "list-type" not in qs and "prefix" not in qs else "ListObjects")
     return {"PUT": "CreateBucket", "HEAD": "HeadBucket", "DELETE": "DeleteBucket", "POST": "DeleteObjects" if "delete" in qs else "PostBucket"}.get(method, method)
+
+
+def _record(environ: dict, service: str, op: str, body: bytes) -> None:
+    """Keep the request as it arrived: method, URI, headers (signature included), body."""
+    headers = [[k[5:].replace("_", "-").title(), v] for k, v in environ.items() if k.startswith("HTTP_")]
+    if environ.get("CONTENT_TYPE"):
+        headers.append(["Content-Type", environ["CONTENT_TYPE"]])
+    uri = environ.get("RAW_URI") or environ.get("PATH_INFO", "/") + (
+        "?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else ""
+    )
+    entry = {
+        "service": service,
+        "op": op,
+        "method": environ.get("REQUEST_METHOD", "GET"),
+        "uri": uri,
+        "headers": headers,
+        "body_hex": body.hex(),
+    }
+    with _LOCK:
+        RECORDED.append(entry)
+
+
+_IN_FLIGHT = 0  # counted requests the emulator has not answered yet
+
+
+def _enter_flight() -> None:
+    global _IN_FLIGHT
+    with _LOCK:
+        _IN_FLIGHT += 1
+        STATS["in_flight_max"] = max(STATS.get("in_flight_max", 0), _IN_FLIGHT)
+
+
+def _leave_flight() -> None:
+    global _IN_FLIGHT
+    with _LOCK:
+        _IN_FLIGHT -= 1
 
 
 def _count(service: str, op: str, fault: str | None) -> None:
@@ -427,6 +474,10 @@ class VendMiddleware:
                 return self._reply(start_response, "200 OK", {"reset": True})
             if path == "/_vend/stats" and method == "GET":
                 return self._reply(start_response, "200 OK", stats_snapshot())
+            if path == "/_vend/recorded" and method == "GET":
+                with _LOCK:
+                    recorded = list(RECORDED)
+                return self._reply(start_response, "200 OK", recorded)
             if path == "/_vend/release" and method == "POST":
                 return self._reply(start_response, "200 OK", {"released": release_held()})
             if path == "/_vend/stats/reset" and method == "POST":
@@ -453,7 +504,16 @@ class VendMiddleware:
             return self.app(environ, start_response)
 
         service, op = identify(environ, body)
+        _enter_flight()
+        try:
+            return self._counted(environ, start_response, service, op, body)
+        finally:
+            _leave_flight()
+
+    def _counted(self, environ, start_response, service: str, op: str, body: bytes):
         _count_access_key(environ)
+        if CONFIG.get("record"):
+            _record(environ, service, op, body)
         json_protocol = bool(environ.get("HTTP_X_AMZ_TARGET"))
         s3 = service == "s3"
         fault, hold_ms = _choose_fault(service, op)
@@ -524,6 +584,9 @@ class VendMiddleware:
                 if hasattr(chunks, "close"):
                     chunks.close()
         except NotImplementedError as e:
+            with _LOCK:
+                missing = STATS["not_implemented"]
+                missing[f"{service}.{op}"] = missing.get(f"{service}.{op}", 0) + 1
             # moto lacks the operation: a typed, non-retryable error instead of an HTML 500
             return error(400, "NotImplementedByEmulator", f"vend emulator: {service}.{op} is not implemented ({e})")
         except Exception as e:  # noqa: BLE001
