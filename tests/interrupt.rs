@@ -133,6 +133,26 @@ fn wait_for_exit(child: &mut Child, within: Duration) -> Option<i32> {
     }
 }
 
+/// A slow apply sent one SIGINT once at least three account creations have started, read up to
+/// the Ctrl-C note on standard error; the lines read so far and the rest still to come.
+struct Interrupted {
+    child: Child,
+    out: Receiver<String>,
+    err: Receiver<String>,
+    stdout: Vec<String>,
+    stderr: Vec<String>,
+}
+
+fn interrupted_apply(ws: &Path, cfg: &Path) -> Interrupted {
+    let (child, out, err) = slow_apply(ws, cfg);
+    let mut stdout = vec![];
+    read_until(&out, &mut stdout, |seen| account_creations_started(seen) >= 3);
+    sigint(&child);
+    let mut stderr = vec![];
+    read_until(&err, &mut stderr, |seen| seen.iter().any(|l| l.starts_with("Ctrl-C: stopping")));
+    Interrupted { child, out, err, stdout, stderr }
+}
+
 fn verify(ws: &Path, cfg: &Path) {
     let out = vend_in(ws, cfg, &["audit", "verify"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
@@ -142,12 +162,7 @@ fn verify(ws: &Path, cfg: &Path) {
 fn one_ctrl_c_lets_the_steps_in_flight_finish_and_reports_the_rest() {
     let (_dir, ws, cfg) = applied_demo_with_new_accounts();
     let before = vend::adapter::audit::read(&ws.join(".vend/audit.jsonl")).unwrap().len();
-    let (mut child, out, err) = slow_apply(&ws, &cfg);
-    let mut stdout = vec![];
-    read_until(&out, &mut stdout, |seen| account_creations_started(seen) >= 3);
-    sigint(&child);
-    let mut stderr = vec![];
-    read_until(&err, &mut stderr, |seen| seen.iter().any(|l| l.starts_with("Ctrl-C: stopping")));
+    let Interrupted { mut child, out, err, mut stdout, mut stderr } = interrupted_apply(&ws, &cfg);
     let code = wait_for_exit(&mut child, Duration::from_secs(120));
     stdout.extend(out.iter());
     stderr.extend(err.iter());
@@ -203,12 +218,7 @@ fn one_ctrl_c_lets_the_steps_in_flight_finish_and_reports_the_rest() {
 #[test]
 fn a_second_ctrl_c_exits_130_at_once_and_the_next_apply_finishes_the_work() {
     let (_dir, ws, cfg) = applied_demo_with_new_accounts();
-    let (mut child, out, err) = slow_apply(&ws, &cfg);
-    let mut stdout = vec![];
-    read_until(&out, &mut stdout, |seen| account_creations_started(seen) >= 3);
-    sigint(&child);
-    let mut stderr = vec![];
-    read_until(&err, &mut stderr, |seen| seen.iter().any(|l| l.starts_with("Ctrl-C: stopping")));
+    let Interrupted { mut child, out, mut stdout, .. } = interrupted_apply(&ws, &cfg);
     let second = Instant::now();
     sigint(&child);
     let code = wait_for_exit(&mut child, Duration::from_secs(30));
