@@ -181,7 +181,7 @@ pub fn applyable(plan: &Plan) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Moved {
     pub address: Address,
-    /// What differs, field by field (`before.parent_id: "ou-a" -> "ou-b"`); empty when the plan
+    /// What differs, field by field (`before.parent_id: "ou-1" -> "ou-2"`); empty when the plan
     /// made now has no change at this address any more.
     pub fields: Vec<String>,
 }
@@ -279,7 +279,7 @@ mod tests {
     fn account(parent_id: &str, parent: &str) -> Payload {
         Payload::Account(AccountState {
             id: "123456789012".into(),
-            name: "payments-prod".into(),
+            name: "payments1".into(),
             email: "p@example.com".into(),
             state: "ACTIVE".into(),
             parent_id: Some(parent_id.into()),
@@ -290,7 +290,7 @@ mod tests {
 
     fn attachment(target_id: &str, policy_id: &str) -> Payload {
         Payload::Attachment(AttachmentState {
-            policy: "region-guard".into(),
+            policy: "policy1".into(),
             target: "ou:Workloads".into(),
             target_id: Some(target_id.into()),
             policy_id: Some(policy_id.into()),
@@ -300,7 +300,7 @@ mod tests {
     fn member(portfolio_id: &str) -> Payload {
         Payload::PortfolioProduct(PortfolioProductState {
             portfolio: "platform".into(),
-            product: "service-pipeline".into(),
+            product: "product1".into(),
             portfolio_id: Some(portfolio_id.into()),
             product_id: Some("prod-1".into()),
         })
@@ -314,8 +314,8 @@ mod tests {
                 change("ou:A", Action::Create, None, &[]),
                 change("ou:B", Action::Create, None, &[]),
                 change("policy:p", Action::Create, None, &[]),
-                change("account:x", Action::Move, Some(account("ou-a", "A")), &["ou:A"]),
-                change("account:y", Action::Move, Some(account("ou-b", "B")), &["ou:B"]),
+                change("account:x", Action::Move, Some(account("ou-1a", "A")), &["ou:A"]),
+                change("account:y", Action::Move, Some(account("ou-1b", "B")), &["ou:B"]),
                 change("provisioned_pipeline:x/p", Action::Create, None, &["account:x"]),
             ],
             vec![],
@@ -399,20 +399,20 @@ mod tests {
 
     #[test]
     fn an_account_move_moved_when_its_destination_ou_or_its_source_changed() {
-        let saved = one(change("account:x", Action::Move, Some(account("ou-a", "A")), &[]));
+        let saved = one(change("account:x", Action::Move, Some(account("ou-1a", "A")), &[]));
         assert_eq!(moved(&saved, &saved.clone()), []);
-        let fresh = one(change("account:x", Action::Move, Some(account("ou-new", "A")), &[]));
+        let fresh = one(change("account:x", Action::Move, Some(account("ou-2new", "A")), &[]));
         let m = moved(&saved, &fresh);
         assert_eq!(m.len(), 1);
         assert_eq!(
             m[0].to_string(),
-            r#"account:x changed since it was planned (after.parent_id: "ou-a" -> "ou-new")"#
+            r#"account:x changed since it was planned (after.parent_id: "ou-1a" -> "ou-2new")"#
         );
         // Moved there meanwhile: the plan made now has nothing to do for it.
         let m = moved(&saved, &one(change("policy:p", Action::Create, None, &[])));
         assert_eq!(m[0].to_string(), "account:x changed since it was planned (it is not planned any more)");
         // Its destination now created by the plan: another dependency.
-        let fresh = one(change("account:x", Action::Move, Some(account("ou-a", "A")), &["ou:A"]));
+        let fresh = one(change("account:x", Action::Move, Some(account("ou-1a", "A")), &["ou:A"]));
         assert_eq!(moved(&saved, &fresh)[0].fields, ["depends_on: [] -> [ou:A]"]);
     }
 
@@ -469,7 +469,7 @@ mod tests {
         let saved = with_excluded(plan(), &[a("ou:B")].into());
         let mut changes = plan().changes;
         // account:y (excluded with ou:B) moves elsewhere; something new is planned too.
-        changes[4] = change("account:y", Action::Move, Some(account("ou-zzz", "B")), &["ou:B"]);
+        changes[4] = change("account:y", Action::Move, Some(account("ou-9zzz", "B")), &["ou:B"]);
         changes.push(change("policy:q", Action::Create, None, &[]));
         let fresh = Plan::new(Basis::default(), changes, vec![]);
         assert_eq!(moved(&saved, &fresh), []);
