@@ -475,4 +475,26 @@ mod tests {
         assert_eq!(moved(&saved, &fresh), []);
         assert_eq!(moved(&plan(), &fresh).len(), 1, "without the exclusion account:y counts");
     }
+
+    #[test]
+    fn a_saved_plan_is_applyable_despite_excluded_errors_and_older_files_still_read() {
+        let mut p = plan();
+        p.diagnostics.push(Diagnostic::error("apply-would-fail", "x fails").on("account:x"));
+        let sealed = with_excluded(p, &[a("ou:A")].into()).reseal();
+        assert!(sealed.applyable);
+        assert_eq!(sealed.integrity_problem(), None);
+        // Saved before errors on excluded changes stopped counting: `false` still reads.
+        let mut older = sealed.clone();
+        older.applyable = false;
+        older.digest = Some(older.compute_digest());
+        assert_eq!(older.integrity_problem(), None);
+        // Never `true` while an included change has an error.
+        let mut bad = plan();
+        bad.diagnostics.push(Diagnostic::error("apply-would-fail", "y fails").on("account:y"));
+        let mut bad = with_excluded(bad, &[a("ou:A")].into()).reseal();
+        assert!(!bad.applyable);
+        bad.applyable = true;
+        bad.digest = Some(bad.compute_digest());
+        assert!(bad.integrity_problem().is_some_and(|w| w.contains("applyable is true")));
+    }
 }
