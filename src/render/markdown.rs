@@ -6,9 +6,9 @@
 //! the summary and first in their section; excluded changes are marked; the approvals close it.
 //! User data (addresses, names, messages, documents) is escaped so that a crafted name cannot
 //! break the comment. The comment is cut to a character budget (GitHub's limit by default):
-//! diffs go first, then the lines of non-destructive changes, then the warnings; the heading,
-//! the summary, every error and every destructive change stay, with a note saying what was left
-//! out. Pure and deterministic: the same plan and options give the same text.
+//! diffs go first, then the lines of non-destructive changes (creations before the other
+//! actions), then the warnings; the heading, the summary, every error and every destructive
+//! change stay, with a note saying what was left out. Pure and deterministic: the same plan and options give the same text.
 
 use super::text::{FieldDiff, doc_diffs, field_diffs, symbol};
 use crate::model::{Diagnostic, Severity};
@@ -65,13 +65,14 @@ pub fn plan_markdown(plan: &Plan, options: &MarkdownOptions) -> String {
     if fits(full) {
         return view.render(full);
     }
-    // Diffs first (and the effective-policy and unchanged lists), keeping as many as fit.
+    // Diffs first (and the effective-policy and unchanged lists), keeping as many as fit:
+    // those of destructive changes longest, creations' first to go.
     let cut = Cut { diffs: 0, extras: false, ..full };
     if fits(cut) {
         let diffs = largest(view.order.len(), |k| fits(Cut { diffs: k, ..cut }));
         return view.render(Cut { diffs, ..cut });
     }
-    // Then the non-destructive changes, from the last one shown.
+    // Then the non-destructive changes' lines: creations first, then the other actions.
     if fits(Cut { lines: 0, ..cut }) {
         let lines = largest(view.plain_count, |k| fits(Cut { lines: k, ..cut }));
         return view.render(Cut { lines, ..cut });
@@ -97,9 +98,9 @@ fn largest(max: usize, fits: impl Fn(usize) -> bool) -> usize {
 /// How much is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Cut {
-    /// Changes (in display order) whose diffs are shown.
+    /// Changes whose diffs are shown (the first in [`View::rank`] order).
     diffs: usize,
-    /// Non-destructive changes (in display order) whose lines are shown.
+    /// Non-destructive changes whose lines are shown (the first in that order).
     lines: usize,
     warnings: bool,
     /// The effective-policy preview and the unchanged list.
@@ -127,6 +128,10 @@ struct View<'a> {
     order: Vec<usize>,
     /// Non-destructive changes.
     plain_count: usize,
+    /// Each change's place in what a cut keeps longest: destructive changes, then the other
+    /// changes that are not creations (fewer, and each one a decision), then creations; each
+    /// group in display order.
+    rank: Vec<usize>,
     excluded: BTreeSet<crate::plan::Address>,
 }
 
@@ -148,7 +153,17 @@ impl<'a> View<'a> {
         let rank = |k: Kind| Kind::ALL.iter().position(|x| *x == k).unwrap_or(usize::MAX);
         order.sort_by_key(|&i| (rank(items[i].change.kind), !items[i].destructive, i));
         let plain_count = items.iter().filter(|i| !i.destructive).count();
-        View { plan, options, items, order, plain_count, excluded }
+        let mut by_rank = order.clone();
+        by_rank.sort_by_key(|&i| match (items[i].destructive, items[i].change.action) {
+            (true, _) => 0,
+            (false, Action::Create) => 2,
+            (false, _) => 1,
+        });
+        let mut rank = vec![0; items.len()];
+        for (r, &i) in by_rank.iter().enumerate() {
+            rank[i] = r;
+        }
+        View { plan, options, items, order, plain_count, rank, excluded }
     }
 
     fn render(&self, cut: Cut) -> String {
@@ -179,7 +194,7 @@ impl<'a> View<'a> {
         } else if p.changes.is_empty() {
             writeln!(s, "No changes: the organization ({source}) matches the workspace.\n")
         } else {
-            writeln!(s, "{} changes, planned against {source}.\n", thousands(p.changes.len()))
+            writeln!(s, "{}, planned against {source}.\n", count(p.changes.len(), "change"))
         };
     }
 
@@ -201,13 +216,13 @@ impl<'a> View<'a> {
             let _ = writeln!(
                 s,
                 "**{} excluded** by the reviewer or depending on an excluded change: not applied.\n",
-                thousands(self.excluded.len())
+                count(self.excluded.len(), "change")
             );
         }
         let destructive: Vec<&Item> =
             self.order.iter().map(|&i| &self.items[i]).filter(|i| i.destructive).collect();
         if !destructive.is_empty() {
-            let _ = writeln!(s, "**⚠ {} destructive:**\n", thousands(destructive.len()));
+            let _ = writeln!(s, "**⚠ {}:**\n", count(destructive.len(), "destructive change"));
             for item in destructive {
                 let c = item.change;
                 let mut line =
@@ -231,14 +246,13 @@ impl<'a> View<'a> {
             );
         } else {
             let shown = self.shown(cut);
-            let no_diff = self
-                .order
-                .iter()
-                .enumerate()
-                .filter(|(pos, i)| shown.contains(i) && *pos >= cut.diffs && !self.items[**i].diff.is_empty())
+            let no_diff = (0..self.items.len())
+                .filter(|&i| {
+                    shown.contains(&i) && self.rank[i] >= cut.diffs && !self.items[i].diff.is_empty()
+                })
                 .count();
             if no_diff > 0 {
-                parts.push(format!("the diffs of {} changes", thousands(no_diff)));
+                parts.push(format!("the diffs of {}", count(no_diff, "change")));
             }
             let hidden: Vec<&Change> = self
                 .items
@@ -248,7 +262,7 @@ impl<'a> View<'a> {
                 .map(|(_, i)| i.change)
                 .collect();
             if !hidden.is_empty() {
-                parts.push(format!("{} changes ({})", thousands(hidden.len()), action_counts(&hidden)));
+                parts.push(format!("{} ({})", count(hidden.len(), "change"), action_counts(&hidden)));
             }
             if !cut.extras && self.plan.effective_policies.as_ref().is_some_and(|e| !e.is_empty()) {
                 parts.push("the effective-SCP preview".into());
@@ -259,7 +273,7 @@ impl<'a> View<'a> {
         }
         let warnings = self.plan.diagnostics.iter().filter(|d| !d.is_error()).count();
         if !cut.warnings && warnings > 0 {
-            parts.push(format!("{} warnings", thousands(warnings)));
+            parts.push(count(warnings, "warning"));
         }
         if parts.is_empty() {
             return;
@@ -277,21 +291,11 @@ impl<'a> View<'a> {
         );
     }
 
-    /// The indexes of the changes whose lines are shown at `cut`.
+    /// The indexes of the changes whose lines are shown at `cut`: every destructive change
+    /// (they rank first) and the first `cut.lines` others.
     fn shown(&self, cut: Cut) -> BTreeSet<usize> {
-        let mut plain = 0;
-        let mut out = BTreeSet::new();
-        for &i in &self.order {
-            if self.items[i].destructive {
-                out.insert(i);
-            } else {
-                if plain < cut.lines {
-                    out.insert(i);
-                }
-                plain += 1;
-            }
-        }
-        out
+        let destructive = self.items.len() - self.plain_count;
+        (0..self.items.len()).filter(|&i| self.rank[i] < destructive + cut.lines).collect()
     }
 
     fn diagnostics(&self, cut: Cut, s: &mut String) {
@@ -319,7 +323,6 @@ impl<'a> View<'a> {
         }
         let shown = self.shown(cut);
         s.push_str("### Changes\n\n");
-        let mut pos = 0;
         for kind in Kind::ALL {
             let group: Vec<usize> =
                 self.order.iter().copied().filter(|&i| self.items[i].change.kind == kind).collect();
@@ -341,13 +344,12 @@ impl<'a> View<'a> {
                 let item = &self.items[i];
                 if shown.contains(&i) {
                     s.push_str(&item.line);
-                    if pos < cut.diffs {
+                    if self.rank[i] < cut.diffs {
                         s.push_str(&item.diff);
                     }
                 } else {
                     hidden.push(item.change);
                 }
-                pos += 1;
             }
             if !hidden.is_empty() {
                 let _ = writeln!(
@@ -366,8 +368,8 @@ impl<'a> View<'a> {
         if let Some(list) = self.plan.effective_policies.as_ref().filter(|l| !l.is_empty()) {
             let _ = writeln!(
                 s,
-                "<details><summary>Effective SCPs, before -&gt; after ({} accounts)</summary>\n",
-                thousands(list.len())
+                "<details><summary>Effective SCPs, before -&gt; after ({})</summary>\n",
+                count(list.len(), "account")
             );
             let lines: Vec<String> = super::effective_lines(list).iter().map(|l| l.text()).collect();
             fenced("text", &lines, "", s);
@@ -513,6 +515,11 @@ fn action_counts(changes: &[&Change]) -> String {
 
 fn key_prefix(key: &str) -> String {
     format!("{}…", key.get(..12).unwrap_or(key))
+}
+
+/// `1 change`, `1,812 changes`.
+fn count(n: usize, word: &str) -> String {
+    format!("{} {word}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
 /// `1812` -> `1,812`.
@@ -734,6 +741,7 @@ mod tests {
         );
         let md = plan_markdown(&p, &MarkdownOptions { budget: 2_500, ..MarkdownOptions::new("vend plan") });
         assert!(!md.contains("### Warnings") && md.contains("50 warnings"), "{md}");
+        assert_eq!((count(1, "change"), count(1812, "change")), ("1 change".into(), "1,812 changes".into()));
         // Below what errors and destructive changes need: compact lines, said so, still all there.
         let md = plan_markdown(&p, &MarkdownOptions { budget: 300, ..MarkdownOptions::new("vend plan") });
         assert!(md.contains("alone do not fit"), "{md}");
@@ -754,7 +762,7 @@ mod tests {
             unchecked.contains("- ⚠ ~~`!` **close** `account:gone`~~ *(excluded: not applied)*"),
             "{unchecked}"
         );
-        assert!(unchecked.contains("**1 excluded**"));
+        assert!(unchecked.contains("**1 change excluded**"));
         assert!(unchecked.contains("- `bob` (key `abababababab…`), `2026-12-06T10:00:00Z`"), "{unchecked}");
         assert!(unchecked.contains("*Not checked:"), "{unchecked}");
         let rules = ApprovalRules { pinned: vec![], required: 1 };
