@@ -46,6 +46,36 @@ pub fn seeded_note(seeded: &fs::Seeded) -> Option<String> {
 
 /// Plan `loaded` against `state` (an invalid workspace plans nothing), stamped `created_at`.
 pub fn make_plan(loaded: &workspace::Loaded, state: &State, created_at: String) -> plan::Plan {
+    promise(loaded, state, planned(loaded, state, created_at))
+}
+
+/// [`make_plan`] with `--target` / `--exclude` (`plan::scope::select`): the plan keeps every
+/// change and lists the ones left out in `excluded`; errors on those do not count, and the
+/// promise check runs on the others. An address that is no change of the plan is an error
+/// (unless the plan has none because of errors: then the plan, which says why).
+pub fn make_selected_plan(
+    loaded: &workspace::Loaded,
+    state: &State,
+    created_at: String,
+    selection: &plan::scope::Selection,
+) -> Result<plan::Plan, plan::scope::Unmatched> {
+    let mut p = planned(loaded, state, created_at);
+    if !selection.is_empty() && (p.has_changes() || p.applyable) {
+        let excluded = plan::scope::select(&p, selection)?;
+        p = plan::scope::with_excluded(p, &excluded);
+        if p.excluded.is_some() {
+            // The effective-SCP preview of what is applied.
+            let kept: Vec<plan::Change> = plan::scope::included(&p).into_iter().cloned().collect();
+            let list = plan::effective::preview(&loaded.desired, state, &kept);
+            p.effective_policies = (!list.is_empty()).then_some(list);
+        }
+        p.applyable = p.derived_applyable();
+    }
+    Ok(promise(loaded, state, p))
+}
+
+/// The plan of `loaded` against `state`, before the promise check.
+fn planned(loaded: &workspace::Loaded, state: &State, created_at: String) -> plan::Plan {
     let mut p = if loaded.diagnostics.iter().any(Diagnostic::is_error) {
         // With an invalid workspace vend cannot know the intent: plan nothing, show why.
         let empty = plan::build(
@@ -62,9 +92,13 @@ pub fn make_plan(loaded: &workspace::Loaded, state: &State, created_at: String) 
             d.rule = crate::adapter::aws_rules::for_diagnostic(&d.code).map(|r| r.id.clone());
         }
     }
+    p
+}
+
+/// A plan is a promise: it is called applyable only once it has run, change by change (those
+/// it does not exclude), on a scratch copy of the state with the AWS rules apply will meet.
+fn promise(loaded: &workspace::Loaded, state: &State, mut p: plan::Plan) -> plan::Plan {
     if p.applyable {
-        // A plan is a promise: it is called applyable only once it has run, change by change,
-        // on a scratch copy of the state with the AWS rules apply will meet.
         let found = crate::check::check(&p, state, &local_settings(loaded));
         if !found.is_empty() {
             p.diagnostics.extend(found);
@@ -72,6 +106,63 @@ pub fn make_plan(loaded: &workspace::Loaded, state: &State, created_at: String) 
         }
     }
     p
+}
+
+/// Why the saved (or reviewed) plan `saved` may not be applied to `state` now, if so (issue 17,
+/// scoped staleness). The workspace must be the one it was planned from (`vend.yaml`'s
+/// `operators:` aside; the fingerprint of older versions is accepted). The same state: nothing
+/// more to check. Another state: `loaded` is planned against it again, and every change the
+/// plan applies must be planned exactly as saved (`plan::scope::moved`) — else the refusal
+/// names what moved; then the saved plan must still pass the promise check against the state
+/// as it is now — else the refusal names the changes and rules.
+pub fn stale_saved_plan(
+    saved: &plan::Plan,
+    files: &workspace::Files,
+    loaded: &workspace::Loaded,
+    state: &State,
+) -> Option<String> {
+    let stale = |why: String| format!("saved plan {} is stale: {why}; run `vend plan` again", saved.plan_id);
+    if saved.basis.workspace != files.fingerprint() && saved.basis.workspace != files.legacy_fingerprint() {
+        return Some(stale("the workspace (catalog/ or blueprints/) changed since it was planned".into()));
+    }
+    if saved.basis.state == state.fingerprint() {
+        return None;
+    }
+    let fresh = plan::build(&loaded.desired, state);
+    let mut found = plan::scope::moved(saved, &fresh);
+    if !found.is_empty() && !loaded.desired.settings.upgrade {
+        // A plan saved with `vend plan --upgrade` is compared with the proposals it made.
+        let upgraded = workspace::load_with(files, true);
+        if plan::scope::moved(saved, &plan::build(&upgraded.desired, state)).is_empty() {
+            found.clear();
+        }
+    }
+    // The promise, against the state as it is now (also said when something moved: why).
+    let failing: Vec<String> =
+        crate::check::check(saved, state, &local_settings(loaded)).into_iter().map(|d| d.message).collect();
+    if found.is_empty() {
+        return (!failing.is_empty()).then(|| {
+            format!(
+                "saved plan {} no longer holds its promise against the organization as it is now: {}; run `vend plan` again",
+                saved.plan_id,
+                failing.join("; ")
+            )
+        });
+    }
+    let mut why: Vec<String> = found.iter().map(ToString::to_string).collect();
+    let errors: Vec<String> = fresh
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("error[{}]: {}", d.code, d.message))
+        .collect();
+    if !errors.is_empty() {
+        why.push(format!("planned now: {}", errors.join("; ")));
+    }
+    if !failing.is_empty() {
+        why.push(format!("against the organization as it is now: {}", failing.join("; ")));
+    }
+    Some(stale(why.join("; ")))
 }
 
 /// The AWS backend as the configuration describes it (`Config::aws`: where and as whom every AWS

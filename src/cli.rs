@@ -348,6 +348,20 @@ pub struct ApplyArgs {
     /// steps stay in flight for N poll intervals (progress and Ctrl-C tests).
     #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub local_polls: Option<u32>,
+    /// Without FILE: apply only this change and what it depends on. Repeatable (save a targeted
+    /// plan with `vend plan --target … --out FILE`).
+    #[arg(long, value_name = "ADDRESS", value_parser = crate::plan::Address::parse, conflicts_with = "file")]
+    pub target: Vec<crate::plan::Address>,
+    /// Without FILE: leave this change out, with what depends on it. Repeatable.
+    #[arg(long, value_name = "ADDRESS", value_parser = crate::plan::Address::parse, conflicts_with = "file")]
+    pub exclude: Vec<crate::plan::Address>,
+}
+
+impl ApplyArgs {
+    /// The changes `--target` / `--exclude` select.
+    pub fn selection(&self) -> crate::plan::scope::Selection {
+        crate::plan::scope::Selection { targets: self.target.clone(), excludes: self.exclude.clone() }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -407,6 +421,13 @@ pub struct PlanArgs {
     /// published one (as `upgrade: propose` in catalog/vend.yaml does).
     #[arg(long)]
     pub upgrade: bool,
+    /// Plan only this change and what it depends on (the rest is listed in the plan's
+    /// `excluded`). Repeatable.
+    #[arg(long, value_name = "ADDRESS", value_parser = crate::plan::Address::parse)]
+    pub target: Vec<crate::plan::Address>,
+    /// Leave this change out, with everything that depends on it. Repeatable.
+    #[arg(long, value_name = "ADDRESS", value_parser = crate::plan::Address::parse)]
+    pub exclude: Vec<crate::plan::Address>,
 }
 
 impl PlanArgs {
@@ -418,6 +439,10 @@ impl PlanArgs {
             detailed_exitcode: self.detailed_exitcode,
             show_unchanged: self.show_unchanged,
             upgrade: self.upgrade,
+            selection: crate::plan::scope::Selection {
+                targets: self.target.clone(),
+                excludes: self.exclude.clone(),
+            },
         }
     }
 }

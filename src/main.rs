@@ -79,12 +79,13 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
         Command::Plan(args) => flow::plan::plan(&config, &args.options(), console),
         Command::Show(args) => flow::plan::show(&config, &args.file, args.format(), console),
         Command::Apply(args) => {
+            let selection = args.selection();
             let consent = if args.auto_approve {
                 Consent::Auto { allow_close: args.allow_close }
             } else {
                 Consent::Ask { terminal: config.env.stdin_tty }
             };
-            flow::apply::cli(&config, args.file, &consent, console)
+            flow::apply::cli(&config, args.file, selection, &consent, console)
         }
         Command::ForceUnlock(args) => flow::audit::force_unlock(&config, &args.id, args.force, console),
         Command::Audit(AuditCommand::Verify) => flow::audit::verify(&config, console),

@@ -63,20 +63,26 @@ fn a_stale_state_is_refused() {
     let ws = demo();
     let cfg = tempfile::tempdir().unwrap();
     assert_eq!(vend_in(ws.path(), cfg.path(), &["plan", "--out", "p.json"]).status.code(), Some(0));
-    // Someone changes the organization after the plan was made.
+    // Someone changes the organization after the plan was made: an account the plan retags
+    // (cost-center 4711 -> 4712) is retagged outside vend. (A change to something the plan does
+    // not touch leaves it applyable: tests/scoped_stale.rs.)
     let state_path = ws.path().join(".vend/state.json");
-    let state =
-        fs::read_to_string(&state_path).unwrap().replacen("\"team: finance\"", "\"team: billing\"", 1);
-    let state = state.replacen("\"finance\"", "\"billing\"", 1);
+    let state = fs::read_to_string(&state_path).unwrap();
     // Edited by hand, the file would be refused for its digest; without one it is a hand-written
     // snapshot, accepted after the structural checks.
     let mut state: serde_json::Value = serde_json::from_str(&state).unwrap();
     state.as_object_mut().unwrap().remove("digest");
+    let accounts = state["accounts"].as_array_mut().unwrap();
+    let prod = accounts.iter_mut().find(|a| a["name"] == "payments-prod").unwrap();
+    prod["tags"]["cost-center"] = serde_json::json!("4710");
     fs::write(&state_path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
     let out = vend_in(ws.path(), cfg.path(), &["apply", "p.json", "--auto-approve"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("is stale") && err.contains("state changed"), "{err}");
+    assert!(
+        err.contains("is stale") && err.contains("account:payments-prod changed since it was planned"),
+        "{err}"
+    );
     assert!(!ws.path().join(".vend/audit.jsonl").exists(), "nothing was applied or logged");
 }
 

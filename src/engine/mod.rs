@@ -115,20 +115,6 @@ impl Report {
     }
 }
 
-/// Why a saved plan may not be applied any more (DESIGN §4: basis).
-pub fn stale_reason(plan: &Plan, workspace_fingerprint: &str, state_fingerprint: &str) -> Option<String> {
-    let mut why = vec![];
-    if plan.basis.state != state_fingerprint {
-        why.push("the organization's state changed since it was planned");
-    }
-    if plan.basis.workspace != workspace_fingerprint {
-        why.push("the workspace (catalog/ or blueprints/) changed since it was planned");
-    }
-    (!why.is_empty()).then(|| {
-        format!("saved plan {} is stale: {}; run `vend plan` again", plan.plan_id, why.join(" and "))
-    })
-}
-
 /// Apply `changes` (a plan's changes, possibly a subset) in order.
 ///
 /// Returns `Err` only when the audit log cannot be written: nothing is sent to AWS without its
@@ -146,30 +132,10 @@ pub fn apply(
 }
 
 /// The addresses a plan's `excluded` list leaves out, with everything that depends on them
-/// (directly or not): a change whose dependency is not applied cannot be applied either.
+/// (directly or not): a change whose dependency is not applied cannot be applied either
+/// (`plan::scope::excluded_closure`, shared with the TUI and `--exclude`).
 pub fn excluded_closure(plan: &Plan) -> BTreeSet<Address> {
-    let mut excluded: BTreeSet<Address> = plan
-        .excluded
-        .as_ref()
-        .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str().and_then(|s| Address::parse(s).ok())).collect())
-        .unwrap_or_default();
-    if excluded.is_empty() {
-        return excluded;
-    }
-    // Dependencies point to earlier changes, so one pass in plan order is enough; loop anyway in
-    // case a hand-edited plan breaks that order.
-    loop {
-        let before = excluded.len();
-        for c in &plan.changes {
-            if !excluded.contains(&c.address) && c.depends_on.iter().any(|d| excluded.contains(d)) {
-                excluded.insert(c.address.clone());
-            }
-        }
-        if excluded.len() == before {
-            return excluded;
-        }
-    }
+    crate::plan::scope::excluded_closure(plan)
 }
 
 /// Where a step is.

@@ -1,6 +1,7 @@
 //! The one apply flow, used by `vend apply` and the TUI: take the lock the configuration names
 //! (local flock or S3 lease, with `Config::apply`'s lease and timeout), read the workspace and
-//! the state, guard a saved or reviewed plan against a moved basis, run the governance guard
+//! the state, guard a saved or reviewed plan against what it touches having moved
+//! (`app::stale_saved_plan`), plan with `--target`/`--exclude` when given, run the governance guard
 //! (approvals, close quota), the confirmation policy (`confirm::required`), open the signed audit
 //! log (fenced by the shared lock), run the engine and report. The frontends differ only in how
 //! they confirm and show progress (`Frontend`); refusals and their texts come from here and
@@ -14,6 +15,7 @@ use crate::adapter::{aws_rules, fs};
 use crate::config::Config;
 use crate::engine::{self, EngineEvent, Report, StepStatus};
 use crate::model::{BLUEPRINT_TAG, State};
+use crate::plan::scope::Selection;
 use crate::plan::{Kind, Payload, Plan};
 use crate::render::progress::{self, Progress};
 use crate::{app, governance, render, workspace};
@@ -28,8 +30,9 @@ use std::time::Instant;
 pub enum Source {
     /// A plan saved with `vend plan --out FILE` (its approvals count).
     File(PathBuf),
-    /// Plan now, show it, then confirm (`vend apply` without FILE).
-    Fresh,
+    /// Plan now (only the changes `--target`/`--exclude` select, when given), show it, then
+    /// confirm (`vend apply` without FILE).
+    Fresh(Selection),
     /// A plan reviewed (and confirmed) in the TUI.
     Reviewed(Box<Plan>),
 }
@@ -91,10 +94,14 @@ pub fn run(
     stop: &AtomicBool,
 ) -> anyhow::Result<Outcome> {
     // A saved plan that does not parse or was edited is refused before any lock or AWS call.
+    let selection = match &source {
+        Source::Fresh(selection) => selection.clone(),
+        _ => Selection::default(),
+    };
     let (given, saved) = match source {
         Source::File(path) => (Some(fs::read_plan(&path)?), true),
         Source::Reviewed(plan) => (Some(*plan), false),
-        Source::Fresh => (None, false),
+        Source::Fresh(_) => (None, false),
     };
     // The workspace's OS file lock, or with --backend the shared S3 lease (renewed while held).
     let (wait, lease) = lock_settings(config);
@@ -118,13 +125,15 @@ pub fn run(
     })?;
     let plan = match given {
         Some(p) => {
-            if let Some(why) = engine::stale_reason(&p, &files.fingerprint(), &state.fingerprint()) {
+            // Refused only when something it reads or writes moved (or its promise broke).
+            if let Some(why) = app::stale_saved_plan(&p, &files, &loaded, &state) {
                 return Ok(Outcome::Refused(Refusal::Stale(why)));
             }
             p
         }
         None => {
-            let p = app::make_plan(&loaded, &state, app::now());
+            let p = app::make_selected_plan(&loaded, &state, app::now(), &selection)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             ui.planned(&p);
             p
         }
@@ -242,10 +251,11 @@ fn record_account_versions(
 pub fn cli(
     config: &Config,
     file: Option<PathBuf>,
+    selection: Selection,
     consent: &Consent,
     console: &mut dyn Console,
 ) -> anyhow::Result<u8> {
-    let source = file.map_or(Source::Fresh, Source::File);
+    let source = file.map_or(Source::Fresh(selection), Source::File);
     let stop = Arc::new(AtomicBool::new(false));
     let mut terminal = Terminal::new(&mut *console, config.env.live_progress(), Arc::clone(&stop));
     let outcome = run(config, source, consent, &mut terminal, &stop)?;

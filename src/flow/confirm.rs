@@ -29,7 +29,8 @@ pub enum Consent {
 /// Why an apply was refused before anything was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    /// A saved (or reviewed) plan whose basis moved: the reason `engine::stale_reason` gives.
+    /// A saved (or reviewed) plan that no longer holds: the reason `app::stale_saved_plan` gives
+    /// (workspace changed, what it touches moved, or its promise broke).
     Stale(String),
     /// The plan has errors.
     NotApplyable,

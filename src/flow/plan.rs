@@ -35,6 +35,8 @@ pub struct PlanOptions {
     pub show_unchanged: bool,
     /// Propose upgrades of deprecated blueprint versions.
     pub upgrade: bool,
+    /// `--target` / `--exclude`: the changes left out are listed in the plan's `excluded`.
+    pub selection: plan::scope::Selection,
 }
 
 /// `vend validate`: the workspace alone.
@@ -70,7 +72,8 @@ pub fn plan(config: &Config, args: &PlanOptions, console: &mut dyn Console) -> a
     if let Some(note) = note {
         console.note(&note);
     }
-    let mut p = app::make_plan(&loaded, &state, now());
+    let mut p = app::make_selected_plan(&loaded, &state, now(), &args.selection)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if args.show_unchanged {
         p.unchanged = Some(plan::unchanged(&loaded.desired, &p));
     }

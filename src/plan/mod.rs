@@ -13,6 +13,7 @@ pub mod lifecycle;
 mod model;
 mod order;
 pub mod payload;
+pub mod scope;
 
 pub use account_keys::AccountKeys;
 pub use build::{build, desired_addresses, unchanged};

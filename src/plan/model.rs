@@ -283,9 +283,10 @@ impl Plan {
         sha256_prefixed(canonical_json(&doc).as_bytes())
     }
 
-    /// Is `applyable` what the diagnostics say?
+    /// Is `applyable` what the diagnostics say? Errors on changes the plan excludes
+    /// (`excluded`, with what depends on them) do not count (`plan::scope::applyable`).
     pub fn derived_applyable(&self) -> bool {
-        !self.diagnostics.iter().any(Diagnostic::is_error)
+        super::scope::applyable(self)
     }
 
     /// Why this saved plan is not as vend wrote it, if so: an unsupported format, a `plan_id`
@@ -316,7 +317,10 @@ impl Plan {
         if self.summary != Summary::of(&self.changes) {
             return Some(format!("{edited}: its summary does not count its changes"));
         }
-        if self.applyable != self.derived_applyable() {
+        // A plan saved before excluded changes' errors stopped counting (the TUI's) may say
+        // false where its diagnostics now allow true; never true where they say false.
+        let unscoped = !self.diagnostics.iter().any(Diagnostic::is_error);
+        if self.applyable != self.derived_applyable() && self.applyable != unscoped {
             return Some(format!(
                 "{edited}: applyable is {} but its diagnostics say {}",
                 self.applyable,

@@ -4,7 +4,7 @@
 
 use super::{Line, Tone};
 use crate::model::{Diagnostic, Severity};
-use crate::plan::{Action, Change, Kind, Plan};
+use crate::plan::{Action, Change, Kind, Plan, Summary, scope};
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 use std::collections::BTreeMap;
@@ -53,6 +53,10 @@ const HIDDEN_FIELDS: [&str; 3] = ["previous_template_body", "previous_version", 
 /// The whole human plan.
 pub fn plan_text(plan: &Plan) -> Vec<Line> {
     let mut out = vec![];
+    // A plan with an `excluded` list (`--target`/`--exclude`, or the TUI's review) shows what
+    // is applied; a line says how many changes are left out.
+    let included = scope::included(plan);
+    let left_out = plan.changes.len() - included.len();
     if plan.changes.is_empty() {
         let note = if !plan.applyable {
             " Nothing can be planned until the errors below are fixed."
@@ -62,12 +66,12 @@ pub fn plan_text(plan: &Plan) -> Vec<Line> {
             " See the warnings below."
         };
         out.push(Line::new().push("No changes.", Tone::Heading).push(note, Tone::Plain));
-    } else {
+    } else if !included.is_empty() {
         out.push(Line::plain("vend will perform the following actions, in this order:"));
         // Group by kind, keeping plan order inside each group.
         let mut groups: BTreeMap<Kind, Vec<&Change>> = BTreeMap::new();
-        for c in &plan.changes {
-            groups.entry(c.kind).or_default().push(c);
+        for c in &included {
+            groups.entry(c.kind).or_default().push(*c);
         }
         let position = |c: &Change| plan.changes.iter().position(|x| x.address == c.address).unwrap_or(0);
         for kind in Kind::ALL {
@@ -78,6 +82,18 @@ pub fn plan_text(plan: &Plan) -> Vec<Line> {
                 change_lines(c, position(c) + 1, &mut out);
             }
         }
+    }
+    if left_out > 0 {
+        if !included.is_empty() {
+            out.push(Line::new());
+        }
+        out.push(Line::new().push(
+            format!(
+                "{left_out} of {} change(s) left out by --target/--exclude (the plan's excluded list); they are not applied.",
+                plan.changes.len()
+            ),
+            Tone::Warning,
+        ));
     }
     if let Some(unchanged) = plan.unchanged.as_ref().filter(|u| !u.is_empty()) {
         out.push(Line::new());
@@ -107,12 +123,19 @@ pub fn summary_line(plan: &Plan) -> Line {
     if plan.changes.is_empty() {
         return Line::new().push("Plan: no changes.", Tone::Heading);
     }
+    // Counts what is applied: the changes a plan's `excluded` list leaves out are not (its
+    // JSON `summary` counts every change).
+    let summary = if plan.excluded.is_some() {
+        Summary::of(&scope::included(plan).into_iter().cloned().collect::<Vec<_>>())
+    } else {
+        plan.summary.clone()
+    };
     let mut line = Line::new().push("Plan: ", Tone::Heading);
     let parts: Vec<(String, Tone)> = Action::ALL
         .iter()
-        .filter(|a| a.always_listed() || plan.summary.get(**a) > 0)
+        .filter(|a| a.always_listed() || summary.get(**a) > 0)
         .map(|a| {
-            let n = plan.summary.get(*a);
+            let n = summary.get(*a);
             let t = if n > 0 { tone(*a) } else { Tone::Muted };
             (format!("{n} to {a}"), t)
         })

@@ -6,7 +6,7 @@
 
 use super::model::{Row, TextView};
 use crate::model::{Desired, State};
-use crate::plan::{Action, Change, Kind, Plan, Summary};
+use crate::plan::{Action, Address, Change, Kind, Plan, Summary, scope};
 use crate::render::{self, Line, Tone};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -88,32 +88,11 @@ pub fn rows(plan: &Plan, filter: &str, action: Option<Action>) -> Vec<Row> {
 }
 
 /// Every excluded change -> the excluded root it goes with: the roots themselves and,
-/// transitively, everything that depends on one.
+/// transitively, everything that depends on one (`plan::scope::exclusions`, the closure
+/// `--exclude` and apply use too).
 pub fn exclusions(plan: &Plan, roots: &BTreeSet<String>) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    if roots.is_empty() {
-        return out;
-    }
-    for r in roots {
-        if plan.change(r).is_some() {
-            out.insert(r.clone(), r.clone());
-        }
-    }
-    loop {
-        let before = out.len();
-        for c in &plan.changes {
-            if out.contains_key(c.address.as_str()) {
-                continue;
-            }
-            if let Some(root) = c.depends_on.iter().find_map(|d| out.get(d.as_str())) {
-                let root = root.clone();
-                out.insert(c.address.to_string(), root);
-            }
-        }
-        if out.len() == before {
-            return out;
-        }
-    }
+    let roots: BTreeSet<Address> = roots.iter().filter_map(|r| Address::parse(r).ok()).collect();
+    scope::exclusions(plan, &roots).into_iter().map(|(a, root)| (a.to_string(), root.to_string())).collect()
 }
 
 /// Summary of the changes that are not excluded.
@@ -127,21 +106,16 @@ pub fn included_summary(plan: &Plan, excluded: &BTreeMap<String, String>) -> Sum
 }
 
 /// The plan with its `excluded` list (every excluded address, in plan order), as saved and
-/// applied. The plan id does not change: it covers basis and changes only.
+/// applied (`plan::scope::with_excluded`, as `--target`/`--exclude` write it). The plan id does
+/// not change: it covers basis and changes only.
 pub fn with_exclusions(plan: &Plan, excluded: &BTreeMap<String, String>) -> Plan {
-    let mut p = plan.clone();
-    p.excluded = if excluded.is_empty() {
-        None
-    } else {
-        let list: Vec<serde_json::Value> = plan
-            .changes
-            .iter()
-            .filter(|c| excluded.contains_key(c.address.as_str()))
-            .map(|c| serde_json::Value::String(c.address.to_string()))
-            .collect();
-        Some(serde_json::Value::Array(list))
-    };
-    p
+    let set: BTreeSet<Address> = plan
+        .changes
+        .iter()
+        .filter(|c| excluded.contains_key(c.address.as_str()))
+        .map(|c| c.address.clone())
+        .collect();
+    scope::with_excluded(plan.clone(), &set)
 }
 
 /// The drill-down of change `index`: what the CLI shows for it, its dependencies both ways,

@@ -60,11 +60,31 @@ impl Files {
             .collect()
     }
 
-    /// `sha256:` over every path and its bytes (the plan's `basis.workspace`).
+    /// `sha256:` over every path and its bytes (the plan's `basis.workspace`), with the
+    /// `operators:` block of `catalog/vend.yaml` left out ([`without_operators`]): pinning or
+    /// rotating an operator's key does not void saved plans. A `vend.yaml` without one hashes
+    /// as it always did.
     pub fn fingerprint(&self) -> String {
+        self.hash(true)
+    }
+
+    /// The fingerprint vend wrote before `operators:` was left out (every byte): still accepted
+    /// as a saved plan's basis.
+    pub fn legacy_fingerprint(&self) -> String {
+        self.hash(false)
+    }
+
+    fn hash(&self, skip_operators: bool) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         for (path, bytes) in &self.entries {
+            let filtered;
+            let bytes = if skip_operators && path == SETTINGS {
+                filtered = without_operators(bytes);
+                filtered.as_slice()
+            } else {
+                bytes.as_slice()
+            };
             h.update(path.as_bytes());
             h.update([0u8]);
             h.update((bytes.len() as u64).to_be_bytes());
@@ -72,6 +92,33 @@ impl Files {
         }
         format!("sha256:{}", hex::encode(h.finalize()))
     }
+}
+
+/// `vend.yaml`'s bytes without its top-level `operators:` block: the key's line (at column 0,
+/// plain or quoted) and the lines after it that are blank, comments, indented or `- ` items,
+/// up to the next line at column 0. Every other byte is kept as it is.
+pub fn without_operators(bytes: &[u8]) -> Vec<u8> {
+    let is_key = |line: &[u8]| {
+        ["operators", "\"operators\"", "'operators'"].iter().any(|k| {
+            line.strip_prefix(k.as_bytes()).is_some_and(|rest| rest.trim_ascii_start().starts_with(b":"))
+        })
+    };
+    let continues = |line: &[u8]| {
+        let t = line.trim_ascii();
+        t.is_empty() || t.starts_with(b"#") || line[0] == b' ' || line[0] == b'\t' || line.starts_with(b"- ")
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut inside = false;
+    for line in bytes.split_inclusive(|b| *b == b'\n') {
+        if inside && continues(line) {
+            continue;
+        }
+        inside = is_key(line);
+        if !inside {
+            out.extend_from_slice(line);
+        }
+    }
+    out
 }
 
 /// The result of loading: the desired state (items with errors left out) and diagnostics.
@@ -432,4 +479,39 @@ fn check_param(spec: &ParamSpec, v: &Scalar) -> Result<(), (&'static str, String
         return Err(("param-pattern", format!("'{text}' does not match {}", p.as_str())));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(vend_yaml: &str) -> Files {
+        let mut f = Files::default();
+        f.entries.insert(SETTINGS.into(), vend_yaml.as_bytes().to_vec());
+        f.entries.insert("catalog/organization.yaml".into(), b"ous: []\n".to_vec());
+        f
+    }
+
+    #[test]
+    fn the_operators_block_is_left_out_of_the_fingerprint() {
+        let base = "region: us-east-1\nprotected: [\"111111111111\"]\nrequired_approvals: 1\n";
+        let pinned = "region: us-east-1\noperators:\n  alice: ed25519:AAA\n\n  # bob rotated\n  bob: ed25519:BBB\nprotected: [\"111111111111\"]\nrequired_approvals: 1\n";
+        let quoted = "region: us-east-1\n\"operators\" :\n  carol: ed25519:CCC\nprotected: [\"111111111111\"]\nrequired_approvals: 1\n";
+        let flow = "region: us-east-1\n'operators': {dave: ed25519:DDD}\nprotected: [\"111111111111\"]\nrequired_approvals: 1\n";
+        let last = "region: us-east-1\nprotected: [\"111111111111\"]\nrequired_approvals: 1\noperators:\n  erin: ed25519:EEE\n";
+        assert_eq!(without_operators(pinned.as_bytes()), base.as_bytes());
+        for text in [pinned, quoted, flow, last] {
+            assert_eq!(files(text).fingerprint(), files(base).fingerprint(), "{text}");
+            assert_ne!(files(text).legacy_fingerprint(), files(base).legacy_fingerprint());
+        }
+        // Without operators, the fingerprint is every byte, as before.
+        assert_eq!(files(base).fingerprint(), files(base).legacy_fingerprint());
+        // Any other line still counts, and so does a key that only starts like `operators`.
+        let edited = base.replace("required_approvals: 1", "required_approvals: 2");
+        assert_ne!(files(&edited).fingerprint(), files(base).fingerprint());
+        let other = format!("{base}operators_note: x\n");
+        assert_ne!(files(&other).fingerprint(), files(base).fingerprint());
+        let crlf = "region: us-east-1\r\noperators:\r\n  a: b\r\nprotected: []\r\n";
+        assert_eq!(without_operators(crlf.as_bytes()), b"region: us-east-1\r\nprotected: []\r\n");
+    }
 }

@@ -129,7 +129,10 @@ pub fn show(p: &Plan) {
 /// the demo workspace and state, applyability, approvals (with and without pinned keys), the
 /// exclusion closure and the closes it would send.
 pub fn apply_guards(p: &Plan) {
-    let _ = engine::stale_reason(p, &demo_files().fingerprint(), &demo_state().fingerprint());
+    // Scoped staleness: with another state basis, a re-plan, `plan::scope::moved` and the
+    // promise check of the saved plan run here.
+    let _ = app::stale_saved_plan(p, demo_files(), demo_loaded(), demo_state());
+    let _ = vend::plan::scope::applyable(p);
     let _ = p.has_changes();
     for required in [0, 1, 2] {
         let _ = vend::plan::approval::enough(p, required, &[]);
