@@ -215,7 +215,7 @@ impl<'a> View<'a> {
         if !self.excluded.is_empty() {
             let _ = writeln!(
                 s,
-                "**{} excluded** by the reviewer or depending on an excluded change: not applied.\n",
+                "**{} excluded** (left out in review or by `--target`/`--exclude`, or depending on such a change): not applied.\n",
                 count(self.excluded.len(), "change")
             );
         }
