@@ -102,6 +102,8 @@ pub struct Org {
     pub nodes: Vec<Node>,
     /// Every node reachable from the root, in tree order (pre-order, children sorted).
     pub order: Vec<usize>,
+    /// Node -> its position in `order` (`usize::MAX` for a node the root does not reach).
+    pub rank: Vec<usize>,
     pub accounts: usize,
     pub ous: usize,
     pub pipelines: usize,
@@ -226,6 +228,7 @@ pub fn build(state: &State, plan: &Plan, loaded: &Loaded) -> Org {
         pipelines: nodes.iter().filter(|n| n.kind == NodeKind::Pipeline && !n.planned).count(),
         nodes,
         order: vec![],
+        rank: vec![],
         organization_id: state.organization.id.clone(),
         projection: Projection::new(state, &plan.changes, &keys),
     };
@@ -314,7 +317,12 @@ fn finish(org: &mut Org) {
             nodes[p].inside += add;
         }
     }
+    let mut rank = vec![usize::MAX; nodes.len()];
+    for (at, &i) in order.iter().enumerate() {
+        rank[i] = at;
+    }
     org.order = order;
+    org.rank = rank;
 }
 
 impl Org {
@@ -427,7 +435,8 @@ impl OrgView {
         self.rows.get(self.selected).copied()
     }
 
-    /// Open or close node `i`, keeping the cursor on the node it was on.
+    /// Open or close node `i`, keeping the cursor on the node it was on (on `i` when that
+    /// one is folded away).
     pub fn set_open(&mut self, org: &Org, i: usize, open: bool) {
         if self.open.get(i).copied() == Some(open) || org.nodes.get(i).is_none_or(|n| n.children.is_empty()) {
             return;
@@ -439,9 +448,9 @@ impl OrgView {
             self.toggled.insert(address.clone());
         }
         self.rows = flatten(org, &self.open);
-        if let Some(at) = at {
-            self.select(org, at);
-        }
+        // The cursor stays on its node, or goes to the one closed over it.
+        let at = at.and_then(|n| self.rows.iter().position(|r| *r == n));
+        self.selected = at.or_else(|| self.rows.iter().position(|r| *r == i)).unwrap_or(0);
     }
 
     /// Put the cursor on node `i`, opening its ancestors when they are closed.
@@ -636,4 +645,72 @@ pub fn details(org: &Org, plan: &Plan, i: usize) -> Vec<Line> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Account, OrgUnit};
+    use crate::plan::Basis;
+
+    fn org() -> Org {
+        let mut s = State::empty("2026-11-22T10:00:00Z");
+        let root = s.organization.root_id.clone();
+        let ou = |id: &str, name: &str, parent: &str| OrgUnit {
+            id: id.into(),
+            name: name.into(),
+            parent_id: parent.into(),
+            tags: Default::default(),
+        };
+        // Listed child first: the tree does not depend on the state's order.
+        s.organizational_units.push(ou("ou-b", "prod", "ou-a"));
+        s.organizational_units.push(ou("ou-a", "Workloads", &root));
+        s.accounts.push(Account {
+            id: "222222222222".into(),
+            name: "app".into(),
+            email: "a@example.com".into(),
+            state: "ACTIVE".into(),
+            parent_id: "ou-b".into(),
+            tags: Default::default(),
+        });
+        let plan = Plan::new(Basis::default(), vec![], vec![]);
+        build(&s, &plan, &Loaded { desired: Default::default(), diagnostics: vec![] })
+    }
+
+    fn names(org: &Org, rows: &[usize]) -> Vec<String> {
+        rows.iter().map(|i| org.nodes[*i].name.clone()).collect()
+    }
+
+    #[test]
+    fn flatten_shows_open_nodes_children_in_order() {
+        let org = org();
+        let mut open = default_open(&org);
+        assert_eq!(names(&org, &flatten(&org, &open)), ["Root", "Workloads", "prod", "app", "management"]);
+        assert_eq!(org.nodes[org.order[3]].depth, 3);
+        let w = org.order[1];
+        open[w] = false;
+        assert_eq!(names(&org, &flatten(&org, &open)), ["Root", "Workloads", "management"]);
+        assert_eq!(org.nodes[w].children.len(), 1);
+    }
+
+    #[test]
+    fn select_opens_the_ancestors_and_reset_keeps_the_folds() {
+        let o = org();
+        let mut v = OrgView::default();
+        v.reset(None, &o);
+        let w = o.order[1];
+        v.set_open(&o, w, false);
+        assert_eq!(v.rows.len(), 3);
+        let app = o.search("APP");
+        assert_eq!(names(&o, &app), ["app"]);
+        v.select(&o, app[0]);
+        assert_eq!(v.rows.len(), 5);
+        assert_eq!(v.node(), Some(app[0]));
+        v.set_open(&o, w, false);
+        assert_eq!(v.node(), Some(w), "the cursor goes to the node folded over it");
+        let again = org();
+        v.reset(Some(&o), &again);
+        assert_eq!(v.rows.len(), 3, "folds are kept across a reload");
+        assert_eq!(v.node(), Some(w));
+    }
 }

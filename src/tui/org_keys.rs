@@ -74,13 +74,15 @@ pub(super) fn org_key(m: &mut Model, k: Key) -> Vec<Effect> {
                 set_status(m, "No search: / searches names and ids.");
                 return vec![];
             }
-            // The next (previous) match after (before) the cursor, in tree order.
-            let at = org.order.iter().position(|n| *n == i).unwrap_or(0);
-            let pos = |n: &usize| org.order.iter().position(|x| x == n).unwrap_or(0);
+            // The next (previous) match after (before) the cursor, in tree order (the matches
+            // are in tree order: a binary search on their rank).
+            let at = org.rank[i];
+            let split = m.org.matches.partition_point(|n| org.rank[*n] <= at);
             let next = if k == Key::Char('n') {
-                m.org.matches.iter().find(|n| pos(n) > at).or(m.org.matches.first())
+                m.org.matches.get(split).or(m.org.matches.first())
             } else {
-                m.org.matches.iter().rev().find(|n| pos(n) < at).or(m.org.matches.last())
+                let before = m.org.matches.partition_point(|n| org.rank[*n] < at);
+                before.checked_sub(1).and_then(|b| m.org.matches.get(b)).or(m.org.matches.last())
             };
             if let Some(&n) = next {
                 m.org.select(org, n);

@@ -126,7 +126,7 @@ fn status_line(m: &Model) -> Line<'static> {
     }
     let hint = match m.screen {
         Screen::Catalog if m.catalog.diff.is_some() => "j/k scroll  esc close the diff  ? help  q quit",
-        Screen::Catalog => "j/k move  d diff  m mark base  n request this  1-6 screens  ? help  q quit",
+        Screen::Catalog => "j/k move  d diff  m mark base  n request this  1-7 screens  ? help  q quit",
         Screen::Request => "up/down field  left/right choose  enter next  ctrl-s submit  esc back  F1 help",
         Screen::Plan if m.review.effective.is_some() => "j/k scroll  esc back to the changes  ? help",
         Screen::Plan if m.review.detail.is_some() => "j/k scroll  space exclude/include  esc back  ? help",
