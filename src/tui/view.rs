@@ -228,7 +228,10 @@ fn plan_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(list);
         match (&m.review.detail, &m.review.preview) {
-            (Some(d), _) => text_view(m, d, f, right),
+            // Opened with enter: the keys scroll it, and its title says so.
+            (Some(d), _) => {
+                text_view_titled(m, d, format!(" {}  (j/k scroll, esc back) ", d.title), f, right)
+            }
             (None, Some((_, d))) => text_view(m, d, f, right),
             (None, None) => {
                 let block = Block::default().borders(Borders::ALL).title(" no change selected ");
@@ -304,7 +307,11 @@ fn plan_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
 }
 
 fn text_view(m: &Model, v: &TextView, f: &mut Frame, area: Rect) {
-    let block = Block::default().borders(Borders::ALL).title(format!(" {} ", v.title));
+    text_view_titled(m, v, format!(" {} ", v.title), f, area);
+}
+
+fn text_view_titled(m: &Model, v: &TextView, title: String, f: &mut Frame, area: Rect) {
+    let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let height = inner.height as usize;
