@@ -600,7 +600,7 @@ fn mutated_plan_bytes_are_refused_or_read_unchanged() {
             let _ = render::plan_text(&p);
             let _ = render::plan_json(&p);
             let _ = vend::engine::excluded_closure(&p);
-            let _ = vend::plan::approval::enough(&p, 1, &[]);
+            let _ = vend::plan::approval::enough(&p, 1, &Default::default());
             assert!(
                 vfs::parse_plan(&vfs::plan_file_bytes(&p), "p.json").is_ok(),
                 "mutation {i}: re-sealed plan refused"
