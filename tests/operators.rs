@@ -241,14 +241,19 @@ fn one_operator_with_two_keys_cannot_approve_their_own_plan() {
 fn a_rotated_key_keeps_its_records_valid_and_can_no_longer_append() {
     let (dir, ws, _) = demo_with_config();
     let _keep = dir;
-    let (old, new) = (Op::new("alice"), Op::new("alice"));
+    let (old, new) = (Op::new("alice.w"), Op::new("alice.w"));
     let (old_key, old_line) = old.key(&ws);
     let (new_key, _) = new.key(&ws);
     let settings = std::fs::read_to_string(ws.join("catalog/vend.yaml")).unwrap();
-    pin(&ws, &[old_line]);
+    // A record before any pin (trust on first use: no `actor.operator`), one after.
     let out = old.run(&args(&request("web-dev")), &ws);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(records(&old, &ws)[0]["actor"]["operator"], "alice");
+    assert_eq!(records(&old, &ws)[0]["actor"].get("operator"), None);
+    pin(&ws, &[old_line.replace("alice.w:", "alice:")]);
+    let out = old.run(&args(&request("web-stage")), &ws);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(records(&old, &ws)[1]["actor"]["operator"], "alice");
+    assert_eq!(records(&old, &ws)[1]["actor"]["user"], "alice.w");
 
     // Rotate: the old key retired as of now, the new key current.
     let until = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
@@ -261,6 +266,10 @@ fn a_rotated_key_keeps_its_records_valid_and_can_no_longer_append() {
     .unwrap();
     let out = verify(&new, &ws);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    // `audit log` names both records' operator, the first through the pins in force.
+    let listing = text(&new.run(&["audit", "log"], &ws).stdout);
+    let who: Vec<&str> = listing.lines().map(|l| l.split_whitespace().nth(2).unwrap()).collect();
+    assert_eq!(who, ["alice", "alice"], "{listing}");
 
     // The retired key can no longer append; the new one can, and the log verifies.
     let before = log_bytes(&ws);
@@ -286,7 +295,7 @@ fn a_rotated_key_keeps_its_records_valid_and_can_no_longer_append() {
     let out = verify(&new, &ws);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("line 3 (seq 3)") && err.contains("operator `alice`, retired until"), "{err}");
+    assert!(err.contains("line 4 (seq 4)") && err.contains("operator `alice`, retired until"), "{err}");
     assert!(err.contains("after that"), "{err}");
 }
 

@@ -42,14 +42,20 @@ pub fn verify(config: &Config, console: &mut dyn Console) -> anyhow::Result<u8> 
     }
 }
 
-/// `vend audit log [--json]`: every record, as stored or one line each.
+/// `vend audit log [--json]`: every record, as stored or one line each, naming its operator (the
+/// pinned name it carries, else the one the current pins give its key, else its user).
 pub fn log(config: &Config, json: bool, console: &mut dyn Console) -> anyhow::Result<u8> {
     let (records, log) = app::read_audit(config)?;
+    // A record written before its key was pinned is named by the pins in force (listing only:
+    // an unreadable vend.yaml just leaves the users).
+    let pins = if json { None } else { app::pinned_operators(config).ok() };
     for r in &records {
         if json {
             console.say(&audit::json_row(r)?);
         } else {
-            console.say(&audit::text_row(r));
+            let pinned = pins.as_ref().and_then(|p| p.status(&r.actor.key)).map(|s| s.name().to_string());
+            let who = r.actor.operator.clone().or(pinned).unwrap_or_else(|| r.actor.user.clone());
+            console.say(&audit::text_row_as(r, &who));
         }
     }
     if records.is_empty() && !json {

@@ -86,8 +86,14 @@ pub fn first_actor(store: &mut dyn LogStore) -> Result<Option<Actor>, ReadError>
 /// user), event, address, and what the event did ([`Event::summary`]; `unknown event` for one
 /// this version does not know).
 pub fn text_row(r: &Record) -> String {
+    text_row_as(r, r.actor.who())
+}
+
+/// [`text_row`] naming the record's writer `who` (`vend audit log` passes the name the current
+/// pins give a record written before its key was pinned).
+pub fn text_row_as(r: &Record, who: &str) -> String {
     let what = r.typed().summary();
-    format!("{:>5}  {}  {:<10} {:<12} {:<50} {what}", r.seq, r.ts, r.actor.who(), r.event, r.address)
+    format!("{:>5}  {}  {:<10} {:<12} {:<50} {what}", r.seq, r.ts, who, r.event, r.address)
 }
 
 /// A record as a `vend audit log --json` line: the record as stored, plus `"unknown_event":true`

@@ -69,7 +69,7 @@ mod store;
 mod verify;
 mod writer;
 
-pub use list::{ReadError, first_actor, first_key, json_row, read, read_store, text_row};
+pub use list::{ReadError, first_actor, first_key, json_row, read, read_store, text_row, text_row_as};
 pub use record::{
     ACTOR_KEYS, ACTOR_OPTIONAL_KEYS, Actor, Head, RECORD_KEYS, Record, canonical_json, head_path,
     record_hash, record_line,
