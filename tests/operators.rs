@@ -235,6 +235,28 @@ fn one_operator_with_two_keys_cannot_approve_their_own_plan() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("requires 1 approval(s)") && err.contains("has 0 valid"), "{err}");
+
+    // An approval signed by the second key and put into the plan by hand does not count either.
+    let path = ws.join("p.json");
+    let mut plan = vend::adapter::fs::read_plan(&path).unwrap();
+    let key = desktop.signing();
+    let approval = vend::plan::approval::Approval {
+        operator: key.public_key_hex.clone(),
+        user: "alice".into(),
+        aws: None,
+        at: "2026-12-01T00:00:00Z".into(),
+        plan_id: plan.plan_id.clone(),
+        sig: key.sign_hex(vend::plan::approval::approval_message(&plan.plan_id, &plan).as_bytes()),
+    };
+    plan.approvals = Some(json!([approval]));
+    vend::adapter::fs::write_plan(&path, &plan).unwrap();
+    let out = laptop.run(&with(&["apply", "p.json", "--auto-approve"]), ws);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("has 0 valid") && err.contains("operator `alice`, with another of their keys"),
+        "{err}"
+    );
 }
 
 #[test]
