@@ -1,4 +1,4 @@
-//! Command-line definitions (clap), parsed once into `Cli`, plus the one cross-flag rule clap
+//! Command-line definitions (clap), parsed once into `Cli`, plus the cross-flag rules clap
 //! cannot express (`Cli::check`), and the conversion of the parsed flags (with the `Env` that
 //! `main` read) into the library's one configuration value (`Cli::config`) and a request
 //! (`RequestCommand::request`). Clap types stop here and in `main`: nothing downstream re-reads
@@ -111,8 +111,26 @@ impl Cli {
     }
 
     /// The rules clap cannot say: `--profile`, `--region` and `--endpoint-url` belong to the AWS
-    /// backend, so outside `vend auth` they need `--aws` (a usage error, exit 1, otherwise).
+    /// backend, so outside `vend auth` they need `--aws` (a usage error, exit 1, otherwise);
+    /// `--json` goes with no `--format` but json.
     pub fn check(&self) -> Result<(), clap::Error> {
+        // `--json` is `--format json`: it goes with no other format.
+        let format = match &self.command {
+            Some(Command::Plan(a)) => a.json.then_some(a.format).flatten(),
+            Some(Command::Show(a)) => a.json.then_some(a.format).flatten(),
+            _ => None,
+        };
+        if let Some(f) = format.filter(|f| *f != OutputFormat::Json) {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let name =
+                clap::ValueEnum::to_possible_value(&f).map(|v| v.get_name().to_string()).unwrap_or_default();
+            return Err(cmd.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "the argument '--json' cannot be used with '--format {name}' (--json is --format json)"
+                ),
+            ));
+        }
         if self.global.aws || matches!(self.command, Some(Command::Auth(_))) {
             return Ok(());
         }
@@ -358,11 +376,38 @@ pub enum AuditCommand {
     },
 }
 
+/// `--format` of `plan` and `show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// The human plan.
+    Text,
+    /// The plan JSON document (format v1), as `--json`.
+    Json,
+    /// GitHub-flavoured markdown for a pull-request comment, cut to GitHub's 65,536 characters.
+    Markdown,
+}
+
+impl OutputFormat {
+    /// The format `--format` and `--json` ask for together (clap refuses `--json` with a
+    /// `--format` other than json: `Cli::check`).
+    fn resolve(format: Option<OutputFormat>, json: bool) -> crate::flow::plan::Format {
+        use crate::flow::plan::Format;
+        match (format, json) {
+            (Some(OutputFormat::Json), _) | (None, true) => Format::Json,
+            (Some(OutputFormat::Markdown), _) => Format::Markdown,
+            (Some(OutputFormat::Text), _) | (None, false) => Format::Text,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Print the plan as JSON (format v1) instead of text.
+    /// Print the plan as JSON (format v1) instead of text: the same as --format json.
     #[arg(long)]
     pub json: bool,
+    /// Print the plan as text (default), json, or markdown (a pull-request comment).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
     /// Also save the plan to FILE (the JSON document).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -382,7 +427,7 @@ impl PlanArgs {
     /// The flow's options these flags set.
     pub fn options(&self) -> crate::flow::plan::PlanOptions {
         crate::flow::plan::PlanOptions {
-            json: self.json,
+            format: OutputFormat::resolve(self.format, self.json),
             out: self.out.clone(),
             detailed_exitcode: self.detailed_exitcode,
             show_unchanged: self.show_unchanged,
@@ -395,9 +440,19 @@ impl PlanArgs {
 pub struct ShowArgs {
     /// A plan saved with `vend plan --out FILE`.
     pub file: PathBuf,
-    /// Print the saved plan as JSON.
+    /// Print the saved plan as JSON: the same as --format json.
     #[arg(long)]
     pub json: bool,
+    /// Print the saved plan as text (default), json, or markdown (a pull-request comment).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+}
+
+impl ShowArgs {
+    /// The format asked for.
+    pub fn format(&self) -> crate::flow::plan::Format {
+        OutputFormat::resolve(self.format, self.json)
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -77,7 +77,7 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
         Command::Metrics { json } => flow::audit::metrics(&config, json, console),
         Command::Validate => flow::plan::validate(&config, console),
         Command::Plan(args) => flow::plan::plan(&config, &args.options(), console),
-        Command::Show(args) => flow::plan::show(&args.file, args.json, console),
+        Command::Show(args) => flow::plan::show(&config, &args.file, args.format(), console),
         Command::Apply(args) => {
             let consent = if args.auto_approve {
                 Consent::Auto { allow_close: args.allow_close }

@@ -10,11 +10,23 @@ use crate::config::Config;
 use crate::{governance, plan, render, workspace};
 use std::path::{Path, PathBuf};
 
+/// How `plan` and `show` print the plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// The human plan (`render::plan_text`).
+    #[default]
+    Text,
+    /// The plan JSON document (format v1).
+    Json,
+    /// GitHub-flavoured markdown for a pull-request comment (`render::plan_markdown`).
+    Markdown,
+}
+
 /// `vend plan`'s options.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
-    /// Print the plan as JSON (format v1).
-    pub json: bool,
+    /// How to print the plan.
+    pub format: Format,
     /// Also save the plan to this file.
     pub out: Option<PathBuf>,
     /// Exit 2 when the plan has changes.
@@ -71,14 +83,26 @@ pub fn plan(config: &Config, args: &PlanOptions, console: &mut dyn Console) -> a
         }
         fs::write_plan(file, &p)?;
     }
-    if args.json {
+    match args.format {
         // The same document `--out` saves (with its digest), so `plan --json > FILE` is a plan
         // file `show`/`apply`/`approve` accept.
-        console.out(&String::from_utf8_lossy(&fs::plan_file_bytes(&p)));
-    } else {
-        console.out_lines(&render::plan_text(&p));
-        if let Some(file) = &args.out {
-            console.say(&format!("Saved the plan to {}.", file.display()));
+        Format::Json => console.out(&String::from_utf8_lossy(&fs::plan_file_bytes(&p))),
+        Format::Markdown => {
+            let full = match &args.out {
+                Some(file) => format!("vend show {}", file.display()),
+                None => "vend plan".to_string(),
+            };
+            console.out(&render::plan_markdown(&p, &markdown_options(full, Some(&loaded.desired.settings))));
+            // Standard output is the comment: the note goes to standard error.
+            if let Some(file) = &args.out {
+                console.note(&format!("Saved the plan to {}.", file.display()));
+            }
+        }
+        Format::Text => {
+            console.out_lines(&render::plan_text(&p));
+            if let Some(file) = &args.out {
+                console.say(&format!("Saved the plan to {}.", file.display()));
+            }
         }
     }
     Ok(if !p.applyable {
@@ -90,16 +114,37 @@ pub fn plan(config: &Config, args: &PlanOptions, console: &mut dyn Console) -> a
     })
 }
 
-/// `vend show FILE`: a saved plan, as text or JSON.
-pub fn show(file: &Path, json: bool, console: &mut dyn Console) -> anyhow::Result<u8> {
+/// `vend show FILE`: a saved plan, as text, JSON or markdown (approvals judged by the
+/// configuration's workspace when it can be read).
+pub fn show(config: &Config, file: &Path, format: Format, console: &mut dyn Console) -> anyhow::Result<u8> {
     // Refuses a plan file edited after it was saved (and an unsupported format).
     let plan = fs::read_plan(file)?;
-    if json {
-        console.out(&render::plan_json(&plan));
-    } else {
-        console.out_lines(&render::plan_text(&plan));
+    match format {
+        Format::Json => console.out(&render::plan_json(&plan)),
+        Format::Markdown => {
+            let settings = fs::read_workspace(&config.workspace)
+                .ok()
+                .filter(|files| files.get(workspace::SETTINGS).is_some())
+                .map(|files| workspace::load(&files).desired.settings);
+            let options = markdown_options(format!("vend show {}", file.display()), settings.as_ref());
+            console.out(&render::plan_markdown(&plan, &options));
+        }
+        Format::Text => console.out_lines(&render::plan_text(&plan)),
     }
     Ok(if plan.applyable { 0 } else { 1 })
+}
+
+/// The markdown renderer's options: GitHub's comment limit, the command that shows it all, and
+/// the approval rules of the workspace's settings (none: approvals listed without a verdict).
+fn markdown_options(
+    full_command: String,
+    settings: Option<&crate::model::Settings>,
+) -> render::MarkdownOptions {
+    render::MarkdownOptions {
+        approvals: settings
+            .map(|s| render::ApprovalRules { pinned: s.operators.clone(), required: s.required_approvals }),
+        ..render::MarkdownOptions::new(full_command)
+    }
 }
 
 /// `vend snapshot save --out FILE [--for-import]`: the current state (AWS or the local file),

@@ -1,15 +1,18 @@
-//! Plans, diagnostics and reports -> styled lines (for the CLI and, later, the TUI) and JSON.
+//! Plans, diagnostics and reports -> styled lines (for the CLI and, later, the TUI), JSON, and
+//! markdown for pull-request comments (`markdown.rs`).
 //! Pure: returns values; printing is `main`'s job. Lines carry semantic `Tone`s, not escape
 //! codes, so each front end chooses its own colours (`to_ansi` for terminals).
 
 mod apply;
 mod effective;
+mod markdown;
 mod metrics;
 pub mod progress;
 mod text;
 
 pub use apply::{apply_event, apply_report};
 pub use effective::{effective_lines, effective_text};
+pub use markdown::{ApprovalRules, GITHUB_COMMENT_LIMIT, MarkdownOptions, plan_markdown};
 pub use metrics::{duration, metrics_text};
 pub use text::{change_text, diagnostics_text, plan_text, summary_line, symbol, tone};
 

@@ -145,22 +145,63 @@ fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
     }
     out.push(heading.push(format!("  #{n}"), Tone::Muted));
     out.push(Line::new().push(format!("        # {}", c.reason), Tone::Muted));
-    let (before_json, after_json) = (c.before_json(), c.after_json());
+    for f in field_diffs(c) {
+        out.push(match f {
+            FieldDiff::Added { key, value } => {
+                Line::new().push(format!("        + {key} = {value}"), Tone::Create)
+            }
+            FieldDiff::Removed { key, value } => {
+                Line::new().push(format!("        - {key} = {value}"), Tone::Delete)
+            }
+            FieldDiff::Changed { key, before, after } => {
+                Line::new().push(format!("        ~ {key}: {before} -> {after}"), Tone::Update)
+            }
+        });
+    }
+    for doc in doc_diffs(c) {
+        out.push(Line::new().push(format!("        {}:", doc.label), Tone::Plain));
+        for hunk in doc.hunks {
+            out.push(Line::new().push(format!("          {}", hunk.header), Tone::Muted));
+            for (tag, text) in hunk.lines {
+                let (sign, t) = match tag {
+                    ChangeTag::Delete => ("-", Tone::Delete),
+                    ChangeTag::Insert => ("+", Tone::Create),
+                    ChangeTag::Equal => (" ", Tone::Plain),
+                };
+                out.push(Line::new().push(format!("          {sign} {text}"), t));
+            }
+        }
+    }
+}
+
+/// One field of a change as the plan shows it (values as compact JSON, strings quoted; an id
+/// only known after apply as `(known after apply)`). Documents and templates are left to
+/// [`doc_diffs`]. Shared by the text and markdown views.
+pub(super) enum FieldDiff {
+    Added { key: String, value: String },
+    Removed { key: String, value: String },
+    Changed { key: String, before: String, after: String },
+}
+
+/// The field diffs of a change: every field a create sets, what identifies a deleted resource,
+/// and for the other actions the fields that differ.
+pub(super) fn field_diffs(c: &Change) -> Vec<FieldDiff> {
+    let mut out = vec![];
     let text_fields = text_fields(c.kind);
-    let before = before_json.as_ref().map(flatten).unwrap_or_default();
-    let after = after_json.as_ref().map(flatten).unwrap_or_default();
+    let before = c.before_json().as_ref().map(flatten).unwrap_or_default();
+    let after = c.after_json().as_ref().map(flatten).unwrap_or_default();
     match c.action {
         Action::Create => {
-            for (k, v) in &after {
+            for (k, v) in after {
                 if !text_fields.contains(&k.as_str()) && !HIDDEN_FIELDS.contains(&k.as_str()) && v != "null" {
-                    out.push(Line::new().push(format!("        + {k} = {v}"), Tone::Create));
+                    out.push(FieldDiff::Added { key: k, value: v });
                 }
             }
         }
         Action::Delete => {
             for key in ["id", "name", "policy", "target", "target_id", "arn", "value"] {
                 if let Some(v) = before.get(key).filter(|v| *v != "null") {
-                    out.push(Line::new().push(format!("        - {key} = {v}"), Tone::Delete));
+                    out.push(FieldDiff::Removed { key: key.to_string(), value: v.clone() });
                 }
             }
         }
@@ -170,27 +211,46 @@ fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
                 if text_fields.contains(&k.as_str()) || HIDDEN_FIELDS.contains(&k.as_str()) {
                     continue;
                 }
+                let key = k.clone();
                 match (before.get(k), after.get(k)) {
                     (Some(b), Some(a)) if a != b => {
                         let a = if a == "null" { "(known after apply)" } else { a.as_str() };
-                        out.push(Line::new().push(format!("        ~ {k}: {b} -> {a}"), Tone::Update));
+                        out.push(FieldDiff::Changed { key, before: b.clone(), after: a.to_string() });
                     }
-                    (None, Some(a)) if a != "null" => {
-                        out.push(Line::new().push(format!("        + {k} = {a}"), Tone::Create));
-                    }
+                    (None, Some(a)) if a != "null" => out.push(FieldDiff::Added { key, value: a.clone() }),
                     (Some(b), None) if c.after.is_some() => {
-                        out.push(Line::new().push(format!("        - {k} = {b}"), Tone::Delete));
+                        out.push(FieldDiff::Removed { key, value: b.clone() })
                     }
                     _ => {}
                 }
             }
         }
     }
-    // Line diffs for documents and templates.
+    out
+}
+
+/// A line diff of one document or template of a change: what it is (`document`, `policy`,
+/// `template (compared with v2)`) and its hunks.
+pub(super) struct DocDiff {
+    pub label: String,
+    pub hunks: Vec<Hunk>,
+}
+
+/// One hunk of a unified diff (three lines of context): its `@@ -a,b +c,d @@` header and lines.
+pub(super) struct Hunk {
+    pub header: String,
+    pub lines: Vec<(ChangeTag, String)>,
+}
+
+/// The line diffs of a change's documents and templates (SCP documents compared
+/// pretty-printed; a new product version against the previous version's template).
+pub(super) fn doc_diffs(c: &Change) -> Vec<DocDiff> {
+    let (before_json, after_json) = (c.before_json(), c.after_json());
     let text = |v: &Option<Value>, k: &str| {
         v.as_ref().and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_string)
     };
-    for &field in text_fields {
+    let mut out = vec![];
+    for &field in text_fields(c.kind) {
         let old = text(&before_json, field);
         let mut new = text(&after_json, field);
         if c.action == Action::Delete {
@@ -214,36 +274,36 @@ fn change_lines(c: &Change, n: usize, out: &mut Vec<Line>) {
         if old == new {
             continue;
         }
-        out.push(Line::new().push(format!("        {label}:"), Tone::Plain));
-        line_diff(old.as_deref().unwrap_or(""), new.as_deref().unwrap_or(""), out);
+        out.push(DocDiff {
+            label,
+            hunks: line_diff(old.as_deref().unwrap_or(""), new.as_deref().unwrap_or("")),
+        });
     }
+    out
 }
 
-/// Unified line diff with three lines of context, indented under the change.
-fn line_diff(old: &str, new: &str, out: &mut Vec<Line>) {
+/// Unified line diff with three lines of context.
+fn line_diff(old: &str, new: &str) -> Vec<Hunk> {
     let old = pretty_json(old);
     let new = pretty_json(new);
     let diff = TextDiff::from_lines(old.as_str(), new.as_str());
+    let mut out = vec![];
     for group in diff.grouped_ops(3) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
         let o = first.old_range().start..last.old_range().end;
         let n = first.new_range().start..last.new_range().end;
-        out.push(Line::new().push(
-            format!("          @@ -{},{} +{},{} @@", o.start + 1, o.len(), n.start + 1, n.len()),
-            Tone::Muted,
-        ));
+        let mut hunk = Hunk {
+            header: format!("@@ -{},{} +{},{} @@", o.start + 1, o.len(), n.start + 1, n.len()),
+            lines: vec![],
+        };
         for op in &group {
             for change in diff.iter_changes(op) {
-                let text = change.value().trim_end_matches('\n').to_string();
-                let (sign, t) = match change.tag() {
-                    ChangeTag::Delete => ("-", Tone::Delete),
-                    ChangeTag::Insert => ("+", Tone::Create),
-                    ChangeTag::Equal => (" ", Tone::Plain),
-                };
-                out.push(Line::new().push(format!("          {sign} {text}"), t));
+                hunk.lines.push((change.tag(), change.value().trim_end_matches('\n').to_string()));
             }
         }
+        out.push(hunk);
     }
+    out
 }
 
 /// SCP documents are compared pretty-printed, so whitespace-only differences vanish.
