@@ -472,3 +472,82 @@ fn operator_key_json_and_the_settings_diagnostics() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("the pinned operators cannot be read"), "{}", text(&out.stderr));
 }
+
+/// The demo with `required_approvals: 1` and alice and bob pinned (a copy in a temp dir).
+fn approving_demo(alice: &Op, bob: &Op) -> tempfile::TempDir {
+    let dir = demo_workspace();
+    let ws = dir.path();
+    let settings = ws.join("catalog/vend.yaml");
+    let text =
+        std::fs::read_to_string(&settings).unwrap().replace("required_approvals: 0", "required_approvals: 1");
+    std::fs::write(&settings, text).unwrap();
+    let (_, a) = alice.key(ws);
+    let (_, b) = bob.key(ws);
+    pin(ws, &[a, b]);
+    dir
+}
+
+/// Alice saves a plan of `targeting` arguments, bob approves it: the approved plan file `file`.
+fn approved(alice: &Op, bob: &Op, ws: &Path, file: &str, targeting: &[&str]) {
+    let plan = [&["plan", "--out", file][..], targeting].concat();
+    let out = alice.run(&plan, ws);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = bob.run(&["approve", file], ws);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("it now has 1 valid approval(s)"), "{}", text(&out.stdout));
+}
+
+/// Issue 17's second acceptance point with approvals: an approved plan (everything but
+/// payments-prod's retag) stays applyable after an approved `--target` plan retagged
+/// payments-prod meanwhile; the re-plan is empty and the log, written by both, verifies.
+#[test]
+fn an_approved_plan_stays_applyable_after_an_unrelated_account_changed_meanwhile() {
+    let (alice, bob) = (Op::new("alice"), Op::new("bob"));
+    let dir = approving_demo(&alice, &bob);
+    let ws = dir.path();
+    approved(&alice, &bob, ws, "p.json", &["--exclude", "account:payments-prod"]);
+    approved(&alice, &bob, ws, "q.json", &["--target", "account:payments-prod"]);
+    let out = alice.run(&["apply", "q.json", "--auto-approve"], ws);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("1 change(s) applied"), "{}", text(&out.stdout));
+
+    let out = alice.run(&["apply", "p.json", "--auto-approve"], ws);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = alice.run(&["plan", "--detailed-exitcode"], ws);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = verify(&alice, ws);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let approvals = records(&alice, ws).iter().filter(|r| r["event"] == "approve").count();
+    assert_eq!(approvals, 2);
+}
+
+/// ... and is refused, naming the account, when an account it moves was moved meanwhile (by
+/// another approved plan of another version of the workspace: data-dev to Workloads/prod).
+#[test]
+fn an_approved_plan_is_refused_naming_the_account_it_moves_when_that_account_moved_meanwhile() {
+    let (alice, bob) = (Op::new("alice"), Op::new("bob"));
+    let dir = approving_demo(&alice, &bob);
+    let ws = dir.path();
+    approved(&alice, &bob, ws, "p.json", &[]);
+    // Another branch of the workspace puts data-dev in prod; its approved plan is applied first.
+    let request = ws.join("catalog/accounts/data-dev.yaml");
+    let original = std::fs::read_to_string(&request).unwrap();
+    assert!(original.contains("environment: dev"), "{original}");
+    std::fs::write(&request, original.replace("environment: dev", "environment: prod")).unwrap();
+    approved(&alice, &bob, ws, "other.json", &["--target", "account:data-dev"]);
+    let out = alice.run(&["apply", "other.json", "--auto-approve"], ws);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    std::fs::write(&request, original).unwrap();
+
+    let log = log_bytes(ws);
+    let out = alice.run(&["apply", "p.json", "--auto-approve"], ws);
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("is stale") && err.contains("account:data-dev changed since it was planned"),
+        "{err}"
+    );
+    assert_eq!(log_bytes(ws), log, "nothing appended by a refused apply");
+    let out = verify(&alice, ws);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+}
