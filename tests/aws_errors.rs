@@ -182,6 +182,21 @@ fn expired_sso_session_says_aws_sso_login() {
             ],
         );
     }
+    // A cached token that has expired (no refresh token): the same words. The SDK names the
+    // cache file after the SHA-1 of the sso-session name ("corp").
+    let cache = home.path().join(".aws/sso/cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(
+        cache.join("ee0bfd2552fbd840c02cc48b6e823320543c450f.json"),
+        r#"{"accessToken": "expired-token", "expiresAt": "2020-01-01T00:00:00Z", "region": "us-east-1", "startUrl": "https://example.awsapps.com/start"}"#,
+    )
+    .unwrap();
+    let out = bare_vend(home.path())
+        .args(["--aws", "--profile", "ops", "--endpoint-url", &url, "plan", "-C"])
+        .arg(ws.path())
+        .output()
+        .unwrap();
+    assert_human(&out, &["SSO session of profile ops has expired", "fix: `aws sso login --profile ops`"]);
     assert_eq!(connections.load(Ordering::SeqCst), 0);
 }
 

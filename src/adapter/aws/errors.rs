@@ -230,7 +230,10 @@ pub(super) fn class_of(e: &(dyn std::error::Error + 'static)) -> Option<Class> {
         at = x.source();
     }
     let inner = chain.last().map(|x| x.to_string()).unwrap_or_default();
-    if debug.contains("sso/cache") || debug.contains("SSO token") || debug.contains("ExpiredToken") {
+    let text = chain.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(": ");
+    // The SSO token provider: its cache file missing ("…/.aws/sso/cache/<hash>.json"), or
+    // `SsoTokenProviderError::ExpiredToken` ("the SSO token has expired and cannot be refreshed").
+    if debug.contains("sso/cache") || text.contains("SSO token") {
         return Some(Class::SsoSession(inner));
     }
     if debug.contains("CredentialsNotLoaded") && !debug.contains("ConnectError") {
@@ -246,7 +249,6 @@ pub(super) fn class_of(e: &(dyn std::error::Error + 'static)) -> Option<Class> {
     if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {
         return Some(Class::Refused(inner));
     }
-    let text = chain.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(": ");
     // A name that does not exist (EAI_NONAME); "Temporary failure in name resolution"
     // (EAI_AGAIN) may pass and is left to the SDK's retries.
     if text.contains("dns error") && !text.contains("Temporary failure") {
@@ -273,7 +275,7 @@ fn first_line(s: &str) -> String {
 /// either (`ConnectorError` kind `Other`, no retry action); `RetryForbidden` makes that explicit
 /// and overrides any other classifier.
 #[derive(Debug)]
-pub(super) struct NotRetried;
+pub struct NotRetried;
 
 impl org::config::retry::ClassifyRetry for NotRetried {
     fn classify_retry(

@@ -30,6 +30,7 @@ mod write;
 mod write_catalog;
 
 pub use config::{READ_ATTEMPTS, behavior_version, load_sdk_config, runtime};
+pub use errors::NotRetried;
 pub use write::parse_s3_url;
 
 use crate::model::{PIPELINES_TAG, State};
@@ -42,7 +43,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
 use config::{CALL_ATTEMPTS, in_workspace_region, org_client, read_retries, retry_partition, s3_client};
-use errors::{NotRetried, classify, read_gave_up};
+use errors::{classify, read_gave_up};
 use futures_util::future::{join_all, try_join, try_join_all};
 use read::{Reader, provisioned};
 use std::collections::{BTreeSet, HashMap};
