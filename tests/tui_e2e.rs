@@ -19,7 +19,7 @@ struct Tmux {
 impl Tmux {
     /// Start `vend` in `ws` in a detached 120x40 session.
     fn start(name: &str, ws: &Path, config: &Path) -> Tmux {
-        Tmux::start_with(name, ws, config, "", &[])
+        Tmux::start_with(name, ws, config, "USER=tester", &[])
     }
 
     /// Start `env VARS vend ARGS -C ws` in a detached 120x40 session (`vars`: `env`'s
@@ -29,7 +29,7 @@ impl Tmux {
         let socket = format!("vend-e2e-{name}-{}", std::process::id());
         let t = Tmux { socket, last: String::new() };
         let cmd = format!(
-            "env {vars} XDG_CONFIG_HOME={} VEND_KEY_STORE=file USER=tester NO_COLOR=1 {} {} -C {}; sleep 30",
+            "env {vars} XDG_CONFIG_HOME={} VEND_KEY_STORE=file NO_COLOR=1 {} {} -C {}; sleep 30",
             config.display(),
             env!("CARGO_BIN_EXE_vend"),
             args.join(" "),
@@ -199,7 +199,36 @@ fn exclude_one_change_apply_then_the_replan_is_exactly_that_change() {
 #[test]
 fn request_form_writes_an_account_and_shows_its_plan() {
     let (_dir, ws, config) = demo_copy();
-    let mut t = Tmux::start("request", &ws, &config);
+    let text = request_web_dev(Tmux::start("request", &ws, &config), &ws);
+    assert!(text.contains("requested_by: tester"), "{text}");
+    let log = vend(&ws, &config, &["audit", "log"]);
+    assert!(
+        common::text(&log.stdout).contains("request      account:web-dev"),
+        "{}",
+        common::text(&log.stdout)
+    );
+}
+
+/// Without USER, LOGNAME and USERNAME the form's request names the operator as `vend request`
+/// does — the git e-mail, else `uid:<n>` — never `unknown`.
+#[test]
+fn request_form_without_user_variables_names_the_operator() {
+    let (_dir, ws, config) = demo_copy();
+    let t = Tmux::start_with("request-nouser", &ws, &config, "-u USER -u LOGNAME -u USERNAME", &[]);
+    let text = request_web_dev(t, &ws);
+    let by = text.lines().find_map(|l| l.strip_prefix("requested_by:")).unwrap().trim().trim_matches('"');
+    let git = Command::new("git").args(["config", "user.email"]).output().unwrap();
+    let git = String::from_utf8_lossy(&git.stdout).trim().to_string();
+    if git.is_empty() {
+        assert!(by.strip_prefix("uid:").is_some_and(|n| n.parse::<u32>().is_ok()), "{text}");
+    } else {
+        assert_eq!(by, git, "{text}");
+    }
+}
+
+/// Fill the request form for account web-dev on workload@v2, submit, check the plan preview,
+/// quit; the request file's text.
+fn request_web_dev(mut t: Tmux, ws: &Path) -> String {
     t.wait_for("ou:Workloads/staging");
     t.keys(&["2"]);
     t.wait_for("request an account or a pipeline");
@@ -225,13 +254,8 @@ fn request_form_writes_an_account_and_shows_its_plan() {
 
     let text = std::fs::read_to_string(ws.join("catalog/accounts/web-dev.yaml")).unwrap();
     assert!(text.contains("email: aws+web-dev@example.com"), "{text}");
-    assert!(text.contains("requested_by: tester"), "{text}");
-    let log = vend(&ws, &config, &["audit", "log"]);
-    assert!(
-        common::text(&log.stdout).contains("request      account:web-dev"),
-        "{}",
-        common::text(&log.stdout)
-    );
+    assert!(!text.contains("unknown"), "{text}");
+    text
 }
 
 #[test]
@@ -338,7 +362,7 @@ fn aws_review_apply_audit_on_the_emulator() {
     assert!(total >= 10, "{before:#}");
     // What `Emulator::vend` sets: test credentials and region, no profile files.
     let vars = format!(
-        "-u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID={ACCESS_KEY} AWS_SECRET_ACCESS_KEY={SECRET_KEY} \
+        "-u AWS_PROFILE -u AWS_SESSION_TOKEN USER=tester AWS_ACCESS_KEY_ID={ACCESS_KEY} AWS_SECRET_ACCESS_KEY={SECRET_KEY} \
          AWS_REGION={REGION} AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
          AWS_EC2_METADATA_DISABLED=true"
     );
