@@ -31,7 +31,10 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let config = cli.config(read_env());
-    init_tracing(&config);
+    // The terminal UI owns the terminal: `-v`'s stderr lines would draw over it.
+    if !matches!(cli.command, None | Some(Command::Tui)) {
+        init_tracing(&config);
+    }
     match run(cli, config) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -52,9 +55,12 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
         };
     }
     // Every AWS client (the cloud, and the shared S3 backend, which needs --aws) starts from these.
+    let tui = matches!(cli.command, None | Some(Command::Tui));
+    let mut notes = vec![];
     if config.uses_aws() {
         let note = flow::auth::resolve(&mut config)?;
-        console.note(&note);
+        // The UI shows it on its status line instead: nothing is printed behind the UI.
+        if tui { notes.push(note) } else { console.note(&note) }
     }
     let command = match cli.command {
         None | Some(Command::Tui) => {
@@ -66,7 +72,7 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
                 eprintln!("Run `vend --help` for the commands.");
                 return Ok(1);
             }
-            return vend::tui::run(config);
+            return vend::tui::run(config, notes);
         }
         Some(c) => c,
     };
