@@ -224,6 +224,20 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// This operator's signing key, for pinning under `operators:` in catalog/vend.yaml.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Print this operator's public key (created on first use) and the line to paste under
+    /// `operators:` in catalog/vend.yaml.
+    Key {
+        /// Print the key, the name and the line as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The names `vend schema` accepts (and completes).

@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vend::adapter::keys;
-use vend::cli::{AuditCommand, AuthCommand, Cli, Command, SnapshotCommand};
+use vend::cli::{AuditCommand, AuthCommand, Cli, Command, OperatorCommand, SnapshotCommand};
 use vend::config::{Config, Env};
 use vend::flow::{self, Console, confirm::Consent};
 use vend::render;
@@ -113,6 +113,7 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
             flow::apply::cli(&config, args.file, selection, &consent, console)
         }
         Command::ForceUnlock(args) => flow::audit::force_unlock(&config, &args.id, args.force, console),
+        Command::Operator(OperatorCommand::Key { json }) => flow::audit::operator_key(&config, json, console),
         Command::Audit(AuditCommand::Verify) => flow::audit::verify(&config, console),
         Command::Audit(AuditCommand::Log { json }) => flow::audit::log(&config, json, console),
         Command::Snapshot(SnapshotCommand::Save { out, for_import }) => {
@@ -171,14 +172,15 @@ fn read_env() -> Env {
         Ok("file") => keys::KeyStore::FileOnly,
         _ => keys::KeyStore::Auto,
     };
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .or_else(|_| std::env::var("USERNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "unknown".into());
+    // Who runs vend: USER / LOGNAME / USERNAME, else `git config user.email`, else the uid.
+    let (user, user_source) = vend::config::resolve_user(
+        &[("USER", var("USER")), ("LOGNAME", var("LOGNAME")), ("USERNAME", var("USERNAME"))],
+        git_email,
+        uid,
+    );
     Env {
         user,
+        user_source,
         config_dir: config_dir(),
         key_store,
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
@@ -188,6 +190,32 @@ fn read_env() -> Env {
         stderr_tty: std::io::stderr().is_terminal(),
         term: var("TERM"),
     }
+}
+
+/// `git config user.email` (run once; any failure is no answer).
+fn git_email() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["config", "user.email"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The numeric user id of this process (Unix: the owner of `/proc/self`, else `id -u`).
+fn uid() -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(m) = std::fs::metadata("/proc/self") {
+            return Some(m.uid());
+        }
+        let out = std::process::Command::new("id").arg("-u").output().ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    }
+    #[cfg(not(unix))]
+    None
 }
 
 /// The user's config directory (XDG_CONFIG_HOME, else ~/.config): home of the key file.

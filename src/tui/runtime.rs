@@ -304,7 +304,7 @@ fn read_audit(config: &Config) -> anyhow::Result<AuditData> {
         .map(|r| AuditRow {
             seq: r.seq,
             ts: r.ts.clone(),
-            actor: r.actor.user.clone(),
+            actor: r.actor.who().to_string(),
             plan_id: r.plan_id.clone(),
             event: r.event.clone(),
             address: r.address.clone(),

@@ -49,13 +49,39 @@ pub struct RawSettings {
     #[schemars(with = "Vec<String>")]
     pub protected: Vec<S<String>>,
     pub required_approvals: Option<u32>,
-    /// Pinned operator public keys (used by the audit log).
+    /// Pinned operators: per name one key, or `keys:` and `retired:` (the audit log, approvals).
     #[serde(default)]
-    pub operators: BTreeMap<String, String>,
+    #[schemars(with = "BTreeMap<String, RawOperator>")]
+    pub operators: BTreeMap<String, S<RawOperator>>,
     /// Rolling 30-day account close quota checked before apply (default 10).
     pub close_quota_30d: Option<u32>,
     /// `propose`: plans move requests off deprecated blueprint versions; `off` (default).
     pub upgrade: Option<RawUpgrade>,
+}
+
+/// One pinned operator as written: a key, or its current and retired keys.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawOperator {
+    Key(String),
+    Keys(RawOperatorKeys),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOperatorKeys {
+    #[serde(default)]
+    pub keys: Vec<String>,
+    #[serde(default)]
+    pub retired: Vec<RawRetired>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetired {
+    pub key: String,
+    /// RFC 3339 time: records signed with the key up to then stay valid.
+    pub until: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
