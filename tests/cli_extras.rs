@@ -230,6 +230,17 @@ fn schemas_accept_the_demo_and_reject_edited_copies() {
     doc["tags"] = json!({ "required": ["a"], "optional": ["b"] });
     assert!(!errors(&schemas["account-blueprint"], &doc).is_empty(), "unknown tags key accepted");
 
+    // `operators:` as issue 17 writes it: a key, or current keys and retired ones with `until`.
+    let key = "a".repeat(64);
+    let mut settings = json!({ "region": "us-east-1" });
+    settings["operators"] = json!({
+        "alice": key,
+        "bob": { "keys": [key], "retired": [{ "key": key, "until": "2026-01-01T00:00:00Z" }] }
+    });
+    assert!(errors(&schemas["vend"], &settings).is_empty(), "{:?}", errors(&schemas["vend"], &settings));
+    settings["operators"]["bob"]["retired"][0]["since"] = json!("x");
+    assert!(!errors(&schemas["vend"], &settings).is_empty(), "unknown key in a retired entry accepted");
+
     // A wrong type inside a value: a list of numbers where SCP names are strings.
     let mut doc = as_json(&org.0, &org.2);
     doc["root_policies"] = json!([1, 2]);
