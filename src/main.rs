@@ -54,6 +54,27 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
             AuthCommand::Logout => flow::auth::logout(&config, console),
         };
     }
+    // Text from the definitions alone: no workspace, state or AWS.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            console.out(&vend::cli::completions(*shell));
+            return Ok(0);
+        }
+        Some(Command::Man { all }) => {
+            let pages = vend::cli::man_pages(all.is_some())?;
+            return match all {
+                Some(dir) => flow::extras::write_files(dir, &pages, console),
+                None => {
+                    pages.iter().take(1).for_each(|(_, text)| console.out(text));
+                    Ok(0)
+                }
+            };
+        }
+        Some(Command::Schema { name, out }) => {
+            return flow::extras::schema(name.as_deref(), out.as_deref(), console);
+        }
+        _ => {}
+    }
     // Every AWS client (the cloud, and the shared S3 backend, which needs --aws) starts from these.
     let tui = matches!(cli.command, None | Some(Command::Tui));
     let mut notes = vec![];
@@ -77,7 +98,11 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
         Some(c) => c,
     };
     match command {
-        Command::Tui | Command::Auth(_) => Ok(1),
+        Command::Tui
+        | Command::Auth(_)
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Schema { .. } => Ok(1),
         Command::Request(req) => flow::request::run(&config, req.request()?, console),
         Command::Approve(args) => flow::audit::approve(&config, &args.file, console),
         Command::Metrics { json } => flow::audit::metrics(&config, json, console),

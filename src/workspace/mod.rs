@@ -19,6 +19,7 @@ mod pipelines;
 mod portfolios;
 pub mod raw;
 pub mod rules;
+pub mod schema;
 pub mod template_lint;
 mod yaml;
 
