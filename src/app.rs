@@ -9,6 +9,7 @@ use crate::adapter::aws::AwsCloud;
 use crate::adapter::s3_backend::S3Backend;
 use crate::adapter::{audit, fs, keys, lock as file_lock, s3_lock};
 use crate::config::{AuditTarget, Config};
+use crate::model::operators::{self, Operators};
 use crate::model::{Diagnostic, State};
 use crate::port::{Audit, AuditEvent, Cloud, Event, LockTakeover, RequestDetail};
 use crate::{plan, request, workspace};
@@ -300,17 +301,31 @@ pub fn read_audit(config: &Config) -> anyhow::Result<(Vec<audit::Record>, String
 pub fn verify_audit(
     config: &Config,
 ) -> anyhow::Result<(Result<audit::VerifyReport, audit::VerifyFailure>, String)> {
+    let pins = pinned_operators(config)?;
     let mut store = audit_store(config)?;
-    let report = audit::verify_store(store.as_mut(), &pinned_operators(config));
+    let report = audit::verify_with(store.as_mut(), &pins);
     Ok((report, store.location()))
 }
 
 /// Open the signed audit log the configuration names with the operator's key (created on first
-/// use); the notes say where the key lives and whether a crash is being recovered from. With
-/// `--backend` the caller holds the backend's lock ([`lock`], or use [`log_event`]).
+/// use), checked against the workspace's pinned operators ([`open_audit_pinned`]).
 pub fn open_audit(
     config: &Config,
     identity: Option<serde_json::Value>,
+) -> anyhow::Result<(audit::AuditLog, Vec<String>)> {
+    open_audit_pinned(config, identity, &pinned_operators(config)?)
+}
+
+/// Open the signed audit log the configuration names with the operator's key (created on first
+/// use), refusing before anything is written when what this operator appends would not verify
+/// (`operators::may_append`: with `pins`, only a current pinned key; without, only the log's
+/// first key); records then carry `actor.operator`, the key's pinned name. The notes say where
+/// the key lives and whether a crash is being recovered from. With `--backend` the caller holds
+/// the backend's lock ([`lock`], or use [`log_event`]).
+pub fn open_audit_pinned(
+    config: &Config,
+    identity: Option<serde_json::Value>,
+    pins: &Operators,
 ) -> anyhow::Result<(audit::AuditLog, Vec<String>)> {
     let env = &config.env;
     let config_dir = env.config_dir.clone().map_err(|e| anyhow::anyhow!(e))?;
@@ -319,7 +334,22 @@ pub fn open_audit(
     if location.is_file() || location.created() {
         notes.push(format!("vend: audit records are signed with the {location}"));
     }
-    let mut log = audit::AuditLog::open_store(audit_store(config)?, operator, audit::utc_now)?;
+    let mut store = audit_store(config)?;
+    let first = if pins.is_empty() { audit::first_actor(store.as_mut())? } else { None };
+    let name = operators::may_append(
+        pins,
+        &operator.public_key_hex,
+        &env.user,
+        first.as_ref().map(|a| (a.key.as_str(), a.user.as_str())),
+    )
+    .map_err(|why| {
+        anyhow::anyhow!(
+            "refusing to write to the audit log {} (nothing was written): {why}",
+            store.location()
+        )
+    })?;
+    let mut log = audit::AuditLog::open_store(store, operator, audit::utc_now)?;
+    log.set_operator_name(name);
     if identity.is_some() {
         log.set_aws_identity(identity);
     }
@@ -340,6 +370,16 @@ pub fn log_event(
     identity: Option<serde_json::Value>,
     event: AuditEvent,
 ) -> anyhow::Result<Vec<String>> {
+    log_event_pinned(config, identity, &pinned_operators(config)?, event)
+}
+
+/// [`log_event`] with the workspace's pinned operators already read.
+pub fn log_event_pinned(
+    config: &Config,
+    identity: Option<serde_json::Value>,
+    pins: &Operators,
+    event: AuditEvent,
+) -> anyhow::Result<Vec<String>> {
     // The local log keeps its habit: no lock for one record (the file refuses an append when it
     // moved under the writer).
     let (held, mut notes) = if config.shared_backend().is_some() {
@@ -349,7 +389,16 @@ pub fn log_event(
     } else {
         (None, vec![])
     };
-    let (mut log, more) = open_audit(config, identity)?;
+    let (mut log, more) = match open_audit_pinned(config, identity, pins) {
+        Ok(opened) => opened,
+        Err(e) => {
+            // Refused (or unreadable): let go of the shared lock at once rather than at its lease's end.
+            if let Some(held) = held {
+                let _ = held.release();
+            }
+            return Err(e);
+        }
+    };
     notes.extend(more);
     log.append(event)?;
     notes.extend(held.and_then(HeldLock::release));
@@ -547,11 +596,31 @@ pub fn force_unlock(
     })
 }
 
-/// The pinned operator keys of the workspace (for `audit verify`).
-pub fn pinned_operators(config: &Config) -> Vec<String> {
-    fs::read_workspace(&config.workspace)
-        .map(|files| workspace::load(&files).desired.settings.operators.into_values().collect())
-        .unwrap_or_default()
+/// The pinned operators of the workspace (`operators:` in catalog/vend.yaml; none when there is
+/// no workspace to read). An error when catalog/vend.yaml has errors: pins read half-way would
+/// let the wrong keys append, approve or verify.
+pub fn pinned_operators(config: &Config) -> anyhow::Result<Operators> {
+    let Ok(files) = fs::read_workspace(&config.workspace) else { return Ok(Operators::default()) };
+    let loaded = workspace::load(&files);
+    settings_operators(&loaded)
+}
+
+/// The pinned operators of a loaded workspace, refused when catalog/vend.yaml has errors.
+pub fn settings_operators(loaded: &workspace::Loaded) -> anyhow::Result<Operators> {
+    if let Some(d) = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.is_error() && d.file.as_deref() == Some(workspace::SETTINGS) && d.code != "missing-file")
+    {
+        anyhow::bail!(
+            "{}:{}: {} ({}); the pinned operators cannot be read until it is fixed (`vend validate`)",
+            workspace::SETTINGS,
+            d.line.unwrap_or(1),
+            d.message,
+            d.code
+        );
+    }
+    Ok(loaded.desired.settings.operators.clone())
 }
 
 /// The address a request's audit record names.

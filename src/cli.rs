@@ -200,6 +200,85 @@ pub enum Command {
     /// every --aws command.
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Print a shell completion script (bash: `source <(vend completions bash)`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print vend's man page (roff: `vend man | man -l -`), or with --all write one page per
+    /// command into DIR.
+    Man {
+        /// Write vend.1 and a vend-<command>.1 per command into DIR instead of printing.
+        #[arg(long, value_name = "DIR")]
+        all: Option<PathBuf>,
+    },
+    /// JSON Schemas (draft 2020-12) of the workspace's YAML files, for editors: print the one
+    /// named NAME, or with --out write them as DIR/<name>.schema.json (the modelines of catalog/
+    /// files look in .vend/schemas); alone, list them.
+    Schema {
+        /// The schema to print or write (all of them with --out when omitted).
+        #[arg(value_parser = schema_names())]
+        name: Option<String>,
+        /// Write the schema files into DIR (created if missing) instead of printing.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// This operator's signing key, for pinning under `operators:` in catalog/vend.yaml.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Print this operator's public key (created on first use) and the line to paste under
+    /// `operators:` in catalog/vend.yaml.
+    Key {
+        /// Print the key, the name and the line as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The names `vend schema` accepts (and completes).
+fn schema_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::workspace::schema::SCHEMAS.iter().map(|s| s.name))
+}
+
+/// The completion script of `vend` for `shell`.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "vend", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// vend's man pages as (file name, roff text): `vend.1` first, then, with `all`, one per command
+/// and subcommand (`vend-plan.1`, `vend-audit-verify.1`, …), hidden ones left out.
+pub fn man_pages(all: bool) -> std::io::Result<Vec<(String, String)>> {
+    fn walk(cmd: clap::Command, pages: &mut Vec<(String, String)>) -> std::io::Result<()> {
+        let subs: Vec<clap::Command> = cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned().collect();
+        let man = clap_mangen::Man::new(cmd);
+        let mut text = Vec::new();
+        man.render(&mut text)?;
+        pages.push((man.get_filename(), String::from_utf8_lossy(&text).into_owned()));
+        for sub in subs {
+            walk(sub, pages)?;
+        }
+        Ok(())
+    }
+    let mut cmd = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    cmd.build();
+    let mut pages = Vec::new();
+    if all {
+        walk(cmd, &mut pages)?;
+    } else {
+        let man = clap_mangen::Man::new(cmd);
+        let mut text = Vec::new();
+        man.render(&mut text)?;
+        pages.push((man.get_filename(), String::from_utf8_lossy(&text).into_owned()));
+    }
+    Ok(pages)
 }
 
 #[derive(Debug, Args)]

@@ -15,8 +15,12 @@ use std::time::Duration;
 /// What `main` read from the process environment, once.
 #[derive(Debug, Clone)]
 pub struct Env {
-    /// The local user (USER / LOGNAME / USERNAME), `unknown` when none is set.
+    /// Who runs vend ([`resolve_user`]): USER / LOGNAME / USERNAME, else `git config
+    /// user.email`, else `uid:<n>` (`actor.user`, `requested_by`, the name `vend operator key`
+    /// suggests).
     pub user: String,
+    /// Where `user` came from.
+    pub user_source: UserSource,
     /// The user's config directory (XDG_CONFIG_HOME, else ~/.config: home of the key file), or
     /// why there is none.
     pub config_dir: Result<PathBuf, String>,
@@ -48,6 +52,7 @@ impl Default for Env {
     fn default() -> Env {
         Env {
             user: "unknown".into(),
+            user_source: UserSource::Unknown,
             config_dir: Err("no config directory".into()),
             key_store: KeyStore::Auto,
             color: false,
@@ -57,6 +62,51 @@ impl Default for Env {
             stderr_tty: false,
             term: None,
         }
+    }
+}
+
+/// Where [`Env::user`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSource {
+    /// An environment variable (`USER`, `LOGNAME`, `USERNAME`).
+    Var(&'static str),
+    /// `git config user.email`.
+    GitEmail,
+    /// The numeric user id (`uid:<n>`).
+    Uid,
+    /// Nothing answered (only a hand-built `Env`: `main` always finds one of the above).
+    Unknown,
+}
+
+impl std::fmt::Display for UserSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UserSource::Var(name) => write!(f, "${name}"),
+            UserSource::GitEmail => write!(f, "git config user.email"),
+            UserSource::Uid => write!(f, "the numeric user id"),
+            UserSource::Unknown => write!(f, "no source"),
+        }
+    }
+}
+
+/// Who runs vend: the first of `vars` (name, value) with a value that is not blank, else the git
+/// e-mail, else `uid:<n>`; `git_email` and `uid` are asked only when needed (each once). Never
+/// `unknown` unless all three are absent.
+pub fn resolve_user(
+    vars: &[(&'static str, Option<String>)],
+    git_email: impl FnOnce() -> Option<String>,
+    uid: impl FnOnce() -> Option<u32>,
+) -> (String, UserSource) {
+    let blank = |v: &String| v.trim().is_empty();
+    if let Some((name, Some(v))) = vars.iter().find(|(_, v)| v.as_ref().is_some_and(|v| !blank(v))) {
+        return (v.trim().to_string(), UserSource::Var(name));
+    }
+    if let Some(email) = git_email().filter(|e| !blank(e)) {
+        return (email.trim().to_string(), UserSource::GitEmail);
+    }
+    match uid() {
+        Some(n) => (format!("uid:{n}"), UserSource::Uid),
+        None => ("unknown".into(), UserSource::Unknown),
     }
 }
 
@@ -201,6 +251,31 @@ pub fn default_audit_path(workspace: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_user_is_a_variable_then_the_git_email_then_the_uid() {
+        let vars = |user: Option<&str>, logname: Option<&str>| {
+            vec![("USER", user.map(String::from)), ("LOGNAME", logname.map(String::from)), ("USERNAME", None)]
+        };
+        let never = || -> Option<String> { panic!("git asked although a variable answered") };
+        assert_eq!(
+            resolve_user(&vars(Some("ana"), Some("x")), never, || None),
+            ("ana".into(), UserSource::Var("USER"))
+        );
+        assert_eq!(
+            resolve_user(&vars(Some(" "), Some("bo")), || None, || None),
+            ("bo".into(), UserSource::Var("LOGNAME"))
+        );
+        assert_eq!(
+            resolve_user(&vars(None, None), || Some("ci@example.com\n".into()), || Some(7)),
+            ("ci@example.com".into(), UserSource::GitEmail)
+        );
+        assert_eq!(
+            resolve_user(&vars(None, None), || None, || Some(1001)),
+            ("uid:1001".into(), UserSource::Uid)
+        );
+        assert_eq!(resolve_user(&vars(None, None), || Some("".into()), || Some(0)).0, "uid:0");
+    }
 
     #[test]
     fn the_profile_is_the_flag_then_the_environment_then_default() {

@@ -7,6 +7,7 @@
 use crate::adapter::{audit, fs, keys};
 use crate::app;
 use crate::config::{Config, Env};
+use crate::model::operators;
 use crate::plan::approval::{self, Approval, Author};
 use crate::plan::{Action, Plan};
 use crate::port::{Approve, AuditEvent, Event};
@@ -54,6 +55,25 @@ pub fn approve(config: &Config, file: &Path) -> anyhow::Result<Approved> {
             op.public_key_hex.get(..12).unwrap_or_default()
         );
     }
+    let pins = app::pinned_operators(config)?;
+    if pins.is_empty() {
+        anyhow::bail!(
+            "no operators are pinned in catalog/vend.yaml: approvals count only from pinned operators (and a \
+             second key in the audit log would not verify), so nothing was written. Pin every operator \
+             under `operators:` — each runs `vend operator key` to print their line; yours is:\n{}",
+            operators::pin_line(&op.user, &op.public_key_hex)
+        );
+    }
+    let author_name =
+        plan.author.as_ref().and_then(|a| pins.status(&a.operator)).map(|s| s.name().to_string());
+    if let (Some(author), Some(me)) = (&author_name, pins.current_name(&op.public_key_hex))
+        && author == me
+    {
+        anyhow::bail!(
+            "operator `{me}` saved this plan (with another of their keys): an approval by its author's identity \
+             does not count; another operator must approve it"
+        );
+    }
     let (existing, _) = approval::approvals(&plan);
     if existing.iter().any(|a| {
         a.operator == op.public_key_hex
@@ -86,19 +106,17 @@ pub fn approve(config: &Config, file: &Path) -> anyhow::Result<Approved> {
         at: Some(at.clone()),
         file: Some(file.display().to_string()),
     });
-    notes.extend(app::log_event(
+    notes.extend(app::log_event_pinned(
         config,
         identity,
+        &pins,
         AuditEvent { plan_id: plan.plan_id.clone(), address: String::new(), event },
     )?);
     let mut list = plan.approvals.as_ref().and_then(|v| v.as_array()).cloned().unwrap_or_default();
     list.push(serde_json::to_value(&a)?);
     plan.approvals = Some(serde_json::Value::Array(list));
     fs::write_plan(file, &plan)?;
-    let pinned: Vec<String> = fs::read_workspace(&config.workspace)
-        .map(|f| workspace::load(&f).desired.settings.operators.into_values().collect())
-        .unwrap_or_default();
-    let counted = approval::check(&plan, &pinned).counted.len();
+    let counted = approval::check(&plan, &pins).counted.len();
     Ok(Approved {
         message: format!(
             "Approved plan {} as {} (key {}…); it now has {counted} valid approval(s).",
@@ -127,8 +145,7 @@ pub fn before_apply(
                 settings.required_approvals
             )));
         }
-        let pinned: Vec<String> = settings.operators.values().cloned().collect();
-        if let Err(why) = approval::enough(plan, settings.required_approvals, &pinned) {
+        if let Err(why) = approval::enough(plan, settings.required_approvals, &settings.operators) {
             return Ok(Err(why));
         }
     }

@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vend::adapter::keys;
-use vend::cli::{AuditCommand, AuthCommand, Cli, Command, SnapshotCommand};
+use vend::cli::{AuditCommand, AuthCommand, Cli, Command, OperatorCommand, SnapshotCommand};
 use vend::config::{Config, Env};
 use vend::flow::{self, Console, confirm::Consent};
 use vend::render;
@@ -31,7 +31,10 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let config = cli.config(read_env());
-    init_tracing(&config);
+    // The terminal UI owns the terminal: `-v`'s stderr lines would draw over it.
+    if !matches!(cli.command, None | Some(Command::Tui)) {
+        init_tracing(&config);
+    }
     match run(cli, config) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -51,10 +54,34 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
             AuthCommand::Logout => flow::auth::logout(&config, console),
         };
     }
+    // Text from the definitions alone: no workspace, state or AWS.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            console.out(&vend::cli::completions(*shell));
+            return Ok(0);
+        }
+        Some(Command::Man { all }) => {
+            let pages = vend::cli::man_pages(all.is_some())?;
+            return match all {
+                Some(dir) => flow::extras::write_files(dir, &pages, console),
+                None => {
+                    pages.iter().take(1).for_each(|(_, text)| console.out(text));
+                    Ok(0)
+                }
+            };
+        }
+        Some(Command::Schema { name, out }) => {
+            return flow::extras::schema(name.as_deref(), out.as_deref(), console);
+        }
+        _ => {}
+    }
     // Every AWS client (the cloud, and the shared S3 backend, which needs --aws) starts from these.
+    let tui = matches!(cli.command, None | Some(Command::Tui));
+    let mut notes = vec![];
     if config.uses_aws() {
         let note = flow::auth::resolve(&mut config)?;
-        console.note(&note);
+        // The UI shows it on its status line instead: nothing is printed behind the UI.
+        if tui { notes.push(note) } else { console.note(&note) }
     }
     let command = match cli.command {
         None | Some(Command::Tui) => {
@@ -66,12 +93,16 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
                 eprintln!("Run `vend --help` for the commands.");
                 return Ok(1);
             }
-            return vend::tui::run(config);
+            return vend::tui::run(config, notes);
         }
         Some(c) => c,
     };
     match command {
-        Command::Tui | Command::Auth(_) => Ok(1),
+        Command::Tui
+        | Command::Auth(_)
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Schema { .. } => Ok(1),
         Command::Request(req) => flow::request::run(&config, req.request()?, console),
         Command::Approve(args) => flow::audit::approve(&config, &args.file, console),
         Command::Metrics { json } => flow::audit::metrics(&config, json, console),
@@ -88,6 +119,7 @@ fn run(cli: Cli, mut config: Config) -> anyhow::Result<u8> {
             flow::apply::cli(&config, args.file, selection, &consent, console)
         }
         Command::ForceUnlock(args) => flow::audit::force_unlock(&config, &args.id, args.force, console),
+        Command::Operator(OperatorCommand::Key { json }) => flow::audit::operator_key(&config, json, console),
         Command::Audit(AuditCommand::Verify) => flow::audit::verify(&config, console),
         Command::Audit(AuditCommand::Log { json }) => flow::audit::log(&config, json, console),
         Command::Snapshot(SnapshotCommand::Save { out, for_import }) => {
@@ -146,14 +178,15 @@ fn read_env() -> Env {
         Ok("file") => keys::KeyStore::FileOnly,
         _ => keys::KeyStore::Auto,
     };
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .or_else(|_| std::env::var("USERNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "unknown".into());
+    // Who runs vend: USER / LOGNAME / USERNAME, else `git config user.email`, else the uid.
+    let (user, user_source) = vend::config::resolve_user(
+        &[("USER", var("USER")), ("LOGNAME", var("LOGNAME")), ("USERNAME", var("USERNAME"))],
+        git_email,
+        uid,
+    );
     Env {
         user,
+        user_source,
         config_dir: config_dir(),
         key_store,
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
@@ -163,6 +196,32 @@ fn read_env() -> Env {
         stderr_tty: std::io::stderr().is_terminal(),
         term: var("TERM"),
     }
+}
+
+/// `git config user.email` (run once; any failure is no answer).
+fn git_email() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["config", "user.email"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The numeric user id of this process (Unix: the owner of `/proc/self`, else `id -u`).
+fn uid() -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(m) = std::fs::metadata("/proc/self") {
+            return Some(m.uid());
+        }
+        let out = std::process::Command::new("id").arg("-u").output().ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    }
+    #[cfg(not(unix))]
+    None
 }
 
 /// The user's config directory (XDG_CONFIG_HOME, else ~/.config): home of the key file.

@@ -286,6 +286,10 @@ fn to_yaml(req: &Request) -> (String, Vec<(u32, Field)>) {
     if !req.reason.is_empty() {
         line(&mut out, format!("reason: {}", text_scalar(&req.reason)), Field::Reason);
     }
+    // The editor's schema, last as in every catalog/ file (`workspace::schema`).
+    if let Some(modeline) = workspace::schema::modeline(&path_of(req)) {
+        line(&mut out, modeline, Field::Other);
+    }
     (out, lines)
 }
 

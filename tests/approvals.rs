@@ -1,7 +1,9 @@
 //! Separation of duties through the real binary: with `required_approvals: 1`, a plan saved by
-//! one operator (its author) is applied only after another operator's `vend approve`; the
-//! author's own approval is refused and would not count; a modified plan voids its approvals.
-//! Two operators = two key files (`XDG_CONFIG_HOME` temp dirs, `VEND_KEY_STORE=file`).
+//! one operator (its author) is applied only after another pinned operator's `vend approve`; the
+//! author's own approval is refused and would not count; a modified plan voids its approvals; an
+//! operator who is not pinned cannot approve (issue 17: approvals count only from pinned
+//! operators). Two operators = two key files (`XDG_CONFIG_HOME` temp dirs, `VEND_KEY_STORE=file`),
+//! pinned with the line `vend operator key` prints.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -48,6 +50,23 @@ fn workspace() -> tempfile::TempDir {
     ws
 }
 
+impl Operator {
+    /// The line `vend operator key` prints for this operator's key.
+    fn pin_line(&self, ws: &Path) -> String {
+        let out = self.run(&["operator", "key"], ws);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout).lines().nth(1).unwrap().to_string()
+    }
+}
+
+/// Pin `who` under `operators:` in the workspace's settings.
+fn pin(ws: &Path, who: &[&Operator]) {
+    let lines: Vec<String> = who.iter().map(|o| o.pin_line(ws)).collect();
+    let settings = ws.join("catalog/vend.yaml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, format!("{text}operators:\n{}\n", lines.join("\n"))).unwrap();
+}
+
 fn read(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
@@ -56,6 +75,7 @@ fn read(p: &Path) -> Value {
 fn a_plan_needs_an_approval_by_someone_other_than_its_author() {
     let ws = workspace();
     let (alice, bob) = (Operator::new("alice"), Operator::new("bob"));
+    pin(ws.path(), &[&alice, &bob]);
     let out = alice.run(&["plan", "--out", "p.json"], ws.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let saved = read(&ws.path().join("p.json"));
@@ -141,19 +161,33 @@ fn a_plan_needs_an_approval_by_someone_other_than_its_author() {
 }
 
 #[test]
-fn approvals_by_unpinned_keys_do_not_count_when_operators_are_pinned() {
+fn an_operator_who_is_not_pinned_cannot_approve() {
+    // Changed on purpose (issue 17): an unpinned approver used to be accepted (and counted while
+    // nothing was pinned); now the approval is refused before anything is written.
     let ws = workspace();
     let (alice, bob) = (Operator::new("alice"), Operator::new("bob"));
+    // Nothing pinned: refused with the instruction to pin operators.
     assert_eq!(alice.run(&["plan", "--out", "p.json"], ws.path()).status.code(), Some(0));
-    assert_eq!(bob.run(&["approve", "p.json"], ws.path()).status.code(), Some(0));
-    let author = read(&ws.path().join("p.json"))["author"]["operator"].as_str().unwrap().to_string();
-    // Pin only alice: bob's approval no longer counts (and the workspace basis moved: plan again).
-    let settings = ws.path().join("catalog/vend.yaml");
-    let pinned = format!("{}operators:\n  alice: {author}\n", std::fs::read_to_string(&settings).unwrap());
-    std::fs::write(&settings, pinned).unwrap();
+    let saved = std::fs::read(ws.path().join("p.json")).unwrap();
+    let out = bob.run(&["approve", "p.json"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("no operators are pinned") && err.contains(&bob.pin_line(ws.path())), "{err}");
+    assert_eq!(std::fs::read(ws.path().join("p.json")).unwrap(), saved);
+    assert!(!ws.path().join(".vend/audit.jsonl").exists());
+
+    // Only alice pinned: bob's key is refused, naming the line to add; the plan stays unapproved.
+    pin(ws.path(), &[&alice]);
     assert_eq!(alice.run(&["plan", "--out", "p.json"], ws.path()).status.code(), Some(0));
-    assert_eq!(bob.run(&["approve", "p.json"], ws.path()).status.code(), Some(0));
+    let out = bob.run(&["approve", "p.json"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("is not pinned in catalog/vend.yaml") && err.contains(&bob.pin_line(ws.path())),
+        "{err}"
+    );
+    assert!(read(&ws.path().join("p.json")).get("approvals").is_none());
     let out = alice.run(&["apply", "p.json", "--auto-approve"], ws.path());
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("not among the operators pinned"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("has 0 valid"), "{}", text(&out.stderr));
 }

@@ -600,7 +600,7 @@ fn mutated_plan_bytes_are_refused_or_read_unchanged() {
             let _ = render::plan_text(&p);
             let _ = render::plan_json(&p);
             let _ = vend::engine::excluded_closure(&p);
-            let _ = vend::plan::approval::enough(&p, 1, &[]);
+            let _ = vend::plan::approval::enough(&p, 1, &Default::default());
             assert!(
                 vfs::parse_plan(&vfs::plan_file_bytes(&p), "p.json").is_ok(),
                 "mutation {i}: re-sealed plan refused"
@@ -613,6 +613,12 @@ fn mutated_plan_bytes_are_refused_or_read_unchanged() {
 fn show_apply_and_approve_refuse_an_edited_plan() {
     let ws = demo_workspace();
     let cfg = tempfile::tempdir().unwrap();
+    // Approvals need pinned operators (issue 17): pin the reviewer with what `operator key` prints.
+    let out = vend_in(ws.path(), cfg.path(), &["operator", "key"]);
+    let line = text(&out.stdout).lines().nth(1).unwrap().to_string();
+    let settings = ws.path().join("catalog/vend.yaml");
+    let yaml = fs::read_to_string(&settings).unwrap();
+    fs::write(&settings, format!("{yaml}operators:\n{line}\n")).unwrap();
     let out = vend_in(ws.path(), cfg.path(), &["plan", "--out", "p.json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let saved: Value = serde_json::from_slice(&fs::read(ws.path().join("p.json")).unwrap()).unwrap();

@@ -22,11 +22,12 @@ struct Recorder {
 
 impl Recorder {
     fn new(path: &Path) -> Recorder {
+        Recorder::signed_by(path, Operator::generate("ops").unwrap())
+    }
+    fn signed_by(path: &Path, operator: Operator) -> Recorder {
         let now = Arc::new(Mutex::new(String::new()));
         let clock = now.clone();
-        let log =
-            JsonlAudit::open(path, Operator::generate("ops").unwrap(), move || clock.lock().unwrap().clone())
-                .unwrap();
+        let log = JsonlAudit::open(path, operator, move || clock.lock().unwrap().clone()).unwrap();
         Recorder { log, now }
     }
     fn at(&mut self, ts: &str, plan_id: &str, event: &str, address: &str, detail: Value) {
@@ -160,8 +161,9 @@ fn an_empty_log_has_no_metrics_yet() {
 }
 
 /// A workspace planning one close (fixture case 11) with `close_quota_30d: 1`, and a log
-/// holding one successful CloseAccount `days_ago`.
-fn close_workspace(days_ago: i64) -> tempfile::TempDir {
+/// holding one successful CloseAccount `days_ago`, signed by the key of the config dir returned
+/// (the operator who applies: without pinned operators only the log's first key may append).
+fn close_workspace(days_ago: i64) -> (tempfile::TempDir, tempfile::TempDir) {
     let base = root().join("tests/fixtures/plan/_base");
     let ws =
         materialize(&base, &base.join("state.json"), &root().join("tests/fixtures/plan/11-close-account"));
@@ -170,14 +172,18 @@ fn close_workspace(days_ago: i64) -> tempfile::TempDir {
     std::fs::write(&settings, format!("{text}close_quota_30d: 1\n")).unwrap();
     let when = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * days_ago);
     let ts = when.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let mut r = Recorder::new(&ws.path().join(".vend/audit.jsonl"));
+    let config = tempfile::tempdir().unwrap();
+    let (operator, _) =
+        vend::adapter::keys::load_or_create(vend::adapter::keys::KeyStore::FileOnly, config.path(), "ops")
+            .unwrap();
+    let mut r = Recorder::signed_by(&ws.path().join(".vend/audit.jsonl"), operator);
     r.at(&ts, "p0", "intent", "account:old-app", json!({ "action": "close" }));
     r.at(&ts, "p0", "outcome", "account:old-app", json!({ "op": "CloseAccount", "ok": true }));
-    ws
+    (ws, config)
 }
 
-fn apply_close(ws: &Path) -> std::process::Output {
-    let config = tempfile::tempdir().unwrap();
+fn apply_close((ws, config): &(tempfile::TempDir, tempfile::TempDir)) -> std::process::Output {
+    let ws = ws.path();
     let args =
         ["-C", ".", "--state", "state.json", "apply", "--auto-approve", "--allow-close", "search-prod"];
     vend()
@@ -192,21 +198,21 @@ fn apply_close(ws: &Path) -> std::process::Output {
 #[test]
 fn a_close_over_the_rolling_30_day_quota_is_refused_naming_the_numbers() {
     let ws = close_workspace(3);
-    let out = apply_close(ws.path());
+    let out = apply_close(&ws);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let err = text(&out.stderr);
     assert!(
         err.contains("the plan closes 1 account(s) and 1 were closed in the last 30 days: 2 would exceed the rolling 30-day close quota of 1"),
         "{err}"
     );
-    let state = std::fs::read_to_string(ws.path().join("state.json")).unwrap();
+    let state = std::fs::read_to_string(ws.0.path().join("state.json")).unwrap();
     assert!(!state.contains("PENDING_CLOSURE") && !state.contains("SUSPENDED"), "nothing was closed");
 }
 
 #[test]
 fn closes_older_than_30_days_do_not_count() {
     let ws = close_workspace(40);
-    let out = apply_close(ws.path());
+    let out = apply_close(&ws);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
 }
 

@@ -1,9 +1,11 @@
 //! End to end: the real `vend` binary in tmux (120x40) on a temporary copy of the demo
 //! workspace, driven with `send-keys` and read with `capture-pane`, polling with a timeout.
-//! Each test uses its own tmux server (`-L`) and kills it at the end.
+//! Each test uses its own tmux server (`-L`) and kills it at the end. One test runs the UI with
+//! `--aws` against the project's emulator (`emulator_harness`), seeded with the demo organization.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod emulator_harness;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,12 +19,20 @@ struct Tmux {
 impl Tmux {
     /// Start `vend` in `ws` in a detached 120x40 session.
     fn start(name: &str, ws: &Path, config: &Path) -> Tmux {
+        Tmux::start_with(name, ws, config, "USER=tester", &[])
+    }
+
+    /// Start `env VARS vend ARGS -C ws` in a detached 120x40 session (`vars`: `env`'s
+    /// `-u NAME` options first, then `K=V …`); the
+    /// pane stays 30 s after vend exits, showing what is left on the terminal.
+    fn start_with(name: &str, ws: &Path, config: &Path, vars: &str, args: &[&str]) -> Tmux {
         let socket = format!("vend-e2e-{name}-{}", std::process::id());
         let t = Tmux { socket, last: String::new() };
         let cmd = format!(
-            "env XDG_CONFIG_HOME={} VEND_KEY_STORE=file USER=tester NO_COLOR=1 {} -C {}; sleep 30",
+            "env {vars} XDG_CONFIG_HOME={} VEND_KEY_STORE=file NO_COLOR=1 {} {} -C {}; sleep 30",
             config.display(),
             env!("CARGO_BIN_EXE_vend"),
+            args.join(" "),
             ws.display()
         );
         let ok = t.tmux(&["new-session", "-d", "-x", "120", "-y", "40", &cmd]).status.success();
@@ -49,8 +59,12 @@ impl Tmux {
 
     /// Poll the pane until `pred` holds (30 s at most).
     fn wait(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_up_to(Duration::from_secs(30), what, pred)
+    }
+
+    fn wait_up_to(&mut self, limit: Duration, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
+        while start.elapsed() < limit {
             let s = self.screen();
             if pred(&s) {
                 return s;
@@ -190,7 +204,36 @@ fn exclude_one_change_apply_then_the_replan_is_exactly_that_change() {
 #[test]
 fn request_form_writes_an_account_and_shows_its_plan() {
     let (_dir, ws, config) = demo_copy();
-    let mut t = Tmux::start("request", &ws, &config);
+    let text = request_web_dev(Tmux::start("request", &ws, &config), &ws);
+    assert!(text.contains("requested_by: tester"), "{text}");
+    let log = vend(&ws, &config, &["audit", "log"]);
+    assert!(
+        common::text(&log.stdout).contains("request      account:web-dev"),
+        "{}",
+        common::text(&log.stdout)
+    );
+}
+
+/// Without USER, LOGNAME and USERNAME the form's request names the operator as `vend request`
+/// does — the git e-mail, else `uid:<n>` — never `unknown`.
+#[test]
+fn request_form_without_user_variables_names_the_operator() {
+    let (_dir, ws, config) = demo_copy();
+    let t = Tmux::start_with("request-nouser", &ws, &config, "-u USER -u LOGNAME -u USERNAME", &[]);
+    let text = request_web_dev(t, &ws);
+    let by = text.lines().find_map(|l| l.strip_prefix("requested_by:")).unwrap().trim().trim_matches('"');
+    let git = Command::new("git").args(["config", "user.email"]).output().unwrap();
+    let git = String::from_utf8_lossy(&git.stdout).trim().to_string();
+    if git.is_empty() {
+        assert!(by.strip_prefix("uid:").is_some_and(|n| n.parse::<u32>().is_ok()), "{text}");
+    } else {
+        assert_eq!(by, git, "{text}");
+    }
+}
+
+/// Fill the request form for account web-dev on workload@v2, submit, check the plan preview,
+/// quit; the request file's text.
+fn request_web_dev(mut t: Tmux, ws: &Path) -> String {
     t.wait_for("ou:Workloads/staging");
     t.keys(&["2"]);
     t.wait_for("request an account or a pipeline");
@@ -216,13 +259,8 @@ fn request_form_writes_an_account_and_shows_its_plan() {
 
     let text = std::fs::read_to_string(ws.join("catalog/accounts/web-dev.yaml")).unwrap();
     assert!(text.contains("email: aws+web-dev@example.com"), "{text}");
-    assert!(text.contains("requested_by: tester"), "{text}");
-    let log = vend(&ws, &config, &["audit", "log"]);
-    assert!(
-        common::text(&log.stdout).contains("request      account:web-dev"),
-        "{}",
-        common::text(&log.stdout)
-    );
+    assert!(!text.contains("unknown"), "{text}");
+    text
 }
 
 #[test]
@@ -261,4 +299,117 @@ fn with_required_approvals_save_signs_the_author_and_apply_is_refused() {
         serde_json::from_slice(&vend(&ws, &config, &["plan", "--json"]).stdout).unwrap();
     assert_eq!(after["changes"].as_array().unwrap().len(), plan["changes"].as_array().unwrap().len());
     assert_eq!(std::fs::read(ws.join("snapshots/demo.state.json")).unwrap(), state_before);
+}
+
+/// The pane's rows.
+fn rows(screen: &str) -> Vec<&str> {
+    screen.lines().collect()
+}
+
+/// After `q`: the terminal vend leaves behind (the UI's alternate screen gone) holds no line of
+/// vend's — nothing was printed before, behind or after the UI.
+fn assert_nothing_printed(t: &mut Tmux) {
+    t.keys(&["q"]);
+    let s = t.wait("the UI closed", |s| !s.contains("1 Catalog"));
+    assert!(!s.contains("vend:") && !s.contains("error") && !s.contains("warning"), "{s}");
+}
+
+/// First use (a fresh copy: no .vend/): the first screen is the UI and nothing else — the note
+/// that the state was seeded is on the status line (the last row) once, not over the UI.
+#[test]
+fn first_use_shows_the_seeding_note_on_the_status_line_only() {
+    let (_dir, ws, config) = demo_copy();
+    assert!(!ws.join(".vend").exists());
+    let mut t = Tmux::start("first-use", &ws, &config);
+    let s = t.wait("the plan and the note", |s| {
+        s.contains("> [x]   + ou:Workloads/staging  create  #1") && s.contains("no local state yet")
+    });
+    let r = rows(&s);
+    assert_eq!(r.len(), 40, "{s}");
+    assert!(r[0].starts_with("vend  1 Catalog  2 Request [3 Plan]"), "{s}");
+    let note = format!(
+        "vend: no local state yet; seeded .vend/state.json from {}",
+        ws.join("snapshots/demo.state.json").display()
+    );
+    let fits: String = note.chars().take(120).collect();
+    assert_eq!(r[39].trim_end(), fits.trim_end(), "{s}");
+    assert_eq!(s.matches("vend: ").count(), 1, "{s}");
+    // The rows between are the plan screen's: each one the UI drew (a header, a kind, a
+    // group, a change row or the blank rest), none starting with a note's or an error's words.
+    for row in &r[1..39] {
+        assert!(!row.starts_with("vend") && !row.starts_with("error") && !row.starts_with("warning"), "{s}");
+    }
+    // The help lists it under the notes.
+    t.keys(&["?"]);
+    t.wait_for("notes (1, latest last)");
+    t.keys(&["Escape"]);
+    t.wait("the help closed", |s| !s.contains("latest last"));
+    assert!(ws.join(".vend/state.json").exists());
+    assert_nothing_printed(&mut t);
+}
+
+/// `--aws` against the emulator seeded with the demo organization: the plan appears, nothing
+/// excluded, apply with the typed `yes`, completion, the audit screen lists the records; the
+/// re-plan through `vend --aws plan` is empty and the log verifies.
+#[test]
+fn aws_review_apply_audit_on_the_emulator() {
+    use emulator_harness::seed::{demo, seed_catalog, seed_organization};
+    use emulator_harness::{ACCESS_KEY, REGION, SECRET_KEY, lock};
+    let (_guard, emu) = lock();
+    let mut ids = seed_organization(emu);
+    seed_catalog(emu, &mut ids);
+    let mgmt = ids[&demo().organization.management_account_id].clone();
+    let vws = emulator_harness::workspace::VendWorkspace::new(emu, &mgmt);
+    let before = vws.run(&["plan", "--json"]);
+    assert!(before.status.success(), "{}", emulator_harness::workspace::describe(&before));
+    let before: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    let total = before["changes"].as_array().unwrap().len();
+    assert!(total >= 10, "{before:#}");
+    // What `Emulator::vend` sets: test credentials and region, no profile files.
+    let vars = format!(
+        "-u AWS_PROFILE -u AWS_SESSION_TOKEN USER=tester AWS_ACCESS_KEY_ID={ACCESS_KEY} AWS_SECRET_ACCESS_KEY={SECRET_KEY} \
+         AWS_REGION={REGION} AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+         AWS_EC2_METADATA_DISABLED=true"
+    );
+    let mut t =
+        Tmux::start_with("aws", &vws.ws, &vws.config, &vars, &["--aws", "--endpoint-url", &emu.endpoint]);
+    // The plan review: read from AWS, every change included; the credential note is on the
+    // status line, not printed behind the UI.
+    let s = t.wait_up_to(Duration::from_secs(120), "the plan from AWS", |s| {
+        s.contains(&format!("{total} change(s), {total} to apply, 0 excluded"))
+    });
+    assert!(s.contains("(AWS)"), "{s}");
+    assert!(s.contains("+ ou:Workloads/staging  create"), "{s}");
+    assert!(rows(&s)[39].starts_with("vend: AWS credentials from the standard chain"), "{s}");
+    assert_eq!(s.matches("vend: ").count(), 1, "{s}");
+    t.keys(&["a"]);
+    t.wait_for("Type yes to apply these changes:");
+    t.text("yes");
+    t.keys(&["Enter"]);
+    let s = t.wait_up_to(Duration::from_secs(300), "the apply to finish", |s| {
+        s.contains("Apply complete!") || s.contains("Apply incomplete") || s.contains("did not run")
+    });
+    assert!(s.contains("Apply complete!"), "{s}");
+    assert!(s.contains(&format!("{total}/{total}  done {total}  failed 0")), "{s}");
+    // The audit screen lists the apply's records.
+    t.keys(&["5"]);
+    let s = t.wait_up_to(Duration::from_secs(60), "the audit records", |s| s.contains("chain: verified"));
+    for want in ["apply-start", "intent", "outcome", "account:search-staging"] {
+        assert!(s.contains(want), "{want} not on the audit screen:\n{s}");
+    }
+    // The last record, at the end of the list.
+    t.keys(&["G"]);
+    let s = t.wait_for("apply-end");
+    assert!(s.contains("completed    provisioned_pipeline:"), "{s}");
+    assert_nothing_printed(&mut t);
+    drop(t);
+
+    let replan = vws.run(&["plan", "--json"]);
+    assert!(replan.status.success(), "{}", emulator_harness::workspace::describe(&replan));
+    let replan: serde_json::Value = serde_json::from_slice(&replan.stdout).unwrap();
+    assert!(replan["changes"].as_array().unwrap().is_empty(), "the re-plan is not empty: {replan:#}");
+    let records = vws.audit_records();
+    assert_eq!(records.last().map(|r| r["event"].clone()), Some("apply-end".into()), "{records:#?}");
+    let verify = vws.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", emulator_harness::workspace::describe(&verify));
 }

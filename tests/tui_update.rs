@@ -453,25 +453,123 @@ fn request_form_types_validates_and_submits() {
     assert_eq!(m.screen, Screen::Catalog);
 }
 
+/// The blueprint choices a new request is offered: published, not deprecated, newest first per
+/// blueprint — by `workspace::rules::version_cmp`, the catalog's own marks deciding "deprecated".
 #[test]
-fn request_form_refuses_a_deprecated_account_blueprint_naming_the_newest() {
+fn request_form_offers_versions_newest_first_and_no_deprecated_one() {
+    use vend::workspace::rules::version_cmp;
     let mut m = ready();
-    keys(&mut m, &[Key::Char('2')]);
-    // Pick workload@v1 (deprecated in the demo; Up to the blueprint, Right three times: newest
-    // versions come first).
-    keys(&mut m, &[Key::Up, Key::Right, Key::Right, Key::Right]);
-    assert_eq!(vend::tui::form::value(&m.form, &FieldId::Blueprint), "workload@v1");
-    keys(&mut m, &[Key::Down]);
-    let e = type_text(&mut m, "web-dev");
-    answer_validation(&mut m, &e);
-    let errs = vend::tui::form::messages(&m.form, &FieldId::Blueprint);
+    let ws = m.workspace.clone().unwrap();
+    let catalog = &ws.catalog;
+    // The demo's deprecated versions: workload@v1 (`deprecated: true` in its file) and
+    // service-pipeline@v1 (`deprecated: [v1]` in the portfolio), both marked on the catalog.
+    let deprecated: Vec<String> = catalog
+        .blueprints
+        .iter()
+        .flat_map(|b| {
+            b.versions.iter().filter(|v| v.deprecated).map(move |v| format!("{}@{}", b.name, v.name))
+        })
+        .collect();
+    assert_eq!(deprecated, ["workload@v1", "service-pipeline@v1"]);
+    for (kind, expected) in [
+        (RequestKind::Account, vec!["sandbox@v1", "security@v1", "workload@v2"]),
+        (RequestKind::Pipeline, vec!["service-pipeline@v3", "service-pipeline@v2"]),
+    ] {
+        keys(&mut m, &[Key::Char('2')]);
+        if vend::tui::form::kind(&m.form) != kind {
+            // On the kind, the other kind.
+            m.form.focus = 0;
+            keys(&mut m, &[Key::Right]);
+        }
+        assert_eq!(vend::tui::form::kind(&m.form), kind);
+        let choices = m.form.fields.iter().find(|f| f.id == FieldId::Blueprint).unwrap().choices.clone();
+        assert_eq!(choices, expected);
+        for c in &choices {
+            assert!(!deprecated.contains(c), "{c} is deprecated and offered");
+        }
+        // Newest first within each blueprint, by the workspace's version order.
+        for pair in choices.windows(2) {
+            let (a, b) = (pair[0].split_once('@').unwrap(), pair[1].split_once('@').unwrap());
+            if a.0 == b.0 {
+                assert_eq!(version_cmp(a.1, b.1), std::cmp::Ordering::Greater, "{pair:?}");
+            }
+        }
+        // Cycling through every choice never lands on a deprecated version.
+        keys(&mut m, &[Key::Esc, Key::Char('2'), Key::Up]);
+        for _ in 0..choices.len() + 1 {
+            keys(&mut m, &[Key::Right]);
+            let v = vend::tui::form::value(&m.form, &FieldId::Blueprint);
+            assert!(!deprecated.contains(&v), "{v}");
+        }
+        keys(&mut m, &[Key::Esc]);
+    }
+}
+
+/// `n` on a deprecated version in the catalog does not open a request on it: the status names
+/// the version to request instead.
+#[test]
+fn catalog_does_not_start_a_request_on_a_deprecated_version() {
+    let mut m = ready();
+    keys(&mut m, &[Key::Char('1')]);
+    let rows = vend::tui::catalog::rows(&m.workspace.as_ref().unwrap().catalog);
+    let ws = m.workspace.clone().unwrap();
+    let at = rows
+        .iter()
+        .position(|(b, v)| {
+            let bp = &ws.catalog.blueprints[*b];
+            bp.name == "workload" && v.is_some_and(|v| bp.versions[v].name == "v1")
+        })
+        .unwrap();
+    m.catalog.selected = at;
+    let e = keys(&mut m, &[Key::Char('n')]);
+    assert!(e.is_empty(), "{e:?}");
+    assert_eq!(m.screen, Screen::Catalog);
+    let s = m.status.as_ref().unwrap();
     assert!(
-        errs.iter()
-            .any(|(e, t)| *e && t.contains("blueprint-deprecated-request") && t.contains("workload@v2")),
-        "{errs:?}"
+        s.error && s.text.contains("workload@v1 is deprecated") && s.text.contains("workload@v2"),
+        "{s:?}"
     );
-    let e = keys(&mut m, &[Key::Ctrl('s')]);
-    assert!(e.is_empty(), "a request on a deprecated version is not submitted: {e:?}");
+    // The request check still refuses one written by hand (`vend request` shares it).
+    let r = vend::request::Request {
+        kind: RequestKind::Account,
+        blueprint: "workload@v1".into(),
+        name: "web-dev".into(),
+        ..Default::default()
+    };
+    let checked = vend::request::check(&ws.files, &ws.loaded, Some(&ws.state), &r);
+    assert!(
+        checked.diagnostics.iter().any(|d| d.is_error() && d.code == "blueprint-deprecated-request"),
+        "{:?}",
+        checked.diagnostics
+    );
+}
+
+/// Notes (what the CLI prints on stderr) go to the status line: the last one shown, every one
+/// kept for the help; the first load's seeding note is one of them.
+#[test]
+fn notes_go_to_the_status_line_and_are_kept() {
+    let mut ws = std::sync::Arc::try_unwrap(demo()).unwrap();
+    let seeded = "vend: no local state yet; seeded .vend/state.json from /ws/snapshots/demo.state.json";
+    ws.notes.push(seeded.into());
+    let (mut m, _) = ready_with(std::sync::Arc::new(ws));
+    assert_eq!(m.status.as_ref().unwrap().text, seeded);
+    assert!(!m.status.as_ref().unwrap().error);
+    assert_eq!(m.notes, [seeded]);
+    // Keys and ticks leave it there.
+    update(&mut m, Msg::Tick { now_ms: 5_000 });
+    keys(&mut m, &[Key::Char('j'), Key::Char('k')]);
+    assert_eq!(m.status.as_ref().unwrap().text, seeded);
+    // A later note (one the apply flow sends, multi-line) replaces it on the one status line.
+    let key = "vend: audit records are signed with the key file /cfg/vend/operator.key\n  (created now)";
+    update(&mut m, Msg::Notes(vec![key.into(), String::new()]));
+    assert_eq!(
+        m.status.as_ref().unwrap().text,
+        "vend: audit records are signed with the key file /cfg/vend/operator.key (created now)"
+    );
+    assert_eq!(m.notes, [seeded, key]);
+    // No note, no change.
+    update(&mut m, Msg::Notes(vec![]));
+    assert_eq!(m.notes.len(), 2);
 }
 
 #[test]

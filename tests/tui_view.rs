@@ -310,6 +310,32 @@ fn plan_effective_policies() {
     snap("plan_effective", &m);
 }
 
+/// First use: the note that the local state was seeded is on the status line — the last row —
+/// once, and nowhere else on the first frame; the help lists it under the notes.
+#[test]
+fn first_use_note_on_the_status_line() {
+    let mut ws = std::sync::Arc::try_unwrap(demo()).unwrap();
+    let seeded = "vend: no local state yet; seeded .vend/state.json from /ws/snapshots/demo.state.json";
+    ws.notes.push(seeded.into());
+    let (mut m, _) = ready_with(std::sync::Arc::new(ws));
+    for (w, h) in SIZES {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| view(&m, f)).unwrap();
+        let buf = t.backend().buffer();
+        let rows: Vec<String> =
+            (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>()).collect();
+        let last = rows.last().unwrap().trim_end();
+        // The status line shows what fits of the note.
+        let fits: String = seeded.chars().take(w as usize).collect();
+        assert_eq!(last, fits.trim_end(), "{w}x{h}");
+        // (The note's own words: at 120 columns the review's detail pane shows `tags.vend:…`.)
+        assert_eq!(rows.iter().filter(|r| r.contains("vend: no local state")).count(), 1, "{rows:#?}");
+    }
+    snap("first_use", &m);
+    keys(&mut m, &[Key::Char('?')]);
+    snap("help_notes", &m);
+}
+
 /// The sizes of issue 19's acceptance: the 80-column layout and the wide one.
 const WIDE: [(u16, u16); 2] = [(80, 24), (160, 48)];
 

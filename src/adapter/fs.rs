@@ -15,8 +15,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FsError {
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    /// The OS error is part of the message and deliberately not the error's `source`: a chain
+    /// printer (`{:#}`) would repeat it (`missing.json: No such file … : No such file …`).
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{0} is not a vend workspace: it has neither catalog/ nor blueprints/ (use -C DIR)")]
     NotAWorkspace(String),
     #[error("{path}:{line}:{column}: {message}")]
@@ -45,7 +47,7 @@ fn invalid_lines(path: &str, problems: &[SnapshotProblem]) -> String {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FsError + '_ {
-    move |source| FsError::Io { path: path.display().to_string(), source }
+    move |error| FsError::Io { path: path.display().to_string(), error }
 }
 
 /// Read catalog/ and blueprints/ under `root` (paths relative to `root`, `/`-separated).

@@ -175,11 +175,18 @@ impl S3Backend {
         }
         let conf = b.build();
         let custom_endpoint = conf.endpoint_url().is_some();
-        let s3_conf = aws_sdk_s3::config::Builder::from(&conf).force_path_style(custom_endpoint).build();
+        // Like the cloud's clients: no retry of what no retry helps (credentials, a refused or
+        // unresolvable endpoint; `aws::NotRetried`).
+        let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(custom_endpoint)
+            .retry_classifier(aws::NotRetried)
+            .build();
         Ok(S3Backend {
             rt: Arc::new(rt),
             client: aws_sdk_s3::Client::from_conf(s3_conf),
-            sts: aws_sdk_sts::Client::new(&conf),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&conf).retry_classifier(aws::NotRetried).build(),
+            ),
             url,
         })
     }

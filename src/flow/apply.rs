@@ -157,7 +157,7 @@ pub fn run(
     {
         return Ok(Outcome::Cancelled(cancelled));
     }
-    let (mut audit, notes) = app::open_audit(config, identity)?;
+    let (mut audit, notes) = app::open_audit_pinned(config, identity, &loaded.desired.settings.operators)?;
     held.fence(&mut audit);
     for note in notes {
         ui.note(&note);

@@ -11,7 +11,8 @@ use crate::config::Config;
 /// returns the note for stderr. Expired stored credentials are an error.
 pub fn resolve(config: &mut Config) -> anyhow::Result<String> {
     let profile = config.profile_name();
-    Ok(match credentials::load(&profile)? {
+    config.aws.profile_name = Some(profile.clone());
+    let note = match credentials::load(&profile)? {
         Lookup::Found { credentials, store } => {
             if let Some(at) =
                 credentials.expiration.filter(|_| credentials.is_expired(jiff::Timestamp::now()))
@@ -25,13 +26,18 @@ pub fn resolve(config: &mut Config) -> anyhow::Result<String> {
             config.aws.credentials = Some(credentials);
             format!("vend: AWS credentials of profile {profile} from the OS keyring ({store})")
         }
-        Lookup::Missing { store } => format!(
-            "vend: AWS credentials from the standard chain (none stored for profile {profile} in the OS keyring, {store})"
-        ),
+        Lookup::Missing { store } => {
+            config.aws.keyring_note = Some(format!("none stored for profile {profile}, {store}"));
+            format!(
+                "vend: AWS credentials from the standard chain (none stored for profile {profile} in the OS keyring, {store})"
+            )
+        }
         Lookup::Unavailable(why) => {
+            config.aws.keyring_note = Some(format!("not available: {why}"));
             format!("vend: AWS credentials from the standard chain (OS keyring not available: {why})")
         }
-    })
+    };
+    Ok(note)
 }
 
 /// `vend auth login`: credentials piped on standard input or asked for on the terminal, checked

@@ -1,15 +1,17 @@
 //! The command flows, one per job, over the resolved `Config`: `apply` (the one apply flow the
 //! CLI and the TUI share: governance guard, lock, audit, engine, report), `confirm` (the pure
 //! confirmation/close policy of an apply and the refusals' texts), `plan` (validate, plan, show,
-//! snapshot save), `audit` (audit verify/log, metrics, approve, force-unlock), `request` and
-//! `auth`. A flow prints and asks only through a `Console` that `main` implements over the
-//! process's standard streams; it never reads flags or the environment. `confirm` is pure (the
-//! TUI's `update` builds its prompts from it); the others do I/O through `app` and the adapters.
+//! snapshot save), `audit` (audit verify/log, metrics, approve, force-unlock), `request`, `auth`
+//! and `extras` (`vend schema`, the files of `vend man --all`). A flow prints and asks only
+//! through a `Console` that `main` implements over the process's standard streams; it never
+//! reads flags or the environment. `confirm` is pure (the TUI's `update` builds its prompts from
+//! it); the others do I/O through `app` and the adapters.
 
 pub mod apply;
 pub mod audit;
 pub mod auth;
 pub mod confirm;
+pub mod extras;
 pub mod import;
 pub mod plan;
 pub mod request;

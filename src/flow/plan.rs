@@ -144,10 +144,8 @@ fn markdown_options(
     settings: Option<&crate::model::Settings>,
 ) -> render::MarkdownOptions {
     render::MarkdownOptions {
-        approvals: settings.map(|s| render::ApprovalRules {
-            pinned: s.operators.values().cloned().collect(),
-            required: s.required_approvals,
-        }),
+        approvals: settings
+            .map(|s| render::ApprovalRules { pinned: s.operators.clone(), required: s.required_approvals }),
         ..render::MarkdownOptions::new(full_command)
     }
 }

@@ -127,7 +127,13 @@ impl<'a> Importer<'a> {
         self.report.left_out.push(LeftOut { what: what.into(), reason: reason.into() });
     }
 
+    /// Add a file; a `catalog/` YAML file ends with its schema's modeline (`workspace::schema`),
+    /// as the demo's do.
     fn put(&mut self, path: String, bytes: Vec<u8>) {
+        let bytes = match String::from_utf8(bytes) {
+            Ok(text) => crate::workspace::schema::with_modeline(&path, &text).into_bytes(),
+            Err(e) => e.into_bytes(),
+        };
         self.files.insert(path, bytes);
     }
 

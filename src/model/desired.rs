@@ -21,8 +21,8 @@ pub struct Settings {
     /// Where `management_account` was written.
     #[serde(skip)]
     pub management_origin: Origin,
-    /// Pinned operator public keys (name -> Ed25519 key, hex) that may sign the audit log.
-    pub operators: std::collections::BTreeMap<String, String>,
+    /// Pinned operators (`operators:`): who may sign the audit log and whose approvals count.
+    pub operators: crate::model::operators::Operators,
     /// Rolling 30-day quota of account closes vend checks before an apply (`close_quota_30d`).
     pub close_quota_30d: u32,
     /// Propose upgrades off deprecated blueprint versions (`upgrade: propose`, or `plan --upgrade`).

@@ -6,6 +6,7 @@ pub mod canonical;
 mod desired;
 mod diag;
 pub mod guardrails;
+pub mod operators;
 pub mod snapshot_check;
 mod state;
 

@@ -4,11 +4,15 @@
 //! `vend-author:v1:<plan_id>`, a reviewer `vend-approval:v1:<plan_id>` (each followed by
 //! `:excluded:<JSON>` when the saved plan excludes changes, since `excluded` is not in the id). [`check`] decides which
 //! approvals count: valid signature, `plan_id` equal to the plan's own and to the id its content
-//! hashes to (a modified plan voids them all), not by the author, one per key, and — when
-//! operators are pinned in `catalog/vend.yaml` — only by a pinned key. Pure: signing happens in
-//! the caller (`approve`), which holds the key.
+//! hashes to (a modified plan voids them all), by a *current* key of an operator pinned in
+//! `catalog/vend.yaml`, one per pinned identity (two keys of one operator count once), never by
+//! the author's identity (the author's key, or another key pinned under the author's name).
+//! Without pins nothing counts. Identities are resolved at check time from the pins in force,
+//! never stored in the plan: adding or rotating an operator voids no saved plan. Pure: signing
+//! happens in the caller (`approve`), which holds the key.
 
 use super::Plan;
+use crate::model::operators::{KeyStatus, Operators, short};
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -81,7 +85,7 @@ pub fn approvals(plan: &Plan) -> (Vec<Approval>, usize) {
 /// The verdict on a plan's approvals.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Verdict {
-    /// Operator keys whose approvals count.
+    /// Pinned operator names whose approvals count (one each).
     pub counted: Vec<String>,
     /// Approvals that do not count, with why.
     pub void: Vec<String>,
@@ -89,8 +93,8 @@ pub struct Verdict {
     pub author_problem: Option<String>,
 }
 
-/// Which approvals of `plan` count (see the module doc). `pinned`: the pinned operator keys.
-pub fn check(plan: &Plan, pinned: &[String]) -> Verdict {
+/// Which approvals of `plan` count (see the module doc), by the operators `pins` names.
+pub fn check(plan: &Plan, pins: &Operators) -> Verdict {
     let mut v = Verdict::default();
     let modified = plan.compute_id() != plan.plan_id;
     let author = match &plan.author {
@@ -108,41 +112,63 @@ pub fn check(plan: &Plan, pinned: &[String]) -> Verdict {
         }
         Some(a) => Some(a.operator.clone()),
     };
+    // The author's identity: the pinned name of their key (current or retired).
+    let author_name = author.as_deref().and_then(|k| pins.status(k)).map(|s| s.name().to_string());
     let (list, unreadable) = approvals(plan);
     if unreadable > 0 {
         v.void.push(format!("{unreadable} approval(s) are not readable"));
     }
+    if pins.is_empty() {
+        if !list.is_empty() {
+            v.void.push(format!(
+                "{} approval(s) do not count: no operators are pinned in catalog/vend.yaml (approvals count only \
+                 from pinned operators; each runs `vend operator key` and adds the line it prints under `operators:`)",
+                list.len()
+            ));
+        }
+        return v;
+    }
     for a in list {
-        let who = format!("{} ({}…)", a.user, a.operator.get(..12).unwrap_or(&a.operator));
+        let who = format!("{} ({})", a.user, short(&a.operator));
+        let status = pins.status(&a.operator);
         let why = if modified {
-            Some("the plan was modified after it was approved")
+            Some("the plan was modified after it was approved".to_string())
         } else if a.plan_id != plan.plan_id {
-            Some("it approves another plan id")
+            Some("it approves another plan id".to_string())
         } else if !signature_ok(&a.operator, &approval_message(&a.plan_id, plan), &a.sig) {
-            Some("its signature does not verify (was the plan's excluded list changed?)")
+            Some("its signature does not verify (was the plan's excluded list changed?)".to_string())
         } else if author.as_deref() == Some(a.operator.as_str()) {
-            Some("it is by the plan's author")
-        } else if !pinned.is_empty() && !pinned.contains(&a.operator) {
-            Some("its key is not among the operators pinned in catalog/vend.yaml")
-        } else if v.counted.contains(&a.operator) {
-            Some("the same operator approved twice")
+            Some("it is by the plan's author".to_string())
         } else {
-            None
+            match status {
+                None => Some("its key is not among the operators pinned in catalog/vend.yaml".to_string()),
+                Some(KeyStatus::Retired { name, until }) => {
+                    Some(format!("its key is a retired key of operator `{name}` (retired {until})"))
+                }
+                Some(KeyStatus::Current { name }) if author_name.as_deref() == Some(name) => {
+                    Some(format!("it is by the plan's author, operator `{name}`, with another of their keys"))
+                }
+                Some(KeyStatus::Current { name }) if v.counted.iter().any(|c| c == name) => Some(format!(
+                    "operator `{name}` already approved (one approval per operator, whatever the key)"
+                )),
+                Some(KeyStatus::Current { .. }) => None,
+            }
         };
-        match why {
-            Some(why) => v.void.push(format!("approval by {who} is void: {why}")),
-            None => v.counted.push(a.operator.clone()),
+        match (why, status) {
+            (Some(why), _) => v.void.push(format!("approval by {who} is void: {why}")),
+            (None, Some(s)) => v.counted.push(s.name().to_string()),
+            (None, None) => {}
         }
     }
     v
 }
 
 /// `Ok(())` when `plan` carries at least `required` approvals that count, else why not.
-pub fn enough(plan: &Plan, required: u32, pinned: &[String]) -> Result<(), String> {
+pub fn enough(plan: &Plan, required: u32, pins: &Operators) -> Result<(), String> {
     if required == 0 {
         return Ok(());
     }
-    let v = check(plan, pinned);
+    let v = check(plan, pins);
     if let Some(problem) = &v.author_problem {
         return Err(format!("the workspace requires {required} approval(s), but {problem}"));
     }
@@ -150,7 +176,7 @@ pub fn enough(plan: &Plan, required: u32, pinned: &[String]) -> Result<(), Strin
         return Ok(());
     }
     let mut msg = format!(
-        "the workspace requires {required} approval(s) from operators other than the plan's author; plan {} has {} valid",
+        "the workspace requires {required} approval(s) from pinned operators other than the plan's author; plan {} has {} valid",
         plan.plan_id,
         v.counted.len()
     );
@@ -159,4 +185,115 @@ pub fn enough(plan: &Plan, required: u32, pinned: &[String]) -> Result<(), Strin
     }
     msg.push_str("; a reviewer runs `vend approve FILE`");
     Err(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::operators::{Operator, Retired};
+    use crate::plan::Basis;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    struct Key(SigningKey);
+
+    impl Key {
+        fn new(n: u8) -> Key {
+            Key(SigningKey::from_bytes(&[n; 32]))
+        }
+        fn hex(&self) -> String {
+            hex::encode(self.0.verifying_key().to_bytes())
+        }
+        fn sign(&self, message: &str) -> String {
+            hex::encode(self.0.sign(message.as_bytes()).to_bytes())
+        }
+    }
+
+    /// A plan authored by `author` and approved by each of `approvers`.
+    fn plan(author: &Key, approvers: &[&Key]) -> Plan {
+        let mut p = Plan::new(Basis::default(), vec![], vec![]);
+        p.author =
+            Some(Author { operator: author.hex(), user: "a".into(), sig: author.sign(&author_message(&p)) });
+        let list: Vec<Value> = approvers
+            .iter()
+            .map(|k| {
+                serde_json::to_value(Approval {
+                    operator: k.hex(),
+                    user: "r".into(),
+                    aws: None,
+                    at: "2026-12-01T00:00:00Z".into(),
+                    plan_id: p.plan_id.clone(),
+                    sig: k.sign(&approval_message(&p.plan_id, &p)),
+                })
+                .unwrap()
+            })
+            .collect();
+        p.approvals = Some(Value::Array(list));
+        p
+    }
+
+    fn pins(entries: &[(&str, &[&Key], &[&Key])]) -> Operators {
+        let mut o = Operators::default();
+        for (name, keys, retired) in entries {
+            o.by_name.insert(
+                name.to_string(),
+                Operator {
+                    keys: keys.iter().map(|k| k.hex()).collect(),
+                    retired: retired
+                        .iter()
+                        .map(|k| Retired { key: k.hex(), until: "2026-12-01T00:00:00Z".parse().unwrap() })
+                        .collect(),
+                },
+            );
+        }
+        o
+    }
+
+    #[test]
+    fn distinct_pinned_identities_other_than_the_author_count() {
+        let (alice, bob, bob2, carol) = (Key::new(1), Key::new(2), Key::new(3), Key::new(4));
+        let pins =
+            pins(&[("alice", &[&alice], &[]), ("bob", &[&bob, &bob2], &[]), ("carol", &[&carol], &[])]);
+        let v = check(&plan(&alice, &[&bob, &bob2, &carol]), &pins);
+        assert_eq!(v.counted, vec!["bob".to_string(), "carol".to_string()]);
+        assert!(v.void.iter().any(|w| w.contains("operator `bob` already approved")), "{:?}", v.void);
+        assert!(enough(&plan(&alice, &[&bob, &bob2]), 2, &pins).is_err(), "two keys of bob count once");
+        assert!(enough(&plan(&alice, &[&bob, &carol]), 2, &pins).is_ok());
+    }
+
+    #[test]
+    fn another_key_of_the_author_does_not_count() {
+        let (bob, bob2) = (Key::new(2), Key::new(3));
+        let pins = pins(&[("bob", &[&bob, &bob2], &[])]);
+        let v = check(&plan(&bob, &[&bob2]), &pins);
+        assert!(v.counted.is_empty());
+        assert!(
+            v.void[0].contains("by the plan's author, operator `bob`, with another of their keys"),
+            "{:?}",
+            v.void
+        );
+        assert!(enough(&plan(&bob, &[&bob2]), 1, &pins).unwrap_err().contains("has 0 valid"));
+    }
+
+    #[test]
+    fn retired_and_unpinned_keys_do_not_count() {
+        let (alice, old, new, eve) = (Key::new(1), Key::new(5), Key::new(6), Key::new(7));
+        let pins = pins(&[("alice", &[&alice], &[]), ("dan", &[&new], &[&old])]);
+        let v = check(&plan(&alice, &[&old, &eve]), &pins);
+        assert!(v.counted.is_empty());
+        assert!(v.void[0].contains("retired key of operator `dan`"), "{:?}", v.void);
+        assert!(v.void[1].contains("not among the operators pinned"), "{:?}", v.void);
+    }
+
+    #[test]
+    fn without_pins_nothing_counts_and_the_verdict_says_why() {
+        let (alice, bob) = (Key::new(1), Key::new(2));
+        let v = check(&plan(&alice, &[&bob]), &Operators::default());
+        assert!(v.counted.is_empty());
+        assert!(v.void[0].contains("no operators are pinned"), "{:?}", v.void);
+        assert!(
+            enough(&plan(&alice, &[&bob]), 1, &Operators::default())
+                .unwrap_err()
+                .contains("no operators are pinned")
+        );
+    }
 }

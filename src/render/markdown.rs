@@ -44,8 +44,8 @@ impl MarkdownOptions {
 /// The workspace's approval settings (`catalog/vend.yaml`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApprovalRules {
-    /// Pinned operator public keys.
-    pub pinned: Vec<String>,
+    /// The pinned operators (`operators:`).
+    pub pinned: crate::model::operators::Operators,
     /// `required_approvals`.
     pub required: u32,
 }
@@ -765,7 +765,11 @@ mod tests {
         assert!(unchecked.contains("**1 change excluded**"));
         assert!(unchecked.contains("- `bob` (key `abababababab…`), `2026-12-06T10:00:00Z`"), "{unchecked}");
         assert!(unchecked.contains("*Not checked:"), "{unchecked}");
-        let rules = ApprovalRules { pinned: vec![], required: 1 };
+        // Pinned (without pins nothing would count, whatever the signature).
+        let rules = ApprovalRules {
+            pinned: crate::model::operators::Operators::from_keys(std::slice::from_ref(&key)),
+            required: 1,
+        };
         let checked =
             plan_markdown(&p, &MarkdownOptions { approvals: Some(rules), ..MarkdownOptions::new("x") });
         assert!(checked.contains("**0 approval(s) count; the workspace requires 1.**"), "{checked}");

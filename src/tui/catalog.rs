@@ -114,6 +114,8 @@ pub fn build(files: &Files, loaded: &Loaded) -> Catalog {
             match bps.accounts.get(&key) {
                 Some(bp) => {
                     ve.published = true;
+                    // `deprecated: true` in the version file (the lifecycle's mark).
+                    ve.deprecated = bp.deprecated;
                     ve.description = bp.description.clone();
                     ve.params = bp
                         .params
@@ -161,8 +163,8 @@ pub fn build(files: &Files, loaded: &Loaded) -> Catalog {
             }
             entry.versions.push(ve);
         }
-        // The newest published version is the default.
-        if let Some(last) = entry.versions.iter_mut().rev().find(|v| v.published) {
+        // The newest published version that is not deprecated is the default.
+        if let Some(last) = entry.versions.iter_mut().rev().find(|v| v.published && !v.deprecated) {
             last.default = true;
         }
         out.blueprints.push(entry);
@@ -274,11 +276,12 @@ pub fn rows(catalog: &Catalog) -> Vec<(usize, Option<usize>)> {
     out
 }
 
-/// `name@version` of every published version of a kind, default versions first per blueprint.
+/// `name@version` of every version of a kind a new request may name: published and not
+/// deprecated, newest first per blueprint (`rules::version_cmp`, the order `versions` is in).
 pub fn choices(catalog: &Catalog, kind: RequestKind) -> Vec<String> {
     let mut out = vec![];
     for bp in catalog.blueprints.iter().filter(|b| b.kind == kind) {
-        for v in bp.versions.iter().rev().filter(|v| v.published) {
+        for v in bp.versions.iter().rev().filter(|v| v.published && !v.deprecated) {
             out.push(format!("{}@{}", bp.name, v.name));
         }
     }

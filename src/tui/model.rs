@@ -92,7 +92,7 @@ pub struct Workspace {
     pub org: Org,
     /// Where the state came from, for the header (`local state file`, `AWS`).
     pub source: String,
-    /// Things to tell the user (seeding of the local state).
+    /// Things to tell the user (seeding of the local state), shown as `Msg::Notes` are.
     pub notes: Vec<String>,
 }
 
@@ -190,6 +190,10 @@ pub enum Msg {
         generation: u64,
         result: Result<AuditData, String>,
     },
+    /// Notes the work behind the UI produced (the state file seeded, where the operator key
+    /// lives, AWS credentials, locks, …): what the CLI prints on stderr. Nothing is written to
+    /// the terminal behind the UI; the last note goes to the status line, every one to `notes`.
+    Notes(Vec<String>),
 }
 
 /// What `update` asks the runtime to do.
@@ -348,6 +352,8 @@ pub struct Model {
     pub confirm: Option<Confirm>,
     pub help: bool,
     pub status: Option<Status>,
+    /// Every note of this run, oldest first (`Msg::Notes`; the help lists the latest).
+    pub notes: Vec<String>,
     pub gens: Generations,
     /// Results dropped because a newer request superseded them (for tests and the curious).
     pub dropped: u64,

@@ -25,8 +25,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
-/// Run the terminal UI until the user quits. Returns the exit code.
-pub fn run(config: Config) -> anyhow::Result<u8> {
+/// Run the terminal UI until the user quits. Returns the exit code. `notes` are what the
+/// caller would have printed before the UI started (the AWS credentials found): they open on
+/// the status line, as every note produced while the UI runs does — nothing is written to the
+/// terminal behind the UI.
+pub fn run(config: Config, notes: Vec<String>) -> anyhow::Result<u8> {
     let label = format!("{} · {}", config.workspace.display(), config.state_label());
     let color = config.env.color;
     let mut terminal = ratatui::try_init()?;
@@ -35,6 +38,7 @@ pub fn run(config: Config) -> anyhow::Result<u8> {
         Runtime { config: Arc::new(config), stop: Arc::default(), start: Instant::now() },
         label,
         color,
+        notes,
     );
     ratatui::try_restore()?;
     result
@@ -53,12 +57,14 @@ fn event_loop(
     rt: Runtime,
     label: String,
     color: bool,
+    notes: Vec<String>,
 ) -> anyhow::Result<u8> {
     let start = rt.start;
     let (tx, rx): (Sender<Msg>, Receiver<Msg>) = channel();
     let input_done = Arc::new(AtomicBool::new(false));
     spawn_input(tx.clone(), input_done.clone());
-    let (mut model, effects) = Model::new(label, color);
+    let (mut model, mut effects) = Model::new(label, color);
+    effects.extend(update::update(&mut model, Msg::Notes(notes)));
     terminal.draw(|f| view::view(&model, f))?;
     let mut quit = run_effects(&rt, &tx, effects);
     while !quit && !model.quit {
@@ -152,15 +158,15 @@ fn run_effects(rt: &Runtime, tx: &Sender<Msg>, effects: Vec<Effect>) -> bool {
             Effect::Submit { generation, request } => {
                 let (config, tx) = (rt.config.clone(), tx.clone());
                 std::thread::spawn(move || {
-                    let result = submit(&config, request).map_err(|e| format!("{e:#}"));
+                    let result = submit(&config, request, &tx).map_err(|e| format!("{e:#}"));
                     let _ = tx.send(Msg::Submitted { generation, result });
                 });
             }
             Effect::SavePlan { path, plan, required_approvals } => {
                 let (config, tx) = (rt.config.clone(), tx.clone());
                 std::thread::spawn(move || {
-                    let result =
-                        save_plan(&config, &path, *plan, required_approvals).map_err(|e| format!("{e:#}"));
+                    let result = save_plan(&config, &path, *plan, required_approvals, &tx)
+                        .map_err(|e| format!("{e:#}"));
                     let _ = tx.send(Msg::Saved { result });
                 });
             }
@@ -202,16 +208,20 @@ fn load(config: &Config) -> anyhow::Result<Workspace> {
     Ok(w)
 }
 
-fn submit(config: &Config, request: Request) -> anyhow::Result<(String, Arc<Workspace>)> {
+/// Check and write the request, log it, reload. Its notes (the state seeded, the operator key
+/// created) go to the UI as `Msg::Notes`.
+fn submit(config: &Config, request: Request, tx: &Sender<Msg>) -> anyhow::Result<(String, Arc<Workspace>)> {
     let request = stamp(request, config);
     let files = fs::read_workspace(&config.workspace)?;
     let loaded = workspace::load(&files);
-    let (state, _) = app::read_state(config, &loaded)?;
+    let (state, note) = app::read_state(config, &loaded)?;
+    let _ = tx.send(Msg::Notes(note.into_iter().collect()));
     let checked = crate::request::check(&files, &loaded, Some(&state), &request);
     if let Some(d) = checked.diagnostics.iter().find(|d| d.is_error()) {
         anyhow::bail!("{}: {}", d.code, d.message);
     }
-    app::write_request(config, &request, &checked)?;
+    let notes = app::write_request(config, &request, &checked)?;
+    let _ = tx.send(Msg::Notes(notes));
     Ok((checked.path.clone(), Arc::new(load(config)?)))
 }
 
@@ -222,6 +232,7 @@ fn save_plan(
     path: &str,
     mut plan: crate::plan::Plan,
     required_approvals: u32,
+    tx: &Sender<Msg>,
 ) -> anyhow::Result<SavedPlan> {
     let target = if std::path::Path::new(path).is_absolute() {
         PathBuf::from(path)
@@ -230,7 +241,8 @@ fn save_plan(
     };
     if required_approvals > 0 {
         // The notes (where the key lives) are the CLI's stderr lines; the status names the author.
-        governance::sign_author(&mut plan, &config.env)?;
+        let notes = governance::sign_author(&mut plan, &config.env)?;
+        let _ = tx.send(Msg::Notes(notes));
     }
     fs::write_plan(&target, &plan)?;
     Ok(SavedPlan { path: target.display().to_string(), author: plan.author.as_ref().map(|a| a.user.clone()) })
@@ -260,9 +272,9 @@ fn apply(config: &Config, plan: Box<crate::plan::Plan>, mut ui: Ui, stop: &Atomi
     }
 }
 
-/// The TUI as the apply flow's frontend: the UI confirmed already; notes are not shown (the
-/// status and the apply screen say what happened); engine events become messages stamped with
-/// the UI's clock.
+/// The TUI as the apply flow's frontend: the UI confirmed already; notes (the key file, the
+/// lock, …) become `Msg::Notes` for the status line; engine events become messages stamped
+/// with the UI's clock.
 struct Ui<'a> {
     tx: &'a Sender<Msg>,
     generation: u64,
@@ -270,7 +282,9 @@ struct Ui<'a> {
 }
 
 impl Frontend for Ui<'_> {
-    fn note(&mut self, _note: &str) {}
+    fn note(&mut self, note: &str) {
+        let _ = self.tx.send(Msg::Notes(vec![note.to_string()]));
+    }
     fn planned(&mut self, _plan: &crate::plan::Plan) {}
     fn confirm(&mut self, _asks: &[Ask]) -> anyhow::Result<Result<(), Cancelled>> {
         Ok(Ok(()))
@@ -304,7 +318,7 @@ fn read_audit(config: &Config) -> anyhow::Result<AuditData> {
         .map(|r| AuditRow {
             seq: r.seq,
             ts: r.ts.clone(),
-            actor: r.actor.user.clone(),
+            actor: r.actor.who().to_string(),
             plan_id: r.plan_id.clone(),
             event: r.event.clone(),
             address: r.address.clone(),

@@ -62,6 +62,23 @@ pub(super) fn catalog_key(m: &mut Model, k: Key) -> Vec<Effect> {
                 );
                 return vec![];
             }
+            if version.deprecated {
+                let newest = bp
+                    .versions
+                    .iter()
+                    .find(|v| v.default)
+                    .map(|v| format!(": request {}@{}", bp.name, v.name));
+                set_error(
+                    m,
+                    format!(
+                        "{}@{} is deprecated: new requests cannot name it{}.",
+                        bp.name,
+                        version.name,
+                        newest.unwrap_or_default()
+                    ),
+                );
+                return vec![];
+            }
             let reference = format!("{}@{}", bp.name, version.name);
             let kind = bp.kind;
             relayout_form(m, kind, &reference);

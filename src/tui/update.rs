@@ -38,6 +38,7 @@ pub fn init(label: impl Into<String>, color: bool) -> (Model, Vec<Effect>) {
         confirm: None,
         help: false,
         status: None,
+        notes: vec![],
         gens: Generations::default(),
         dropped: 0,
         quit: false,
@@ -240,6 +241,24 @@ fn handle(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
+        Msg::Notes(notes) => {
+            add_notes(m, notes);
+            vec![]
+        }
+    }
+}
+
+/// Notes go to the status line, never to the terminal behind the UI: the last one stays there
+/// until another message replaces it; every one is kept in `m.notes` for the help to list.
+fn add_notes(m: &mut Model, notes: impl IntoIterator<Item = String>) {
+    for n in notes {
+        let n = n.trim_end().to_string();
+        if n.is_empty() {
+            continue;
+        }
+        // One line on the status line; the help shows the note as written.
+        set_status(m, n.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "));
+        m.notes.push(n);
     }
 }
 
@@ -253,9 +272,7 @@ pub(crate) fn start_load(m: &mut Model) -> Effect {
 
 fn set_workspace(m: &mut Model, ws: Arc<Workspace>) {
     let first = m.workspace.is_none();
-    for n in &ws.notes {
-        set_status(m, n.clone());
-    }
+    add_notes(m, ws.notes.iter().cloned());
     // Exclusions survive a re-plan when their change is still there.
     let roots: BTreeSet<String> =
         m.review.excluded_roots.iter().filter(|a| ws.plan.change(a).is_some()).cloned().collect();

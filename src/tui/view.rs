@@ -836,10 +836,11 @@ fn confirm_dialog(m: &Model, c: &Confirm, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), r);
 }
 
+/// How many of the latest notes the help lists.
+const NOTES_IN_HELP: usize = 4;
+
 fn help_overlay(m: &Model, f: &mut Frame, area: Rect) {
-    let r = centered(area, 78, HELP.len() as u16 + 2);
-    f.render_widget(Clear, r);
-    let lines: Vec<Line> = HELP
+    let mut lines: Vec<Line> = HELP
         .iter()
         .map(|(k, v)| {
             if v.is_empty() {
@@ -852,6 +853,20 @@ fn help_overlay(m: &Model, f: &mut Frame, area: Rect) {
             }
         })
         .collect();
+    // The notes of this run (the status line shows only the last), newest last, above the keys.
+    if !m.notes.is_empty() {
+        let mut notes =
+            vec![Line::from(span(m, format!("notes ({}, latest last)", m.notes.len()), Tone::Heading))];
+        let from = m.notes.len().saturating_sub(NOTES_IN_HELP);
+        for n in &m.notes[from..] {
+            for l in n.lines() {
+                notes.push(Line::from(span(m, format!("  {}", trunc(l, 74)), Tone::Plain)));
+            }
+        }
+        lines.splice(0..0, notes);
+    }
+    let r = centered(area, 78, (lines.len() + 2).max(23) as u16);
+    f.render_widget(Clear, r);
     let block = Block::default().borders(Borders::ALL).title(" keys (esc closes) ");
     f.render_widget(Paragraph::new(lines).block(block), r);
 }

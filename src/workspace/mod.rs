@@ -13,11 +13,13 @@ mod accounts;
 mod blueprints;
 mod guardrails;
 pub mod lock;
+mod operators;
 mod organization;
 mod pipelines;
 mod portfolios;
 pub mod raw;
 pub mod rules;
+pub mod schema;
 pub mod template_lint;
 mod yaml;
 
@@ -408,7 +410,7 @@ impl Cx<'_> {
             s.ownership_tag = t.value.clone();
         }
         s.required_approvals = raw.required_approvals.unwrap_or(0);
-        s.operators = raw.operators.clone();
+        s.operators = operators::operators(&raw.operators, &mut self.diags);
         s.close_quota_30d = raw.close_quota_30d.unwrap_or(DEFAULT_CLOSE_QUOTA_30D);
         s.upgrade = raw.upgrade == Some(RawUpgrade::Propose);
         let mut problems = vec![];

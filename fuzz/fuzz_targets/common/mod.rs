@@ -135,8 +135,10 @@ pub fn apply_guards(p: &Plan) {
     let _ = vend::plan::scope::applyable(p);
     let _ = p.has_changes();
     for required in [0, 1, 2] {
-        let _ = vend::plan::approval::enough(p, required, &[]);
-        let _ = vend::plan::approval::enough(p, required, &["00".repeat(32)]);
+        let none = vend::model::operators::Operators::default();
+        let _ = vend::plan::approval::enough(p, required, &none);
+        let one = vend::model::operators::Operators::from_keys(&["00".repeat(32)]);
+        let _ = vend::plan::approval::enough(p, required, &one);
     }
     let excluded = engine::excluded_closure(p);
     let _ = p

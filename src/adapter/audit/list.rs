@@ -2,7 +2,7 @@
 //! text or JSON (an event this version does not know is marked as such), and the key of the
 //! first record.
 
-use super::record::Record;
+use super::record::{Actor, Record};
 use super::store::{FileStore, LogStore};
 use crate::port::Event;
 use std::path::Path;
@@ -59,28 +59,41 @@ pub fn read_store(store: &mut dyn LogStore) -> Result<Vec<Record>, ReadError> {
 /// pinned (so an apply by another operator can be refused or warned about before it writes
 /// records `verify` will reject). `None` for an empty or missing log.
 pub fn first_key(log: &Path) -> Result<Option<String>, ReadError> {
-    let mut store = FileStore::new(log);
+    Ok(first_actor(&mut FileStore::new(log))?.map(|a| a.key))
+}
+
+/// Who wrote the first record in `store` (its key is trusted on first use when no operator is
+/// pinned); `None` for an empty or missing log.
+pub fn first_actor(store: &mut dyn LogStore) -> Result<Option<Actor>, ReadError> {
+    let location = store.location();
     let mut first: Option<Result<Record, ReadError>> = None;
     store
         .for_each(&mut |stored| {
             if !stored.torn {
                 first = Some(serde_json::from_slice::<Record>(&stored.bytes).map_err(|e| ReadError {
-                    location: log.display().to_string(),
+                    location: location.clone(),
                     at: Some(stored.label),
                     message: e.to_string(),
                 }));
             }
             false
         })
-        .map_err(|message| ReadError { location: log.display().to_string(), at: None, message })?;
-    first.transpose().map(|r| r.map(|r| r.actor.key))
+        .map_err(|message| ReadError { location: location.clone(), at: None, message })?;
+    first.transpose().map(|r| r.map(|r| r.actor))
 }
 
-/// A record as a `vend audit log` text row: seq, time, user, event, address, and what the event
-/// did ([`Event::summary`]; `unknown event` for one this version does not know).
+/// A record as a `vend audit log` text row: seq, time, who (the pinned operator name, else the
+/// user), event, address, and what the event did ([`Event::summary`]; `unknown event` for one
+/// this version does not know).
 pub fn text_row(r: &Record) -> String {
+    text_row_as(r, r.actor.who())
+}
+
+/// [`text_row`] naming the record's writer `who` (`vend audit log` passes the name the current
+/// pins give a record written before its key was pinned).
+pub fn text_row_as(r: &Record, who: &str) -> String {
     let what = r.typed().summary();
-    format!("{:>5}  {}  {:<10} {:<12} {:<50} {what}", r.seq, r.ts, r.actor.user, r.event, r.address)
+    format!("{:>5}  {}  {:<10} {:<12} {:<50} {what}", r.seq, r.ts, who, r.event, r.address)
 }
 
 /// A record as a `vend audit log --json` line: the record as stored, plus `"unknown_event":true`

@@ -14,7 +14,9 @@
 //! UTF-8 bytes, no whitespace, strings and numbers written as serde_json writes them). `sig` is the
 //! Ed25519 signature (128 lowercase hex digits) by `actor.key` (64 lowercase hex digits) of the
 //! ASCII bytes of `hash`.
-//! A line has exactly these keys in this order (`actor`: `user`, `aws`, `key`), and every value in
+//! Since issue 17 `actor` may end with `"operator":NAME`, the pinned operator name of `key` when
+//! the record was written (records without it verify as before).
+//! A line has exactly these keys in this order (`actor`: `user`, `aws`, `key`[, `operator`]), and every value in
 //! canonical form (objects inside `detail` and `aws` get sorted keys): one byte form per record
 //! ([`record_line`]), so a reordered, re-indented, re-escaped or duplicate-key line is reported as
 //! an edit even when it means the same.
@@ -23,8 +25,12 @@
 //! signing the canonical form of the head without `sig`. `append` stores the record durably,
 //! then replaces the head (the local file: fsync, then temporary file, fsync, rename, fsync of
 //! the directory).
-//! The log is trusted to one key: the pinned operator keys when given, else the first record's
-//! key (trust on first use), for every record and the head.
+//! Trust: with operators pinned (`model::operators::Operators`), a record verifies when its key
+//! is a current pinned key, or a retired one and the record's `ts` is at most the key's `until`
+//! with no earlier record later than that `until` (a retired key cannot backdate); the head when
+//! its key is current, or retired with the last record's `ts` at most its `until`. Without pins
+//! the log is trusted to its first record's key (trust on first use), for every record and the
+//! head. Writers refuse beforehand what would not verify (`model::operators::may_append`).
 //!
 //! **Crash recovery.** A crash can leave (a) a torn final line (bytes after the last `\n`), or (b)
 //! a head one record behind (crash between the record's fsync and the head's rename; with one
@@ -63,12 +69,13 @@ mod store;
 mod verify;
 mod writer;
 
-pub use list::{ReadError, first_key, json_row, read, read_store, text_row};
+pub use list::{ReadError, first_actor, first_key, json_row, read, read_store, text_row, text_row_as};
 pub use record::{
-    ACTOR_KEYS, Actor, Head, RECORD_KEYS, Record, canonical_json, head_path, record_hash, record_line,
+    ACTOR_KEYS, ACTOR_OPTIONAL_KEYS, Actor, Head, RECORD_KEYS, Record, canonical_json, head_path,
+    record_hash, record_line,
 };
 pub use store::{FileStore, LogStore, StoreTail, StoredRecord, Torn};
-pub use verify::{Problem, VerifyFailure, VerifyReport, verify, verify_store};
+pub use verify::{Problem, VerifyFailure, VerifyReport, verify, verify_store, verify_with};
 pub use writer::{AuditLog, JsonlAudit};
 
 /// Record and head format version.

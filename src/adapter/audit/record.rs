@@ -21,6 +21,17 @@ pub struct Actor {
     pub aws: Option<Value>,
     /// The operator's Ed25519 public key, hex.
     pub key: String,
+    /// The pinned operator name of `key` when it was pinned as the record was written (added in
+    /// issue 17; records without it verify as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+}
+
+impl Actor {
+    /// Who wrote the record, for listings: the pinned operator name, else the user.
+    pub fn who(&self) -> &str {
+        self.operator.as_deref().unwrap_or(&self.user)
+    }
 }
 
 /// One audit record as stored.
@@ -112,16 +123,20 @@ pub const RECORD_KEYS: [&str; 11] =
 /// Keys of `actor`, in line order.
 pub const ACTOR_KEYS: [&str; 3] = ["user", "aws", "key"];
 
+/// Keys `actor` may have after [`ACTOR_KEYS`], in line order (each when present).
+pub const ACTOR_OPTIONAL_KEYS: [&str; 1] = ["operator"];
+
 /// The one byte form of a record's line (without `\n`): exactly [`RECORD_KEYS`] in that order,
-/// `actor` with exactly [`ACTOR_KEYS`] in that order, every other value in canonical form.
+/// `actor` with exactly [`ACTOR_KEYS`] in that order and then those of [`ACTOR_OPTIONAL_KEYS`] it
+/// has, every other value in canonical form.
 pub fn record_line(record: &Value) -> Result<String, String> {
     let map = record.as_object().ok_or("the record is not a JSON object")?;
     let actor = map.get("actor").and_then(Value::as_object).ok_or("`actor` is not an object")?;
     let mut out = String::from("{");
-    write_fields(map, &RECORD_KEYS, &mut out, &mut |key, value, out| {
+    write_fields(map, &RECORD_KEYS, &[], &mut out, &mut |key, value, out| {
         if key == "actor" {
             out.push('{');
-            write_fields(actor, &ACTOR_KEYS, out, &mut |_, v, out| {
+            write_fields(actor, &ACTOR_KEYS, &ACTOR_OPTIONAL_KEYS, out, &mut |_, v, out| {
                 write_canonical(v, out);
                 Ok(())
             })?;
@@ -141,17 +156,25 @@ type FieldWriter<'a> = dyn FnMut(&str, &Value, &mut String) -> Result<(), String
 fn write_fields(
     map: &Map<String, Value>,
     keys: &[&str],
+    optional: &[&str],
     out: &mut String,
     each: &mut FieldWriter<'_>,
 ) -> Result<(), String> {
-    if let Some(extra) = map.keys().find(|k| !keys.contains(&k.as_str())) {
+    if let Some(extra) = map.keys().find(|k| !keys.contains(&k.as_str()) && !optional.contains(&k.as_str())) {
         return Err(format!("unexpected key `{extra}`"));
     }
-    for (i, key) in keys.iter().enumerate() {
-        let value = map.get(*key).ok_or_else(|| format!("missing key `{key}`"))?;
-        if i > 0 {
+    let mut first = true;
+    for key in keys.iter().map(|k| (k, true)).chain(optional.iter().map(|k| (k, false))) {
+        let (key, required) = key;
+        let value = match map.get(*key) {
+            Some(v) => v,
+            None if required => return Err(format!("missing key `{key}`")),
+            None => continue,
+        };
+        if !first {
             out.push(',');
         }
+        first = false;
         out.push_str(&Value::from(*key).to_string());
         out.push(':');
         each(key, value, out)?;

@@ -5,7 +5,9 @@
 use super::record::{Head, Record, record_hash, record_line};
 use super::store::{FileStore, LogStore};
 use super::{GENESIS, VERSION};
+use crate::model::operators::{KeyStatus, Operators, normalize_key};
 use ed25519_dalek::{Signature, VerifyingKey};
+use jiff::Timestamp;
 use serde_json::Value;
 use std::path::Path;
 
@@ -20,6 +22,8 @@ pub struct VerifyReport {
     pub key: Option<String>,
     /// Whether the trusted key came from the pinned list (else trust on first use).
     pub pinned: bool,
+    /// With pins: the operators whose keys signed records, in order of first appearance.
+    pub operators: Vec<String>,
 }
 
 /// What is wrong with a log or its head.
@@ -50,6 +54,9 @@ pub enum Problem {
     Signature(String),
     #[error("signed by key {key}, which is not {}", trust_text(trusted, *pinned))]
     UntrustedKey { key: String, trusted: Vec<String>, pinned: bool },
+    /// `why` names the operator, the key's `until` and what contradicts it.
+    #[error("signed by key {key} of operator {why}")]
+    RetiredKey { key: String, why: String },
     #[error(
         "torn final line: {bytes} bytes without a newline (an interrupted write; the next apply records the recovery)"
     )]
@@ -74,7 +81,11 @@ pub enum Problem {
 
 fn trust_text(trusted: &[String], pinned: bool) -> String {
     if pinned {
-        format!("a pinned operator key ({})", trusted.join(", "))
+        format!(
+            "a pinned operator key (current: {}); pin it under `operators:` in catalog/vend.yaml (its \
+             holder runs `vend operator key` to print the line)",
+            trusted.join(", ")
+        )
     } else {
         format!("the log's first key {} (no operator keys pinned)", trusted.join(", "))
     }
@@ -105,32 +116,27 @@ fn where_text(at: Option<&str>, line: Option<u64>, seq: Option<u64>) -> String {
     }
 }
 
-/// Normalise a pinned key: trimmed, lowercase, without an `ed25519:` prefix.
-fn normalize_key(key: &str) -> String {
-    let key = key.trim().to_ascii_lowercase();
-    key.strip_prefix("ed25519:").map(str::to_string).unwrap_or(key)
-}
-
 /// Verify the local log at `log` and its head at `head` (see the module doc for the checks).
 /// `pinned`: the trusted operator public keys (hex); empty means trust the first record's key.
 pub fn verify(log: &Path, head: &Path, pinned: &[String]) -> Result<VerifyReport, VerifyFailure> {
     verify_store(&mut FileStore::with_head(log, head), pinned)
 }
 
+/// [`verify_with`] with each key of `pinned` a current key of its own operator.
+pub fn verify_store(store: &mut dyn LogStore, pinned: &[String]) -> Result<VerifyReport, VerifyFailure> {
+    verify_with(store, &Operators::from_keys(pinned))
+}
+
 /// Verify the log in `store` and its head: every record's canonical form, seq, chain, hash,
 /// signature and key, then the signed head against the last record. The one verification of
-/// every store.
-pub fn verify_store(store: &mut dyn LogStore, pinned: &[String]) -> Result<VerifyReport, VerifyFailure> {
-    let pins: Vec<String> = pinned.iter().map(|k| normalize_key(k)).collect();
+/// every store. With `pins`: a record's key must be a current pinned key, or a retired one with
+/// the record's `ts` at most its `until` and no earlier record later than that `until`; the
+/// head's key current, or retired with the last record's `ts` at most its `until`. Without pins:
+/// the first record's key, for every record and the head.
+pub fn verify_with(store: &mut dyn LogStore, pins: &Operators) -> Result<VerifyReport, VerifyFailure> {
+    let pinned = !pins.is_empty();
     let trusted_list = |first: &Option<String>| -> Vec<String> {
-        if pins.is_empty() { first.iter().cloned().collect() } else { pins.clone() }
-    };
-    let is_trusted = |key: &str, first: &Option<String>| -> bool {
-        if pins.is_empty() {
-            first.as_deref().is_none_or(|k| k == key)
-        } else {
-            pins.iter().any(|p| p == key)
-        }
+        if pinned { pins.describe_current() } else { first.iter().cloned().collect() }
     };
     let head_fail = |problem| VerifyFailure { line: None, seq: None, at: None, problem };
     let names_records = store.names_records();
@@ -139,6 +145,10 @@ pub fn verify_store(store: &mut dyn LogStore, pinned: &[String]) -> Result<Verif
     let mut prev = GENESIS.to_string();
     let mut last_prev = GENESIS.to_string();
     let mut count: u64 = 0;
+    // The latest `ts` so far, and the last record's.
+    let mut latest: Option<Timestamp> = None;
+    let mut last_ts: Option<Timestamp> = None;
+    let mut signers: Vec<String> = vec![];
     let mut failure: Option<VerifyFailure> = None;
     let walked = store.for_each(&mut |stored| {
         let line_no = count + 1;
@@ -165,18 +175,53 @@ pub fn verify_store(store: &mut dyn LogStore, pinned: &[String]) -> Result<Verif
             return false;
         }
         let key = normalize_key(&record.actor.key);
-        if trusted.is_none() && pins.is_empty() {
+        let ts = record.ts.parse::<Timestamp>().ok();
+        if trusted.is_none() && !pinned {
             trusted = Some(key.clone());
         }
-        if !is_trusted(&key, &trusted) {
-            let problem =
-                Problem::UntrustedKey { key, trusted: trusted_list(&trusted), pinned: !pins.is_empty() };
-            failure = Some(fail(Some(record.seq), problem));
-            return false;
+        let verdict = if pinned {
+            match pins.status(&key) {
+                Some(KeyStatus::Current { name }) => Ok(name.to_string()),
+                Some(KeyStatus::Retired { name, until }) => {
+                    let retired = |but: String| Problem::RetiredKey {
+                        key: key.clone(),
+                        why: format!("`{name}`, retired until {until}, but {but}"),
+                    };
+                    match ts {
+                        None => Err(retired(format!("its ts `{}` is not a time", record.ts))),
+                        Some(t) if t > until => Err(retired(format!("the record is dated {t}, after that"))),
+                        Some(_) if latest.is_some_and(|l| l > until) => Err(retired(format!(
+                            "an earlier record is dated {} (a record signed with a retired key cannot be backdated)",
+                            latest.map(|l| l.to_string()).unwrap_or_default()
+                        ))),
+                        Some(_) => Ok(name.to_string()),
+                    }
+                }
+                None => Err(Problem::UntrustedKey { key: key.clone(), trusted: trusted_list(&trusted), pinned }),
+            }
+        } else if trusted.as_deref().is_none_or(|k| k == key) {
+            Ok(record.actor.user.clone())
+        } else {
+            Err(Problem::UntrustedKey { key: key.clone(), trusted: trusted_list(&trusted), pinned })
+        };
+        match verdict {
+            Ok(name) => {
+                if pinned && !signers.contains(&name) {
+                    signers.push(name);
+                }
+            }
+            Err(problem) => {
+                failure = Some(fail(Some(record.seq), problem));
+                return false;
+            }
         }
         if trusted.is_none() {
             trusted = Some(key);
         }
+        if let Some(t) = ts {
+            latest = Some(latest.map_or(t, |l| l.max(t)));
+        }
+        last_ts = ts;
         last_prev = std::mem::replace(&mut prev, record.hash);
         count = line_no;
         true
@@ -200,11 +245,21 @@ pub fn verify_store(store: &mut dyn LogStore, pinned: &[String]) -> Result<Verif
         Some(text) => {
             let h = parse_head(&text).map_err(|why| head_fail(Problem::HeadInvalid(why)))?;
             let key = normalize_key(&h.key);
-            if !is_trusted(&key, &trusted) {
+            let head_trusted = if pinned {
+                match pins.status(&key) {
+                    Some(KeyStatus::Current { .. }) => true,
+                    // The last writer's key, retired after it wrote (its record verified above).
+                    Some(KeyStatus::Retired { until, .. }) => last_ts.is_some_and(|t| t <= until),
+                    None => false,
+                }
+            } else {
+                trusted.as_deref().is_none_or(|k| k == key)
+            };
+            if !head_trusted {
                 return Err(head_fail(Problem::HeadUntrustedKey {
                     key,
                     trusted: trusted_list(&trusted),
-                    pinned: !pins.is_empty(),
+                    pinned,
                 }));
             }
             if h.seq + 1 == count && h.hash == last_prev {
@@ -225,7 +280,8 @@ pub fn verify_store(store: &mut dyn LogStore, pinned: &[String]) -> Result<Verif
         last_seq: count,
         last_hash: prev,
         key: trusted,
-        pinned: !pins.is_empty(),
+        pinned,
+        operators: signers,
     })
 }
 

@@ -38,6 +38,8 @@ fn describe(found: &Recovery) -> String {
 pub struct AuditLog {
     store: Box<dyn LogStore>,
     operator: Operator,
+    /// The pinned name of the operator's key (`actor.operator`), when pinned.
+    operator_name: Option<String>,
     aws: Option<Value>,
     clock: Box<dyn Fn() -> String + Send>,
     /// Seq of the next record.
@@ -89,6 +91,7 @@ impl AuditLog {
         let mut audit = AuditLog {
             store,
             operator,
+            operator_name: None,
             aws: None,
             clock: Box::new(clock),
             next_seq: 1,
@@ -112,6 +115,11 @@ impl AuditLog {
     /// Set the AWS caller identity written as `actor.aws` from now on.
     pub fn set_aws_identity(&mut self, identity: Option<Value>) {
         self.aws = identity;
+    }
+
+    /// Set the pinned operator name written as `actor.operator` from now on (`None`: left out).
+    pub fn set_operator_name(&mut self, name: Option<String>) {
+        self.operator_name = name;
     }
 
     /// The log, for messages (a path or an `s3://` URL).
@@ -224,6 +232,9 @@ impl AuditLog {
         actor.insert("user".into(), Value::from(self.operator.user.clone()));
         actor.insert("aws".into(), self.aws.clone().unwrap_or(Value::Null));
         actor.insert("key".into(), Value::from(self.operator.public_key_hex.clone()));
+        if let Some(name) = &self.operator_name {
+            actor.insert("operator".into(), Value::from(name.clone()));
+        }
         let mut body = Map::new();
         body.insert("v".into(), Value::from(VERSION));
         body.insert("seq".into(), Value::from(self.next_seq));

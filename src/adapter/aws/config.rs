@@ -6,6 +6,7 @@
 //! converts no SDK type into the model.
 
 use super::AwsOptions;
+use super::errors::NotRetried;
 use crate::port::CloudError;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
@@ -102,6 +103,7 @@ pub(super) fn org_client(conf: &aws_config::SdkConfig, retries: RetryConfig) -> 
             .retry_classifier(RejectedByOrganizations)
             .retry_config(retries)
             .retry_partition(retry_partition())
+            .retry_classifier(NotRetried)
             .build(),
     )
 }
@@ -114,6 +116,7 @@ pub(super) fn s3_client(conf: &aws_config::SdkConfig, retries: RetryConfig) -> a
             .force_path_style(conf.endpoint_url().is_some())
             .retry_config(retries)
             .retry_partition(retry_partition())
+            .retry_classifier(NotRetried)
             .build(),
     )
 }

@@ -22,6 +22,7 @@
 
 mod config;
 mod errors;
+mod explain;
 mod read;
 mod templates;
 pub use templates::region_of_url;
@@ -29,6 +30,7 @@ mod write;
 mod write_catalog;
 
 pub use config::{READ_ATTEMPTS, behavior_version, load_sdk_config, runtime};
+pub use errors::NotRetried;
 pub use write::parse_s3_url;
 
 use crate::model::{PIPELINES_TAG, State};
@@ -80,6 +82,11 @@ pub struct AwsOptions {
     /// naming both rather than a silent split (resources in one region, their template URLs
     /// naming another).
     pub workspace_region: Option<String>,
+    /// The profile the standard chain uses when `profile` is unset (`AWS_PROFILE`, else
+    /// `default`), and what the OS keyring of `vend auth login` held for it: both only for the
+    /// words of an error (`explain`), set by `flow::auth::resolve`.
+    pub profile_name: Option<String>,
+    pub keyring_note: Option<String>,
 }
 
 impl Default for AwsOptions {
@@ -91,6 +98,8 @@ impl Default for AwsOptions {
             credentials: None,
             member_role_name: DEFAULT_MEMBER_ROLE.into(),
             workspace_region: None,
+            profile_name: None,
+            keyring_note: None,
         }
     }
 }
@@ -109,6 +118,8 @@ pub struct AwsCloud {
     routes: Routes,
     /// Clients for `read_state`, with the read retry budget (`READ_ATTEMPTS`).
     read: Reader,
+    /// Where the profile, region and endpoint came from: the words of errors no retry helps.
+    origins: explain::Origins,
 }
 
 /// Clients acting in a member account through the member role, and when their credentials
@@ -178,11 +189,20 @@ impl AwsCloud {
     pub fn connect(opts: AwsOptions) -> Result<AwsCloud, CloudError> {
         let rt = runtime()?;
         let conf = rt.block_on(load_sdk_config(&opts));
+        // A region that is no region name would only show up as a host name that does not
+        // resolve, after a DNS lookup per client: say so before any request.
+        if let Some(r) = conf.region()
+            && conf.endpoint_url().is_none()
+            && !explain::looks_like_region(r.as_ref())
+        {
+            return Err(explain::not_a_region(&explain::Origins::of(&opts, &conf)));
+        }
         let conf = match &opts.workspace_region {
             Some(want) => in_workspace_region(conf, want, &opts)?,
             None => conf,
         };
         let mut cloud = AwsCloud::with_runtime(rt, &conf);
+        cloud.origins = explain::Origins::of(&opts, &cloud.conf);
         cloud.routes.member_role_name = opts.member_role_name;
         Ok(cloud)
     }
@@ -264,20 +284,28 @@ impl AwsCloud {
         AwsCloud {
             org: org_client(&conf, RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS)),
             sc: sc::Client::from_conf(
-                sc::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
+                sc::config::Builder::from(&conf)
+                    .retry_partition(retry_partition())
+                    .retry_classifier(NotRetried)
+                    .build(),
             ),
             s3: s3_client(&conf, RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS)),
             iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
+                aws_sdk_iam::config::Builder::from(&conf)
+                    .retry_partition(retry_partition())
+                    .retry_classifier(NotRetried)
+                    .build(),
             ),
             // GetCallerIdentity and AssumeRole: reads, also made by `read_state`.
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(&conf)
                     .retry_config(read_retries())
                     .retry_partition(retry_partition())
+                    .retry_classifier(NotRetried)
                     .build(),
             ),
             read: Reader::new(&conf),
+            origins: explain::Origins::default(),
             conf,
             routes: Routes {
                 member_role_name: DEFAULT_MEMBER_ROLE.into(),
@@ -292,11 +320,13 @@ impl AwsCloud {
     /// for endpoints without Service Catalog.
     pub fn read_organizations(&mut self) -> Result<State, CloudError> {
         let reader = self.read.clone();
-        self.rt.block_on(async move {
-            let mut s = reader.organizations().await.map_err(read_gave_up)?;
-            s.normalize();
-            Ok(s)
-        })
+        self.rt
+            .block_on(async move {
+                let mut s = reader.organizations().await.map_err(read_gave_up)?;
+                s.normalize();
+                Ok(s)
+            })
+            .map_err(|e| self.explained(e))
     }
 
     /// The account id of the caller (STS GetCallerIdentity).
@@ -307,14 +337,18 @@ impl AwsCloud {
     /// Who vend acts as (STS GetCallerIdentity): for the audit log.
     pub fn caller_identity(&mut self) -> Result<CallerIdentity, CloudError> {
         let sts = self.sts.clone();
-        let id = self.rt.block_on(async move {
-            let out = sts.get_caller_identity().send().await.map_err(|e| classify("GetCallerIdentity", e))?;
-            Ok::<_, CloudError>(CallerIdentity {
-                account: out.account().unwrap_or_default().to_string(),
-                arn: out.arn().unwrap_or_default().to_string(),
-                user_id: out.user_id().unwrap_or_default().to_string(),
+        let id = self
+            .rt
+            .block_on(async move {
+                let out =
+                    sts.get_caller_identity().send().await.map_err(|e| classify("GetCallerIdentity", e))?;
+                Ok::<_, CloudError>(CallerIdentity {
+                    account: out.account().unwrap_or_default().to_string(),
+                    arn: out.arn().unwrap_or_default().to_string(),
+                    user_id: out.user_id().unwrap_or_default().to_string(),
+                })
             })
-        })?;
+            .map_err(|e| self.explained(e))?;
         tracing::debug!(account = %id.account, arn = %id.arn, "AWS caller identity");
         self.routes.learned().caller = Some((id.account.clone(), partition_of(&id.arn)));
         Ok(id)
@@ -335,6 +369,11 @@ fn partition_of(arn: &str) -> String {
 }
 
 impl AwsCloud {
+    /// `e` in human terms when no retry helps it (`explain`).
+    fn explained(&self, e: CloudError) -> CloudError {
+        explain::explain(e, &self.origins)
+    }
+
     /// The runtime, and a `Writer` over the caller's clients and the routes.
     fn writer(&self) -> (&tokio::runtime::Runtime, Writer<'_>) {
         let w = Writer {
@@ -354,7 +393,7 @@ impl AwsCloud {
         let (rt, mut w) = self.writer();
         let name = op.name();
         tracing::debug!(op = %name, "AWS write");
-        let result = rt.block_on(w.call(op));
+        let result = rt.block_on(w.call(op)).map_err(|e| self.explained(e));
         match &result {
             Ok(o) => tracing::debug!(
                 op = %name,
@@ -518,6 +557,7 @@ impl Cloud for AwsCloud {
             );
             Ok(state)
         })
+        .map_err(|e| self.explained(e))
     }
 
     fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {

@@ -5,7 +5,7 @@
 //! reads the whole state.
 
 use super::config::{rejections_only, retry_partition};
-use super::errors::classify;
+use super::errors::{NotRetried, classify};
 use super::read::Reader;
 use super::write_catalog::guidance;
 use super::{Member, PAGE, Routes, partition_of};
@@ -101,10 +101,16 @@ pub(super) async fn assume_member(
         conf.to_builder().credentials_provider(sc::config::SharedCredentialsProvider::new(provider)).build();
     Ok(Member {
         sc: sc::Client::from_conf(
-            sc::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
+            sc::config::Builder::from(&conf)
+                .retry_partition(retry_partition())
+                .retry_classifier(NotRetried)
+                .build(),
         ),
         iam: aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(&conf).retry_partition(retry_partition()).build(),
+            aws_sdk_iam::config::Builder::from(&conf)
+                .retry_partition(retry_partition())
+                .retry_classifier(NotRetried)
+                .build(),
         ),
         read: Reader::new(&conf),
         expires,

@@ -320,7 +320,7 @@ impl LocalCloud {
         if resumed.rewrite {
             cloud.compact(on_disk).map_err(|e| FsError::Io {
                 path: journal.display().to_string(),
-                source: std::io::Error::other(e.message),
+                error: std::io::Error::other(e.message),
             })?;
         } else {
             cloud.journal = Some(Writer::append(&journal, on_disk.clone(), on_disk)?);
@@ -608,7 +608,7 @@ impl Drop for LocalCloud {
 
 impl Writer {
     fn append(journal: &Path, on_disk: String, base: String) -> Result<Writer, FsError> {
-        let io = |source| FsError::Io { path: journal.display().to_string(), source };
+        let io = |error| FsError::Io { path: journal.display().to_string(), error };
         let file = std::fs::OpenOptions::new().append(true).open(journal).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         Ok(Writer { file, len, checkpoint: len, appended: 0, on_disk, base })

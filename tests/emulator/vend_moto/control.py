@@ -62,7 +62,12 @@ FAULTS = ("timeout_before", "throttle", "concurrent", "server_error", "lost_resp
 # Faults a `script` entry may name: the probabilistic ones, plus "hold" (the operation runs, then
 # its response waits `hold_ms` or until released — a client killed meanwhile has crashed between
 # a write and its outcome).
-SCRIPT_FAULTS = FAULTS + ("hold",)
+# "access_denied" (script only): the caller may not call the operation — Organizations' (JSON)
+# AccessDeniedException, HTTP 400, or a query service's / S3's AccessDenied, HTTP 403, with AWS's
+# message naming the principal and the action.
+SCRIPT_FAULTS = FAULTS + ("hold", "access_denied")
+# The principal the access_denied fault names (moto's default account).
+DENIED_PRINCIPAL = "arn:aws:iam::123456789012:user/vend-tests"
 SCRIPT_KEYS = ("match", "fault", "times", "after", "hold_ms")
 HOLD_MS_DEFAULT = 60000
 
@@ -345,7 +350,7 @@ CONCURRENT_MESSAGE = "AWS Organizations can't complete your request because it c
 
 def _json_error(status: int, code: str, msg: str) -> tuple[str, list, bytes]:
     body = json.dumps({"__type": code, "message": msg, "Message": msg}).encode()
-    reason = {400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}[status]
+    reason = {400: "Bad Request", 403: "Forbidden", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}[status]
     return f"{status} {reason}", [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", "vend-fault"), ("Content-Length", str(len(body)))], body
 
 
@@ -355,11 +360,20 @@ def _xml_error(status: int, code: str, msg: str, s3: bool) -> tuple[str, list, b
     else:
         body = f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{msg}</Message></Error><RequestId>vend-fault</RequestId></ErrorResponse>'
     data = body.encode()
-    reason = {400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}[status]
+    reason = {400: "Bad Request", 403: "Forbidden", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}[status]
     return f"{status} {reason}", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))], data
 
 
-def fault_response(fault: str, json_protocol: bool, s3: bool) -> tuple[str, list, bytes]:
+def fault_response(fault: str, json_protocol: bool, s3: bool, action: str = "") -> tuple[str, list, bytes]:
+    if fault == "access_denied":
+        # AWS's wording, e.g. "User: arn:aws:iam::111122223333:user/ops is not authorized to
+        # perform: organizations:ListRoots on resource: * because no identity-based policy allows
+        # the organizations:ListRoots action" (IAM User Guide, "Troubleshoot access denied error
+        # messages").
+        msg = f"User: {DENIED_PRINCIPAL} is not authorized to perform: {action} on resource: * because no identity-based policy allows the {action} action"
+        if json_protocol:
+            return _json_error(400, "AccessDeniedException", msg)
+        return _xml_error(403, "AccessDenied", msg, s3)
     if fault == "throttle":
         code, status, msg = ("SlowDown", 503, "Please reduce your request rate.") if s3 else ("TooManyRequestsException" if json_protocol else "Throttling", 400, "Rate exceeded")
     elif fault == "concurrent":
@@ -519,7 +533,7 @@ class VendMiddleware:
         fault, hold_ms = _choose_fault(service, op)
         # A hold is recorded once the operation has run (see _hold), not on arrival.
         _count(service, op, None if fault == "hold" else fault)
-        turned_away = fault in ("timeout_before", "throttle", "concurrent", "server_error")
+        turned_away = fault in ("timeout_before", "throttle", "concurrent", "server_error", "access_denied")
         # A write that will reach the operation claims its entities on arrival, before the
         # latency: a second write to one of them meanwhile is refused (organizations.py).
         unclaim, refused = None, None
@@ -542,7 +556,7 @@ class VendMiddleware:
                     _drop(environ)
                     start_response("504 Gateway Timeout", [("Content-Length", "0")])
                     return [b""]
-                status, headers, data = fault_response(fault, json_protocol, s3)
+                status, headers, data = fault_response(fault, json_protocol, s3, f"{service}:{op}")
                 start_response(status, headers)
                 return [data]
 

@@ -16,7 +16,7 @@ mod catalog;
 pub(super) use catalog::provisioned;
 
 use super::config::{org_client, read_retries, retry_partition, s3_client};
-use super::errors::classify;
+use super::errors::{NotRetried, classify};
 use super::{CREATE_ACCOUNT_STATES, PAGE, READ_CONCURRENCY, SCP};
 use crate::model::{
     Account, Bucket, CreateAccountRequest, FORMAT_VERSION, LAUNCH_ROLE_POLICY, LaunchPath, LaunchRole,
@@ -77,6 +77,7 @@ impl Reader {
                 iam::config::Builder::from(conf)
                     .retry_config(read_retries())
                     .retry_partition(retry_partition())
+                    .retry_classifier(NotRetried)
                     .build(),
             ),
             s3: s3_client(conf, read_retries()),
@@ -84,12 +85,14 @@ impl Reader {
                 sc::config::Builder::from(conf)
                     .retry_config(read_retries())
                     .retry_partition(retry_partition())
+                    .retry_classifier(NotRetried)
                     .build(),
             ),
             cfn: cfn::Client::from_conf(
                 cfn::config::Builder::from(conf)
                     .retry_config(read_retries())
                     .retry_partition(retry_partition())
+                    .retry_classifier(NotRetried)
                     .build(),
             ),
             turns: Arc::new(Semaphore::new(READ_CONCURRENCY)),
