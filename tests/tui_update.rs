@@ -73,7 +73,11 @@ fn global_keys_switch_screens_help_and_quit() {
     assert_eq!(m.screen, Screen::Metrics);
     assert!(has(&e, |e| matches!(e, Effect::LoadAudit { .. })), "metrics read the audit log");
     update(&mut m, Msg::Key(Key::Tab));
+    assert_eq!(m.screen, Screen::Org);
+    update(&mut m, Msg::Key(Key::Tab));
     assert_eq!(m.screen, Screen::Catalog);
+    update(&mut m, Msg::Key(Key::BackTab));
+    assert_eq!(m.screen, Screen::Org);
     update(&mut m, Msg::Key(Key::BackTab));
     assert_eq!(m.screen, Screen::Metrics);
     update(&mut m, Msg::Key(Key::BackTab));
@@ -721,4 +725,203 @@ fn effective_scp_preview_opens_from_the_plan() {
     let text: Vec<String> = m.review.effective.as_ref().unwrap().lines.iter().map(|l| l.text()).collect();
     assert!(text.iter().any(|l| l.contains("Excluded changes are left out")), "{text:#?}");
     assert!(!text.iter().any(|l| l.contains("sandbox-alice")), "{text:#?}");
+}
+
+fn org_ready() -> Model {
+    let (mut m, _) = ready_with(demo_org());
+    keys(&mut m, &[Key::Char('7')]);
+    assert_eq!(m.screen, Screen::Org);
+    m
+}
+
+fn node<'a>(m: &'a Model, name: &str) -> (usize, &'a vend::tui::org::Node) {
+    let ws = m.workspace.as_ref().unwrap();
+    ws.org.nodes.iter().enumerate().find(|(_, n)| n.name == name).unwrap()
+}
+
+#[test]
+fn organization_tree_moves_folds_and_searches() {
+    let mut m = org_ready();
+    let ws = m.workspace.clone().unwrap();
+    // Root, 5 OUs + the planned staging OU, 13 accounts + the planned search-staging; the
+    // accounts are closed, so their pipelines are not rows.
+    assert_eq!(m.org.rows.len(), 1 + 6 + 14, "{:?}", m.org.rows);
+    assert_eq!(org_selected(&m), "Root");
+    keys(&mut m, &[Key::Char('j')]);
+    assert_eq!(org_selected(&m), "Sandbox");
+    // Folding an OU hides its accounts; the cursor stays on it.
+    keys(&mut m, &[Key::Char('h')]);
+    assert_eq!(m.org.rows.len(), 21 - 3);
+    assert_eq!(org_selected(&m), "Sandbox");
+    keys(&mut m, &[Key::Char('l')]);
+    assert_eq!(m.org.rows.len(), 21);
+    keys(&mut m, &[Key::Char('l')]);
+    assert_eq!(org_selected(&m), "data-dev", "l on an open node goes to its first child");
+    keys(&mut m, &[Key::Char('h')]);
+    assert_eq!(org_selected(&m), "Sandbox", "h on a leaf goes to its parent");
+
+    // The search finds the pipeline inside a closed account and opens the account.
+    org_find(&mut m, "payments-api");
+    let (pipe, n) = node(&m, "payments-api");
+    assert_eq!(n.state, "TAINTED");
+    assert!(n.alarming());
+    let (acct, _) = node(&m, "payments-prod");
+    assert!(m.org.open[acct]);
+    assert_eq!(m.org.rows.len(), 22);
+    assert_eq!(m.org.node(), Some(pipe));
+
+    // Name or id, next / previous match in tree order, wrapping.
+    keys(&mut m, &[Key::Char('/')]);
+    type_text(&mut m, "dev");
+    keys(&mut m, &[Key::Enter]);
+    assert_eq!(org_selected(&m), "data-dev", "the first match in tree order");
+    let names = |m: &Model| m.org.matches.iter().map(|i| ws.org.nodes[*i].name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&m), ["data-dev", "dev", "checkout-dev", "payments-dev", "search-dev"]);
+    keys(&mut m, &[Key::Char('n')]);
+    assert_eq!(org_selected(&m), "dev");
+    keys(&mut m, &[Key::Char('n'), Key::Char('n'), Key::Char('n')]);
+    assert_eq!(org_selected(&m), "search-dev");
+    keys(&mut m, &[Key::Char('n')]);
+    assert_eq!(org_selected(&m), "data-dev", "n wraps to the first match");
+    keys(&mut m, &[Key::Char('N')]);
+    assert_eq!(org_selected(&m), "search-dev", "N wraps to the last match");
+    keys(&mut m, &[Key::Char('/')]);
+    type_text(&mut m, "530192847561");
+    assert_eq!(org_selected(&m), "payments-prod", "ids are searched too");
+    keys(&mut m, &[Key::Esc]);
+    assert!(m.org.search.is_empty() && m.org.matches.is_empty());
+    keys(&mut m, &[Key::Char('/')]);
+    type_text(&mut m, "no-such-thing");
+    keys(&mut m, &[Key::Enter]);
+    assert!(m.status.as_ref().unwrap().error, "no match is said");
+    assert!(m.org.matches.is_empty());
+    // Folds and the cursor survive a reload.
+    org_find(&mut m, "Security");
+    keys(&mut m, &[Key::Char(' ')]);
+    let rows = m.org.rows.len();
+    let e = keys(&mut m, &[Key::Char('r')]);
+    let Some(Effect::Load { generation }) = e.first() else { panic!("{e:?}") };
+    update(&mut m, Msg::Loaded { generation: *generation, result: Ok(demo_org()) });
+    assert_eq!(org_selected(&m), "Security");
+    assert_eq!(m.org.rows.len(), rows);
+}
+
+#[test]
+fn organization_nodes_carry_facts_scps_and_the_plans_changes() {
+    let m = org_ready();
+    let ws = m.workspace.clone().unwrap();
+    let org = &ws.org;
+    let (_, n) = node(&m, "payments-prod");
+    assert_eq!(
+        (n.id.as_str(), n.blueprint.as_str(), n.owner.as_str()),
+        ("530192847561", "workload@v1", "team-payments")
+    );
+    let (_, n) = node(&m, "legacy-billing");
+    assert!(n.alarming() && n.state == "SUSPENDED");
+    let (_, n) = node(&m, "Root");
+    let scps: Vec<(&str, bool)> = n.scps.iter().map(|s| (s.name.as_str(), s.aws_managed)).collect();
+    assert_eq!(scps, [("FullAWSAccess", true), ("deny-leave-org", false)]);
+    // Every change of the plan to an OU, account or pipeline, or an SCP attachment, is on a node.
+    let on_nodes: usize = org.nodes.iter().map(|n| n.changes.len()).sum();
+    let expected = ws
+        .plan
+        .changes
+        .iter()
+        .filter(|c| {
+            use vend::plan::Kind::*;
+            matches!(c.kind, Ou | Account | PolicyAttachment | ProvisionedPipeline)
+        })
+        .count();
+    assert_eq!(on_nodes, expected);
+    let (_, n) = node(&m, "payments-api");
+    let c = &ws.plan.changes[n.changes[0]];
+    assert_eq!(
+        (c.address.as_str(), c.action),
+        ("provisioned_pipeline:payments-prod/payments-api", Action::Repair)
+    );
+    let (_, n) = node(&m, "search-staging");
+    assert!(n.planned);
+    // The effective SCPs are the plan's own projection: equal to its preview for every
+    // account the preview lists.
+    let preview = ws.plan.effective_policies.clone().unwrap_or_default();
+    assert!(!preview.is_empty());
+    for e in &preview {
+        let (i, _) = node(&m, &e.account);
+        let got = org.effective(i).unwrap();
+        assert_eq!(got.before.iter().cloned().collect::<Vec<_>>(), e.before, "{}", e.account);
+        assert_eq!(got.after.iter().cloned().collect::<Vec<_>>(), e.after, "{}", e.account);
+    }
+    let (i, _) = node(&m, "payments-prod");
+    let e = org.effective(i).unwrap();
+    assert_eq!(
+        e.after.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["FullAWSAccess", "deny-leave-org", "deny-root-user", "region-guard"]
+    );
+    assert_eq!(e.before, e.after);
+}
+
+#[test]
+fn enter_on_a_node_shows_its_changes_in_the_plan_review() {
+    let mut m = org_ready();
+    org_find(&mut m, "payments-api");
+    keys(&mut m, &[Key::Enter]);
+    assert_eq!(m.screen, Screen::Plan);
+    assert_eq!(m.review.filter, "provisioned_pipeline:payments-prod/payments-api");
+    assert_eq!(selected_address(&m).as_deref(), Some("provisioned_pipeline:payments-prod/payments-api"));
+    // The split review's detail follows the cursor.
+    assert_eq!(m.review.preview.as_ref().map(|p| p.0), update::selected_change(&m));
+
+    // An OU whose changes are SCP attachments: the cursor on the first of them in the list.
+    keys(&mut m, &[Key::Esc, Key::Char('7')]);
+    org_find(&mut m, "Sandbox");
+    keys(&mut m, &[Key::Enter]);
+    assert_eq!(m.review.filter, "ou:Sandbox");
+    let first = m
+        .review
+        .rows
+        .iter()
+        .find_map(|r| match r {
+            Row::Change(i) => Some(m.plan().unwrap().changes[*i].address.to_string()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(selected_address(&m), Some(first.clone()));
+    assert!(first.ends_with("@ou:Sandbox"), "{first}");
+
+    // An account moved by the plan.
+    keys(&mut m, &[Key::Char('7')]);
+    org_find(&mut m, "data-dev");
+    keys(&mut m, &[Key::Enter]);
+    assert_eq!(selected_address(&m).as_deref(), Some("account:data-dev"));
+
+    // A node without changes stays; one with changes only below it folds and says so.
+    keys(&mut m, &[Key::Char('7')]);
+    org_find(&mut m, "security-audit");
+    keys(&mut m, &[Key::Enter]);
+    assert_eq!(m.screen, Screen::Org);
+    assert!(m.status.as_ref().unwrap().text.contains("does not change"));
+    org_find(&mut m, "Workloads");
+    let (w, _) = node(&m, "Workloads");
+    keys(&mut m, &[Key::Enter]);
+    assert_eq!(m.screen, Screen::Org);
+    assert!(!m.org.open[w]);
+    assert!(m.status.as_ref().unwrap().text.contains("below it"));
+}
+
+#[test]
+fn the_review_preview_follows_the_cursor() {
+    let mut m = ready();
+    assert_eq!(m.review.preview.as_ref().map(|p| p.0), update::selected_change(&m));
+    for _ in 0..3 {
+        let before = update::selected_change(&m);
+        keys(&mut m, &[Key::Char('j')]);
+        assert_ne!(update::selected_change(&m), before);
+        let (i, view) = m.review.preview.clone().unwrap();
+        assert_eq!(Some(i), update::selected_change(&m));
+        assert!(view.title.ends_with(&selected_address(&m).unwrap()), "{}", view.title);
+    }
+    // Excluding shows in the preview at once.
+    keys(&mut m, &[Key::Char(' ')]);
+    let (_, view) = m.review.preview.clone().unwrap();
+    assert!(view.lines.iter().any(|l| l.0.iter().any(|s| s.text.contains("EXCLUDED"))));
 }

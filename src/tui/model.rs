@@ -9,6 +9,7 @@
 pub use super::apply::{ApplyRun, StepState, StepView};
 pub use super::catalog::{BlueprintEntry, Catalog, CatalogView, ParamInfo, VersionEntry};
 pub use super::form::{FieldId, Form, FormField};
+pub use super::org::{Org, OrgView};
 pub use super::text::TextView;
 use crate::engine::{EngineEvent, Report};
 use crate::model::State;
@@ -47,11 +48,20 @@ pub enum Screen {
     Apply,
     Audit,
     Metrics,
+    /// The organization: OU tree, accounts, pipelines, SCPs, what the plan changes.
+    Org,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 6] =
-        [Screen::Catalog, Screen::Request, Screen::Plan, Screen::Apply, Screen::Audit, Screen::Metrics];
+    pub const ALL: [Screen; 7] = [
+        Screen::Catalog,
+        Screen::Request,
+        Screen::Plan,
+        Screen::Apply,
+        Screen::Audit,
+        Screen::Metrics,
+        Screen::Org,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -61,6 +71,7 @@ impl Screen {
             Screen::Apply => "Apply",
             Screen::Audit => "Audit",
             Screen::Metrics => "Metrics",
+            Screen::Org => "Org",
         }
     }
 
@@ -77,6 +88,8 @@ pub struct Workspace {
     pub state: State,
     pub plan: Plan,
     pub catalog: Catalog,
+    /// The organization tree of `state`, with `plan`'s changes on its nodes.
+    pub org: Org,
     /// Where the state came from, for the header (`local state file`, `AWS`).
     pub source: String,
     /// Things to tell the user (seeding of the local state), shown as `Msg::Notes` are.
@@ -86,7 +99,8 @@ pub struct Workspace {
 impl Workspace {
     pub fn new(files: Files, loaded: Loaded, state: State, plan: Plan, source: String) -> Workspace {
         let catalog = super::catalog::build(&files, &loaded);
-        Workspace { files, loaded, state, plan, catalog, source, notes: vec![] }
+        let org = super::org::build(&state, &plan, &loaded);
+        Workspace { files, loaded, state, plan, catalog, org, source, notes: vec![] }
     }
 }
 
@@ -274,6 +288,9 @@ pub struct Review {
     pub included: Summary,
     /// Drill-down: the change shown and its lines.
     pub detail: Option<TextView>,
+    /// The drill-down of the change under the cursor (its index and lines), kept current by
+    /// `update`: the right half of the review at 120 columns and more.
+    pub preview: Option<(usize, TextView)>,
     /// The plan's effective-SCP preview (before -> after per touched account), when open.
     pub effective: Option<TextView>,
     /// `Some(path)` while the reviewer types where to save the plan.
@@ -331,6 +348,7 @@ pub struct Model {
     pub apply: Option<ApplyRun>,
     pub audit: AuditView,
     pub metrics: MetricsView,
+    pub org: OrgView,
     pub confirm: Option<Confirm>,
     pub help: bool,
     pub status: Option<Status>,

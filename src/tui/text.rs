@@ -39,7 +39,7 @@ pub(super) fn mmss(ms: u64) -> String {
 
 pub(super) const HELP: &[(&str, &str)] = &[
     ("everywhere", ""),
-    ("1..6, tab", "catalog, request, plan, apply, audit, metrics"),
+    ("1..7, tab", "catalog, request, plan, apply, audit, metrics, org"),
     ("? or F1", "this help (any key closes it)"),
     ("j/k, arrows", "move; g/G home/end; ctrl-d/u page"),
     ("r", "read the workspace and the state again"),
@@ -56,6 +56,8 @@ pub(super) const HELP: &[(&str, &str)] = &[
     ("request form", ""),
     ("up/down, tab", "next field; left/right or space picks a choice"),
     ("ctrl-s", "submit (or enter on Submit); esc back to the catalog"),
+    ("organization", ""),
+    ("space h/l", "fold; enter: the node's changes in the plan; / n N: search"),
     ("audit, metrics", ""),
     ("enter / r", "a record's details / reload, verify, recount the metrics"),
 ];

@@ -12,6 +12,7 @@ use super::edit::{
 };
 use super::form;
 use super::model::*;
+use super::org_keys::{org_key, org_search_key};
 use super::plan_keys::{confirm_key, review_input_key, review_key};
 use super::screen_keys::{apply_key, audit_key, catalog_key, form_key, metrics_key, stop_apply};
 use crate::engine::StepStatus;
@@ -33,6 +34,7 @@ pub fn init(label: impl Into<String>, color: bool) -> (Model, Vec<Effect>) {
         apply: None,
         audit: AuditView::default(),
         metrics: MetricsView::default(),
+        org: OrgView::default(),
         confirm: None,
         help: false,
         status: None,
@@ -53,6 +55,27 @@ impl Model {
 }
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
+    let new_plan = matches!(msg, Msg::Loaded { .. } | Msg::Submitted { .. });
+    let key = matches!(msg, Msg::Key(_));
+    let effects = handle(m, msg);
+    if new_plan || (key && m.screen == Screen::Plan) {
+        refresh_preview(m);
+    }
+    effects
+}
+
+/// Keep the review's preview (the drill-down of the change under the cursor, shown beside the
+/// list at 120 columns and more) on the cursor; rebuilt on keys and new plans only.
+fn refresh_preview(m: &mut Model) {
+    let Some(ws) = m.workspace.clone() else {
+        m.review.preview = None;
+        return;
+    };
+    m.review.preview =
+        selected_change(m).map(|i| (i, super::review::detail(&ws.plan, i, &m.review.excluded)));
+}
+
+fn handle(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(k) => key(m, k),
         Msg::Resize => vec![],
@@ -257,6 +280,8 @@ fn set_workspace(m: &mut Model, ws: Arc<Workspace>) {
     m.review.plan_id = ws.plan.plan_id.clone();
     m.review.detail = None;
     m.review.effective = None;
+    let old = m.workspace.take();
+    m.org.reset(old.as_ref().map(|w| &w.org), &ws.org);
     m.workspace = Some(ws);
     refresh_exclusions(m);
     refresh_rows(m);
@@ -315,6 +340,9 @@ fn key(m: &mut Model, k: Key) -> Vec<Effect> {
     if m.screen == Screen::Plan && (m.review.editing_filter || m.review.save_input.is_some()) {
         return review_input_key(m, k);
     }
+    if m.screen == Screen::Org && m.org.editing_search {
+        return org_search_key(m, k);
+    }
     match k {
         Key::Char('?') => {
             m.help = true;
@@ -328,7 +356,7 @@ fn key(m: &mut Model, k: Key) -> Vec<Effect> {
             m.quit = true;
             return vec![Effect::Quit];
         }
-        Key::Char(c @ '1'..='6') => {
+        Key::Char(c @ '1'..='7') => {
             let i = (c as usize) - ('1' as usize);
             return go(m, Screen::ALL[i]);
         }
@@ -353,6 +381,7 @@ fn key(m: &mut Model, k: Key) -> Vec<Effect> {
         Screen::Apply => apply_key(m, k),
         Screen::Audit => audit_key(m, k),
         Screen::Metrics => metrics_key(m, k),
+        Screen::Org => org_key(m, k),
         Screen::Request => vec![],
     }
 }

@@ -19,6 +19,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+/// From this width on, plan review shows the list and the selected change side by side.
+pub const SPLIT_WIDTH: u16 = 120;
+
 pub fn view(m: &Model, f: &mut Frame) {
     let area = f.area();
     let [top, body, bottom] =
@@ -32,6 +35,7 @@ pub fn view(m: &Model, f: &mut Frame) {
         (Some(ws), Screen::Plan) => plan_screen(m, ws, f, body),
         (Some(ws), Screen::Catalog) => catalog_screen(m, ws, f, body),
         (Some(ws), Screen::Request) => request_screen(m, ws, f, body),
+        (Some(ws), Screen::Org) => org_screen(m, ws, f, body),
     }
     f.render_widget(Paragraph::new(status_line(m)), bottom);
     if let Some(c) = &m.confirm {
@@ -106,6 +110,13 @@ fn status_line(m: &Model) -> Line<'static> {
             span(m, "  (enter save, esc cancel)", Tone::Muted),
         ]);
     }
+    if m.screen == Screen::Org && m.org.editing_search {
+        return Line::from(vec![
+            span(m, "Search names and ids: ", Tone::Heading),
+            span(m, format!("{}_", m.org.search), Tone::Plain),
+            span(m, format!("  {} match(es)  (enter keep, esc clear)", m.org.matches.len()), Tone::Muted),
+        ]);
+    }
     if let Some(s) = &m.status {
         return if s.error {
             Line::from(vec![span(m, "! ", Tone::Error), span(m, s.text.clone(), Tone::Error)])
@@ -115,7 +126,7 @@ fn status_line(m: &Model) -> Line<'static> {
     }
     let hint = match m.screen {
         Screen::Catalog if m.catalog.diff.is_some() => "j/k scroll  esc close the diff  ? help  q quit",
-        Screen::Catalog => "j/k move  d diff  m mark base  n request this  1-6 screens  ? help  q quit",
+        Screen::Catalog => "j/k move  d diff  m mark base  n request this  1-7 screens  ? help  q quit",
         Screen::Request => "up/down field  left/right choose  enter next  ctrl-s submit  esc back  F1 help",
         Screen::Plan if m.review.effective.is_some() => "j/k scroll  esc back to the changes  ? help",
         Screen::Plan if m.review.detail.is_some() => "j/k scroll  space exclude/include  esc back  ? help",
@@ -124,6 +135,7 @@ fn status_line(m: &Model) -> Line<'static> {
         Screen::Apply => "j/k scroll  enter back to the plan  ? help  q quit",
         Screen::Audit => "j/k move  enter details  r reload  ? help  q quit",
         Screen::Metrics => "j/k scroll lead times  r reload  ? help  q quit",
+        Screen::Org => "j/k move  space/h/l fold  enter its changes  / search  n/N next/prev  ? help",
     };
     Line::from(span(m, hint, Tone::Muted))
 }
@@ -210,10 +222,29 @@ fn plan_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
         text_view(m, d, f, list);
         return;
     }
-    if let Some(d) = &m.review.detail {
+    // At 120 columns and more the list and the drill-down of the change under the cursor (or
+    // the one opened with enter, scrollable) side by side; below, one or the other.
+    let list = if list.width >= SPLIT_WIDTH {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(list);
+        match (&m.review.detail, &m.review.preview) {
+            // Opened with enter: the keys scroll it, and its title says so.
+            (Some(d), _) => {
+                text_view_titled(m, d, format!(" {}  (j/k scroll, esc back) ", d.title), f, right)
+            }
+            (None, Some((_, d))) => text_view(m, d, f, right),
+            (None, None) => {
+                let block = Block::default().borders(Borders::ALL).title(" no change selected ");
+                f.render_widget(block, right);
+            }
+        }
+        left
+    } else if let Some(d) = &m.review.detail {
         text_view(m, d, f, list);
         return;
-    }
+    } else {
+        list
+    };
     let block = Block::default().borders(Borders::TOP).title(" changes by kind and OU / portfolio ");
     let inner = block.inner(list);
     f.render_widget(block, list);
@@ -276,7 +307,11 @@ fn plan_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
 }
 
 fn text_view(m: &Model, v: &TextView, f: &mut Frame, area: Rect) {
-    let block = Block::default().borders(Borders::ALL).title(format!(" {} ", v.title));
+    text_view_titled(m, v, format!(" {} ", v.title), f, area);
+}
+
+fn text_view_titled(m: &Model, v: &TextView, title: String, f: &mut Frame, area: Rect) {
+    let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let height = inner.height as usize;
@@ -699,6 +734,63 @@ fn metrics_screen(m: &Model, f: &mut Frame, area: Rect) {
         });
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The organization screen: a head line, the tree (only the visible rows drawn) and the
+/// selected node's details — beside the tree from 120 columns, below it otherwise.
+fn org_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
+    let org = &ws.org;
+    let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let mut h =
+        vec![span(m, "Organization ", Tone::Heading), span(m, org.organization_id.clone(), Tone::Plain)];
+    if !m.org.search.is_empty() {
+        let at = m.org.node().and_then(|n| m.org.matches.iter().position(|x| *x == n));
+        let pos = at.map(|a| format!("{}/", a + 1)).unwrap_or_default();
+        h.push(span(m, format!("  search: {} ({pos}{})", m.org.search, m.org.matches.len()), Tone::Heading));
+    }
+    h.push(span(
+        m,
+        format!("  {} OU(s), {} account(s), {} pipeline(s)", org.ous, org.accounts, org.pipelines),
+        Tone::Muted,
+    ));
+    f.render_widget(Paragraph::new(Line::from(h)), head);
+    let (tree, detail) = if body.width >= SPLIT_WIDTH {
+        let [a, b] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
+        (a, b)
+    } else {
+        let [a, b] = Layout::vertical([Constraint::Min(0), Constraint::Length(10)]).areas(body);
+        (a, b)
+    };
+    let block =
+        Block::default().borders(Borders::TOP).title(" OUs, accounts, pipelines (plan markers left) ");
+    let inner = block.inner(tree);
+    f.render_widget(block, tree);
+    let height = inner.height as usize;
+    let start = window(m.org.selected, m.org.rows.len(), height);
+    let query = m.org.search.trim().to_lowercase();
+    let lines: Vec<Line> = m
+        .org
+        .rows
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(height)
+        .map(|(r, &i)| {
+            let open = m.org.open.get(i).copied().unwrap_or(false);
+            let matched = org.matches(i, &query);
+            let cursor = r == m.org.selected;
+            let l = line(m, &super::org::row_line(org, &ws.plan, i, open, matched, cursor));
+            if r == m.org.selected { l.style(selected_style()) } else { l }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+    let d: Vec<Line> = m
+        .org
+        .node()
+        .map(|i| super::org::details(org, &ws.plan, i).iter().map(|l| line(m, l)).collect())
+        .unwrap_or_default();
+    let block = Block::default().borders(Borders::ALL).title(" details ");
+    f.render_widget(Paragraph::new(d).block(block).wrap(Wrap { trim: false }), detail);
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {

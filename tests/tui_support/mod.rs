@@ -151,3 +151,33 @@ pub fn sample_audit() -> vend::tui::model::AuditData {
         metrics: vend::metrics::compute(&sample_records()),
     }
 }
+
+/// The demo workspace against the demo state with an account SUSPENDED (`legacy-billing`) and
+/// a pipeline TAINTED (`payments-prod/payments-api`, which the plan then repairs): the
+/// organization screen's marks.
+pub fn demo_org() -> Arc<Workspace> {
+    let files = fs::read_workspace(&root()).unwrap();
+    let loaded = workspace::load(&files);
+    let mut state = fs::read_state(&root().join("snapshots/demo.state.json")).unwrap();
+    state.accounts.iter_mut().find(|a| a.name == "legacy-billing").unwrap().state = "SUSPENDED".into();
+    state.provisioned_products.iter_mut().find(|p| p.name == "payments-api").unwrap().status =
+        "TAINTED".into();
+    let mut plan = app::make_plan(&loaded, &state, "2026-11-22T10:00:00Z".into());
+    plan.plan_id = format!("sha256:{}", "0123456789ab".repeat(5) + "cdef");
+    plan.basis.state = format!("sha256:{}", "acfd658b9282".repeat(5) + "0000");
+    Arc::new(Workspace::new(files, loaded, state, plan, "local state file".into()))
+}
+
+/// On the organization screen: the name of the node under the cursor.
+pub fn org_selected(m: &Model) -> String {
+    let ws = m.workspace.as_ref().unwrap();
+    m.org.node().map(|i| ws.org.nodes[i].name.clone()).unwrap_or_default()
+}
+
+/// On the organization screen: put the cursor on the node named `name` through the search.
+pub fn org_find(m: &mut Model, name: &str) {
+    keys(m, &[vend::tui::Key::Char('/')]);
+    type_text(m, name);
+    keys(m, &[vend::tui::Key::Enter]);
+    assert_eq!(org_selected(m), name, "the search lands on {name}");
+}
