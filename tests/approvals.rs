@@ -36,20 +36,6 @@ impl Operator {
     }
 }
 
-fn workspace() -> tempfile::TempDir {
-    let base = root().join("tests/fixtures/plan/_base");
-    let ws = materialize(
-        &base,
-        &base.join("state.json"),
-        &root().join("tests/fixtures/plan/06-scp-document-update"),
-    );
-    let settings = ws.path().join("catalog/vend.yaml");
-    let text =
-        std::fs::read_to_string(&settings).unwrap().replace("required_approvals: 0", "required_approvals: 1");
-    std::fs::write(settings, text).unwrap();
-    ws
-}
-
 impl Operator {
     /// The line `vend operator key` prints for this operator's key.
     fn pin_line(&self, ws: &Path) -> String {
@@ -73,7 +59,7 @@ fn read(p: &Path) -> Value {
 
 #[test]
 fn a_plan_needs_an_approval_by_someone_other_than_its_author() {
-    let ws = workspace();
+    let ws = approvals_workspace();
     let (alice, bob) = (Operator::new("alice"), Operator::new("bob"));
     pin(ws.path(), &[&alice, &bob]);
     let out = alice.run(&["plan", "--out", "p.json"], ws.path());
@@ -164,7 +150,7 @@ fn a_plan_needs_an_approval_by_someone_other_than_its_author() {
 fn an_operator_who_is_not_pinned_cannot_approve() {
     // Changed on purpose (issue 17): an unpinned approver used to be accepted (and counted while
     // nothing was pinned); now the approval is refused before anything is written.
-    let ws = workspace();
+    let ws = approvals_workspace();
     let (alice, bob) = (Operator::new("alice"), Operator::new("bob"));
     // Nothing pinned: refused with the instruction to pin operators.
     assert_eq!(alice.run(&["plan", "--out", "p.json"], ws.path()).status.code(), Some(0));

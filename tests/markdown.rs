@@ -9,22 +9,10 @@ mod common;
 use common::*;
 use std::fmt::Write as _;
 use std::fs;
+use vend::render::thousands;
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON: {e}\n{}", text(&out.stderr)))
-}
-
-/// `1812` -> `1,812`, as the comment writes counts.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 #[test]
@@ -159,11 +147,11 @@ fn a_2000_change_plan_fits_a_github_comment_with_its_summary_errors_and_destruct
         if n > 0 {
             let row = md.lines().find(|l| l.starts_with("| ") && l.contains(&format!(" {action} | ")));
             let row = row.unwrap_or_else(|| panic!("no summary row for {action}"));
-            assert!(row.ends_with(&format!(" | {} |", thousands(n))), "{row}");
+            assert!(row.ends_with(&format!(" | {} |", thousands(n as usize))), "{row}");
         }
     }
     let total: u64 = summary.values().map(|n| n.as_u64().unwrap()).sum();
-    assert!(md.contains(&format!("| **total** | **{}** |", thousands(total))));
+    assert!(md.contains(&format!("| **total** | **{}** |", thousands(total as usize))));
 
     // Every error, with its code, location and message.
     let errors: Vec<&serde_json::Value> =

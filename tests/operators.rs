@@ -74,21 +74,6 @@ fn pin(ws: &Path, lines: &[String]) {
     std::fs::write(&settings, format!("{text}operators:\n{}\n", lines.join("\n"))).unwrap();
 }
 
-/// The planner fixture with one SCP document change, requiring one approval.
-fn approvals_workspace() -> tempfile::TempDir {
-    let base = root().join("tests/fixtures/plan/_base");
-    let ws = materialize(
-        &base,
-        &base.join("state.json"),
-        &root().join("tests/fixtures/plan/06-scp-document-update"),
-    );
-    let settings = ws.path().join("catalog/vend.yaml");
-    let text =
-        std::fs::read_to_string(&settings).unwrap().replace("required_approvals: 0", "required_approvals: 1");
-    std::fs::write(settings, text).unwrap();
-    ws
-}
-
 fn request(name: &str) -> Vec<String> {
     [
         "request",

@@ -522,8 +522,8 @@ fn count(n: usize, word: &str) -> String {
     format!("{} {word}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
-/// `1812` -> `1,812`.
-fn thousands(n: usize) -> String {
+/// `1812` -> `1,812`: how the comment writes counts.
+pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {

@@ -12,7 +12,7 @@ mod text;
 
 pub use apply::{apply_event, apply_report};
 pub use effective::{effective_lines, effective_text};
-pub use markdown::{ApprovalRules, GITHUB_COMMENT_LIMIT, MarkdownOptions, plan_markdown};
+pub use markdown::{ApprovalRules, GITHUB_COMMENT_LIMIT, MarkdownOptions, plan_markdown, thousands};
 pub use metrics::{duration, metrics_text};
 pub use text::{change_text, diagnostics_text, plan_text, summary_line, symbol, tone};
 

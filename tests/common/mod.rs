@@ -176,3 +176,19 @@ pub fn plan_ws(ws: &Path, cfg: &Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", text(&out.stdout), text(&out.stderr)))
 }
+
+/// The planner fixture with one SCP document change (`06-scp-document-update`), requiring one
+/// approval (`required_approvals: 1`): the workspace of the approval tests.
+pub fn approvals_workspace() -> tempfile::TempDir {
+    let base = root().join("tests/fixtures/plan/_base");
+    let ws = materialize(
+        &base,
+        &base.join("state.json"),
+        &root().join("tests/fixtures/plan/06-scp-document-update"),
+    );
+    let settings = ws.path().join("catalog/vend.yaml");
+    let text =
+        fs::read_to_string(&settings).unwrap().replace("required_approvals: 0", "required_approvals: 1");
+    fs::write(settings, text).unwrap();
+    ws
+}
