@@ -138,6 +138,57 @@ fn no_credentials_says_where_vend_looked_and_sends_nothing() {
     assert_eq!(connections.load(Ordering::SeqCst), 0);
 }
 
+/// An HTTP endpoint that answers every request 403 (as a proxy that denies the destination
+/// does): the EC2 instance metadata service (IMDS) off EC2 behind such a proxy.
+fn denying_imds() -> String {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let body = "resolve_deny: denied destination";
+            let _ = write!(
+                conn,
+                "HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// The credential chain ends at IMDS; where IMDS cannot give a token (off EC2: a timeout, or a
+/// proxy's 403), that is still "no credentials found" in words, not the SDK's
+/// `ProviderError(FailedToLoadToken …)` structure.
+#[test]
+fn no_credentials_when_imds_refuses_its_token_is_said_in_words() {
+    let home = tempfile::tempdir().unwrap();
+    let ws = demo_workspace();
+    let (url, connections) = counting_listener();
+    let out = bare_vend(home.path())
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", denying_imds())
+        .args(["--aws", "--endpoint-url", &url, "plan", "-C"])
+        .arg(ws.path())
+        .output()
+        .unwrap();
+    assert_human(
+        &out,
+        &[
+            "no AWS credentials found",
+            "(IMDS)",
+            "fix: `vend auth login --profile default`",
+            "1 attempt, not retried",
+        ],
+    );
+    for s in ["FailedToLoadToken", "ProviderError", "StatusCode"] {
+        assert!(!stderr(&out).contains(s), "SDK structure {s:?} in:\n{}", stderr(&out));
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "a request was sent without credentials");
+}
+
 #[test]
 fn sdk_structure_only_with_verbose() {
     let home = tempfile::tempdir().unwrap();

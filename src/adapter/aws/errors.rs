@@ -74,8 +74,8 @@ where
         SdkError::DispatchFailure(d) => unknown(
             "DispatchFailure",
             format!(
-                "{op}: the request could not be completed ({:?}); it may have been carried out",
-                d.as_connector_error()
+                "{op}: the request could not be completed ({}); it may have been carried out",
+                d.as_connector_error().map(|c| full(c)).unwrap_or_else(|| "no connector error".into())
             ),
         ),
         SdkError::ConstructionFailure(_) => {
@@ -236,7 +236,13 @@ pub(super) fn class_of(e: &(dyn std::error::Error + 'static)) -> Option<Class> {
     if debug.contains("sso/cache") || text.contains("SSO token") {
         return Some(Class::SsoSession(inner));
     }
-    if debug.contains("CredentialsNotLoaded") && !debug.contains("ConnectError") {
+    // The chain's last provider, EC2 instance metadata (IMDS), could not get its session token:
+    // off EC2 that is a timeout, or a proxy's refusal (seen here: `ProviderError(FailedToLoadToken
+    // … status 403 … "resolve_deny: denied destination")`). aws-config's IMDS credentials provider
+    // reports it as a `ProviderError`, not `CredentialsNotLoaded`, yet it means the same: the
+    // chain found no credentials anywhere.
+    let imds = debug.contains("FailedToLoadToken");
+    if imds || (debug.contains("CredentialsNotLoaded") && !debug.contains("ConnectError")) {
         // The profile provider's own words when the profile is missing from the files.
         let detail = if debug.contains("was not defined") {
             "the profile was not defined".to_string()
