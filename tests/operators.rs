@@ -74,28 +74,6 @@ fn pin(ws: &Path, lines: &[String]) {
     std::fs::write(&settings, format!("{text}operators:\n{}\n", lines.join("\n"))).unwrap();
 }
 
-fn request(name: &str) -> Vec<String> {
-    [
-        "request",
-        "account",
-        "--blueprint",
-        "workload@v2",
-        "--name",
-        name,
-        "--email",
-        &format!("aws+{name}@example.com"),
-        "--owner",
-        "team-web",
-        "--param",
-        "environment=dev",
-        "--tag",
-        "cost-center=4711",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
 /// `extra` on the planner fixture's state file.
 fn with(extra: &[&'static str]) -> Vec<&'static str> {
     [&["-C", ".", "--state", "state.json"][..], extra].concat()
@@ -162,7 +140,7 @@ fn without_pins_a_second_key_is_refused_before_it_writes_and_the_log_still_verif
     let _keep = dir;
     let (alice, bob) = (Op::new("alice"), Op::new("bob"));
     // alice starts the log (trust on first use) and saves a plan.
-    let out = alice.run(&args(&request("web-dev")), &ws);
+    let out = alice.run(&args(&account_request("web-dev")), &ws);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = alice.run(&["plan", "--out", "p.json"], &ws);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -182,9 +160,10 @@ fn without_pins_a_second_key_is_refused_before_it_writes_and_the_log_still_verif
 
     // bob's apply and request: refused before the first record, naming both lines to pin.
     let alice_line = alice.key(&ws).1;
-    for (what, argv) in
-        [("apply", vec!["apply".to_string(), "--auto-approve".to_string()]), ("request", request("web-qa"))]
-    {
+    for (what, argv) in [
+        ("apply", vec!["apply".to_string(), "--auto-approve".to_string()]),
+        ("request", account_request("web-qa")),
+    ] {
         let out = bob.run(&args(&argv), &ws);
         assert_eq!(out.status.code(), Some(1), "{what}: {}", text(&out.stdout));
         let err = text(&out.stderr);
@@ -253,11 +232,11 @@ fn a_rotated_key_keeps_its_records_valid_and_can_no_longer_append() {
     let (new_key, _) = new.key(&ws);
     let settings = std::fs::read_to_string(ws.join("catalog/vend.yaml")).unwrap();
     // A record before any pin (trust on first use: no `actor.operator`), one after.
-    let out = old.run(&args(&request("web-dev")), &ws);
+    let out = old.run(&args(&account_request("web-dev")), &ws);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(records(&old, &ws)[0]["actor"].get("operator"), None);
     pin(&ws, &[old_line.replace("alice.w:", "alice:")]);
-    let out = old.run(&args(&request("web-stage")), &ws);
+    let out = old.run(&args(&account_request("web-stage")), &ws);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(records(&old, &ws)[1]["actor"]["operator"], "alice");
     assert_eq!(records(&old, &ws)[1]["actor"]["user"], "alice.w");
@@ -280,11 +259,11 @@ fn a_rotated_key_keeps_its_records_valid_and_can_no_longer_append() {
 
     // The retired key can no longer append; the new one can, and the log verifies.
     let before = log_bytes(&ws);
-    let out = old.run(&args(&request("web-qa")), &ws);
+    let out = old.run(&args(&account_request("web-qa")), &ws);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains(&format!("was retired on {until}")), "{}", text(&out.stderr));
     assert_eq!(log_bytes(&ws), before);
-    let out = new.run(&args(&request("web-qa")), &ws);
+    let out = new.run(&args(&account_request("web-qa")), &ws);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(verify(&new, &ws).status.code(), Some(0));
 
@@ -389,7 +368,7 @@ fn without_user_variables_the_identity_is_the_git_email_else_the_uid() {
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
         let out = vend()
-            .args(args(&request("web-dev")))
+            .args(args(&account_request("web-dev")))
             .current_dir(&ws)
             .env_remove("USER")
             .env_remove("LOGNAME")

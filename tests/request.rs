@@ -58,26 +58,9 @@ impl Ws {
     }
 }
 
-const ACCOUNT: [&str; 14] = [
-    "request",
-    "account",
-    "--blueprint",
-    "workload@v2",
-    "--name",
-    "web-dev",
-    "--email",
-    "aws+web-dev@example.com",
-    "--owner",
-    "team-web",
-    "--param",
-    "environment=dev",
-    "--tag",
-    "cost-center=4711",
-];
-
 /// The account request with `flag`'s value replaced (or the pair appended when absent).
 fn account_with(flag: &str, value: &str) -> Vec<String> {
-    let mut args: Vec<String> = ACCOUNT.iter().map(|s| s.to_string()).collect();
+    let mut args = account_request("web-dev");
     match args.iter().position(|a| a == flag) {
         Some(i) => args[i + 1] = value.to_string(),
         None => args.extend([flag.to_string(), value.to_string()]),
@@ -111,9 +94,9 @@ fn request_records(w: &Ws) -> Vec<serde_json::Value> {
 #[test]
 fn a_valid_account_request_is_written_logged_and_planned() {
     let w = Ws::demo();
-    let mut args = ACCOUNT.to_vec();
-    args.extend(["--reason", "new team"]);
-    let out = w.vend(&args);
+    let mut args = account_request("web-dev");
+    args.extend(["--reason".to_string(), "new team".to_string()]);
+    let out = w.vend(&strs(&args));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert_eq!(

@@ -221,25 +221,8 @@ fn a_shared_apply_logs_objects_that_verify_and_an_edited_or_deleted_record_is_ca
     assert!(text(&local).0.contains("is empty"), "{}", describe(&local));
 
     // A request is logged in the shared log too (under the lock, which is released again).
-    let req = run_shared(
-        &ws,
-        &[
-            "request",
-            "account",
-            "--blueprint",
-            "workload@v2",
-            "--name",
-            "web-dev",
-            "--email",
-            "aws+web-dev@example.com",
-            "--owner",
-            "team-web",
-            "--param",
-            "environment=dev",
-            "--tag",
-            "cost-center=4711",
-        ],
-    );
+    let request = common::account_request("web-dev");
+    let req = run_shared(&ws, &request.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(req.status.success(), "{}", describe(&req));
     let records = shared_records(emu);
     let n = records.len() as u64;

@@ -192,3 +192,28 @@ pub fn approvals_workspace() -> tempfile::TempDir {
     fs::write(settings, text).unwrap();
     ws
 }
+
+/// `vend request account` arguments for a demo workload@v2 dev account `name` (owner team-web,
+/// cost-center 4711): the request the request, operator and shared-backend tests send.
+pub fn account_request(name: &str) -> Vec<String> {
+    let email = format!("aws+{name}@example.com");
+    [
+        "request",
+        "account",
+        "--blueprint",
+        "workload@v2",
+        "--name",
+        name,
+        "--email",
+        &email,
+        "--owner",
+        "team-web",
+        "--param",
+        "environment=dev",
+        "--tag",
+        "cost-center=4711",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
