@@ -149,6 +149,54 @@ pub enum Op {
         account_id: String,
         name: String,
     },
+    // ---- Organizations: trusted access for another AWS service (issue 18: AWS Account
+    // Management, `account.amazonaws.com`, which PutAlternateContact for a member needs)
+    #[serde(rename = "EnableAWSServiceAccess")]
+    EnableAwsServiceAccess {
+        service_principal: String,
+    },
+    // ---- IAM Identity Center (sso-admin), in the instance's home region, from the management
+    // account or the delegated administrator (issue 18)
+    /// Asynchronous: `Outcome::id` is the assignment request to poll (`result`: the failure
+    /// reason once FAILED).
+    CreateAccountAssignment {
+        instance_arn: String,
+        account_id: String,
+        permission_set_arn: String,
+        /// `GROUP`.
+        principal_type: String,
+        principal_id: String,
+    },
+    /// `Outcome::status`: IN_PROGRESS | FAILED | SUCCEEDED (`Outcome::reason` on FAILED).
+    DescribeAccountAssignmentCreationStatus {
+        instance_arn: String,
+        request_id: String,
+    },
+    DeleteAccountAssignment {
+        instance_arn: String,
+        account_id: String,
+        permission_set_arn: String,
+        principal_type: String,
+        principal_id: String,
+    },
+    DescribeAccountAssignmentDeletionStatus {
+        instance_arn: String,
+        request_id: String,
+    },
+    // ---- AWS Account Management: alternate contacts of a member account (issue 18)
+    PutAlternateContact {
+        account_id: String,
+        /// `BILLING` | `OPERATIONS` | `SECURITY`.
+        contact_type: String,
+        name: String,
+        email: String,
+        phone: String,
+        title: String,
+    },
+    DeleteAlternateContact {
+        account_id: String,
+        contact_type: String,
+    },
     // ---- Service Catalog: the organization
     /// Lets Service Catalog share to organization nodes (from the management account).
     #[serde(rename = "EnableAWSOrganizationsAccess")]

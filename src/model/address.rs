@@ -29,10 +29,16 @@ pub enum Kind {
     TemplateBucket,
     /// A launch constraint's role in one account: `launch_role:<account name>/<role name>`.
     LaunchRole,
+    /// An IAM Identity Center account assignment (issue 18):
+    /// `account_assignment:<account name>/<group>/<permission set>`.
+    AccountAssignment,
+    /// An account's alternate contact (issue 18): `alternate_contact:<account name>/<type>`,
+    /// the type `billing`, `operations` or `security`.
+    AlternateContact,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 18] = [
         Kind::PolicyType,
         Kind::Ou,
         Kind::Account,
@@ -49,6 +55,8 @@ impl Kind {
         Kind::ServiceAccess,
         Kind::TemplateBucket,
         Kind::LaunchRole,
+        Kind::AccountAssignment,
+        Kind::AlternateContact,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +77,8 @@ impl Kind {
             Kind::ServiceAccess => "service_access",
             Kind::TemplateBucket => "template_bucket",
             Kind::LaunchRole => "launch_role",
+            Kind::AccountAssignment => "account_assignment",
+            Kind::AlternateContact => "alternate_contact",
         }
     }
 
@@ -91,6 +101,8 @@ impl Kind {
             Kind::ServiceAccess => "Service access",
             Kind::TemplateBucket => "Template buckets",
             Kind::LaunchRole => "Launch roles",
+            Kind::AccountAssignment => "Account access (Identity Center)",
+            Kind::AlternateContact => "Alternate contacts",
         }
     }
 
@@ -204,6 +216,17 @@ impl Address {
     /// `account` is the account's name (as the workspace knows it), `role` the role's.
     pub fn launch_role(account: &str, role: &str) -> Address {
         Address::new(Kind::LaunchRole, &format!("{account}/{role}"))
+    }
+
+    /// `account` is the account's name (as the workspace knows it), `group` the Identity
+    /// Center group's display name, `permission_set` the permission set's name.
+    pub fn account_assignment(account: &str, group: &str, permission_set: &str) -> Address {
+        Address::new(Kind::AccountAssignment, &format!("{account}/{group}/{permission_set}"))
+    }
+
+    /// `contact_type` lower case: `billing`, `operations` or `security`.
+    pub fn alternate_contact(account: &str, contact_type: &str) -> Address {
+        Address::new(Kind::AlternateContact, &format!("{account}/{}", contact_type.to_ascii_lowercase()))
     }
 
     pub fn ou(path: &str) -> Address {

@@ -27,6 +27,18 @@ pub struct Settings {
     pub close_quota_30d: u32,
     /// Propose upgrades off deprecated blueprint versions (`upgrade: propose`, or `plan --upgrade`).
     pub upgrade: bool,
+    /// `identity_center:` (issue 18): where Identity Center is administered from.
+    pub identity_center: IdentityCenterSettings,
+}
+
+/// `identity_center:` of `catalog/vend.yaml`: the instance's home region (default: `region`)
+/// and, when Identity Center is administered from a delegated administrator account rather
+/// than the management account, that account's id (vend reaches it through `member_role`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IdentityCenterSettings {
+    /// `None`: the workspace's `region`.
+    pub region: Option<String>,
+    pub delegated_admin: Option<String>,
 }
 
 impl Default for Settings {
@@ -43,6 +55,7 @@ impl Default for Settings {
             operators: Default::default(),
             close_quota_30d: DEFAULT_CLOSE_QUOTA_30D,
             upgrade: false,
+            identity_center: IdentityCenterSettings::default(),
         }
     }
 }
@@ -173,6 +186,82 @@ pub struct DesiredAccount {
     pub lifecycle_origin: Origin,
     /// `requested_at` of the request, when given (for delivery metrics).
     pub requested_at: Option<String>,
+    /// Who gets in (issue 18): the blueprint's `access:` and the request's own entries, after
+    /// substitution, in the order written, without duplicates.
+    pub access: Vec<AccessEntry>,
+    /// The blueprint's `contacts:` after substitution, by type.
+    pub contacts: Vec<ContactEntry>,
+    /// What vend owns on this account (AWS keeps no tags on assignments and contacts).
+    pub owned: AccessOwnership,
+}
+
+/// One `access:` entry: an Identity Center group may sign in with a permission set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccessEntry {
+    /// The group's display name.
+    pub group: String,
+    /// The permission set's name.
+    pub permission_set: String,
+    /// Where the entry was written (blueprint or request), for diagnostics.
+    pub origin: Origin,
+}
+
+/// One `contacts:` entry (AWS Account Management alternate contact).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactEntry {
+    /// `BILLING` | `OPERATIONS` | `SECURITY` (written lower case in YAML).
+    pub contact_type: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub title: String,
+    pub origin: Origin,
+}
+
+/// Which assignments and contacts of a vend-managed account are vend's: those its blueprint
+/// declares in any published version (`pairs`, `contact_types`) and those a request may add
+/// (`request_access:` of any version: `request_groups` x `request_permission_sets`), each
+/// after substitution with this request's values. Everything else is left alone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AccessOwnership {
+    /// (group, permission set) pairs.
+    pub pairs: std::collections::BTreeSet<(String, String)>,
+    pub request_groups: std::collections::BTreeSet<String>,
+    pub request_permission_sets: std::collections::BTreeSet<String>,
+    /// Upper case contact types.
+    pub contact_types: std::collections::BTreeSet<String>,
+}
+
+impl AccessOwnership {
+    /// Is the assignment of `group` with `permission_set` vend's on this account?
+    pub fn owns(&self, group: &str, permission_set: &str) -> bool {
+        self.pairs.contains(&(group.to_string(), permission_set.to_string()))
+            || (self.request_groups.contains(group) && self.request_permission_sets.contains(permission_set))
+    }
+
+    /// The permission sets whose assignments vend must read on this account.
+    pub fn permission_sets(&self) -> std::collections::BTreeSet<String> {
+        let mut all: std::collections::BTreeSet<String> = self.pairs.iter().map(|(_, p)| p.clone()).collect();
+        if !self.request_groups.is_empty() {
+            all.extend(self.request_permission_sets.iter().cloned());
+        }
+        all
+    }
+
+    /// The groups whose assignments may be vend's on this account.
+    pub fn groups(&self) -> std::collections::BTreeSet<String> {
+        let mut all: std::collections::BTreeSet<String> = self.pairs.iter().map(|(g, _)| g.clone()).collect();
+        if !self.request_permission_sets.is_empty() {
+            all.extend(self.request_groups.iter().cloned());
+        }
+        all
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+            && self.contact_types.is_empty()
+            && (self.request_groups.is_empty() || self.request_permission_sets.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

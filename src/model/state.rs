@@ -58,12 +58,105 @@ pub struct State {
     /// content; plans do not depend on bodies).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub templates: Vec<TemplateBody>,
+    /// Optional extension of format v1 (issue 18): who may sign in to accounts (IAM Identity
+    /// Center) and the accounts' alternate contacts. Absent in files written before: the
+    /// planner then plans no access or contact change (a workspace that declares some gets a
+    /// plan error saying the state does not know them), so old files keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
     /// Optional extension of format v1: `sha256:` of the file's canonical content without this
     /// field ([`State::content_digest`]), written by vend when it saves a snapshot or the state
     /// file, so that a hand edit is detected. Readers verify and then clear it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
 }
+
+/// Identity Center and alternate contacts as vend read them (see [`State::access`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Access {
+    /// Organizations trusted access for AWS Account Management (`account.amazonaws.com` listed
+    /// by ListAWSServiceAccessForOrganization): what PutAlternateContact for another account
+    /// needs.
+    #[serde(default)]
+    pub account_management_access: bool,
+    /// The organization's Identity Center instance; `None` when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_center: Option<IdentityCenter>,
+    /// The accounts (ids) whose assignments and contacts were read, sorted. An account not
+    /// listed was not looked at (its blueprint declares neither); for a listed one, what
+    /// [`Access::assignments`] and [`Access::contacts`] lack does not exist.
+    #[serde(default)]
+    pub read_accounts: Vec<String>,
+    /// Account assignments of the accounts read, sorted by account, permission set, principal.
+    #[serde(default)]
+    pub assignments: Vec<Assignment>,
+    /// Alternate contacts of the accounts read, sorted by account and type.
+    #[serde(default)]
+    pub contacts: Vec<AlternateContact>,
+}
+
+/// An IAM Identity Center instance (`sso-admin ListInstances`) and what vend looked up in it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityCenter {
+    /// `arn:aws:sso:::instance/ssoins-…`.
+    pub instance_arn: String,
+    /// `d-…`: the identity store groups live in.
+    pub identity_store_id: String,
+    /// The instance's home region.
+    pub region: String,
+    /// Groups by display name (those the workspace names, or all the in-process cloud holds),
+    /// sorted by name. A name not listed does not exist in the identity store.
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    /// Every permission set of the instance, sorted by name.
+    #[serde(default)]
+    pub permission_sets: Vec<PermissionSet>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub id: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionSet {
+    pub arn: String,
+    pub name: String,
+}
+
+/// One account assignment (ListAccountAssignments).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    pub account_id: String,
+    pub permission_set_arn: String,
+    /// `GROUP` or `USER`.
+    pub principal_type: String,
+    pub principal_id: String,
+}
+
+/// One alternate contact of an account (GetAlternateContact).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlternateContact {
+    pub account_id: String,
+    /// `BILLING` | `OPERATIONS` | `SECURITY`.
+    #[serde(rename = "type")]
+    pub contact_type: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub title: String,
+}
+
+/// The alternate contact types AWS Account Management knows (API_PutAlternateContact:
+/// `AlternateContactType` Valid Values: BILLING | OPERATIONS | SECURITY).
+pub const CONTACT_TYPES: [&str; 3] = ["BILLING", "OPERATIONS", "SECURITY"];
 
 /// A product version's template as fetched from its URL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -383,6 +476,7 @@ impl State {
                 roles: vec![],
             }),
             templates: vec![],
+            access: None,
             digest: None,
         }
     }
@@ -425,6 +519,23 @@ impl State {
         if let Some(l) = &mut self.launch_path {
             l.buckets.sort_by(|a, b| a.name.cmp(&b.name));
             l.roles.sort_by(|a, b| (&a.account_id, &a.name).cmp(&(&b.account_id, &b.name)));
+        }
+        if let Some(a) = &mut self.access {
+            a.read_accounts.sort();
+            a.read_accounts.dedup();
+            a.assignments.sort_by(|x, y| {
+                (&x.account_id, &x.permission_set_arn, &x.principal_id).cmp(&(
+                    &y.account_id,
+                    &y.permission_set_arn,
+                    &y.principal_id,
+                ))
+            });
+            a.contacts
+                .sort_by(|x, y| (&x.account_id, &x.contact_type).cmp(&(&y.account_id, &y.contact_type)));
+            if let Some(ic) = &mut a.identity_center {
+                ic.groups.sort_by(|x, y| x.display_name.cmp(&y.display_name));
+                ic.permission_sets.sort_by(|x, y| x.name.cmp(&y.name));
+            }
         }
     }
 
@@ -478,6 +589,19 @@ impl State {
                         .windows(2)
                         .all(|w| (&w[0].account_id, &w[0].name) < (&w[1].account_id, &w[1].name))
             })
+            && self.access.as_ref().is_none_or(|a| {
+                sorted(&a.read_accounts)
+                    && a.assignments.windows(2).all(|w| {
+                        (&w[0].account_id, &w[0].permission_set_arn, &w[0].principal_id)
+                            < (&w[1].account_id, &w[1].permission_set_arn, &w[1].principal_id)
+                    })
+                    && a.contacts.windows(2).all(|w| {
+                        (&w[0].account_id, &w[0].contact_type) < (&w[1].account_id, &w[1].contact_type)
+                    })
+                    && a.identity_center.as_ref().is_none_or(|ic| {
+                        by(&ic.groups, |g| &g.display_name) && by(&ic.permission_sets, |p| &p.name)
+                    })
+            })
     }
 
     /// Is this resource tagged as owned by vend?
@@ -505,9 +629,12 @@ struct FingerprintView<'a> {
     /// Skipped when absent, as in `State`: hashes of states without it are unchanged.
     #[serde(skip_serializing_if = "absent")]
     launch_path: &'a Option<LaunchPath>,
+    /// The same for `access` (issue 18).
+    #[serde(skip_serializing_if = "absent")]
+    access: &'a Option<Access>,
 }
 
-fn absent(l: &&Option<LaunchPath>) -> bool {
+fn absent<T>(l: &&Option<T>) -> bool {
     l.is_none()
 }
 
@@ -526,6 +653,7 @@ impl<'a> FingerprintView<'a> {
             products: &s.products,
             provisioned_products: &s.provisioned_products,
             launch_path: &s.launch_path,
+            access: &s.access,
         }
     }
 }

@@ -83,6 +83,9 @@ mod tests {
             email_origin: Origin::default(),
             lifecycle_origin: Origin::default(),
             requested_at: None,
+            access: vec![],
+            contacts: vec![],
+            owned: Default::default(),
         }
     }
 

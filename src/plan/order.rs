@@ -34,6 +34,10 @@ pub fn phase(kind: Kind, action: Action) -> u8 {
         (LaunchConstraint | PortfolioPrincipal | PortfolioShare, _) => 10,
         (ProvisionedPipeline, Delete) => 12,
         (ProvisionedPipeline, _) => 11,
+        // Who gets into an account and its contacts: after the account exists, removed before
+        // the account is closed.
+        (AccountAssignment | AlternateContact, Delete) => 13,
+        (AccountAssignment | AlternateContact, _) => 4,
     }
 }
 

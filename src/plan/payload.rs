@@ -38,6 +38,8 @@ pub enum Payload {
     ServiceAccess(ServiceAccessState),
     Bucket(BucketState),
     LaunchRole(LaunchRoleState),
+    Assignment(AssignmentState),
+    Contact(ContactState),
 }
 
 impl Payload {
@@ -64,6 +66,8 @@ impl Payload {
             Kind::ServiceAccess => Payload::ServiceAccess(Deserialize::deserialize(v)?),
             Kind::TemplateBucket => Payload::Bucket(Deserialize::deserialize(v)?),
             Kind::LaunchRole => Payload::LaunchRole(Deserialize::deserialize(v)?),
+            Kind::AccountAssignment => Payload::Assignment(Deserialize::deserialize(v)?),
+            Kind::AlternateContact => Payload::Contact(Deserialize::deserialize(v)?),
         })
     }
 
@@ -115,9 +119,46 @@ impl Payload {
             | Payload::PortfolioProduct(_)
             | Payload::Principal(_)
             | Payload::Share(_)
-            | Payload::Constraint(_) => None,
+            | Payload::Constraint(_)
+            | Payload::Assignment(_)
+            | Payload::Contact(_) => None,
         }
     }
+}
+
+/// An IAM Identity Center account assignment (`account_assignment:<account>/<group>/<permission
+/// set>`): the group may sign in to the account with the permission set. Names are what the
+/// workspace wrote; ids are `null` until known (the account's while the same plan creates it).
+/// AWS keeps no tags on an assignment: which ones are vend's is decided by the account's
+/// blueprint (see ARCHITECTURE.md, "Access and contacts").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentState {
+    /// The account's name (its request's key) and id.
+    pub account: String,
+    pub account_id: Option<String>,
+    /// The group's display name in the identity store, and its id.
+    pub group: String,
+    pub group_id: Option<String>,
+    /// The permission set's name, and its ARN.
+    pub permission_set: String,
+    pub permission_set_arn: Option<String>,
+}
+
+/// An account's alternate contact (`alternate_contact:<account>/<type>`), set from the
+/// management account through AWS Account Management.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactState {
+    pub account: String,
+    pub account_id: Option<String>,
+    /// `BILLING` | `OPERATIONS` | `SECURITY`.
+    #[serde(rename = "type")]
+    pub contact_type: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub title: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -263,6 +263,9 @@ impl Cx<'_> {
                 .map(|l| origin(file, l))
                 .unwrap_or_else(|| at_name.clone()),
             requested_at: raw.requested_at.as_ref().map(|r| r.value.clone()),
+            access: vec![],
+            contacts: vec![],
+            owned: Default::default(),
         })
     }
 }

@@ -636,6 +636,17 @@ impl LocalCloud {
                 self.delete_role_policy(account_id, name, policy_name)
             }
             Op::DeleteRole { account_id, name } => self.delete_role(account_id, name),
+            // Issue 18: Identity Center, Account Management and trusted access (being built).
+            Op::EnableAwsServiceAccess { .. }
+            | Op::CreateAccountAssignment { .. }
+            | Op::DescribeAccountAssignmentCreationStatus { .. }
+            | Op::DeleteAccountAssignment { .. }
+            | Op::DescribeAccountAssignmentDeletionStatus { .. }
+            | Op::PutAlternateContact { .. }
+            | Op::DeleteAlternateContact { .. } => Err(CloudError::hard(
+                "UnsupportedOperation",
+                format!("{} is not in the in-process cloud yet", op.name()),
+            )),
             Op::GetAwsOrganizationsAccessStatus {} => Ok(Outcome {
                 status: Some(if self.state.catalog_org_access() { "ENABLED" } else { "DISABLED" }.into()),
                 ..Outcome::default()

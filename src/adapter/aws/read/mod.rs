@@ -616,6 +616,7 @@ pub(super) fn state_of(described: Described, walked: Walked) -> State {
         provisioned_products: vec![],
         launch_path: None,
         templates: vec![],
+        access: None,
         digest: None,
     }
 }
