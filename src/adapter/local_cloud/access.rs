@@ -6,7 +6,7 @@
 //! assignment operation (`identitycenter.instance-exists`). It does no file I/O.
 
 use super::{LocalCloud, sha};
-use crate::adapter::aws_rules::refuse;
+use crate::adapter::aws_rules::{limit, refuse};
 use crate::model::{Access, AlternateContact, Assignment, CONTACT_TYPES, IdentityCenter};
 use crate::port::{CloudError, Outcome};
 use regex::Regex;
@@ -21,6 +21,7 @@ pub const ACCOUNT_PRINCIPAL: &str = "account.amazonaws.com";
 pub(super) struct AssignmentRequest {
     /// Creation (true) or deletion.
     create: bool,
+    instance_arn: String,
     assignment: Assignment,
     polls: u32,
     /// IN_PROGRESS | SUCCEEDED | FAILED.
@@ -61,7 +62,10 @@ impl LocalCloud {
             })
     }
 
-    /// The checks CreateAccountAssignment and DeleteAccountAssignment share.
+    /// The synchronous checks of CreateAccountAssignment and DeleteAccountAssignment: the
+    /// instance and the permission set exist (ResourceNotFoundException). The principal and the
+    /// target are checked when the request completes: AWS accepts the call and the request
+    /// turns FAILED (`identitycenter.principal-exists`, `identitycenter.target-in-organization`).
     fn check_assignment(&self, instance_arn: &str, a: &Assignment) -> Result<(), CloudError> {
         let ic = self.instance(instance_arn)?;
         if !ic.permission_sets.iter().any(|p| p.arn == a.permission_set_arn) {
@@ -70,20 +74,37 @@ impl LocalCloud {
                 format!("Permission set {} does not exist", a.permission_set_arn),
             ));
         }
-        // The in-process cloud holds groups only: a USER principal is never found.
-        if a.principal_type != "GROUP" || !ic.groups.iter().any(|g| g.id == a.principal_id) {
+        let busy = self
+            .x
+            .assignment_requests
+            .values()
+            .any(|r| r.status == "IN_PROGRESS" && r.assignment == *a && r.instance_arn == instance_arn);
+        if busy {
             return Err(refuse(
-                "identitycenter.principal-exists",
-                format!("{} {} does not exist in identity store {}", a.principal_type, a.principal_id, ic.identity_store_id),
-            ));
-        }
-        if self.account(&a.account_id).is_none() {
-            return Err(refuse(
-                "identitycenter.target-in-organization",
-                format!("TargetId {} is not an account of the organization", a.account_id),
+                "identitycenter.assignment-unique",
+                "An account assignment request for this assignment is already in progress",
             ));
         }
         Ok(())
+    }
+
+    /// Why a request on `a` fails when it completes (the FailureReason AWS reports), if it does.
+    fn assignment_failure(&self, create: bool, instance_arn: &str, a: &Assignment) -> Option<String> {
+        let ic = self.instance(instance_arn).ok()?;
+        // The in-process cloud holds groups only: a USER principal is never found.
+        if a.principal_type != "GROUP" || !ic.groups.iter().any(|g| g.id == a.principal_id) {
+            return Some(format!(
+                "Received a 404 status error: the {} assignee {} was not found in directory {}",
+                a.principal_type, a.principal_id, ic.identity_store_id
+            ));
+        }
+        if create && self.account(&a.account_id).is_none() {
+            return Some(format!(
+                "Received a 400 status error: account {} is not a member of organization {}",
+                a.account_id, self.state.organization.id
+            ));
+        }
+        None
     }
 
     fn assigned(&self, a: &Assignment) -> bool {
@@ -127,7 +148,14 @@ impl LocalCloud {
         self.touched.assignment_requests.insert(id.clone());
         self.x.assignment_requests.insert(
             id.clone(),
-            AssignmentRequest { create, assignment, polls: 0, status: "IN_PROGRESS".into(), failure: None },
+            AssignmentRequest {
+                create,
+                instance_arn: instance_arn.to_string(),
+                assignment,
+                polls: 0,
+                status: "IN_PROGRESS".into(),
+                failure: None,
+            },
         );
         Ok(Outcome { id: Some(id), status: Some("IN_PROGRESS".into()), ..Outcome::default() })
     }
@@ -150,7 +178,12 @@ impl LocalCloud {
         let mut r = r;
         if r.status == "IN_PROGRESS" {
             r.polls += 1;
-            if r.polls >= self.polls_needed() {
+            if r.polls >= self.polls_needed()
+                && let Some(why) = self.assignment_failure(create, instance_arn, &r.assignment)
+            {
+                r.status = "FAILED".into();
+                r.failure = Some(why);
+            } else if r.polls >= self.polls_needed() {
                 r.status = "SUCCEEDED".into();
                 let a = r.assignment.clone();
                 let access = self.access_mut();
@@ -221,16 +254,17 @@ impl LocalCloud {
     pub(super) fn put_contact(&mut self, c: AlternateContact) -> Result<Outcome, CloudError> {
         // API_PutAlternateContact: Name 1–64, Title 1–50, EmailAddress 1–254 and its pattern,
         // PhoneNumber 1–25 and its pattern.
-        if !length(&c.name, 64) {
+        let max = |rule: &str, fallback: u64| usize::try_from(limit(rule, fallback)).unwrap_or(0);
+        if !length(&c.name, max("account.contact-name", 64)) {
             return Err(refuse("account.contact-name", "Name must be 1 to 64 characters"));
         }
-        if !length(&c.title, 50) {
+        if !length(&c.title, max("account.contact-title", 50)) {
             return Err(refuse("account.contact-title", "Title must be 1 to 50 characters"));
         }
-        if !length(&c.email, 254) || !matches(&EMAIL, &c.email) {
+        if !length(&c.email, max("account.contact-email", 254)) || !matches(&EMAIL, &c.email) {
             return Err(refuse("account.contact-email", format!("EmailAddress {:?} is not valid", c.email)));
         }
-        if !length(&c.phone, 25) || !matches(&PHONE, &c.phone) {
+        if !length(&c.phone, max("account.contact-phone", 25)) || !matches(&PHONE, &c.phone) {
             return Err(refuse("account.contact-phone", format!("PhoneNumber {:?} is not valid", c.phone)));
         }
         self.check_contact_account(&c.account_id, &c.contact_type)?;
