@@ -456,7 +456,10 @@ fn hex_n(s: &str, n: usize) -> bool {
 fn is_uuid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// `(sso)?ins-[a-zA-Z0-9-.]{16}`: an instance's id inside its ARNs.
@@ -507,7 +510,12 @@ fn check_access(c: &mut Checker, s: &State, account_ids: &HashSet<&str>) {
     if let Some(ic) = &a.identity_center {
         let at = "access.identity_center";
         let instance = instance_of(&ic.instance_arn);
-        c.shape(&format!("{at}.instance_arn"), &ic.instance_arn, instance.is_some(), "an Identity Center instance ARN");
+        c.shape(
+            &format!("{at}.instance_arn"),
+            &ic.instance_arn,
+            instance.is_some(),
+            "an Identity Center instance ARN",
+        );
         c.shape(
             &format!("{at}.identity_store_id"),
             &ic.identity_store_id,
@@ -529,7 +537,10 @@ fn check_access(c: &mut Checker, s: &State, account_ids: &HashSet<&str>) {
             let ins = permission_set_instance(&p.arn);
             c.shape(&format!("{path}.arn"), &p.arn, ins.is_some(), "a permission set ARN");
             if ins.is_some() && instance.is_some() && ins != instance {
-                c.add(format!("{path}.arn"), format!("{} is not of instance {}", quote(&p.arn), quote(&ic.instance_arn)));
+                c.add(
+                    format!("{path}.arn"),
+                    format!("{} is not of instance {}", quote(&p.arn), quote(&ic.instance_arn)),
+                );
             }
             c.not_empty(&format!("{path}.name"), &p.name);
             c.unique(&mut names, p.name.clone(), &format!("{path}.name"), "permission set");
@@ -539,14 +550,14 @@ fn check_access(c: &mut Checker, s: &State, account_ids: &HashSet<&str>) {
     let read: HashSet<&str> = a.read_accounts.iter().map(String::as_str).collect();
     for (i, id) in a.read_accounts.iter().enumerate() {
         if !account_ids.contains(id.as_str()) {
-            c.add(format!("access.read_accounts[{i}]"), format!("{} is not an account of this organization", quote(id)));
+            c.add(
+                format!("access.read_accounts[{i}]"),
+                format!("{} is not an account of this organization", quote(id)),
+            );
         }
     }
-    let sets: HashSet<&str> = a
-        .identity_center
-        .iter()
-        .flat_map(|ic| ic.permission_sets.iter().map(|p| p.arn.as_str()))
-        .collect();
+    let sets: HashSet<&str> =
+        a.identity_center.iter().flat_map(|ic| ic.permission_sets.iter().map(|p| p.arn.as_str())).collect();
     let mut seen = HashMap::new();
     for (i, x) in a.assignments.iter().enumerate() {
         let at = format!("access.assignments[{i}]");
@@ -557,7 +568,10 @@ fn check_access(c: &mut Checker, s: &State, account_ids: &HashSet<&str>) {
             c.add(format!("{at}.account_id"), format!("{} is not in read_accounts", quote(&x.account_id)));
         }
         if !sets.contains(x.permission_set_arn.as_str()) {
-            c.add(format!("{at}.permission_set_arn"), format!("{} is not a permission set of the instance", quote(&x.permission_set_arn)));
+            c.add(
+                format!("{at}.permission_set_arn"),
+                format!("{} is not a permission set of the instance", quote(&x.permission_set_arn)),
+            );
         }
         c.one_of(&format!("{at}.principal_type"), &x.principal_type, &["GROUP", "USER"]);
         c.not_empty(&format!("{at}.principal_id"), &x.principal_id);

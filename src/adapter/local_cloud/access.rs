@@ -40,6 +40,16 @@ fn matches(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
     re.as_ref().is_some_and(|r| r.is_match(s))
 }
 
+/// The FailureReason of a request that rule `rule` makes fail when it completes (AWS reports
+/// these in the request's status, not as an error of the call).
+fn bad(rule: &str, reason: String) -> String {
+    debug_assert!(
+        crate::adapter::aws_rules::rules().iter().any(|r| r.id == rule),
+        "{rule} is not in the table"
+    );
+    reason
+}
+
 fn length(s: &str, max: usize) -> bool {
     (1..=max).contains(&s.chars().count())
 }
@@ -93,15 +103,21 @@ impl LocalCloud {
         let ic = self.instance(instance_arn).ok()?;
         // The in-process cloud holds groups only: a USER principal is never found.
         if a.principal_type != "GROUP" || !ic.groups.iter().any(|g| g.id == a.principal_id) {
-            return Some(format!(
-                "Received a 404 status error: the {} assignee {} was not found in directory {}",
-                a.principal_type, a.principal_id, ic.identity_store_id
+            return Some(bad(
+                "identitycenter.principal-exists",
+                format!(
+                    "Received a 404 status error: the {} assignee {} was not found in directory {}",
+                    a.principal_type, a.principal_id, ic.identity_store_id
+                ),
             ));
         }
         if create && self.account(&a.account_id).is_none() {
-            return Some(format!(
-                "Received a 400 status error: account {} is not a member of organization {}",
-                a.account_id, self.state.organization.id
+            return Some(bad(
+                "identitycenter.target-in-organization",
+                format!(
+                    "Received a 400 status error: account {} is not a member of organization {}",
+                    a.account_id, self.state.organization.id
+                ),
             ));
         }
         None
@@ -169,7 +185,8 @@ impl LocalCloud {
         request_id: &str,
     ) -> Result<Outcome, CloudError> {
         self.instance(instance_arn)?;
-        let Some(r) = self.x.assignment_requests.get(request_id).filter(|r| r.create == create).cloned() else {
+        let Some(r) = self.x.assignment_requests.get(request_id).filter(|r| r.create == create).cloned()
+        else {
             return Err(CloudError::hard(
                 "ResourceNotFoundException",
                 format!("No account assignment request {request_id}"),
@@ -277,13 +294,15 @@ impl LocalCloud {
         Ok(Outcome::default())
     }
 
-    pub(super) fn delete_contact(&mut self, account_id: &str, contact_type: &str) -> Result<Outcome, CloudError> {
+    pub(super) fn delete_contact(
+        &mut self,
+        account_id: &str,
+        contact_type: &str,
+    ) -> Result<Outcome, CloudError> {
         self.check_contact_account(account_id, contact_type)?;
-        let set = self
-            .state
-            .access
-            .as_ref()
-            .is_some_and(|a| a.contacts.iter().any(|x| x.account_id == account_id && x.contact_type == contact_type));
+        let set = self.state.access.as_ref().is_some_and(|a| {
+            a.contacts.iter().any(|x| x.account_id == account_id && x.contact_type == contact_type)
+        });
         if !set {
             return Err(refuse(
                 "account.contact-exists",

@@ -105,7 +105,9 @@ pub fn desired_addresses(d: &Desired) -> BTreeSet<Address> {
     }
     out.extend(d.pipelines.keys().map(|k| Address::pipeline_key(k)));
     for a in d.accounts.values() {
-        out.extend(a.access.iter().map(|e| Address::account_assignment(&a.name, &e.group, &e.permission_set)));
+        out.extend(
+            a.access.iter().map(|e| Address::account_assignment(&a.name, &e.group, &e.permission_set)),
+        );
         out.extend(a.contacts.iter().map(|c| Address::alternate_contact(&a.name, &c.contact_type)));
     }
     out
