@@ -226,7 +226,7 @@ fn unknown_groups_and_permission_sets_are_plan_errors_at_the_entry() {
     });
     let out = vend_in(&ws, &config, &["plan"]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    let diags = parse_diagnostics(&text(&out.stderr));
+    let diags = parse_diagnostics(&format!("{}{}", text(&out.stdout), text(&out.stderr)));
     let v4 = "blueprints/accounts/workload/v4.yaml";
     let line_of = |needle: &str| {
         let body = fs::read_to_string(ws.join(v4)).unwrap();
@@ -241,7 +241,7 @@ fn unknown_groups_and_permission_sets_are_plan_errors_at_the_entry() {
     };
     assert!(at("unknown-group").starts_with(&format!("{v4}:{}:", line_of("platform-auditors"))), "{diags:?}");
     assert!(at("unknown-permission-set").starts_with(&format!("{v4}:{}:", line_of("BreakGlass"))), "{diags:?}");
-    let stderr = text(&out.stderr);
+    let stderr = text(&out.stdout);
     assert!(stderr.contains(&format!("account request '{STAGING}'")), "{stderr}");
     assert!(stderr.contains("platform-auditors") && stderr.contains("BreakGlass"), "{stderr}");
 }
@@ -297,7 +297,7 @@ fn a_state_without_access_is_a_plan_error_for_accounts_that_declare_some() {
     fs::write(ws.join(".vend/state.json"), serde_json::to_string_pretty(&s).unwrap()).unwrap();
     let out = vend_in(&ws, &config, &["plan"]);
     assert_ne!(out.status.code(), Some(0));
-    let diags = parse_diagnostics(&text(&out.stderr));
+    let diags = parse_diagnostics(&format!("{}{}", text(&out.stdout), text(&out.stderr)));
     assert!(
         diags.iter().any(|(_, code, at)| {
             code == "access-unknown"
