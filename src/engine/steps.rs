@@ -84,11 +84,6 @@ fn already_done(op: &Op, code: &str) -> bool {
     )
 }
 
-/// Is this `service_access` change AWS Account Management's (`service_access:account`)?
-fn is_account_management(c: &Change) -> bool {
-    matches!(&c.after, Some(Payload::ServiceAccess(s)) if s.service == "account.amazonaws.com")
-}
-
 fn missing(what: &str, change: &Change) -> String {
     format!("{}: the change has no {what} (a malformed plan?)", change.address)
 }
@@ -555,13 +550,7 @@ impl<'c, 'r> Run<'c, 'r> {
                     tri!(self.provision(c, &p)?);
                 }
             }
-            (ServiceAccess, Create) if is_account_management(c) => {
-                // Synchronous (API_EnableAWSServiceAccess): trusted access for AWS Account
-                // Management, which alternate contacts of member accounts need.
-                let p: Sides<ServiceAccessFields> = tri!(Sides::of(c));
-                let service_principal = p.after.service.clone();
-                tri!(self.call(c, Op::EnableAwsServiceAccess { service_principal })?);
-            }
+            (ServiceAccess, Create) if access::is_account_management(c) => return self.account_management(c),
             (ServiceAccess, Create) => {
                 let _: Sides<ServiceAccessFields> = tri!(Sides::of(c));
                 tri!(self.call(c, Op::EnableAwsOrganizationsAccess {})?);
