@@ -81,6 +81,10 @@ fn already_done(op: &Op, code: &str) -> bool {
             | (Op::CreateBucket { .. }, "BucketAlreadyOwnedByYou")
             | (Op::CreateRole { .. }, "EntityAlreadyExists")
             | (Op::DeleteRole { .. } | Op::DeleteRolePolicy { .. }, "NoSuchEntity")
+            // The first request on the assignment is still in progress (AWS finishes it), or
+            // already removed it; the contact is already gone.
+            | (Op::CreateAccountAssignment { .. } | Op::DeleteAccountAssignment { .. }, "ConflictException")
+            | (Op::DeleteAccountAssignment { .. } | Op::DeleteAlternateContact { .. }, "ResourceNotFoundException")
     )
 }
 

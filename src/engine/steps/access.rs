@@ -50,7 +50,15 @@ impl Run<'_, '_> {
             }
         };
         let out = tri!(self.call(c, op)?);
-        let request_id = tri!(out.id.ok_or_else(|| format!("{}: AWS returned no request id", c.address)));
+        let Some(request_id) = out.id else {
+            // An ambiguous answer, then AWS refusing the resend because the first request was
+            // carried out or is in progress (`already_done`): nothing left to poll here; the next
+            // plan shows the assignment if that request did not finish.
+            if out.request_id.starts_with("reconciled:") {
+                return Ok(Ok(()));
+            }
+            return Ok(Err(format!("{}: AWS returned no request id", c.address)));
+        };
         let status = if create {
             Op::DescribeAccountAssignmentCreationStatus { instance_arn, request_id: request_id.clone() }
         } else {
