@@ -239,9 +239,13 @@ fn access_in_catalog_and_request_preview() {
     };
     focus(&mut m, vend::tui::form::FieldId::Name);
     type_text(&mut m, "people-dev");
-    snap("request_access_no_owner", &m);
     focus(&mut m, vend::tui::form::FieldId::Email);
-    type_text(&mut m, "aws+people-dev@example.com");
+    let e = type_text(&mut m, "aws+people-dev@example.com");
+    answer_validation(&mut m, &e);
+    // Without an owner: `{owner}` stays as written, and the check says why under Owner.
+    let owner = &vend::tui::form::FieldId::Owner;
+    assert!(vend::tui::form::messages(&m.form, owner).iter().any(|(e, t)| *e && t.contains("missing-owner")));
+    snap("request_access_no_owner", &m);
     focus(&mut m, vend::tui::form::FieldId::Owner);
     let e = type_text(&mut m, "team-people");
     answer_validation(&mut m, &e);
