@@ -51,6 +51,7 @@ macro_rules! tri {
     };
 }
 
+mod access;
 mod launch_role;
 
 /// What reconciliation found out about an ambiguous write.
@@ -80,6 +81,10 @@ fn already_done(op: &Op, code: &str) -> bool {
             | (Op::CreateBucket { .. }, "BucketAlreadyOwnedByYou")
             | (Op::CreateRole { .. }, "EntityAlreadyExists")
             | (Op::DeleteRole { .. } | Op::DeleteRolePolicy { .. }, "NoSuchEntity")
+            // The first request on the assignment is still in progress (AWS finishes it), or
+            // already removed it; the contact is already gone.
+            | (Op::CreateAccountAssignment { .. } | Op::DeleteAccountAssignment { .. }, "ConflictException")
+            | (Op::DeleteAccountAssignment { .. } | Op::DeleteAlternateContact { .. }, "ResourceNotFoundException")
     )
 }
 
@@ -549,6 +554,7 @@ impl<'c, 'r> Run<'c, 'r> {
                     tri!(self.provision(c, &p)?);
                 }
             }
+            (ServiceAccess, Create) if access::is_account_management(c) => return self.account_management(c),
             (ServiceAccess, Create) => {
                 let _: Sides<ServiceAccessFields> = tri!(Sides::of(c));
                 tri!(self.call(c, Op::EnableAwsOrganizationsAccess {})?);
@@ -590,6 +596,8 @@ impl<'c, 'r> Run<'c, 'r> {
                 }
             }
             (LaunchRole, Create | Update | Delete) => return self.launch_role(c),
+            (AccountAssignment, Create | Delete) => return self.account_assignment(c),
+            (AlternateContact, Create | Update | Delete) => return self.alternate_contact(c),
             (kind, action) => return Ok(Err(format!("{}: vend cannot {action} a {kind}", c.address))),
         }
         Ok(Ok(()))
