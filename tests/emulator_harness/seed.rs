@@ -465,3 +465,90 @@ pub async fn role_catalog(
 ) -> sc::Client {
     sc::Client::new(&role_conf(sts, conf, account, role, session).await)
 }
+
+// ------------------------------------------------------------------ Identity Center (issue 18)
+
+/// The permission sets the demo's account blueprints and requests name.
+pub const DEMO_PERMISSION_SETS: &[&str] = &["AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess"];
+
+/// The groups the demo names: `{owner}-admins` and `{owner}-developers` for every owner of
+/// `catalog/accounts/`, and `platform-readonly`.
+pub fn demo_groups() -> Vec<String> {
+    let mut owners = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(root().join("catalog/accounts")).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        for line in text.lines() {
+            if let Some(owner) = line.strip_prefix("owner:") {
+                owners.insert(owner.trim().trim_matches(['"', '\'']).to_string());
+            }
+        }
+    }
+    let mut groups: Vec<String> =
+        owners.iter().flat_map(|o| [format!("{o}-admins"), format!("{o}-developers")]).collect();
+    groups.push("platform-readonly".into());
+    groups
+}
+
+/// What `seed_identity_center` made: the instance, and groups / permission sets by name.
+#[derive(Debug, Clone)]
+pub struct IdentitySeed {
+    pub instance_arn: String,
+    pub identity_store_id: String,
+    /// Display name -> group id.
+    pub groups: BTreeMap<String, String>,
+    /// Name -> permission set ARN.
+    pub permission_sets: BTreeMap<String, String>,
+}
+
+/// The organization's IAM Identity Center instance (the one ListInstances lists, created when
+/// there is none) in the emulator's region, with `groups` in its identity store and
+/// `permission_sets`, through the SDK as the management account.
+pub fn seed_identity_center(emu: &Emulator, groups: &[String], permission_sets: &[&str]) -> IdentitySeed {
+    let conf = emu.sdk_config();
+    let sso = aws_sdk_ssoadmin::Client::new(&conf);
+    let ids = aws_sdk_identitystore::Client::new(&conf);
+    rt().block_on(async {
+        let mut listed = sso.list_instances().send().await.unwrap();
+        if listed.instances().is_empty() {
+            sso.create_instance().name("vend-demo").send().await.unwrap();
+            listed = sso.list_instances().send().await.unwrap();
+        }
+        let instance = &listed.instances()[0];
+        let instance_arn = instance.instance_arn().unwrap().to_string();
+        let identity_store_id = instance.identity_store_id().unwrap().to_string();
+        let mut seed = IdentitySeed {
+            instance_arn,
+            identity_store_id,
+            groups: BTreeMap::new(),
+            permission_sets: BTreeMap::new(),
+        };
+        for g in groups {
+            let out = ids
+                .create_group()
+                .identity_store_id(&seed.identity_store_id)
+                .display_name(g)
+                .send()
+                .await
+                .unwrap();
+            seed.groups.insert(g.clone(), out.group_id().to_string());
+        }
+        for p in permission_sets {
+            let out = sso
+                .create_permission_set()
+                .instance_arn(&seed.instance_arn)
+                .name(*p)
+                .session_duration("PT1H")
+                .send()
+                .await
+                .unwrap();
+            let arn = out.permission_set().unwrap().permission_set_arn().unwrap().to_string();
+            seed.permission_sets.insert(p.to_string(), arn);
+        }
+        seed
+    })
+}
+
+/// The demo's Identity Center: `demo_groups()` and `DEMO_PERMISSION_SETS`.
+pub fn seed_demo_identity_center(emu: &Emulator) -> IdentitySeed {
+    seed_identity_center(emu, &demo_groups(), DEMO_PERMISSION_SETS)
+}
