@@ -116,7 +116,9 @@ fn the_table_parses_with_sources_and_unique_ids() {
         let (service, what) =
             r.id.split_once('.').unwrap_or_else(|| panic!("{}: not <service>.<what>", r.id));
         assert!(
-            ["organizations", "servicecatalog", "s3", "iam"].contains(&service) && !what.is_empty(),
+            ["organizations", "servicecatalog", "s3", "iam", "identitycenter", "identitystore", "account"]
+                .contains(&service)
+                && !what.is_empty(),
             "{}",
             r.id
         );

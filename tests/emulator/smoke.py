@@ -624,5 +624,177 @@ def support_and_recording():
 
 check("support: DescribeSeverityLevels answers SubscriptionRequiredException; record keeps the counted requests", support_and_recording)
 
+# ------------------------------------------------------------------ issue 18: Identity Center, Identity Store, Account Management
+
+ISSUE18_RULES = (
+    "identitycenter.instance-exists", "identitycenter.permission-set-exists", "identitycenter.principal-exists",
+    "identitycenter.target-in-organization", "identitycenter.assignment-unique", "identitycenter.assignment-exists",
+    "identitystore.group-exists", "account.trusted-access", "account.member-account", "account.contact-name",
+    "account.contact-title", "account.contact-email", "account.contact-phone", "account.contact-exists",
+)
+
+
+def ic_world():
+    """A fresh organization with two member accounts, the instance, two groups, two permission sets."""
+    ctl("POST", "/_vend/reset")
+    o, sso, ids = client("organizations"), client("sso-admin"), client("identitystore")
+    o.create_organization(FeatureSet="ALL")
+    members = [o.create_account(AccountName=f"m{i}", Email=f"m{i}@example.com")["CreateAccountStatus"]["AccountId"] for i in range(2)]
+    inst = sso.list_instances()["Instances"][0]
+    arn, store = inst["InstanceArn"], inst["IdentityStoreId"]
+    groups = [ids.create_group(IdentityStoreId=store, DisplayName=n)["GroupId"] for n in ("admins", "readers")]
+    sets = [sso.create_permission_set(InstanceArn=arn, Name=n)["PermissionSet"]["PermissionSetArn"] for n in ("AdministratorAccess", "ReadOnlyAccess")]
+    return o, sso, ids, members, arn, store, groups, sets
+
+
+def permission_sets_and_groups():
+    o, sso, ids, members, arn, store, groups, sets = ic_world()
+    p1 = sso.list_permission_sets(InstanceArn=arn, MaxResults=1)
+    eq(len(p1["PermissionSets"]), 1)
+    p2 = sso.list_permission_sets(InstanceArn=arn, MaxResults=1, NextToken=p1["NextToken"])
+    eq(sorted(p1["PermissionSets"] + p2["PermissionSets"]), sorted(sets))
+    assert "NextToken" not in p2, p2
+    eq(sso.describe_permission_set(InstanceArn=arn, PermissionSetArn=sets[1])["PermissionSet"]["Name"], "ReadOnlyAccess")
+    bad_inst = arn[:-4] + "zzzz"
+    expect_error("ResourceNotFoundException", lambda: sso.list_permission_sets(InstanceArn=bad_inst))
+    expect_error("ResourceNotFoundException", lambda: sso.describe_permission_set(InstanceArn=arn, PermissionSetArn=sets[0] + "x"))
+    got = ids.get_group_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "readers"}})
+    eq(got["GroupId"], groups[1])
+    expect_error("ResourceNotFoundException", lambda: ids.get_group_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "nobody"}}))
+    eq([g["GroupId"] for g in ids.list_groups(IdentityStoreId=store, Filters=[{"AttributePath": "DisplayName", "AttributeValue": "admins"}])["Groups"]], [groups[0]])
+    rules_hit = ctl("GET", "/_vend/stats")["rules"]
+    for r in ("identitycenter.instance-exists", "identitycenter.permission-set-exists", "identitystore.group-exists"):
+        assert rules_hit.get(r, 0) >= 1, (r, rules_hit)
+
+
+check("sso-admin/identitystore: instance per account, permission sets (paged), GetGroupId/ListGroups; unknown instance, permission set, group refused", permission_sets_and_groups)
+
+
+def assignments():
+    o, sso, ids, members, arn, store, groups, sets = ic_world()
+    req = dict(InstanceArn=arn, TargetId=members[0], TargetType="AWS_ACCOUNT", PermissionSetArn=sets[0], PrincipalType="GROUP", PrincipalId=groups[0])
+    st = sso.create_account_assignment(**req)["AccountAssignmentCreationStatus"]
+    eq(st["Status"], "IN_PROGRESS")
+    # A second request on the same assignment while the first is in progress: ConflictException.
+    expect_error("ConflictException", lambda: sso.create_account_assignment(**req))
+    listed = lambda ps=sets[0], acct=members[0]: sso.list_account_assignments(InstanceArn=arn, AccountId=acct, PermissionSetArn=ps)["AccountAssignments"]
+    eq(listed(), [])
+    polls = [sso.describe_account_assignment_creation_status(InstanceArn=arn, AccountAssignmentCreationRequestId=st["RequestId"])["AccountAssignmentCreationStatus"]["Status"] for _ in range(2)]
+    eq(polls, ["IN_PROGRESS", "SUCCEEDED"])
+    eq(listed(), [{"AccountId": members[0], "PermissionSetArn": sets[0], "PrincipalType": "GROUP", "PrincipalId": groups[0]}])
+    # An identical create once it succeeded: accepted, nothing changes.
+    again = sso.create_account_assignment(**req)["AccountAssignmentCreationStatus"]["RequestId"]
+    for _ in range(2):
+        last = sso.describe_account_assignment_creation_status(InstanceArn=arn, AccountAssignmentCreationRequestId=again)["AccountAssignmentCreationStatus"]
+    eq(last["Status"], "SUCCEEDED")
+    eq(len(listed()), 1)
+    # Paging: two groups on one permission set.
+    ctl("POST", "/_vend/faults", {"assignment_polls": 0})
+    eq(sso.create_account_assignment(**{**req, "PrincipalId": groups[1]})["AccountAssignmentCreationStatus"]["Status"], "SUCCEEDED")
+    p1 = sso.list_account_assignments(InstanceArn=arn, AccountId=members[0], PermissionSetArn=sets[0], MaxResults=1)
+    p2 = sso.list_account_assignments(InstanceArn=arn, AccountId=members[0], PermissionSetArn=sets[0], MaxResults=1, NextToken=p1["NextToken"])
+    eq(sorted(x["PrincipalId"] for x in p1["AccountAssignments"] + p2["AccountAssignments"]), sorted(groups))
+    # Unknown principal and a target outside the organization: accepted, then FAILED.
+    bad = sso.create_account_assignment(**{**req, "PrincipalId": "00000000-0000-0000-0000-000000000000"})["AccountAssignmentCreationStatus"]
+    eq(bad["Status"], "FAILED")
+    assert "was not found in directory" in bad["FailureReason"], bad
+    out = sso.create_account_assignment(**{**req, "TargetId": "999999999999"})["AccountAssignmentCreationStatus"]
+    eq(out["Status"], "FAILED")
+    # Unknown permission set: at the call.
+    expect_error("ResourceNotFoundException", lambda: sso.create_account_assignment(**{**req, "PermissionSetArn": sets[0] + "x"}))
+    # Delete: an absent assignment is refused; a present one goes IN_PROGRESS -> SUCCEEDED.
+    expect_error("ResourceNotFoundException", lambda: sso.delete_account_assignment(**{**req, "TargetId": members[1]}))
+    ctl("POST", "/_vend/faults", {"assignment_polls": 1})
+    d = sso.delete_account_assignment(**req)["AccountAssignmentDeletionStatus"]
+    eq(d["Status"], "IN_PROGRESS")
+    expect_error("ConflictException", lambda: sso.delete_account_assignment(**req))
+    polls = [sso.describe_account_assignment_deletion_status(InstanceArn=arn, AccountAssignmentDeletionRequestId=d["RequestId"])["AccountAssignmentDeletionStatus"]["Status"] for _ in range(2)]
+    eq(polls, ["IN_PROGRESS", "SUCCEEDED"])
+    eq([x["PrincipalId"] for x in listed()], [groups[1]])
+    # A request nobody polls finishes on its own after assignment_settle_ms.
+    ctl("POST", "/_vend/faults", {"assignment_settle_ms": 0})
+    sso.create_account_assignment(**{**req, "PermissionSetArn": sets[1]})
+    eq(len(listed(sets[1])), 1)
+    hits = ctl("GET", "/_vend/stats")["rules"]
+    for r in ("identitycenter.assignment-unique", "identitycenter.assignment-exists", "identitycenter.principal-exists", "identitycenter.target-in-organization", "identitycenter.permission-set-exists"):
+        assert hits.get(r, 0) >= 1, (r, hits)
+
+
+check("sso-admin: assignments asynchronous (assignment_polls, settle), ConflictException in progress, idempotent after, paged list, FAILED principal/target, delete rules", assignments)
+
+
+def delegated_identity_center():
+    o, sso, ids, members, arn, store, groups, sets = ic_world()
+    o.register_delegated_administrator(AccountId=members[0], ServicePrincipal="sso.amazonaws.com")
+    creds = client("sts").assume_role(RoleArn=f"arn:aws:iam::{members[0]}:role/OrganizationAccountAccessRole", RoleSessionName="vend")["Credentials"]
+    kw = dict(endpoint_url=URL, region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    dsso, dids = boto3.client("sso-admin", **kw), boto3.client("identitystore", **kw)
+    eq(dsso.list_instances()["Instances"][0]["InstanceArn"], arn)
+    eq(sorted(dsso.list_permission_sets(InstanceArn=arn)["PermissionSets"]), sorted(sets))
+    eq(dids.get_group_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "admins"}})["GroupId"], groups[0])
+
+
+check("sso-admin: a delegated administrator for sso.amazonaws.com is served the management account's instance", delegated_identity_center)
+
+
+def alternate_contacts():
+    o, sso, ids, members, arn, store, groups, sets = ic_world()
+    acc = client("account")
+    mgmt = o.describe_organization()["Organization"]["MasterAccountId"]
+    good = dict(AlternateContactType="SECURITY", Name="Security Team", Title="SecOps", EmailAddress="security@example.com", PhoneNumber="+1 555 0100")
+    e = expect_error("AccessDeniedException", lambda: acc.put_alternate_contact(AccountId=members[0], **good))
+    assert "trusted access" in e.response["Error"]["Message"], e.response
+    o.enable_aws_service_access(ServicePrincipal="account.amazonaws.com")
+    eq([s["ServicePrincipal"] for s in o.list_aws_service_access_for_organization()["EnabledServicePrincipals"]], ["account.amazonaws.com"])
+    expect_error("AccessDeniedException", lambda: acc.put_alternate_contact(AccountId=mgmt, **good))
+    expect_error("AccessDeniedException", lambda: acc.get_alternate_contact(AccountId="999999999999", AlternateContactType="SECURITY"))
+    expect_error("ResourceNotFoundException", lambda: acc.get_alternate_contact(AccountId=members[0], AlternateContactType="SECURITY"))
+    expect_error("ResourceNotFoundException", lambda: acc.delete_alternate_contact(AccountId=members[0], AlternateContactType="BILLING"))
+    for field, value in (("Name", "n" * 65), ("Title", "t" * 51), ("EmailAddress", "not-an-email"), ("PhoneNumber", "555-CALL-NOW"), ("PhoneNumber", "1" * 26)):
+        expect_error("ValidationException", lambda: acc.put_alternate_contact(AccountId=members[0], **{**good, field: value}))
+    acc.put_alternate_contact(AccountId=members[0], **good)
+    got = acc.get_alternate_contact(AccountId=members[0], AlternateContactType="SECURITY")["AlternateContact"]
+    eq((got["Name"], got["EmailAddress"], got["PhoneNumber"], got["Title"]), ("Security Team", "security@example.com", "+1 555 0100", "SecOps"))
+    expect_error("ResourceNotFoundException", lambda: acc.get_alternate_contact(AccountId=members[1], AlternateContactType="SECURITY"))
+    acc.delete_alternate_contact(AccountId=members[0], AlternateContactType="SECURITY")
+    expect_error("ResourceNotFoundException", lambda: acc.get_alternate_contact(AccountId=members[0], AlternateContactType="SECURITY"))
+    # Standalone context (no AccountId): the caller's own contacts.
+    acc.put_alternate_contact(**{**good, "AlternateContactType": "BILLING"})
+    eq(acc.get_alternate_contact(AlternateContactType="BILLING")["AlternateContact"]["Name"], "Security Team")
+    stats = ctl("GET", "/_vend/stats")
+    for r in ISSUE18_RULES:
+        if r.startswith("account."):
+            assert stats["rules"].get(r, 0) >= 1, (r, stats["rules"])
+    assert stats["services"]["account"].get("PutAlternateContact", 0) >= 1, stats["services"]["account"]
+
+
+check("account: alternate contacts need trusted access and a member AccountId; field rules; Get/Delete of an unset type", alternate_contacts)
+
+
+def issue18_faults():
+    o, sso, ids, members, arn, store, groups, sets = ic_world()
+    ctl("POST", "/_vend/faults", {"script": [
+        {"match": "sso.CreateAccountAssignment", "fault": "throttle"},
+        {"match": "account.PutAlternateContact", "fault": "throttle"},
+        {"match": "identitystore.GetGroupId", "fault": "server_error"},
+    ]})
+    req = dict(InstanceArn=arn, TargetId=members[0], TargetType="AWS_ACCOUNT", PermissionSetArn=sets[0], PrincipalType="GROUP", PrincipalId=groups[0])
+    expect_error("ThrottlingException", lambda: sso.create_account_assignment(**req))
+    expect_error("TooManyRequestsException", lambda: client("account").put_alternate_contact(AccountId=members[0], AlternateContactType="SECURITY", Name="n", Title="t", EmailAddress="a@b.co", PhoneNumber="1"))
+    try:
+        ids.get_group_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "admins"}})
+        raise AssertionError("no server error")
+    except ClientError as e:
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] in (500, 503), e.response
+    faults = ctl("GET", "/_vend/stats")["faults"]
+    eq(faults.get("sso.CreateAccountAssignment"), {"throttle": 1})
+    eq(faults.get("account.PutAlternateContact"), {"throttle": 1})
+    # Nothing ran: the assignment was never made.
+    eq(sso.list_account_assignments(InstanceArn=arn, AccountId=members[0], PermissionSetArn=sets[0])["AccountAssignments"], [])
+    ctl("POST", "/_vend/reset")
+
+
+check("faults apply to sso-admin (ThrottlingException), account (JSON TooManyRequestsException) and identitystore", issue18_faults)
+
 print(f"{RESULTS['pass']} passed, {RESULTS['fail']} failed")
 sys.exit(1 if RESULTS["fail"] else 0)

@@ -1,8 +1,9 @@
 """vend's extension of moto: Service Catalog operations (with the CloudFormation stacks of
 provisioned products), Organizations rules, atomic conditional S3 writes, IAM refusals counted
-under vend's rules, the Support API of an account without a support plan, fault switch."""
+under vend's rules, the Support API of an account without a support plan, IAM Identity Center
+account assignments and Account Management alternate contacts (issue 18), fault switch."""
 
-from . import cloudformation, iam, organizations, s3, servicecatalog, support
+from . import account, cloudformation, iam, identitycenter, organizations, s3, servicecatalog, support
 
 
 def install() -> None:
@@ -12,3 +13,5 @@ def install() -> None:
     s3.install()
     iam.install()
     support.install()
+    identitycenter.install()
+    account.install()

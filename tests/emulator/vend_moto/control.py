@@ -50,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     "create_account_polls": 0,  # DescribeCreateAccountStatus answers IN_PROGRESS this many times
     "share_polls": 1,  # DescribePortfolioShareStatus answers IN_PROGRESS this many times
     "record_polls": 1,  # DescribeRecord answers IN_PROGRESS this many times
+    # DescribeAccountAssignmentCreationStatus / ...DeletionStatus answer IN_PROGRESS this many
+    # times (issue 18); a request nobody polls finishes on its own after assignment_settle_ms
+    "assignment_polls": 1,
+    "assignment_settle_ms": 3000,
     # ...and, like AWS, a launch/update/terminate finishes on its own this long after it started
     # even when nobody polls its record (seen by DescribeProvisionedProduct/SearchProvisionedProducts)
     "record_settle_ms": 3000,
@@ -173,6 +177,12 @@ def reset_config() -> None:
 
 CRED_RE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 SERVICE_ALIAS = {"AWS242ServiceCatalogService": "servicecatalog", "AWSOrganizationsV20161128": "organizations"}
+# REST-JSON services (no X-Amz-Target): the operation is named by the request path
+# (`POST /putAlternateContact` -> PutAlternateContact), and errors are JSON as for the others.
+REST_JSON_SERVICES = ("account",)
+# The JSON services whose throttling error is ThrottlingException (their API models), not
+# TooManyRequestsException: IAM Identity Center (signing name "sso") and Identity Store.
+THROTTLING_EXCEPTION = ("sso", "identitystore")
 
 # The access key id of a SigV4 signature (`Credential=AKID/date/region/service/aws4_request`).
 ACCESS_KEY_RE = re.compile(r"Credential=([^/,\s]+)/")
@@ -209,6 +219,10 @@ def identify(environ: dict, body: bytes) -> tuple[str, str]:
         service = "s3" if ("s3" in host or method in ("PUT", "HEAD")) else "unknown"
     if service == "s3":
         return service, _s3_op(environ, method)
+    if service in REST_JSON_SERVICES:
+        name = environ.get("PATH_INFO", "/").strip("/")
+        if name and "/" not in name:
+            return service, name[0].upper() + name[1:]
     return service, f"{method} {environ.get('PATH_INFO', '/')}"
 
 
@@ -364,7 +378,7 @@ def _xml_error(status: int, code: str, msg: str, s3: bool) -> tuple[str, list, b
     return f"{status} {reason}", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))], data
 
 
-def fault_response(fault: str, json_protocol: bool, s3: bool, action: str = "") -> tuple[str, list, bytes]:
+def fault_response(fault: str, json_protocol: bool, s3: bool, action: str = "", service: str = "") -> tuple[str, list, bytes]:
     if fault == "access_denied":
         # AWS's wording, e.g. "User: arn:aws:iam::111122223333:user/ops is not authorized to
         # perform: organizations:ListRoots on resource: * because no identity-based policy allows
@@ -375,7 +389,11 @@ def fault_response(fault: str, json_protocol: bool, s3: bool, action: str = "") 
             return _json_error(400, "AccessDeniedException", msg)
         return _xml_error(403, "AccessDenied", msg, s3)
     if fault == "throttle":
-        code, status, msg = ("SlowDown", 503, "Please reduce your request rate.") if s3 else ("TooManyRequestsException" if json_protocol else "Throttling", 400, "Rate exceeded")
+        code, status, msg = ("SlowDown", 503, "Please reduce your request rate.") if s3 else (
+            ("ThrottlingException" if service in THROTTLING_EXCEPTION else "TooManyRequestsException") if json_protocol else "Throttling",
+            400,
+            "Rate exceeded",
+        )
     elif fault == "concurrent":
         code, status, msg = "ConcurrentModificationException", 400, CONCURRENT_MESSAGE
     elif fault == "server_error":
@@ -528,7 +546,7 @@ class VendMiddleware:
         _count_access_key(environ)
         if CONFIG.get("record"):
             _record(environ, service, op, body)
-        json_protocol = bool(environ.get("HTTP_X_AMZ_TARGET"))
+        json_protocol = bool(environ.get("HTTP_X_AMZ_TARGET")) or service in REST_JSON_SERVICES
         s3 = service == "s3"
         fault, hold_ms = _choose_fault(service, op)
         # A hold is recorded once the operation has run (see _hold), not on arrival.
@@ -556,7 +574,7 @@ class VendMiddleware:
                     _drop(environ)
                     start_response("504 Gateway Timeout", [("Content-Length", "0")])
                     return [b""]
-                status, headers, data = fault_response(fault, json_protocol, s3, f"{service}:{op}")
+                status, headers, data = fault_response(fault, json_protocol, s3, f"{service}:{op}", service)
                 start_response(status, headers)
                 return [data]
 
@@ -577,7 +595,7 @@ class VendMiddleware:
                 _drop(environ)
                 start_response("504 Gateway Timeout", [("Content-Length", "0")])
                 return [b""]
-            status, headers, data = fault_response(fault, json_protocol, s3)
+            status, headers, data = fault_response(fault, json_protocol, s3, service=service)
         start_response(status, headers)
         return [data]
 
