@@ -391,6 +391,8 @@ impl Op {
                 | Op::DescribePortfolioShareStatus { .. }
                 | Op::DescribeRecord { .. }
                 | Op::GetAwsOrganizationsAccessStatus {}
+                | Op::DescribeAccountAssignmentCreationStatus { .. }
+                | Op::DescribeAccountAssignmentDeletionStatus { .. }
         )
     }
 }

@@ -48,6 +48,14 @@ pub fn holds(c: &Change) -> Vec<String> {
             // …and its own children: a parent is deleted only after its children are.
             out.push(format!("children-of:{path}"));
         }
+        // IAM Identity Center updates one permission set role in an account at a time
+        // ("Number of IAM roles (permission sets) in the AWS account that can be updated at a
+        // time: 1", IAM Identity Center user guide, Quotas): one assignment request per account
+        // in flight.
+        Kind::AccountAssignment => {
+            let account = c.address.key().split('/').next().unwrap_or_default();
+            out.push(format!("access-of:{account}"));
+        }
         _ => {}
     }
     out

@@ -51,6 +51,7 @@ macro_rules! tri {
     };
 }
 
+mod access;
 mod launch_role;
 
 /// What reconciliation found out about an ambiguous write.
@@ -81,6 +82,11 @@ fn already_done(op: &Op, code: &str) -> bool {
             | (Op::CreateRole { .. }, "EntityAlreadyExists")
             | (Op::DeleteRole { .. } | Op::DeleteRolePolicy { .. }, "NoSuchEntity")
     )
+}
+
+/// Is this `service_access` change AWS Account Management's (`service_access:account`)?
+fn is_account_management(c: &Change) -> bool {
+    matches!(&c.after, Some(Payload::ServiceAccess(s)) if s.service == "account.amazonaws.com")
 }
 
 fn missing(what: &str, change: &Change) -> String {
@@ -549,6 +555,13 @@ impl<'c, 'r> Run<'c, 'r> {
                     tri!(self.provision(c, &p)?);
                 }
             }
+            (ServiceAccess, Create) if is_account_management(c) => {
+                // Synchronous (API_EnableAWSServiceAccess): trusted access for AWS Account
+                // Management, which alternate contacts of member accounts need.
+                let p: Sides<ServiceAccessFields> = tri!(Sides::of(c));
+                let service_principal = p.after.service.clone();
+                tri!(self.call(c, Op::EnableAwsServiceAccess { service_principal })?);
+            }
             (ServiceAccess, Create) => {
                 let _: Sides<ServiceAccessFields> = tri!(Sides::of(c));
                 tri!(self.call(c, Op::EnableAwsOrganizationsAccess {})?);
@@ -590,6 +603,8 @@ impl<'c, 'r> Run<'c, 'r> {
                 }
             }
             (LaunchRole, Create | Update | Delete) => return self.launch_role(c),
+            (AccountAssignment, Create | Delete) => return self.account_assignment(c),
+            (AlternateContact, Create | Update | Delete) => return self.alternate_contact(c),
             (kind, action) => return Ok(Err(format!("{}: vend cannot {action} a {kind}", c.address))),
         }
         Ok(Ok(()))

@@ -444,7 +444,153 @@ pub fn check(s: &State) -> Vec<SnapshotProblem> {
         }
         c.one_of(&format!("{at}.status"), &pp.status, &PROVISIONED_STATUSES);
     }
+    check_access(&mut c, s, &account_ids);
     c.problems
+}
+
+/// Lower-case hex digits, exactly `n` of them.
+fn hex_n(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `(sso)?ins-[a-zA-Z0-9-.]{16}`: an instance's id inside its ARNs.
+fn is_instance_part(s: &str) -> bool {
+    let rest = s.strip_prefix("ssoins-").or_else(|| s.strip_prefix("ins-")).unwrap_or("");
+    rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// An IAM Identity Center instance ARN (API_InstanceMetadata: InstanceArn pattern
+/// `arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}`).
+pub fn is_instance_arn(s: &str) -> bool {
+    instance_of(s).is_some()
+}
+
+fn instance_of(s: &str) -> Option<&str> {
+    let (partition, rest) = s.strip_prefix("arn:")?.split_once(":sso:::instance/")?;
+    (["aws", "aws-us-gov", "aws-cn", "aws-iso", "aws-iso-b"].contains(&partition) && is_instance_part(rest))
+        .then_some(rest)
+}
+
+/// A permission set ARN (API_PermissionSet: PermissionSetArn pattern
+/// `arn:…:sso:::permissionSet/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}`); the instance
+/// part it names.
+fn permission_set_instance(s: &str) -> Option<&str> {
+    let (_, rest) = s.strip_prefix("arn:")?.split_once(":sso:::permissionSet/")?;
+    let (ins, ps) = rest.split_once('/')?;
+    let ps = ps.strip_prefix("ps-")?;
+    (is_instance_part(ins)
+        && ps.len() == 16
+        && ps.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'/'))
+    .then_some(ins)
+}
+
+/// An identity store id (API_ListInstances: IdentityStoreId pattern `d-[0-9a-f]{10}` or a UUID).
+fn is_identity_store_id(s: &str) -> bool {
+    s.strip_prefix("d-").is_some_and(|h| hex_n(h, 10)) || is_uuid(s)
+}
+
+/// A group id (Identity Store API_Group: GroupId pattern
+/// `([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}`).
+fn is_group_id(s: &str) -> bool {
+    is_uuid(s) || s.split_once('-').is_some_and(|(p, rest)| hex_n(p, 10) && is_uuid(rest))
+}
+
+/// `access` (issue 18): id and ARN shapes, references to accounts, groups listed once.
+fn check_access(c: &mut Checker, s: &State, account_ids: &HashSet<&str>) {
+    let Some(a) = &s.access else { return };
+    if let Some(ic) = &a.identity_center {
+        let at = "access.identity_center";
+        let instance = instance_of(&ic.instance_arn);
+        c.shape(
+            &format!("{at}.instance_arn"),
+            &ic.instance_arn,
+            instance.is_some(),
+            "an Identity Center instance ARN",
+        );
+        c.shape(
+            &format!("{at}.identity_store_id"),
+            &ic.identity_store_id,
+            is_identity_store_id(&ic.identity_store_id),
+            "an identity store id (d- and 10 hex digits)",
+        );
+        c.not_empty(&format!("{at}.region"), &ic.region);
+        let (mut names, mut ids) = (HashMap::new(), HashMap::new());
+        for (i, g) in ic.groups.iter().enumerate() {
+            let path = format!("{at}.groups[{i}]");
+            c.shape(&format!("{path}.id"), &g.id, is_group_id(&g.id), "a group id");
+            c.not_empty(&format!("{path}.display_name"), &g.display_name);
+            c.unique(&mut names, g.display_name.clone(), &format!("{path}.display_name"), "group");
+            c.unique(&mut ids, g.id.clone(), &format!("{path}.id"), "group id");
+        }
+        let (mut names, mut arns) = (HashMap::new(), HashMap::new());
+        for (i, p) in ic.permission_sets.iter().enumerate() {
+            let path = format!("{at}.permission_sets[{i}]");
+            let ins = permission_set_instance(&p.arn);
+            c.shape(&format!("{path}.arn"), &p.arn, ins.is_some(), "a permission set ARN");
+            if ins.is_some() && instance.is_some() && ins != instance {
+                c.add(
+                    format!("{path}.arn"),
+                    format!("{} is not of instance {}", quote(&p.arn), quote(&ic.instance_arn)),
+                );
+            }
+            c.not_empty(&format!("{path}.name"), &p.name);
+            c.unique(&mut names, p.name.clone(), &format!("{path}.name"), "permission set");
+            c.unique(&mut arns, p.arn.clone(), &format!("{path}.arn"), "permission set ARN");
+        }
+    }
+    let read: HashSet<&str> = a.read_accounts.iter().map(String::as_str).collect();
+    for (i, id) in a.read_accounts.iter().enumerate() {
+        if !account_ids.contains(id.as_str()) {
+            c.add(
+                format!("access.read_accounts[{i}]"),
+                format!("{} is not an account of this organization", quote(id)),
+            );
+        }
+    }
+    let sets: HashSet<&str> =
+        a.identity_center.iter().flat_map(|ic| ic.permission_sets.iter().map(|p| p.arn.as_str())).collect();
+    let mut seen = HashMap::new();
+    for (i, x) in a.assignments.iter().enumerate() {
+        let at = format!("access.assignments[{i}]");
+        if a.identity_center.is_none() {
+            c.add(&at, "an assignment without an Identity Center instance");
+        }
+        if !read.contains(x.account_id.as_str()) {
+            c.add(format!("{at}.account_id"), format!("{} is not in read_accounts", quote(&x.account_id)));
+        }
+        if !sets.contains(x.permission_set_arn.as_str()) {
+            c.add(
+                format!("{at}.permission_set_arn"),
+                format!("{} is not a permission set of the instance", quote(&x.permission_set_arn)),
+            );
+        }
+        c.one_of(&format!("{at}.principal_type"), &x.principal_type, &["GROUP", "USER"]);
+        c.not_empty(&format!("{at}.principal_id"), &x.principal_id);
+        c.unique(
+            &mut seen,
+            format!("{}/{}/{}/{}", x.account_id, x.permission_set_arn, x.principal_type, x.principal_id),
+            &at,
+            "assignment",
+        );
+    }
+    let mut seen = HashMap::new();
+    for (i, x) in a.contacts.iter().enumerate() {
+        let at = format!("access.contacts[{i}]");
+        if !read.contains(x.account_id.as_str()) {
+            c.add(format!("{at}.account_id"), format!("{} is not in read_accounts", quote(&x.account_id)));
+        }
+        c.one_of(&format!("{at}.type"), &x.contact_type, &super::CONTACT_TYPES);
+        c.unique(&mut seen, format!("{}/{}", x.account_id, x.contact_type), &at, "contact (account/type)");
+    }
 }
 
 /// Each OU's parent chain must reach the root without a cycle, within AWS's depth limit. The

@@ -524,3 +524,39 @@ impl View for ServiceAccessFields {
         }
     }
 }
+
+/// An `account_assignment` change is read as its payload.
+impl View for super::payload::AssignmentState {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::Assignment(a) => Some(a.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Sides<super::payload::AssignmentState> {
+    /// The account assigned to: its id, or the account created earlier in the same apply.
+    pub fn account(&self) -> Ref {
+        let s = self.subject();
+        Ref::of("account_id", s.account_id.as_ref(), Address::account(&s.account))
+    }
+}
+
+/// An `alternate_contact` change is read as its payload.
+impl View for super::payload::ContactState {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::Contact(c) => Some(c.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Sides<super::payload::ContactState> {
+    /// The account whose contact it is: its id, or the account created earlier in the same apply.
+    pub fn account(&self) -> Ref {
+        let s = self.subject();
+        Ref::of("account_id", s.account_id.as_ref(), Address::account(&s.account))
+    }
+}

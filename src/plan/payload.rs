@@ -143,6 +143,9 @@ pub struct AssignmentState {
     /// The permission set's name, and its ARN.
     pub permission_set: String,
     pub permission_set_arn: Option<String>,
+    /// The Identity Center instance the assignment is made in (`arn:aws:sso:::instance/…`).
+    #[serde(default)]
+    pub instance_arn: String,
 }
 
 /// An account's alternate contact (`alternate_contact:<account>/<type>`), set from the

@@ -2171,6 +2171,196 @@ pub fn emulator_config() -> String {
     )
 }
 
+// ------------------------------------------------------------------ issue 18: access and contacts
+
+/// The organization's Identity Center instance: as the cloud reports it, else as seeded.
+pub fn identity_center(c: &mut dyn Cloud, seed: &State) -> vend::model::IdentityCenter {
+    let seeded =
+        seed.access.as_ref().and_then(|a| a.identity_center.clone()).expect("the seed has an instance");
+    let mut ic = state(c).access.and_then(|a| a.identity_center).unwrap_or_else(|| seeded.clone());
+    // A read without a workspace names no group: the seed's (the harness seeds the same names).
+    if ic.groups.is_empty() {
+        ic.groups = seeded.groups;
+    }
+    ic
+}
+
+pub fn group_id(ic: &vend::model::IdentityCenter, name: &str) -> String {
+    ic.groups.iter().find(|g| g.display_name == name).unwrap_or_else(|| panic!("no group {name}")).id.clone()
+}
+
+pub fn permission_set_arn(ic: &vend::model::IdentityCenter, name: &str) -> String {
+    ic.permission_sets
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no permission set {name}"))
+        .arn
+        .clone()
+}
+
+fn assignment_op(create: bool, ic: &vend::model::IdentityCenter, account: &str, ps: &str, group: &str) -> Op {
+    let (instance_arn, account_id, permission_set_arn, principal_type, principal_id) = (
+        ic.instance_arn.clone(),
+        account.to_string(),
+        ps.to_string(),
+        "GROUP".to_string(),
+        group.to_string(),
+    );
+    if create {
+        Op::CreateAccountAssignment {
+            instance_arn,
+            account_id,
+            permission_set_arn,
+            principal_type,
+            principal_id,
+        }
+    } else {
+        Op::DeleteAccountAssignment {
+            instance_arn,
+            account_id,
+            permission_set_arn,
+            principal_type,
+            principal_id,
+        }
+    }
+}
+
+/// Poll an assignment request until it leaves IN_PROGRESS.
+pub fn poll_assignment(c: &mut dyn Cloud, create: bool, instance_arn: &str, request_id: &str) -> Outcome {
+    for _ in 0..20 {
+        let (instance_arn, request_id) = (instance_arn.to_string(), request_id.to_string());
+        let op = if create {
+            Op::DescribeAccountAssignmentCreationStatus { instance_arn, request_id }
+        } else {
+            Op::DescribeAccountAssignmentDeletionStatus { instance_arn, request_id }
+        };
+        let o = ok(c, op);
+        if o.status.as_deref() != Some("IN_PROGRESS") {
+            return o;
+        }
+    }
+    panic!("assignment request {request_id} still in progress")
+}
+
+/// Is the assignment in the state the cloud reports? `None` when the cloud did not read the
+/// account's assignments (a read without a workspace reads none).
+fn assigned(c: &mut dyn Cloud, account: &str, ps: &str, group: &str) -> Option<bool> {
+    let a = state(c).access?;
+    a.read_accounts.iter().any(|x| x == account).then(|| {
+        a.assignments
+            .iter()
+            .any(|x| x.account_id == account && x.permission_set_arn == ps && x.principal_id == group)
+    })
+}
+
+pub fn account_assignment_is_asynchronous(c: &mut dyn Cloud, seed: &State) {
+    let ic = identity_center(c, seed);
+    let (account, ps, group) = (
+        account(seed, "checkout-dev"),
+        permission_set_arn(&ic, "ReadOnlyAccess"),
+        group_id(&ic, "platform-readonly"),
+    );
+    let o = ok(c, assignment_op(true, &ic, &account, &ps, &group));
+    let request = o.id.expect("a request id");
+    assert_ne!(assigned(c, &account, &ps, &group), Some(true), "assigned before the request completed");
+    // A second identical request while the first is in progress: ConflictException.
+    fails(c, assignment_op(true, &ic, &account, &ps, &group), "ConflictException");
+    let done = poll_assignment(c, true, &ic.instance_arn, &request);
+    assert_eq!(done.status.as_deref(), Some("SUCCEEDED"), "{done:?}");
+    assert_ne!(assigned(c, &account, &ps, &group), Some(false));
+    // Once it succeeded, the same create is accepted and changes nothing.
+    let again = ok(c, assignment_op(true, &ic, &account, &ps, &group)).id.unwrap();
+    assert_eq!(poll_assignment(c, true, &ic.instance_arn, &again).status.as_deref(), Some("SUCCEEDED"));
+    let del = ok(c, assignment_op(false, &ic, &account, &ps, &group)).id.unwrap();
+    assert_eq!(poll_assignment(c, false, &ic.instance_arn, &del).status.as_deref(), Some("SUCCEEDED"));
+    assert_ne!(assigned(c, &account, &ps, &group), Some(true));
+    // Deleting what does not exist: ResourceNotFoundException.
+    fails(c, assignment_op(false, &ic, &account, &ps, &group), "ResourceNotFoundException");
+}
+
+pub fn account_assignment_rules(c: &mut dyn Cloud, seed: &State) {
+    let ic = identity_center(c, seed);
+    let (account, ps, group) = (
+        account(seed, "checkout-dev"),
+        permission_set_arn(&ic, "PowerUserAccess"),
+        group_id(&ic, "team-checkout-developers"),
+    );
+    // An instance that does not exist.
+    let mut other = ic.clone();
+    other.instance_arn = "arn:aws:sso:::instance/ssoins-0000000000000000".into();
+    fails(c, assignment_op(true, &other, &account, &ps, &group), "ResourceNotFoundException");
+    fails(
+        c,
+        Op::DescribeAccountAssignmentCreationStatus {
+            instance_arn: other.instance_arn.clone(),
+            request_id: "00000000-0000-0000-0000-000000000000".into(),
+        },
+        "ResourceNotFoundException",
+    );
+    // A permission set that does not exist.
+    let missing_ps = format!("{}/ps-0000000000000000", ps.rsplit_once('/').unwrap().0);
+    fails(c, assignment_op(true, &ic, &account, &missing_ps, &group), "ResourceNotFoundException");
+    // A group that is not in the identity store: accepted, the request FAILS naming it.
+    let nobody = "9067000000-00000000-0000-0000-0000-000000000000";
+    let r = ok(c, assignment_op(true, &ic, &account, &ps, nobody)).id.unwrap();
+    let done = poll_assignment(c, true, &ic.instance_arn, &r);
+    assert_eq!(done.status.as_deref(), Some("FAILED"), "{done:?}");
+    assert!(done.result.as_deref().unwrap_or_default().contains(nobody), "{done:?}");
+    // A target outside the organization: accepted, the request FAILS.
+    let r = ok(c, assignment_op(true, &ic, "999999999999", &ps, &group)).id.unwrap();
+    let done = poll_assignment(c, true, &ic.instance_arn, &r);
+    assert_eq!(done.status.as_deref(), Some("FAILED"), "{done:?}");
+    assert!(done.result.as_deref().unwrap_or_default().contains("999999999999"), "{done:?}");
+}
+
+fn contact(account: &str, name: &str, email: &str, phone: &str, title: &str) -> Op {
+    Op::PutAlternateContact {
+        account_id: account.into(),
+        contact_type: "SECURITY".into(),
+        name: name.into(),
+        email: email.into(),
+        phone: phone.into(),
+        title: title.into(),
+    }
+}
+
+pub fn alternate_contact_rules(c: &mut dyn Cloud, seed: &State) {
+    let member = account(seed, "checkout-dev");
+    let good = |a: &str| contact(a, "Security Team", "security@example.com", "+1 555 0100", "SecOps");
+    // Without trusted access for AWS Account Management: AccessDeniedException.
+    fails(c, good(&member), "AccessDeniedException");
+    ok(c, Op::EnableAwsServiceAccess { service_principal: "account.amazonaws.com".into() });
+    if let Some(a) = state(c).access {
+        assert!(a.account_management_access, "trusted access is not recorded");
+    }
+    // Not a member account: the management account itself, or an account of no organization.
+    fails(c, good(&seed.organization.management_account_id), "AccessDeniedException");
+    fails(c, good("999999999999"), "AccessDeniedException");
+    // The fields' formats (API_PutAlternateContact).
+    let long = "x".repeat(65);
+    fails(c, contact(&member, &long, "security@example.com", "+1 555 0100", "SecOps"), "ValidationException");
+    fails(
+        c,
+        contact(&member, "Sec", "security@example.com", "+1 555 0100", &"t".repeat(51)),
+        "ValidationException",
+    );
+    fails(c, contact(&member, "Sec", "not-an-email", "+1 555 0100", "SecOps"), "ValidationException");
+    fails(c, contact(&member, "Sec", "security@example.com", "call me", "SecOps"), "ValidationException");
+    ok(c, good(&member));
+    // Put again replaces it; delete removes it; a second delete finds nothing.
+    ok(c, contact(&member, "Security Office", "secops@example.com", "(555) 0101", "CISO"));
+    if let Some(a) = state(c).access.filter(|a| a.read_accounts.contains(&member)) {
+        let set = a.contacts.iter().find(|x| x.account_id == member && x.contact_type == "SECURITY");
+        assert_eq!(set.map(|x| x.name.as_str()), Some("Security Office"));
+    }
+    ok(c, Op::DeleteAlternateContact { account_id: member.clone(), contact_type: "SECURITY".into() });
+    fails(
+        c,
+        Op::DeleteAlternateContact { account_id: member, contact_type: "SECURITY".into() },
+        "ResourceNotFoundException",
+    );
+}
+
 pub fn suite() -> Vec<Case> {
     macro_rules! cases {
         ($($name:ident: $seed:ident),* $(,)?) => {
@@ -2248,5 +2438,8 @@ pub fn suite() -> Vec<Case> {
         terminate_under_change_fails: Demo,
         ou_count_limit: Demo,
         policy_count_limit: Demo,
+        account_assignment_is_asynchronous: Demo,
+        account_assignment_rules: Demo,
+        alternate_contact_rules: Demo,
     ]
 }

@@ -113,6 +113,8 @@ pub(super) struct Touched {
     pub organization: bool,
     /// `State::launch_path` (Service Catalog's Organizations access, buckets) changed.
     pub launch_path: bool,
+    /// `State::access` (issue 18: trusted access, assignments, contacts) changed.
+    pub access: bool,
     pub ous: BTreeSet<String>,
     pub accounts: BTreeSet<String>,
     pub requests: BTreeSet<String>,
@@ -128,6 +130,7 @@ pub(super) struct Touched {
     pub pending_accounts: BTreeSet<String>,
     pub share_polls: BTreeSet<String>,
     pub records: BTreeSet<String>,
+    pub assignment_requests: BTreeSet<String>,
 }
 
 /// Debug builds only: after a successful call, everything that differs from `before` must have
@@ -168,6 +171,7 @@ pub(super) mod verify {
             "organization changed, not touched"
         );
         debug_assert!(t.launch_path || b.launch_path == s.launch_path, "launch path changed, not touched");
+        debug_assert!(t.access || b.access == s.access, "access changed, not touched");
         covered("OUs", changed(&b.organizational_units, &s.organizational_units, |o| &o.id), &t.ous);
         covered("accounts", changed(&b.accounts, &s.accounts, |a| &a.id), &t.accounts);
         covered(
@@ -203,6 +207,11 @@ pub(super) mod verify {
         );
         covered("share polls", changed_keys(&bx.share_polls, &x.share_polls), &t.share_polls);
         covered("records", changed_keys(&bx.records, &x.records), &t.records);
+        covered(
+            "assignment requests",
+            changed_keys(&bx.assignment_requests, &x.assignment_requests),
+            &t.assignment_requests,
+        );
         sorted_lists(s);
         debug_assert!(*idx == Index::build(s, x), "local cloud: the index drifted from the state");
     }

@@ -94,6 +94,9 @@ struct RecordOut<'a> {
     /// The whole launch path after the call, when it changed (it is small).
     #[serde(skip_serializing_if = "Option::is_none")]
     launch_path: Option<&'a LaunchPath>,
+    /// The whole of `State::access` after the call, when it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access: Option<&'a crate::model::Access>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     organizational_units: Images<'a, OrgUnit>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -122,6 +125,8 @@ struct RecordOut<'a> {
     share_polls: Images<'a, u32>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     records: Images<'a, Record>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    assignment_requests: Images<'a, super::access::AssignmentRequest>,
 }
 
 type Owned<T> = BTreeMap<String, Option<T>>;
@@ -143,6 +148,7 @@ struct RecordIn {
     closed: u32,
     organization: Option<Organization>,
     launch_path: Option<LaunchPath>,
+    access: Option<crate::model::Access>,
     organizational_units: Owned<OrgUnit>,
     accounts: Owned<Account>,
     create_account_requests: Owned<CreateAccountRequest>,
@@ -157,6 +163,7 @@ struct RecordIn {
     pending_accounts: Owned<PendingAccount>,
     share_polls: Owned<u32>,
     records: Owned<Record>,
+    assignment_requests: Owned<super::access::AssignmentRequest>,
 }
 
 /// The open journal of a file-backed cloud.
@@ -391,6 +398,9 @@ impl LocalCloud {
         if let Some(l) = r.launch_path {
             s.launch_path = Some(l);
         }
+        if let Some(a) = r.access {
+            s.access = Some(a);
+        }
         upsert(&mut s.organizational_units, &mut i.ous, r.organizational_units, |o| &o.id);
         upsert(&mut s.accounts, &mut i.accounts, r.accounts, |a| &a.id);
         upsert(&mut s.create_account_requests, &mut i.requests, r.create_account_requests, |q| &q.id);
@@ -415,6 +425,7 @@ impl LocalCloud {
         upsert_map(&mut x.pending_accounts, r.pending_accounts);
         upsert_map(&mut x.share_polls, r.share_polls);
         upsert_map(&mut x.records, r.records);
+        upsert_map(&mut x.assignment_requests, r.assignment_requests);
     }
 
     /// The record of the call that just ran: after-images of what it touched.
@@ -464,6 +475,8 @@ impl LocalCloud {
             pending_accounts: entries(&t.pending_accounts, &self.x.pending_accounts),
             share_polls: entries(&t.share_polls, &self.x.share_polls),
             records: entries(&t.records, &self.x.records),
+            access: if t.access { s.access.as_ref() } else { None },
+            assignment_requests: entries(&t.assignment_requests, &self.x.assignment_requests),
         };
         let mut line = serde_json::to_vec(&record)?;
         line.push(b'\n');

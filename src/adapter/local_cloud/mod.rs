@@ -17,6 +17,7 @@
 //! and the change tracking in `index`, the rules per service in `organizations`, `catalog` and
 //! `provisioning`. It reads and writes no file itself.
 
+mod access;
 mod catalog;
 mod index;
 mod journal;
@@ -123,6 +124,8 @@ struct Extras {
     records: BTreeMap<String, Record>,
     /// Accounts closed through this cloud.
     closed: u32,
+    /// Identity Center account assignment requests (issue 18), by request id.
+    assignment_requests: BTreeMap<String, access::AssignmentRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -636,17 +639,48 @@ impl LocalCloud {
                 self.delete_role_policy(account_id, name, policy_name)
             }
             Op::DeleteRole { account_id, name } => self.delete_role(account_id, name),
-            // Issue 18: Identity Center, Account Management and trusted access (being built).
-            Op::EnableAwsServiceAccess { .. }
-            | Op::CreateAccountAssignment { .. }
-            | Op::DescribeAccountAssignmentCreationStatus { .. }
-            | Op::DeleteAccountAssignment { .. }
-            | Op::DescribeAccountAssignmentDeletionStatus { .. }
-            | Op::PutAlternateContact { .. }
-            | Op::DeleteAlternateContact { .. } => Err(CloudError::hard(
-                "UnsupportedOperation",
-                format!("{} is not in the in-process cloud yet", op.name()),
-            )),
+            Op::EnableAwsServiceAccess { service_principal } => self.enable_service_access(service_principal),
+            Op::CreateAccountAssignment {
+                instance_arn,
+                account_id,
+                permission_set_arn,
+                principal_type,
+                principal_id,
+            }
+            | Op::DeleteAccountAssignment {
+                instance_arn,
+                account_id,
+                permission_set_arn,
+                principal_type,
+                principal_id,
+            } => {
+                let create = matches!(op, Op::CreateAccountAssignment { .. });
+                let a = crate::model::Assignment {
+                    account_id: account_id.clone(),
+                    permission_set_arn: permission_set_arn.clone(),
+                    principal_type: principal_type.clone(),
+                    principal_id: principal_id.clone(),
+                };
+                self.assignment_request(create, instance_arn, a)
+            }
+            Op::DescribeAccountAssignmentCreationStatus { instance_arn, request_id } => {
+                self.assignment_status(true, instance_arn, request_id)
+            }
+            Op::DescribeAccountAssignmentDeletionStatus { instance_arn, request_id } => {
+                self.assignment_status(false, instance_arn, request_id)
+            }
+            Op::PutAlternateContact { account_id, contact_type, name, email, phone, title } => self
+                .put_contact(crate::model::AlternateContact {
+                    account_id: account_id.clone(),
+                    contact_type: contact_type.clone(),
+                    name: name.clone(),
+                    email: email.clone(),
+                    phone: phone.clone(),
+                    title: title.clone(),
+                }),
+            Op::DeleteAlternateContact { account_id, contact_type } => {
+                self.delete_contact(account_id, contact_type)
+            }
             Op::GetAwsOrganizationsAccessStatus {} => Ok(Outcome {
                 status: Some(if self.state.catalog_org_access() { "ENABLED" } else { "DISABLED" }.into()),
                 ..Outcome::default()

@@ -357,6 +357,11 @@ impl LocalCloud {
         index::insert(&mut self.state.accounts, &mut self.idx.accounts, &account_id, account);
         self.touched.accounts.insert(account_id.clone());
         self.attach_full_access(&account_id);
+        // A new account has no assignment and no contact: the in-process cloud knows (issue 18).
+        if let Some(a) = &mut self.state.access {
+            index::insert_sorted(&mut a.read_accounts, account_id.clone());
+            self.touched.access = true;
+        }
         let r = &mut self.state.create_account_requests[index];
         r.state = "SUCCEEDED".into();
         r.account_id = Some(account_id);

@@ -18,6 +18,7 @@ use crate::model::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+mod access;
 mod accounts;
 mod catalog;
 mod claim;
@@ -58,6 +59,7 @@ pub fn build(desired: &Desired, state: &State) -> Plan {
     p.portfolios();
     p.pipelines();
     p.launch_path();
+    p.access();
     p.ou_deletes();
     p.policy_deletes();
     p.removal_after_replacement();
@@ -102,6 +104,12 @@ pub fn desired_addresses(d: &Desired) -> BTreeSet<Address> {
         }
     }
     out.extend(d.pipelines.keys().map(|k| Address::pipeline_key(k)));
+    for a in d.accounts.values() {
+        out.extend(
+            a.access.iter().map(|e| Address::account_assignment(&a.name, &e.group, &e.permission_set)),
+        );
+        out.extend(a.contacts.iter().map(|c| Address::alternate_contact(&a.name, &c.contact_type)));
+    }
     out
 }
 

@@ -1,0 +1,317 @@
+//! Who gets into accounts in the in-process cloud (issue 18): it holds `State::access` and
+//! enforces the rules of `aws_rules.yaml` for IAM Identity Center account assignments
+//! (asynchronous: a request completes after `polls_to_complete` status polls, like an account
+//! creation), AWS Account Management alternate contacts, and Organizations trusted access
+//! (EnableAWSServiceAccess). A state without `access`, or without an instance, refuses every
+//! assignment operation (`identitycenter.instance-exists`). It does no file I/O.
+
+use super::{LocalCloud, sha};
+use crate::adapter::aws_rules::{limit, refuse};
+use crate::model::{Access, AlternateContact, Assignment, CONTACT_TYPES, IdentityCenter};
+use crate::port::{CloudError, Outcome};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+
+/// AWS Account Management's service principal.
+pub const ACCOUNT_PRINCIPAL: &str = "account.amazonaws.com";
+
+/// An assignment creation or deletion request (`Extras::assignment_requests`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct AssignmentRequest {
+    /// Creation (true) or deletion.
+    create: bool,
+    instance_arn: String,
+    assignment: Assignment,
+    polls: u32,
+    /// IN_PROGRESS | SUCCEEDED | FAILED.
+    status: String,
+    #[serde(default)]
+    failure: Option<String>,
+}
+
+/// API_PutAlternateContact: EmailAddress pattern.
+static EMAIL: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^[\s]*[\w+=.#|!&-]+@[\w.-]+\.[\w]+[\s]*$").ok());
+/// API_PutAlternateContact: PhoneNumber pattern.
+static PHONE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[\s0-9()+-]+$").ok());
+
+fn matches(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
+    re.as_ref().is_some_and(|r| r.is_match(s))
+}
+
+/// The FailureReason of a request that rule `rule` makes fail when it completes (AWS reports
+/// these in the request's status, not as an error of the call).
+fn bad(rule: &str, reason: String) -> String {
+    debug_assert!(
+        crate::adapter::aws_rules::rules().iter().any(|r| r.id == rule),
+        "{rule} is not in the table"
+    );
+    reason
+}
+
+fn length(s: &str, max: usize) -> bool {
+    (1..=max).contains(&s.chars().count())
+}
+
+impl LocalCloud {
+    fn access_mut(&mut self) -> &mut Access {
+        self.touched.access = true;
+        self.state.access.get_or_insert_with(Access::default)
+    }
+
+    /// The instance `instance_arn` names (rule `identitycenter.instance-exists`).
+    fn instance(&self, instance_arn: &str) -> Result<&IdentityCenter, CloudError> {
+        self.state
+            .access
+            .as_ref()
+            .and_then(|a| a.identity_center.as_ref())
+            .filter(|ic| ic.instance_arn == instance_arn)
+            .ok_or_else(|| {
+                refuse("identitycenter.instance-exists", format!("Instance {instance_arn} does not exist"))
+            })
+    }
+
+    /// The synchronous checks of CreateAccountAssignment and DeleteAccountAssignment: the
+    /// instance and the permission set exist (ResourceNotFoundException). The principal and the
+    /// target are checked when the request completes: AWS accepts the call and the request
+    /// turns FAILED (`identitycenter.principal-exists`, `identitycenter.target-in-organization`).
+    fn check_assignment(&self, instance_arn: &str, a: &Assignment) -> Result<(), CloudError> {
+        let ic = self.instance(instance_arn)?;
+        if !ic.permission_sets.iter().any(|p| p.arn == a.permission_set_arn) {
+            return Err(refuse(
+                "identitycenter.permission-set-exists",
+                format!("Permission set {} does not exist", a.permission_set_arn),
+            ));
+        }
+        let busy = self
+            .x
+            .assignment_requests
+            .values()
+            .any(|r| r.status == "IN_PROGRESS" && r.assignment == *a && r.instance_arn == instance_arn);
+        if busy {
+            return Err(refuse(
+                "identitycenter.assignment-unique",
+                "An account assignment request for this assignment is already in progress",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Why a request on `a` fails when it completes (the FailureReason AWS reports), if it does.
+    fn assignment_failure(&self, create: bool, instance_arn: &str, a: &Assignment) -> Option<String> {
+        let ic = self.instance(instance_arn).ok()?;
+        // The in-process cloud holds groups only: a USER principal is never found.
+        if a.principal_type != "GROUP" || !ic.groups.iter().any(|g| g.id == a.principal_id) {
+            return Some(bad(
+                "identitycenter.principal-exists",
+                format!(
+                    "Received a 404 status error: the {} assignee {} was not found in directory {}",
+                    a.principal_type, a.principal_id, ic.identity_store_id
+                ),
+            ));
+        }
+        if create && self.account(&a.account_id).is_none() {
+            return Some(bad(
+                "identitycenter.target-in-organization",
+                format!(
+                    "Received a 400 status error: account {} is not a member of organization {}",
+                    a.account_id, self.state.organization.id
+                ),
+            ));
+        }
+        None
+    }
+
+    fn assigned(&self, a: &Assignment) -> bool {
+        self.state.access.as_ref().is_some_and(|x| x.assignments.contains(a))
+    }
+
+    /// A request id of the shape AWS gives assignment requests (a UUID).
+    fn assignment_request_id(&mut self) -> String {
+        loop {
+            self.x.seq += 1;
+            let h = hex::encode(&sha(&format!("vend-local-cloud/assignment\0{}", self.x.seq))[..16]);
+            let id = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
+            if !self.x.assignment_requests.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// CreateAccountAssignment (`create`) or DeleteAccountAssignment: checked now, carried out
+    /// when the request completes.
+    pub(super) fn assignment_request(
+        &mut self,
+        create: bool,
+        instance_arn: &str,
+        assignment: Assignment,
+    ) -> Result<Outcome, CloudError> {
+        self.check_assignment(instance_arn, &assignment)?;
+        if !create && !self.assigned(&assignment) {
+            return Err(refuse(
+                "identitycenter.assignment-exists",
+                format!(
+                    "No assignment of {} {} to account {} with {}",
+                    assignment.principal_type,
+                    assignment.principal_id,
+                    assignment.account_id,
+                    assignment.permission_set_arn
+                ),
+            ));
+        }
+        let id = self.assignment_request_id();
+        self.touched.assignment_requests.insert(id.clone());
+        self.x.assignment_requests.insert(
+            id.clone(),
+            AssignmentRequest {
+                create,
+                instance_arn: instance_arn.to_string(),
+                assignment,
+                polls: 0,
+                status: "IN_PROGRESS".into(),
+                failure: None,
+            },
+        );
+        Ok(Outcome { id: Some(id), status: Some("IN_PROGRESS".into()), ..Outcome::default() })
+    }
+
+    /// DescribeAccountAssignmentCreationStatus / …DeletionStatus: one poll of the request; the
+    /// poll that completes it makes (or removes) the assignment.
+    pub(super) fn assignment_status(
+        &mut self,
+        create: bool,
+        instance_arn: &str,
+        request_id: &str,
+    ) -> Result<Outcome, CloudError> {
+        self.instance(instance_arn)?;
+        let Some(r) = self.x.assignment_requests.get(request_id).filter(|r| r.create == create).cloned()
+        else {
+            return Err(CloudError::hard(
+                "ResourceNotFoundException",
+                format!("No account assignment request {request_id}"),
+            ));
+        };
+        let mut r = r;
+        if r.status == "IN_PROGRESS" {
+            r.polls += 1;
+            if r.polls >= self.polls_needed()
+                && let Some(why) = self.assignment_failure(create, instance_arn, &r.assignment)
+            {
+                r.status = "FAILED".into();
+                r.failure = Some(why);
+            } else if r.polls >= self.polls_needed() {
+                r.status = "SUCCEEDED".into();
+                let a = r.assignment.clone();
+                let access = self.access_mut();
+                if create {
+                    if !access.assignments.contains(&a) {
+                        access.assignments.push(a);
+                        access.assignments.sort_by(|x, y| {
+                            (&x.account_id, &x.permission_set_arn, &x.principal_id).cmp(&(
+                                &y.account_id,
+                                &y.permission_set_arn,
+                                &y.principal_id,
+                            ))
+                        });
+                    }
+                } else {
+                    access.assignments.retain(|x| x != &a);
+                }
+            }
+            self.touched.assignment_requests.insert(request_id.to_string());
+            self.x.assignment_requests.insert(request_id.to_string(), r.clone());
+        }
+        Ok(Outcome {
+            id: Some(request_id.to_string()),
+            status: Some(r.status.clone()),
+            result: r.failure.clone(),
+            ..Outcome::default()
+        })
+    }
+
+    /// EnableAWSServiceAccess: trusted access for AWS Account Management is recorded; the
+    /// in-process cloud models no other service's.
+    pub(super) fn enable_service_access(&mut self, principal: &str) -> Result<Outcome, CloudError> {
+        if principal == ACCOUNT_PRINCIPAL
+            && !self.state.access.as_ref().is_some_and(|a| a.account_management_access)
+        {
+            self.access_mut().account_management_access = true;
+        }
+        Ok(Outcome::default())
+    }
+
+    /// What Put/Get/DeleteAlternateContact check about the account: a member of this
+    /// organization (not the management account, which sets its own contacts without AccountId)
+    /// with AWS Account Management trusted access on.
+    fn check_contact_account(&self, account_id: &str, contact_type: &str) -> Result<(), CloudError> {
+        if !CONTACT_TYPES.contains(&contact_type) {
+            return Err(CloudError::hard(
+                "ValidationException",
+                format!("AlternateContactType must be one of {}", CONTACT_TYPES.join(", ")),
+            ));
+        }
+        if self.account(account_id).is_none() || account_id == self.state.organization.management_account_id {
+            return Err(refuse(
+                "account.member-account",
+                format!("Account {account_id} is not a member account of the caller's organization"),
+            ));
+        }
+        if !self.state.access.as_ref().is_some_and(|a| a.account_management_access) {
+            return Err(refuse(
+                "account.trusted-access",
+                format!(
+                    "Trusted access for {ACCOUNT_PRINCIPAL} is not enabled in the organization (account {account_id})"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) fn put_contact(&mut self, c: AlternateContact) -> Result<Outcome, CloudError> {
+        // API_PutAlternateContact: Name 1–64, Title 1–50, EmailAddress 1–254 and its pattern,
+        // PhoneNumber 1–25 and its pattern.
+        let max = |rule: &str, fallback: u64| usize::try_from(limit(rule, fallback)).unwrap_or(0);
+        if !length(&c.name, max("account.contact-name", 64)) {
+            return Err(refuse("account.contact-name", "Name must be 1 to 64 characters"));
+        }
+        if !length(&c.title, max("account.contact-title", 50)) {
+            return Err(refuse("account.contact-title", "Title must be 1 to 50 characters"));
+        }
+        if !length(&c.email, max("account.contact-email", 254)) || !matches(&EMAIL, &c.email) {
+            return Err(refuse("account.contact-email", format!("EmailAddress {:?} is not valid", c.email)));
+        }
+        if !length(&c.phone, max("account.contact-phone", 25)) || !matches(&PHONE, &c.phone) {
+            return Err(refuse("account.contact-phone", format!("PhoneNumber {:?} is not valid", c.phone)));
+        }
+        self.check_contact_account(&c.account_id, &c.contact_type)?;
+        let access = self.access_mut();
+        access.contacts.retain(|x| !(x.account_id == c.account_id && x.contact_type == c.contact_type));
+        access.contacts.push(c);
+        access
+            .contacts
+            .sort_by(|x, y| (&x.account_id, &x.contact_type).cmp(&(&y.account_id, &y.contact_type)));
+        Ok(Outcome::default())
+    }
+
+    pub(super) fn delete_contact(
+        &mut self,
+        account_id: &str,
+        contact_type: &str,
+    ) -> Result<Outcome, CloudError> {
+        self.check_contact_account(account_id, contact_type)?;
+        let set = self.state.access.as_ref().is_some_and(|a| {
+            a.contacts.iter().any(|x| x.account_id == account_id && x.contact_type == contact_type)
+        });
+        if !set {
+            return Err(refuse(
+                "account.contact-exists",
+                format!("No {contact_type} alternate contact is set for account {account_id}"),
+            ));
+        }
+        self.access_mut()
+            .contacts
+            .retain(|x| !(x.account_id == account_id && x.contact_type == contact_type));
+        Ok(Outcome::default())
+    }
+}
