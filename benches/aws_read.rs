@@ -549,7 +549,8 @@ fn counted_save(emu: &Emulator, ws: &Path, out_file: &Path) -> Value {
 /// (see the module's doc).
 fn access_extra(emu: &Emulator, ws: &Path, out_file: &Path, k: usize) {
     let groups = ["team-bench-admins".to_string(), "platform-readonly".to_string()];
-    emulator_harness::seed::seed_identity_center(emu, &groups, &["AdministratorAccess", "ReadOnlyAccess"]);
+    let sets = ["AdministratorAccess".to_string(), "ReadOnlyAccess".to_string()];
+    emulator_harness::seed::seed_identity_center(emu, &groups, &sets);
     let conf = emu.sdk_config();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(

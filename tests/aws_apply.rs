@@ -12,7 +12,8 @@ use aws_sdk_organizations as org;
 use aws_sdk_servicecatalog as sc;
 use cloud_suite::{Seed, invariants};
 use emulator_harness::seed::{
-    DEMO_MANAGEMENT, demo, role_catalog, role_iam, rt, seed_catalog, seed_organization,
+    DEMO_MANAGEMENT, demo, demo_groups, demo_permission_sets, role_catalog, role_iam, rt, seed_catalog,
+    seed_demo_identity_center, seed_organization,
 };
 use emulator_harness::workspace::VendWorkspace;
 use emulator_harness::{Emulator, lock};
@@ -28,6 +29,8 @@ fn seed(emu: &Emulator, seed: Seed) -> State {
         Seed::Demo => {
             let mut ids = seed_organization(emu);
             seed_catalog(emu, &mut ids);
+            // Identity Center as the demo state has it (issue 18).
+            seed_demo_identity_center(emu);
             // The suite's template URLs name the demo's management account.
             let conf = emu.sdk_config();
             let s3 = aws_sdk_s3::Client::from_conf(
@@ -73,10 +76,27 @@ fn seed(emu: &Emulator, seed: Seed) -> State {
 }
 
 /// `AwsCloud` for the emulator, reading the pipelines of every demo account (the suite's cases
-/// launch pipelines in them).
+/// launch pipelines in them), and the assignments (every demo permission set) and contacts
+/// (every type) of every demo account with the demo's groups (the issue-18 cases check them in
+/// the state).
 fn cloud(emu: &Emulator) -> AwsCloud {
     let mut c = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
     c.set_pipeline_accounts(demo().accounts.iter().map(|a| a.name.clone()).collect());
+    c.set_access(vend::adapter::aws::AccessScope {
+        accounts: demo()
+            .accounts
+            .iter()
+            .map(|a| vend::adapter::aws::AccessAccount {
+                aws_name: a.name.clone(),
+                email: a.email.clone(),
+                permission_sets: demo_permission_sets().into_iter().collect(),
+                contact_types: vend::model::CONTACT_TYPES.iter().map(|t| t.to_string()).collect(),
+            })
+            .collect(),
+        groups: demo_groups().into_iter().collect(),
+        region: None,
+        delegated_admin: None,
+    });
     c
 }
 
@@ -183,6 +203,9 @@ aws![
     terminate_under_change_fails,
     ou_count_limit,
     policy_count_limit,
+    account_assignment_is_asynchronous,
+    account_assignment_rules,
+    alternate_contact_rules,
 ];
 
 /// Cases of the suite the emulator cannot run, each with the reason. Every case is either in

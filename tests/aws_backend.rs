@@ -675,7 +675,7 @@ fn reads_access_and_contacts_of_the_scoped_accounts_only() {
     let ic = emulator_harness::seed::seed_identity_center(
         emu,
         &groups,
-        emulator_harness::seed::DEMO_PERMISSION_SETS,
+        &emulator_harness::seed::demo_permission_sets(),
     );
     let orgs = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap().read_organizations().unwrap();
     let find = |n: &str| orgs.accounts.iter().find(|a| a.name == n).unwrap().clone();
@@ -830,7 +830,7 @@ fn access_writes_through_call() {
     let ic = emulator_harness::seed::seed_identity_center(
         emu,
         &["team-search-admins".to_string()],
-        &["AdministratorAccess"],
+        &["AdministratorAccess".to_string()],
     );
     let mut cloud = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
     let before = cloud.read_state().unwrap();

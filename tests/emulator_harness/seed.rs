@@ -468,25 +468,20 @@ pub async fn role_catalog(
 
 // ------------------------------------------------------------------ Identity Center (issue 18)
 
-/// The permission sets the demo's account blueprints and requests name.
-pub const DEMO_PERMISSION_SETS: &[&str] = &["AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess"];
-
-/// The groups the demo names: `{owner}-admins` and `{owner}-developers` for every owner of
-/// `catalog/accounts/`, and `platform-readonly`.
+/// The demo's Identity Center groups (display names), as `snapshots/demo.state.json` has them.
 pub fn demo_groups() -> Vec<String> {
-    let mut owners = std::collections::BTreeSet::new();
-    for e in std::fs::read_dir(root().join("catalog/accounts")).unwrap() {
-        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
-        for line in text.lines() {
-            if let Some(owner) = line.strip_prefix("owner:") {
-                owners.insert(owner.trim().trim_matches(['"', '\'']).to_string());
-            }
-        }
-    }
-    let mut groups: Vec<String> =
-        owners.iter().flat_map(|o| [format!("{o}-admins"), format!("{o}-developers")]).collect();
-    groups.push("platform-readonly".into());
-    groups
+    let d = demo();
+    let ic =
+        d.access.and_then(|a| a.identity_center).expect("the demo state has an Identity Center instance");
+    ic.groups.into_iter().map(|g| g.display_name).collect()
+}
+
+/// The demo's permission sets (names), as `snapshots/demo.state.json` has them.
+pub fn demo_permission_sets() -> Vec<String> {
+    let d = demo();
+    let ic =
+        d.access.and_then(|a| a.identity_center).expect("the demo state has an Identity Center instance");
+    ic.permission_sets.into_iter().map(|p| p.name).collect()
 }
 
 /// What `seed_identity_center` made: the instance, and groups / permission sets by name.
@@ -503,7 +498,7 @@ pub struct IdentitySeed {
 /// The organization's IAM Identity Center instance (the one ListInstances lists, created when
 /// there is none) in the emulator's region, with `groups` in its identity store and
 /// `permission_sets`, through the SDK as the management account.
-pub fn seed_identity_center(emu: &Emulator, groups: &[String], permission_sets: &[&str]) -> IdentitySeed {
+pub fn seed_identity_center(emu: &Emulator, groups: &[String], permission_sets: &[String]) -> IdentitySeed {
     let conf = emu.sdk_config();
     let sso = aws_sdk_ssoadmin::Client::new(&conf);
     let ids = aws_sdk_identitystore::Client::new(&conf);
@@ -536,19 +531,20 @@ pub fn seed_identity_center(emu: &Emulator, groups: &[String], permission_sets: 
             let out = sso
                 .create_permission_set()
                 .instance_arn(&seed.instance_arn)
-                .name(*p)
+                .name(p)
                 .session_duration("PT1H")
                 .send()
                 .await
                 .unwrap();
             let arn = out.permission_set().unwrap().permission_set_arn().unwrap().to_string();
-            seed.permission_sets.insert(p.to_string(), arn);
+            seed.permission_sets.insert(p.clone(), arn);
         }
         seed
     })
 }
 
-/// The demo's Identity Center: `demo_groups()` and `DEMO_PERMISSION_SETS`.
+/// The demo's Identity Center (`demo_groups()`, `demo_permission_sets()`), as
+/// `snapshots/demo.state.json` has it; no assignment, no contact, no trusted access, as there.
 pub fn seed_demo_identity_center(emu: &Emulator) -> IdentitySeed {
-    seed_identity_center(emu, &demo_groups(), DEMO_PERMISSION_SETS)
+    seed_identity_center(emu, &demo_groups(), &demo_permission_sets())
 }
