@@ -13,7 +13,7 @@ use aws_sdk_servicecatalog as sc;
 use cloud_suite::{Seed, invariants};
 use emulator_harness::seed::{
     DEMO_MANAGEMENT, demo, demo_groups, demo_permission_sets, role_catalog, role_iam, rt, seed_catalog,
-    seed_demo_identity_center, seed_organization,
+    seed_organization,
 };
 use emulator_harness::workspace::VendWorkspace;
 use emulator_harness::{Emulator, lock};
@@ -29,8 +29,6 @@ fn seed(emu: &Emulator, seed: Seed) -> State {
         Seed::Demo => {
             let mut ids = seed_organization(emu);
             seed_catalog(emu, &mut ids);
-            // Identity Center as the demo state has it (issue 18).
-            seed_demo_identity_center(emu);
             // The suite's template URLs name the demo's management account.
             let conf = emu.sdk_config();
             let s3 = aws_sdk_s3::Client::from_conf(

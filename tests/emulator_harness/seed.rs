@@ -24,8 +24,17 @@ pub fn tags(t: &BTreeMap<String, String>) -> Option<Vec<org::types::Tag>> {
     Some(t.iter().map(|(k, v)| org::types::Tag::builder().key(k).value(v).build().unwrap()).collect())
 }
 
-/// Seed the Organizations part of the demo snapshot; returns demo id -> emulator id.
+/// Seed the Organizations part of the demo snapshot, and its IAM Identity Center instance with
+/// the groups and permission sets it has (`seed_demo_identity_center`); returns demo id ->
+/// emulator id.
 pub fn seed_organization(emu: &Emulator) -> HashMap<String, String> {
+    let ids = seed_organizations_only(emu);
+    seed_demo_identity_center(emu);
+    ids
+}
+
+/// The Organizations part of the demo snapshot only; returns demo id -> emulator id.
+pub fn seed_organizations_only(emu: &Emulator) -> HashMap<String, String> {
     let d = demo();
     let c = org::Client::new(&emu.sdk_config());
     rt().block_on(async {
@@ -517,26 +526,63 @@ pub fn seed_identity_center(emu: &Emulator, groups: &[String], permission_sets: 
             groups: BTreeMap::new(),
             permission_sets: BTreeMap::new(),
         };
+        // Idempotent: a group or permission set of that name already there is reused (AWS
+        // refuses a second one with a ConflictException).
         for g in groups {
-            let out = ids
-                .create_group()
+            let by_name = aws_sdk_identitystore::types::UniqueAttribute::builder()
+                .attribute_path("displayName")
+                .attribute_value(g.as_str().into())
+                .build()
+                .unwrap();
+            let found = ids
+                .get_group_id()
                 .identity_store_id(&seed.identity_store_id)
-                .display_name(g)
+                .alternate_identifier(aws_sdk_identitystore::types::AlternateIdentifier::UniqueAttribute(
+                    by_name,
+                ))
+                .send()
+                .await;
+            let id = match found {
+                Ok(out) => out.group_id().to_string(),
+                Err(_) => ids
+                    .create_group()
+                    .identity_store_id(&seed.identity_store_id)
+                    .display_name(g)
+                    .send()
+                    .await
+                    .unwrap()
+                    .group_id()
+                    .to_string(),
+            };
+            seed.groups.insert(g.clone(), id);
+        }
+        let mut existing = BTreeMap::new();
+        let listed = sso.list_permission_sets().instance_arn(&seed.instance_arn).send().await.unwrap();
+        for arn in listed.permission_sets() {
+            let d = sso
+                .describe_permission_set()
+                .instance_arn(&seed.instance_arn)
+                .permission_set_arn(arn)
                 .send()
                 .await
                 .unwrap();
-            seed.groups.insert(g.clone(), out.group_id().to_string());
+            existing.insert(d.permission_set().unwrap().name().unwrap().to_string(), arn.clone());
         }
         for p in permission_sets {
-            let out = sso
-                .create_permission_set()
-                .instance_arn(&seed.instance_arn)
-                .name(p)
-                .session_duration("PT1H")
-                .send()
-                .await
-                .unwrap();
-            let arn = out.permission_set().unwrap().permission_set_arn().unwrap().to_string();
+            let arn = match existing.get(p) {
+                Some(arn) => arn.clone(),
+                None => {
+                    let out = sso
+                        .create_permission_set()
+                        .instance_arn(&seed.instance_arn)
+                        .name(p)
+                        .session_duration("PT1H")
+                        .send()
+                        .await
+                        .unwrap();
+                    out.permission_set().unwrap().permission_set_arn().unwrap().to_string()
+                }
+            };
             seed.permission_sets.insert(p.clone(), arn);
         }
         seed
