@@ -220,8 +220,11 @@ pub struct ContactEntry {
 
 /// Which assignments and contacts of a vend-managed account are vend's: those its blueprint
 /// declares in any published version (`pairs`, `contact_types`) and those a request may add
-/// (`request_access:` of any version: `request_groups` x `request_permission_sets`), each
-/// after substitution with this request's values. Everything else is left alone.
+/// (`request_access:` of any version), each after substitution with this request's values.
+/// Everything else is left alone. The loader (`workspace::access`) puts each version's
+/// `request_access:` groups x permission sets into `pairs` (exact: a union of two versions'
+/// lists would own combinations neither allows) and leaves `request_groups` and
+/// `request_permission_sets` empty; `owns` honours both forms.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AccessOwnership {
     /// (group, permission set) pairs.

@@ -244,6 +244,7 @@ impl Cx<'_> {
             self.pending_baselines.push((name.clone(), base.clone(), params));
         }
         let policies = bp.policies.iter().map(|(p, _)| p.clone()).collect();
+        let (access, contacts, owned) = self.account_access(file, raw, bp, b, &values, &mut ok);
         ok.then(|| DesiredAccount {
             name: name.clone(),
             aws_name: raw.account_name.as_ref().map(|a| a.value.clone()).unwrap_or_else(|| name.clone()),
@@ -263,9 +264,9 @@ impl Cx<'_> {
                 .map(|l| origin(file, l))
                 .unwrap_or_else(|| at_name.clone()),
             requested_at: raw.requested_at.as_ref().map(|r| r.value.clone()),
-            access: vec![],
-            contacts: vec![],
-            owned: Default::default(),
+            access,
+            contacts,
+            owned,
         })
     }
 }

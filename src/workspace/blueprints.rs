@@ -168,6 +168,7 @@ impl Cx<'_> {
                 origin: at,
             });
         }
+        let (access, request_access, contacts) = self.blueprint_access(file, &raw, &params, &mut ok);
         ok.then(|| AccountBlueprint {
             name: name.to_string(),
             version: version.to_string(),
@@ -183,6 +184,9 @@ impl Cx<'_> {
             pipelines,
             sha256,
             deprecated: raw.deprecated,
+            access,
+            request_access,
+            contacts,
         })
     }
 

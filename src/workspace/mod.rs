@@ -7,8 +7,10 @@
 //! the checking context `Cx` with the layout and `vend.yaml` checks, and the helpers the parts
 //! share; each part of the workspace is checked in its own file: `organization` (SCPs, OUs),
 //! `blueprints`, `lock` (published account blueprint versions), `portfolios`, `accounts`,
-//! `pipelines`, `guardrails`.
+//! `pipelines`, `guardrails`, `access` (who gets into an account: Identity Center access,
+//! alternate contacts, what vend owns).
 
+mod access;
 mod accounts;
 mod blueprints;
 mod guardrails;
@@ -177,6 +179,47 @@ pub struct AccountBlueprint {
     pub sha256: String,
     /// `deprecated: true` in the version file.
     pub deprecated: bool,
+    /// `access:` as written (placeholders not yet filled), without duplicates.
+    pub access: Vec<BlueprintAccess>,
+    /// `request_access:` as written: what a request may add under its own `access:`.
+    pub request_access: Option<BlueprintRequestAccess>,
+    /// `contacts:` as written, by upper case type (`BILLING`, `OPERATIONS`, `SECURITY`).
+    pub contacts: BTreeMap<String, BlueprintContact>,
+}
+
+/// A text of a blueprint as written and where: placeholders are filled per request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub text: String,
+    pub origin: Origin,
+}
+
+/// One `access:` entry of an account blueprint (or of a request).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlueprintAccess {
+    pub group: Written,
+    pub permission_set: Written,
+    /// The entry.
+    pub origin: Origin,
+}
+
+/// `request_access:` of an account blueprint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlueprintRequestAccess {
+    pub groups: Vec<Written>,
+    pub permission_sets: Vec<Written>,
+    pub origin: Origin,
+}
+
+/// One `contacts:` entry of an account blueprint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlueprintContact {
+    pub name: Written,
+    pub email: Written,
+    pub phone: Written,
+    pub title: Written,
+    /// The entry.
+    pub origin: Origin,
 }
 
 #[derive(Debug, Clone)]
@@ -427,6 +470,25 @@ impl Cx<'_> {
             }
             self.desired.settings.management_account = Some(m.value);
         }
+        if let Some(ic) = &raw.identity_center {
+            let settings = &mut self.desired.settings.identity_center;
+            settings.region = ic.region.as_ref().map(|r| r.value.clone());
+            if let Some(id) = &ic.delegated_admin {
+                if let Err(e) = rules::account_id(&id.value) {
+                    problems.push((
+                        "bad-account-id",
+                        origin(SETTINGS, id),
+                        format!("identity_center.delegated_admin {e}"),
+                    ));
+                }
+                settings.delegated_admin = Some(id.value.clone());
+            }
+            if let Some(r) = &ic.region
+                && let Err(e) = rules::region(&r.value)
+            {
+                problems.push(("bad-region", origin(SETTINGS, r), format!("identity_center.region {e}")));
+            }
+        }
         for p in &raw.protected {
             if let Err(e) = rules::account_id(&p.value) {
                 problems.push(("bad-account-id", origin(SETTINGS, p), format!("protected account id {e}")));
@@ -492,6 +554,32 @@ mod tests {
         f.entries.insert(SETTINGS.into(), vend_yaml.as_bytes().to_vec());
         f.entries.insert("catalog/organization.yaml".into(), b"ous: []\n".to_vec());
         f
+    }
+
+    #[test]
+    fn identity_center_settings() {
+        let loaded = load(&files(
+            "region: eu-west-1\nidentity_center: { region: eu-central-1, delegated_admin: \"222222222222\" }\n",
+        ));
+        let ic = &loaded.desired.settings.identity_center;
+        assert_eq!(
+            (ic.region.as_deref(), ic.delegated_admin.as_deref()),
+            (Some("eu-central-1"), Some("222222222222"))
+        );
+        // Absent: the workspace's region, administered from the management account.
+        let loaded = load(&files("region: eu-west-1\n"));
+        assert_eq!(loaded.desired.settings.identity_center, IdentityCenterSettings::default());
+        let loaded = load(&files(
+            "region: eu-west-1\nidentity_center:\n  region: Frankfurt\n  delegated_admin: \"2222\"\n",
+        ));
+        let found: Vec<(&str, Option<u32>)> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.file.as_deref() == Some(SETTINGS))
+            .map(|d| (d.code.as_str(), d.line))
+            .collect();
+        assert!(found.contains(&("bad-region", Some(3))), "{found:?}");
+        assert!(found.contains(&("bad-account-id", Some(4))), "{found:?}");
     }
 
     #[test]

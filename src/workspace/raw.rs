@@ -57,6 +57,21 @@ pub struct RawSettings {
     pub close_quota_30d: Option<u32>,
     /// `propose`: plans move requests off deprecated blueprint versions; `off` (default).
     pub upgrade: Option<RawUpgrade>,
+    /// Where IAM Identity Center is administered: its home region and a delegated administrator.
+    pub identity_center: Option<RawIdentityCenter>,
+}
+
+/// `identity_center:` of `catalog/vend.yaml`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawIdentityCenter {
+    /// The instance's home region (default: `region`).
+    #[schemars(with = "Option<String>")]
+    pub region: Option<S<String>>,
+    /// The 12-digit id of the delegated administrator account for Identity Center, when it is
+    /// not administered from the management account (vend reaches it through `member_role`).
+    #[schemars(with = "Option<String>")]
+    pub delegated_admin: Option<S<String>>,
 }
 
 /// One pinned operator as written: a key, or its current and retired keys.
@@ -201,6 +216,63 @@ pub struct RawAccountBlueprint {
     /// This version is deprecated: requests on it are listed, and upgraded with `upgrade`.
     #[serde(default)]
     pub deprecated: bool,
+    /// Who gets in: Identity Center groups and the permission set each signs in with.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawAccess>")]
+    pub access: Vec<S<RawAccess>>,
+    /// What a request may add under its own `access:`.
+    #[schemars(with = "Option<RawRequestAccess>")]
+    pub request_access: Option<S<RawRequestAccess>>,
+    /// Alternate contacts by type (`billing`, `operations`, `security`).
+    #[serde(default)]
+    #[schemars(with = "RawContactsSchema")]
+    pub contacts: BTreeMap<String, S<RawContact>>,
+}
+
+/// One `access:` entry: an Identity Center group (display name) and a permission set (name).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccess {
+    #[schemars(with = "String")]
+    pub group: S<String>,
+    #[schemars(with = "String")]
+    pub permission_set: S<String>,
+}
+
+/// `request_access:` of an account blueprint: a request's `access:` entry is allowed when its
+/// group is among `groups` and its permission set among `permission_sets`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequestAccess {
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub groups: Vec<S<String>>,
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub permission_sets: Vec<S<String>>,
+}
+
+/// One alternate contact (AWS Account Management): every field is required by AWS.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawContact {
+    #[schemars(with = "String")]
+    pub name: S<String>,
+    #[schemars(with = "String")]
+    pub email: S<String>,
+    #[schemars(with = "String")]
+    pub phone: S<String>,
+    #[schemars(with = "String")]
+    pub title: S<String>,
+}
+
+/// The schema of `contacts:` (the loader reads a map and reports another type as `bad-contact`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawContactsSchema {
+    pub billing: Option<RawContact>,
+    pub operations: Option<RawContact>,
+    pub security: Option<RawContact>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -286,6 +358,10 @@ pub struct RawAccountRequest {
     pub reason: Option<String>,
     #[schemars(with = "Option<RawLifecycle>")]
     pub lifecycle: Option<S<RawLifecycle>>,
+    /// Access of its own, each entry allowed by the blueprint's `request_access:`.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawAccess>")]
+    pub access: Vec<S<RawAccess>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -14,11 +14,22 @@ macro_rules! re {
 
 re!(EMAIL, r"^[^\s@]+@[^\s@]+\.[^\s@]+$");
 re!(ACCOUNT_ID, r"^\d{12}$");
+re!(REGION, r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$");
 re!(POLICY_NAME, r"^[\w+=,.@-]+$");
 re!(ROLE_NAME, r"^[\w+=,.@-]+$");
 re!(PRINCIPAL_ARN, r"^arn:aws(-[a-z]+)*:iam::(\d{12})?:(role|user|group)/[\w+=,.@*/-]+$");
 re!(VERSION_NAME, r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$");
 re!(FILE_KEY, r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
+// AWS Account Management, AlternateContact / PutAlternateContact
+// (https://docs.aws.amazon.com/accounts/latest/reference/API_AlternateContact.html):
+// "EmailAddress ... Pattern: [\s]*[\w+=.#|!&-]+@[\w.-]+\.[\w]+[\s]*" and
+// "PhoneNumber ... Pattern: [\s0-9()+-]+" (AWS's classes are ASCII: `(?-u:…)`).
+re!(CONTACT_EMAIL, r"^(?-u:[\s]*[\w+=.#|!&-]+@[\w.-]+\.[\w]+[\s]*)$");
+re!(CONTACT_PHONE, r"^(?-u:[\s0-9()+-]+)$");
+// IAM Identity Center, CreatePermissionSet
+// (https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreatePermissionSet.html):
+// "Name ... Length Constraints: Minimum length of 1. Maximum length of 32. Pattern: [\w+=,.@-]+".
+re!(PERMISSION_SET_NAME, r"^(?-u:[\w+=,.@-]+)$");
 
 /// Account e-mail: 6–64 ASCII characters, one `@`, a dotted domain.
 pub fn email(e: &str) -> Result<(), String> {
@@ -171,6 +182,11 @@ pub fn account_id(id: &str) -> Result<(), String> {
     if ACCOUNT_ID.is_match(id) { Ok(()) } else { Err("must be 12 digits".into()) }
 }
 
+/// An AWS region code (`us-east-1`, `us-gov-west-1`, `ap-southeast-3`).
+pub fn region(r: &str) -> Result<(), String> {
+    if REGION.is_match(r) { Ok(()) } else { Err("must be an AWS region code such as us-east-1".into()) }
+}
+
 /// A version or blueprint name usable as a folder/file name and an address key.
 pub fn key_name(n: &str) -> Result<(), String> {
     if FILE_KEY.is_match(n) {
@@ -220,6 +236,75 @@ pub fn tag(key: &str, value: &str) -> Result<(), String> {
     let ok = |s: &str| s.chars().all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c));
     if !ok(key) || !ok(value) {
         return Err(format!("tag '{key}' may use only letters, digits, spaces and _ . : / = + - @"));
+    }
+    Ok(())
+}
+
+/// The alternate contact types of AWS Account Management (`AlternateContactType`: "Valid
+/// Values: BILLING | OPERATIONS | SECURITY"), written lower case in a blueprint: the upper case
+/// form AWS takes.
+pub fn contact_type(t: &str) -> Result<&'static str, String> {
+    match t {
+        "billing" => Ok("BILLING"),
+        "operations" => Ok("OPERATIONS"),
+        "security" => Ok("SECURITY"),
+        _ => Err(format!("contact type '{t}' is not one of billing, operations, security")),
+    }
+}
+
+/// A field of an alternate contact, as AWS Account Management checks it on PutAlternateContact
+/// (https://docs.aws.amazon.com/accounts/latest/reference/API_PutAlternateContact.html, each a
+/// ValidationException): `name` "Minimum length of 1. Maximum length of 64."; `title` "Minimum
+/// length of 1. Maximum length of 50."; `email` "Minimum length of 1. Maximum length of 254."
+/// and the `EmailAddress` pattern; `phone` "Minimum length of 1. Maximum length of 25." and the
+/// `PhoneNumber` pattern. Returns the id of the AWS rule the value breaks with the reason.
+pub fn contact_field(field: &str, value: &str) -> Result<(), (&'static str, String)> {
+    let len = value.chars().count();
+    let (rule, max, pattern, shape) = match field {
+        "name" => ("account.contact-name", 64, None, ""),
+        "title" => ("account.contact-title", 50, None, ""),
+        "email" => {
+            ("account.contact-email", 254, Some(&*CONTACT_EMAIL), "an e-mail address (local@domain.tld)")
+        }
+        "phone" => ("account.contact-phone", 25, Some(&*CONTACT_PHONE), "digits, spaces and ( ) + - only"),
+        _ => return Ok(()),
+    };
+    if len == 0 || len > max {
+        return Err((rule, format!("must be 1 to {max} characters, is {len}")));
+    }
+    if let Some(re) = pattern
+        && !re.is_match(value)
+    {
+        return Err((rule, format!("must be {shape}")));
+    }
+    Ok(())
+}
+
+/// An IAM Identity Center permission set name (CreatePermissionSet: 1–32 characters of
+/// letters, digits and `+=,.@_-`).
+pub fn permission_set_name(n: &str) -> Result<(), String> {
+    if n.chars().count() <= 32 && PERMISSION_SET_NAME.is_match(n) {
+        Ok(())
+    } else {
+        Err("must be 1 to 32 characters of letters, digits and +=,.@_-".into())
+    }
+}
+
+/// An Identity Store group display name (Identity Store API, Group
+/// (https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_Group.html):
+/// "DisplayName ... Length Constraints: Minimum length of 1. Maximum length of 1024. Pattern:
+/// [\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r  　]+"; vend also refuses leading or trailing
+/// whitespace, which GetGroupId would never match as written).
+pub fn group_name(n: &str) -> Result<(), String> {
+    let len = n.chars().count();
+    if len == 0 || len > 1024 {
+        return Err(format!("must be 1 to 1024 characters, is {len}"));
+    }
+    if n.trim() != n {
+        return Err("must not begin or end with whitespace".into());
+    }
+    if n.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        return Err("must not contain control characters".into());
     }
     Ok(())
 }
@@ -300,6 +385,39 @@ mod tests {
         assert!(email("aws+x@example").is_err());
         assert!(email("äws+x@example.com").is_err());
         assert!(email(&format!("{}@example.com", "a".repeat(60))).is_err());
+    }
+
+    #[test]
+    fn contacts_follow_the_account_management_api() {
+        assert_eq!(contact_type("security"), Ok("SECURITY"));
+        assert!(contact_type("Security").is_err());
+        assert!(contact_type("legal").is_err());
+        assert!(contact_field("email", "security@example.com").is_ok());
+        assert!(contact_field("email", " sec+ops@mail.example.co ").is_ok());
+        assert_eq!(contact_field("email", "security@example").map_err(|e| e.0), Err("account.contact-email"));
+        assert!(contact_field("email", "a b@example.com").is_err());
+        assert!(contact_field("email", "ops@exämple.com").is_err());
+        assert!(contact_field("phone", "+1 (555) 0100-2").is_ok());
+        assert_eq!(contact_field("phone", "555 CALL NOW").map_err(|e| e.0), Err("account.contact-phone"));
+        assert!(contact_field("phone", &"1".repeat(26)).is_err());
+        assert!(contact_field("name", &"n".repeat(64)).is_ok());
+        assert_eq!(contact_field("name", &"n".repeat(65)).map_err(|e| e.0), Err("account.contact-name"));
+        assert_eq!(contact_field("title", "").map_err(|e| e.0), Err("account.contact-title"));
+        assert!(contact_field("title", &"t".repeat(51)).is_err());
+    }
+
+    #[test]
+    fn identity_center_names() {
+        assert!(permission_set_name("AdministratorAccess").is_ok());
+        assert!(permission_set_name("Power+User=,.@_-1").is_ok());
+        assert!(permission_set_name(&"p".repeat(33)).is_err());
+        assert!(permission_set_name("Read Only").is_err());
+        assert!(permission_set_name("").is_err());
+        assert!(group_name("Platform Readonly").is_ok());
+        assert!(group_name(" admins").is_err());
+        assert!(group_name("admins ").is_err());
+        assert!(group_name("").is_err());
+        assert!(group_name(&"g".repeat(1025)).is_err());
     }
 
     #[test]
