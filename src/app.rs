@@ -69,6 +69,8 @@ pub fn make_selected_plan(
             let kept: Vec<plan::Change> = plan::scope::included(&p).into_iter().cloned().collect();
             let list = plan::effective::preview(&loaded.desired, state, &kept);
             p.effective_policies = (!list.is_empty()).then_some(list);
+            let access = plan::effective::access_preview(state, &kept);
+            p.effective_access = (!access.is_empty()).then_some(access);
         }
         p.applyable = p.derived_applyable();
     }

@@ -270,3 +270,65 @@ pub(crate) fn preview_of(p: &Projection) -> Vec<EffectivePolicy> {
     }
     out
 }
+
+/// Who may sign in to one account before and after the plan (plan JSON: `effective_access`),
+/// for every account whose Identity Center assignments the plan changes: `group -> permission
+/// set` entries by name (an id the state cannot name is shown as it is), sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveAccess {
+    pub account: String,
+    /// `null` while the plan creates the account.
+    pub account_id: Option<String>,
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+}
+
+fn access_entry(group: &str, permission_set: &str) -> String {
+    format!("{group} -> {permission_set}")
+}
+
+/// The access preview of `changes` against `state` (see [`EffectiveAccess`]).
+pub fn access_preview(state: &State, changes: &[Change]) -> Vec<EffectiveAccess> {
+    let mut out: BTreeMap<String, EffectiveAccess> = BTreeMap::new();
+    let ic = state.access.as_ref().and_then(|a| a.identity_center.as_ref());
+    for c in changes.iter().filter(|c| c.kind == Kind::AccountAssignment) {
+        let Some(Payload::Assignment(p)) = c.after.as_ref().or(c.before.as_ref()) else { continue };
+        let e = out.entry(p.account.clone()).or_insert_with(|| {
+            let before: BTreeSet<String> = match (&p.account_id, state.access.as_ref()) {
+                (Some(id), Some(access)) => access
+                    .assignments
+                    .iter()
+                    .filter(|a| &a.account_id == id)
+                    .map(|a| {
+                        let group = ic
+                            .and_then(|ic| ic.groups.iter().find(|g| g.id == a.principal_id))
+                            .map(|g| g.display_name.clone())
+                            .unwrap_or_else(|| format!("{} {}", a.principal_type, a.principal_id));
+                        let set = ic
+                            .and_then(|ic| ic.permission_sets.iter().find(|s| s.arn == a.permission_set_arn))
+                            .map(|s| s.name.clone())
+                            .unwrap_or_else(|| a.permission_set_arn.clone());
+                        access_entry(&group, &set)
+                    })
+                    .collect(),
+                _ => BTreeSet::new(),
+            };
+            EffectiveAccess {
+                account: p.account.clone(),
+                account_id: p.account_id.clone(),
+                after: before.iter().cloned().collect(),
+                before: before.into_iter().collect(),
+            }
+        });
+        let entry = access_entry(&p.group, &p.permission_set);
+        match c.action {
+            Action::Delete => e.after.retain(|x| x != &entry),
+            _ if !e.after.contains(&entry) => {
+                e.after.push(entry);
+                e.after.sort();
+            }
+            _ => {}
+        }
+    }
+    out.into_values().collect()
+}

@@ -224,6 +224,9 @@ pub struct Plan {
     /// Effective-policy preview: accounts whose effective SCP set or OU the plan changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_policies: Option<Vec<super::EffectivePolicy>>,
+    /// Who may sign in after the plan (issue 18): accounts whose assignments the plan changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_access: Option<Vec<super::effective::EffectiveAccess>>,
     /// Addresses the workspace asks for that need no change (only with `--show-unchanged`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unchanged: Option<Vec<Address>>,
@@ -254,6 +257,7 @@ impl Plan {
             changes,
             diagnostics,
             effective_policies: None,
+            effective_access: None,
             unchanged: None,
             approvals: None,
             excluded: None,

@@ -6,9 +6,36 @@ use super::{Line, Tone};
 use crate::plan::{EffectivePolicy, Plan};
 
 pub fn effective_text(plan: &Plan) -> Vec<Line> {
-    let Some(list) = plan.effective_policies.as_ref().filter(|l| !l.is_empty()) else { return vec![] };
-    let mut out = vec![Line::new(), Line::new().push("Effective SCPs (before -> after)", Tone::Heading)];
-    out.extend(effective_lines(list));
+    let mut out = vec![];
+    if let Some(list) = plan.effective_policies.as_ref().filter(|l| !l.is_empty()) {
+        out.extend([Line::new(), Line::new().push("Effective SCPs (before -> after)", Tone::Heading)]);
+        out.extend(effective_lines(list));
+    }
+    if let Some(list) = plan.effective_access.as_ref().filter(|l| !l.is_empty()) {
+        out.extend([Line::new(), Line::new().push("Who gets in (Identity Center, after the plan)", Tone::Heading)]);
+        out.extend(access_lines(list));
+    }
+    out
+}
+
+/// The lines of each account's access after the plan: `+` what the plan gives, `-` what it
+/// takes away, then what stays.
+pub fn access_lines(list: &[crate::plan::effective::EffectiveAccess]) -> Vec<Line> {
+    let mut out = vec![];
+    for e in list {
+        let id = e.account_id.clone().unwrap_or_else(|| "new".into());
+        out.push(Line::new().push(format!("    {}", e.account), Tone::Heading).push(format!(" ({id})"), Tone::Muted));
+        for x in e.after.iter().filter(|x| !e.before.contains(x)) {
+            out.push(Line::new().push(format!("        + {x}"), Tone::Create));
+        }
+        for x in e.before.iter().filter(|x| !e.after.contains(x)) {
+            out.push(Line::new().push(format!("        - {x}"), Tone::Delete));
+        }
+        let kept: Vec<&str> = e.after.iter().filter(|x| e.before.contains(x)).map(String::as_str).collect();
+        if !kept.is_empty() {
+            out.push(Line::new().push(format!("          kept: {}", kept.join(", ")), Tone::Muted));
+        }
+    }
     out
 }
 

@@ -222,7 +222,12 @@ pub(super) fn field_diffs(c: &Change) -> Vec<FieldDiff> {
             }
         }
         Action::Delete => {
-            for key in ["id", "name", "policy", "target", "target_id", "arn", "value"] {
+            let keys: &[&str] = match c.kind {
+                crate::model::Kind::AccountAssignment => &["account_id", "group", "permission_set"],
+                crate::model::Kind::AlternateContact => &["account_id", "type", "name", "email"],
+                _ => &["id", "name", "policy", "target", "target_id", "arn", "value"],
+            };
+            for key in keys.iter().copied() {
                 if let Some(v) = before.get(key).filter(|v| *v != "null") {
                     out.push(FieldDiff::Removed { key: key.to_string(), value: v.clone() });
                 }

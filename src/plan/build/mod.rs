@@ -72,8 +72,10 @@ pub fn build(desired: &Desired, state: &State) -> Plan {
     let projection = super::effective::Projection::new(state, &changes, &keys);
     diags.extend(super::guardrails::check_with(desired, state, &changes, &projection));
     let effective = super::effective::preview_of(&projection);
+    let access = super::effective::access_preview(state, &changes);
     let mut plan = Plan::new(basis, changes, diags);
     plan.effective_policies = (!effective.is_empty()).then_some(effective);
+    plan.effective_access = (!access.is_empty()).then_some(access);
     plan
 }
 
