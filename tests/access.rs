@@ -71,7 +71,12 @@ fn assignments(ws: &Path, account: &str) -> Vec<(String, String)> {
     let id = account_id(&s, account);
     let ic = &s["access"]["identity_center"];
     let name = |list: &str, key: &str, v: &Value, field: &str| {
-        ic[list].as_array().unwrap().iter().find(|x| x[key] == *v).map(|x| x[field].as_str().unwrap().to_string())
+        ic[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x[key] == *v)
+            .map(|x| x[field].as_str().unwrap().to_string())
     };
     let mut out: Vec<(String, String)> = s["access"]["assignments"]
         .as_array()
@@ -132,8 +137,12 @@ fn the_demo_plan_vends_access_and_contacts() {
     assert_eq!(contact["action"], "create");
     assert_eq!(contact["after"]["type"], "SECURITY");
     assert_eq!(contact["after"]["email"], "security@example.com");
-    let deps: Vec<&str> = contact["depends_on"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
-    assert!(deps.contains(&"service_access:account") && deps.contains(&"account:checkout-staging"), "{deps:?}");
+    let deps: Vec<&str> =
+        contact["depends_on"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+    assert!(
+        deps.contains(&"service_access:account") && deps.contains(&"account:checkout-staging"),
+        "{deps:?}"
+    );
     let access = change(&p, "service_access:account").unwrap();
     assert_eq!(access["after"]["service"], "account.amazonaws.com");
     // No other account's access changes (their blueprint versions declare none).
@@ -164,8 +173,12 @@ fn apply_converges_and_a_new_blueprint_version_deletes_and_updates() {
     let s = state(&ws);
     assert_eq!(s["access"]["account_management_access"], true);
     let id = account_id(&s, STAGING);
-    let contacts: Vec<&Value> =
-        s["access"]["contacts"].as_array().unwrap().iter().filter(|c| c["account_id"] == id.as_str()).collect();
+    let contacts: Vec<&Value> = s["access"]["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["account_id"] == id.as_str())
+        .collect();
     assert_eq!(contacts.len(), 1);
     assert_eq!(contacts[0]["phone"], "+1 555 0100");
     assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after apply");
@@ -179,7 +192,10 @@ fn apply_converges_and_a_new_blueprint_version_deletes_and_updates() {
     acc.sort();
     assert_eq!(
         acc,
-        vec![(format!("account_assignment:{STAGING}/platform-readonly/ReadOnlyAccess"), "delete".to_string())]
+        vec![(
+            format!("account_assignment:{STAGING}/platform-readonly/ReadOnlyAccess"),
+            "delete".to_string()
+        )]
     );
     let contact = change(&p, &format!("alternate_contact:{STAGING}/security")).unwrap();
     assert_eq!(contact["action"], "update");
@@ -189,7 +205,10 @@ fn apply_converges_and_a_new_blueprint_version_deletes_and_updates() {
     ok(&vend_in(&ws, &config, &["apply", "--auto-approve"]));
     assert_eq!(
         assignments(&ws, STAGING),
-        pairs(&[("team-checkout-admins", "AdministratorAccess"), ("team-checkout-developers", "PowerUserAccess")])
+        pairs(&[
+            ("team-checkout-admins", "AdministratorAccess"),
+            ("team-checkout-developers", "PowerUserAccess")
+        ])
     );
     assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after the second apply");
 
@@ -221,8 +240,14 @@ fn apply_converges_and_a_new_blueprint_version_deletes_and_updates() {
 fn unknown_groups_and_permission_sets_are_plan_errors_at_the_entry() {
     let (_d, ws, config) = demo_with_config();
     publish_v4(&ws, |v3| {
-        v3.replace("{ group: platform-readonly, permission_set: ReadOnlyAccess }", "{ group: platform-auditors, permission_set: ReadOnlyAccess }")
-            .replace("{ group: '{owner}-admins', permission_set: AdministratorAccess }", "{ group: '{owner}-admins', permission_set: BreakGlass }")
+        v3.replace(
+            "{ group: platform-readonly, permission_set: ReadOnlyAccess }",
+            "{ group: platform-auditors, permission_set: ReadOnlyAccess }",
+        )
+        .replace(
+            "{ group: '{owner}-admins', permission_set: AdministratorAccess }",
+            "{ group: '{owner}-admins', permission_set: BreakGlass }",
+        )
     });
     let out = vend_in(&ws, &config, &["plan"]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
@@ -240,7 +265,10 @@ fn unknown_groups_and_permission_sets_are_plan_errors_at_the_entry() {
             .unwrap_or_else(|| panic!("no {code} with a location: {diags:?}"))
     };
     assert!(at("unknown-group").starts_with(&format!("{v4}:{}:", line_of("platform-auditors"))), "{diags:?}");
-    assert!(at("unknown-permission-set").starts_with(&format!("{v4}:{}:", line_of("BreakGlass"))), "{diags:?}");
+    assert!(
+        at("unknown-permission-set").starts_with(&format!("{v4}:{}:", line_of("BreakGlass"))),
+        "{diags:?}"
+    );
     let stderr = text(&out.stdout);
     assert!(stderr.contains(&format!("account request '{STAGING}'")), "{stderr}");
     assert!(stderr.contains("platform-auditors") && stderr.contains("BreakGlass"), "{stderr}");
@@ -260,9 +288,7 @@ fn assignments_vend_does_not_own_are_left_alone() {
         let auditors = id_of(s, "groups", "display_name", "security-auditors", "id");
         let admins = id_of(s, "groups", "display_name", "team-checkout-admins", "id");
         let list = s["access"]["assignments"].as_array_mut().unwrap();
-        let row = |account: &str, ps: &str, group: &str| {
-            serde_json::json!({"account_id": account, "permission_set_arn": ps, "principal_type": "GROUP", "principal_id": group})
-        };
+        let row = |account: &str, ps: &str, group: &str| serde_json::json!({"account_id": account, "permission_set_arn": ps, "principal_type": "GROUP", "principal_id": group});
         // Someone gave the auditors read access by hand, on the new account and an older one.
         list.push(row(&staging, &read_only, &auditors));
         list.push(row(&dev, &read_only, &auditors));
@@ -271,13 +297,20 @@ fn assignments_vend_does_not_own_are_left_alone() {
         // version (v1) does not ask for it.
         list.push(row(&dev, &admin, &admins));
         list.sort_by_key(|a| {
-            (a["account_id"].as_str().unwrap().to_string(), a["permission_set_arn"].as_str().unwrap().to_string(), a["principal_id"].as_str().unwrap().to_string())
+            (
+                a["account_id"].as_str().unwrap().to_string(),
+                a["permission_set_arn"].as_str().unwrap().to_string(),
+                a["principal_id"].as_str().unwrap().to_string(),
+            )
         });
     });
     let p = plan(&ws, &config);
     assert_eq!(
         of_kind(&p, "account_assignment"),
-        vec![("account_assignment:checkout-dev/team-checkout-admins/AdministratorAccess".to_string(), "delete".to_string())],
+        vec![(
+            "account_assignment:checkout-dev/team-checkout-admins/AdministratorAccess".to_string(),
+            "delete".to_string()
+        )],
         "{p:#}"
     );
     ok(&vend_in(&ws, &config, &["apply", "--auto-approve"]));

@@ -12,7 +12,10 @@ pub fn effective_text(plan: &Plan) -> Vec<Line> {
         out.extend(effective_lines(list));
     }
     if let Some(list) = plan.effective_access.as_ref().filter(|l| !l.is_empty()) {
-        out.extend([Line::new(), Line::new().push("Who gets in (Identity Center, after the plan)", Tone::Heading)]);
+        out.extend([
+            Line::new(),
+            Line::new().push("Who gets in (Identity Center, after the plan)", Tone::Heading),
+        ]);
         out.extend(access_lines(list));
     }
     out
@@ -24,7 +27,11 @@ pub fn access_lines(list: &[crate::plan::effective::EffectiveAccess]) -> Vec<Lin
     let mut out = vec![];
     for e in list {
         let id = e.account_id.clone().unwrap_or_else(|| "new".into());
-        out.push(Line::new().push(format!("    {}", e.account), Tone::Heading).push(format!(" ({id})"), Tone::Muted));
+        out.push(
+            Line::new()
+                .push(format!("    {}", e.account), Tone::Heading)
+                .push(format!(" ({id})"), Tone::Muted),
+        );
         for x in e.after.iter().filter(|x| !e.before.contains(x)) {
             out.push(Line::new().push(format!("        + {x}"), Tone::Create));
         }
