@@ -20,7 +20,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The account the demo plan creates.
-const NEW: &str = "search-staging";
+const NEW: &str = "checkout-staging";
 
 fn ok(out: &std::process::Output) -> String {
     assert!(out.status.success(), "{}", describe(out));
@@ -135,7 +135,11 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
     let p = plan(&ws);
     let assignments = changes(&p, "account_assignment", NEW);
     let contacts = changes(&p, "alternate_contact", NEW);
-    assert!(!assignments.is_empty() && assignments.iter().all(|(_, a, _)| a == "create"), "{assignments:#?}");
+    assert!(
+        !assignments.is_empty() && assignments.iter().all(|(_, a, _)| a == "create"),
+        "{assignments:#?}\n{:#}",
+        p["diagnostics"]
+    );
     assert!(!contacts.is_empty() && contacts.iter().all(|(_, a, _)| a == "create"), "{contacts:#?}");
     assert!(
         p["changes"]
