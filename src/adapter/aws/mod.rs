@@ -17,7 +17,9 @@
 //! This file owns `AwsCloud` (its options, clients and routes) and the `port::Cloud` entry
 //! points; the work is in `config` (SDK configuration, retries, timeouts), `errors` (SDK errors
 //! into `CloudError`), `read` (the state: `read/mod.rs` the organization, `read/catalog.rs`
-//! the Service Catalog), and `write` and `write_catalog` (the calls). Only
+//! the Service Catalog), `write` and `write_catalog` (the calls), and `access` (issue 18: IAM
+//! Identity Center, its identity store and AWS Account Management — `State::access` read within
+//! the `AccessScope` of `set_access`, and their writes). Only
 //! this module (and `adapter::s3_backend`) imports `aws_sdk_*`.
 
 mod access;
