@@ -86,6 +86,10 @@ impl Checked {
 
     /// The field a diagnostic points at.
     pub fn field_of(&self, d: &Diagnostic) -> Field {
+        // The blueprint's access or contacts use {owner} (reported at the blueprint's entry).
+        if d.code == "missing-owner" {
+            return Field::Owner;
+        }
         if d.file.as_deref() != Some(self.path.as_str()) {
             return Field::Other;
         }

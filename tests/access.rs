@@ -339,3 +339,37 @@ fn a_state_without_access_is_a_plan_error_for_accounts_that_declare_some() {
         "{diags:?}"
     );
 }
+
+/// An organization without an Identity Center instance: a request that asks for access is a plan
+/// error at its first access entry; a state whose access lists an instance ARN of the wrong shape
+/// is refused as a snapshot.
+#[test]
+fn without_an_instance_access_is_a_plan_error_and_bad_ids_are_refused() {
+    let (_d, ws, config) = demo_with_config();
+    let mut s: Value =
+        serde_json::from_str(&fs::read_to_string(root().join("snapshots/demo.state.json")).unwrap()).unwrap();
+    s["access"].as_object_mut().unwrap().remove("identity_center");
+    fs::create_dir_all(ws.join(".vend")).unwrap();
+    fs::write(ws.join(".vend/state.json"), serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    let out = vend_in(&ws, &config, &["plan"]);
+    assert_ne!(out.status.code(), Some(0));
+    let diags = parse_diagnostics(&format!("{}{}", text(&out.stdout), text(&out.stderr)));
+    let v3 = "blueprints/accounts/workload/v3.yaml";
+    let line =
+        fs::read_to_string(ws.join(v3)).unwrap().lines().position(|l| l.contains("{owner}-admins")).unwrap()
+            + 1;
+    assert!(
+        diags.iter().any(|(_, code, at)| code == "identity-center-missing"
+            && at.as_deref().is_some_and(|a| a.starts_with(&format!("{v3}:{line}:")))),
+        "{diags:?}"
+    );
+
+    let mut s: Value =
+        serde_json::from_str(&fs::read_to_string(root().join("snapshots/demo.state.json")).unwrap()).unwrap();
+    s["access"]["identity_center"]["instance_arn"] = Value::from("arn:aws:sso:::instance/nope");
+    fs::write(ws.join(".vend/state.json"), serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    let out = vend_in(&ws, &config, &["plan"]);
+    assert_ne!(out.status.code(), Some(0));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains("access.identity_center.instance_arn"), "{all}");
+}

@@ -111,11 +111,11 @@ fn a_new_version_passes_apply_records_it_and_then_it_is_immutable() {
     let (_dir, ws, cfg) = demo_with_config();
     let v2 = fs::read_to_string(ws.join("blueprints/accounts/workload/v2.yaml")).unwrap();
     fs::write(
-        ws.join("blueprints/accounts/workload/v3.yaml"),
+        ws.join("blueprints/accounts/workload/v4.yaml"),
         v2.replace("data-class: internal", "data-class: confidential"),
     )
     .unwrap();
-    edit(&ws, "catalog/accounts/data-dev.yaml", "workload@v1", "workload@v3");
+    edit(&ws, "catalog/accounts/data-dev.yaml", "workload@v1", "workload@v4");
     let (code, plan, _) = plan_json(&ws, &cfg);
     assert_eq!(code, Some(0), "{plan:#}");
     assert!(diags(&plan, "version-modified").is_empty(), "{plan:#}");
@@ -123,22 +123,27 @@ fn a_new_version_passes_apply_records_it_and_then_it_is_immutable() {
 
     let out = vend_in(&ws, &cfg, &["apply", "--auto-approve"]);
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    // workload@v2 (search-staging, created) and workload@v3 (data-dev, retagged) are in use now.
+    // workload@v2 (search-staging) and workload@v3 (checkout-staging), created, and workload@v4
+    // (data-dev, retagged) are in use now.
     assert!(
-        text(&out.stderr).contains(&format!("recorded workload@v2, workload@v3 as published in {LOCK}")),
+        text(&out.stderr)
+            .contains(&format!("recorded workload@v2, workload@v3, workload@v4 as published in {LOCK}")),
         "{}",
         text(&out.stderr)
     );
-    assert_eq!(lock_entries(&ws), ["sandbox@v1", "security@v1", "workload@v1", "workload@v2", "workload@v3"]);
+    assert_eq!(
+        lock_entries(&ws),
+        ["sandbox@v1", "security@v1", "workload@v1", "workload@v2", "workload@v3", "workload@v4"]
+    );
     let out = vend_in(&ws, &cfg, &["plan", "--detailed-exitcode"]);
     assert_eq!(out.status.code(), Some(0), "re-plan not empty:\n{}", text(&out.stdout));
 
-    // v3 is published now: editing it is refused, a v4 is not.
-    edit(&ws, "blueprints/accounts/workload/v3.yaml", "confidential", "restricted");
+    // v4 is published now: editing it is refused, a v5 is not.
+    edit(&ws, "blueprints/accounts/workload/v4.yaml", "confidential", "restricted");
     let (code, plan, _) = plan_json(&ws, &cfg);
     assert_eq!(code, Some(1));
-    assert_eq!(diags(&plan, "version-modified")[0]["file"], "blueprints/accounts/workload/v3.yaml");
-    edit(&ws, "blueprints/accounts/workload/v3.yaml", "restricted", "confidential");
+    assert_eq!(diags(&plan, "version-modified")[0]["file"], "blueprints/accounts/workload/v4.yaml");
+    edit(&ws, "blueprints/accounts/workload/v4.yaml", "restricted", "confidential");
     let (code, plan, _) = plan_json(&ws, &cfg);
     assert_eq!(code, Some(0), "restored: {plan:#}");
 }
@@ -160,8 +165,9 @@ fn without_a_lock_a_workspace_plans_as_before_and_the_first_apply_writes_it() {
 
     let out = vend_in(&ws, &cfg, &["apply", "--auto-approve"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(lock_entries(&ws), ["sandbox@v1", "security@v1", "workload@v1", "workload@v2"]);
-    // The written lock is the demo's own plus workload@v2 (now used by search-staging).
+    assert_eq!(lock_entries(&ws), ["sandbox@v1", "security@v1", "workload@v1", "workload@v2", "workload@v3"]);
+    // The written lock is the demo's own plus workload@v2 and workload@v3 (now used by
+    // search-staging and checkout-staging).
     let demo = fs::read_to_string(root().join(LOCK)).unwrap();
     let written = fs::read_to_string(ws.join(LOCK)).unwrap();
     for line in demo.lines() {
@@ -181,7 +187,7 @@ fn a_converged_workspace_gets_its_lock_from_an_apply_with_nothing_to_apply() {
     let out = vend_in(&ws, &cfg, &["apply", "--auto-approve"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("No changes"), "{}", text(&out.stdout));
-    assert_eq!(lock_entries(&ws), ["sandbox@v1", "security@v1", "workload@v1", "workload@v2"]);
+    assert_eq!(lock_entries(&ws), ["sandbox@v1", "security@v1", "workload@v1", "workload@v2", "workload@v3"]);
 }
 
 #[test]

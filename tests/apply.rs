@@ -29,7 +29,7 @@ fn plan_apply_replan_verify_on_the_demo() {
     let out = vend_in(ws.path(), cfg.path(), &["apply", "p.json", "--auto-approve"]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("Apply complete! 14 change(s) applied"), "{stdout}");
+    assert!(stdout.contains("Apply complete! 22 change(s) applied"), "{stdout}");
     let err = text(&out.stderr);
     assert!(
         err.contains("signed with the operator key") && err.contains("key file"),
@@ -499,22 +499,27 @@ fn a_poll_rejected_at_every_attempt_gives_up_loudly_and_the_creation_is_resumed(
     let run = Run::new();
     let (report, _) =
         apply_with_op_fault(&run, &run.first, "DescribeCreateAccountStatus", FaultPoint::Rejected, None);
+    // The demo creates two accounts (checkout-staging, search-staging): both polls give up.
     let failed = report.failed();
-    assert_eq!(failed.len(), 1, "{:?}", report.steps);
-    let e = failed[0].error.as_deref().unwrap();
-    assert!(
-        e.starts_with(
-            "account:search-staging: DescribeCreateAccountStatus gave up after 5 attempts: InjectedFault"
-        ),
-        "{e}"
-    );
+    assert_eq!(failed.len(), 2, "{:?}", report.steps);
+    for (s, name) in failed.iter().zip(["checkout-staging", "search-staging"]) {
+        let e = s.error.as_deref().unwrap();
+        assert!(
+            e.starts_with(&format!(
+                "account:{name}: DescribeCreateAccountStatus gave up after 5 attempts: InjectedFault"
+            )),
+            "{e}"
+        );
+    }
     assert_rest_is_planned_and_applies(&run, &report, "DescribeCreateAccountStatus throttled");
     let state = LocalCloud::open(&run.state_path).unwrap().read_state().unwrap();
-    assert_eq!(
-        state.create_account_requests.iter().filter(|r| r.account_name == "search-staging").count(),
-        1,
-        "CreateAccount sent once"
-    );
+    for name in ["checkout-staging", "search-staging"] {
+        assert_eq!(
+            state.create_account_requests.iter().filter(|r| r.account_name == name).count(),
+            1,
+            "{name}: CreateAccount sent once"
+        );
+    }
 }
 
 /// A CreateAccount answered with a server error, and the read that would settle it

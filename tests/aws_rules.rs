@@ -18,12 +18,12 @@ use vend::adapter::aws_rules;
 /// Rules the in-process cloud does not enforce, with the reason.
 const NOT_IN_SRC: &[(&str, &str)] = &[
     (
-        "organizations.one-writer-per-entity",
-        "the in-process cloud carries out one call at a time (`Cloud::call` takes `&mut self`): a write is never in progress when another arrives, so there is nothing to refuse; the emulator enforces it (threaded server), see the emulator tests below",
+        "identitystore.group-exists",
+        "GetGroupId is a read: the AWS adapter reads a group it does not find as not listed (the planner then says unknown-group), and the in-process cloud holds its groups in the state, with no such call to refuse",
     ),
     (
-        "identitystore.group-exists",
-        "GetGroupId is a read of the AWS adapter only (adapter::aws::access: ResourceNotFoundException = the group is not listed in State::access); the in-process cloud holds its groups in the state and has no such call, so there is nothing to refuse; the emulator enforces it (tests/aws_backend.rs reads a group that does not exist)",
+        "organizations.one-writer-per-entity",
+        "the in-process cloud carries out one call at a time (`Cloud::call` takes `&mut self`): a write is never in progress when another arrives, so there is nothing to refuse; the emulator enforces it (threaded server), see the emulator tests below",
     ),
 ];
 

@@ -67,6 +67,7 @@ fn demo_plan_json_follows_the_contract() {
             "changes",
             "diagnostics",
             "effective_policies",
+            "effective_access",
             "digest"
         ])
     );

@@ -530,6 +530,12 @@ fn a_saved_plan_reads_back_and_every_edited_value_is_refused() {
     assert!(vfs::parse_plan(&serde_json::to_vec(&doc).unwrap(), name).is_ok());
 }
 
+/// The first change whose `after` has a `name` (the demo's first change, `service_access:account`,
+/// has none).
+fn first_named(plan: &Value) -> usize {
+    plan["changes"].as_array().unwrap().iter().position(|c| c["after"]["name"].is_string()).unwrap()
+}
+
 #[test]
 fn the_fields_that_steer_apply_are_covered() {
     let (plan, bytes) = saved_demo_plan();
@@ -543,7 +549,10 @@ fn the_fields_that_steer_apply_are_covered() {
     };
     let id = plan.plan_id.clone();
     refuse(
-        &|v| v["changes"][0]["after"]["name"] = Value::from("evil"),
+        &|v| {
+            let i = first_named(v);
+            v["changes"][i]["after"]["name"] = Value::from("evil")
+        },
         &format!("its plan_id {id} does not match its content (sha256:"),
     );
     refuse(&|v| v["applyable"] = Value::from(false), "its digest sha256:");
@@ -634,7 +643,8 @@ fn show_apply_and_approve_refuse_an_edited_plan() {
 
     // Someone turns a change's `after` into something else, and flips `applyable` elsewhere.
     let mut after = approved.clone();
-    after["changes"][0]["after"]["name"] = Value::from("evil");
+    let i = first_named(&after);
+    after["changes"][i]["after"]["name"] = Value::from("evil");
     fs::write(ws.path().join("after.json"), serde_json::to_string_pretty(&after).unwrap()).unwrap();
     let mut flag = approved.clone();
     flag["applyable"] = Value::from(false);

@@ -84,6 +84,9 @@ struct AccountRequest {
     params: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     tags: BTreeMap<String, String>,
+    /// Issue 18: Identity Center access the request adds (its blueprint's `request_access`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    access: Vec<AccessEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     requested_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,6 +95,13 @@ struct AccountRequest {
     reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lifecycle: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccessEntry {
+    group: String,
+    permission_set: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -458,20 +468,34 @@ fn edit(w: &mut World, backend: &dyn Backend, e: Edit, rng: &mut fastrand::Rng) 
             let name = w.fresh("acct");
             let (blueprint, params) = if rng.bool() {
                 let env = *pick(rng, &["dev", "staging", "prod"])?;
-                ("workload@v2", BTreeMap::from([("environment".to_string(), env.to_string())]))
+                // workload@v3 (issue 18) gives '{owner}-admins' and platform-readonly access and a
+                // security contact; the demo's Identity Center has the checkout team's groups.
+                let v = if rng.bool() { "workload@v3" } else { "workload@v2" };
+                (v, BTreeMap::from([("environment".to_string(), env.to_string())]))
             } else {
                 ("sandbox@v1", BTreeMap::new())
             };
             let tags = BTreeMap::from([("cost-center".to_string(), format!("{}", 1000 + rng.u32(..9000)))]);
+            let v3 = blueprint == "workload@v3";
+            let access = if v3 && rng.bool() {
+                let permission_set = *pick(rng, &["PowerUserAccess", "ReadOnlyAccess"])?;
+                vec![AccessEntry {
+                    group: "team-checkout-developers".into(),
+                    permission_set: permission_set.into(),
+                }]
+            } else {
+                vec![]
+            };
             w.accounts.insert(
                 name.clone(),
                 AccountRequest {
                     blueprint: blueprint.into(),
                     name: name.clone(),
                     email: format!("aws+{name}@example.com"),
-                    owner: Some("team-promise".into()),
+                    owner: Some(if v3 { "team-checkout" } else { "team-promise" }.into()),
                     params,
                     tags,
+                    access,
                     requested_by: None,
                     requested_at: None,
                     reason: None,

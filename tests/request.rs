@@ -313,7 +313,7 @@ fn a_malformed_param_is_a_usage_error() {
 #[test]
 fn requests_on_deprecated_versions_are_refused_naming_the_newest() {
     let w = Ws::demo();
-    // workload@v1 is deprecated in the demo (v2 is newest): existing accounts keep it, a new
+    // workload@v1 is deprecated in the demo (v3 is newest): existing accounts keep it, a new
     // request may not.
     refused(
         &w,
@@ -322,7 +322,7 @@ fn requests_on_deprecated_versions_are_refused_naming_the_newest() {
         &[("blueprint-deprecated-request", "catalog/accounts/web-dev.yaml:1")],
     );
     let out = w.vend(&strs(&account_with("--blueprint", "workload@v1")));
-    assert!(text(&out.stderr).contains("request workload@v2, the newest version"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("request workload@v3, the newest version"), "{}", text(&out.stderr));
     // service-pipeline@v1 is deprecated (v3 is newest): Service Catalog takes no new launches.
     let args = [
         "request",

@@ -114,7 +114,7 @@ fn plan_navigation_lands_on_changes_and_drills_down() {
     keys(&mut m, &[Key::Up]);
     assert_eq!(selected_address(&m).unwrap(), first);
     keys(&mut m, &[Key::Char('G')]);
-    assert_eq!(selected_address(&m).as_deref(), Some("launch_role:search-staging/VendPipelineLaunchRole"));
+    assert_eq!(selected_address(&m).as_deref(), Some("alternate_contact:checkout-staging/security"));
     keys(&mut m, &[Key::Char('g')]);
     assert_eq!(selected_address(&m).unwrap(), first);
     // Drill into the SCP document change: its line diff is there.
@@ -181,22 +181,29 @@ fn excluding_a_change_excludes_its_dependents_and_says_so() {
     assert_eq!(
         ex,
         [
+            "account:checkout-staging",
             "account:search-staging",
+            "account_assignment:checkout-staging/platform-readonly/ReadOnlyAccess",
+            "account_assignment:checkout-staging/team-checkout-admins/AdministratorAccess",
+            "account_assignment:checkout-staging/team-checkout-developers/PowerUserAccess",
+            "alternate_contact:checkout-staging/security",
+            "launch_role:checkout-staging/VendPipelineLaunchRole",
             "launch_role:search-staging/VendPipelineLaunchRole",
             "ou:Workloads/staging",
             "policy_attachment:deny-root-user@ou:Workloads/staging",
+            "provisioned_pipeline:checkout-staging/baseline",
             "provisioned_pipeline:search-staging/baseline"
         ]
     );
     let status = m.status.as_ref().unwrap().text.clone();
-    assert!(status.contains("4 change(s) that depend on it"), "{status}");
-    assert_eq!(m.review.included.create, 4);
+    assert!(status.contains("11 change(s) that depend on it"), "{status}");
+    assert_eq!(m.review.included.create, 5);
     // A dependent cannot be included on its own.
     keys(&mut m, &[Key::Char('/')]);
     type_text(&mut m, "account:search-staging");
     keys(&mut m, &[Key::Enter, Key::Char('x')]);
     assert!(m.status.as_ref().unwrap().error);
-    assert_eq!(m.review.excluded.len(), 5);
+    assert_eq!(m.review.excluded.len(), 12);
     keys(&mut m, &[Key::Enter]);
     let detail: Vec<String> = m.review.detail.as_ref().unwrap().lines.iter().map(|l| l.text()).collect();
     assert!(detail.iter().any(|l| l.contains("because it depends on ou:Workloads/staging")), "{detail:#?}");
@@ -220,7 +227,7 @@ fn saving_the_plan_carries_the_excluded_list() {
     assert_eq!(path, "reviewed.json");
     assert_eq!(*required_approvals, 0, "the demo workspace requires no approvals: no author");
     let list = plan.excluded.as_ref().unwrap().as_array().unwrap();
-    assert_eq!(list.len(), 5);
+    assert_eq!(list.len(), 12);
     assert_eq!(plan.plan_id, m.plan().unwrap().plan_id, "excluding does not change the plan id");
     update(&mut m, Msg::Saved { result: Ok(SavedPlan { path: "reviewed.json".into(), author: None }) });
     assert!(m.status.as_ref().unwrap().text.contains("Saved the plan"));
@@ -244,12 +251,12 @@ fn apply_needs_the_typed_word_yes() {
     type_text(&mut m, "yes");
     let e = keys(&mut m, &[Key::Enter]);
     let Some(Effect::Apply { plan, .. }) = e.first() else { panic!("{e:?}") };
-    assert_eq!(plan.excluded.as_ref().unwrap().as_array().unwrap().len(), 5);
+    assert_eq!(plan.excluded.as_ref().unwrap().as_array().unwrap().len(), 12);
     assert!(m.confirm.is_none());
     assert_eq!(m.screen, Screen::Apply);
     let run = m.apply.as_ref().unwrap();
-    assert_eq!(run.steps.len(), 9);
-    assert_eq!(run.excluded, 5);
+    assert_eq!(run.steps.len(), 10);
+    assert_eq!(run.excluded, 12);
     assert!(run.steps.iter().all(|s| s.state == StepState::Pending));
     // Esc cancels without an effect.
     let mut m = ready();
@@ -303,13 +310,14 @@ fn apply_progress_follows_engine_events() {
     update(
         &mut m,
         ev(EngineEvent::StepStarted {
-            index: 1,
-            total: 13,
+            index: 2,
+            total: 22,
             address: "ou:Workloads/staging".into(),
             action: Action::Create,
         }),
     );
-    assert_eq!(m.apply.as_ref().unwrap().steps[0].state, StepState::Running);
+    // The demo's first step is service_access:account; the OU is the second.
+    assert_eq!(m.apply.as_ref().unwrap().steps[1].state, StepState::Running);
     // The step is in flight since the event's time.
     let flying = m.apply.as_ref().unwrap().progress.in_flight().to_vec();
     assert_eq!(flying.len(), 1);
@@ -318,14 +326,14 @@ fn apply_progress_follows_engine_events() {
         &mut m,
         ev(EngineEvent::Polled { address: "ou:Workloads/staging".into(), status: "IN_PROGRESS".into() }),
     );
-    assert_eq!(m.apply.as_ref().unwrap().steps[0].state, StepState::Polling("IN_PROGRESS".into()));
+    assert_eq!(m.apply.as_ref().unwrap().steps[1].state, StepState::Polling("IN_PROGRESS".into()));
     update(&mut m, ev(EngineEvent::StepSucceeded { address: "ou:Workloads/staging".into() }));
     update(
         &mut m,
         ev(EngineEvent::StepFailed { address: "policy:region-guard".into(), error: "boom".into() }),
     );
     let run = m.apply.as_ref().unwrap();
-    assert_eq!(run.steps[0].state, StepState::Done);
+    assert_eq!(run.steps[1].state, StepState::Done);
     assert!(run.progress.in_flight().is_empty(), "a finished step leaves the in-flight list");
     assert_eq!((run.progress.done, run.progress.failed), (1, 1));
     assert!(run.steps.iter().any(|s| s.state == StepState::Failed("boom".into())));
@@ -361,7 +369,7 @@ fn apply_progress_follows_engine_events() {
     let run = m.apply.as_ref().unwrap();
     assert_eq!(run.finished_ms, Some(4500));
     assert!(m.status.as_ref().unwrap().text.contains("stopped"));
-    assert!(matches!(run.steps[1].state, StepState::Skipped(_)));
+    assert!(matches!(run.steps[2].state, StepState::Skipped(_)));
     // After it ends, Enter goes back to the plan and q quits again.
     update(&mut m, Msg::Key(Key::Enter));
     assert_eq!(m.screen, Screen::Plan);
@@ -402,8 +410,8 @@ fn request_form_types_validates_and_submits() {
     keys(&mut m, &[Key::Char('2')]);
     assert_eq!(m.screen, Screen::Request);
     assert_eq!(m.form.fields[m.form.focus].id, FieldId::Name);
-    // Pick workload@v2 (Up to the blueprint, Right twice).
-    keys(&mut m, &[Key::Up, Key::Right, Key::Right]);
+    // Pick workload@v2 (Up to the blueprint, Right three times: workload@v3 is newer).
+    keys(&mut m, &[Key::Up, Key::Right, Key::Right, Key::Right]);
     assert_eq!(vend::tui::form::value(&m.form, &FieldId::Blueprint), "workload@v2");
     assert!(m.form.fields.iter().any(|f| f.id == FieldId::Param("environment".into())));
     assert!(m.form.fields.iter().any(|f| f.id == FieldId::Tag("cost-center".into())));
@@ -472,7 +480,7 @@ fn request_form_offers_versions_newest_first_and_no_deprecated_one() {
         .collect();
     assert_eq!(deprecated, ["workload@v1", "service-pipeline@v1"]);
     for (kind, expected) in [
-        (RequestKind::Account, vec!["sandbox@v1", "security@v1", "workload@v2"]),
+        (RequestKind::Account, vec!["sandbox@v1", "security@v1", "workload@v3", "workload@v2"]),
         (RequestKind::Pipeline, vec!["service-pipeline@v3", "service-pipeline@v2"]),
     ] {
         keys(&mut m, &[Key::Char('2')]);
@@ -526,7 +534,7 @@ fn catalog_does_not_start_a_request_on_a_deprecated_version() {
     assert_eq!(m.screen, Screen::Catalog);
     let s = m.status.as_ref().unwrap();
     assert!(
-        s.error && s.text.contains("workload@v1 is deprecated") && s.text.contains("workload@v2"),
+        s.error && s.text.contains("workload@v1 is deprecated") && s.text.contains("workload@v3"),
         "{s:?}"
     );
     // The request check still refuses one written by hand (`vend request` shares it).
@@ -743,18 +751,18 @@ fn node<'a>(m: &'a Model, name: &str) -> (usize, &'a vend::tui::org::Node) {
 fn organization_tree_moves_folds_and_searches() {
     let mut m = org_ready();
     let ws = m.workspace.clone().unwrap();
-    // Root, 5 OUs + the planned staging OU, 13 accounts + the planned search-staging; the
-    // accounts are closed, so their pipelines are not rows.
-    assert_eq!(m.org.rows.len(), 1 + 6 + 14, "{:?}", m.org.rows);
+    // Root, 5 OUs + the planned staging OU, 13 accounts + the planned search-staging and
+    // checkout-staging; the accounts are closed, so their pipelines are not rows.
+    assert_eq!(m.org.rows.len(), 1 + 6 + 15, "{:?}", m.org.rows);
     assert_eq!(org_selected(&m), "Root");
     keys(&mut m, &[Key::Char('j')]);
     assert_eq!(org_selected(&m), "Sandbox");
     // Folding an OU hides its accounts; the cursor stays on it.
     keys(&mut m, &[Key::Char('h')]);
-    assert_eq!(m.org.rows.len(), 21 - 3);
+    assert_eq!(m.org.rows.len(), 22 - 3);
     assert_eq!(org_selected(&m), "Sandbox");
     keys(&mut m, &[Key::Char('l')]);
-    assert_eq!(m.org.rows.len(), 21);
+    assert_eq!(m.org.rows.len(), 22);
     keys(&mut m, &[Key::Char('l')]);
     assert_eq!(org_selected(&m), "data-dev", "l on an open node goes to its first child");
     keys(&mut m, &[Key::Char('h')]);
@@ -767,7 +775,7 @@ fn organization_tree_moves_folds_and_searches() {
     assert!(n.alarming());
     let (acct, _) = node(&m, "payments-prod");
     assert!(m.org.open[acct]);
-    assert_eq!(m.org.rows.len(), 22);
+    assert_eq!(m.org.rows.len(), 23);
     assert_eq!(m.org.node(), Some(pipe));
 
     // Name or id, next / previous match in tree order, wrapping.

@@ -194,10 +194,67 @@ fn request_screen() {
     snap("request_errors", &m);
     keys(&mut m, &[Key::Ctrl('u')]);
     type_text(&mut m, "aws+web-dev@example.com");
-    keys(&mut m, &[Key::Down, Key::Down, Key::Down]);
+    // workload@v3 (the newest) gives '{owner}-admins' access: the request names an owner whose
+    // group Identity Center has.
+    keys(&mut m, &[Key::Down]);
+    type_text(&mut m, "team-checkout");
+    keys(&mut m, &[Key::Down, Key::Down]);
     let e = type_text(&mut m, "4711");
     answer_validation(&mut m, &e);
     snap("request_valid", &m);
+}
+
+/// An account blueprint that declares access and contacts (issue 18), beside the demo's.
+const PEOPLE_V1: &str = "description: Accounts a team signs in to
+params:
+  stage: { allowed: [dev, prod], default: dev }
+ou: Sandbox
+access:
+  - { group: '{owner}-admins', permission_set: AdministratorAccess }
+  - { group: platform-readonly, permission_set: ReadOnlyAccess }
+request_access:
+  groups: ['{owner}-developers']
+  permission_sets: [PowerUserAccess, ReadOnlyAccess]
+contacts:
+  security: { name: Security Team, email: security@example.com, phone: '+1 555 0100', title: SecOps }
+  operations: { name: '{owner} on call', email: 'ops+{name}@example.com', phone: '+1 555 0101', title: '{stage} on call' }
+";
+
+#[test]
+fn access_in_catalog_and_request_preview() {
+    let ws = demo_with(&[("blueprints/accounts/people/v1.yaml", PEOPLE_V1)]);
+    assert!(ws.loaded.diagnostics.iter().all(|d| !d.is_error()), "{:?}", ws.loaded.diagnostics);
+    let (mut m, _) = ready_with(ws);
+    // The catalog: the version's access as written (group -> permission set), what a request
+    // may add, the contacts.
+    keys(&mut m, &[Key::Char('1'), Key::Char('j')]);
+    snap("catalog_access", &m);
+    // The request form on that blueprint: who gets in, filled with the form's values.
+    keys(&mut m, &[Key::Char('2')]);
+    assert_eq!(vend::tui::form::value(&m.form, &vend::tui::form::FieldId::Blueprint), "people@v1");
+    let focus = |m: &mut Model, id: vend::tui::form::FieldId| {
+        for _ in 0..m.form.fields.len() {
+            if m.form.fields[m.form.focus].id == id {
+                return;
+            }
+            keys(m, &[Key::Down]);
+        }
+        panic!("no field {id:?}");
+    };
+    focus(&mut m, vend::tui::form::FieldId::Name);
+    type_text(&mut m, "people-dev");
+    focus(&mut m, vend::tui::form::FieldId::Email);
+    let e = type_text(&mut m, "aws+people-dev@example.com");
+    answer_validation(&mut m, &e);
+    // Without an owner: `{owner}` stays as written, and the check says why under Owner.
+    let owner = &vend::tui::form::FieldId::Owner;
+    assert!(vend::tui::form::messages(&m.form, owner).iter().any(|(e, t)| *e && t.contains("missing-owner")));
+    snap("request_access_no_owner", &m);
+    focus(&mut m, vend::tui::form::FieldId::Owner);
+    // An owner whose '{owner}-admins' group the demo's Identity Center has (the check plans it).
+    let e = type_text(&mut m, "team-checkout");
+    answer_validation(&mut m, &e);
+    snap("request_access", &m);
 }
 
 #[test]

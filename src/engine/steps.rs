@@ -81,12 +81,11 @@ fn already_done(op: &Op, code: &str) -> bool {
             | (Op::CreateBucket { .. }, "BucketAlreadyOwnedByYou")
             | (Op::CreateRole { .. }, "EntityAlreadyExists")
             | (Op::DeleteRole { .. } | Op::DeleteRolePolicy { .. }, "NoSuchEntity")
+            // The first request on the assignment is still in progress (AWS finishes it), or
+            // already removed it; the contact is already gone.
+            | (Op::CreateAccountAssignment { .. } | Op::DeleteAccountAssignment { .. }, "ConflictException")
+            | (Op::DeleteAccountAssignment { .. } | Op::DeleteAlternateContact { .. }, "ResourceNotFoundException")
     )
-}
-
-/// Is this `service_access` change AWS Account Management's (`service_access:account`)?
-fn is_account_management(c: &Change) -> bool {
-    matches!(&c.after, Some(Payload::ServiceAccess(s)) if s.service == "account.amazonaws.com")
 }
 
 fn missing(what: &str, change: &Change) -> String {
@@ -555,13 +554,7 @@ impl<'c, 'r> Run<'c, 'r> {
                     tri!(self.provision(c, &p)?);
                 }
             }
-            (ServiceAccess, Create) if is_account_management(c) => {
-                // Synchronous (API_EnableAWSServiceAccess): trusted access for AWS Account
-                // Management, which alternate contacts of member accounts need.
-                let p: Sides<ServiceAccessFields> = tri!(Sides::of(c));
-                let service_principal = p.after.service.clone();
-                tri!(self.call(c, Op::EnableAwsServiceAccess { service_principal })?);
-            }
+            (ServiceAccess, Create) if access::is_account_management(c) => return self.account_management(c),
             (ServiceAccess, Create) => {
                 let _: Sides<ServiceAccessFields> = tri!(Sides::of(c));
                 tri!(self.call(c, Op::EnableAwsOrganizationsAccess {})?);

@@ -3,6 +3,7 @@
 //! invalid), who uses it, its parameters and files; and the line diff between two versions
 //! (`similar`). Pure: built from `workspace::Files` and the loaded workspace; no I/O.
 
+use super::access::AccessInfo;
 use super::text::TextView;
 use crate::render::{Line, Tone};
 use crate::request::RequestKind;
@@ -44,6 +45,8 @@ pub struct VersionEntry {
     pub facts: Vec<(String, String)>,
     /// The version's files (path inside the version, text), for diffs.
     pub files: Vec<(String, String)>,
+    /// Account blueprints: who gets in (`access:`, `request_access:`, `contacts:`).
+    pub access: Option<AccessInfo>,
 }
 
 impl VersionEntry {
@@ -158,6 +161,7 @@ pub fn build(files: &Files, loaded: &Loaded) -> Catalog {
                     for p in &bp.pipelines {
                         ve.facts.push(("baseline".into(), format!("{} ({})", p.name, p.blueprint)));
                     }
+                    ve.access = Some(AccessInfo::of(bp));
                 }
                 None => ve.invalid = true,
             }
@@ -409,6 +413,9 @@ pub fn details(bp: &BlueprintEntry, v: Option<usize>) -> Vec<Line> {
             }
             if !ve.required_tags.is_empty() {
                 d.push(Line::plain(format!("required tags: {}", ve.required_tags.join(", "))));
+            }
+            if let Some(a) = &ve.access {
+                d.extend(a.lines());
             }
             let what = if bp.kind == RequestKind::Account { "accounts" } else { "pipelines" };
             d.push(Line::new().push(format!("used by {} {what}:", ve.used_by.len()), Tone::Heading));

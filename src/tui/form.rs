@@ -96,7 +96,13 @@ pub fn layout(catalog: &Catalog, kind: RequestKind, blueprint: &str, old: &[Form
                 })
                 .unwrap_or_else(|| "the account's root e-mail".into());
             fields.push(field(FieldId::Email, "E-mail", pattern));
-            fields.push(field(FieldId::Owner, "Owner", "owning team (optional)"));
+            let owner_needed = version.and_then(|v| v.access.as_ref()).is_some_and(|a| a.uses_owner());
+            let hint = if owner_needed {
+                "owning team (required: the blueprint uses {owner})"
+            } else {
+                "owning team (optional)"
+            };
+            fields.push(field(FieldId::Owner, "Owner", hint));
         }
         RequestKind::Pipeline => {
             fields.push(field(FieldId::Account, "Account", "the account to launch the pipeline in"));
@@ -202,6 +208,29 @@ pub fn to_request(form: &Form) -> Request {
         }
     }
     r
+}
+
+/// Who gets into the account the form describes: the chosen account blueprint version's access,
+/// request_access and contacts with `{name}`, `{owner}` and parameters filled from the form
+/// (defaults where a parameter is empty; what is not known yet stays as written). Empty for a
+/// pipeline request or a version that declares none.
+pub fn who_gets_in(form: &Form, catalog: &Catalog) -> Vec<crate::render::Line> {
+    if kind(form) != RequestKind::Account {
+        return vec![];
+    }
+    let blueprint = value(form, &FieldId::Blueprint);
+    let Some(version) = catalog::find(catalog, RequestKind::Account, &blueprint) else { return vec![] };
+    let Some(info) = version.access.as_ref().filter(|a| !a.is_empty()) else { return vec![] };
+    let lookup = |k: &str| {
+        let typed = |id: FieldId| Some(value(form, &id).trim().to_string()).filter(|v| !v.is_empty());
+        match k {
+            "name" => typed(FieldId::Name),
+            "owner" => typed(FieldId::Owner),
+            _ => typed(FieldId::Param(k.to_string()))
+                .or_else(|| version.params.iter().find(|p| p.name == k).and_then(|p| p.default.clone())),
+        }
+    };
+    info.filled(&lookup)
 }
 
 /// The form field a diagnostic's request field is shown under.

@@ -447,6 +447,10 @@ fn request_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
         }
     };
     lines.push(Line::from(state));
+    let who = form::who_gets_in(&m.form, &ws.catalog);
+    if right.is_none() && !who.is_empty() {
+        lines.extend(std::iter::once(Line::from("")).chain(who.iter().map(|l| line(m, l))));
+    }
     let height = inner.height as usize;
     let start = window(focus_line, lines.len(), height);
     let shown: Vec<Line> = lines.into_iter().skip(start).take(height).collect();
@@ -459,7 +463,19 @@ fn request_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
         } else {
             p.push(Line::from(span(m, "(the request file appears here)", Tone::Muted)));
         }
-        let _ = ws;
+        let r = if who.is_empty() {
+            r
+        } else {
+            let width = r.width.saturating_sub(2).max(1) as usize;
+            // Word wrap may take a row more than the characters do: one spare row.
+            let rows: usize = who.iter().map(|l| l.text().chars().count().div_ceil(width).max(1)).sum();
+            let rows = u16::try_from(rows + 3).unwrap_or(u16::MAX);
+            let [top, bottom] = Layout::vertical([Constraint::Min(6), Constraint::Length(rows)]).areas(r);
+            let who: Vec<Line> = who.iter().map(|l| line(m, l)).collect();
+            let block = Block::default().borders(Borders::ALL).title(" who gets in ");
+            f.render_widget(Paragraph::new(who).block(block).wrap(Wrap { trim: false }), bottom);
+            top
+        };
         let block = Block::default().borders(Borders::ALL).title(" file preview ");
         f.render_widget(Paragraph::new(p).block(block).wrap(Wrap { trim: false }), r);
     }

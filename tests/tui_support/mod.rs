@@ -27,6 +27,20 @@ pub fn demo() -> Arc<Workspace> {
     Arc::new(Workspace::new(files, loaded, state, plan, "local state file".into()))
 }
 
+/// The demo workspace with extra files (path, text), planned against the demo state like `demo`.
+pub fn demo_with(extra: &[(&str, &str)]) -> Arc<Workspace> {
+    let mut files = fs::read_workspace(&root()).unwrap();
+    for (path, text) in extra {
+        files.entries.insert((*path).to_string(), text.as_bytes().to_vec());
+    }
+    let loaded = workspace::load(&files);
+    let state = fs::read_state(&root().join("snapshots/demo.state.json")).unwrap();
+    let mut plan = app::make_plan(&loaded, &state, "2026-11-22T10:00:00Z".into());
+    plan.plan_id = format!("sha256:{}", "0123456789ab".repeat(5) + "cdef");
+    plan.basis.state = format!("sha256:{}", "acfd658b9282".repeat(5) + "0000");
+    Arc::new(Workspace::new(files, loaded, state, plan, "local state file".into()))
+}
+
 /// A model that has loaded `ws` (the first load's answer), and the effects that answer caused.
 pub fn ready_with(ws: Arc<Workspace>) -> (Model, Vec<Effect>) {
     let (mut m, effects) = Model::new("demo", false);

@@ -28,6 +28,29 @@ pub(super) struct AssignmentRequest {
     status: String,
     #[serde(default)]
     failure: Option<String>,
+    /// The cloud's call count (`Extras::requests`) when the request was made: a request nobody
+    /// polls finishes on its own once `SETTLES_AFTER_CALLS` more calls were served.
+    #[serde(default)]
+    at: u64,
+}
+
+/// Calls after which an unpolled assignment request has finished (AWS finishes them on its
+/// own within seconds; an engine whose answer was lost never polls it).
+const SETTLES_AFTER_CALLS: u64 = 3;
+
+/// The key of an assignment in `Index::assignments_in_flight`.
+pub(super) fn flight_key(instance_arn: &str, a: &Assignment) -> String {
+    format!(
+        "{instance_arn}\0{}\0{}\0{}\0{}",
+        a.account_id, a.permission_set_arn, a.principal_type, a.principal_id
+    )
+}
+
+impl AssignmentRequest {
+    /// Its `flight_key` while it is in progress.
+    pub(super) fn in_flight(&self) -> Option<String> {
+        (self.status == "IN_PROGRESS").then(|| flight_key(&self.instance_arn, &self.assignment))
+    }
 }
 
 /// API_PutAlternateContact: EmailAddress pattern.
@@ -73,10 +96,11 @@ impl LocalCloud {
     }
 
     /// The synchronous checks of CreateAccountAssignment and DeleteAccountAssignment: the
-    /// instance and the permission set exist (ResourceNotFoundException). The principal and the
-    /// target are checked when the request completes: AWS accepts the call and the request
-    /// turns FAILED (`identitycenter.principal-exists`, `identitycenter.target-in-organization`).
-    fn check_assignment(&self, instance_arn: &str, a: &Assignment) -> Result<(), CloudError> {
+    /// instance and the permission set exist (ResourceNotFoundException), and no other request
+    /// on the same assignment is in progress (ConflictException). The principal and the target
+    /// are checked when the request completes: AWS accepts the call and the request turns FAILED
+    /// (`identitycenter.principal-exists`, `identitycenter.target-in-organization`).
+    fn check_assignment(&mut self, instance_arn: &str, a: &Assignment) -> Result<(), CloudError> {
         let ic = self.instance(instance_arn)?;
         if !ic.permission_sets.iter().any(|p| p.arn == a.permission_set_arn) {
             return Err(refuse(
@@ -84,16 +108,18 @@ impl LocalCloud {
                 format!("Permission set {} does not exist", a.permission_set_arn),
             ));
         }
-        let busy = self
-            .x
-            .assignment_requests
-            .values()
-            .any(|r| r.status == "IN_PROGRESS" && r.assignment == *a && r.instance_arn == instance_arn);
-        if busy {
-            return Err(refuse(
-                "identitycenter.assignment-unique",
-                "An account assignment request for this assignment is already in progress",
-            ));
+        let key = flight_key(instance_arn, a);
+        if let Some(id) = self.idx.assignments_in_flight.get(&key).cloned() {
+            let old = self.x.assignment_requests.get(&id).map(|r| r.at).unwrap_or_default();
+            if self.x.requests.saturating_sub(old) < SETTLES_AFTER_CALLS {
+                return Err(refuse(
+                    "identitycenter.assignment-unique",
+                    format!("Account assignment request {id} on this assignment is still in progress"),
+                ));
+            }
+            // AWS finishes a request on its own, polled or not: one nobody polled (its answer
+            // was lost) has finished by now.
+            self.finish_assignment(&id);
         }
         Ok(())
     }
@@ -162,6 +188,7 @@ impl LocalCloud {
         }
         let id = self.assignment_request_id();
         self.touched.assignment_requests.insert(id.clone());
+        self.idx.assignments_in_flight.insert(flight_key(instance_arn, &assignment), id.clone());
         self.x.assignment_requests.insert(
             id.clone(),
             AssignmentRequest {
@@ -171,9 +198,44 @@ impl LocalCloud {
                 polls: 0,
                 status: "IN_PROGRESS".into(),
                 failure: None,
+                at: self.x.requests,
             },
         );
         Ok(Outcome { id: Some(id), status: Some("IN_PROGRESS".into()), ..Outcome::default() })
+    }
+
+    /// Complete the in-progress request `id`: FAILED with AWS's reason, or SUCCEEDED with the
+    /// assignment made (or removed).
+    fn finish_assignment(&mut self, id: &str) {
+        let Some(mut r) = self.x.assignment_requests.get(id).cloned() else { return };
+        if r.status != "IN_PROGRESS" {
+            return;
+        }
+        self.idx.assignments_in_flight.remove(&flight_key(&r.instance_arn, &r.assignment));
+        if let Some(why) = self.assignment_failure(r.create, &r.instance_arn, &r.assignment) {
+            r.status = "FAILED".into();
+            r.failure = Some(why);
+        } else {
+            r.status = "SUCCEEDED".into();
+            let a = r.assignment.clone();
+            let access = self.access_mut();
+            if r.create {
+                if !access.assignments.contains(&a) {
+                    access.assignments.push(a);
+                    access.assignments.sort_by(|x, y| {
+                        (&x.account_id, &x.permission_set_arn, &x.principal_id).cmp(&(
+                            &y.account_id,
+                            &y.permission_set_arn,
+                            &y.principal_id,
+                        ))
+                    });
+                }
+            } else {
+                access.assignments.retain(|x| x != &a);
+            }
+        }
+        self.touched.assignment_requests.insert(id.to_string());
+        self.x.assignment_requests.insert(id.to_string(), r);
     }
 
     /// DescribeAccountAssignmentCreationStatus / …DeletionStatus: one poll of the request; the
@@ -185,47 +247,25 @@ impl LocalCloud {
         request_id: &str,
     ) -> Result<Outcome, CloudError> {
         self.instance(instance_arn)?;
-        let Some(r) = self.x.assignment_requests.get(request_id).filter(|r| r.create == create).cloned()
-        else {
+        let Some(r) = self.x.assignment_requests.get_mut(request_id).filter(|r| r.create == create) else {
             return Err(CloudError::hard(
                 "ResourceNotFoundException",
                 format!("No account assignment request {request_id}"),
             ));
         };
-        let mut r = r;
         if r.status == "IN_PROGRESS" {
             r.polls += 1;
-            if r.polls >= self.polls_needed()
-                && let Some(why) = self.assignment_failure(create, instance_arn, &r.assignment)
-            {
-                r.status = "FAILED".into();
-                r.failure = Some(why);
-            } else if r.polls >= self.polls_needed() {
-                r.status = "SUCCEEDED".into();
-                let a = r.assignment.clone();
-                let access = self.access_mut();
-                if create {
-                    if !access.assignments.contains(&a) {
-                        access.assignments.push(a);
-                        access.assignments.sort_by(|x, y| {
-                            (&x.account_id, &x.permission_set_arn, &x.principal_id).cmp(&(
-                                &y.account_id,
-                                &y.permission_set_arn,
-                                &y.principal_id,
-                            ))
-                        });
-                    }
-                } else {
-                    access.assignments.retain(|x| x != &a);
-                }
-            }
+            let done = r.polls >= self.settings.polls_to_complete.max(1);
             self.touched.assignment_requests.insert(request_id.to_string());
-            self.x.assignment_requests.insert(request_id.to_string(), r.clone());
+            if done {
+                self.finish_assignment(request_id);
+            }
         }
+        let r = self.x.assignment_requests.get(request_id).cloned();
         Ok(Outcome {
             id: Some(request_id.to_string()),
-            status: Some(r.status.clone()),
-            result: r.failure.clone(),
+            status: r.as_ref().map(|r| r.status.clone()),
+            result: r.and_then(|r| r.failure),
             ..Outcome::default()
         })
     }

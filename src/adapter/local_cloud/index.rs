@@ -26,6 +26,8 @@ pub(super) struct Index {
     pub launched: HashMap<(String, String), usize>,
     /// Ids named by the outcomes stored for idempotency tokens (never minted again).
     pub token_ids: HashSet<String>,
+    /// Identity Center assignment requests in progress, by assignment (`access::flight_key`).
+    pub assignments_in_flight: HashMap<String, String>,
 }
 
 fn positions<T>(rows: &[T], key: impl Fn(&T) -> &str) -> HashMap<String, usize> {
@@ -57,6 +59,11 @@ impl Index {
                 .values()
                 .flat_map(|o| [o.id.clone(), o.artifact_id.clone()])
                 .flatten()
+                .collect(),
+            assignments_in_flight: x
+                .assignment_requests
+                .iter()
+                .filter_map(|(id, r)| r.in_flight().map(|k| (k, id.clone())))
                 .collect(),
         }
     }

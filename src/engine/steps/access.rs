@@ -8,6 +8,11 @@ use crate::plan::payload::{AssignmentState, ContactState};
 use crate::plan::{Action, Change};
 use crate::port::Op;
 
+/// Is this `service_access` change AWS Account Management's (`service_access:account`)?
+pub(super) fn is_account_management(c: &Change) -> bool {
+    matches!(&c.after, Some(crate::plan::Payload::ServiceAccess(s)) if s.service == "account.amazonaws.com")
+}
+
 /// Account assignments vend makes are for groups.
 const GROUP: &str = "GROUP";
 
@@ -45,7 +50,15 @@ impl Run<'_, '_> {
             }
         };
         let out = tri!(self.call(c, op)?);
-        let request_id = tri!(out.id.ok_or_else(|| format!("{}: AWS returned no request id", c.address)));
+        let Some(request_id) = out.id else {
+            // An ambiguous answer, then AWS refusing the resend because the first request was
+            // carried out or is in progress (`already_done`): nothing left to poll here; the next
+            // plan shows the assignment if that request did not finish.
+            if out.request_id.starts_with("reconciled:") {
+                return Ok(Ok(()));
+            }
+            return Ok(Err(format!("{}: AWS returned no request id", c.address)));
+        };
         let status = if create {
             Op::DescribeAccountAssignmentCreationStatus { instance_arn, request_id: request_id.clone() }
         } else {
@@ -61,6 +74,15 @@ impl Run<'_, '_> {
                 done.result.unwrap_or_default()
             )));
         }
+        Ok(Ok(()))
+    }
+
+    /// Organizations trusted access for AWS Account Management, which alternate contacts of
+    /// member accounts need: EnableAWSServiceAccess, synchronous (API_EnableAWSServiceAccess).
+    pub(super) fn account_management(&mut self, c: &Change) -> StepResult {
+        let p: Sides<crate::plan::apply_view::ServiceAccessFields> = tri!(Sides::of(c));
+        let service_principal = p.after.service.clone();
+        tri!(self.call(c, Op::EnableAwsServiceAccess { service_principal })?);
         Ok(Ok(()))
     }
 

@@ -41,8 +41,11 @@ impl<'a> Planner<'a> {
         if wants.is_empty() {
             return;
         }
+        // An account that only owns (its version declares nothing) needs no error when its
+        // access is unknown: nothing is created, and what vend would remove cannot be known.
+        let declares = |da: &DesiredAccount| !da.access.is_empty() || !da.contacts.is_empty();
         let Some(access) = s.access.as_ref() else {
-            for da in wants {
+            for da in wants.into_iter().filter(|da| declares(da)) {
                 self.error(
                     "access-unknown",
                     &da.origin,
@@ -64,6 +67,9 @@ impl<'a> Planner<'a> {
             if let AccessTarget::Existing(id) = &target
                 && access.read_accounts.binary_search(id).is_err()
             {
+                if !declares(da) {
+                    continue;
+                }
                 self.error(
                     "access-unknown",
                     &da.origin,
