@@ -20,6 +20,13 @@
 //! `VEND_BENCH_ORG_FORMATION=0` skips org-formation (it needs `npm` and `node`, and the npm
 //! registry to install the package). Exit 1 when vend sends more than `TARGET_PER_ACCOUNT`
 //! requests per account (tags included); the two speed goals print PASS or MISS.
+//!
+//! Issue 18: then the extra requests of access and contacts — Identity Center seeded (groups,
+//! permission sets) and Account Management trusted access enabled, the same workspace read
+//! once as it is and once with `VEND_BENCH_ACCESS_ACCOUNTS` (default 50; 0 skips) of the
+//! accounts requested from a blueprint that declares two assignments and a contact: the
+//! difference by operation, per such account (expected 3: two ListAccountAssignments, one
+//! GetAlternateContact) and once per read (the group lookups).
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -504,5 +511,102 @@ fn main() -> ExitCode {
             }
         }
     }
+    let access_accounts = env_num("VEND_BENCH_ACCESS_ACCOUNTS", 50).min(n_accounts);
+    if access_accounts > 0 {
+        println!();
+        access_extra(emu, &ws, &out_file, access_accounts);
+    }
     if count_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// The blueprint of the accounts whose access and contacts are read (issue 18 syntax).
+const ACCESS_BLUEPRINT: &str = "description: Benchmark account whose access and contacts vend reads
+ou: \"\"
+access:
+  - { group: '{owner}-admins', permission_set: AdministratorAccess }
+  - { group: platform-readonly, permission_set: ReadOnlyAccess }
+contacts:
+  security: { name: Security Team, email: security@example.com, phone: '+1 555 0100', title: SecOps }
+";
+
+/// `vend --aws snapshot save` in `ws`: the emulator's counts of that one run.
+fn counted_save(emu: &Emulator, ws: &Path, out_file: &Path) -> Value {
+    let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
+    assert_eq!(status, 200, "{body}");
+    let out = emu
+        .vend()
+        .args(["--aws", "--endpoint-url", &emu.endpoint, "snapshot", "save", "--out"])
+        .arg(out_file)
+        .arg("-C")
+        .arg(ws)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "vend snapshot save failed: {}", String::from_utf8_lossy(&out.stderr));
+    stats(emu)
+}
+
+/// Issue 18: the requests access and contacts add, per account whose blueprint declares them
+/// (see the module's doc).
+fn access_extra(emu: &Emulator, ws: &Path, out_file: &Path, k: usize) {
+    let groups = ["team-bench-admins".to_string(), "platform-readonly".to_string()];
+    let sets = ["AdministratorAccess".to_string(), "ReadOnlyAccess".to_string()];
+    emulator_harness::seed::seed_identity_center(emu, &groups, &sets);
+    let conf = emu.sdk_config();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(
+        org::Client::new(&conf).enable_aws_service_access().service_principal("account.amazonaws.com").send(),
+    )
+    .unwrap();
+    let base = counted_save(emu, ws, out_file);
+    let dir = ws.join("blueprints/accounts/bench-access");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("v1.yaml"), ACCESS_BLUEPRINT).unwrap();
+    for i in 0..k {
+        let name = format!("acct-{i:04}");
+        std::fs::write(
+            ws.join(format!("catalog/accounts/{name}.yaml")),
+            format!(
+                "blueprint: bench-access@v1\nname: {name}\nemail: aws+{name}@example.com\nowner: team-bench\n"
+            ),
+        )
+        .unwrap();
+    }
+    let with = counted_save(emu, ws, out_file);
+    let state: vend::model::State =
+        serde_json::from_str(&std::fs::read_to_string(out_file).unwrap()).unwrap();
+    let read = state.access.as_ref().map(|a| a.read_accounts.len()).unwrap_or(0);
+    let before: BTreeMap<String, u64> = by_op(&base).into_iter().collect();
+    let mut extra: Vec<(String, u64)> = by_op(&with)
+        .into_iter()
+        .map(|(op, n)| {
+            let was = before.get(&op).copied().unwrap_or(0);
+            (op, n.saturating_sub(was))
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    extra.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let total = |s: &Value| s["total"].as_u64().unwrap_or(0);
+    let added = total(&with).saturating_sub(total(&base));
+    println!(
+        "access and contacts: {k} accounts requested from a blueprint with 2 assignments and 1 contact ({read} read): \
+         {} requests without them, {} with them",
+        total(&base),
+        total(&with)
+    );
+    for (op, n) in &extra {
+        println!("  +{n:>5}  {op}");
+    }
+    // The per-account operations; the rest (group lookups) is once per read.
+    let per_account: u64 = extra
+        .iter()
+        .filter(|(op, _)| op.ends_with("ListAccountAssignments") || op.ends_with("GetAlternateContact"))
+        .map(|(_, n)| n)
+        .sum();
+    println!(
+        "extra requests per such account: {:.2} (expected 3: ListAccountAssignments x 2, GetAlternateContact x 1); \
+         once per read: {} (group lookups); all extra requests / accounts: {:.2}",
+        per_account as f64 / k as f64,
+        added - per_account.min(added),
+        added as f64 / k as f64
+    );
 }

@@ -5,7 +5,7 @@
 //! user come back as strings. Everything from the command line and the environment arrives
 //! resolved in a `Config`; nothing here reads either.
 
-use crate::adapter::aws::AwsCloud;
+use crate::adapter::aws::{AccessAccount, AccessScope, AwsCloud};
 use crate::adapter::s3_backend::S3Backend;
 use crate::adapter::{audit, fs, keys, lock as file_lock, s3_lock};
 use crate::config::{AuditTarget, Config};
@@ -212,6 +212,41 @@ fn read_scope(cloud: &mut AwsCloud, loaded: &workspace::Loaded) {
     let mut roles: std::collections::BTreeSet<String> = d.launch_roles.keys().cloned().collect();
     roles.extend(d.portfolios.values().filter_map(|p| p.launch_role.clone()));
     cloud.set_launch_roles(roles);
+    cloud.set_access(access_scope(&loaded.desired));
+}
+
+/// What a read from AWS looks at of Identity Center and alternate contacts (issue 18): the
+/// accounts whose blueprint owns assignments or contacts (not those being closed), each with the
+/// permission sets and contact types vend may own there, every group the workspace names, and
+/// where Identity Center is administered (`identity_center:` of `catalog/vend.yaml`; its region
+/// defaults to the workspace's).
+pub fn access_scope(d: &crate::model::Desired) -> AccessScope {
+    let mut scope = AccessScope {
+        region: Some(d.settings.identity_center.region.clone().unwrap_or_else(|| d.settings.region.clone())),
+        delegated_admin: d.settings.identity_center.delegated_admin.clone(),
+        ..AccessScope::default()
+    };
+    for a in d.accounts.values() {
+        scope.groups.extend(a.access.iter().map(|e| e.group.clone()));
+        scope.groups.extend(a.owned.groups());
+        if a.lifecycle == crate::model::Lifecycle::Close {
+            continue;
+        }
+        let mut permission_sets = a.owned.permission_sets();
+        permission_sets.extend(a.access.iter().map(|e| e.permission_set.clone()));
+        let mut contact_types = a.owned.contact_types.clone();
+        contact_types.extend(a.contacts.iter().map(|c| c.contact_type.clone()));
+        if permission_sets.is_empty() && contact_types.is_empty() {
+            continue;
+        }
+        scope.accounts.push(AccessAccount {
+            aws_name: a.aws_name.clone(),
+            email: a.email.clone(),
+            permission_sets,
+            contact_types,
+        });
+    }
+    scope
 }
 
 /// The current state read from AWS (`--aws`), stamped now, for the workspace `loaded` when

@@ -605,3 +605,352 @@ fn the_workspace_region_is_the_clients_region() {
     let text = plan.to_string();
     assert!(text.contains(".s3.eu-west-1.amazonaws.com/"), "template URLs name eu-west-1");
 }
+
+// ------------------------------------------------------------------ access and contacts (issue 18)
+
+/// Requests the emulator counted for `op`, whatever service it was sent to (a REST-JSON
+/// operation such as Account Management's is counted by its path: `POST /getAlternateContact`).
+fn requests(stats: &Value, op: &str) -> u64 {
+    let is = |key: &str| {
+        let key = key.rsplit('/').next().unwrap_or(key);
+        key.eq_ignore_ascii_case(op)
+    };
+    stats["services"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().iter())
+        .filter(|(k, _)| is(k))
+        .filter_map(|(_, n)| n.as_u64())
+        .sum()
+}
+
+/// Poll an assignment request (seeding) until it is no longer IN_PROGRESS.
+async fn assignment_done(
+    sso: &aws_sdk_ssoadmin::Client,
+    instance: &str,
+    request_id: &str,
+    create: bool,
+) -> String {
+    for _ in 0..100 {
+        let status = if create {
+            let out = sso
+                .describe_account_assignment_creation_status()
+                .instance_arn(instance)
+                .account_assignment_creation_request_id(request_id)
+                .send()
+                .await
+                .unwrap();
+            out.account_assignment_creation_status().unwrap().status().unwrap().as_str().to_string()
+        } else {
+            let out = sso
+                .describe_account_assignment_deletion_status()
+                .instance_arn(instance)
+                .account_assignment_deletion_request_id(request_id)
+                .send()
+                .await
+                .unwrap();
+            out.account_assignment_deletion_status().unwrap().status().unwrap().as_str().to_string()
+        };
+        if status != "IN_PROGRESS" {
+            return status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("assignment request {request_id} still IN_PROGRESS");
+}
+
+/// Issue 18, reads: `State::access` holds the instance, every permission set, the groups the
+/// scope names that exist, and — for the scoped accounts only — the GROUP assignments of the
+/// owned permission sets and the owned contact types; nothing of the other accounts. The
+/// requests are the ones the design names, counted at the emulator. Without a scope the
+/// instance, its permission sets and the trusted access are still read, and no account.
+#[test]
+fn reads_access_and_contacts_of_the_scoped_accounts_only() {
+    use aws_sdk_account as account;
+    use aws_sdk_ssoadmin as sso;
+    let (_guard, emu) = lock();
+    seed_organization(emu);
+    let groups = ["team-search-admins", "platform-readonly", "other-team"].map(String::from);
+    let ic = emulator_harness::seed::seed_identity_center(
+        emu,
+        &groups,
+        &emulator_harness::seed::demo_permission_sets(),
+    );
+    let orgs = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap().read_organizations().unwrap();
+    let find = |n: &str| orgs.accounts.iter().find(|a| a.name == n).unwrap().clone();
+    let (scoped, other) = (find("search-prod"), find("search-dev"));
+    let conf = emu.sdk_config();
+    let o = org::Client::new(&conf);
+    let s = sso::Client::new(&conf);
+    let a = account::Client::new(&conf);
+    rt().block_on(async {
+        o.enable_aws_service_access().service_principal("account.amazonaws.com").send().await.unwrap();
+        for (acct, group, ps) in [
+            (&scoped.id, "team-search-admins", "AdministratorAccess"),
+            (&scoped.id, "other-team", "AdministratorAccess"),
+            (&scoped.id, "platform-readonly", "PowerUserAccess"),
+            (&other.id, "team-search-admins", "AdministratorAccess"),
+        ] {
+            let out = s
+                .create_account_assignment()
+                .instance_arn(&ic.instance_arn)
+                .target_id(acct)
+                .target_type(sso::types::TargetType::AwsAccount)
+                .permission_set_arn(&ic.permission_sets[ps])
+                .principal_type(sso::types::PrincipalType::Group)
+                .principal_id(&ic.groups[group])
+                .send()
+                .await
+                .unwrap();
+            let id = out.account_assignment_creation_status().unwrap().request_id().unwrap().to_string();
+            assert_eq!(assignment_done(&s, &ic.instance_arn, &id, true).await, "SUCCEEDED");
+        }
+        for acct in [&scoped.id, &other.id] {
+            a.put_alternate_contact()
+                .account_id(acct)
+                .alternate_contact_type(account::types::AlternateContactType::Security)
+                .name("Security Team")
+                .email_address("security@example.com")
+                .phone_number("+1 555 0100")
+                .title("SecOps")
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+
+    let scope = vend::adapter::aws::AccessScope {
+        accounts: vec![vend::adapter::aws::AccessAccount {
+            aws_name: scoped.name.clone(),
+            email: scoped.email.to_uppercase(),
+            permission_sets: ["AdministratorAccess", "ReadOnlyAccess"].map(String::from).into(),
+            contact_types: ["SECURITY", "BILLING"].map(String::from).into(),
+        }],
+        groups: ["team-search-admins", "platform-readonly", "no-such-group"].map(String::from).into(),
+        region: Some("us-east-1".into()),
+        delegated_admin: None,
+    };
+    let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
+    assert_eq!(status, 200, "{body}");
+    let mut cloud = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
+    cloud.set_access(scope);
+    let state = cloud.read_state().unwrap();
+    assert!(state.is_normalized());
+    let access = state.access.clone().expect("access read");
+    assert!(access.account_management_access);
+    let center = access.identity_center.clone().expect("the instance");
+    assert_eq!(center.instance_arn, ic.instance_arn);
+    assert_eq!(center.identity_store_id, ic.identity_store_id);
+    assert_eq!(center.region, "us-east-1");
+    let names: Vec<(&str, &str)> =
+        center.groups.iter().map(|g| (g.display_name.as_str(), g.id.as_str())).collect();
+    assert_eq!(
+        names,
+        [
+            ("platform-readonly", ic.groups["platform-readonly"].as_str()),
+            ("team-search-admins", ic.groups["team-search-admins"].as_str())
+        ],
+        "the named groups that exist, and only those"
+    );
+    let sets: Vec<(&str, &str)> =
+        center.permission_sets.iter().map(|p| (p.name.as_str(), p.arn.as_str())).collect();
+    let want: Vec<(&str, &str)> = ic.permission_sets.iter().map(|(n, a)| (n.as_str(), a.as_str())).collect();
+    assert_eq!(sets, want, "every permission set, by name");
+    assert_eq!(access.read_accounts, vec![scoped.id.clone()]);
+    let mut got: Vec<(String, String, String)> = access
+        .assignments
+        .iter()
+        .map(|x| (x.account_id.clone(), x.permission_set_arn.clone(), x.principal_id.clone()))
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (
+            scoped.id.clone(),
+            ic.permission_sets["AdministratorAccess"].clone(),
+            ic.groups["team-search-admins"].clone(),
+        ),
+        (
+            scoped.id.clone(),
+            ic.permission_sets["AdministratorAccess"].clone(),
+            ic.groups["other-team"].clone(),
+        ),
+    ];
+    want.sort();
+    assert_eq!(got, want, "the owned permission sets' GROUP assignments on the scoped account");
+    assert!(access.assignments.iter().all(|x| x.principal_type == "GROUP"));
+    assert_eq!(access.contacts.len(), 1, "{:?}", access.contacts);
+    let c = &access.contacts[0];
+    assert_eq!(
+        (
+            c.account_id.as_str(),
+            c.contact_type.as_str(),
+            c.name.as_str(),
+            c.email.as_str(),
+            c.phone.as_str(),
+            c.title.as_str()
+        ),
+        (scoped.id.as_str(), "SECURITY", "Security Team", "security@example.com", "+1 555 0100", "SecOps")
+    );
+    let stats = emu.stats();
+    for (op, n) in [
+        ("ListAWSServiceAccessForOrganization", 1),
+        ("ListInstances", 1),
+        ("ListPermissionSets", 1),
+        ("DescribePermissionSet", 3),
+        ("GetGroupId", 3),
+        // AdministratorAccess and ReadOnlyAccess on the one scoped account.
+        ("ListAccountAssignments", 2),
+        // SECURITY and BILLING on it.
+        ("GetAlternateContact", 2),
+    ] {
+        assert_eq!(requests(&stats, op), n, "{op}: {:#}", stats["services"]);
+    }
+
+    // No scope (no workspace): the instance, its permission sets and the trusted access; no
+    // account, no group.
+    let mut bare = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
+    let access = bare.read_state().unwrap().access.expect("access read");
+    assert!(access.account_management_access);
+    let center = access.identity_center.expect("the instance");
+    assert_eq!(center.permission_sets.len(), 3);
+    assert!(center.groups.is_empty() && access.read_accounts.is_empty());
+    assert!(access.assignments.is_empty() && access.contacts.is_empty());
+}
+
+/// Issue 18, writes through `Cloud::call`: trusted access, an assignment created and deleted
+/// (each a request polled to SUCCEEDED), a member's contact and the management account's own
+/// (sent without AccountId) put and deleted; each checked through the SDK.
+#[test]
+fn access_writes_through_call() {
+    use aws_sdk_account as account;
+    use aws_sdk_ssoadmin as sso;
+    let (_guard, emu) = lock();
+    seed_organization(emu);
+    let ic = emulator_harness::seed::seed_identity_center(
+        emu,
+        &["team-search-admins".to_string()],
+        &["AdministratorAccess".to_string()],
+    );
+    let mut cloud = AwsCloud::from_sdk_config(&emu.sdk_config()).unwrap();
+    let before = cloud.read_state().unwrap();
+    let member = before.accounts.iter().find(|a| a.name == "search-prod").unwrap().id.clone();
+    let mgmt = before.organization.management_account_id.clone();
+    assert!(!before.access.as_ref().unwrap().account_management_access);
+
+    cloud.call(&Op::EnableAwsServiceAccess { service_principal: "account.amazonaws.com".into() }).unwrap();
+    let poll = |cloud: &mut AwsCloud, op: &dyn Fn(String) -> Op, first: vend::port::Outcome| {
+        let mut out = first;
+        for _ in 0..100 {
+            if out.status.as_deref() != Some("IN_PROGRESS") {
+                return out;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            out = cloud.call(&op(out.id.clone().unwrap())).unwrap();
+        }
+        panic!("still IN_PROGRESS: {out:?}");
+    };
+    let (instance_arn, ps, group) = (
+        ic.instance_arn.clone(),
+        ic.permission_sets["AdministratorAccess"].clone(),
+        ic.groups["team-search-admins"].clone(),
+    );
+    let created = cloud
+        .call(&Op::CreateAccountAssignment {
+            instance_arn: instance_arn.clone(),
+            account_id: member.clone(),
+            permission_set_arn: ps.clone(),
+            principal_type: "GROUP".into(),
+            principal_id: group.clone(),
+        })
+        .unwrap();
+    assert!(!created.request_id.is_empty() && created.id.is_some(), "{created:?}");
+    let i = instance_arn.clone();
+    let done = poll(
+        &mut cloud,
+        &|request_id| Op::DescribeAccountAssignmentCreationStatus { instance_arn: i.clone(), request_id },
+        created,
+    );
+    assert_eq!(done.status.as_deref(), Some("SUCCEEDED"), "{done:?}");
+
+    for (acct, name) in [(&member, "Member Security"), (&mgmt, "Org Security")] {
+        cloud
+            .call(&Op::PutAlternateContact {
+                account_id: acct.clone(),
+                contact_type: "SECURITY".into(),
+                name: name.into(),
+                email: "security@example.com".into(),
+                phone: "+1 555 0100".into(),
+                title: "SecOps".into(),
+            })
+            .unwrap();
+    }
+    let conf = emu.sdk_config();
+    let s = sso::Client::new(&conf);
+    let a = account::Client::new(&conf);
+    rt().block_on(async {
+        let listed = s
+            .list_account_assignments()
+            .instance_arn(&instance_arn)
+            .account_id(&member)
+            .permission_set_arn(&ps)
+            .send()
+            .await
+            .unwrap();
+        let principals: Vec<&str> =
+            listed.account_assignments().iter().filter_map(|x| x.principal_id()).collect();
+        assert_eq!(principals, [group.as_str()]);
+        let got = a
+            .get_alternate_contact()
+            .account_id(&member)
+            .alternate_contact_type(account::types::AlternateContactType::Security)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.alternate_contact().unwrap().name(), Some("Member Security"));
+        // The management account's own, asked without AccountId.
+        let own = a
+            .get_alternate_contact()
+            .alternate_contact_type(account::types::AlternateContactType::Security)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(own.alternate_contact().unwrap().name(), Some("Org Security"));
+    });
+
+    let deleted = cloud
+        .call(&Op::DeleteAccountAssignment {
+            instance_arn: instance_arn.clone(),
+            account_id: member.clone(),
+            permission_set_arn: ps.clone(),
+            principal_type: "GROUP".into(),
+            principal_id: group.clone(),
+        })
+        .unwrap();
+    let i = instance_arn.clone();
+    let done = poll(
+        &mut cloud,
+        &|request_id| Op::DescribeAccountAssignmentDeletionStatus { instance_arn: i.clone(), request_id },
+        deleted,
+    );
+    assert_eq!(done.status.as_deref(), Some("SUCCEEDED"), "{done:?}");
+    cloud
+        .call(&Op::DeleteAlternateContact { account_id: member.clone(), contact_type: "SECURITY".into() })
+        .unwrap();
+    // Deleting it again: the type is not set any more (rule account.contact-exists).
+    let again = cloud
+        .call(&Op::DeleteAlternateContact { account_id: member.clone(), contact_type: "SECURITY".into() });
+    let err = again.unwrap_err();
+    assert_eq!((err.code.as_str(), err.kind), ("ResourceNotFoundException", ErrorKind::Hard), "{err}");
+    rt().block_on(async {
+        let listed = s
+            .list_account_assignments()
+            .instance_arn(&instance_arn)
+            .account_id(&member)
+            .permission_set_arn(&ps)
+            .send()
+            .await
+            .unwrap();
+        assert!(listed.account_assignments().is_empty(), "{listed:?}");
+    });
+}

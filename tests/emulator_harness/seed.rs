@@ -24,8 +24,17 @@ pub fn tags(t: &BTreeMap<String, String>) -> Option<Vec<org::types::Tag>> {
     Some(t.iter().map(|(k, v)| org::types::Tag::builder().key(k).value(v).build().unwrap()).collect())
 }
 
-/// Seed the Organizations part of the demo snapshot; returns demo id -> emulator id.
+/// Seed the Organizations part of the demo snapshot, and its IAM Identity Center instance with
+/// the groups and permission sets it has (`seed_demo_identity_center`); returns demo id ->
+/// emulator id.
 pub fn seed_organization(emu: &Emulator) -> HashMap<String, String> {
+    let ids = seed_organizations_only(emu);
+    seed_demo_identity_center(emu);
+    ids
+}
+
+/// The Organizations part of the demo snapshot only; returns demo id -> emulator id.
+pub fn seed_organizations_only(emu: &Emulator) -> HashMap<String, String> {
     let d = demo();
     let c = org::Client::new(&emu.sdk_config());
     rt().block_on(async {
@@ -464,4 +473,124 @@ pub async fn role_catalog(
     session: &str,
 ) -> sc::Client {
     sc::Client::new(&role_conf(sts, conf, account, role, session).await)
+}
+
+// ------------------------------------------------------------------ Identity Center (issue 18)
+
+/// The demo's Identity Center groups (display names), as `snapshots/demo.state.json` has them.
+pub fn demo_groups() -> Vec<String> {
+    let d = demo();
+    let ic =
+        d.access.and_then(|a| a.identity_center).expect("the demo state has an Identity Center instance");
+    ic.groups.into_iter().map(|g| g.display_name).collect()
+}
+
+/// The demo's permission sets (names), as `snapshots/demo.state.json` has them.
+pub fn demo_permission_sets() -> Vec<String> {
+    let d = demo();
+    let ic =
+        d.access.and_then(|a| a.identity_center).expect("the demo state has an Identity Center instance");
+    ic.permission_sets.into_iter().map(|p| p.name).collect()
+}
+
+/// What `seed_identity_center` made: the instance, and groups / permission sets by name.
+#[derive(Debug, Clone)]
+pub struct IdentitySeed {
+    pub instance_arn: String,
+    pub identity_store_id: String,
+    /// Display name -> group id.
+    pub groups: BTreeMap<String, String>,
+    /// Name -> permission set ARN.
+    pub permission_sets: BTreeMap<String, String>,
+}
+
+/// The organization's IAM Identity Center instance (the one ListInstances lists, created when
+/// there is none) in the emulator's region, with `groups` in its identity store and
+/// `permission_sets`, through the SDK as the management account.
+pub fn seed_identity_center(emu: &Emulator, groups: &[String], permission_sets: &[String]) -> IdentitySeed {
+    let conf = emu.sdk_config();
+    let sso = aws_sdk_ssoadmin::Client::new(&conf);
+    let ids = aws_sdk_identitystore::Client::new(&conf);
+    rt().block_on(async {
+        let mut listed = sso.list_instances().send().await.unwrap();
+        if listed.instances().is_empty() {
+            sso.create_instance().name("vend-demo").send().await.unwrap();
+            listed = sso.list_instances().send().await.unwrap();
+        }
+        let instance = &listed.instances()[0];
+        let instance_arn = instance.instance_arn().unwrap().to_string();
+        let identity_store_id = instance.identity_store_id().unwrap().to_string();
+        let mut seed = IdentitySeed {
+            instance_arn,
+            identity_store_id,
+            groups: BTreeMap::new(),
+            permission_sets: BTreeMap::new(),
+        };
+        // Idempotent: a group or permission set of that name already there is reused (AWS
+        // refuses a second one with a ConflictException).
+        for g in groups {
+            let by_name = aws_sdk_identitystore::types::UniqueAttribute::builder()
+                .attribute_path("displayName")
+                .attribute_value(g.as_str().into())
+                .build()
+                .unwrap();
+            let found = ids
+                .get_group_id()
+                .identity_store_id(&seed.identity_store_id)
+                .alternate_identifier(aws_sdk_identitystore::types::AlternateIdentifier::UniqueAttribute(
+                    by_name,
+                ))
+                .send()
+                .await;
+            let id = match found {
+                Ok(out) => out.group_id().to_string(),
+                Err(_) => ids
+                    .create_group()
+                    .identity_store_id(&seed.identity_store_id)
+                    .display_name(g)
+                    .send()
+                    .await
+                    .unwrap()
+                    .group_id()
+                    .to_string(),
+            };
+            seed.groups.insert(g.clone(), id);
+        }
+        let mut existing = BTreeMap::new();
+        let listed = sso.list_permission_sets().instance_arn(&seed.instance_arn).send().await.unwrap();
+        for arn in listed.permission_sets() {
+            let d = sso
+                .describe_permission_set()
+                .instance_arn(&seed.instance_arn)
+                .permission_set_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            existing.insert(d.permission_set().unwrap().name().unwrap().to_string(), arn.clone());
+        }
+        for p in permission_sets {
+            let arn = match existing.get(p) {
+                Some(arn) => arn.clone(),
+                None => {
+                    let out = sso
+                        .create_permission_set()
+                        .instance_arn(&seed.instance_arn)
+                        .name(p)
+                        .session_duration("PT1H")
+                        .send()
+                        .await
+                        .unwrap();
+                    out.permission_set().unwrap().permission_set_arn().unwrap().to_string()
+                }
+            };
+            seed.permission_sets.insert(p.clone(), arn);
+        }
+        seed
+    })
+}
+
+/// The demo's Identity Center (`demo_groups()`, `demo_permission_sets()`), as
+/// `snapshots/demo.state.json` has it; no assignment, no contact, no trusted access, as there.
+pub fn seed_demo_identity_center(emu: &Emulator) -> IdentitySeed {
+    seed_identity_center(emu, &demo_groups(), &demo_permission_sets())
 }

@@ -17,9 +17,12 @@
 //! This file owns `AwsCloud` (its options, clients and routes) and the `port::Cloud` entry
 //! points; the work is in `config` (SDK configuration, retries, timeouts), `errors` (SDK errors
 //! into `CloudError`), `read` (the state: `read/mod.rs` the organization, `read/catalog.rs`
-//! the Service Catalog), and `write` and `write_catalog` (the calls). Only
+//! the Service Catalog), `write` and `write_catalog` (the calls), and `access` (issue 18: IAM
+//! Identity Center, its identity store and AWS Account Management — `State::access` read within
+//! the `AccessScope` of `set_access`, and their writes). Only
 //! this module (and `adapter::s3_backend`) imports `aws_sdk_*`.
 
+mod access;
 mod config;
 mod errors;
 mod explain;
@@ -29,6 +32,7 @@ pub use templates::region_of_url;
 mod write;
 mod write_catalog;
 
+pub use access::{ACCOUNT_MANAGEMENT_PRINCIPAL, AccessAccount, AccessScope};
 pub use config::{READ_ATTEMPTS, behavior_version, load_sdk_config, runtime};
 pub use errors::NotRetried;
 pub use write::parse_s3_url;
@@ -113,6 +117,8 @@ pub struct AwsCloud {
     /// IAM (global) in the caller's account: launch roles there.
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
+    /// AWS Account Management in the caller's (management) account: alternate contacts.
+    account: aws_sdk_account::Client,
     /// The SDK config the clients were built from (for clients with assumed-role credentials).
     conf: aws_config::SdkConfig,
     routes: Routes,
@@ -131,6 +137,9 @@ struct Member {
     iam: aws_sdk_iam::Client,
     /// Service Catalog and CloudFormation there with the read retry budget: for `read_state`.
     read: Reader,
+    /// The SDK config with the member role's credentials (Identity Center's clients when this
+    /// account is its delegated administrator).
+    conf: aws_config::SdkConfig,
     expires: Option<std::time::SystemTime>,
 }
 
@@ -146,6 +155,9 @@ struct Routes {
     template_bucket: String,
     /// The launch role names `read_state` looks up (see `AwsCloud::set_launch_roles`).
     launch_roles: BTreeSet<String>,
+    /// What `read_state` reads of Identity Center and alternate contacts, and where Identity
+    /// Center is administered (see `AwsCloud::set_access`).
+    access: access::AccessScope,
     /// `vend import`: visit every ACTIVE member account a portfolio is shared with, and skip
     /// (recording it in `unread`) one where the member role cannot be assumed.
     search_shared: bool,
@@ -235,6 +247,16 @@ impl AwsCloud {
         self.routes.launch_roles = names;
     }
 
+    /// Identity Center and alternate contacts (issue 18): the accounts whose assignments and
+    /// contacts `read_state` reads (those whose blueprint owns some: one ListAccountAssignments
+    /// per owned permission set, one GetAlternateContact per owned contact type), the groups it
+    /// looks up, Identity Center's home region and its delegated administrator (reached through
+    /// the member role; writes to Identity Center go there too). Without it: the instance, its
+    /// permission sets and the trusted access only, in the clients' region.
+    pub fn set_access(&mut self, scope: AccessScope) {
+        self.routes.access = scope;
+    }
+
     /// `vend import`: `read_state` searches every ACTIVE member account that a portfolio is
     /// shared with (to the organization, an OU above it, or the account) for provisioned
     /// products, as there is no workspace yet to name them; an account where the member role
@@ -304,6 +326,7 @@ impl AwsCloud {
                     .retry_classifier(NotRetried)
                     .build(),
             ),
+            account: access::account_client(&conf, RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS)),
             read: Reader::new(&conf),
             origins: explain::Origins::default(),
             conf,
@@ -382,6 +405,7 @@ impl AwsCloud {
             s3: self.s3.clone(),
             iam: self.iam.clone(),
             sts: self.sts.clone(),
+            account: self.account.clone(),
             conf: &self.conf,
             routes: &self.routes,
         };
@@ -434,8 +458,28 @@ impl Cloud for AwsCloud {
             .await
             .map_err(read_gave_up)?;
             let bucket = w.routes.template_bucket.replace("{management}", &described.management_account_id);
-            let path = reader.launch_path(&bucket, &me).await.map_err(read_gave_up)?;
             let mut state = read::state_of(described, walked);
+            // Identity Center and contacts (issue 18) alongside the launch path.
+            let scope = w.routes.access.clone();
+            let ic_conf = w.identity_conf(&scope).await;
+            let access = async {
+                let ic = access::IdentityClients::for_reads(&ic_conf?, scope.region.as_deref());
+                access::read(&reader, &ic, &scope, &state, &me).await.map(Some)
+            };
+            let access = async {
+                match access.await {
+                    // A workspace that declares no access or contact reads as before when the
+                    // caller may not read Identity Center (or there is none to ask).
+                    Err(e) if scope.is_empty() && e.kind == crate::port::ErrorKind::Hard => {
+                        tracing::debug!(code = %e.code, error = %e.message, "Identity Center and contacts not read");
+                        Ok(None)
+                    }
+                    other => other.map_err(read_gave_up),
+                }
+            };
+            let (path, access) =
+                try_join(async { reader.launch_path(&bucket, &me).await.map_err(read_gave_up) }, access).await?;
+            state.access = access;
             state.portfolios = portfolios;
             state.products = products;
             state.provisioned_products = provisioned_here;

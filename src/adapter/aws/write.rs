@@ -22,6 +22,7 @@ pub(super) struct Writer<'a> {
     pub(super) s3: aws_sdk_s3::Client,
     pub(super) iam: aws_sdk_iam::Client,
     pub(super) sts: aws_sdk_sts::Client,
+    pub(super) account: aws_sdk_account::Client,
     pub(super) conf: &'a aws_config::SdkConfig,
     pub(super) routes: &'a Routes,
 }
@@ -113,6 +114,7 @@ pub(super) async fn assume_member(
                 .build(),
         ),
         read: Reader::new(&conf),
+        conf,
         expires,
     })
 }
@@ -200,6 +202,9 @@ pub fn parse_s3_url(url: &str) -> Option<(String, String)> {
 
 impl Writer<'_> {
     pub(super) async fn call(&mut self, op: &Op) -> Result<Outcome, CloudError> {
+        if let Some(done) = self.access_call(op).await {
+            return done;
+        }
         let c = &self.org;
         let name = op.name();
         let done = |request_id: String, id: Option<String>| Outcome { request_id, id, ..Outcome::default() };

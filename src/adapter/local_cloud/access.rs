@@ -282,8 +282,10 @@ impl LocalCloud {
     }
 
     /// What Put/Get/DeleteAlternateContact check about the account: a member of this
-    /// organization (not the management account, which sets its own contacts without AccountId)
-    /// with AWS Account Management trusted access on.
+    /// organization with AWS Account Management trusted access on — or the management account
+    /// itself (the caller's own), which `adapter::aws` asks without AccountId, in the
+    /// standalone context that needs neither (AWS refuses its own id as AccountId: rule
+    /// `account.member-account`, which the adapter therefore never sends).
     fn check_contact_account(&self, account_id: &str, contact_type: &str) -> Result<(), CloudError> {
         if !CONTACT_TYPES.contains(&contact_type) {
             return Err(CloudError::hard(
@@ -291,7 +293,10 @@ impl LocalCloud {
                 format!("AlternateContactType must be one of {}", CONTACT_TYPES.join(", ")),
             ));
         }
-        if self.account(account_id).is_none() || account_id == self.state.organization.management_account_id {
+        if account_id == self.state.organization.management_account_id {
+            return Ok(());
+        }
+        if self.account(account_id).is_none() {
             return Err(refuse(
                 "account.member-account",
                 format!("Account {account_id} is not a member account of the caller's organization"),

@@ -57,7 +57,9 @@ where
 
 #[derive(Debug, Clone)]
 pub(super) struct Reader {
-    org: org::Client,
+    pub(super) org: org::Client,
+    /// AWS Account Management in the reader's account (alternate contacts).
+    pub(super) account: aws_sdk_account::Client,
     /// IAM (a global service) in the reader's account.
     pub(super) iam: iam::Client,
     pub(super) s3: aws_sdk_s3::Client,
@@ -73,6 +75,7 @@ impl Reader {
     pub(super) fn new(conf: &aws_config::SdkConfig) -> Reader {
         Reader {
             org: org_client(conf, read_retries()),
+            account: super::access::account_client(conf, read_retries()),
             iam: iam::Client::from_conf(
                 iam::config::Builder::from(conf)
                     .retry_config(read_retries())

@@ -1,0 +1,231 @@
+//! Issue 18 end to end against the project's emulator: the demo organization (with the demo's
+//! IAM Identity Center: groups and permission sets) seeded through the SDK, then through the
+//! binary `vend --aws plan` / `apply`: the new account is vended with the assignments and the
+//! alternate contacts its blueprint declares — checked through the SDK, not vend — and the
+//! re-plan is empty; an `access:` entry removed (a new blueprint version) plans and applies the
+//! assignment's deletion; a changed contact (another version) is an update.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod emulator_harness;
+
+use aws_sdk_account as account;
+use aws_sdk_ssoadmin as sso;
+use emulator_harness::seed::{
+    IdentitySeed, demo, rt, seed_catalog, seed_demo_identity_center, seed_organization,
+};
+use emulator_harness::workspace::{VendWorkspace, describe, list_accounts};
+use emulator_harness::{Emulator, lock};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// The account the demo plan creates.
+const NEW: &str = "checkout-staging";
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", describe(out));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn plan(ws: &VendWorkspace) -> Value {
+    let p: Value = serde_json::from_str(&ok(&ws.run(&["plan", "--json"]))).unwrap();
+    assert_eq!(p["applyable"], true, "{p:#}");
+    p
+}
+
+/// `(address, action, after)` of the plan's changes of `kind` on account `key`.
+fn changes(p: &Value, kind: &str, key: &str) -> Vec<(String, String, Value)> {
+    p["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == kind)
+        .filter(|c| c["address"].as_str().unwrap().starts_with(&format!("{kind}:{key}/")))
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap().to_string(),
+                c["action"].as_str().unwrap().to_string(),
+                c["after"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The groups (display names) holding `permission_set` on `account_id`, through the SDK.
+fn assigned(emu: &Emulator, ic: &IdentitySeed, account_id: &str, permission_set: &str) -> BTreeSet<String> {
+    let s = sso::Client::new(&emu.sdk_config());
+    let by_id: std::collections::BTreeMap<&str, &str> =
+        ic.groups.iter().map(|(name, id)| (id.as_str(), name.as_str())).collect();
+    rt().block_on(async {
+        let out = s
+            .list_account_assignments()
+            .instance_arn(&ic.instance_arn)
+            .account_id(account_id)
+            .permission_set_arn(&ic.permission_sets[permission_set])
+            .send()
+            .await
+            .unwrap();
+        out.account_assignments()
+            .iter()
+            .filter_map(|a| a.principal_id())
+            .map(|id| by_id.get(id).map(|n| n.to_string()).unwrap_or_else(|| format!("?{id}")))
+            .collect()
+    })
+}
+
+/// The alternate contact `contact_type` of `account_id` through the SDK: (name, email, phone,
+/// title), `None` when not set.
+fn contact(emu: &Emulator, account_id: &str, contact_type: &str) -> Option<(String, String, String, String)> {
+    let a = account::Client::new(&emu.sdk_config());
+    rt().block_on(async {
+        match a
+            .get_alternate_contact()
+            .account_id(account_id)
+            .alternate_contact_type(account::types::AlternateContactType::from(contact_type))
+            .send()
+            .await
+        {
+            Ok(out) => out.alternate_contact().map(|c| {
+                let s = |v: Option<&str>| v.unwrap_or_default().to_string();
+                (s(c.name()), s(c.email_address()), s(c.phone_number()), s(c.title()))
+            }),
+            Err(e) if e.as_service_error().is_some_and(|x| x.is_resource_not_found_exception()) => None,
+            Err(e) => panic!("GetAlternateContact {account_id} {contact_type}: {e:?}"),
+        }
+    })
+}
+
+/// The request file of `key` and the blueprint file it names (`blueprint: NAME@VERSION`).
+fn request_and_blueprint(ws: &VendWorkspace, key: &str) -> (std::path::PathBuf, String, String, String) {
+    let request = ws.ws.join(format!("catalog/accounts/{key}.yaml"));
+    let text = std::fs::read_to_string(&request).unwrap();
+    let bp = text
+        .lines()
+        .find_map(|l| l.strip_prefix("blueprint:"))
+        .map(|v| v.trim().trim_matches(['"', '\'']).to_string())
+        .unwrap();
+    let (name, version) = bp.split_once('@').unwrap();
+    (request, text, name.to_string(), version.to_string())
+}
+
+/// Publish a new version of `key`'s blueprint made by `edit` from its current one, and point
+/// the request at it.
+fn new_version(ws: &VendWorkspace, key: &str, version: &str, edit: impl Fn(&str) -> String) {
+    let (request, text, name, old) = request_and_blueprint(ws, key);
+    let dir = ws.ws.join(format!("blueprints/accounts/{name}"));
+    let body = std::fs::read_to_string(dir.join(format!("{old}.yaml"))).unwrap();
+    let edited = edit(&body);
+    assert_ne!(edited, body, "the edit changed nothing");
+    std::fs::write(dir.join(format!("{version}.yaml")), edited).unwrap();
+    std::fs::write(&request, text.replace(&format!("{name}@{old}"), &format!("{name}@{version}"))).unwrap();
+}
+
+#[test]
+fn the_demo_vends_its_account_with_access_and_contacts() {
+    let (_guard, emu) = lock();
+    let mut ids = seed_organization(emu);
+    seed_catalog(emu, &mut ids);
+    // Already seeded by seed_organization; again for the map of names to ids (idempotent).
+    let ic = seed_demo_identity_center(emu);
+    let mgmt = ids[&demo().organization.management_account_id].clone();
+    let ws = VendWorkspace::new(emu, &mgmt);
+
+    // The plan: the new account's assignments and contacts, and Account Management's trusted
+    // access (the demo state has it off, as the seeded organization does).
+    let p = plan(&ws);
+    let assignments = changes(&p, "account_assignment", NEW);
+    let contacts = changes(&p, "alternate_contact", NEW);
+    assert!(
+        !assignments.is_empty() && assignments.iter().all(|(_, a, _)| a == "create"),
+        "{assignments:#?}\n{:#}",
+        p["diagnostics"]
+    );
+    assert!(!contacts.is_empty() && contacts.iter().all(|(_, a, _)| a == "create"), "{contacts:#?}");
+    assert!(
+        p["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["address"] == "service_access:account" && c["action"] == "create"),
+        "trusted access for account.amazonaws.com planned"
+    );
+
+    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+
+    // Through the SDK: the new account has each planned assignment and contact.
+    let id = list_accounts(emu, false).into_iter().find(|a| a.name == NEW).expect("the new account").id;
+    for (address, _, after) in &assignments {
+        let (group, ps) = (after["group"].as_str().unwrap(), after["permission_set"].as_str().unwrap());
+        assert!(assigned(emu, &ic, &id, ps).contains(group), "{address}: not assigned in the emulator");
+    }
+    for (address, _, after) in &contacts {
+        let t = after["type"].as_str().unwrap();
+        let want = ["name", "email", "phone", "title"].map(|f| after[f].as_str().unwrap().to_string());
+        let got = contact(emu, &id, t).unwrap_or_else(|| panic!("{address}: no contact in the emulator"));
+        assert_eq!(got, (want[0].clone(), want[1].clone(), want[2].clone(), want[3].clone()), "{address}");
+    }
+    ws.assert_empty_replan("after the apply");
+
+    // An access entry of the blueprint removed (a new version without it): its assignment is
+    // deleted, the others stay.
+    let (_, _, name, version) = request_and_blueprint(&ws, NEW);
+    let blueprint =
+        std::fs::read_to_string(ws.ws.join(format!("blueprints/accounts/{name}/{version}.yaml"))).unwrap();
+    let line_of = |l: &str, g: &str, ps: &str| {
+        l.contains(&format!("permission_set: {ps}")) && l.contains(&format!("group: {g}"))
+    };
+    let (group, ps) = assignments
+        .iter()
+        .map(|(_, _, a)| {
+            (a["group"].as_str().unwrap().to_string(), a["permission_set"].as_str().unwrap().to_string())
+        })
+        .find(|(g, ps)| blueprint.lines().any(|l| line_of(l, g, ps)))
+        .expect("an assignment written literally in the blueprint");
+    new_version(&ws, NEW, "v90", |body| {
+        let mut removed = false;
+        body.lines()
+            .filter(|l| {
+                let hit = !removed && line_of(l, &group, &ps);
+                removed |= hit;
+                !hit
+            })
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    let p = plan(&ws);
+    let planned: Vec<(String, String)> =
+        changes(&p, "account_assignment", NEW).into_iter().map(|(a, x, _)| (a, x)).collect();
+    assert_eq!(
+        planned,
+        [(format!("account_assignment:{NEW}/{group}/{ps}"), "delete".to_string())],
+        "{name}: {p:#}"
+    );
+    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    assert!(!assigned(emu, &ic, &id, &ps).contains(&group), "{group}/{ps} still assigned");
+    for (_, _, after) in &assignments {
+        let (g, p) = (after["group"].as_str().unwrap(), after["permission_set"].as_str().unwrap());
+        if (g, p) != (group.as_str(), ps.as_str()) {
+            assert!(assigned(emu, &ic, &id, p).contains(g), "{g}/{p} was removed too");
+        }
+    }
+    ws.assert_empty_replan("after the deletion");
+
+    // A changed contact (another version with a new title): an update.
+    let (_, _, c) = &contacts[0];
+    let (t, title) = (c["type"].as_str().unwrap().to_string(), c["title"].as_str().unwrap().to_string());
+    let new_title = format!("{title} Lead");
+    new_version(&ws, NEW, "v91", |body| {
+        body.replacen(&format!("title: {title}"), &format!("title: {new_title}"), 1)
+    });
+    let p = plan(&ws);
+    let planned: Vec<(String, String)> =
+        changes(&p, "alternate_contact", NEW).into_iter().map(|(a, x, _)| (a, x)).collect();
+    assert_eq!(
+        planned,
+        [(format!("alternate_contact:{NEW}/{}", t.to_lowercase()), "update".to_string())],
+        "{p:#}"
+    );
+    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    assert_eq!(contact(emu, &id, &t).map(|c| c.3), Some(new_title));
+    ws.assert_empty_replan("after the contact update");
+}
