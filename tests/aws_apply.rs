@@ -208,6 +208,7 @@ aws![
     account_assignment_is_asynchronous,
     account_assignment_rules,
     alternate_contact_rules,
+    permission_set_rules,
 ];
 
 /// Cases of the suite the emulator cannot run, each with the reason. Every case is either in

@@ -128,11 +128,12 @@ impl Cx<'_> {
                     );
                     ok = false;
                 } else if managed.contains(&m.value) {
-                    self.warn(
-                        "duplicate-entry",
+                    self.err(
+                        "bad-permission-set",
                         &origin(path, m),
                         format!("managed policy '{}' is listed twice", m.value),
                     );
+                    ok = false;
                 } else {
                     managed.push(m.value.clone());
                 }
