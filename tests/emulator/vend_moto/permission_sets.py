@@ -6,7 +6,8 @@ DescribePermissionSetProvisioningStatus (ProvisionPermissionSet answers SUCCEEDE
 checks none of the rules below. This module replaces those handlers (installed after
 identitycenter.py, whose instance routing and permission set lookup it uses):
 
-* CreatePermissionSet: `identitycenter.permission-set-name` (1-32 of [\\w+=,.@-]),
+* CreatePermissionSet: the ARN AWS gives (`arn:aws:sso:::permissionSet/…`, moto's says
+  `instance/`), `identitycenter.permission-set-name` (1-32 of [\\w+=,.@-]),
   `identitycenter.permission-set-name-unique` (ConflictException), the description (1-700),
   `identitycenter.session-duration` (PT1H..PT12H); its Tags are kept for ListTagsForResource.
 * UpdatePermissionSet updates description and session duration (same rules).
@@ -69,7 +70,7 @@ def create_permission_set(self):
                 "identitycenter.permission-set-name-unique", f"Permission set with name {name} already exists."
             )
         _check_fields(a)
-        ps = be.create_permission_set(
+        be.create_permission_set(
             name=name,
             description=a.get("Description"),
             instance_arn=a["InstanceArn"],
@@ -77,7 +78,12 @@ def create_permission_set(self):
             relay_state=a.get("RelayState"),
             tags=list(a.get("Tags") or []),
         )
-        return json.dumps({"PermissionSet": {k: v for k, v in ps.items() if v is not None}})
+        ps = be.permission_sets[-1]
+        # moto names it arn:aws:sso:::instance/ssoins-…/ps-…; AWS: arn:aws:sso:::permissionSet/ssoins-…/ps-…
+        # (API_PermissionSet: PermissionSetArn pattern).
+        ps.permission_set_arn = ps.permission_set_arn.replace(":sso:::instance/", ":sso:::permissionSet/", 1)
+        d = ps.to_json(include_creation_date=True)
+        return json.dumps({"PermissionSet": {k: v for k, v in d.items() if v is not None}})
 
 
 def update_permission_set(self):
