@@ -204,7 +204,7 @@ impl<'a> Planner<'a> {
             let assigned = access.assignments.iter().filter(|a| a.permission_set_arn == arn).count();
             let deleting = deps.len();
             if assigned > deleting {
-                let at = Origin::file(&format!("catalog/permission_sets/{name}.yaml"));
+                let at = Origin::file(format!("catalog/permission_sets/{name}.yaml"));
                 self.error_rule(
                     "identitycenter.permission-set-in-use",
                     "permission-set-in-use",
