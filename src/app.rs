@@ -224,6 +224,8 @@ pub fn access_scope(d: &crate::model::Desired) -> AccessScope {
     let mut scope = AccessScope {
         region: Some(d.settings.identity_center.region.clone().unwrap_or_else(|| d.settings.region.clone())),
         delegated_admin: d.settings.identity_center.delegated_admin.clone(),
+        permission_sets: d.permission_sets.keys().cloned().collect(),
+        ownership_tag: Some(d.settings.ownership_tag.clone()),
         ..AccessScope::default()
     };
     for a in d.accounts.values() {

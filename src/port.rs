@@ -183,6 +183,61 @@ pub enum Op {
         instance_arn: String,
         request_id: String,
     },
+    // ---- IAM Identity Center permission sets vend manages (issue 18, `catalog/permission_sets/`)
+    /// `Outcome::id`: the new permission set's ARN.
+    CreatePermissionSet {
+        instance_arn: String,
+        name: String,
+        description: String,
+        /// ISO-8601 (`PT8H`).
+        session_duration: String,
+        tags: Tags,
+    },
+    UpdatePermissionSet {
+        instance_arn: String,
+        permission_set_arn: String,
+        description: String,
+        session_duration: String,
+    },
+    /// sso-admin TagResource (ResourceArn: the permission set's ARN).
+    TagPermissionSet {
+        instance_arn: String,
+        permission_set_arn: String,
+        tags: Tags,
+    },
+    AttachManagedPolicyToPermissionSet {
+        instance_arn: String,
+        permission_set_arn: String,
+        managed_policy_arn: String,
+    },
+    DetachManagedPolicyFromPermissionSet {
+        instance_arn: String,
+        permission_set_arn: String,
+        managed_policy_arn: String,
+    },
+    PutInlinePolicyToPermissionSet {
+        instance_arn: String,
+        permission_set_arn: String,
+        inline_policy: String,
+    },
+    DeleteInlinePolicyFromPermissionSet {
+        instance_arn: String,
+        permission_set_arn: String,
+    },
+    /// TargetType `ALL_PROVISIONED_ACCOUNTS`; asynchronous: `Outcome::id` is the request to poll.
+    ProvisionPermissionSet {
+        instance_arn: String,
+        permission_set_arn: String,
+    },
+    /// `Outcome::status`: IN_PROGRESS | FAILED | SUCCEEDED (`Outcome::result`: the failure reason).
+    DescribePermissionSetProvisioningStatus {
+        instance_arn: String,
+        request_id: String,
+    },
+    DeletePermissionSet {
+        instance_arn: String,
+        permission_set_arn: String,
+    },
     // ---- AWS Account Management: alternate contacts of a member account (issue 18)
     PutAlternateContact {
         account_id: String,
@@ -393,6 +448,7 @@ impl Op {
                 | Op::GetAwsOrganizationsAccessStatus {}
                 | Op::DescribeAccountAssignmentCreationStatus { .. }
                 | Op::DescribeAccountAssignmentDeletionStatus { .. }
+                | Op::DescribePermissionSetProvisioningStatus { .. }
         )
     }
 }

@@ -122,6 +122,7 @@ fn the_demo_plan_vends_access_and_contacts() {
         format!("account_assignment:{STAGING}/platform-readonly/ReadOnlyAccess"),
         format!("account_assignment:{STAGING}/team-checkout-admins/AdministratorAccess"),
         format!("account_assignment:{STAGING}/team-checkout-developers/PowerUserAccess"),
+        format!("account_assignment:{STAGING}/team-checkout-developers/WorkloadDeploy"),
     ];
     let mut got: Vec<String> = of_kind(&p, "account_assignment").into_iter().map(|(a, _)| a).collect();
     got.sort();
@@ -131,7 +132,15 @@ fn the_demo_plan_vends_access_and_contacts() {
         assert_eq!(c["action"], "create");
         assert_eq!(c["after"]["account_id"], Value::Null, "the account is created by the plan");
         assert!(c["depends_on"].as_array().unwrap().iter().any(|d| d == &format!("account:{STAGING}")));
-        assert!(c["after"]["group_id"].is_string() && c["after"]["permission_set_arn"].is_string());
+        assert!(c["after"]["group_id"].is_string());
+        // WorkloadDeploy is vend's permission set (catalog/permission_sets/), created by the
+        // plan: its ARN is resolved at apply (tests/permission_sets.rs).
+        if a.ends_with("/WorkloadDeploy") {
+            assert!(c["after"]["permission_set_arn"].is_null());
+            assert!(c["depends_on"].as_array().unwrap().iter().any(|d| d == "permission_set:WorkloadDeploy"));
+        } else {
+            assert!(c["after"]["permission_set_arn"].is_string());
+        }
     }
     let contact = change(&p, &format!("alternate_contact:{STAGING}/security")).unwrap();
     assert_eq!(contact["action"], "create");
@@ -150,7 +159,7 @@ fn the_demo_plan_vends_access_and_contacts() {
     let after = p["effective_access"].as_array().unwrap();
     assert_eq!(after.len(), 1);
     assert_eq!(after[0]["account"], STAGING);
-    assert_eq!(after[0]["after"].as_array().unwrap().len(), 3);
+    assert_eq!(after[0]["after"].as_array().unwrap().len(), 4);
     let human = ok(&vend_in(&ws, &config, &["plan"]));
     assert!(human.contains("Who gets in"), "{human}");
     assert!(human.contains("+ team-checkout-admins -> AdministratorAccess"), "{human}");
@@ -168,6 +177,7 @@ fn apply_converges_and_a_new_blueprint_version_deletes_and_updates() {
             ("platform-readonly", "ReadOnlyAccess"),
             ("team-checkout-admins", "AdministratorAccess"),
             ("team-checkout-developers", "PowerUserAccess"),
+            ("team-checkout-developers", "WorkloadDeploy"),
         ])
     );
     let s = state(&ws);
@@ -207,7 +217,8 @@ fn apply_converges_and_a_new_blueprint_version_deletes_and_updates() {
         assignments(&ws, STAGING),
         pairs(&[
             ("team-checkout-admins", "AdministratorAccess"),
-            ("team-checkout-developers", "PowerUserAccess")
+            ("team-checkout-developers", "PowerUserAccess"),
+            ("team-checkout-developers", "WorkloadDeploy")
         ])
     );
     assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after the second apply");

@@ -57,11 +57,16 @@ fn assigned(emu: &Emulator, ic: &IdentitySeed, account_id: &str, permission_set:
     let by_id: std::collections::BTreeMap<&str, &str> =
         ic.groups.iter().map(|(name, id)| (id.as_str(), name.as_str())).collect();
     rt().block_on(async {
+        // A seeded permission set, or one vend created (catalog/permission_sets/), by name.
+        let arn = match ic.permission_sets.get(permission_set) {
+            Some(arn) => arn.clone(),
+            None => arn_of(&s, &ic.instance_arn, permission_set).await,
+        };
         let out = s
             .list_account_assignments()
             .instance_arn(&ic.instance_arn)
             .account_id(account_id)
-            .permission_set_arn(&ic.permission_sets[permission_set])
+            .permission_set_arn(&arn)
             .send()
             .await
             .unwrap();
@@ -71,6 +76,24 @@ fn assigned(emu: &Emulator, ic: &IdentitySeed, account_id: &str, permission_set:
             .map(|id| by_id.get(id).map(|n| n.to_string()).unwrap_or_else(|| format!("?{id}")))
             .collect()
     })
+}
+
+/// The ARN of the permission set `name` through the SDK (ListPermissionSets, DescribePermissionSet).
+async fn arn_of(s: &sso::Client, instance_arn: &str, name: &str) -> String {
+    let arns = s.list_permission_sets().instance_arn(instance_arn).send().await.unwrap();
+    for arn in arns.permission_sets() {
+        let d = s
+            .describe_permission_set()
+            .instance_arn(instance_arn)
+            .permission_set_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        if d.permission_set().and_then(|p| p.name()) == Some(name) {
+            return arn.clone();
+        }
+    }
+    panic!("no permission set {name}")
 }
 
 /// The alternate contact `contact_type` of `account_id` through the SDK: (name, email, phone,

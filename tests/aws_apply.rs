@@ -94,6 +94,10 @@ fn cloud(emu: &Emulator) -> AwsCloud {
         groups: demo_groups().into_iter().collect(),
         region: None,
         delegated_admin: None,
+        // Every permission set vend's ownership tag marks is described (the suite's
+        // permission-set case reads them back).
+        permission_sets: Default::default(),
+        ownership_tag: Some("vend:managed".into()),
     });
     c
 }
@@ -211,6 +215,7 @@ aws![
     account_assignment_is_asynchronous,
     account_assignment_rules,
     alternate_contact_rules,
+    permission_set_rules,
 ];
 
 /// Cases of the suite the emulator cannot run, each with the reason. Every case is either in

@@ -730,6 +730,8 @@ fn reads_access_and_contacts_of_the_scoped_accounts_only() {
         groups: ["team-search-admins", "platform-readonly", "no-such-group"].map(String::from).into(),
         region: Some("us-east-1".into()),
         delegated_admin: None,
+        permission_sets: Default::default(),
+        ownership_tag: None,
     };
     let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
     assert_eq!(status, 200, "{body}");

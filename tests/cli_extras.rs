@@ -16,11 +16,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const SCHEMA_NAMES: [&str; 8] = [
+const SCHEMA_NAMES: [&str; 9] = [
     "vend",
     "organization",
     "portfolios",
     "guardrails",
+    "permission-set",
     "account-request",
     "pipeline-request",
     "account-blueprint",
@@ -149,6 +150,7 @@ fn kind_of(rel: &str) -> Option<&'static str> {
         ["catalog", "portfolios.yaml"] => "portfolios",
         ["catalog", "guardrails.yaml"] => "guardrails",
         ["catalog", "accounts", _] => "account-request",
+        ["catalog", "permission_sets", _] => "permission-set",
         ["catalog", "pipelines", ..] => "pipeline-request",
         ["blueprints", "accounts", _, _] => "account-blueprint",
         ["blueprints", "pipelines", _, _, "blueprint.yaml"] => "pipeline-blueprint",
@@ -306,6 +308,7 @@ fn every_raw_field_is_in_a_schema() {
         ("RawPortfolios", "portfolios"),
         ("RawGuardrails", "guardrails"),
         ("RawAccountRequest", "account-request"),
+        ("RawPermissionSet", "permission-set"),
         ("RawPipelineRequest", "pipeline-request"),
         ("RawAccountBlueprint", "account-blueprint"),
         ("RawPipelineBlueprint", "pipeline-blueprint"),

@@ -104,6 +104,7 @@ local![
     account_assignment_is_asynchronous,
     account_assignment_rules,
     alternate_contact_rules,
+    permission_set_rules,
 ];
 
 #[test]

@@ -53,6 +53,7 @@ macro_rules! tri {
 
 mod access;
 mod launch_role;
+mod permission_set;
 
 /// What reconciliation found out about an ambiguous write.
 enum Reconciled {
@@ -598,6 +599,7 @@ impl<'c, 'r> Run<'c, 'r> {
             (LaunchRole, Create | Update | Delete) => return self.launch_role(c),
             (AccountAssignment, Create | Delete) => return self.account_assignment(c),
             (AlternateContact, Create | Update | Delete) => return self.alternate_contact(c),
+            (PermissionSet, Create | Update | Adopt | Delete) => return self.permission_set(c),
             (kind, action) => return Ok(Err(format!("{}: vend cannot {action} a {kind}", c.address))),
         }
         Ok(Ok(()))

@@ -35,10 +35,13 @@ pub enum Kind {
     /// An account's alternate contact (issue 18): `alternate_contact:<account name>/<type>`,
     /// the type `billing`, `operations` or `security`.
     AlternateContact,
+    /// An IAM Identity Center permission set vend manages (issue 18,
+    /// `catalog/permission_sets/<name>.yaml`): `permission_set:<name>`.
+    PermissionSet,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::PolicyType,
         Kind::Ou,
         Kind::Account,
@@ -57,6 +60,7 @@ impl Kind {
         Kind::LaunchRole,
         Kind::AccountAssignment,
         Kind::AlternateContact,
+        Kind::PermissionSet,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +83,7 @@ impl Kind {
             Kind::LaunchRole => "launch_role",
             Kind::AccountAssignment => "account_assignment",
             Kind::AlternateContact => "alternate_contact",
+            Kind::PermissionSet => "permission_set",
         }
     }
 
@@ -103,6 +108,7 @@ impl Kind {
             Kind::LaunchRole => "Launch roles",
             Kind::AccountAssignment => "Account access (Identity Center)",
             Kind::AlternateContact => "Alternate contacts",
+            Kind::PermissionSet => "Permission sets (Identity Center)",
         }
     }
 
@@ -222,6 +228,11 @@ impl Address {
     /// Center group's display name, `permission_set` the permission set's name.
     pub fn account_assignment(account: &str, group: &str, permission_set: &str) -> Address {
         Address::new(Kind::AccountAssignment, &format!("{account}/{group}/{permission_set}"))
+    }
+
+    /// An Identity Center permission set vend manages, by name.
+    pub fn permission_set(name: &str) -> Address {
+        Address::new(Kind::PermissionSet, name)
     }
 
     /// `contact_type` lower case: `billing`, `operations` or `security`.

@@ -85,6 +85,9 @@ pub struct Desired {
     /// Launch roles vend manages, by role name (`catalog/launch_roles/<name>.json`, the role's
     /// permission policy). A portfolio's `launch_role` without a file is the user's own role.
     pub launch_roles: BTreeMap<String, DesiredLaunchRole>,
+    /// IAM Identity Center permission sets vend manages (issue 18,
+    /// `catalog/permission_sets/<name>.yaml`), by name.
+    pub permission_sets: BTreeMap<String, DesiredPermissionSet>,
     /// Account requests by name.
     pub accounts: BTreeMap<String, DesiredAccount>,
     pub portfolios: BTreeMap<String, DesiredPortfolio>,
@@ -142,6 +145,22 @@ pub struct RenamedFrom {
 pub struct DesiredPolicy {
     pub name: String,
     pub content: String,
+    pub origin: Origin,
+}
+
+/// An IAM Identity Center permission set vend manages (`catalog/permission_sets/<name>.yaml`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DesiredPermissionSet {
+    pub name: String,
+    pub description: String,
+    /// ISO-8601 duration, `PT1H`..`PT12H`.
+    pub session_duration: String,
+    /// AWS managed policy ARNs, sorted, without duplicates.
+    pub managed_policies: Vec<String>,
+    /// The inline policy, canonical JSON.
+    pub inline_policy: Option<String>,
+    /// `lifecycle: adopt`: take over a same-name permission set without vend's ownership tag.
+    pub adopt: bool,
     pub origin: Origin,
 }
 

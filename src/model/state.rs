@@ -122,11 +122,36 @@ pub struct Group {
     pub display_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PermissionSet {
     pub arn: String,
     pub name: String,
+    /// What was read of the permission set beyond its name (vend-managed permission sets,
+    /// `catalog/permission_sets/`): `None` when it was not described (a set the workspace
+    /// neither manages nor names there; a state written before). See [`PermissionSetDetails`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<PermissionSetDetails>,
+}
+
+/// A permission set as DescribePermissionSet, ListManagedPoliciesInPermissionSet,
+/// GetInlinePolicyForPermissionSet and ListTagsForResource give it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionSetDetails {
+    #[serde(default)]
+    pub description: String,
+    /// ISO-8601 duration (`PT1H`); AWS's default is `PT1H`.
+    #[serde(default)]
+    pub session_duration: String,
+    /// AWS managed policy ARNs attached, sorted.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// The inline policy, canonical JSON; `None` when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_policy: Option<String>,
+    #[serde(default)]
+    pub tags: Tags,
 }
 
 /// One account assignment (ListAccountAssignments).

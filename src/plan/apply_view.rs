@@ -541,6 +541,16 @@ impl Sides<super::payload::AssignmentState> {
         let s = self.subject();
         Ref::of("account_id", s.account_id.as_ref(), Address::account(&s.account))
     }
+
+    /// The permission set's ARN, or the managed permission set created earlier in the same apply.
+    pub fn permission_set(&self) -> Ref {
+        let s = self.subject();
+        Ref::of(
+            "permission_set_arn",
+            s.permission_set_arn.as_ref(),
+            Address::permission_set(&s.permission_set),
+        )
+    }
 }
 
 /// An `alternate_contact` change is read as its payload.
@@ -558,5 +568,15 @@ impl Sides<super::payload::ContactState> {
     pub fn account(&self) -> Ref {
         let s = self.subject();
         Ref::of("account_id", s.account_id.as_ref(), Address::account(&s.account))
+    }
+}
+
+/// A `permission_set` change is read as its payload.
+impl View for super::payload::PermissionSetState {
+    fn view(p: &Payload) -> Option<Self> {
+        match p {
+            Payload::PermissionSet(p) => Some(p.clone()),
+            _ => None,
+        }
     }
 }

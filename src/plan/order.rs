@@ -38,6 +38,9 @@ pub fn phase(kind: Kind, action: Action) -> u8 {
         // the account is closed.
         (AccountAssignment | AlternateContact, Delete) => 13,
         (AccountAssignment | AlternateContact, _) => 4,
+        // A managed permission set: before the assignments that use it, removed after them.
+        (PermissionSet, Delete) => 14,
+        (PermissionSet, _) => 3,
     }
 }
 

@@ -40,6 +40,7 @@ pub enum Payload {
     LaunchRole(LaunchRoleState),
     Assignment(AssignmentState),
     Contact(ContactState),
+    PermissionSet(PermissionSetState),
 }
 
 impl Payload {
@@ -68,6 +69,7 @@ impl Payload {
             Kind::LaunchRole => Payload::LaunchRole(Deserialize::deserialize(v)?),
             Kind::AccountAssignment => Payload::Assignment(Deserialize::deserialize(v)?),
             Kind::AlternateContact => Payload::Contact(Deserialize::deserialize(v)?),
+            Kind::PermissionSet => Payload::PermissionSet(Deserialize::deserialize(v)?),
         })
     }
 
@@ -115,6 +117,7 @@ impl Payload {
             Payload::Product(p) => p.id.as_deref(),
             Payload::Version(v) => v.id.as_deref(),
             Payload::Pipeline(p) => p.id.as_deref(),
+            Payload::PermissionSet(p) => p.arn.as_deref(),
             Payload::Attachment(_)
             | Payload::PortfolioProduct(_)
             | Payload::Principal(_)
@@ -146,6 +149,29 @@ pub struct AssignmentState {
     /// The Identity Center instance the assignment is made in (`arn:aws:sso:::instance/…`).
     #[serde(default)]
     pub instance_arn: String,
+}
+
+/// An IAM Identity Center permission set vend manages (`permission_set:<name>`,
+/// `catalog/permission_sets/<name>.yaml`). Its ARN is `null` until CreatePermissionSet gives it;
+/// `tags` carry vend's ownership tag (what makes it vend's).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionSetState {
+    pub name: String,
+    pub arn: Option<String>,
+    /// The Identity Center instance (`arn:aws:sso:::instance/…`).
+    pub instance_arn: String,
+    pub description: String,
+    /// ISO-8601 duration (`PT8H`).
+    pub session_duration: String,
+    /// AWS managed policy ARNs, sorted.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// Canonical JSON; `null` for none.
+    #[serde(default)]
+    pub inline_policy: Option<String>,
+    #[serde(default)]
+    pub tags: Tags,
 }
 
 /// An account's alternate contact (`alternate_contact:<account>/<type>`), set from the

@@ -17,6 +17,7 @@ mod guardrails;
 pub mod lock;
 mod operators;
 mod organization;
+pub mod permission_sets;
 mod pipelines;
 mod portfolios;
 pub mod raw;
@@ -295,6 +296,7 @@ pub fn load_with(files: &Files, upgrade: bool) -> Loaded {
     cx.desired.settings.upgrade |= upgrade;
     cx.policies();
     cx.launch_roles();
+    cx.permission_sets();
     cx.guardrails();
     let blueprints = cx.blueprints();
     cx.account_lock();
@@ -406,7 +408,7 @@ impl Cx<'_> {
                     true
                 }
                 ["catalog", "policies" | "launch_roles", f] => f.ends_with(".json"),
-                ["catalog", "accounts" | "pipelines", f] => f.ends_with(".yaml"),
+                ["catalog", "accounts" | "pipelines" | "permission_sets", f] => f.ends_with(".yaml"),
                 ["catalog", "pipelines", _, f] => f.ends_with(".yaml"),
                 ["blueprints", "accounts", _, f] => f.ends_with(".yaml"),
                 ["blueprints", "accounts.lock"] => true,

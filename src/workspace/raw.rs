@@ -507,3 +507,25 @@ pub struct RawAccountLock {
     #[serde(default)]
     pub versions: BTreeMap<String, S<String>>,
 }
+
+/// `catalog/permission_sets/<name>.yaml`: an IAM Identity Center permission set vend manages
+/// (issue 18); its name is the file's stem.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPermissionSet {
+    #[schemars(with = "String")]
+    pub description: S<String>,
+    /// ISO-8601 duration of a sign-in session, `PT1H` to `PT12H`.
+    #[schemars(with = "String")]
+    pub session_duration: S<String>,
+    /// AWS managed policy ARNs (`arn:aws:iam::aws:policy/…`).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub managed_policies: Vec<S<String>>,
+    /// An IAM policy document (a map, written in YAML or JSON).
+    #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
+    pub inline_policy: Option<S<serde_json::Value>>,
+    /// `adopt`: take over an existing permission set of this name that vend does not manage yet.
+    #[schemars(with = "Option<RawCatalogLifecycle>")]
+    pub lifecycle: Option<S<RawCatalogLifecycle>>,
+}

@@ -7,8 +7,8 @@
 //! published and carry no modeline: editors map them by [`FileSchema::glob`].
 
 use super::raw::{
-    RawAccountBlueprint, RawAccountRequest, RawGuardrails, RawOrganization, RawPipelineBlueprint,
-    RawPipelineRequest, RawPortfolios, RawSettings,
+    RawAccountBlueprint, RawAccountRequest, RawGuardrails, RawOrganization, RawPermissionSet,
+    RawPipelineBlueprint, RawPipelineRequest, RawPortfolios, RawSettings,
 };
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
@@ -83,6 +83,12 @@ pub const SCHEMAS: &[FileSchema] = &[
         generate: generate::<RawGuardrails>,
     },
     FileSchema {
+        name: "permission-set",
+        glob: "catalog/permission_sets/*.yaml",
+        title: "vend IAM Identity Center permission set (catalog/permission_sets/<name>.yaml)",
+        generate: generate::<RawPermissionSet>,
+    },
+    FileSchema {
         name: "account-request",
         glob: "catalog/accounts/*.yaml",
         title: "vend account request (catalog/accounts/<name>.yaml)",
@@ -122,6 +128,7 @@ pub fn for_path(path: &str) -> Option<&'static FileSchema> {
         ["catalog", "portfolios.yaml"] => "portfolios",
         ["catalog", "guardrails.yaml"] => "guardrails",
         ["catalog", "accounts", f] if f.ends_with(".yaml") => "account-request",
+        ["catalog", "permission_sets", f] if f.ends_with(".yaml") => "permission-set",
         ["catalog", "pipelines", f] | ["catalog", "pipelines", _, f] if f.ends_with(".yaml") => {
             "pipeline-request"
         }

@@ -2366,6 +2366,140 @@ pub fn alternate_contact_rules(c: &mut dyn Cloud, seed: &State) {
     );
 }
 
+/// Twenty-one AWS managed policies (one over the per-permission-set quota).
+const MANAGED: [&str; 21] = [
+    "ReadOnlyAccess",
+    "AdministratorAccess",
+    "PowerUserAccess",
+    "AmazonS3ReadOnlyAccess",
+    "AmazonEC2ReadOnlyAccess",
+    "AmazonS3FullAccess",
+    "AmazonEC2FullAccess",
+    "AmazonDynamoDBFullAccess",
+    "AmazonDynamoDBReadOnlyAccess",
+    "AmazonSQSFullAccess",
+    "AmazonSQSReadOnlyAccess",
+    "AmazonSNSFullAccess",
+    "AmazonSNSReadOnlyAccess",
+    "AWSLambda_FullAccess",
+    "AWSLambda_ReadOnlyAccess",
+    "AmazonRDSFullAccess",
+    "AmazonRDSReadOnlyAccess",
+    "CloudWatchFullAccess",
+    "CloudWatchReadOnlyAccess",
+    "AWSCloudFormationFullAccess",
+    "AWSCloudFormationReadOnlyAccess",
+];
+
+/// A permission set vend manages (issue 18, catalog/permission_sets/): created with tags, its
+/// name, uniqueness and session duration checked; updated; policies attached up to the quota;
+/// the inline policy's size checked; re-provisioned asynchronously; not deleted while assigned.
+pub fn permission_set_rules(c: &mut dyn Cloud, seed: &State) {
+    let ic = identity_center(c, seed);
+    let instance_arn = ic.instance_arn.clone();
+    let create = |name: &str, session: &str| Op::CreatePermissionSet {
+        instance_arn: instance_arn.clone(),
+        name: name.into(),
+        description: "Deploys the workload".into(),
+        session_duration: session.into(),
+        tags: tags(&[("vend:managed", "true")]),
+    };
+    fails(c, create("Not a name!", "PT1H"), "ValidationException");
+    fails(c, create("SuiteDeploy", "PT13H"), "ValidationException");
+    let arn = ok(c, create("SuiteDeploy", "PT4H")).id.expect("the new permission set's ARN");
+    assert!(arn.starts_with("arn:aws:sso:::permissionSet/"), "{arn}");
+    fails(c, create("SuiteDeploy", "PT1H"), "ConflictException");
+    let update = |session: &str| Op::UpdatePermissionSet {
+        instance_arn: instance_arn.clone(),
+        permission_set_arn: arn.clone(),
+        description: "Deploys the workload, reads the rest".into(),
+        session_duration: session.into(),
+    };
+    fails(c, update("PT30M"), "ValidationException");
+    ok(c, update("PT8H"));
+    ok(
+        c,
+        Op::TagPermissionSet {
+            instance_arn: instance_arn.clone(),
+            permission_set_arn: arn.clone(),
+            tags: tags(&[("team", "platform")]),
+        },
+    );
+    let attach = |name: &str| Op::AttachManagedPolicyToPermissionSet {
+        instance_arn: instance_arn.clone(),
+        permission_set_arn: arn.clone(),
+        managed_policy_arn: format!("arn:aws:iam::aws:policy/{name}"),
+    };
+    for name in &MANAGED[..20] {
+        ok(c, attach(name));
+    }
+    fails(c, attach(MANAGED[20]), "ServiceQuotaExceededException");
+    ok(
+        c,
+        Op::DetachManagedPolicyFromPermissionSet {
+            instance_arn: instance_arn.clone(),
+            permission_set_arn: arn.clone(),
+            managed_policy_arn: format!("arn:aws:iam::aws:policy/{}", MANAGED[19]),
+        },
+    );
+    let inline = |policy: String| Op::PutInlinePolicyToPermissionSet {
+        instance_arn: instance_arn.clone(),
+        permission_set_arn: arn.clone(),
+        inline_policy: policy,
+    };
+    let big = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"{}"}}]}}"#,
+        "x".repeat(10_240)
+    );
+    fails(c, inline(big), "ValidationException");
+    let policy = r#"{"Statement":[{"Action":"codepipeline:StartPipelineExecution","Effect":"Allow","Resource":"*"}],"Version":"2012-10-17"}"#;
+    ok(c, inline(policy.into()));
+    // Re-provisioning is asynchronous: polled until it leaves IN_PROGRESS.
+    let r = ok(
+        c,
+        Op::ProvisionPermissionSet { instance_arn: instance_arn.clone(), permission_set_arn: arn.clone() },
+    );
+    let request_id = r.id.expect("a provisioning request id");
+    let mut done = None;
+    for _ in 0..20 {
+        let o = ok(
+            c,
+            Op::DescribePermissionSetProvisioningStatus {
+                instance_arn: instance_arn.clone(),
+                request_id: request_id.clone(),
+            },
+        );
+        if o.status.as_deref() != Some("IN_PROGRESS") {
+            done = Some(o);
+            break;
+        }
+    }
+    assert_eq!(done.and_then(|o| o.status).as_deref(), Some("SUCCEEDED"));
+    // What a read reports of it.
+    let read = identity_center(c, seed);
+    let ps = read.permission_sets.iter().find(|p| p.arn == arn).expect("listed");
+    assert_eq!(ps.name, "SuiteDeploy");
+    let d = ps.details.as_ref().expect("vend's permission set is described");
+    assert_eq!(d.session_duration, "PT8H");
+    assert_eq!(d.description, "Deploys the workload, reads the rest");
+    assert_eq!(d.tags.get("vend:managed").map(String::as_str), Some("true"));
+    assert_eq!(d.tags.get("team").map(String::as_str), Some("platform"));
+    assert_eq!(d.managed_policies.len(), 19);
+    assert_eq!(d.inline_policy.as_deref(), Some(policy));
+    // Assigned, it cannot be deleted; once the assignment is gone, it can.
+    let (account, group) = (account(seed, "checkout-dev"), group_id(&ic, "team-checkout-developers"));
+    let r = ok(c, assignment_op(true, &ic, &account, &arn, &group)).id.unwrap();
+    assert_eq!(poll_assignment(c, true, &instance_arn, &r).status.as_deref(), Some("SUCCEEDED"));
+    let delete =
+        || Op::DeletePermissionSet { instance_arn: instance_arn.clone(), permission_set_arn: arn.clone() };
+    fails(c, delete(), "ConflictException");
+    let r = ok(c, assignment_op(false, &ic, &account, &arn, &group)).id.unwrap();
+    assert_eq!(poll_assignment(c, false, &instance_arn, &r).status.as_deref(), Some("SUCCEEDED"));
+    ok(c, delete());
+    assert!(identity_center(c, seed).permission_sets.iter().all(|p| p.arn != arn), "deleted");
+    fails(c, delete(), "ResourceNotFoundException");
+}
+
 pub fn suite() -> Vec<Case> {
     macro_rules! cases {
         ($($name:ident: $seed:ident),* $(,)?) => {
@@ -2446,5 +2580,6 @@ pub fn suite() -> Vec<Case> {
         account_assignment_is_asynchronous: Demo,
         account_assignment_rules: Demo,
         alternate_contact_rules: Demo,
+        permission_set_rules: Demo,
     ]
 }

@@ -50,6 +50,11 @@ pub struct AccessScope {
     /// The delegated administrator account of Identity Center, reached through the member
     /// role; `None`: the caller's account (the management account).
     pub delegated_admin: Option<String>,
+    /// The permission sets `catalog/permission_sets/` manages (described in full, see
+    /// `permission_sets.rs`), and vend's ownership tag key (`None`: no workspace, permission sets
+    /// stay name and ARN).
+    pub permission_sets: BTreeSet<String>,
+    pub ownership_tag: Option<String>,
 }
 
 /// One account whose assignments and contacts are read, found in the organization by its AWS
@@ -69,7 +74,7 @@ impl AccessScope {
     /// caller without Identity Center permissions) leaves `State::access` out instead of
     /// failing the whole read: a workspace that uses none of it must read as before.
     pub fn is_empty(&self) -> bool {
-        self.accounts.is_empty() && self.groups.is_empty()
+        self.accounts.is_empty() && self.groups.is_empty() && self.permission_sets.is_empty()
     }
 }
 
@@ -164,8 +169,11 @@ pub(super) async fn read(
     state: &State,
     me: &str,
 ) -> Result<Access, CloudError> {
-    let (account_management_access, identity_center) =
+    let (account_management_access, mut identity_center) =
         try_join(trusted_access(reader), instance(reader, ic, &scope.groups)).await?;
+    if let Some(i) = identity_center.as_mut() {
+        super::permission_sets::describe(reader, ic, i, scope).await?;
+    }
     // The accounts to look at: those the scope names that exist and are ACTIVE (a suspended
     // account can no longer be signed in to; AWS refuses most calls about it).
     let wanted: BTreeMap<(String, String), &AccessAccount> =
@@ -274,7 +282,7 @@ async fn permission_sets(
             .await
             .map_err(|e| classify("DescribePermissionSet", e))?;
         let name = out.permission_set().and_then(|p| p.name()).unwrap_or_default().to_string();
-        Ok::<_, CloudError>(PermissionSet { arn, name })
+        Ok::<_, CloudError>(PermissionSet { arn, name, details: None })
     }))
     .await
 }

@@ -26,6 +26,7 @@ mod access;
 mod config;
 mod errors;
 mod explain;
+mod permission_sets;
 mod read;
 mod templates;
 pub use templates::region_of_url;

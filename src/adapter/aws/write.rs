@@ -205,6 +205,9 @@ impl Writer<'_> {
         if let Some(done) = self.access_call(op).await {
             return done;
         }
+        if let Some(done) = self.permission_set_call(op).await {
+            return done;
+        }
         let c = &self.org;
         let name = op.name();
         let done = |request_id: String, id: Option<String>| Outcome { request_id, id, ..Outcome::default() };

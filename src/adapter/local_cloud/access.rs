@@ -78,13 +78,13 @@ fn length(s: &str, max: usize) -> bool {
 }
 
 impl LocalCloud {
-    fn access_mut(&mut self) -> &mut Access {
+    pub(super) fn access_mut(&mut self) -> &mut Access {
         self.touched.access = true;
         self.state.access.get_or_insert_with(Access::default)
     }
 
     /// The instance `instance_arn` names (rule `identitycenter.instance-exists`).
-    fn instance(&self, instance_arn: &str) -> Result<&IdentityCenter, CloudError> {
+    pub(super) fn instance(&self, instance_arn: &str) -> Result<&IdentityCenter, CloudError> {
         self.state
             .access
             .as_ref()

@@ -22,6 +22,7 @@ mod catalog;
 mod index;
 mod journal;
 mod organizations;
+mod permission_sets;
 mod provisioning;
 
 use crate::adapter::aws_rules::{limit, refuse};
@@ -668,6 +669,40 @@ impl LocalCloud {
             }
             Op::DescribeAccountAssignmentDeletionStatus { instance_arn, request_id } => {
                 self.assignment_status(false, instance_arn, request_id)
+            }
+            Op::CreatePermissionSet { instance_arn, name, description, session_duration, tags } => {
+                self.create_permission_set(instance_arn, name, description, session_duration, tags)
+            }
+            Op::UpdatePermissionSet { instance_arn, permission_set_arn, description, session_duration } => {
+                self.update_permission_set(instance_arn, permission_set_arn, description, session_duration)
+            }
+            Op::TagPermissionSet { instance_arn, permission_set_arn, tags } => {
+                self.tag_permission_set(instance_arn, permission_set_arn, tags)
+            }
+            Op::AttachManagedPolicyToPermissionSet {
+                instance_arn,
+                permission_set_arn,
+                managed_policy_arn,
+            } => self.managed_policy(true, instance_arn, permission_set_arn, managed_policy_arn),
+            Op::DetachManagedPolicyFromPermissionSet {
+                instance_arn,
+                permission_set_arn,
+                managed_policy_arn,
+            } => self.managed_policy(false, instance_arn, permission_set_arn, managed_policy_arn),
+            Op::PutInlinePolicyToPermissionSet { instance_arn, permission_set_arn, inline_policy } => {
+                self.inline_policy(instance_arn, permission_set_arn, Some(inline_policy))
+            }
+            Op::DeleteInlinePolicyFromPermissionSet { instance_arn, permission_set_arn } => {
+                self.inline_policy(instance_arn, permission_set_arn, None)
+            }
+            Op::ProvisionPermissionSet { instance_arn, permission_set_arn } => {
+                self.provision_permission_set(instance_arn, permission_set_arn)
+            }
+            Op::DescribePermissionSetProvisioningStatus { instance_arn, request_id } => {
+                self.provisioning_status(instance_arn, request_id)
+            }
+            Op::DeletePermissionSet { instance_arn, permission_set_arn } => {
+                self.delete_permission_set(instance_arn, permission_set_arn)
             }
             Op::PutAlternateContact { account_id, contact_type, name, email, phone, title } => self
                 .put_contact(crate::model::AlternateContact {

@@ -28,8 +28,8 @@ impl Run<'_, '_> {
         if instance_arn.is_empty() {
             return Ok(Err(super::missing("instance_arn", c)));
         }
-        let permission_set_arn =
-            tri!(s.permission_set_arn.clone().ok_or_else(|| super::missing("permission_set_arn", c)));
+        // A managed permission set created earlier in this apply is known by its address.
+        let permission_set_arn = tri!(self.resolve(c, p.permission_set()));
         let principal_id = tri!(s.group_id.clone().ok_or_else(|| super::missing("group_id", c)));
         let create = c.action == Action::Create;
         let op = if create {

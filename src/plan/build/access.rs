@@ -122,9 +122,14 @@ impl<'a> Planner<'a> {
         da: &DesiredAccount,
         e: &AccessEntry,
         ic: &'i IdentityCenter,
-    ) -> Option<(&'i Group, &'i PermissionSet)> {
+    ) -> Option<(&'i Group, PermissionSet)> {
         let group = ic.groups.iter().find(|g| g.display_name == e.group);
-        let set = ic.permission_sets.iter().find(|p| p.name == e.permission_set);
+        // A managed permission set this plan creates has no ARN yet (`permission_sets.rs`).
+        let set = ic.permission_sets.iter().find(|p| p.name == e.permission_set).cloned().or_else(|| {
+            self.new_permission_sets
+                .contains(&e.permission_set)
+                .then(|| PermissionSet { name: e.permission_set.clone(), ..PermissionSet::default() })
+        });
         if group.is_none() {
             self.error(
                 "unknown-group",
@@ -169,7 +174,7 @@ impl<'a> Planner<'a> {
             group: g.display_name.clone(),
             group_id: Some(g.id.clone()),
             permission_set: p.name.clone(),
-            permission_set_arn: Some(p.arn.clone()),
+            permission_set_arn: (!p.arn.is_empty()).then(|| p.arn.clone()),
             instance_arn: ic.instance_arn.clone(),
         };
         // What the account has now, by names (an assignment whose group or permission set vend
@@ -187,6 +192,11 @@ impl<'a> Planner<'a> {
         let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
         for e in &da.access {
             let Some((g, p)) = self.resolve_entry(da, e, ic) else { continue };
+            let p = &p;
+            let mut deps = deps.clone();
+            if p.arn.is_empty() {
+                deps.push(Address::permission_set(&p.name));
+            }
             wanted.insert((g.display_name.clone(), p.name.clone()));
             if current.contains(&(g.display_name.clone(), p.name.clone())) {
                 continue;

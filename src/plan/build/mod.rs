@@ -24,6 +24,7 @@ mod catalog;
 mod claim;
 mod launch;
 mod org;
+mod permission_sets;
 mod pipelines;
 mod scp;
 
@@ -59,7 +60,9 @@ pub fn build(desired: &Desired, state: &State) -> Plan {
     p.portfolios();
     p.pipelines();
     p.launch_path();
+    p.permission_sets();
     p.access();
+    p.permission_set_deletes();
     p.ou_deletes();
     p.policy_deletes();
     p.removal_after_replacement();
@@ -171,6 +174,10 @@ struct Planner<'a> {
     /// Creations refused with an error (a same-name resource vend does not own): what depends
     /// on them is not planned either.
     refused: BTreeSet<Address>,
+    /// Managed permission sets (names) this plan creates (their ARN is resolved at apply) and
+    /// deletes (`permission_sets`).
+    new_permission_sets: BTreeSet<String>,
+    deleted_permission_sets: BTreeSet<String>,
 }
 
 fn managed(tags: &Tags, own: &str) -> bool {
@@ -360,6 +367,8 @@ impl<'a> Planner<'a> {
             product_ids: BTreeMap::new(),
             portfolio_ids: BTreeMap::new(),
             refused: BTreeSet::new(),
+            new_permission_sets: BTreeSet::new(),
+            deleted_permission_sets: BTreeSet::new(),
         }
     }
 

@@ -1,0 +1,183 @@
+//! Permission sets vend manages (issue 18, `catalog/permission_sets/`) end to end against the
+//! project's emulator, checked through the SDK: the demo's `WorkloadDeploy` is created with vend's
+//! ownership tag, its managed and inline policies, and assigned to the new account; an edit is an
+//! update that re-provisions it; removing its file and the blueprint entry deletes the assignment,
+//! then the permission set.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod emulator_harness;
+
+use aws_sdk_ssoadmin as sso;
+use emulator_harness::lock;
+use emulator_harness::seed::{demo, rt, seed_catalog, seed_demo_identity_center, seed_organization};
+use emulator_harness::workspace::{VendWorkspace, describe, list_accounts};
+use serde_json::Value;
+
+const NEW: &str = "checkout-staging";
+const SET: &str = "WorkloadDeploy";
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", describe(out));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn plan(ws: &VendWorkspace) -> Value {
+    let p: Value = serde_json::from_str(&ok(&ws.run(&["plan", "--json"]))).unwrap();
+    assert_eq!(p["applyable"], true, "{p:#}");
+    p
+}
+
+fn action(p: &Value, address: &str) -> Option<String> {
+    p["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == address)
+        .map(|c| c["action"].as_str().unwrap().to_string())
+}
+
+/// What the emulator holds of the permission set `name`: (ARN, session duration, tags, managed
+/// policy ARNs, inline policy), through the SDK; `None` when there is none.
+type Seen = (String, String, Vec<(String, String)>, Vec<String>, String);
+
+fn seen(c: &sso::Client, instance_arn: &str, name: &str) -> Option<Seen> {
+    rt().block_on(async {
+        let arns = c.list_permission_sets().instance_arn(instance_arn).send().await.unwrap();
+        for arn in arns.permission_sets() {
+            let d = c
+                .describe_permission_set()
+                .instance_arn(instance_arn)
+                .permission_set_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            let ps = d.permission_set().unwrap();
+            if ps.name() != Some(name) {
+                continue;
+            }
+            let tags =
+                c.list_tags_for_resource().instance_arn(instance_arn).resource_arn(arn).send().await.unwrap();
+            let managed = c
+                .list_managed_policies_in_permission_set()
+                .instance_arn(instance_arn)
+                .permission_set_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            let inline = c
+                .get_inline_policy_for_permission_set()
+                .instance_arn(instance_arn)
+                .permission_set_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            let mut policies: Vec<String> = managed
+                .attached_managed_policies()
+                .iter()
+                .filter_map(|m| m.arn().map(str::to_string))
+                .collect();
+            policies.sort();
+            return Some((
+                arn.clone(),
+                ps.session_duration().unwrap_or_default().to_string(),
+                tags.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
+                policies,
+                inline.inline_policy().unwrap_or_default().to_string(),
+            ));
+        }
+        None
+    })
+}
+
+fn assigned(c: &sso::Client, instance_arn: &str, account_id: &str, arn: &str) -> usize {
+    rt().block_on(async {
+        c.list_account_assignments()
+            .instance_arn(instance_arn)
+            .account_id(account_id)
+            .permission_set_arn(arn)
+            .send()
+            .await
+            .unwrap()
+            .account_assignments()
+            .len()
+    })
+}
+
+#[test]
+fn created_assigned_updated_and_deleted_after_its_assignment() {
+    let (_guard, emu) = lock();
+    let mut ids = seed_organization(emu);
+    seed_catalog(emu, &mut ids);
+    let ic = seed_demo_identity_center(emu);
+    let mgmt = ids[&demo().organization.management_account_id].clone();
+    let ws = VendWorkspace::new(emu, &mgmt);
+    let c = sso::Client::new(&emu.sdk_config());
+
+    let p = plan(&ws);
+    assert_eq!(action(&p, &format!("permission_set:{SET}")).as_deref(), Some("create"), "{p:#}");
+    let assignment = format!("account_assignment:{NEW}/team-checkout-developers/{SET}");
+    assert_eq!(action(&p, &assignment).as_deref(), Some("create"));
+    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    let (arn, session, tags, policies, inline) =
+        seen(&c, &ic.instance_arn, SET).expect("created in the emulator");
+    assert_eq!(session, "PT4H");
+    assert!(tags.contains(&("vend:managed".to_string(), "true".to_string())), "{tags:?}");
+    assert_eq!(
+        policies,
+        ["arn:aws:iam::aws:policy/AWSCloudFormationFullAccess", "arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    );
+    assert!(inline.contains("codepipeline:StartPipelineExecution"), "{inline}");
+    let id = list_accounts(emu, false).into_iter().find(|a| a.name == NEW).expect("the new account").id;
+    assert_eq!(assigned(&c, &ic.instance_arn, &id, &arn), 1);
+    ws.assert_empty_replan("after the apply");
+
+    // An edit: another session duration and one managed policy fewer -> update, re-provisioned.
+    let file = ws.ws.join(format!("catalog/permission_sets/{SET}.yaml"));
+    let body = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        body.replace("PT4H", "PT8H").replace("  - arn:aws:iam::aws:policy/AWSCloudFormationFullAccess\n", ""),
+    )
+    .unwrap();
+    let p = plan(&ws);
+    assert_eq!(action(&p, &format!("permission_set:{SET}")).as_deref(), Some("update"), "{p:#}");
+    assert_eq!(p["changes"].as_array().unwrap().len(), 1, "{p:#}");
+    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    let (_, session, _, policies, _) = seen(&c, &ic.instance_arn, SET).unwrap();
+    assert_eq!(session, "PT8H");
+    assert_eq!(policies, ["arn:aws:iam::aws:policy/ReadOnlyAccess"]);
+    let ops: Vec<String> = ws
+        .audit_records()
+        .iter()
+        .filter(|r| r["event"] == "outcome" && r["detail"]["ok"] == true)
+        .filter_map(|r| r["detail"]["op"].as_str().map(str::to_string))
+        .collect();
+    for op in ["UpdatePermissionSet", "DetachManagedPolicyFromPermissionSet", "ProvisionPermissionSet"] {
+        assert!(ops.iter().any(|o| o == op), "{op} not in {ops:?}");
+    }
+    ws.assert_empty_replan("after the update");
+
+    // The file and the blueprint entry removed: the assignment goes, then the permission set.
+    std::fs::remove_file(&file).unwrap();
+    let dir = ws.ws.join("blueprints/accounts/workload");
+    let v3 = std::fs::read_to_string(dir.join("v3.yaml")).unwrap();
+    let v90 = v3.replace(&format!("  - {{ group: '{{owner}}-developers', permission_set: {SET} }}\n"), "");
+    assert_ne!(v3, v90);
+    std::fs::write(dir.join("v90.yaml"), v90).unwrap();
+    let req = ws.ws.join(format!("catalog/accounts/{NEW}.yaml"));
+    std::fs::write(&req, std::fs::read_to_string(&req).unwrap().replace("workload@v3", "workload@v90"))
+        .unwrap();
+    let p = plan(&ws);
+    assert_eq!(action(&p, &format!("permission_set:{SET}")).as_deref(), Some("delete"), "{p:#}");
+    assert_eq!(action(&p, &assignment).as_deref(), Some("delete"));
+    let order: Vec<&str> =
+        p["changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap()).collect();
+    let at = |a: &str| order.iter().position(|x| *x == a).unwrap();
+    assert!(at(&assignment) < at(&format!("permission_set:{SET}")), "{order:?}");
+    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    // The emulator refuses DeletePermissionSet while an assignment uses it
+    // (identitycenter.permission-set-in-use): gone means its assignment went first.
+    assert!(seen(&c, &ic.instance_arn, SET).is_none(), "deleted in the emulator");
+    ws.assert_empty_replan("after the deletion");
+}
