@@ -29,7 +29,7 @@ fn plan_apply_replan_verify_on_the_demo() {
     let out = vend_in(ws.path(), cfg.path(), &["apply", "p.json", "--auto-approve"]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("Apply complete! 22 change(s) applied"), "{stdout}");
+    assert!(stdout.contains("Apply complete! 24 change(s) applied"), "{stdout}");
     let err = text(&out.stderr);
     assert!(
         err.contains("signed with the operator key") && err.contains("key file"),

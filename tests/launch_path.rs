@@ -30,9 +30,11 @@ fn state_from_demo(ws: &Path, edit: impl FnOnce(&mut Value)) {
 }
 
 /// An empty organization has no IAM Identity Center instance: the demo request that asks for
-/// access through it (checkout-staging, workload@v3) would be a plan error there (issue 18).
+/// access through it (checkout-staging, workload@v3) and the permission set vend manages there
+/// (catalog/permission_sets/) would be plan errors there (issue 18).
 fn no_identity_center_requests(ws: &Path) {
     fs::remove_file(ws.join("catalog/accounts/checkout-staging.yaml")).unwrap();
+    fs::remove_dir_all(ws.join("catalog/permission_sets")).unwrap();
 }
 
 /// An organization with only its management account (no demo snapshot to seed from: the state

@@ -114,7 +114,7 @@ fn plan_navigation_lands_on_changes_and_drills_down() {
     keys(&mut m, &[Key::Up]);
     assert_eq!(selected_address(&m).unwrap(), first);
     keys(&mut m, &[Key::Char('G')]);
-    assert_eq!(selected_address(&m).as_deref(), Some("alternate_contact:checkout-staging/security"));
+    assert_eq!(selected_address(&m).as_deref(), Some("permission_set:WorkloadDeploy"));
     keys(&mut m, &[Key::Char('g')]);
     assert_eq!(selected_address(&m).unwrap(), first);
     // Drill into the SCP document change: its line diff is there.
@@ -186,6 +186,7 @@ fn excluding_a_change_excludes_its_dependents_and_says_so() {
             "account_assignment:checkout-staging/platform-readonly/ReadOnlyAccess",
             "account_assignment:checkout-staging/team-checkout-admins/AdministratorAccess",
             "account_assignment:checkout-staging/team-checkout-developers/PowerUserAccess",
+            "account_assignment:checkout-staging/team-checkout-developers/WorkloadDeploy",
             "alternate_contact:checkout-staging/security",
             "launch_role:checkout-staging/VendPipelineLaunchRole",
             "launch_role:search-staging/VendPipelineLaunchRole",
@@ -196,14 +197,14 @@ fn excluding_a_change_excludes_its_dependents_and_says_so() {
         ]
     );
     let status = m.status.as_ref().unwrap().text.clone();
-    assert!(status.contains("11 change(s) that depend on it"), "{status}");
-    assert_eq!(m.review.included.create, 5);
+    assert!(status.contains("12 change(s) that depend on it"), "{status}");
+    assert_eq!(m.review.included.create, 6);
     // A dependent cannot be included on its own.
     keys(&mut m, &[Key::Char('/')]);
     type_text(&mut m, "account:search-staging");
     keys(&mut m, &[Key::Enter, Key::Char('x')]);
     assert!(m.status.as_ref().unwrap().error);
-    assert_eq!(m.review.excluded.len(), 12);
+    assert_eq!(m.review.excluded.len(), 13);
     keys(&mut m, &[Key::Enter]);
     let detail: Vec<String> = m.review.detail.as_ref().unwrap().lines.iter().map(|l| l.text()).collect();
     assert!(detail.iter().any(|l| l.contains("because it depends on ou:Workloads/staging")), "{detail:#?}");
@@ -227,7 +228,7 @@ fn saving_the_plan_carries_the_excluded_list() {
     assert_eq!(path, "reviewed.json");
     assert_eq!(*required_approvals, 0, "the demo workspace requires no approvals: no author");
     let list = plan.excluded.as_ref().unwrap().as_array().unwrap();
-    assert_eq!(list.len(), 12);
+    assert_eq!(list.len(), 13);
     assert_eq!(plan.plan_id, m.plan().unwrap().plan_id, "excluding does not change the plan id");
     update(&mut m, Msg::Saved { result: Ok(SavedPlan { path: "reviewed.json".into(), author: None }) });
     assert!(m.status.as_ref().unwrap().text.contains("Saved the plan"));
@@ -251,12 +252,12 @@ fn apply_needs_the_typed_word_yes() {
     type_text(&mut m, "yes");
     let e = keys(&mut m, &[Key::Enter]);
     let Some(Effect::Apply { plan, .. }) = e.first() else { panic!("{e:?}") };
-    assert_eq!(plan.excluded.as_ref().unwrap().as_array().unwrap().len(), 12);
+    assert_eq!(plan.excluded.as_ref().unwrap().as_array().unwrap().len(), 13);
     assert!(m.confirm.is_none());
     assert_eq!(m.screen, Screen::Apply);
     let run = m.apply.as_ref().unwrap();
-    assert_eq!(run.steps.len(), 10);
-    assert_eq!(run.excluded, 12);
+    assert_eq!(run.steps.len(), 11);
+    assert_eq!(run.excluded, 13);
     assert!(run.steps.iter().all(|s| s.state == StepState::Pending));
     // Esc cancels without an effect.
     let mut m = ready();
