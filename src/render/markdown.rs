@@ -375,6 +375,16 @@ impl<'a> View<'a> {
             fenced("text", &lines, "", s);
             s.push_str("\n</details>\n\n");
         }
+        if let Some(list) = self.plan.effective_access.as_ref().filter(|l| !l.is_empty()) {
+            let _ = writeln!(
+                s,
+                "<details><summary>Who gets in (Identity Center), after the plan ({})</summary>\n",
+                count(list.len(), "account")
+            );
+            let lines: Vec<String> = super::access_lines(list).iter().map(|l| l.text()).collect();
+            fenced("text", &lines, "", s);
+            s.push_str("\n</details>\n\n");
+        }
         if let Some(list) = self.plan.unchanged.as_ref().filter(|l| !l.is_empty()) {
             let _ = writeln!(s, "<details><summary>Unchanged ({})</summary>\n", thousands(list.len()));
             for a in list {

@@ -11,7 +11,7 @@ pub mod progress;
 mod text;
 
 pub use apply::{apply_event, apply_report};
-pub use effective::{effective_lines, effective_text};
+pub use effective::{access_lines, effective_lines, effective_text};
 pub use markdown::{ApprovalRules, GITHUB_COMMENT_LIMIT, MarkdownOptions, plan_markdown, thousands};
 pub use metrics::{duration, metrics_text};
 pub use text::{change_text, diagnostics_text, plan_text, summary_line, symbol, tone};

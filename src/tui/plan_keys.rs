@@ -141,7 +141,10 @@ pub(super) fn review_key(m: &mut Model, k: Key) -> Vec<Effect> {
         Key::Char('e') => {
             match review::effective(&ws.plan, &ws.loaded.desired, &ws.state, &m.review.excluded) {
                 Some(view) => m.review.effective = Some(view),
-                None => set_status(m, "The plan changes no existing account's effective SCPs."),
+                None => set_status(
+                    m,
+                    "The plan changes no existing account's effective SCPs, and nobody's access.",
+                ),
             }
         }
         Key::Char('s') => m.review.save_input = Some("plan.json".into()),

@@ -164,39 +164,62 @@ pub fn detail(plan: &Plan, index: usize, excluded: &BTreeMap<String, String>) ->
     TextView { title: format!("#{} {}", index + 1, c.address), lines, scroll: 0 }
 }
 
-/// The effective-SCP preview of what would be applied (the changes not excluded): for every
+/// The effective preview of what would be applied (the changes not excluded): for every
 /// existing account whose OU or effective SCP set changes, before -> after — the plan's
-/// `effective_policies` when nothing is excluded. `None` when no account is touched.
+/// `effective_policies` when nothing is excluded — and, for every account whose Identity Center
+/// assignments change, who gets in after (the plan's `effective_access`). `None` when neither
+/// touches an account.
 pub fn effective(
     plan: &Plan,
     desired: &Desired,
     state: &State,
     excluded: &BTreeMap<String, String>,
 ) -> Option<TextView> {
-    let list = if excluded.is_empty() {
-        plan.effective_policies.clone().unwrap_or_default()
+    let (list, access) = if excluded.is_empty() {
+        (
+            plan.effective_policies.clone().unwrap_or_default(),
+            plan.effective_access.clone().unwrap_or_default(),
+        )
     } else {
         let kept: Vec<Change> =
             plan.changes.iter().filter(|c| !excluded.contains_key(c.address.as_str())).cloned().collect();
-        crate::plan::effective::preview(desired, state, &kept)
+        (
+            crate::plan::effective::preview(desired, state, &kept),
+            crate::plan::effective::access_preview(state, &kept),
+        )
     };
-    if list.is_empty() {
+    if list.is_empty() && access.is_empty() {
         return None;
     }
-    let mut lines = vec![Line::new().push(
-        "SCPs in force: the root's, every OU's on the account's path, the account's own.",
-        Tone::Muted,
-    )];
+    let mut lines = vec![];
     if !excluded.is_empty() {
         lines.push(Line::new().push("Excluded changes are left out.", Tone::Warning));
     }
-    lines.push(Line::new());
-    lines.extend(render::effective_lines(&list));
-    Some(TextView {
-        title: format!("effective SCPs, before -> after ({} account(s)); esc back", list.len()),
-        lines,
-        scroll: 0,
-    })
+    if !list.is_empty() {
+        lines.push(Line::new().push(
+            "SCPs in force: the root's, every OU's on the account's path, the account's own.",
+            Tone::Muted,
+        ));
+        lines.push(Line::new());
+        lines.extend(render::effective_lines(&list));
+    }
+    if !access.is_empty() {
+        if !list.is_empty() {
+            lines.push(Line::new());
+        }
+        lines.push(
+            Line::new()
+                .push("Who gets in (Identity Center group -> permission set), after the plan:", Tone::Muted),
+        );
+        lines.push(Line::new());
+        lines.extend(render::access_lines(&access));
+    }
+    let title = match (list.len(), access.len()) {
+        (n, 0) => format!("effective SCPs, before -> after ({n} account(s)); esc back"),
+        (0, a) => format!("who gets in, after the plan ({a} account(s)); esc back"),
+        (n, a) => format!("effective SCPs ({n} account(s)) and who gets in ({a}); esc back"),
+    };
+    Some(TextView { title, lines, scroll: 0 })
 }
 
 /// How many existing accounts the plan's effective-SCP preview lists.

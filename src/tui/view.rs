@@ -214,8 +214,11 @@ fn plan_screen(m: &Model, ws: &Workspace, f: &mut Frame, area: Rect) {
         l3.push(span(m, format!("  action: {a}"), Tone::Heading));
     }
     let touched = super::review::effective_count(plan);
+    let access = plan.effective_access.as_ref().map_or(0, Vec::len);
     if touched > 0 {
         l3.push(span(m, format!("  e: effective SCPs of {touched} account(s)"), Tone::Muted));
+    } else if access > 0 {
+        l3.push(span(m, format!("  e: who gets in, {access} account(s)"), Tone::Muted));
     }
     f.render_widget(Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]), head);
     if let Some(d) = &m.review.effective {
