@@ -118,7 +118,7 @@ fn review_exclude_apply_then_only_the_excluded_change_is_left() {
     let n = expected.len();
     let mut t = Tmux::start("apply", &ws, &config);
     // The plan loads; the first change is the new OU, which three others depend on.
-    t.wait_for("> [x]   + ou:Workloads/staging  create  #1");
+    t.wait_for("> [x]   + ou:Workloads/staging  create  #2");
     // Review: drill into the SCP document change and back.
     t.keys(&["/"]);
     t.text("region-guard");
@@ -237,8 +237,8 @@ fn request_web_dev(mut t: Tmux, ws: &Path) -> String {
     t.wait_for("ou:Workloads/staging");
     t.keys(&["2"]);
     t.wait_for("request an account or a pipeline");
-    // Blueprint: workload@v2 (one field up, two choices right).
-    t.keys(&["Up", "Right", "Right"]);
+    // Blueprint: workload@v2 (one field up, three choices right: workload@v3 is newer).
+    t.keys(&["Up", "Right", "Right", "Right"]);
     t.wait_for("< workload@v2 >");
     t.keys(&["Down"]);
     t.text("web-dev");
@@ -271,7 +271,7 @@ fn with_required_approvals_save_signs_the_author_and_apply_is_refused() {
     std::fs::write(&settings, text.replace("required_approvals: 0", "required_approvals: 1")).unwrap();
     let state_before = std::fs::read(ws.join("snapshots/demo.state.json")).unwrap();
     let mut t = Tmux::start("governance", &ws, &config);
-    t.wait_for("> [x]   + ou:Workloads/staging  create  #1");
+    t.wait_for("> [x]   + ou:Workloads/staging  create  #2");
     // Save: the plan is signed by the saving operator, as `vend plan --out` does.
     t.keys(&["s", "Enter"]);
     t.wait_for("signed by tester as its author");
@@ -322,7 +322,7 @@ fn first_use_shows_the_seeding_note_on_the_status_line_only() {
     assert!(!ws.join(".vend").exists());
     let mut t = Tmux::start("first-use", &ws, &config);
     let s = t.wait("the plan and the note", |s| {
-        s.contains("> [x]   + ou:Workloads/staging  create  #1") && s.contains("no local state yet")
+        s.contains("> [x]   + ou:Workloads/staging  create  #2") && s.contains("no local state yet")
     });
     let r = rows(&s);
     assert_eq!(r.len(), 40, "{s}");
