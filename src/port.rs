@@ -414,7 +414,12 @@ impl Op {
         }
         let ids: Vec<&str> = match self {
             Op::EnablePolicyType { root_id, .. } => vec![root_id],
-            Op::CreateAccount { .. } | Op::CreatePolicy { .. } => vec!["root"],
+            // Trusted access changes the organization as a whole: like a new account, it holds
+            // the root (the emulator, following AWS's ConcurrentModificationException, refuses
+            // a CreateAccount meanwhile).
+            Op::CreateAccount { .. } | Op::CreatePolicy { .. } | Op::EnableAwsServiceAccess { .. } => {
+                vec!["root"]
+            }
             Op::CreateOrganizationalUnit { parent_id, .. } => vec![parent_id],
             Op::UpdateOrganizationalUnit { ou_id, .. } | Op::DeleteOrganizationalUnit { ou_id } => {
                 vec![ou_id]

@@ -71,6 +71,20 @@ pub fn ok(c: &mut dyn Cloud, op: Op) -> Outcome {
     }
 }
 
+/// `op` is turned away with `code` as a rejection to retry after a backoff (nothing changed).
+pub fn rejected(c: &mut dyn Cloud, op: Op, code: &str) -> CloudError {
+    let before = state(c);
+    match c.call(&op) {
+        Ok(o) => panic!("{} should be turned away with {code}, returned {o:?}\n{op:?}", op.name()),
+        Err(e) => {
+            assert_eq!(e.code, code, "{} failed with the wrong code: {e}", op.name());
+            assert_eq!(e.kind, ErrorKind::Retryable, "{e}");
+            assert_eq!(state(c), before, "a rejected {} changed the state", op.name());
+            e
+        }
+    }
+}
+
 pub fn fails(c: &mut dyn Cloud, op: Op, code: &str) -> CloudError {
     let before = state(c);
     match c.call(&op) {
@@ -2263,8 +2277,9 @@ pub fn account_assignment_is_asynchronous(c: &mut dyn Cloud, seed: &State) {
     let o = ok(c, assignment_op(true, &ic, &account, &ps, &group));
     let request = o.id.expect("a request id");
     assert_ne!(assigned(c, &account, &ps, &group), Some(true), "assigned before the request completed");
-    // A second identical request while the first is in progress: ConflictException.
-    fails(c, assignment_op(true, &ic, &account, &ps, &group), "ConflictException");
+    // A second identical request while the first is in progress: ConflictException, which AWS
+    // asks callers to retry after a backoff (a rejection, not a failure).
+    rejected(c, assignment_op(true, &ic, &account, &ps, &group), "ConflictException");
     let done = poll_assignment(c, true, &ic.instance_arn, &request);
     assert_eq!(done.status.as_deref(), Some("SUCCEEDED"), "{done:?}");
     assert_ne!(assigned(c, &account, &ps, &group), Some(false));

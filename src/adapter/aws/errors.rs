@@ -125,6 +125,14 @@ where
                             | "ConcurrentModificationException"
                             | "PolicyChangesInProgressException"
                             | "FinalizingOrganizationException"
+                    ) || (
+                        // IAM Identity Center: "Occurs when a conflict with a previous successful
+                        // write is detected. ... A retry (with appropriate backoff logic) is the
+                        // recommended response" (SSO Admin API reference, ConflictException): a
+                        // request on the same account assignment still in progress. Not for
+                        // permission sets, where it also means a taken name or a set in use.
+                        code == "ConflictException"
+                            && matches!(op, "CreateAccountAssignment" | "DeleteAccountAssignment")
                     );
                     // A server error may hide a request that was carried out.
                     let kind = if rejected {

@@ -112,10 +112,13 @@ impl LocalCloud {
         if let Some(id) = self.idx.assignments_in_flight.get(&key).cloned() {
             let old = self.x.assignment_requests.get(&id).map(|r| r.at).unwrap_or_default();
             if self.x.requests.saturating_sub(old) < SETTLES_AFTER_CALLS {
-                return Err(refuse(
+                // A rejection AWS asks to retry after a backoff (ConflictException).
+                let mut e = refuse(
                     "identitycenter.assignment-unique",
                     format!("Account assignment request {id} on this assignment is still in progress"),
-                ));
+                );
+                e.kind = crate::port::ErrorKind::Retryable;
+                return Err(e);
             }
             // AWS finishes a request on its own, polled or not: one nobody polled (its answer
             // was lost) has finished by now.
