@@ -37,6 +37,21 @@ from moto.ssoadmin.models import AccountAssignment, PermissionSet, ssoadmin_back
 from moto.ssoadmin.responses import SSOAdminResponse
 
 from . import control, rules
+
+# moto names an instance's identity store `d-` + 10 random lower-case letters and digits; AWS's
+# are `d-` + 10 hex digits (Identity Store API reference, IdentityStoreId: "Pattern:
+# d-[0-9a-f]{10}$|^[0-9a-f]{8}\b-..."), which vend's snapshot check holds a state to.
+import moto.ssoadmin.models as _sso_models
+
+_moto_instance_init = _sso_models.Instance.__init__
+
+
+def _instance_init(self, account_id: str, region: str) -> None:
+    _moto_instance_init(self, account_id, region)
+    self.identity_store_id = f"d-{uuid.uuid4().hex[:10]}"
+
+
+_sso_models.Instance.__init__ = _instance_init
 from .errors import AwsError
 from .util import now, page
 
