@@ -78,8 +78,15 @@ fn length(s: &str, max: usize) -> bool {
 }
 
 impl LocalCloud {
+    /// `State::access` to change its settings (trusted access, the Identity Center instance).
     pub(super) fn access_mut(&mut self) -> &mut Access {
         self.touched.access = true;
+        self.state.access.get_or_insert_with(Access::default)
+    }
+
+    /// `State::access` to change the rows of `account_id` (assignments, contacts, read).
+    pub(super) fn access_of_mut(&mut self, account_id: &str) -> &mut Access {
+        self.touched.access_accounts.insert(account_id.to_string());
         self.state.access.get_or_insert_with(Access::default)
     }
 
@@ -221,7 +228,7 @@ impl LocalCloud {
         } else {
             r.status = "SUCCEEDED".into();
             let a = r.assignment.clone();
-            let access = self.access_mut();
+            let access = self.access_of_mut(&a.account_id);
             if r.create {
                 if !access.assignments.contains(&a) {
                     access.assignments.push(a);
@@ -333,7 +340,7 @@ impl LocalCloud {
             return Err(refuse("account.contact-phone", format!("PhoneNumber {:?} is not valid", c.phone)));
         }
         self.check_contact_account(&c.account_id, &c.contact_type)?;
-        let access = self.access_mut();
+        let access = self.access_of_mut(&c.account_id);
         access.contacts.retain(|x| !(x.account_id == c.account_id && x.contact_type == c.contact_type));
         access.contacts.push(c);
         access
@@ -357,7 +364,7 @@ impl LocalCloud {
                 format!("No {contact_type} alternate contact is set for account {account_id}"),
             ));
         }
-        self.access_mut()
+        self.access_of_mut(account_id)
             .contacts
             .retain(|x| !(x.account_id == account_id && x.contact_type == contact_type));
         Ok(Outcome::default())

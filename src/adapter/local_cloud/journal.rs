@@ -14,9 +14,10 @@
 //! `null` when it is gone (OUs, accounts, creation requests, policies without their targets,
 //! portfolios, products, provisioned products, the organization, the launch path (Service
 //! Catalog's Organizations access and buckets, whole), uploaded templates, tokens,
-//! pending creations, share polls, Service Catalog records), policy attachments as pairs, and
-//! the id counters. Replaying the records on the checkpoint gives the state after the last call
-//! — no rule runs again, so a newer vend with other rules replays an older journal exactly.
+//! pending creations, share polls, Service Catalog records, the access settings (whole) and each
+//! touched account's access rows), policy attachments as pairs, and the id counters. Replaying
+//! the records on the checkpoint gives the state after the last call — no rule runs again, so a
+//! newer vend with other rules replays an older journal exactly.
 //!
 //! A call is durable once its record line is appended and synced. Compaction (when the records
 //! since the checkpoint outgrow it, see `Settings::compact_after_bytes`, and when the cloud is
@@ -40,8 +41,8 @@ use super::index::{self, Index};
 use super::{Extras, LocalCloud, PendingAccount, Record, hard};
 use crate::adapter::fs::{self, FsError};
 use crate::model::{
-    Account, CreateAccountRequest, LaunchPath, OrgUnit, Organization, Policy, Portfolio, Product,
-    ProvisionedProduct, State,
+    Access, Account, AlternateContact, Assignment, CreateAccountRequest, IdentityCenter, LaunchPath, OrgUnit,
+    Organization, Policy, Portfolio, Product, ProvisionedProduct, State,
 };
 use crate::port::{CloudError, Outcome};
 use serde::{Deserialize, Serialize};
@@ -94,9 +95,12 @@ struct RecordOut<'a> {
     /// The whole launch path after the call, when it changed (it is small).
     #[serde(skip_serializing_if = "Option::is_none")]
     launch_path: Option<&'a LaunchPath>,
-    /// The whole of `State::access` after the call, when it changed.
+    /// `State::access`'s settings after the call, when they changed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    access: Option<&'a crate::model::Access>,
+    access_settings: Option<AccessSettings<&'a IdentityCenter>>,
+    /// The access rows of each account whose rows changed, after the call.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    access_accounts: BTreeMap<&'a str, AccountAccess<&'a Assignment, &'a AlternateContact>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     organizational_units: Images<'a, OrgUnit>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -131,6 +135,21 @@ struct RecordOut<'a> {
 
 type Owned<T> = BTreeMap<String, Option<T>>;
 
+/// What `State::access` holds besides the rows of each account.
+#[derive(Serialize, Deserialize)]
+struct AccessSettings<I> {
+    account_management_access: bool,
+    identity_center: Option<I>,
+}
+
+/// One account's rows in `State::access`: whether it was read, its assignments and contacts.
+#[derive(Serialize, Deserialize)]
+struct AccountAccess<A, C> {
+    read: bool,
+    assignments: Vec<A>,
+    contacts: Vec<C>,
+}
+
 /// The line appended once a compaction has written the state file: from then on the state
 /// file is `base`, so a state file equal to `prev` is one put back by hand, not a crash.
 #[derive(Serialize)]
@@ -148,7 +167,10 @@ struct RecordIn {
     closed: u32,
     organization: Option<Organization>,
     launch_path: Option<LaunchPath>,
-    access: Option<crate::model::Access>,
+    /// The whole of `State::access` (journals written before its rows were recorded per account).
+    access: Option<Access>,
+    access_settings: Option<AccessSettings<IdentityCenter>>,
+    access_accounts: BTreeMap<String, AccountAccess<Assignment, AlternateContact>>,
     organizational_units: Owned<OrgUnit>,
     accounts: Owned<Account>,
     create_account_requests: Owned<CreateAccountRequest>,
@@ -401,6 +423,14 @@ impl LocalCloud {
         if let Some(a) = r.access {
             s.access = Some(a);
         }
+        if let Some(settings) = r.access_settings {
+            let a = s.access.get_or_insert_with(Access::default);
+            a.account_management_access = settings.account_management_access;
+            a.identity_center = settings.identity_center;
+        }
+        for (id, rows) in r.access_accounts {
+            replace_account_access(s.access.get_or_insert_with(Access::default), &id, rows);
+        }
         upsert(&mut s.organizational_units, &mut i.ous, r.organizational_units, |o| &o.id);
         upsert(&mut s.accounts, &mut i.accounts, r.accounts, |a| &a.id);
         upsert(&mut s.create_account_requests, &mut i.requests, r.create_account_requests, |q| &q.id);
@@ -475,7 +505,15 @@ impl LocalCloud {
             pending_accounts: entries(&t.pending_accounts, &self.x.pending_accounts),
             share_polls: entries(&t.share_polls, &self.x.share_polls),
             records: entries(&t.records, &self.x.records),
-            access: if t.access { s.access.as_ref() } else { None },
+            access_settings: s.access.as_ref().filter(|_| t.access).map(|a| AccessSettings {
+                account_management_access: a.account_management_access,
+                identity_center: a.identity_center.as_ref(),
+            }),
+            access_accounts: t
+                .access_accounts
+                .iter()
+                .map(|id| (id.as_str(), account_access(s.access.as_ref(), id)))
+                .collect(),
             assignment_requests: entries(&t.assignment_requests, &self.x.assignment_requests),
         };
         let mut line = serde_json::to_vec(&record)?;
@@ -635,4 +673,44 @@ impl Writer {
         self.appended += n;
         Ok(())
     }
+}
+
+/// The rows of `account_id` in `access` (each list is sorted by account first, so they are
+/// one run).
+fn account_access<'a>(
+    access: Option<&'a Access>,
+    account_id: &str,
+) -> AccountAccess<&'a Assignment, &'a AlternateContact> {
+    let Some(a) = access else {
+        return AccountAccess { read: false, assignments: vec![], contacts: vec![] };
+    };
+    AccountAccess {
+        read: a.read_accounts.binary_search_by(|x| x.as_str().cmp(account_id)).is_ok(),
+        assignments: a.assignments[run(&a.assignments, account_id, |x| &x.account_id)].iter().collect(),
+        contacts: a.contacts[run(&a.contacts, account_id, |x| &x.account_id)].iter().collect(),
+    }
+}
+
+/// Put the rows of `account_id` in `access` in place of those it has.
+fn replace_account_access(
+    access: &mut Access,
+    account_id: &str,
+    rows: AccountAccess<Assignment, AlternateContact>,
+) {
+    if rows.read {
+        index::insert_sorted(&mut access.read_accounts, account_id.to_string());
+    } else {
+        index::remove_sorted(&mut access.read_accounts, &account_id.to_string());
+    }
+    let at = run(&access.assignments, account_id, |x| &x.account_id);
+    access.assignments.splice(at, rows.assignments);
+    let at = run(&access.contacts, account_id, |x| &x.account_id);
+    access.contacts.splice(at, rows.contacts);
+}
+
+/// Where the rows of `account_id` are (or would go) in `rows`, sorted by account first.
+fn run<T>(rows: &[T], account_id: &str, key: impl Fn(&T) -> &String) -> std::ops::Range<usize> {
+    let start = rows.partition_point(|x| key(x).as_str() < account_id);
+    let end = start + rows[start..].partition_point(|x| key(x).as_str() == account_id);
+    start..end
 }

@@ -360,7 +360,7 @@ impl LocalCloud {
         // A new account has no assignment and no contact: the in-process cloud knows (issue 18).
         if let Some(a) = &mut self.state.access {
             index::insert_sorted(&mut a.read_accounts, account_id.clone());
-            self.touched.access = true;
+            self.touched.access_accounts.insert(account_id.clone());
         }
         let r = &mut self.state.create_account_requests[index];
         r.state = "SUCCEEDED".into();
