@@ -175,10 +175,12 @@ pub fn aws_cloud(config: &Config) -> anyhow::Result<AwsCloud> {
 }
 
 /// The in-process cloud's settings for the workspace `loaded`: AWS's default quotas, and the
-/// workspace's `member_role` as the role vend launches pipelines as in member accounts.
+/// workspace's `member_role` as the role vend launches pipelines as in member accounts, and the
+/// account IAM Identity Center is administered from.
 pub fn local_settings(loaded: &workspace::Loaded) -> crate::adapter::local_cloud::Settings {
     crate::adapter::local_cloud::Settings {
         member_role: loaded.desired.settings.member_role.clone(),
+        identity_center_admin: loaded.desired.settings.identity_center.delegated_admin.clone(),
         ..Default::default()
     }
 }

@@ -384,3 +384,92 @@ fn without_an_instance_access_is_a_plan_error_and_bad_ids_are_refused() {
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(all.contains("access.identity_center.instance_arn"), "{all}");
 }
+
+/// IAM Identity Center administered from a delegated administrator cannot give or take access
+/// to the management account (rule `identitycenter.delegated-admin-management-account`): the
+/// plan that would is refused at the entry, the same workspace plans the assignment when
+/// Identity Center is administered from the management account, and the in-process cloud
+/// refuses the call itself.
+#[test]
+fn a_delegated_administrator_cannot_change_access_to_the_management_account() {
+    let (_d, ws, config) = demo_with_config();
+    // The management account as a request (vend never moves or retags it: it sits under the
+    // root and already carries the tags), through a blueprint that gives a group access.
+    let bp = "blueprints/accounts/admin/v1.yaml";
+    fs::create_dir_all(ws.join("blueprints/accounts/admin")).unwrap();
+    fs::write(
+        ws.join(bp),
+        "description: The management account\nou: ''\npolicies: []\ntags: {}\naccess:\n  - { group: platform-readonly, permission_set: ReadOnlyAccess }\n",
+    )
+    .unwrap();
+    fs::write(
+        ws.join("catalog/accounts/management.yaml"),
+        "blueprint: admin@v1\nname: management\nemail: aws+management@example.com\nowner: platform\nlifecycle: adopt\n",
+    )
+    .unwrap();
+    let mut s: Value =
+        serde_json::from_str(&fs::read_to_string(root().join("snapshots/demo.state.json")).unwrap()).unwrap();
+    let mgmt = s["organization"]["management_account_id"].as_str().unwrap().to_string();
+    for a in s["accounts"].as_array_mut().unwrap() {
+        if a["id"] == mgmt.as_str() {
+            a["tags"] = serde_json::json!({ "vend:blueprint": "admin@v1", "vend:managed": "true", "vend:owner": "platform" });
+        }
+    }
+    let read = s["access"]["read_accounts"].as_array_mut().unwrap();
+    read.push(Value::from(mgmt.clone()));
+    read.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    s.as_object_mut().unwrap().remove("digest");
+    fs::create_dir_all(ws.join(".vend")).unwrap();
+    fs::write(ws.join(".vend/state.json"), serde_json::to_string_pretty(&s).unwrap()).unwrap();
+
+    // From the management account: the assignment is planned.
+    let p = plan(&ws, &config);
+    assert_eq!(p["applyable"], true, "{:#}", p["diagnostics"]);
+    let address = "account_assignment:management/platform-readonly/ReadOnlyAccess";
+    assert_eq!(change(&p, address).map(|c| c["action"].clone()), Some(Value::from("create")), "{p:#}");
+
+    // From a delegated administrator: a plan error at the blueprint's entry, naming the request.
+    let admin =
+        s["access"]["read_accounts"].as_array().unwrap().iter().find(|a| **a != mgmt.as_str()).unwrap();
+    let admin = admin.as_str().unwrap().to_string();
+    let vend_yaml = ws.join("catalog/vend.yaml");
+    let settings = fs::read_to_string(&vend_yaml).unwrap();
+    fs::write(&vend_yaml, format!("{settings}identity_center: {{ delegated_admin: \"{admin}\" }}\n"))
+        .unwrap();
+    let out = vend_in(&ws, &config, &["plan"]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let diags = parse_diagnostics(&format!("{}{}", text(&out.stdout), text(&out.stderr)));
+    let line = fs::read_to_string(ws.join(bp))
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("platform-readonly"))
+        .unwrap()
+        + 1;
+    assert!(
+        diags.iter().any(|(_, code, at)| code == "delegated-admin-management-account"
+            && at.as_deref().is_some_and(|a| a.starts_with(&format!("{bp}:{line}:")))),
+        "{diags:?}"
+    );
+    let all = text(&out.stdout);
+    assert!(all.contains("account request 'management'") && all.contains(&admin), "{all}");
+
+    // The in-process cloud, administered from the delegated administrator, refuses the call on
+    // the management account and takes it on a member account.
+    use vend::adapter::local_cloud::{LocalCloud, Settings};
+    use vend::port::{Cloud, Op};
+    let state = vend::adapter::fs::read_state(&root().join("snapshots/demo.state.json")).unwrap();
+    let ic = state.access.clone().unwrap().identity_center.unwrap();
+    let mut cloud = LocalCloud::in_memory(state)
+        .with_settings(Settings { identity_center_admin: Some(admin.clone()), ..Settings::default() });
+    let assign = |account_id: &str| Op::CreateAccountAssignment {
+        instance_arn: ic.instance_arn.clone(),
+        account_id: account_id.into(),
+        permission_set_arn: ic.permission_sets[0].arn.clone(),
+        principal_type: "GROUP".into(),
+        principal_id: ic.groups[0].id.clone(),
+    };
+    let refused = cloud.call(&assign(&mgmt)).unwrap_err();
+    assert_eq!(refused.code, "AccessDeniedException", "{refused:?}");
+    assert!(refused.to_string().contains("management account"), "{refused}");
+    cloud.call(&assign(&admin)).unwrap();
+}

@@ -252,3 +252,110 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
     assert_eq!(contact(emu, &id, &t).map(|c| c.3), Some(new_title));
     ws.assert_empty_replan("after the contact update");
 }
+
+/// IAM Identity Center administered from a delegated administrator (`identity_center:
+/// delegated_admin` in vend.yaml): vend reaches it through the member role in that account and
+/// vends the demo's access there — the assignments are in the organization's instance, listed
+/// with the management account's credentials, and the sso-admin writes were not signed by the
+/// management account. The emulator refuses the delegated administrator an assignment on the
+/// management account (rule `identitycenter.delegated-admin-management-account`), as AWS does.
+#[test]
+fn a_delegated_administrator_vends_access_but_not_to_the_management_account() {
+    let (_guard, emu) = lock();
+    let mut ids = seed_organization(emu);
+    seed_catalog(emu, &mut ids);
+    let ic = seed_demo_identity_center(emu);
+    let mgmt = ids[&demo().organization.management_account_id].clone();
+    let admin = list_accounts(emu, false)
+        .into_iter()
+        .find(|a| a.name == "security-audit")
+        .expect("the demo's security-audit account")
+        .id;
+    let conf = emu.sdk_config();
+    rt().block_on(async {
+        aws_sdk_organizations::Client::new(&conf)
+            .register_delegated_administrator()
+            .account_id(&admin)
+            .service_principal("sso.amazonaws.com")
+            .send()
+            .await
+            .unwrap();
+    });
+    let ws = VendWorkspace::new(emu, &mgmt);
+    let vend_yaml = ws.ws.join("catalog/vend.yaml");
+    let settings = std::fs::read_to_string(&vend_yaml).unwrap();
+    std::fs::write(&vend_yaml, format!("{settings}identity_center: {{ delegated_admin: \"{admin}\" }}\n"))
+        .unwrap();
+
+    let p = plan(&ws);
+    let assignments = changes(&p, "account_assignment", NEW);
+    assert!(!assignments.is_empty(), "{p:#}");
+    let (status, body) = emu.http("POST", "/_vend/faults", r#"{"record": true}"#);
+    assert_eq!(status, 200, "{body}");
+    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    let (_, recorded) = emu.http("GET", "/_vend/recorded", "");
+    let (status, body) = emu.http("POST", "/_vend/faults", r#"{"record": false}"#);
+    assert_eq!(status, 200, "{body}");
+
+    // In the organization's instance, as the management account lists it.
+    let id = list_accounts(emu, false).into_iter().find(|a| a.name == NEW).expect("the new account").id;
+    for (address, _, after) in &assignments {
+        let (group, ps) = (after["group"].as_str().unwrap(), after["permission_set"].as_str().unwrap());
+        assert!(assigned(emu, &ic, &id, ps).contains(group), "{address}: not assigned in the emulator");
+    }
+    // Written from the delegated administrator: vend assumed the member role there, and no
+    // CreateAccountAssignment carries the management account's key.
+    let recorded: Vec<Value> = serde_json::from_str(&recorded).unwrap();
+    let body = |r: &Value| String::from_utf8(hex::decode(r["body_hex"].as_str().unwrap()).unwrap()).unwrap();
+    let auth = |r: &Value| {
+        r["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0] == "Authorization")
+            .map(|h| h[1].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let role = format!("arn%3Aaws%3Aiam%3A%3A{admin}%3Arole%2F");
+    assert!(
+        recorded.iter().any(|r| r["op"] == "AssumeRole" && body(r).contains(&role)),
+        "no AssumeRole into the delegated administrator {admin}"
+    );
+    let writes: Vec<&Value> = recorded.iter().filter(|r| r["op"] == "CreateAccountAssignment").collect();
+    assert_eq!(writes.len(), assignments.len(), "one CreateAccountAssignment per planned assignment");
+    for w in writes {
+        let a = auth(w);
+        assert!(
+            a.contains("Credential=") && !a.contains("Credential=testing/"),
+            "signed by the management account: {a}"
+        );
+    }
+    ws.assert_empty_replan("after the apply from the delegated administrator");
+
+    // The delegated administrator itself: an assignment on the management account is refused,
+    // one on a member account is taken.
+    rt().block_on(async {
+        let sts = aws_sdk_sts::Client::new(&conf);
+        let as_admin =
+            emulator_harness::seed::role_conf(&sts, &conf, &admin, "OrganizationAccountAccessRole", "t")
+                .await;
+        let s = sso::Client::new(&as_admin);
+        let (group, ps) = (ic.groups.values().next().unwrap(), ic.permission_sets.values().next().unwrap());
+        let assign = |target: &str| {
+            s.create_account_assignment()
+                .instance_arn(&ic.instance_arn)
+                .target_id(target)
+                .target_type(sso::types::TargetType::AwsAccount)
+                .permission_set_arn(ps)
+                .principal_type(sso::types::PrincipalType::Group)
+                .principal_id(group)
+                .send()
+        };
+        let refused = assign(&mgmt).await.unwrap_err();
+        let e = refused.as_service_error().expect("a service error");
+        assert!(e.is_access_denied_exception(), "{refused:?}");
+        assign(&admin).await.unwrap();
+    });
+    let stats = emu.stats();
+    assert_eq!(stats["rules"]["identitycenter.delegated-admin-management-account"], 1, "{stats}");
+}

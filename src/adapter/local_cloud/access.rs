@@ -103,12 +103,25 @@ impl LocalCloud {
     }
 
     /// The synchronous checks of CreateAccountAssignment and DeleteAccountAssignment: the
-    /// instance and the permission set exist (ResourceNotFoundException), and no other request
+    /// instance and the permission set exist (ResourceNotFoundException), a delegated
+    /// administrator does not touch the management account (AccessDeniedException), and no other request
     /// on the same assignment is in progress (ConflictException). The principal and the target
     /// are checked when the request completes: AWS accepts the call and the request turns FAILED
     /// (`identitycenter.principal-exists`, `identitycenter.target-in-organization`).
     fn check_assignment(&mut self, instance_arn: &str, a: &Assignment) -> Result<(), CloudError> {
         let ic = self.instance(instance_arn)?;
+        let mgmt = &self.state.organization.management_account_id;
+        if let Some(admin) = &self.settings.identity_center_admin
+            && admin != mgmt
+            && &a.account_id == mgmt
+        {
+            return Err(refuse(
+                "identitycenter.delegated-admin-management-account",
+                format!(
+                    "The delegated administrator {admin} is not authorized to manage access to the management account {mgmt}"
+                ),
+            ));
+        }
         if !ic.permission_sets.iter().any(|p| p.arn == a.permission_set_arn) {
             return Err(refuse(
                 "identitycenter.permission-set-exists",

@@ -76,6 +76,10 @@ pub struct Settings {
     /// with the launch path modelled, ProvisionProduct in a member account needs it to match an
     /// `IAM_PATTERN` principal of the portfolio shared there with principal sharing on.
     pub member_role: String,
+    /// The account IAM Identity Center is administered from (`identity_center.delegated_admin`
+    /// in `vend.yaml`); `None`: the management account. A delegated administrator cannot give
+    /// or take access to the management account (`identitycenter.delegated-admin-management-account`).
+    pub identity_center_admin: Option<String>,
 }
 
 /// A default quota of the rule table (`fallback` only if the table lost it; tests/aws_rules.rs).
@@ -101,6 +105,7 @@ impl Default for Settings {
             close_limit: None,
             compact_after_bytes: 1 << 20,
             member_role: crate::model::DEFAULT_MEMBER_ROLE.into(),
+            identity_center_admin: None,
         }
     }
 }

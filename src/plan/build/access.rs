@@ -168,6 +168,16 @@ impl<'a> Planner<'a> {
             return;
         };
         let (account_id, deps) = Self::access_target(da, target);
+        // IAM Identity Center administered from a delegated administrator cannot give or take
+        // access to the management account (rule identitycenter.delegated-admin-management-account).
+        let mgmt = self.s.organization.management_account_id.as_str();
+        let denied = self
+            .d
+            .settings
+            .identity_center
+            .delegated_admin
+            .as_deref()
+            .filter(|admin| *admin != mgmt && account_id.as_deref() == Some(mgmt));
         let payload = |g: &Group, p: &PermissionSet| AssignmentState {
             account: da.name.clone(),
             account_id: account_id.clone(),
@@ -201,6 +211,10 @@ impl<'a> Planner<'a> {
             if current.contains(&(g.display_name.clone(), p.name.clone())) {
                 continue;
             }
+            if let Some(admin) = denied {
+                self.delegated_admin_denied(da, &e.origin, admin, &g.display_name, &p.name);
+                continue;
+            }
             self.push(
                 Kind::AccountAssignment,
                 Address::account_assignment(&da.name, &g.display_name, &p.name),
@@ -218,6 +232,10 @@ impl<'a> Planner<'a> {
             let g = ic.groups.iter().find(|g| &g.display_name == group);
             let p = ic.permission_sets.iter().find(|p| &p.name == set);
             let (Some(g), Some(p)) = (g, p) else { continue };
+            if let Some(admin) = denied {
+                self.delegated_admin_denied(da, &da.origin, admin, group, set);
+                continue;
+            }
             self.push(
                 Kind::AccountAssignment,
                 Address::account_assignment(&da.name, group, set),
@@ -228,6 +246,26 @@ impl<'a> Planner<'a> {
                 format!("{}'s blueprint or request no longer gives {group} {set}", da.name),
             );
         }
+    }
+
+    /// The plan error for an assignment change on the management account while Identity Center
+    /// is administered from the delegated administrator `admin`, which AWS refuses.
+    fn delegated_admin_denied(
+        &mut self,
+        da: &DesiredAccount,
+        origin: &Origin,
+        admin: &str,
+        group: &str,
+        set: &str,
+    ) {
+        self.error(
+            "delegated-admin-management-account",
+            origin,
+            format!(
+                "account request '{}' is the management account: IAM Identity Center's delegated administrator {admin} (identity_center.delegated_admin in catalog/vend.yaml) cannot give or take {group}'s {set} access to it, only the management account can (remove the entry, or administer Identity Center from the management account)",
+                da.name
+            ),
+        );
     }
 
     /// Plan the account's alternate contacts; the indexes of the changes that write one.

@@ -21,7 +21,9 @@ extra state on moto's backend objects (moto's reset clears it):
   after success is accepted and changes nothing), `identitycenter.assignment-exists`
   (ResourceNotFoundException), and, asynchronously (the request's status turns FAILED with a
   FailureReason, counted with `rules.fired`), `identitycenter.principal-exists` and
-  `identitycenter.target-in-organization`; `identitystore.group-exists` (GetGroupId).
+  `identitycenter.target-in-organization`; `identitystore.group-exists` (GetGroupId);
+  `identitycenter.delegated-admin-management-account` (AccessDeniedException: the delegated
+  administrator gives or takes access to the management account).
 """
 
 import json
@@ -291,12 +293,26 @@ def _start(self, be, kind: str, key: tuple) -> dict:
 CONFLICT = "There is a conflicting operation in process on this account assignment. Please try again later."
 
 
+def _check_admin(self, a: dict) -> None:
+    """A delegated administrator (served the management account's instance) cannot give or take
+    access to the management account (rule `identitycenter.delegated-admin-management-account`;
+    IAM Identity Center user guide, "Register a member account": every task "except for: ...
+    Enabling or disabling user access in the management account")."""
+    caller, owner = self.current_account, owner_account(self)
+    if caller != owner and a.get("TargetId") == owner:
+        raise rules.refuse(
+            "identitycenter.delegated-admin-management-account",
+            f"User: arn:aws:iam::{caller}:root is not authorized to manage access to the management account {owner}.",
+        )
+
+
 def create_account_assignment(self):
     a = _params(self)
     with LOCK:
         be = _sso(self)
         _settle(self, be)
         key = _check_request(be, a)
+        _check_admin(self, a)
         if _in_progress(be, key):
             raise rules.refuse("identitycenter.assignment-unique", CONFLICT)
         req = _start(self, be, "create", key)
@@ -309,6 +325,7 @@ def delete_account_assignment(self):
         be = _sso(self)
         _settle(self, be)
         key = _check_request(be, a)
+        _check_admin(self, a)
         if _in_progress(be, key):
             raise rules.refuse("identitycenter.assignment-unique", CONFLICT)
         if _assignment(be, key) is None:
