@@ -253,8 +253,10 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
     ws.assert_empty_replan("after the contact update");
 }
 
-/// IAM Identity Center administered from a delegated administrator (`identity_center:
-/// delegated_admin` in vend.yaml): vend reaches it through the member role in that account and
+/// Where IAM Identity Center is read from: in another region than its home, or from a member
+/// account before it is registered as delegated administrator, there is no instance (a plan
+/// error). Administered from the delegated administrator (`identity_center: delegated_admin` in
+/// vend.yaml): vend reaches it through the member role in that account and
 /// vends the demo's access there — the assignments are in the organization's instance, listed
 /// with the management account's credentials, and the sso-admin writes were not signed by the
 /// management account. The emulator refuses the delegated administrator an assignment on the
@@ -271,6 +273,25 @@ fn a_delegated_administrator_vends_access_but_not_to_the_management_account() {
         .find(|a| a.name == "security-audit")
         .expect("the demo's security-audit account")
         .id;
+    let ws = VendWorkspace::new(emu, &mgmt);
+    let vend_yaml = ws.ws.join("catalog/vend.yaml");
+    let settings = std::fs::read_to_string(&vend_yaml).unwrap();
+    // Identity Center is read where vend.yaml says: in another region than its home, or from a
+    // member account that is not (yet) its delegated administrator, there is no instance — AWS
+    // lists none there — and the plan says so instead of vending nothing.
+    for identity_center in
+        ["{ region: eu-west-1 }".to_string(), format!("{{ delegated_admin: \"{admin}\" }}")]
+    {
+        std::fs::write(&vend_yaml, format!("{settings}identity_center: {identity_center}\n")).unwrap();
+        let out = ws.run(&["plan", "--json"]);
+        let p: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", describe(&out)));
+        assert_eq!(p["applyable"], false, "{identity_center}: {p:#}");
+        assert!(
+            p["diagnostics"].as_array().unwrap().iter().any(|d| d["code"] == "identity-center-missing"),
+            "{identity_center}: {:#}",
+            p["diagnostics"]
+        );
+    }
     let conf = emu.sdk_config();
     rt().block_on(async {
         aws_sdk_organizations::Client::new(&conf)
@@ -281,9 +302,6 @@ fn a_delegated_administrator_vends_access_but_not_to_the_management_account() {
             .await
             .unwrap();
     });
-    let ws = VendWorkspace::new(emu, &mgmt);
-    let vend_yaml = ws.ws.join("catalog/vend.yaml");
-    let settings = std::fs::read_to_string(&vend_yaml).unwrap();
     std::fs::write(&vend_yaml, format!("{settings}identity_center: {{ delegated_admin: \"{admin}\" }}\n"))
         .unwrap();
 

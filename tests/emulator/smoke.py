@@ -28,9 +28,9 @@ def ctl(method: str, path: str, body=None):
         return json.loads(r.read())
 
 
-def client(svc: str, retries: int = 1):
+def client(svc: str, retries: int = 1, region: str = "us-east-1"):
     return boto3.client(
-        svc, endpoint_url=URL, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing",
+        svc, endpoint_url=URL, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing",
         config=Config(retries={"total_max_attempts": retries, "mode": "standard"}, read_timeout=10, connect_timeout=5),
     )
 
@@ -735,6 +735,28 @@ def delegated_identity_center():
 
 
 check("sso-admin: a delegated administrator for sso.amazonaws.com is served the management account's instance", delegated_identity_center)
+
+
+def identity_center_home():
+    o, sso, ids, members, arn, store, groups, sets = ic_world()
+    # Another region: no instance (AWS answers an empty list outside the home region).
+    eq(client("sso-admin", region="eu-west-1").list_instances()["Instances"], [])
+    # A member account that is not the delegated administrator: no instance either.
+    creds = client("sts").assume_role(RoleArn=f"arn:aws:iam::{members[1]}:role/OrganizationAccountAccessRole", RoleSessionName="vend")["Credentials"]
+    kw = dict(endpoint_url=URL, region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    eq(boto3.client("sso-admin", **kw).list_instances()["Instances"], [])
+    # The delegated administrator may not give access to the management account.
+    o.register_delegated_administrator(AccountId=members[0], ServicePrincipal="sso.amazonaws.com")
+    creds = client("sts").assume_role(RoleArn=f"arn:aws:iam::{members[0]}:role/OrganizationAccountAccessRole", RoleSessionName="vend")["Credentials"]
+    kw.update(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    dsso = boto3.client("sso-admin", **kw)
+    mgmt = o.describe_organization()["Organization"]["MasterAccountId"]
+    req = dict(InstanceArn=arn, TargetType="AWS_ACCOUNT", PermissionSetArn=sets[0], PrincipalType="GROUP", PrincipalId=groups[0])
+    expect_error("AccessDeniedException", lambda: dsso.create_account_assignment(TargetId=mgmt, **req))
+    dsso.create_account_assignment(TargetId=members[1], **req)
+
+
+check("sso-admin: the instance only in the home region and to the management account or delegated administrator; the delegated administrator cannot assign the management account", identity_center_home)
 
 
 def alternate_contacts():

@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     # times (issue 18); a request nobody polls finishes on its own after assignment_settle_ms
     "assignment_polls": 1,
     "assignment_settle_ms": 3000,
+    # IAM Identity Center's home region: the organization's instance is there only (issue 18)
+    "identity_center_region": "us-east-1",
     # ...and, like AWS, a launch/update/terminate finishes on its own this long after it started
     # even when nobody polls its record (seen by DescribeProvisionedProduct/SearchProvisionedProducts)
     "record_settle_ms": 3000,

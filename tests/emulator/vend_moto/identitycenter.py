@@ -6,10 +6,12 @@ module replaces the handlers vend uses (SSOAdminResponse / IdentityStoreResponse
 extra state on moto's backend objects (moto's reset clears it):
 
 * Instances: moto creates one instance (with its identity store) per account and region on
-  first use; the emulator keeps that: the organization's instance is the management account's
-  in the region asked. A member account registered as delegated administrator for
-  `sso.amazonaws.com` (RegisterDelegatedAdministrator, which moto refused for that principal)
-  is served the management account's instance and identity store.
+  first use; the emulator serves the organization's instance — the management account's — in
+  Identity Center's home region only (control setting `identity_center_region`, default
+  us-east-1), and no instance in another region or to a member account (`serving_account`). A
+  member account registered as delegated administrator for `sso.amazonaws.com`
+  (RegisterDelegatedAdministrator, which moto refused for that principal) is served the
+  management account's instance and identity store.
 * CreateAccountAssignment / DeleteAccountAssignment are asynchronous: the request answers
   IN_PROGRESS for `assignment_polls` Describe…Status calls (control setting, default 1), or
   until `assignment_settle_ms` has passed (AWS finishes on its own), then SUCCEEDED or FAILED.
@@ -107,8 +109,39 @@ def owner_account(self) -> str:
     return caller
 
 
+# The account whose backends stand for "no instance here" (their moto-made instance removed).
+NOBODY = "000000000000"
+
+
+def serving_account(self) -> str:
+    """The account whose Identity Center serves the request, or NOBODY. AWS has one organization
+    instance, in the management account, in its home region: ListInstances elsewhere answers no
+    instance (an AWS answer to a caller in the wrong region: aws-amplify/amplify-backend#2490,
+    `{ "Instances": [] }`, "ensure the CloudShell was opened in the same region as where the
+    IAM Identity Center was created"), and so it does for a member account that is not the
+    delegated administrator (account instances are not modelled). moto makes an instance per
+    account and region on first use; an account outside any organization keeps its own."""
+    owner = owner_account(self)
+    org_be = org_of_account(owner, self.partition)
+    if org_be is None:
+        return owner
+    if self.region != control.CONFIG.get("identity_center_region") or owner != org_be.org.master_account_id:
+        return NOBODY
+    return owner
+
+
+def _nobody(backends, region: str):
+    be = backends[NOBODY][region]
+    if getattr(be, "instances", None):
+        be.instances.clear()
+    return be
+
+
 def _sso(self):
-    return ssoadmin_backends[owner_account(self)][self.region]
+    account = serving_account(self)
+    if account == NOBODY:
+        return _nobody(ssoadmin_backends, self.region)
+    return ssoadmin_backends[account][self.region]
 
 
 def _xstate(be) -> dict:
@@ -384,7 +417,7 @@ def list_account_assignments(self):
 
 
 def _store_backend(self):
-    return identitystore_backends[owner_account(self)][self.region]
+    return identitystore_backends[serving_account(self)][self.region]
 
 
 def get_group_id(self):
