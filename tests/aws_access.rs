@@ -11,27 +11,14 @@ mod emulator_harness;
 
 use aws_sdk_account as account;
 use aws_sdk_ssoadmin as sso;
-use emulator_harness::seed::{
-    IdentitySeed, demo, rt, seed_catalog, seed_demo_identity_center, seed_organization,
-};
-use emulator_harness::workspace::{VendWorkspace, describe, list_accounts};
+use emulator_harness::seed::{IdentitySeed, rt};
+use emulator_harness::workspace::{VendWorkspace, list_accounts};
 use emulator_harness::{Emulator, lock};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The account the demo plan creates.
 const NEW: &str = "checkout-staging";
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(out.status.success(), "{}", describe(out));
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn plan(ws: &VendWorkspace) -> Value {
-    let p: Value = serde_json::from_str(&ok(&ws.run(&["plan", "--json"]))).unwrap();
-    assert_eq!(p["applyable"], true, "{p:#}");
-    p
-}
 
 /// `(address, action, after)` of the plan's changes of `kind` on account `key`.
 fn changes(p: &Value, kind: &str, key: &str) -> Vec<(String, String, Value)> {
@@ -146,16 +133,11 @@ fn new_version(ws: &VendWorkspace, key: &str, version: &str, edit: impl Fn(&str)
 #[test]
 fn the_demo_vends_its_account_with_access_and_contacts() {
     let (_guard, emu) = lock();
-    let mut ids = seed_organization(emu);
-    seed_catalog(emu, &mut ids);
-    // Already seeded by seed_organization; again for the map of names to ids (idempotent).
-    let ic = seed_demo_identity_center(emu);
-    let mgmt = ids[&demo().organization.management_account_id].clone();
-    let ws = VendWorkspace::new(emu, &mgmt);
+    let (ws, ic) = VendWorkspace::with_demo_identity_center(emu);
 
     // The plan: the new account's assignments and contacts, and Account Management's trusted
     // access (the demo state has it off, as the seeded organization does).
-    let p = plan(&ws);
+    let p = ws.plan();
     let assignments = changes(&p, "account_assignment", NEW);
     let contacts = changes(&p, "alternate_contact", NEW);
     assert!(
@@ -173,7 +155,7 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
         "trusted access for account.amazonaws.com planned"
     );
 
-    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    common::ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
 
     // Through the SDK: the new account has each planned assignment and contact.
     let id = list_accounts(emu, false).into_iter().find(|a| a.name == NEW).expect("the new account").id;
@@ -215,7 +197,7 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
             .map(|l| format!("{l}\n"))
             .collect()
     });
-    let p = plan(&ws);
+    let p = ws.plan();
     let planned: Vec<(String, String)> =
         changes(&p, "account_assignment", NEW).into_iter().map(|(a, x, _)| (a, x)).collect();
     assert_eq!(
@@ -223,7 +205,7 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
         [(format!("account_assignment:{NEW}/{group}/{ps}"), "delete".to_string())],
         "{name}: {p:#}"
     );
-    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    common::ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
     assert!(!assigned(emu, &ic, &id, &ps).contains(&group), "{group}/{ps} still assigned");
     for (_, _, after) in &assignments {
         let (g, p) = (after["group"].as_str().unwrap(), after["permission_set"].as_str().unwrap());
@@ -240,7 +222,7 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
     new_version(&ws, NEW, "v91", |body| {
         body.replacen(&format!("title: {title}"), &format!("title: {new_title}"), 1)
     });
-    let p = plan(&ws);
+    let p = ws.plan();
     let planned: Vec<(String, String)> =
         changes(&p, "alternate_contact", NEW).into_iter().map(|(a, x, _)| (a, x)).collect();
     assert_eq!(
@@ -248,7 +230,7 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
         [(format!("alternate_contact:{NEW}/{}", t.to_lowercase()), "update".to_string())],
         "{p:#}"
     );
-    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    common::ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
     assert_eq!(contact(emu, &id, &t).map(|c| c.3), Some(new_title));
     ws.assert_empty_replan("after the contact update");
 }

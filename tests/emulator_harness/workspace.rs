@@ -5,7 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::Emulator;
-use super::seed::rt;
+use super::seed::{IdentitySeed, demo, rt, seed_catalog, seed_demo_identity_center, seed_organization};
 use aws_sdk_organizations as org;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -30,6 +30,17 @@ impl<'a> VendWorkspace<'a> {
         VendWorkspace { emu, dir, ws, config }
     }
 
+    /// The demo organization and catalog seeded with the demo's Identity Center, and a workspace
+    /// as its management account: the start of the Identity Center tests.
+    pub fn with_demo_identity_center(emu: &'a Emulator) -> (Self, IdentitySeed) {
+        let mut ids = seed_organization(emu);
+        seed_catalog(emu, &mut ids);
+        // Already seeded by seed_organization; again for the map of names to ids (idempotent).
+        let ic = seed_demo_identity_center(emu);
+        let mgmt = ids[&demo().organization.management_account_id].clone();
+        (VendWorkspace::new(emu, &mgmt), ic)
+    }
+
     /// `vend --aws --endpoint-url … ARGS -C WS`, with a file key store in the private config dir.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = self.emu.vend();
@@ -45,6 +56,13 @@ impl<'a> VendWorkspace<'a> {
 
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
+    }
+
+    /// `vend plan --json`, which must succeed with an applyable plan.
+    pub fn plan(&self) -> Value {
+        let p: Value = serde_json::from_str(&crate::common::ok(&self.run(&["plan", "--json"]))).unwrap();
+        assert_eq!(p["applyable"], true, "{p:#}");
+        p
     }
 
     /// The e-mail of every account request in `catalog/accounts/`, by request name.
