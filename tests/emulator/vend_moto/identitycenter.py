@@ -154,17 +154,23 @@ def create_permission_set(self):
         return json.dumps({"PermissionSet": {k: v for k, v in ps.items() if v is not None}})
 
 
+def _paged(a: dict, key: str, items: list) -> str:
+    """The page of `items` the request `a` asks for (NextToken, MaxResults) as `{key: [...]}`,
+    with the NextToken of the next page when there is one."""
+    chunk, nxt = page(items, a.get("NextToken"), a.get("MaxResults"), PAGE_MAX)
+    out: dict[str, Any] = {key: chunk}
+    if nxt:
+        out["NextToken"] = nxt
+    return json.dumps(out)
+
+
 def list_permission_sets(self):
     a = _params(self)
     with LOCK:
         be = _sso(self)
         _instance(be, a.get("InstanceArn"))
         arns = [p.permission_set_arn for p in be.permission_sets if p.instance_arn == a["InstanceArn"]]
-        chunk, nxt = page(arns, a.get("NextToken"), a.get("MaxResults"), PAGE_MAX)
-        out: dict[str, Any] = {"PermissionSets": chunk}
-        if nxt:
-            out["NextToken"] = nxt
-        return json.dumps(out)
+        return _paged(a, "PermissionSets", arns)
 
 
 def describe_permission_set(self):
@@ -356,11 +362,7 @@ def list_account_assignments(self):
             for x in be.account_assignments
             if x.instance_arn == a["InstanceArn"] and x.target_id == a["AccountId"] and x.permission_set_arn == a["PermissionSetArn"]
         ]
-        chunk, nxt = page(items, a.get("NextToken"), a.get("MaxResults"), PAGE_MAX)
-        out: dict[str, Any] = {"AccountAssignments": chunk}
-        if nxt:
-            out["NextToken"] = nxt
-        return json.dumps(out)
+        return _paged(a, "AccountAssignments", items)
 
 
 # ------------------------------------------------------------------ identity store
