@@ -63,6 +63,8 @@ PAGE_MAX = 100
 
 
 def _params(self) -> dict:
+    """The request's JSON body ({} when there is none or it is not an object); account.py and
+    permission_sets.py read theirs with it too."""
     try:
         a = json.loads(self.body or "{}")
     except ValueError:
@@ -297,7 +299,10 @@ def _start(self, be, kind: str, key: tuple) -> dict:
 CONFLICT = "There is a conflicting operation in process on this account assignment. Please try again later."
 
 
-def create_account_assignment(self):
+def _assignment_request(self, kind: str, out_member: str) -> str:
+    """CreateAccountAssignment (`kind` "create") or DeleteAccountAssignment ("delete"): refused
+    while a request on the same assignment is in progress, a deletion also when there is no such
+    assignment; else the request started, answered with its status as `out_member`."""
     a = _params(self)
     with LOCK:
         be = _sso(self)
@@ -305,22 +310,18 @@ def create_account_assignment(self):
         key = _check_request(be, a)
         if _in_progress(be, key):
             raise rules.refuse("identitycenter.assignment-unique", CONFLICT)
-        req = _start(self, be, "create", key)
-        return json.dumps({"AccountAssignmentCreationStatus": dict(req["status"])})
+        if kind == "delete" and _assignment(be, key) is None:
+            raise rules.refuse("identitycenter.assignment-exists", "Could not find the account assignment to delete.")
+        req = _start(self, be, kind, key)
+        return json.dumps({out_member: dict(req["status"])})
+
+
+def create_account_assignment(self):
+    return _assignment_request(self, "create", "AccountAssignmentCreationStatus")
 
 
 def delete_account_assignment(self):
-    a = _params(self)
-    with LOCK:
-        be = _sso(self)
-        _settle(self, be)
-        key = _check_request(be, a)
-        if _in_progress(be, key):
-            raise rules.refuse("identitycenter.assignment-unique", CONFLICT)
-        if _assignment(be, key) is None:
-            raise rules.refuse("identitycenter.assignment-exists", "Could not find the account assignment to delete.")
-        req = _start(self, be, "delete", key)
-        return json.dumps({"AccountAssignmentDeletionStatus": dict(req["status"])})
+    return _assignment_request(self, "delete", "AccountAssignmentDeletionStatus")
 
 
 def _describe(self, kind: str, id_member: str, out_member: str) -> str:
