@@ -12,7 +12,7 @@ mod emulator_harness;
 use aws_sdk_account as account;
 use aws_sdk_ssoadmin as sso;
 use emulator_harness::seed::{IdentitySeed, rt};
-use emulator_harness::workspace::{VendWorkspace, list_accounts};
+use emulator_harness::workspace::{VendWorkspace, list_accounts, permission_set_named};
 use emulator_harness::{Emulator, lock};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -47,7 +47,10 @@ fn assigned(emu: &Emulator, ic: &IdentitySeed, account_id: &str, permission_set:
         // A seeded permission set, or one vend created (catalog/permission_sets/), by name.
         let arn = match ic.permission_sets.get(permission_set) {
             Some(arn) => arn.clone(),
-            None => arn_of(&s, &ic.instance_arn, permission_set).await,
+            None => {
+                let found = permission_set_named(&s, &ic.instance_arn, permission_set).await;
+                found.unwrap_or_else(|| panic!("no permission set {permission_set}")).0
+            }
         };
         let out = s
             .list_account_assignments()
@@ -63,24 +66,6 @@ fn assigned(emu: &Emulator, ic: &IdentitySeed, account_id: &str, permission_set:
             .map(|id| by_id.get(id).map(|n| n.to_string()).unwrap_or_else(|| format!("?{id}")))
             .collect()
     })
-}
-
-/// The ARN of the permission set `name` through the SDK (ListPermissionSets, DescribePermissionSet).
-async fn arn_of(s: &sso::Client, instance_arn: &str, name: &str) -> String {
-    let arns = s.list_permission_sets().instance_arn(instance_arn).send().await.unwrap();
-    for arn in arns.permission_sets() {
-        let d = s
-            .describe_permission_set()
-            .instance_arn(instance_arn)
-            .permission_set_arn(arn)
-            .send()
-            .await
-            .unwrap();
-        if d.permission_set().and_then(|p| p.name()) == Some(name) {
-            return arn.clone();
-        }
-    }
-    panic!("no permission set {name}")
 }
 
 /// The alternate contact `contact_type` of `account_id` through the SDK: (name, email, phone,

@@ -11,7 +11,7 @@ mod emulator_harness;
 use aws_sdk_ssoadmin as sso;
 use emulator_harness::lock;
 use emulator_harness::seed::rt;
-use emulator_harness::workspace::{VendWorkspace, list_accounts};
+use emulator_harness::workspace::{VendWorkspace, list_accounts, permission_set_named};
 use serde_json::Value;
 
 const NEW: &str = "checkout-staging";
@@ -32,50 +32,33 @@ type Seen = (String, String, Vec<(String, String)>, Vec<String>, String);
 
 fn seen(c: &sso::Client, instance_arn: &str, name: &str) -> Option<Seen> {
     rt().block_on(async {
-        let arns = c.list_permission_sets().instance_arn(instance_arn).send().await.unwrap();
-        for arn in arns.permission_sets() {
-            let d = c
-                .describe_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(arn)
-                .send()
-                .await
-                .unwrap();
-            let ps = d.permission_set().unwrap();
-            if ps.name() != Some(name) {
-                continue;
-            }
-            let tags =
-                c.list_tags_for_resource().instance_arn(instance_arn).resource_arn(arn).send().await.unwrap();
-            let managed = c
-                .list_managed_policies_in_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(arn)
-                .send()
-                .await
-                .unwrap();
-            let inline = c
-                .get_inline_policy_for_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(arn)
-                .send()
-                .await
-                .unwrap();
-            let mut policies: Vec<String> = managed
-                .attached_managed_policies()
-                .iter()
-                .filter_map(|m| m.arn().map(str::to_string))
-                .collect();
-            policies.sort();
-            return Some((
-                arn.clone(),
-                ps.session_duration().unwrap_or_default().to_string(),
-                tags.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
-                policies,
-                inline.inline_policy().unwrap_or_default().to_string(),
-            ));
-        }
-        None
+        let (arn, ps) = permission_set_named(c, instance_arn, name).await?;
+        let tags =
+            c.list_tags_for_resource().instance_arn(instance_arn).resource_arn(&arn).send().await.unwrap();
+        let managed = c
+            .list_managed_policies_in_permission_set()
+            .instance_arn(instance_arn)
+            .permission_set_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        let inline = c
+            .get_inline_policy_for_permission_set()
+            .instance_arn(instance_arn)
+            .permission_set_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        let mut policies: Vec<String> =
+            managed.attached_managed_policies().iter().filter_map(|m| m.arn().map(str::to_string)).collect();
+        policies.sort();
+        Some((
+            arn,
+            ps.session_duration().unwrap_or_default().to_string(),
+            tags.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
+            policies,
+            inline.inline_policy().unwrap_or_default().to_string(),
+        ))
     })
 }
 

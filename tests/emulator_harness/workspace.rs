@@ -89,6 +89,31 @@ impl<'a> VendWorkspace<'a> {
     }
 }
 
+/// The permission set `name` of `instance_arn` through the SDK (ListPermissionSets, then
+/// DescribePermissionSet of each until found): its ARN and what DescribePermissionSet says;
+/// `None` when there is none.
+pub async fn permission_set_named(
+    c: &aws_sdk_ssoadmin::Client,
+    instance_arn: &str,
+    name: &str,
+) -> Option<(String, aws_sdk_ssoadmin::types::PermissionSet)> {
+    let arns = c.list_permission_sets().instance_arn(instance_arn).send().await.unwrap();
+    for arn in arns.permission_sets() {
+        let d = c
+            .describe_permission_set()
+            .instance_arn(instance_arn)
+            .permission_set_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let ps = d.permission_set().unwrap();
+        if ps.name() == Some(name) {
+            return Some((arn.clone(), ps.clone()));
+        }
+    }
+    None
+}
+
 /// Output as text for assertion messages.
 pub fn describe(out: &Output) -> String {
     format!(
