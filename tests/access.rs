@@ -15,35 +15,9 @@ use std::path::Path;
 
 const STAGING: &str = "checkout-staging";
 
-fn ok(out: &std::process::Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
-    text(&out.stdout)
-}
-
-fn plan(ws: &Path, config: &Path) -> Value {
-    serde_json::from_str(&ok(&vend_in(ws, config, &["plan", "--json"]))).unwrap()
-}
-
-fn change<'a>(plan: &'a Value, address: &str) -> Option<&'a Value> {
-    plan["changes"].as_array().unwrap().iter().find(|c| c["address"] == address)
-}
-
 /// Addresses and actions of the changes of `kind`.
 fn of_kind(plan: &Value, kind: &str) -> Vec<(String, String)> {
     changes(plan).into_iter().filter(|(a, _)| a.starts_with(&format!("{kind}:"))).collect()
-}
-
-fn state(ws: &Path) -> Value {
-    serde_json::from_str(&fs::read_to_string(ws.join(".vend/state.json")).unwrap()).unwrap()
-}
-
-/// Edit the workspace's state file as JSON (its digest dropped: a state file without one is read
-/// as written).
-fn edit_state(ws: &Path, edit: impl FnOnce(&mut Value)) {
-    let mut s = state(ws);
-    s.as_object_mut().unwrap().remove("digest");
-    edit(&mut s);
-    fs::write(ws.join(".vend/state.json"), serde_json::to_string_pretty(&s).unwrap()).unwrap();
 }
 
 fn id_of(s: &Value, list: &str, key: &str, name: &str, field: &str) -> String {
@@ -67,7 +41,7 @@ fn account_id(s: &Value, name: &str) -> String {
 
 /// The assignments of `account` in the state as (group, permission set) names.
 fn assignments(ws: &Path, account: &str) -> Vec<(String, String)> {
-    let s = state(ws);
+    let s = state_file(ws);
     let id = account_id(&s, account);
     let ic = &s["access"]["identity_center"];
     let name = |list: &str, key: &str, v: &Value, field: &str| {
@@ -116,7 +90,7 @@ fn publish_v4(ws: &Path, edit: impl FnOnce(String) -> String) {
 #[test]
 fn the_demo_plan_vends_access_and_contacts() {
     let (_d, ws, config) = demo_with_config();
-    let p = plan(&ws, &config);
+    let p = plan_in(&ws, &config);
     assert_eq!(p["applyable"], true, "{p:#}");
     let expected = [
         format!("account_assignment:{STAGING}/platform-readonly/ReadOnlyAccess"),
@@ -180,7 +154,7 @@ fn apply_converges_and_a_new_blueprint_version_deletes_and_updates() {
             ("team-checkout-developers", "WorkloadDeploy"),
         ])
     );
-    let s = state(&ws);
+    let s = state_file(&ws);
     assert_eq!(s["access"]["account_management_access"], true);
     let id = account_id(&s, STAGING);
     let contacts: Vec<&Value> = s["access"]["contacts"]
@@ -191,13 +165,13 @@ fn apply_converges_and_a_new_blueprint_version_deletes_and_updates() {
         .collect();
     assert_eq!(contacts.len(), 1);
     assert_eq!(contacts[0]["phone"], "+1 555 0100");
-    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after apply");
+    assert!(plan_in(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after apply");
 
     publish_v4(&ws, |v3| {
         v3.replace("  - { group: platform-readonly, permission_set: ReadOnlyAccess }\n", "")
             .replace("'+1 555 0100'", "'+1 555 0199'")
     });
-    let p = plan(&ws, &config);
+    let p = plan_in(&ws, &config);
     let mut acc = of_kind(&p, "account_assignment");
     acc.sort();
     assert_eq!(
@@ -221,7 +195,10 @@ fn apply_converges_and_a_new_blueprint_version_deletes_and_updates() {
             ("team-checkout-developers", "WorkloadDeploy")
         ])
     );
-    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after the second apply");
+    assert!(
+        plan_in(&ws, &config)["changes"].as_array().unwrap().is_empty(),
+        "re-plan after the second apply"
+    );
 
     // Dropping the contact from the blueprint deletes it.
     fs::write(
@@ -236,13 +213,13 @@ fn apply_converges_and_a_new_blueprint_version_deletes_and_updates() {
     .unwrap();
     let req = ws.join(format!("catalog/accounts/{STAGING}.yaml"));
     fs::write(&req, fs::read_to_string(&req).unwrap().replace("workload@v4", "workload@v5")).unwrap();
-    let p = plan(&ws, &config);
+    let p = plan_in(&ws, &config);
     assert_eq!(
         of_kind(&p, "alternate_contact"),
         vec![(format!("alternate_contact:{STAGING}/security"), "delete".to_string())]
     );
     ok(&vend_in(&ws, &config, &["apply", "--auto-approve"]));
-    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty());
+    assert!(plan_in(&ws, &config)["changes"].as_array().unwrap().is_empty());
 }
 
 /// A group or a permission set Identity Center does not have is a plan error at the blueprint
@@ -315,7 +292,7 @@ fn assignments_vend_does_not_own_are_left_alone() {
             )
         });
     });
-    let p = plan(&ws, &config);
+    let p = plan_in(&ws, &config);
     assert_eq!(
         of_kind(&p, "account_assignment"),
         vec![(
@@ -327,7 +304,7 @@ fn assignments_vend_does_not_own_are_left_alone() {
     ok(&vend_in(&ws, &config, &["apply", "--auto-approve"]));
     assert!(assignments(&ws, STAGING).contains(&("security-auditors".into(), "ReadOnlyAccess".into())));
     assert_eq!(assignments(&ws, "checkout-dev"), pairs(&[("security-auditors", "ReadOnlyAccess")]));
-    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty());
+    assert!(plan_in(&ws, &config)["changes"].as_array().unwrap().is_empty());
 }
 
 /// A state file written before vend read access (no `access`) plans none and says why.
@@ -423,7 +400,7 @@ fn a_delegated_administrator_cannot_change_access_to_the_management_account() {
     fs::write(ws.join(".vend/state.json"), serde_json::to_string_pretty(&s).unwrap()).unwrap();
 
     // From the management account: the assignment is planned.
-    let p = plan(&ws, &config);
+    let p = plan_in(&ws, &config);
     assert_eq!(p["applyable"], true, "{:#}", p["diagnostics"]);
     let address = "account_assignment:management/platform-readonly/ReadOnlyAccess";
     assert_eq!(change(&p, address).map(|c| c["action"].clone()), Some(Value::from("create")), "{p:#}");

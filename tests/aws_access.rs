@@ -11,27 +11,14 @@ mod emulator_harness;
 
 use aws_sdk_account as account;
 use aws_sdk_ssoadmin as sso;
-use emulator_harness::seed::{
-    IdentitySeed, demo, rt, seed_catalog, seed_demo_identity_center, seed_organization,
-};
-use emulator_harness::workspace::{VendWorkspace, describe, list_accounts};
+use emulator_harness::seed::{IdentitySeed, rt};
+use emulator_harness::workspace::{VendWorkspace, list_accounts, permission_set_named};
 use emulator_harness::{Emulator, lock};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The account the demo plan creates.
 const NEW: &str = "checkout-staging";
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(out.status.success(), "{}", describe(out));
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn plan(ws: &VendWorkspace) -> Value {
-    let p: Value = serde_json::from_str(&ok(&ws.run(&["plan", "--json"]))).unwrap();
-    assert_eq!(p["applyable"], true, "{p:#}");
-    p
-}
 
 /// `(address, action, after)` of the plan's changes of `kind` on account `key`.
 fn changes(p: &Value, kind: &str, key: &str) -> Vec<(String, String, Value)> {
@@ -60,7 +47,10 @@ fn assigned(emu: &Emulator, ic: &IdentitySeed, account_id: &str, permission_set:
         // A seeded permission set, or one vend created (catalog/permission_sets/), by name.
         let arn = match ic.permission_sets.get(permission_set) {
             Some(arn) => arn.clone(),
-            None => arn_of(&s, &ic.instance_arn, permission_set).await,
+            None => {
+                let found = permission_set_named(&s, &ic.instance_arn, permission_set).await;
+                found.unwrap_or_else(|| panic!("no permission set {permission_set}")).0
+            }
         };
         let out = s
             .list_account_assignments()
@@ -76,24 +66,6 @@ fn assigned(emu: &Emulator, ic: &IdentitySeed, account_id: &str, permission_set:
             .map(|id| by_id.get(id).map(|n| n.to_string()).unwrap_or_else(|| format!("?{id}")))
             .collect()
     })
-}
-
-/// The ARN of the permission set `name` through the SDK (ListPermissionSets, DescribePermissionSet).
-async fn arn_of(s: &sso::Client, instance_arn: &str, name: &str) -> String {
-    let arns = s.list_permission_sets().instance_arn(instance_arn).send().await.unwrap();
-    for arn in arns.permission_sets() {
-        let d = s
-            .describe_permission_set()
-            .instance_arn(instance_arn)
-            .permission_set_arn(arn)
-            .send()
-            .await
-            .unwrap();
-        if d.permission_set().and_then(|p| p.name()) == Some(name) {
-            return arn.clone();
-        }
-    }
-    panic!("no permission set {name}")
 }
 
 /// The alternate contact `contact_type` of `account_id` through the SDK: (name, email, phone,
@@ -146,16 +118,11 @@ fn new_version(ws: &VendWorkspace, key: &str, version: &str, edit: impl Fn(&str)
 #[test]
 fn the_demo_vends_its_account_with_access_and_contacts() {
     let (_guard, emu) = lock();
-    let mut ids = seed_organization(emu);
-    seed_catalog(emu, &mut ids);
-    // Already seeded by seed_organization; again for the map of names to ids (idempotent).
-    let ic = seed_demo_identity_center(emu);
-    let mgmt = ids[&demo().organization.management_account_id].clone();
-    let ws = VendWorkspace::new(emu, &mgmt);
+    let (ws, ic) = VendWorkspace::with_demo_identity_center(emu);
 
     // The plan: the new account's assignments and contacts, and Account Management's trusted
     // access (the demo state has it off, as the seeded organization does).
-    let p = plan(&ws);
+    let p = ws.plan();
     let assignments = changes(&p, "account_assignment", NEW);
     let contacts = changes(&p, "alternate_contact", NEW);
     assert!(
@@ -173,7 +140,7 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
         "trusted access for account.amazonaws.com planned"
     );
 
-    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    common::ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
 
     // Through the SDK: the new account has each planned assignment and contact.
     let id = list_accounts(emu, false).into_iter().find(|a| a.name == NEW).expect("the new account").id;
@@ -215,7 +182,7 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
             .map(|l| format!("{l}\n"))
             .collect()
     });
-    let p = plan(&ws);
+    let p = ws.plan();
     let planned: Vec<(String, String)> =
         changes(&p, "account_assignment", NEW).into_iter().map(|(a, x, _)| (a, x)).collect();
     assert_eq!(
@@ -223,7 +190,7 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
         [(format!("account_assignment:{NEW}/{group}/{ps}"), "delete".to_string())],
         "{name}: {p:#}"
     );
-    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    common::ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
     assert!(!assigned(emu, &ic, &id, &ps).contains(&group), "{group}/{ps} still assigned");
     for (_, _, after) in &assignments {
         let (g, p) = (after["group"].as_str().unwrap(), after["permission_set"].as_str().unwrap());
@@ -240,7 +207,7 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
     new_version(&ws, NEW, "v91", |body| {
         body.replacen(&format!("title: {title}"), &format!("title: {new_title}"), 1)
     });
-    let p = plan(&ws);
+    let p = ws.plan();
     let planned: Vec<(String, String)> =
         changes(&p, "alternate_contact", NEW).into_iter().map(|(a, x, _)| (a, x)).collect();
     assert_eq!(
@@ -248,7 +215,7 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
         [(format!("alternate_contact:{NEW}/{}", t.to_lowercase()), "update".to_string())],
         "{p:#}"
     );
-    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    common::ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
     assert_eq!(contact(emu, &id, &t).map(|c| c.3), Some(new_title));
     ws.assert_empty_replan("after the contact update");
 }
@@ -264,16 +231,17 @@ fn the_demo_vends_its_account_with_access_and_contacts() {
 #[test]
 fn a_delegated_administrator_vends_access_but_not_to_the_management_account() {
     let (_guard, emu) = lock();
-    let mut ids = seed_organization(emu);
-    seed_catalog(emu, &mut ids);
-    let ic = seed_demo_identity_center(emu);
-    let mgmt = ids[&demo().organization.management_account_id].clone();
+    let (ws, ic) = VendWorkspace::with_demo_identity_center(emu);
+    let conf = emu.sdk_config();
+    let mgmt = rt().block_on(async {
+        let o = aws_sdk_organizations::Client::new(&conf).describe_organization().send().await.unwrap();
+        o.organization().unwrap().master_account_id().unwrap().to_string()
+    });
     let admin = list_accounts(emu, false)
         .into_iter()
         .find(|a| a.name == "security-audit")
         .expect("the demo's security-audit account")
         .id;
-    let ws = VendWorkspace::new(emu, &mgmt);
     let vend_yaml = ws.ws.join("catalog/vend.yaml");
     let settings = std::fs::read_to_string(&vend_yaml).unwrap();
     // Identity Center is read where vend.yaml says: in another region than its home, or from a
@@ -284,7 +252,8 @@ fn a_delegated_administrator_vends_access_but_not_to_the_management_account() {
     {
         std::fs::write(&vend_yaml, format!("{settings}identity_center: {identity_center}\n")).unwrap();
         let out = ws.run(&["plan", "--json"]);
-        let p: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", describe(&out)));
+        let p: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", emulator_harness::workspace::describe(&out)));
         assert_eq!(p["applyable"], false, "{identity_center}: {p:#}");
         assert!(
             p["diagnostics"].as_array().unwrap().iter().any(|d| d["code"] == "identity-center-missing"),
@@ -292,7 +261,6 @@ fn a_delegated_administrator_vends_access_but_not_to_the_management_account() {
             p["diagnostics"]
         );
     }
-    let conf = emu.sdk_config();
     rt().block_on(async {
         aws_sdk_organizations::Client::new(&conf)
             .register_delegated_administrator()
@@ -305,12 +273,12 @@ fn a_delegated_administrator_vends_access_but_not_to_the_management_account() {
     std::fs::write(&vend_yaml, format!("{settings}identity_center: {{ delegated_admin: \"{admin}\" }}\n"))
         .unwrap();
 
-    let p = plan(&ws);
+    let p = ws.plan();
     let assignments = changes(&p, "account_assignment", NEW);
     assert!(!assignments.is_empty(), "{p:#}");
     let (status, body) = emu.http("POST", "/_vend/faults", r#"{"record": true}"#);
     assert_eq!(status, 200, "{body}");
-    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    common::ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
     let (_, recorded) = emu.http("GET", "/_vend/recorded", "");
     let (status, body) = emu.http("POST", "/_vend/faults", r#"{"record": false}"#);
     assert_eq!(status, 200, "{body}");

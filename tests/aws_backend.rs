@@ -841,38 +841,54 @@ fn access_writes_through_call() {
     assert!(!before.access.as_ref().unwrap().account_management_access);
 
     cloud.call(&Op::EnableAwsServiceAccess { service_principal: "account.amazonaws.com".into() }).unwrap();
-    let poll = |cloud: &mut AwsCloud, op: &dyn Fn(String) -> Op, first: vend::port::Outcome| {
-        let mut out = first;
-        for _ in 0..100 {
-            if out.status.as_deref() != Some("IN_PROGRESS") {
-                return out;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            out = cloud.call(&op(out.id.clone().unwrap())).unwrap();
-        }
-        panic!("still IN_PROGRESS: {out:?}");
-    };
     let (instance_arn, ps, group) = (
         ic.instance_arn.clone(),
         ic.permission_sets["AdministratorAccess"].clone(),
         ic.groups["team-search-admins"].clone(),
     );
-    let created = cloud
-        .call(&Op::CreateAccountAssignment {
-            instance_arn: instance_arn.clone(),
-            account_id: member.clone(),
-            permission_set_arn: ps.clone(),
-            principal_type: "GROUP".into(),
-            principal_id: group.clone(),
-        })
-        .unwrap();
+    // The group's assignment on the member created or deleted: the first answer, and the
+    // request's status polled until it is no longer IN_PROGRESS.
+    let assignment = |cloud: &mut AwsCloud, create: bool| {
+        let (account_id, permission_set_arn, principal_type, principal_id) =
+            (member.clone(), ps.clone(), "GROUP".to_string(), group.clone());
+        let i = instance_arn.clone();
+        let op = if create {
+            Op::CreateAccountAssignment {
+                instance_arn: i,
+                account_id,
+                permission_set_arn,
+                principal_type,
+                principal_id,
+            }
+        } else {
+            Op::DeleteAccountAssignment {
+                instance_arn: i,
+                account_id,
+                permission_set_arn,
+                principal_type,
+                principal_id,
+            }
+        };
+        let first = cloud.call(&op).unwrap();
+        let mut out = first.clone();
+        for _ in 0..100 {
+            if out.status.as_deref() != Some("IN_PROGRESS") {
+                return (first, out);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let (instance_arn, request_id) = (instance_arn.clone(), out.id.clone().unwrap());
+            out = cloud
+                .call(&if create {
+                    Op::DescribeAccountAssignmentCreationStatus { instance_arn, request_id }
+                } else {
+                    Op::DescribeAccountAssignmentDeletionStatus { instance_arn, request_id }
+                })
+                .unwrap();
+        }
+        panic!("still IN_PROGRESS: {out:?}");
+    };
+    let (created, done) = assignment(&mut cloud, true);
     assert!(!created.request_id.is_empty() && created.id.is_some(), "{created:?}");
-    let i = instance_arn.clone();
-    let done = poll(
-        &mut cloud,
-        &|request_id| Op::DescribeAccountAssignmentCreationStatus { instance_arn: i.clone(), request_id },
-        created,
-    );
     assert_eq!(done.status.as_deref(), Some("SUCCEEDED"), "{done:?}");
 
     for (acct, name) in [(&member, "Member Security"), (&mgmt, "Org Security")] {
@@ -890,7 +906,8 @@ fn access_writes_through_call() {
     let conf = emu.sdk_config();
     let s = sso::Client::new(&conf);
     let a = account::Client::new(&conf);
-    rt().block_on(async {
+    // The member's assignments of the permission set, through the SDK.
+    let assignments = || async {
         let listed = s
             .list_account_assignments()
             .instance_arn(&instance_arn)
@@ -899,8 +916,11 @@ fn access_writes_through_call() {
             .send()
             .await
             .unwrap();
-        let principals: Vec<&str> =
-            listed.account_assignments().iter().filter_map(|x| x.principal_id()).collect();
+        listed.account_assignments().to_vec()
+    };
+    rt().block_on(async {
+        let listed = assignments().await;
+        let principals: Vec<&str> = listed.iter().filter_map(|x| x.principal_id()).collect();
         assert_eq!(principals, [group.as_str()]);
         let got = a
             .get_alternate_contact()
@@ -920,21 +940,7 @@ fn access_writes_through_call() {
         assert_eq!(own.alternate_contact().unwrap().name(), Some("Org Security"));
     });
 
-    let deleted = cloud
-        .call(&Op::DeleteAccountAssignment {
-            instance_arn: instance_arn.clone(),
-            account_id: member.clone(),
-            permission_set_arn: ps.clone(),
-            principal_type: "GROUP".into(),
-            principal_id: group.clone(),
-        })
-        .unwrap();
-    let i = instance_arn.clone();
-    let done = poll(
-        &mut cloud,
-        &|request_id| Op::DescribeAccountAssignmentDeletionStatus { instance_arn: i.clone(), request_id },
-        deleted,
-    );
+    let (_, done) = assignment(&mut cloud, false);
     assert_eq!(done.status.as_deref(), Some("SUCCEEDED"), "{done:?}");
     cloud
         .call(&Op::DeleteAlternateContact { account_id: member.clone(), contact_type: "SECURITY".into() })
@@ -944,15 +950,6 @@ fn access_writes_through_call() {
         .call(&Op::DeleteAlternateContact { account_id: member.clone(), contact_type: "SECURITY".into() });
     let err = again.unwrap_err();
     assert_eq!((err.code.as_str(), err.kind), ("ResourceNotFoundException", ErrorKind::Hard), "{err}");
-    rt().block_on(async {
-        let listed = s
-            .list_account_assignments()
-            .instance_arn(&instance_arn)
-            .account_id(&member)
-            .permission_set_arn(&ps)
-            .send()
-            .await
-            .unwrap();
-        assert!(listed.account_assignments().is_empty(), "{listed:?}");
-    });
+    let listed = rt().block_on(assignments());
+    assert!(listed.is_empty(), "{listed:?}");
 }

@@ -10,23 +10,12 @@ mod emulator_harness;
 
 use aws_sdk_ssoadmin as sso;
 use emulator_harness::lock;
-use emulator_harness::seed::{demo, rt, seed_catalog, seed_demo_identity_center, seed_organization};
-use emulator_harness::workspace::{VendWorkspace, describe, list_accounts};
+use emulator_harness::seed::rt;
+use emulator_harness::workspace::{VendWorkspace, list_accounts, permission_set_named};
 use serde_json::Value;
 
 const NEW: &str = "checkout-staging";
 const SET: &str = "WorkloadDeploy";
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(out.status.success(), "{}", describe(out));
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn plan(ws: &VendWorkspace) -> Value {
-    let p: Value = serde_json::from_str(&ok(&ws.run(&["plan", "--json"]))).unwrap();
-    assert_eq!(p["applyable"], true, "{p:#}");
-    p
-}
 
 fn action(p: &Value, address: &str) -> Option<String> {
     p["changes"]
@@ -43,50 +32,33 @@ type Seen = (String, String, Vec<(String, String)>, Vec<String>, String);
 
 fn seen(c: &sso::Client, instance_arn: &str, name: &str) -> Option<Seen> {
     rt().block_on(async {
-        let arns = c.list_permission_sets().instance_arn(instance_arn).send().await.unwrap();
-        for arn in arns.permission_sets() {
-            let d = c
-                .describe_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(arn)
-                .send()
-                .await
-                .unwrap();
-            let ps = d.permission_set().unwrap();
-            if ps.name() != Some(name) {
-                continue;
-            }
-            let tags =
-                c.list_tags_for_resource().instance_arn(instance_arn).resource_arn(arn).send().await.unwrap();
-            let managed = c
-                .list_managed_policies_in_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(arn)
-                .send()
-                .await
-                .unwrap();
-            let inline = c
-                .get_inline_policy_for_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(arn)
-                .send()
-                .await
-                .unwrap();
-            let mut policies: Vec<String> = managed
-                .attached_managed_policies()
-                .iter()
-                .filter_map(|m| m.arn().map(str::to_string))
-                .collect();
-            policies.sort();
-            return Some((
-                arn.clone(),
-                ps.session_duration().unwrap_or_default().to_string(),
-                tags.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
-                policies,
-                inline.inline_policy().unwrap_or_default().to_string(),
-            ));
-        }
-        None
+        let (arn, ps) = permission_set_named(c, instance_arn, name).await?;
+        let tags =
+            c.list_tags_for_resource().instance_arn(instance_arn).resource_arn(&arn).send().await.unwrap();
+        let managed = c
+            .list_managed_policies_in_permission_set()
+            .instance_arn(instance_arn)
+            .permission_set_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        let inline = c
+            .get_inline_policy_for_permission_set()
+            .instance_arn(instance_arn)
+            .permission_set_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        let mut policies: Vec<String> =
+            managed.attached_managed_policies().iter().filter_map(|m| m.arn().map(str::to_string)).collect();
+        policies.sort();
+        Some((
+            arn,
+            ps.session_duration().unwrap_or_default().to_string(),
+            tags.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
+            policies,
+            inline.inline_policy().unwrap_or_default().to_string(),
+        ))
     })
 }
 
@@ -107,18 +79,14 @@ fn assigned(c: &sso::Client, instance_arn: &str, account_id: &str, arn: &str) ->
 #[test]
 fn created_assigned_updated_and_deleted_after_its_assignment() {
     let (_guard, emu) = lock();
-    let mut ids = seed_organization(emu);
-    seed_catalog(emu, &mut ids);
-    let ic = seed_demo_identity_center(emu);
-    let mgmt = ids[&demo().organization.management_account_id].clone();
-    let ws = VendWorkspace::new(emu, &mgmt);
+    let (ws, ic) = VendWorkspace::with_demo_identity_center(emu);
     let c = sso::Client::new(&emu.sdk_config());
 
-    let p = plan(&ws);
+    let p = ws.plan();
     assert_eq!(action(&p, &format!("permission_set:{SET}")).as_deref(), Some("create"), "{p:#}");
     let assignment = format!("account_assignment:{NEW}/team-checkout-developers/{SET}");
     assert_eq!(action(&p, &assignment).as_deref(), Some("create"));
-    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    common::ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
     let (arn, session, tags, policies, inline) =
         seen(&c, &ic.instance_arn, SET).expect("created in the emulator");
     assert_eq!(session, "PT4H");
@@ -140,10 +108,10 @@ fn created_assigned_updated_and_deleted_after_its_assignment() {
         body.replace("PT4H", "PT8H").replace("  - arn:aws:iam::aws:policy/AWSCloudFormationFullAccess\n", ""),
     )
     .unwrap();
-    let p = plan(&ws);
+    let p = ws.plan();
     assert_eq!(action(&p, &format!("permission_set:{SET}")).as_deref(), Some("update"), "{p:#}");
     assert_eq!(p["changes"].as_array().unwrap().len(), 1, "{p:#}");
-    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    common::ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
     let (_, session, _, policies, _) = seen(&c, &ic.instance_arn, SET).unwrap();
     assert_eq!(session, "PT8H");
     assert_eq!(policies, ["arn:aws:iam::aws:policy/ReadOnlyAccess"]);
@@ -168,14 +136,14 @@ fn created_assigned_updated_and_deleted_after_its_assignment() {
     let req = ws.ws.join(format!("catalog/accounts/{NEW}.yaml"));
     std::fs::write(&req, std::fs::read_to_string(&req).unwrap().replace("workload@v3", "workload@v90"))
         .unwrap();
-    let p = plan(&ws);
+    let p = ws.plan();
     assert_eq!(action(&p, &format!("permission_set:{SET}")).as_deref(), Some("delete"), "{p:#}");
     assert_eq!(action(&p, &assignment).as_deref(), Some("delete"));
     let order: Vec<&str> =
         p["changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap()).collect();
     let at = |a: &str| order.iter().position(|x| *x == a).unwrap();
     assert!(at(&assignment) < at(&format!("permission_set:{SET}")), "{order:?}");
-    ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    common::ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
     // The emulator refuses DeletePermissionSet while an assignment uses it
     // (identitycenter.permission-set-in-use): gone means its assignment went first.
     assert!(seen(&c, &ic.instance_arn, SET).is_none(), "deleted in the emulator");

@@ -17,37 +17,13 @@ const STAGING: &str = "checkout-staging";
 const SET: &str = "WorkloadDeploy";
 const FILE: &str = "catalog/permission_sets/WorkloadDeploy.yaml";
 
-fn ok(out: &std::process::Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
-    text(&out.stdout)
-}
-
-fn plan(ws: &Path, config: &Path) -> Value {
-    serde_json::from_str(&ok(&vend_in(ws, config, &["plan", "--json"]))).unwrap()
-}
-
-fn change<'a>(plan: &'a Value, address: &str) -> Option<&'a Value> {
-    plan["changes"].as_array().unwrap().iter().find(|c| c["address"] == address)
-}
-
 fn position(plan: &Value, address: &str) -> usize {
     plan["changes"].as_array().unwrap().iter().position(|c| c["address"] == address).unwrap()
 }
 
-fn state(ws: &Path) -> Value {
-    serde_json::from_str(&fs::read_to_string(ws.join(".vend/state.json")).unwrap()).unwrap()
-}
-
-fn edit_state(ws: &Path, edit: impl FnOnce(&mut Value)) {
-    let mut s = state(ws);
-    s.as_object_mut().unwrap().remove("digest");
-    edit(&mut s);
-    fs::write(ws.join(".vend/state.json"), serde_json::to_string_pretty(&s).unwrap()).unwrap();
-}
-
 /// The permission set `name` as the state records it.
 fn permission_set(ws: &Path, name: &str) -> Option<Value> {
-    state(ws)["access"]["identity_center"]["permission_sets"]
+    state_file(ws)["access"]["identity_center"]["permission_sets"]
         .as_array()
         .unwrap()
         .iter()
@@ -57,7 +33,7 @@ fn permission_set(ws: &Path, name: &str) -> Option<Value> {
 
 /// The assignments of the permission set `arn` in the state.
 fn assignments_of(ws: &Path, arn: &str) -> usize {
-    state(ws)["access"]["assignments"]
+    state_file(ws)["access"]["assignments"]
         .as_array()
         .unwrap()
         .iter()
@@ -89,7 +65,7 @@ fn assignment() -> String {
 #[test]
 fn the_demo_plan_creates_the_permission_set_before_its_assignment() {
     let (_d, ws, config) = demo_with_config();
-    let p = plan(&ws, &config);
+    let p = plan_in(&ws, &config);
     assert_eq!(p["applyable"], true, "{p:#}");
     let c = change(&p, &format!("permission_set:{SET}")).unwrap_or_else(|| panic!("{p:#}"));
     assert_eq!(c["action"], "create");
@@ -129,7 +105,7 @@ fn created_assigned_updated_and_deleted_after_its_assignment() {
     assert_eq!(d["managed_policies"].as_array().unwrap().len(), 2);
     assert!(d["inline_policy"].as_str().unwrap().contains("codepipeline"));
     assert_eq!(assignments_of(&ws, &arn), 1, "assigned to {STAGING}");
-    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after apply");
+    assert!(plan_in(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after apply");
     assert_eq!(audited_ops(&ws), vec!["CreatePermissionSet"]);
 
     // An edit: a longer session, one managed policy fewer, no inline policy.
@@ -139,7 +115,7 @@ fn created_assigned_updated_and_deleted_after_its_assignment() {
         body.replace("PT4H", "PT8H").replace("  - arn:aws:iam::aws:policy/AWSCloudFormationFullAccess\n", "");
     let edited = edited[..edited.find("inline_policy:").unwrap()].to_string();
     fs::write(&f, edited).unwrap();
-    let p = plan(&ws, &config);
+    let p = plan_in(&ws, &config);
     let c = change(&p, &format!("permission_set:{SET}")).unwrap_or_else(|| panic!("{p:#}"));
     assert_eq!(c["action"], "update", "{c:#}");
     let reason = c["reason"].as_str().unwrap();
@@ -154,7 +130,7 @@ fn created_assigned_updated_and_deleted_after_its_assignment() {
         audited_ops(&ws),
         vec!["CreatePermissionSet", "UpdatePermissionSet", "ProvisionPermissionSet"]
     );
-    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after the update");
+    assert!(plan_in(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after the update");
 
     // The file removed while workload@v3 still names it: a plan error at the entry.
     fs::remove_file(&f).unwrap();
@@ -173,7 +149,7 @@ fn created_assigned_updated_and_deleted_after_its_assignment() {
     fs::write(ws.join("blueprints/accounts/workload/v4.yaml"), v4).unwrap();
     let req = ws.join(format!("catalog/accounts/{STAGING}.yaml"));
     fs::write(&req, fs::read_to_string(&req).unwrap().replace("workload@v3", "workload@v4")).unwrap();
-    let p = plan(&ws, &config);
+    let p = plan_in(&ws, &config);
     assert_eq!(p["applyable"], true, "{p:#}");
     let del = change(&p, &format!("permission_set:{SET}")).unwrap_or_else(|| panic!("{p:#}"));
     assert_eq!(del["action"], "delete");
@@ -184,7 +160,7 @@ fn created_assigned_updated_and_deleted_after_its_assignment() {
     assert!(permission_set(&ws, SET).is_none(), "deleted");
     assert_eq!(assignments_of(&ws, &arn), 0);
     assert_eq!(audited_ops(&ws).last().map(String::as_str), Some("DeletePermissionSet"));
-    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after the delete");
+    assert!(plan_in(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after the delete");
 }
 
 /// A same-name permission set without vend's ownership tag is refused (`unmanaged-conflict`)
@@ -216,7 +192,7 @@ fn an_existing_set_is_refused_unless_adopted() {
     );
 
     fs::write(&file, format!("{body}lifecycle: adopt\n")).unwrap();
-    let p = plan(&ws, &config);
+    let p = plan_in(&ws, &config);
     assert_eq!(p["applyable"], true, "{p:#}");
     let c = change(&p, "permission_set:ReadOnlyAccess").unwrap_or_else(|| panic!("{p:#}"));
     assert_eq!(c["action"], "adopt");
@@ -226,7 +202,7 @@ fn an_existing_set_is_refused_unless_adopted() {
     let d = permission_set(&ws, "ReadOnlyAccess").unwrap()["details"].clone();
     assert_eq!(d["tags"]["vend:managed"], "true");
     assert_eq!(d["session_duration"], "PT2H");
-    assert!(plan(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after adopting");
+    assert!(plan_in(&ws, &config)["changes"].as_array().unwrap().is_empty(), "re-plan after adopting");
 }
 
 /// What IAM Identity Center would refuse is an error at the file's line and column.

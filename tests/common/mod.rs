@@ -163,6 +163,36 @@ pub fn changes(plan: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The stdout of a vend run that must exit 0 (else fail with what it printed).
+pub fn ok(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// `vend plan --json` in `ws` (see `vend_in`), which must succeed, parsed.
+pub fn plan_in(ws: &Path, config: &Path) -> serde_json::Value {
+    serde_json::from_str(&ok(&vend_in(ws, config, &["plan", "--json"]))).unwrap()
+}
+
+/// The change of a plan document at `address`.
+pub fn change<'a>(plan: &'a serde_json::Value, address: &str) -> Option<&'a serde_json::Value> {
+    plan["changes"].as_array().unwrap().iter().find(|c| c["address"] == address)
+}
+
+/// The workspace's state file (`.vend/state.json`) as JSON.
+pub fn state_file(ws: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(ws.join(".vend/state.json")).unwrap()).unwrap()
+}
+
+/// Edit the workspace's state file as JSON (its digest dropped: a state file without one is read
+/// as written).
+pub fn edit_state(ws: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut s = state_file(ws);
+    s.as_object_mut().unwrap().remove("digest");
+    edit(&mut s);
+    fs::write(ws.join(".vend/state.json"), serde_json::to_string_pretty(&s).unwrap()).unwrap();
+}
+
 /// `vend --state state.json ARGS` in the workspace `ws` (whose test keeps its state file there).
 pub fn vend_ws(ws: &Path, cfg: &Path, args: &[&str]) -> Output {
     let mut all = vec!["--state", "state.json"];

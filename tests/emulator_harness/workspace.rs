@@ -5,7 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::Emulator;
-use super::seed::rt;
+use super::seed::{IdentitySeed, demo, rt, seed_catalog, seed_demo_identity_center, seed_organization};
 use aws_sdk_organizations as org;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -30,6 +30,17 @@ impl<'a> VendWorkspace<'a> {
         VendWorkspace { emu, dir, ws, config }
     }
 
+    /// The demo organization and catalog seeded with the demo's Identity Center, and a workspace
+    /// as its management account: the start of the Identity Center tests.
+    pub fn with_demo_identity_center(emu: &'a Emulator) -> (Self, IdentitySeed) {
+        let mut ids = seed_organization(emu);
+        seed_catalog(emu, &mut ids);
+        // Already seeded by seed_organization; again for the map of names to ids (idempotent).
+        let ic = seed_demo_identity_center(emu);
+        let mgmt = ids[&demo().organization.management_account_id].clone();
+        (VendWorkspace::new(emu, &mgmt), ic)
+    }
+
     /// `vend --aws --endpoint-url … ARGS -C WS`, with a file key store in the private config dir.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = self.emu.vend();
@@ -45,6 +56,13 @@ impl<'a> VendWorkspace<'a> {
 
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
+    }
+
+    /// `vend plan --json`, which must succeed with an applyable plan.
+    pub fn plan(&self) -> Value {
+        let p: Value = serde_json::from_str(&crate::common::ok(&self.run(&["plan", "--json"]))).unwrap();
+        assert_eq!(p["applyable"], true, "{p:#}");
+        p
     }
 
     /// The e-mail of every account request in `catalog/accounts/`, by request name.
@@ -69,6 +87,31 @@ impl<'a> VendWorkspace<'a> {
         let log = std::fs::read_to_string(self.ws.join(".vend/audit.jsonl")).unwrap_or_default();
         log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
     }
+}
+
+/// The permission set `name` of `instance_arn` through the SDK (ListPermissionSets, then
+/// DescribePermissionSet of each until found): its ARN and what DescribePermissionSet says;
+/// `None` when there is none.
+pub async fn permission_set_named(
+    c: &aws_sdk_ssoadmin::Client,
+    instance_arn: &str,
+    name: &str,
+) -> Option<(String, aws_sdk_ssoadmin::types::PermissionSet)> {
+    let arns = c.list_permission_sets().instance_arn(instance_arn).send().await.unwrap();
+    for arn in arns.permission_sets() {
+        let d = c
+            .describe_permission_set()
+            .instance_arn(instance_arn)
+            .permission_set_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let ps = d.permission_set().unwrap();
+        if ps.name() == Some(name) {
+            return Some((arn.clone(), ps.clone()));
+        }
+    }
+    None
 }
 
 /// Output as text for assertion messages.

@@ -32,6 +32,8 @@ use aws_sdk_identitystore as ids;
 use aws_sdk_organizations as org;
 use aws_sdk_ssoadmin as sso;
 use futures_util::future::{try_join, try_join_all};
+use org::config::http::HttpResponse;
+use org::error::{ProvideErrorMetadata, SdkError};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The Organizations service principal of AWS Account Management (trusted access that
@@ -391,25 +393,56 @@ async fn contact(
 
 // ------------------------------------------------------------------------------- writes
 
-fn sso_rid<T: sso::operation::RequestId>(out: &T) -> String {
+/// The request id of an answer (every SDK crate's `RequestId` is the one trait).
+pub(super) fn rid<T: sso::operation::RequestId>(out: &T) -> String {
     out.request_id().unwrap_or_default().to_string()
 }
 
-fn account_rid<T: account::operation::RequestId>(out: &T) -> String {
-    out.request_id().unwrap_or_default().to_string()
+/// Await a write: its answer made an `Outcome` by `to`, its error classified as `op`'s.
+pub(super) async fn outcome<T, E>(
+    op: &str,
+    request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    to: impl FnOnce(T) -> Outcome,
+) -> Result<Outcome, CloudError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    request.await.map(to).map_err(|e| classify(op, e))
 }
 
-/// An assignment request's status as an `Outcome`: `id` the request to poll, `status`
+/// An answer that is its request id alone.
+pub(super) fn done<T: sso::operation::RequestId>(out: T) -> Outcome {
+    Outcome { request_id: rid(&out), ..Outcome::default() }
+}
+
+/// The status of an asynchronous Identity Center request: an account assignment's creation
+/// or deletion, a permission set's provisioning (two SDK types with the same fields).
+pub(super) trait RequestStatus {
+    /// The request to poll, its status, AWS's reason once FAILED.
+    fn parts(&self) -> (Option<&str>, Option<&sso::types::StatusValues>, Option<&str>);
+}
+
+impl RequestStatus for sso::types::AccountAssignmentOperationStatus {
+    fn parts(&self) -> (Option<&str>, Option<&sso::types::StatusValues>, Option<&str>) {
+        (self.request_id(), self.status(), self.failure_reason())
+    }
+}
+
+impl RequestStatus for sso::types::PermissionSetProvisioningStatus {
+    fn parts(&self) -> (Option<&str>, Option<&sso::types::StatusValues>, Option<&str>) {
+        (self.request_id(), self.status(), self.failure_reason())
+    }
+}
+
+/// A request's status as an `Outcome`: `id` the request to poll, `status`
 /// IN_PROGRESS | FAILED | SUCCEEDED, `result` AWS's reason once FAILED.
-fn assignment_outcome(
-    request_id: String,
-    s: Option<&sso::types::AccountAssignmentOperationStatus>,
-) -> Outcome {
+pub(super) fn status_outcome(request_id: String, s: Option<&impl RequestStatus>) -> Outcome {
+    let (id, status, reason) = s.map(RequestStatus::parts).unwrap_or_default();
     Outcome {
         request_id,
-        id: s.and_then(|s| s.request_id()).map(str::to_string),
-        status: s.and_then(|s| s.status()).map(|x| x.as_str().to_string()),
-        result: s.and_then(|s| s.failure_reason()).map(str::to_string),
+        id: id.map(str::to_string),
+        status: status.map(|x| x.as_str().to_string()),
+        result: reason.map(str::to_string),
         ..Outcome::default()
     }
 }
@@ -437,137 +470,68 @@ impl Writer<'_> {
         }
     }
 
-    /// The issue-18 operations (None: not one of them).
+    /// The issue-18 operations but the permission sets' (None: not one of them).
     pub(super) async fn access_call(&mut self, op: &Op) -> Option<Result<Outcome, CloudError>> {
         let name = op.name();
+        let contact = |account_id: &str, contact_type: &str| Some(format!("{account_id}/{contact_type}"));
         Some(match op {
-            Op::EnableAwsServiceAccess { service_principal } => self
-                .org
-                .enable_aws_service_access()
-                .service_principal(service_principal)
-                .send()
-                .await
-                .map(|out| Outcome {
-                    request_id: org::operation::RequestId::request_id(&out).unwrap_or_default().to_string(),
-                    id: Some(service_principal.clone()),
-                    ..Outcome::default()
-                })
-                .map_err(|e| classify(&name, e)),
-            Op::CreateAccountAssignment {
-                instance_arn,
-                account_id,
-                permission_set_arn,
-                principal_type,
-                principal_id,
-            } => match self.sso_for_writes().await {
-                Err(e) => Err(e),
-                Ok(c) => c
-                    .create_account_assignment()
-                    .instance_arn(instance_arn)
-                    .target_id(account_id)
-                    .target_type(sso::types::TargetType::AwsAccount)
-                    .permission_set_arn(permission_set_arn)
-                    .principal_type(sso::types::PrincipalType::from(principal_type.as_str()))
-                    .principal_id(principal_id)
-                    .send()
+            Op::EnableAwsServiceAccess { service_principal } => {
+                let request =
+                    self.org.enable_aws_service_access().service_principal(service_principal).send();
+                outcome(&name, request, |out| Outcome { id: Some(service_principal.clone()), ..done(out) })
                     .await
-                    .map(|out| assignment_outcome(sso_rid(&out), out.account_assignment_creation_status()))
-                    .map_err(|e| classify(&name, e)),
-            },
-            Op::DescribeAccountAssignmentCreationStatus { instance_arn, request_id } => {
-                match self.sso_for_writes().await {
-                    Err(e) => Err(e),
-                    Ok(c) => c
-                        .describe_account_assignment_creation_status()
-                        .instance_arn(instance_arn)
-                        .account_assignment_creation_request_id(request_id)
-                        .send()
-                        .await
-                        .map(|out| {
-                            assignment_outcome(sso_rid(&out), out.account_assignment_creation_status())
-                        })
-                        .map_err(|e| classify(&name, e)),
-                }
             }
-            Op::DeleteAccountAssignment {
-                instance_arn,
-                account_id,
-                permission_set_arn,
-                principal_type,
-                principal_id,
-            } => match self.sso_for_writes().await {
+            Op::CreateAccountAssignment { .. }
+            | Op::DescribeAccountAssignmentCreationStatus { .. }
+            | Op::DeleteAccountAssignment { .. }
+            | Op::DescribeAccountAssignmentDeletionStatus { .. } => match self.sso_for_writes().await {
                 Err(e) => Err(e),
-                Ok(c) => c
-                    .delete_account_assignment()
-                    .instance_arn(instance_arn)
-                    .target_id(account_id)
-                    .target_type(sso::types::TargetType::AwsAccount)
-                    .permission_set_arn(permission_set_arn)
-                    .principal_type(sso::types::PrincipalType::from(principal_type.as_str()))
-                    .principal_id(principal_id)
-                    .send()
-                    .await
-                    .map(|out| assignment_outcome(sso_rid(&out), out.account_assignment_deletion_status()))
-                    .map_err(|e| classify(&name, e)),
+                Ok(c) => assignment_call(&c, op).await?,
             },
-            Op::DescribeAccountAssignmentDeletionStatus { instance_arn, request_id } => {
-                match self.sso_for_writes().await {
-                    Err(e) => Err(e),
-                    Ok(c) => c
-                        .describe_account_assignment_deletion_status()
-                        .instance_arn(instance_arn)
-                        .account_assignment_deletion_request_id(request_id)
-                        .send()
-                        .await
-                        .map(|out| {
-                            assignment_outcome(sso_rid(&out), out.account_assignment_deletion_status())
-                        })
-                        .map_err(|e| classify(&name, e)),
-                }
-            }
             Op::PutAlternateContact { account_id, contact_type, name: who, email, phone, title } => {
                 match self.contact_account_id(account_id).await {
                     Err(e) => Err(e),
-                    Ok(id) => self
-                        .account
-                        .put_alternate_contact()
-                        .set_account_id(id)
-                        .alternate_contact_type(account::types::AlternateContactType::from(
-                            contact_type.as_str(),
-                        ))
-                        .name(who)
-                        .email_address(email)
-                        .phone_number(phone)
-                        .title(title)
-                        .send()
-                        .await
-                        .map(|out| Outcome {
-                            request_id: account_rid(&out),
-                            id: Some(format!("{account_id}/{contact_type}")),
-                            ..Outcome::default()
+                    Ok(id) => {
+                        let request = self
+                            .account
+                            .put_alternate_contact()
+                            .set_account_id(id)
+                            .alternate_contact_type(account::types::AlternateContactType::from(
+                                contact_type.as_str(),
+                            ))
+                            .name(who)
+                            .email_address(email)
+                            .phone_number(phone)
+                            .title(title)
+                            .send();
+                        outcome(&name, request, |out| Outcome {
+                            id: contact(account_id, contact_type),
+                            ..done(out)
                         })
-                        .map_err(|e| classify(&name, e)),
+                        .await
+                    }
                 }
             }
-            Op::DeleteAlternateContact { account_id, contact_type } => match self
-                .contact_account_id(account_id)
-                .await
-            {
-                Err(e) => Err(e),
-                Ok(id) => self
-                    .account
-                    .delete_alternate_contact()
-                    .set_account_id(id)
-                    .alternate_contact_type(account::types::AlternateContactType::from(contact_type.as_str()))
-                    .send()
-                    .await
-                    .map(|out| Outcome {
-                        request_id: account_rid(&out),
-                        id: Some(format!("{account_id}/{contact_type}")),
-                        ..Outcome::default()
-                    })
-                    .map_err(|e| classify(&name, e)),
-            },
+            Op::DeleteAlternateContact { account_id, contact_type } => {
+                match self.contact_account_id(account_id).await {
+                    Err(e) => Err(e),
+                    Ok(id) => {
+                        let request = self
+                            .account
+                            .delete_alternate_contact()
+                            .set_account_id(id)
+                            .alternate_contact_type(account::types::AlternateContactType::from(
+                                contact_type.as_str(),
+                            ))
+                            .send();
+                        outcome(&name, request, |out| Outcome {
+                            id: contact(account_id, contact_type),
+                            ..done(out)
+                        })
+                        .await
+                    }
+                }
+            }
             _ => return None,
         })
     }
@@ -578,4 +542,72 @@ impl Writer<'_> {
         let (me, _) = self.caller().await?;
         Ok((account_id != me).then(|| account_id.to_string()))
     }
+}
+
+/// An account-assignment operation with the sso-admin client `c` (None: not one of them).
+/// Creation and deletion answer with the request's status, polled with the Describe calls.
+async fn assignment_call(c: &sso::Client, op: &Op) -> Option<Result<Outcome, CloudError>> {
+    let name = op.name();
+    Some(match op {
+        Op::CreateAccountAssignment {
+            instance_arn,
+            account_id,
+            permission_set_arn,
+            principal_type,
+            principal_id,
+        }
+        | Op::DeleteAccountAssignment {
+            instance_arn,
+            account_id,
+            permission_set_arn,
+            principal_type,
+            principal_id,
+        } => {
+            // One request body on either builder: two SDK types with the same setters.
+            macro_rules! assignment {
+                ($builder:expr) => {
+                    $builder
+                        .instance_arn(instance_arn)
+                        .target_id(account_id)
+                        .target_type(sso::types::TargetType::AwsAccount)
+                        .permission_set_arn(permission_set_arn)
+                        .principal_type(sso::types::PrincipalType::from(principal_type.as_str()))
+                        .principal_id(principal_id)
+                        .send()
+                };
+            }
+            if matches!(op, Op::CreateAccountAssignment { .. }) {
+                let request = assignment!(c.create_account_assignment());
+                outcome(&name, request, |out| {
+                    status_outcome(rid(&out), out.account_assignment_creation_status())
+                })
+                .await
+            } else {
+                let request = assignment!(c.delete_account_assignment());
+                outcome(&name, request, |out| {
+                    status_outcome(rid(&out), out.account_assignment_deletion_status())
+                })
+                .await
+            }
+        }
+        Op::DescribeAccountAssignmentCreationStatus { instance_arn, request_id } => {
+            let request = c
+                .describe_account_assignment_creation_status()
+                .instance_arn(instance_arn)
+                .account_assignment_creation_request_id(request_id)
+                .send();
+            outcome(&name, request, |out| status_outcome(rid(&out), out.account_assignment_creation_status()))
+                .await
+        }
+        Op::DescribeAccountAssignmentDeletionStatus { instance_arn, request_id } => {
+            let request = c
+                .describe_account_assignment_deletion_status()
+                .instance_arn(instance_arn)
+                .account_assignment_deletion_request_id(request_id)
+                .send();
+            outcome(&name, request, |out| status_outcome(rid(&out), out.account_assignment_deletion_status()))
+                .await
+        }
+        _ => return None,
+    })
 }

@@ -9,7 +9,7 @@
 //! was already sent by the listing). Every other set stays name and ARN (`details: None`).
 //! Without a workspace nothing more is read.
 
-use super::access::{AccessScope, IdentityClients};
+use super::access::{AccessScope, IdentityClients, done, outcome, rid, status_outcome};
 use super::errors::classify;
 use super::read::Reader;
 use super::write::Writer;
@@ -135,24 +135,6 @@ fn sdk_tags(tags: &Tags) -> Result<Vec<sso::types::Tag>, CloudError> {
         .collect()
 }
 
-fn rid<T: sso::operation::RequestId>(out: &T) -> String {
-    out.request_id().unwrap_or_default().to_string()
-}
-
-fn provisioning(request_id: String, s: Option<&sso::types::PermissionSetProvisioningStatus>) -> Outcome {
-    Outcome {
-        request_id,
-        id: s.and_then(|s| s.request_id()).map(str::to_string),
-        status: s.and_then(|s| s.status()).map(|x| x.as_str().to_string()),
-        result: s.and_then(|s| s.failure_reason()).map(str::to_string),
-        ..Outcome::default()
-    }
-}
-
-fn done<T: sso::operation::RequestId>(out: &T) -> Outcome {
-    Outcome { request_id: rid(out), ..Outcome::default() }
-}
-
 impl Writer<'_> {
     /// The permission-set operations (None: not one of them).
     pub(super) async fn permission_set_call(&mut self, op: &Op) -> Option<Result<Outcome, CloudError>> {
@@ -180,113 +162,119 @@ impl Writer<'_> {
             Op::CreatePermissionSet { instance_arn, name: set, description, session_duration, tags } => {
                 match sdk_tags(tags) {
                     Err(err) => Err(err),
-                    Ok(tags) => c
-                        .create_permission_set()
-                        .instance_arn(instance_arn)
-                        .name(set)
-                        .description(description)
-                        .session_duration(session_duration)
-                        .set_tags(Some(tags))
-                        .send()
-                        .await
-                        .map(|out| Outcome {
-                            request_id: rid(&out),
+                    Ok(tags) => {
+                        let request = c
+                            .create_permission_set()
+                            .instance_arn(instance_arn)
+                            .name(set)
+                            .description(description)
+                            .session_duration(session_duration)
+                            .set_tags(Some(tags))
+                            .send();
+                        outcome(&name, request, |out| Outcome {
                             id: out.permission_set().and_then(|p| p.permission_set_arn()).map(str::to_string),
-                            ..Outcome::default()
+                            ..done(out)
                         })
-                        .map_err(|err| classify(&name, err)),
+                        .await
+                    }
                 }
             }
-            Op::UpdatePermissionSet { instance_arn, permission_set_arn, description, session_duration } => c
-                .update_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(permission_set_arn)
-                .description(description)
-                .session_duration(session_duration)
-                .send()
-                .await
-                .map(|out| done(&out))
-                .map_err(|err| classify(&name, err)),
+            Op::UpdatePermissionSet { instance_arn, permission_set_arn, description, session_duration } => {
+                let request = c
+                    .update_permission_set()
+                    .instance_arn(instance_arn)
+                    .permission_set_arn(permission_set_arn)
+                    .description(description)
+                    .session_duration(session_duration)
+                    .send();
+                outcome(&name, request, done).await
+            }
             Op::TagPermissionSet { instance_arn, permission_set_arn, tags } => match sdk_tags(tags) {
                 Err(err) => Err(err),
-                Ok(tags) => c
-                    .tag_resource()
-                    .instance_arn(instance_arn)
-                    .resource_arn(permission_set_arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map(|out| done(&out))
-                    .map_err(|err| classify(&name, err)),
+                Ok(tags) => {
+                    let request = c
+                        .tag_resource()
+                        .instance_arn(instance_arn)
+                        .resource_arn(permission_set_arn)
+                        .set_tags(Some(tags))
+                        .send();
+                    outcome(&name, request, done).await
+                }
             },
             Op::AttachManagedPolicyToPermissionSet {
                 instance_arn,
                 permission_set_arn,
                 managed_policy_arn,
-            } => c
-                .attach_managed_policy_to_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(permission_set_arn)
-                .managed_policy_arn(managed_policy_arn)
-                .send()
-                .await
-                .map(|out| done(&out))
-                .map_err(|err| classify(&name, err)),
+            } => {
+                let request = c
+                    .attach_managed_policy_to_permission_set()
+                    .instance_arn(instance_arn)
+                    .permission_set_arn(permission_set_arn)
+                    .managed_policy_arn(managed_policy_arn)
+                    .send();
+                outcome(&name, request, done).await
+            }
             Op::DetachManagedPolicyFromPermissionSet {
                 instance_arn,
                 permission_set_arn,
                 managed_policy_arn,
-            } => c
-                .detach_managed_policy_from_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(permission_set_arn)
-                .managed_policy_arn(managed_policy_arn)
-                .send()
+            } => {
+                let request = c
+                    .detach_managed_policy_from_permission_set()
+                    .instance_arn(instance_arn)
+                    .permission_set_arn(permission_set_arn)
+                    .managed_policy_arn(managed_policy_arn)
+                    .send();
+                outcome(&name, request, done).await
+            }
+            Op::PutInlinePolicyToPermissionSet { instance_arn, permission_set_arn, inline_policy } => {
+                let request = c
+                    .put_inline_policy_to_permission_set()
+                    .instance_arn(instance_arn)
+                    .permission_set_arn(permission_set_arn)
+                    .inline_policy(inline_policy)
+                    .send();
+                outcome(&name, request, done).await
+            }
+            Op::DeleteInlinePolicyFromPermissionSet { instance_arn, permission_set_arn } => {
+                let request = c
+                    .delete_inline_policy_from_permission_set()
+                    .instance_arn(instance_arn)
+                    .permission_set_arn(permission_set_arn)
+                    .send();
+                outcome(&name, request, done).await
+            }
+            Op::ProvisionPermissionSet { instance_arn, permission_set_arn } => {
+                let request = c
+                    .provision_permission_set()
+                    .instance_arn(instance_arn)
+                    .permission_set_arn(permission_set_arn)
+                    .target_type(sso::types::ProvisionTargetType::AllProvisionedAccounts)
+                    .send();
+                outcome(&name, request, |out| {
+                    status_outcome(rid(&out), out.permission_set_provisioning_status())
+                })
                 .await
-                .map(|out| done(&out))
-                .map_err(|err| classify(&name, err)),
-            Op::PutInlinePolicyToPermissionSet { instance_arn, permission_set_arn, inline_policy } => c
-                .put_inline_policy_to_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(permission_set_arn)
-                .inline_policy(inline_policy)
-                .send()
+            }
+            Op::DescribePermissionSetProvisioningStatus { instance_arn, request_id } => {
+                let request = c
+                    .describe_permission_set_provisioning_status()
+                    .instance_arn(instance_arn)
+                    .provision_permission_set_request_id(request_id)
+                    .send();
+                outcome(&name, request, |out| {
+                    status_outcome(rid(&out), out.permission_set_provisioning_status())
+                })
                 .await
-                .map(|out| done(&out))
-                .map_err(|err| classify(&name, err)),
-            Op::DeleteInlinePolicyFromPermissionSet { instance_arn, permission_set_arn } => c
-                .delete_inline_policy_from_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(permission_set_arn)
-                .send()
-                .await
-                .map(|out| done(&out))
-                .map_err(|err| classify(&name, err)),
-            Op::ProvisionPermissionSet { instance_arn, permission_set_arn } => c
-                .provision_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(permission_set_arn)
-                .target_type(sso::types::ProvisionTargetType::AllProvisionedAccounts)
-                .send()
-                .await
-                .map(|out| provisioning(rid(&out), out.permission_set_provisioning_status()))
-                .map_err(|err| classify(&name, err)),
-            Op::DescribePermissionSetProvisioningStatus { instance_arn, request_id } => c
-                .describe_permission_set_provisioning_status()
-                .instance_arn(instance_arn)
-                .provision_permission_set_request_id(request_id)
-                .send()
-                .await
-                .map(|out| provisioning(rid(&out), out.permission_set_provisioning_status()))
-                .map_err(|err| classify(&name, err)),
-            Op::DeletePermissionSet { instance_arn, permission_set_arn } => c
-                .delete_permission_set()
-                .instance_arn(instance_arn)
-                .permission_set_arn(permission_set_arn)
-                .send()
-                .await
-                .map(|out| done(&out))
-                .map_err(|err| classify(&name, err)),
+            }
+            Op::DeletePermissionSet { instance_arn, permission_set_arn } => {
+                let request = c
+                    .delete_permission_set()
+                    .instance_arn(instance_arn)
+                    .permission_set_arn(permission_set_arn)
+                    .send();
+                outcome(&name, request, done).await
+            }
             _ => return None,
         })
     }

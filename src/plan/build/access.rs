@@ -84,26 +84,12 @@ impl<'a> Planner<'a> {
             contact_writes.extend(self.contacts(da, &target, access));
         }
         if !contact_writes.is_empty() && !access.account_management_access {
-            let address = Address::service_access(ACCOUNT);
-            self.push(
-                Kind::ServiceAccess,
-                address.clone(),
-                Action::Create,
-                None,
-                Some(Payload::ServiceAccess(ServiceAccessState {
-                    service: ACCOUNT_PRINCIPAL.into(),
-                    status: ACCESS_ENABLED.into(),
-                })),
-                vec![],
+            self.enable_service_access(
+                ACCOUNT,
+                ACCOUNT_PRINCIPAL,
                 "alternate contacts of member accounts need AWS Account Management's trusted access in Organizations",
+                &contact_writes,
             );
-            for i in contact_writes {
-                let deps = &mut self.changes[i].depends_on;
-                if !deps.contains(&address) {
-                    deps.push(address.clone());
-                    deps.sort();
-                }
-            }
         }
     }
 

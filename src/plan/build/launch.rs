@@ -99,7 +99,7 @@ impl<'a> Planner<'a> {
     }
 
     /// Make `needs` depend on `on`.
-    fn needs(&mut self, needs: &[usize], on: &Address) {
+    pub(super) fn needs(&mut self, needs: &[usize], on: &Address) {
         for &i in needs {
             let deps = &mut self.changes[i].depends_on;
             if !deps.contains(on) {
@@ -128,25 +128,37 @@ impl<'a> Planner<'a> {
         if shares.is_empty() || status == ACCESS_ENABLED {
             return;
         }
-        let address = Address::service_access(CATALOG);
         let reason = if status == "UNDER_CHANGE" {
             "Service Catalog's AWS Organizations access is being changed; apply waits until it is enabled"
         } else {
             "shares to the organization or an OU need Service Catalog's AWS Organizations access"
         };
+        self.enable_service_access(CATALOG, CATALOG_PRINCIPAL, reason, &shares);
+    }
+
+    /// A change that turns on the trusted access of `principal` (`service_access:<key>`) in
+    /// Organizations, for `reason`; the changes at `needed_by` depend on it.
+    pub(super) fn enable_service_access(
+        &mut self,
+        key: &str,
+        principal: &str,
+        reason: &str,
+        needed_by: &[usize],
+    ) {
+        let address = Address::service_access(key);
         self.push(
             Kind::ServiceAccess,
             address.clone(),
             Action::Create,
             None,
             Some(Payload::ServiceAccess(ServiceAccessState {
-                service: CATALOG_PRINCIPAL.into(),
+                service: principal.into(),
                 status: ACCESS_ENABLED.into(),
             })),
             vec![],
             reason,
         );
-        self.needs(&shares, &address);
+        self.needs(needed_by, &address);
     }
 
     /// The bucket product templates are uploaded to: created private (all four block-public-

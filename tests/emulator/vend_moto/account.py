@@ -28,21 +28,13 @@ from moto.account.responses import AccountResponse
 
 from . import rules
 from .errors import AwsError
-from .identitycenter import delegated_admin, org_of_account
+from .identitycenter import _params, delegated_admin, org_of_account
 
 LOCK = threading.RLock()
 ACCOUNT_PRINCIPAL = "account.amazonaws.com"
 # https://docs.aws.amazon.com/accounts/latest/reference/API_PutAlternateContact.html
 EMAIL = re.compile(r"^[\s]*[\w+=.#|!&-]+@[\w.-]+\.[\w]+[\s]*$", re.ASCII)
 PHONE = re.compile(r"^[\s0-9()+-]+$")
-
-
-def _params(self) -> dict:
-    try:
-        a = json.loads(self.body or "{}")
-    except ValueError:
-        a = {}
-    return a if isinstance(a, dict) else {}
 
 
 def _not_authorized(self, action: str, why: str) -> str:

@@ -67,6 +67,8 @@ PAGE_MAX = 100
 
 
 def _params(self) -> dict:
+    """The request's JSON body ({} when there is none or it is not an object); account.py and
+    permission_sets.py read theirs with it too."""
     try:
         a = json.loads(self.body or "{}")
     except ValueError:
@@ -189,17 +191,23 @@ def create_permission_set(self):
         return json.dumps({"PermissionSet": {k: v for k, v in ps.items() if v is not None}})
 
 
+def _paged(a: dict, key: str, items: list) -> str:
+    """The page of `items` the request `a` asks for (NextToken, MaxResults) as `{key: [...]}`,
+    with the NextToken of the next page when there is one."""
+    chunk, nxt = page(items, a.get("NextToken"), a.get("MaxResults"), PAGE_MAX)
+    out: dict[str, Any] = {key: chunk}
+    if nxt:
+        out["NextToken"] = nxt
+    return json.dumps(out)
+
+
 def list_permission_sets(self):
     a = _params(self)
     with LOCK:
         be = _sso(self)
         _instance(be, a.get("InstanceArn"))
         arns = [p.permission_set_arn for p in be.permission_sets if p.instance_arn == a["InstanceArn"]]
-        chunk, nxt = page(arns, a.get("NextToken"), a.get("MaxResults"), PAGE_MAX)
-        out: dict[str, Any] = {"PermissionSets": chunk}
-        if nxt:
-            out["NextToken"] = nxt
-        return json.dumps(out)
+        return _paged(a, "PermissionSets", arns)
 
 
 def describe_permission_set(self):
@@ -339,7 +347,10 @@ def _check_admin(self, a: dict) -> None:
         )
 
 
-def create_account_assignment(self):
+def _assignment_request(self, kind: str, out_member: str) -> str:
+    """CreateAccountAssignment (`kind` "create") or DeleteAccountAssignment ("delete"): refused
+    while a request on the same assignment is in progress, a deletion also when there is no such
+    assignment; else the request started, answered with its status as `out_member`."""
     a = _params(self)
     with LOCK:
         be = _sso(self)
@@ -348,23 +359,18 @@ def create_account_assignment(self):
         _check_admin(self, a)
         if _in_progress(be, key):
             raise rules.refuse("identitycenter.assignment-unique", CONFLICT)
-        req = _start(self, be, "create", key)
-        return json.dumps({"AccountAssignmentCreationStatus": dict(req["status"])})
+        if kind == "delete" and _assignment(be, key) is None:
+            raise rules.refuse("identitycenter.assignment-exists", "Could not find the account assignment to delete.")
+        req = _start(self, be, kind, key)
+        return json.dumps({out_member: dict(req["status"])})
+
+
+def create_account_assignment(self):
+    return _assignment_request(self, "create", "AccountAssignmentCreationStatus")
 
 
 def delete_account_assignment(self):
-    a = _params(self)
-    with LOCK:
-        be = _sso(self)
-        _settle(self, be)
-        key = _check_request(be, a)
-        _check_admin(self, a)
-        if _in_progress(be, key):
-            raise rules.refuse("identitycenter.assignment-unique", CONFLICT)
-        if _assignment(be, key) is None:
-            raise rules.refuse("identitycenter.assignment-exists", "Could not find the account assignment to delete.")
-        req = _start(self, be, "delete", key)
-        return json.dumps({"AccountAssignmentDeletionStatus": dict(req["status"])})
+    return _assignment_request(self, "delete", "AccountAssignmentDeletionStatus")
 
 
 def _describe(self, kind: str, id_member: str, out_member: str) -> str:
@@ -406,11 +412,7 @@ def list_account_assignments(self):
             for x in be.account_assignments
             if x.instance_arn == a["InstanceArn"] and x.target_id == a["AccountId"] and x.permission_set_arn == a["PermissionSetArn"]
         ]
-        chunk, nxt = page(items, a.get("NextToken"), a.get("MaxResults"), PAGE_MAX)
-        out: dict[str, Any] = {"AccountAssignments": chunk}
-        if nxt:
-            out["NextToken"] = nxt
-        return json.dumps(out)
+        return _paged(a, "AccountAssignments", items)
 
 
 # ------------------------------------------------------------------ identity store
