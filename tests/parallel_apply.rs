@@ -189,6 +189,37 @@ fn parallel_steps_respect_entities_and_the_creation_limit_and_converge() {
     );
 }
 
+/// An apply interrupted after a CreateAccount left that creation in progress; AWS counts it
+/// against the limit whether or not the resume has started its step, so the resume starts at
+/// most limit − 1 new creations beside it (aws_crash `first_create_account_in_progress` saw the
+/// emulator refuse the sixth: ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED).
+#[test]
+fn a_creation_left_in_progress_holds_its_slot_from_the_start() {
+    let (ws, state) = workspace(6);
+    let mut inner = LocalCloud::open(&state).unwrap();
+    let left = inner
+        .call(&Op::CreateAccount {
+            name: "team05-dev".into(),
+            email: "aws+team05-dev@example.com".into(),
+            tags: Default::default(),
+        })
+        .unwrap()
+        .id
+        .unwrap();
+    let mut cloud = Watching::new(inner);
+    cloud.seen.lock().unwrap().creating.insert(left.clone());
+    let plan = plan_for(ws.path(), &mut cloud);
+    let resumed: Vec<&str> =
+        plan.changes.iter().filter(|c| engine::resumes_creation(c)).map(|c| c.address.as_str()).collect();
+    assert_eq!(resumed, ["account:team05-dev"], "the plan resumes the creation left in progress");
+    let report =
+        engine::apply(&plan, &mut cloud, &mut Memory::default(), &Quick, &options(8), &mut |_| {}).unwrap();
+    assert!(report.is_complete(), "{:?}", report.failed());
+    let seen = cloud.seen.lock().unwrap();
+    assert_eq!(seen.max_creating, 2, "account creations in progress at most, the one left included");
+    assert!(!seen.creating.contains(&left), "the creation left in progress was followed to its end");
+}
+
 #[test]
 fn one_step_at_a_time_is_plan_order_exactly() {
     let (ws, state) = workspace(3);

@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use std::sync::mpsc;
 use steps::{Context, Run, StepResult};
 
-pub use schedule::{creates_account, holds};
+pub use schedule::{creates_account, holds, resumes_creation};
 
 /// How hard to try.
 #[derive(Debug, Clone)]
@@ -291,6 +291,8 @@ impl<'p> Walk<'p> {
         for (i, p) in schedule.phase.iter().enumerate() {
             unfinished[usize::from(*p).min(31)].insert(i);
         }
+        // Creations an interrupted apply left in progress count against AWS's limit already.
+        let creating = schedule.resumes_creation.iter().filter(|r| **r).count();
         Walk {
             changes,
             schedule,
@@ -300,7 +302,7 @@ impl<'p> Walk<'p> {
             unfinished,
             cursor: 0,
             in_flight: 0,
-            creating: 0,
+            creating,
             parallelism: options.parallelism.max(1),
             max_creating: options.max_account_creations.max(1),
             shuffle: options.shuffle.map(|s| s | 1),
@@ -309,9 +311,14 @@ impl<'p> Walk<'p> {
         }
     }
 
+    /// Does step `i` take an account-creation slot when it starts (a new CreateAccount)?
+    fn takes_slot(&self, i: usize) -> bool {
+        self.schedule.creates_account[i] && !self.schedule.resumes_creation[i]
+    }
+
     /// May step `i` start now (everything it waits for has finished)?
     fn ready(&self, i: usize) -> bool {
-        if self.schedule.creates_account[i] && self.creating >= self.max_creating {
+        if self.takes_slot(i) && self.creating >= self.max_creating {
             return false;
         }
         if self.schedule.after[i].iter().any(|&j| self.slots[j] != Slot::Finished) {
@@ -361,9 +368,9 @@ impl<'p> Walk<'p> {
                 i += 1;
                 continue;
             }
-            let slot_free = !self.schedule.creates_account[i] || creating < self.max_creating;
+            let slot_free = !self.takes_slot(i) || creating < self.max_creating;
             if slot_free && self.ready(i) {
-                if self.schedule.creates_account[i] {
+                if self.takes_slot(i) {
                     creating += 1;
                 }
                 out.push(i);
@@ -383,9 +390,10 @@ impl<'p> Walk<'p> {
                 out.swap(k, (*seed % (k as u64 + 1)) as usize);
             }
             let mut creating = self.creating;
+            let takes: Vec<bool> = (0..self.changes.len()).map(|i| self.takes_slot(i)).collect();
             out.retain(|&i| {
-                let ok = !self.schedule.creates_account[i] || creating < self.max_creating;
-                if ok && self.schedule.creates_account[i] {
+                let ok = !takes[i] || creating < self.max_creating;
+                if ok && takes[i] {
                     creating += 1;
                 }
                 ok
@@ -398,7 +406,7 @@ impl<'p> Walk<'p> {
     fn started(&mut self, i: usize) {
         self.slots[i] = Slot::Running;
         self.in_flight += 1;
-        if self.schedule.creates_account[i] {
+        if self.takes_slot(i) {
             self.creating += 1;
         }
     }
@@ -438,6 +446,11 @@ impl<'p> Walk<'p> {
     fn skip(&mut self, i: usize, because: String, emit: &dyn Fn(EngineEvent)) {
         let c = self.changes[i];
         self.slots[i] = Slot::Finished;
+        if self.schedule.resumes_creation[i] {
+            // Nobody waits for that request now: its slot is no longer counted (AWS frees it
+            // when the creation ends, which this apply no longer follows).
+            self.creating -= 1;
+        }
         self.unfinished[usize::from(self.schedule.phase[i]).min(31)].remove(&i);
         emit(EngineEvent::StepSkipped { address: c.address.to_string(), because: because.clone() });
         self.reports[i] = Some(StepReport {

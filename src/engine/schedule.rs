@@ -17,11 +17,13 @@
 //!   only once the detachments are), so it waits for the whole earlier flow.
 //!
 //! Besides, CreateAccount steps hold one of the organization's account-creation slots while
-//! they run (`Options::max_account_creations`), and each call waits for the Organizations
+//! they run (`Options::max_account_creations`) — a creation an interrupted apply left in
+//! progress holds its slot from the start, since AWS counts it whether or not its step has
+//! started — and each call waits for the Organizations
 //! entities it writes (`port::Op::entities`, `engine::shared::Calls`). With parallelism 1 the
 //! steps run exactly in plan order.
 
-use crate::plan::apply_view::{AttachmentFields, ProductFields, Sides, VersionFields};
+use crate::plan::apply_view::{AccountFields, AttachmentFields, ProductFields, Sides, VersionFields};
 use crate::plan::{Action, Change, Kind, phase};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -83,6 +85,14 @@ pub fn creates_account(c: &Change) -> bool {
     c.kind == Kind::Account && c.action == Action::Create
 }
 
+/// Does this step resume an account creation already in progress in AWS (sent by an earlier,
+/// interrupted apply, found in the state by the planner)? Its request holds one of AWS's
+/// creation slots from the start of the apply, whether the step has started or not.
+pub fn resumes_creation(c: &Change) -> bool {
+    creates_account(c)
+        && Sides::<AccountFields>::of(c).ok().and_then(|p| p.after.create_account_request_id).is_some()
+}
+
 /// For each step (by index into `changes`), the earlier steps it must wait for, beyond the
 /// removal barrier (see [`Schedule::barrier`]).
 pub struct Schedule {
@@ -91,6 +101,8 @@ pub struct Schedule {
     pub barrier: Vec<Option<u8>>,
     pub phase: Vec<u8>,
     pub creates_account: Vec<bool>,
+    /// Creates an account whose CreateAccount an earlier apply sent (see [`resumes_creation`]).
+    pub resumes_creation: Vec<bool>,
 }
 
 impl Schedule {
@@ -132,6 +144,7 @@ impl Schedule {
             barrier,
             phase: phases,
             creates_account: changes.iter().map(|c| creates_account(c)).collect(),
+            resumes_creation: changes.iter().map(|c| resumes_creation(c)).collect(),
         }
     }
 }
