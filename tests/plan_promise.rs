@@ -23,9 +23,10 @@
 //!
 //! `VEND_PROMISE_SEQUENCES` (default 200, split over two tests by seed parity) and
 //! `VEND_PROMISE_STEPS` (default 6) set the embedded run; `VEND_PROMISE_EMULATOR_SEQUENCES`
-//! (default 20) and `VEND_PROMISE_EMULATOR_STEPS` (default 4) the run against the emulator,
-//! whose rules are implemented independently of the planner and its check (Python,
-//! tests/emulator/vend_moto, from the same rule table). The long run is
+//! (default 20, split the same way, each half on its own emulator) and
+//! `VEND_PROMISE_EMULATOR_STEPS` (default 4) the run against the emulator, whose rules are
+//! implemented independently of the planner and its check (Python, tests/emulator/vend_moto, from
+//! the same rule table). The long run is
 //! `VEND_PROMISE_COVERAGE=1 VEND_PROMISE_SEQUENCES=2000 VEND_PROMISE_EMULATOR_SEQUENCES=200 cargo test --release --test plan_promise -- --nocapture`;
 //! with `VEND_PROMISE_COVERAGE` set, each embedded half also asserts that every `reach: plan`
 //! rule of the table refused at least one plan, except those the table marks `preempted` (with
@@ -1465,13 +1466,14 @@ fn applyable_plans_apply_and_converge_on_the_embedded_backend_odd_seeds() {
 
 /// The meaningful run: the emulator's rules are implemented independently of the planner's check
 /// (in Python, tests/emulator/vend_moto), so a rule the check misses breaks a promise here.
-/// `VEND_PROMISE_EMULATOR_SEQUENCES` (default 20) × `VEND_PROMISE_EMULATOR_STEPS` (default 4).
-#[test]
-fn applyable_plans_apply_and_converge_on_the_emulator() {
+/// `VEND_PROMISE_EMULATOR_SEQUENCES` (default 20) × `VEND_PROMISE_EMULATOR_STEPS` (default 4), the
+/// seeds of `half` (0: even, 1: odd); the two halves run as two tests, in parallel, each on its own
+/// emulator.
+fn run_half_on_the_emulator(half: u64) {
     let sequences = env_usize("VEND_PROMISE_EMULATOR_SEQUENCES", 20) as u64;
     let steps = env_usize("VEND_PROMISE_EMULATOR_STEPS", 4);
     let mut counts = Counts::default();
-    for seed in 0..sequences {
+    for seed in (0..sequences).filter(|s| s % 2 == half) {
         let (_guard, emu) = emulator_harness::lock();
         let mut ids = emulator_harness::seed::seed_organization(emu);
         emulator_harness::seed::seed_catalog(emu, &mut ids);
@@ -1488,4 +1490,14 @@ fn applyable_plans_apply_and_converge_on_the_emulator() {
     report(&counts);
     assert!(counts.applied > 0 && counts.refused > 0, "the edits exercise nothing: {counts:?}");
     assert!(counts.broken.is_empty(), "{} broken promises (see above)", counts.broken.len());
+}
+
+#[test]
+fn applyable_plans_apply_and_converge_on_the_emulator_even_seeds() {
+    run_half_on_the_emulator(0);
+}
+
+#[test]
+fn applyable_plans_apply_and_converge_on_the_emulator_odd_seeds() {
+    run_half_on_the_emulator(1);
 }

@@ -1,10 +1,14 @@
-//! The emulator for integration tests: one `tests/emulator/run PORT` per test binary, started on
-//! a free 127.0.0.1 port on first use (the first run builds its virtualenv, hence the long
-//! timeout), and stopped when the test process ends. Rust never drops statics, so the server
-//! runs in its own process group and a small `sh` watchdog sends the group SIGTERM (then
+//! The emulator for integration tests: a small pool of `tests/emulator/run PORT` servers per test
+//! binary, one per test thread at most (libtest's `RUST_TEST_THREADS`, else the number of CPUs),
+//! each started on a free 127.0.0.1 port on first use (the first run builds its virtualenv, hence
+//! the long timeout), and stopped when the test process ends. Rust never drops statics, so each
+//! server runs in its own process group and a small `sh` watchdog sends the group SIGTERM (then
 //! SIGKILL) once the test process is gone; the emulator's stdin is also kept open as a pipe, so
-//! it sees EOF when the process ends. Tests share the server and take `lock()` (which resets
-//! it) to run one at a time against a clean organization.
+//! it sees EOF when the process ends. A test takes `lock()`, which leases it one server of the
+//! pool for itself (waiting while all are leased) and resets it: every test runs alone against a
+//! clean organization, while the tests of other threads run against the other servers (a test's
+//! requests keep about one core busy between the Python server and the debug client, so one
+//! server for the whole binary left the other core idle through the emulator tests).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod load;
@@ -15,7 +19,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 /// How long the first start may take (it creates the virtualenv and installs moto).
@@ -33,8 +37,13 @@ pub struct Emulator {
     _stdin: Mutex<Option<ChildStdin>>,
 }
 
-static SERVER: OnceLock<Result<Emulator, String>> = OnceLock::new();
-static SERIAL: Mutex<()> = Mutex::new(());
+/// At most this many servers per test binary, whatever the number of test threads.
+const POOL_MAX: usize = 8;
+/// The pool: server `i` starts when a test first leases slot `i`.
+static SERVERS: [OnceLock<Result<Emulator, String>>; POOL_MAX] = [const { OnceLock::new() }; POOL_MAX];
+/// Which slots are leased now.
+static LEASED: Mutex<[bool; POOL_MAX]> = Mutex::new([false; POOL_MAX]);
+static RETURNED: Condvar = Condvar::new();
 
 use crate::common::root;
 
@@ -149,21 +158,54 @@ where
     }
 }
 
-/// The shared emulator; fails the test loudly when it cannot start.
-pub fn emulator() -> &'static Emulator {
-    match SERVER.get_or_init(start) {
-        Ok(e) => e,
-        Err(why) => panic!("the emulator is not available: {why}"),
+/// How many servers the pool may hold: one per test thread (libtest runs `RUST_TEST_THREADS`
+/// tests at a time, else one per CPU), at least 1, at most `POOL_MAX`.
+fn pool_size() -> usize {
+    let threads = std::env::var("RUST_TEST_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    threads.clamp(1, POOL_MAX)
+}
+
+/// A test's exclusive use of one server of the pool, until dropped (also when the test panics).
+pub struct Lease {
+    slot: usize,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let mut leased = LEASED.lock().unwrap_or_else(|p| p.into_inner());
+        leased[self.slot] = false;
+        RETURNED.notify_one();
     }
 }
 
-/// Run one test at a time against a freshly reset emulator.
-pub fn lock() -> (MutexGuard<'static, ()>, &'static Emulator) {
-    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let emu = emulator();
+/// Lease the lowest free slot (servers already started come first), waiting while all are leased.
+fn lease() -> Lease {
+    let size = pool_size();
+    let mut leased = LEASED.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        if let Some(slot) = (0..size).find(|&i| !leased[i]) {
+            leased[slot] = true;
+            return Lease { slot };
+        }
+        leased = RETURNED.wait(leased).unwrap_or_else(|p| p.into_inner());
+    }
+}
+
+/// Lease one server of the pool and reset it: the test runs alone against a clean organization
+/// (other tests of the binary may run meanwhile, each against its own server). Fails the test
+/// loudly when the server cannot start.
+pub fn lock() -> (Lease, &'static Emulator) {
+    let lease = lease();
+    let emu = match SERVERS[lease.slot].get_or_init(start) {
+        Ok(e) => e,
+        Err(why) => panic!("the emulator is not available: {why}"),
+    };
     let (status, body) = emu.http("POST", "/_vend/reset", "");
     assert_eq!(status, 200, "POST /_vend/reset: {body}");
-    (guard, emu)
+    (lease, emu)
 }
 
 impl Emulator {
