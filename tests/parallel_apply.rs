@@ -50,6 +50,10 @@ struct Seen {
     max_creating: usize,
     in_calls: usize,
     max_in_calls: usize,
+    /// CreateAccount calls made through this cloud.
+    created: usize,
+    /// DescribeCreateAccountStatus calls per creation request.
+    polls: BTreeMap<String, usize>,
 }
 
 /// The in-process cloud behind a lock, taking calls from several threads (each call takes a
@@ -57,11 +61,16 @@ struct Seen {
 struct Watching {
     inner: Mutex<LocalCloud>,
     seen: Mutex<Seen>,
+    /// A creation request answered IN_PROGRESS until this many CreateAccount calls have been
+    /// made through this cloud (a slow creation, so other steps run beside it).
+    hold: Option<(String, usize)>,
+    /// Every other creation answers IN_PROGRESS to this many polls first.
+    slow_polls: usize,
 }
 
 impl Watching {
     fn new(cloud: LocalCloud) -> Self {
-        Watching { inner: Mutex::new(cloud), seen: Mutex::new(Seen::default()) }
+        Watching { inner: Mutex::new(cloud), seen: Mutex::new(Seen::default()), hold: None, slow_polls: 0 }
     }
 }
 
@@ -79,8 +88,23 @@ impl ConcurrentCloud for Watching {
             s.max_in_calls = s.max_in_calls.max(s.in_calls);
         }
         std::thread::sleep(Duration::from_millis(3));
-        let out = self.inner.lock().unwrap().call(op);
+        let mut out = self.inner.lock().unwrap().call(op);
         let mut s = self.seen.lock().unwrap();
+        if let (Op::DescribeCreateAccountStatus { request_id }, Ok(o)) = (op, &mut out) {
+            let polls = s.polls.entry(request_id.clone()).or_default();
+            *polls += 1;
+            let slow = match &self.hold {
+                Some((held, until)) if held == request_id => s.created < *until,
+                _ => *polls <= self.slow_polls,
+            };
+            if slow {
+                o.status = Some("IN_PROGRESS".into());
+                o.result = None;
+            }
+        }
+        if matches!(op, Op::CreateAccount { .. }) && out.is_ok() {
+            s.created += 1;
+        }
         s.in_calls -= 1;
         for e in &entities {
             s.busy.remove(e);
@@ -154,6 +178,8 @@ fn options(parallelism: usize) -> Options {
 fn parallel_steps_respect_entities_and_the_creation_limit_and_converge() {
     let (ws, state) = workspace(12);
     let mut cloud = Watching::new(LocalCloud::open(&state).unwrap());
+    // Each creation takes a few polls, as in AWS, so creations started together overlap.
+    cloud.slow_polls = 5;
     let plan = plan_for(ws.path(), &mut cloud);
     assert!(plan.applyable, "{:?}", plan.diagnostics);
     let creates = plan.changes.iter().filter(|c| engine::creates_account(c)).count();
@@ -208,14 +234,21 @@ fn a_creation_left_in_progress_holds_its_slot_from_the_start() {
         .unwrap();
     let mut cloud = Watching::new(inner);
     cloud.seen.lock().unwrap().creating.insert(left.clone());
+    // The creation left behind stays in progress until two new creations have been made, so
+    // the new ones run beside it whichever step the engine starts first.
+    // Each new creation takes a few polls, so two started together overlap.
+    cloud.hold = Some((left.clone(), 2));
+    cloud.slow_polls = 20;
     let plan = plan_for(ws.path(), &mut cloud);
     let resumed: Vec<&str> =
         plan.changes.iter().filter(|c| engine::resumes_creation(c)).map(|c| c.address.as_str()).collect();
     assert_eq!(resumed, ["account:team05-dev"], "the plan resumes the creation left in progress");
+    let patient = Options { max_polls: 1_000_000, ..options(8) };
     let report =
-        engine::apply(&plan, &mut cloud, &mut Memory::default(), &Quick, &options(8), &mut |_| {}).unwrap();
+        engine::apply(&plan, &mut cloud, &mut Memory::default(), &Quick, &patient, &mut |_| {}).unwrap();
     assert!(report.is_complete(), "{:?}", report.failed());
     let seen = cloud.seen.lock().unwrap();
+    assert!(seen.created >= 2, "new creations beside the one left: {}", seen.created);
     assert_eq!(seen.max_creating, 2, "account creations in progress at most, the one left included");
     assert!(!seen.creating.contains(&left), "the creation left in progress was followed to its end");
 }
