@@ -4,7 +4,8 @@
 //! two writes to one Organizations entity at once, more account creations in progress than the
 //! limit — then: nothing refused, the report in plan order, the re-plan empty. Also: one step
 //! at a time keeps plan order exactly; a stop lets the steps in flight finish and reports the
-//! rest as not started; a failed step's dependents are skipped while the independent steps run.
+//! rest as not started; a failed step's dependents are skipped while the independent steps run;
+//! account creations in progress (resumed by a step, or outside the plan) hold their slots.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -251,6 +252,67 @@ fn a_creation_left_in_progress_holds_its_slot_from_the_start() {
     assert!(seen.created >= 2, "new creations beside the one left: {}", seen.created);
     assert_eq!(seen.max_creating, 2, "account creations in progress at most, the one left included");
     assert!(!seen.creating.contains(&left), "the creation left in progress was followed to its end");
+}
+
+/// Account creations in progress that no step of the plan resumes (another tool's, or an
+/// interrupted apply's for an account the workspace no longer asks for) hold AWS's slots as
+/// well: the engine counts them from the state it was given and follows them to their end
+/// before it starts the creations that would go over the limit. Without that the in-process
+/// cloud refuses the second new creation (four outside the plan + one = its limit of five).
+#[test]
+fn creations_in_progress_outside_the_plan_hold_their_slots_until_they_end() {
+    let (ws, state) = workspace(4);
+    let mut inner = LocalCloud::open(&state).unwrap();
+    let others: Vec<String> = (0..4)
+        .map(|i| {
+            inner
+                .call(&Op::CreateAccount {
+                    name: format!("elsewhere-{i}"),
+                    email: format!("aws+elsewhere-{i}@example.com"),
+                    tags: Default::default(),
+                })
+                .unwrap()
+                .id
+                .unwrap()
+        })
+        .collect();
+    let mut cloud = Watching::new(inner);
+    cloud.seen.lock().unwrap().creating.extend(others.iter().cloned());
+    cloud.slow_polls = 3;
+    let plan = plan_for(ws.path(), &mut cloud);
+    assert!(plan.applyable, "{:?}", plan.diagnostics);
+    assert!(!plan.changes.iter().any(engine::resumes_creation), "no step resumes the creations elsewhere");
+    let creates = plan.changes.iter().filter(|c| engine::creates_account(c)).count();
+    assert!(creates > 1, "{creates} account creations");
+    let in_progress = cloud.read_state().unwrap();
+    let listed: Vec<String> = in_progress
+        .create_account_requests
+        .iter()
+        .filter(|r| r.state == "IN_PROGRESS")
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(
+        listed.iter().collect::<BTreeSet<_>>(),
+        others.iter().collect::<BTreeSet<_>>(),
+        "the state lists the creations in progress"
+    );
+    let opts = Options { max_account_creations: 5, creations_in_progress: listed, ..options(8) };
+    let report =
+        engine::apply(&plan, &mut cloud, &mut Memory::default(), &Quick, &opts, &mut |_| {}).unwrap();
+    assert!(report.is_complete(), "{:?}", report.failed());
+    let seen = cloud.seen.lock().unwrap();
+    assert!(seen.max_creating <= 5, "account creations in progress at most: {}", seen.max_creating);
+    assert!(
+        others.iter().all(|r| !seen.creating.contains(r)),
+        "the creations elsewhere were followed to their end"
+    );
+    drop(seen);
+    let again = plan_for(ws.path(), &mut cloud);
+    assert!(
+        again.changes.is_empty(),
+        "re-plan: {:?}",
+        again.changes.iter().map(|c| c.address.to_string()).collect::<Vec<_>>()
+    );
 }
 
 #[test]

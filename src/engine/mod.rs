@@ -10,16 +10,19 @@ mod shared;
 mod steps;
 
 use crate::plan::{Action, Address, Change, Plan};
-use crate::port::{ApplyEnd, ApplyStart, Audit, AuditError, AuditEvent, Clock, Cloud, Event, StepCounts};
+use crate::port::{
+    ApplyEnd, ApplyStart, Audit, AuditError, AuditEvent, Clock, Cloud, ErrorKind, Event, Op, StepCounts,
+};
 use schedule::Schedule;
 use serde::Serialize;
 use shared::{Calls, SharedAudit, SharedIds};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use steps::{Context, Run, StepResult};
 
-pub use schedule::{creates_account, holds, resumes_creation};
+pub use schedule::{creates_account, holds, resumed_request, resumes_creation};
 
 /// How hard to try.
 #[derive(Debug, Clone)]
@@ -41,6 +44,12 @@ pub struct Options {
     /// CreateAccount steps in flight at most: the organization's limit on account creations in
     /// progress (the caller passes the AWS rule table's limit).
     pub max_account_creations: usize,
+    /// The account creations in progress in AWS when the apply starts (the `car-…` ids the
+    /// state read lists IN_PROGRESS). Those a step resumes are that step's; each of the others
+    /// (sent by another tool, or by an interrupted apply for an account the plan no longer
+    /// creates) holds one of `max_account_creations` until a poll finds it ended — polled only
+    /// when the plan's own creations would otherwise wait for a slot.
+    pub creations_in_progress: Vec<String>,
     /// Start the steps that may start in a seeded random order instead of plan order (a
     /// property test of the schedule's rules: every order they allow must apply).
     pub shuffle: Option<u64>,
@@ -55,6 +64,7 @@ impl Default for Options {
             poll_interval_ms: 2000,
             parallelism: 1,
             max_account_creations: usize::MAX,
+            creations_in_progress: vec![],
             shuffle: None,
         }
     }
@@ -150,6 +160,8 @@ enum Slot {
 enum Msg {
     Event(EngineEvent),
     Done(usize, StepResult),
+    /// A creation in progress outside the plan ended (or was given up on): its slot is free.
+    OtherCreationEnded,
 }
 
 /// `apply`, asking `stop` before starting each step: once it answers true, no step starts any
@@ -194,9 +206,28 @@ pub fn apply_until(
     };
     let on_event = RefCell::new(on_event);
     let emit = |e: EngineEvent| (on_event.borrow_mut())(e);
+    // Creations in progress that no step resumes hold a slot each until they end.
+    let resumed: BTreeSet<String> = changes.iter().filter_map(|c| resumed_request(c)).collect();
+    let others: Vec<&String> =
+        options.creations_in_progress.iter().filter(|r| !resumed.contains(*r)).collect();
     let mut walk = Walk::new(&changes, options);
+    walk.creating += others.len();
+    let new_creations = (0..changes.len()).filter(|&i| walk.takes_slot(i)).count();
+    let watch = !others.is_empty() && walk.creating + new_creations > walk.max_creating;
+    let quit = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel::<Msg>();
+        let mut watching = 0;
+        if watch {
+            for request_id in others {
+                let (tx, calls, quit) = (tx.clone(), &calls, &quit);
+                watching += 1;
+                scope.spawn(move || {
+                    watch_creation(calls, request_id, clock, options, quit);
+                    let _ = tx.send(Msg::OtherCreationEnded);
+                });
+            }
+        }
         loop {
             let start = walk.startable(stop, &emit);
             let progressed = !start.is_empty();
@@ -232,14 +263,22 @@ pub fn apply_until(
                 if progressed {
                     continue;
                 }
-                break;
+                // Nothing runs: wait only for a slot a creation outside the plan holds.
+                if watching == 0 || !walk.waits_for_creation_slot() {
+                    break;
+                }
             }
             match rx.recv() {
                 Ok(Msg::Event(e)) => emit(e),
                 Ok(Msg::Done(i, result)) => walk.finished(i, result, &emit),
+                Ok(Msg::OtherCreationEnded) => {
+                    watching -= 1;
+                    walk.creating -= 1;
+                }
                 Err(_) => break,
             }
         }
+        quit.store(true, Ordering::SeqCst);
     });
     let stopped = walk.stopped;
     let steps_out = walk.report(&emit);
@@ -262,6 +301,24 @@ pub fn apply_until(
         }),
     })?;
     Ok(report)
+}
+
+/// Follow an account creation in progress that no step of the plan resumes until it ends
+/// (DescribeCreateAccountStatus answers other than IN_PROGRESS, or the request is unknown), at
+/// most `options.max_polls` polls, or until `quit`. Giving up frees its slot all the same: a
+/// CreateAccount AWS then refuses fails its step with AWS's reason.
+fn watch_creation(calls: &Calls, request_id: &str, clock: &dyn Clock, options: &Options, quit: &AtomicBool) {
+    let op = Op::DescribeCreateAccountStatus { request_id: request_id.to_string() };
+    for _ in 0..options.max_polls {
+        if quit.load(Ordering::SeqCst) {
+            return;
+        }
+        match calls.call(&op) {
+            Ok(o) if o.status.as_deref() != Some("IN_PROGRESS") => return,
+            Err(e) if e.kind == ErrorKind::Hard => return,
+            _ => clock.sleep(options.poll_interval_ms),
+        }
+    }
 }
 
 /// The walk over the plan: which steps wait, run and finished, and what became of them.
@@ -314,6 +371,13 @@ impl<'p> Walk<'p> {
     /// Does step `i` take an account-creation slot when it starts (a new CreateAccount)?
     fn takes_slot(&self, i: usize) -> bool {
         self.schedule.creates_account[i] && !self.schedule.resumes_creation[i]
+    }
+
+    /// Is a step that takes a creation slot still waiting (and the walk not stopped)?
+    fn waits_for_creation_slot(&self) -> bool {
+        !self.stopped
+            && self.audit_failed.is_none()
+            && (0..self.changes.len()).any(|i| self.slots[i] == Slot::Waiting && self.takes_slot(i))
     }
 
     /// May step `i` start now (everything it waits for has finished)?

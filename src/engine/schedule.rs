@@ -89,8 +89,15 @@ pub fn creates_account(c: &Change) -> bool {
 /// interrupted apply, found in the state by the planner)? Its request holds one of AWS's
 /// creation slots from the start of the apply, whether the step has started or not.
 pub fn resumes_creation(c: &Change) -> bool {
-    creates_account(c)
-        && Sides::<AccountFields>::of(c).ok().and_then(|p| p.after.create_account_request_id).is_some()
+    resumed_request(c).is_some()
+}
+
+/// The creation request (`car-…`) this step resumes, if it resumes one (see [`resumes_creation`]).
+pub fn resumed_request(c: &Change) -> Option<String> {
+    if !creates_account(c) {
+        return None;
+    }
+    Sides::<AccountFields>::of(c).ok().and_then(|p| p.after.create_account_request_id)
 }
 
 /// For each step (by index into `changes`), the earlier steps it must wait for, beyond the
