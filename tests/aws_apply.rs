@@ -604,6 +604,64 @@ fn a_lost_create_account_response_is_resumed_without_a_duplicate() {
     }
 }
 
+/// Account creations in progress that vend did not send (another tool's, here four made
+/// through the SDK) count against AWS's five in progress: the demo's apply, which creates two
+/// accounts, follows them to their end instead of having its second CreateAccount refused
+/// (ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED, rule organizations.account-creations-in-progress).
+#[test]
+fn creations_in_progress_elsewhere_hold_their_slots_on_the_emulator() {
+    let (_guard, emu) = lock();
+    let mut ids = seed_organization(emu);
+    seed_catalog(emu, &mut ids);
+    let mgmt = ids[&demo().organization.management_account_id].clone();
+    let (status, body) = emu.http("POST", "/_vend/faults", r#"{"create_account_polls": 3}"#);
+    assert_eq!(status, 200, "{body}");
+    let o = org::Client::new(&emu.sdk_config());
+    let elsewhere: Vec<String> = rt().block_on(async {
+        let mut cars = vec![];
+        for i in 0..4 {
+            let out = o
+                .create_account()
+                .account_name(format!("elsewhere-{i}"))
+                .email(format!("aws+elsewhere-{i}@example.com"))
+                .send()
+                .await
+                .unwrap();
+            cars.push(out.create_account_status().unwrap().id().unwrap().to_string());
+        }
+        cars
+    });
+    let (status, body) = emu.http("POST", "/_vend/stats/reset", "");
+    assert_eq!(status, 200, "{body}");
+
+    let demo_ws = VendWorkspace::new(emu, &mgmt);
+    let vend = |args: &[&str]| demo_ws.run(args);
+    ok(&vend(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    ok(&vend(&["audit", "verify"]));
+    let replan = vend(&["plan", "--detailed-exitcode"]);
+    assert_eq!(replan.status.code(), Some(0), "{}", String::from_utf8_lossy(&replan.stdout));
+
+    let (_, stats) = emu.http("GET", "/_vend/stats", "");
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(
+        stats["services"]["organizations"]["CreateAccount"], 2,
+        "one CreateAccount per new account: {stats}"
+    );
+    assert!(
+        stats["rules"]["organizations.account-creations-in-progress"].as_u64().unwrap_or(0) == 0,
+        "a CreateAccount went over the limit: {stats}"
+    );
+    let ended = rt().block_on(async {
+        let mut states = vec![];
+        for car in &elsewhere {
+            let s = o.describe_create_account_status().create_account_request_id(car).send().await.unwrap();
+            states.push(s.create_account_status().unwrap().state().unwrap().as_str().to_string());
+        }
+        states
+    });
+    assert!(ended.iter().all(|s| s == "SUCCEEDED"), "the creations elsewhere: {ended:?}");
+}
+
 /// An OU renamed with `renamed_from:` against the emulator: after the demo converged, renaming
 /// `Workloads/dev` plans one `rename` change and applies with exactly one
 /// UpdateOrganizationalUnit call (no OU created or deleted, no account moved); the OU keeps its
