@@ -194,7 +194,10 @@ fn one_ctrl_c_lets_the_steps_in_flight_finish_and_reports_the_rest() {
         .collect();
     assert!(!not_started.is_empty(), "the stop came before the end:\n{stdout_text}");
     assert!(started.is_disjoint(&not_started));
-    assert!(stdout_text.contains(&format!("{} skipped", not_started.len())), "{stdout_text}");
+    // The closing line says the apply stopped (nothing failed), with what was not started.
+    assert!(stdout_text.contains("Apply stopped. "), "{stdout_text}");
+    assert!(!stdout_text.contains("Apply failed."), "{stdout_text}");
+    assert!(stdout_text.contains(&format!("{} not started (plan", not_started.len())), "{stdout_text}");
 
     // The log holds an outcome for every intent, ends with a stopped apply-end, and verifies.
     let records = vend::adapter::audit::read(&ws.join(".vend/audit.jsonl")).unwrap();

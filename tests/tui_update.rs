@@ -349,6 +349,7 @@ fn apply_progress_follows_engine_events() {
     update(&mut m, Msg::Tick { now_ms: 4500 });
     let report = Report {
         plan_id: m.apply.as_ref().unwrap().plan_id.clone(),
+        stopped: true,
         steps: vec![
             StepReport {
                 address: "ou:Workloads/staging".into(),

@@ -101,6 +101,7 @@ fn apply_screen() {
     snap("apply_stopping", &m);
     let report = vend::engine::Report {
         plan_id: m.apply.as_ref().unwrap().plan_id.clone(),
+        stopped: true,
         steps: steps
             .iter()
             .enumerate()

@@ -108,6 +108,9 @@ pub struct StepReport {
 pub struct Report {
     pub plan_id: String,
     pub steps: Vec<StepReport>,
+    /// The caller asked to stop (Ctrl-C, a lost lock) before every step had started.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 impl Report {
@@ -285,7 +288,7 @@ pub fn apply_until(
     if let Some(e) = walk.audit_failed {
         return Err(e);
     }
-    let report = Report { plan_id: plan.plan_id.clone(), steps: steps_out };
+    let report = Report { plan_id: plan.plan_id.clone(), steps: steps_out, stopped };
     let steps = StepCounts {
         succeeded: report.succeeded(),
         failed: report.failed().len(),

@@ -55,16 +55,29 @@ pub fn apply_report(report: &Report) -> Vec<Line> {
         );
         return out;
     }
-    out.push(Line::new().push("Apply failed. ", Tone::Error).push(
-        format!(
-            "{} of {total} change(s) applied, {} failed, {} skipped (plan {}).",
-            report.succeeded(),
-            report.failed().len(),
-            report.skipped(),
-            report.plan_id
-        ),
-        Tone::Plain,
-    ));
+    let failed = report.failed().len();
+    if report.stopped && failed == 0 {
+        // Nothing went wrong: the apply was asked to stop, and did.
+        out.push(Line::new().push("Apply stopped. ", Tone::Warning).push(
+            format!(
+                "{} of {total} change(s) applied, {} not started (plan {}).",
+                report.succeeded(),
+                report.skipped(),
+                report.plan_id
+            ),
+            Tone::Plain,
+        ));
+    } else {
+        out.push(Line::new().push("Apply failed. ", Tone::Error).push(
+            format!(
+                "{} of {total} change(s) applied, {failed} failed, {} skipped (plan {}).",
+                report.succeeded(),
+                report.skipped(),
+                report.plan_id
+            ),
+            Tone::Plain,
+        ));
+    }
     for s in report.steps.iter().filter(|s| s.status == StepStatus::Failed) {
         out.push(
             Line::new()
@@ -88,6 +101,7 @@ fn error_without_address<'a>(address: &str, error: Option<&'a str>) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::StepReport;
     use crate::plan::Action;
 
     fn text(e: EngineEvent) -> String {
@@ -130,6 +144,41 @@ mod tests {
             }),
             "        CreateAccount: slow; retrying (attempt 2)  account:payments-prod"
         );
+    }
+
+    fn step(address: &str, status: StepStatus, error: Option<&str>) -> StepReport {
+        StepReport {
+            address: address.into(),
+            action: Action::Create,
+            status,
+            error: error.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_stopped_apply_says_stopped_unless_a_step_failed() {
+        let mut report = Report {
+            plan_id: "sha256:1".into(),
+            steps: vec![
+                step("ou:A", StepStatus::Succeeded, None),
+                step("ou:B", StepStatus::Skipped, Some("not started: the apply was stopped")),
+            ],
+            stopped: true,
+        };
+        let text = |r: &Report| apply_report(r).iter().map(|l| l.text()).collect::<Vec<_>>().join("\n");
+        assert!(
+            text(&report).contains("Apply stopped. 1 of 2 change(s) applied, 1 not started (plan sha256:1)."),
+            "{}",
+            text(&report)
+        );
+        report.steps[0] = step("ou:A", StepStatus::Failed, Some("ou:A: boom"));
+        assert!(
+            text(&report).contains("Apply failed. 0 of 2 change(s) applied, 1 failed, 1 skipped"),
+            "{}",
+            text(&report)
+        );
+        report.stopped = false;
+        assert!(text(&report).contains("Apply failed."), "{}", text(&report));
     }
 
     #[test]
