@@ -98,9 +98,23 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Vec<Diagnostic>
             scratch.cloud.assume_in_flight(request, &a.name, &a.email, &a.tags);
         }
     }
-    // One step at a time, in plan order: the refusal of a step is the step's own.
-    let options =
-        Options { max_attempts: 1, backoff_ms: 0, max_polls: 4, poll_interval_ms: 0, ..Options::default() };
+    // One step at a time, in plan order: the refusal of a step is the step's own. Creations in
+    // progress outside the plan hold their slots as in a real apply, which waits for them to end
+    // rather than going over the limit (here they end at their first poll).
+    let options = Options {
+        max_attempts: 1,
+        backoff_ms: 0,
+        max_polls: 4,
+        poll_interval_ms: 0,
+        max_account_creations: settings.max_account_creations_in_progress,
+        creations_in_progress: state
+            .create_account_requests
+            .iter()
+            .filter(|r| r.state == "IN_PROGRESS")
+            .map(|r| r.id.clone())
+            .collect(),
+        ..Options::default()
+    };
     let mut on_event = |e: EngineEvent| {
         if let EngineEvent::StepStarted { address, .. } = e
             && let Ok(mut c) = current.lock()

@@ -421,3 +421,38 @@ fn a_failed_step_skips_its_dependents_and_the_independent_steps_run() {
         status.iter().any(|(a, s)| a.starts_with("provisioned_pipeline:team") && *s == StepStatus::Skipped)
     );
 }
+
+/// Through the binary on the embedded backend: all five creation slots held by creations
+/// started elsewhere. The plan's check must not call the plan unapplyable for it (the apply
+/// waits for a slot), and the apply must follow them to their end and create the demo's new
+/// accounts; the re-plan is empty.
+#[test]
+fn a_plan_with_every_creation_slot_taken_elsewhere_is_applyable_and_applies() {
+    let (_dir, ws, cfg) = demo_with_config();
+    let state = ws.join(".vend/state.json");
+    fs::create_dir_all(state.parent().unwrap()).unwrap();
+    fs::copy(root().join("snapshots/demo.state.json"), &state).unwrap();
+    {
+        let mut cloud = LocalCloud::open(&state).unwrap();
+        for i in 0..5 {
+            cloud
+                .call(&Op::CreateAccount {
+                    name: format!("elsewhere-{i}"),
+                    email: format!("aws+elsewhere-{i}@example.com"),
+                    tags: Default::default(),
+                })
+                .unwrap();
+        }
+    }
+    let plan = plan_in(&ws, &cfg);
+    assert_eq!(plan["applyable"], true, "{:#}", plan["diagnostics"]);
+    let applied = vend_in(&ws, &cfg, &["apply", "--auto-approve", "--poll-interval-ms", "10"]);
+    ok(&applied);
+    let replan = vend_in(&ws, &cfg, &["plan", "--detailed-exitcode"]);
+    assert_eq!(replan.status.code(), Some(0), "{}", text(&replan.stdout));
+    let requests = LocalCloud::open(&state).unwrap().read_state().unwrap().create_account_requests;
+    assert!(
+        requests.iter().filter(|r| r.account_name.starts_with("elsewhere-")).all(|r| r.state == "SUCCEEDED"),
+        "{requests:?}"
+    );
+}

@@ -19,7 +19,9 @@
 //! changes behind vend's back (`Drift…`: through the cloud's own API, without vend's ownership
 //! tag — foreign tags, a pipeline launched by hand, a hand-made policy or OU, FullAWSAccess
 //! detached), each followed by the edit that then meets a rule: these exercise the plan check
-//! (`apply-would-fail`) and the planner's ownership checks rather than the loader's.
+//! (`apply-would-fail`) and the planner's ownership checks rather than the loader's. One more
+//! kind of change behind vend's back: account creations another tool started, still in progress
+//! (up to every slot AWS allows), then new accounts requested (`CreationsElsewhere`).
 //!
 //! `VEND_PROMISE_SEQUENCES` (default 200, split over two tests by seed parity) and
 //! `VEND_PROMISE_STEPS` (default 6) set the embedded run; `VEND_PROMISE_EMULATOR_SEQUENCES`
@@ -390,9 +392,12 @@ enum Edit {
     ManagedLaunchRole,
     DriftLaunchRole,
     BadLaunchRolePolicy,
+    // Account creations another tool started, still in progress (up to every slot AWS has),
+    // then new accounts requested: the plan stays applyable and the apply waits for the slots.
+    CreationsElsewhere,
 }
 
-const EDITS: [Edit; 57] = [
+const EDITS: [Edit; 58] = [
     Edit::NewAccount,
     Edit::NewPipeline,
     Edit::MoveAccount,
@@ -450,6 +455,7 @@ const EDITS: [Edit; 57] = [
     Edit::ManagedLaunchRole,
     Edit::DriftLaunchRole,
     Edit::BadLaunchRolePolicy,
+    Edit::CreationsElsewhere,
 ];
 
 fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T]) -> Option<&'a T> {
@@ -1079,6 +1085,25 @@ fn edit(w: &mut World, backend: &dyn Backend, e: Edit, rng: &mut fastrand::Rng) 
                 "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"
             }));
             format!("launch role {role}'s policy names a principal")
+        }
+        Edit::CreationsElsewhere => {
+            let limit = rules::limit(rules::CONCURRENT_ACCOUNT_CREATIONS, 5);
+            let n = 1 + rng.u64(..limit);
+            let mut cloud = backend.cloud();
+            for _ in 0..n {
+                let name = w.fresh("elsewhere");
+                cloud
+                    .call(&Op::CreateAccount {
+                        name: name.clone(),
+                        email: format!("aws+{name}@example.com"),
+                        tags: BTreeMap::new(),
+                    })
+                    .ok()?;
+            }
+            drop(cloud);
+            let first = edit(w, backend, Edit::NewAccount, rng)?;
+            let second = edit(w, backend, Edit::NewAccount, rng)?;
+            format!("{n} account creation(s) started elsewhere, in progress; then {first}; {second}")
         }
         Edit::BadBucketName => {
             let line = w.settings.lines().find(|l| l.starts_with("template_bucket:"))?.to_string();
