@@ -422,6 +422,42 @@ fn a_failed_step_skips_its_dependents_and_the_independent_steps_run() {
     );
 }
 
+/// One step at a time stays plan order exactly when a creation has to wait for a slot that
+/// creations outside the plan hold: nothing after it in the plan overtakes it.
+#[test]
+fn one_at_a_time_waits_in_plan_order_for_a_slot_held_elsewhere() {
+    let (ws, state) = workspace(2);
+    let mut inner = LocalCloud::open(&state).unwrap();
+    let others: Vec<String> = (0..5)
+        .map(|i| {
+            inner
+                .call(&Op::CreateAccount {
+                    name: format!("elsewhere-{i}"),
+                    email: format!("aws+elsewhere-{i}@example.com"),
+                    tags: Default::default(),
+                })
+                .unwrap()
+                .id
+                .unwrap()
+        })
+        .collect();
+    let mut cloud = Watching::new(inner);
+    cloud.seen.lock().unwrap().creating.extend(others.iter().cloned());
+    cloud.slow_polls = 3;
+    let plan = plan_for(ws.path(), &mut cloud);
+    let opts = Options { max_account_creations: 5, creations_in_progress: others, ..options(1) };
+    let mut started = vec![];
+    let report = engine::apply(&plan, &mut cloud, &mut Memory::default(), &Quick, &opts, &mut |e| {
+        if let EngineEvent::StepStarted { index, .. } = e {
+            started.push(index);
+        }
+    })
+    .unwrap();
+    assert!(report.is_complete(), "{:?}", report.failed());
+    assert_eq!(started, (1..=plan.changes.len()).collect::<Vec<_>>(), "steps started in plan order");
+    assert!(cloud.seen.lock().unwrap().max_creating <= 5);
+}
+
 /// Through the binary on the embedded backend: all five creation slots held by creations
 /// started elsewhere. The plan's check must not call the plan unapplyable for it (the apply
 /// waits for a slot), and the apply must follow them to their end and create the demo's new

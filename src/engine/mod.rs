@@ -441,6 +441,10 @@ impl<'p> Walk<'p> {
                     creating += 1;
                 }
                 out.push(i);
+            } else if self.parallelism == 1 && self.shuffle.is_none() {
+                // One at a time is plan order exactly: a creation waiting for a slot that a
+                // creation outside the plan holds is not overtaken.
+                break;
             }
             i += 1;
         }
