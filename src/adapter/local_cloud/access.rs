@@ -87,7 +87,12 @@ impl LocalCloud {
     /// `State::access` to change the rows of `account_id` (assignments, contacts, read).
     pub(super) fn access_of_mut(&mut self, account_id: &str) -> &mut Access {
         self.touched.access_accounts.insert(account_id.to_string());
-        self.state.access.get_or_insert_with(Access::default)
+        let access = self.state.access.get_or_insert_with(Access::default);
+        // The in-process cloud knows every account's access in full: one it writes is read (an
+        // assignment or contact on an account not listed would not be a snapshot AWS could
+        // hold: `access.read_accounts`).
+        super::index::insert_sorted(&mut access.read_accounts, account_id.to_string());
+        access
     }
 
     /// The instance `instance_arn` names (rule `identitycenter.instance-exists`).
