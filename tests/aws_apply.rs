@@ -297,6 +297,10 @@ const NOT_FIRED_ON_EMULATOR: &[(&str, &str)] = &[
         "a suite case holds the management account's cloud; the call as the delegated administrator is tests/aws_access.rs (a_delegated_administrator_vends_access_but_not_to_the_management_account)",
     ),
     (
+        "identitycenter.delegated-admin-management-permission-set",
+        "a suite case holds the management account's cloud; the calls as the delegated administrator are tests/aws_permission_sets.rs (a_delegated_administrator_cannot_change_a_permission_set_provisioned_to_the_management_account)",
+    ),
+    (
         "organizations.one-writer-per-entity",
         "a suite case is one caller making one call at a time; two writes in progress at once are tests/aws_rules.rs (two_writes_to_one_entity_one_is_refused)",
     ),

@@ -149,3 +149,122 @@ fn created_assigned_updated_and_deleted_after_its_assignment() {
     assert!(seen(&c, &ic.instance_arn, SET).is_none(), "deleted in the emulator");
     ws.assert_empty_replan("after the deletion");
 }
+
+/// IAM Identity Center administered from a delegated administrator cannot change a permission
+/// set provisioned to the management account (rule
+/// `identitycenter.delegated-admin-management-permission-set`): once the demo's set is assigned
+/// in the management account, vend reads that from the delegated administrator
+/// (ListPermissionSetsProvisionedToAccount) and an edit of the set is a plan error at its file;
+/// the emulator refuses the delegated administrator's UpdatePermissionSet and takes the
+/// management account's.
+#[test]
+fn a_delegated_administrator_cannot_change_a_permission_set_provisioned_to_the_management_account() {
+    let (_guard, emu) = lock();
+    let (ws, ic) = VendWorkspace::with_demo_identity_center(emu);
+    let conf = emu.sdk_config();
+    let c = sso::Client::new(&conf);
+    common::ok(&ws.run(&["apply", "--auto-approve", "--poll-interval-ms", "50"]));
+    let (arn, ..) = seen(&c, &ic.instance_arn, SET).expect("created in the emulator");
+    let admin = list_accounts(emu, false).into_iter().find(|a| a.name == "security-audit").unwrap().id;
+    let group = ic.groups.values().next().unwrap().clone();
+    let mgmt = rt().block_on(async {
+        let o = aws_sdk_organizations::Client::new(&conf);
+        let mgmt = o
+            .describe_organization()
+            .send()
+            .await
+            .unwrap()
+            .organization()
+            .unwrap()
+            .master_account_id()
+            .unwrap()
+            .to_string();
+        o.register_delegated_administrator()
+            .account_id(&admin)
+            .service_principal("sso.amazonaws.com")
+            .send()
+            .await
+            .unwrap();
+        // Someone assigns the set in the management account, from the management account.
+        let out = c
+            .create_account_assignment()
+            .instance_arn(&ic.instance_arn)
+            .target_id(&mgmt)
+            .target_type(sso::types::TargetType::AwsAccount)
+            .permission_set_arn(&arn)
+            .principal_type(sso::types::PrincipalType::Group)
+            .principal_id(&group)
+            .send()
+            .await
+            .unwrap();
+        let request = out.account_assignment_creation_status().unwrap().request_id().unwrap().to_string();
+        for _ in 0..20 {
+            let s = c
+                .describe_account_assignment_creation_status()
+                .instance_arn(&ic.instance_arn)
+                .account_assignment_creation_request_id(&request)
+                .send()
+                .await
+                .unwrap();
+            match s.account_assignment_creation_status().unwrap().status().unwrap().as_str() {
+                "IN_PROGRESS" => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                done => {
+                    assert_eq!(done, "SUCCEEDED");
+                    break;
+                }
+            }
+        }
+        mgmt
+    });
+    assert_eq!(assigned(&c, &ic.instance_arn, &mgmt, &arn), 1);
+
+    let vend_yaml = ws.ws.join("catalog/vend.yaml");
+    let settings = std::fs::read_to_string(&vend_yaml).unwrap();
+    std::fs::write(&vend_yaml, format!("{settings}identity_center: {{ delegated_admin: \"{admin}\" }}\n"))
+        .unwrap();
+    let file = ws.ws.join(format!("catalog/permission_sets/{SET}.yaml"));
+    std::fs::write(&file, std::fs::read_to_string(&file).unwrap().replace("PT4H", "PT8H")).unwrap();
+    let out = ws.run(&["plan", "--json"]);
+    let p: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", emulator_harness::workspace::describe(&out)));
+    assert_eq!(p["applyable"], false, "{p:#}");
+    let d = p["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "delegated-admin-management-permission-set")
+        .unwrap_or_else(|| panic!("{:#}", p["diagnostics"]));
+    assert_eq!(d["rule"], "identitycenter.delegated-admin-management-permission-set");
+    assert!(d["file"].as_str().is_some_and(|f| f.ends_with(&format!("{SET}.yaml"))), "{d:#}");
+    assert!(action(&p, &format!("permission_set:{SET}")).is_none(), "{p:#}");
+
+    // The emulator: refused to the delegated administrator, taken from the management account.
+    rt().block_on(async {
+        let sts = aws_sdk_sts::Client::new(&conf);
+        let as_admin =
+            emulator_harness::seed::role_conf(&sts, &conf, &admin, "OrganizationAccountAccessRole", "t")
+                .await;
+        let s = sso::Client::new(&as_admin);
+        let listed = s
+            .list_permission_sets_provisioned_to_account()
+            .instance_arn(&ic.instance_arn)
+            .account_id(&mgmt)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.permission_sets(), std::slice::from_ref(&arn));
+        let update = |client: &sso::Client| {
+            client
+                .update_permission_set()
+                .instance_arn(&ic.instance_arn)
+                .permission_set_arn(&arn)
+                .session_duration("PT8H")
+                .send()
+        };
+        let refused = update(&s).await.unwrap_err();
+        assert!(refused.as_service_error().is_some_and(|e| e.is_access_denied_exception()), "{refused:?}");
+        update(&c).await.unwrap();
+    });
+    let stats = emu.stats();
+    assert_eq!(stats["rules"]["identitycenter.delegated-admin-management-permission-set"], 1, "{stats}");
+}

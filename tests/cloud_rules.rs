@@ -555,6 +555,10 @@ const NOT_FIRED_LOCALLY: &[(&str, &str)] = &[
         "a suite case holds the management account's cloud; the call as the delegated administrator is tests/access.rs (a_delegated_administrator_cannot_change_access_to_the_management_account)",
     ),
     (
+        "identitycenter.delegated-admin-management-permission-set",
+        "a suite case holds the management account's cloud; the calls as the delegated administrator are tests/permission_sets.rs (a_delegated_administrator_cannot_change_a_permission_set_provisioned_to_the_management_account)",
+    ),
+    (
         "identitystore.group-exists",
         "GetGroupId is a read of the AWS adapter (groups by display name into the state); the in-process cloud holds its groups in the state and has no such call",
     ),

@@ -242,3 +242,98 @@ fn invalid_files_are_errors_at_file_line_col() {
     let schema = ok(&vend_in(&ws, &config, &["schema", "permission-set"]));
     assert!(schema.contains("session_duration") && schema.contains("inline_policy"), "{schema}");
 }
+
+/// IAM Identity Center administered from a delegated administrator cannot change a permission
+/// set provisioned to the management account (rule
+/// `identitycenter.delegated-admin-management-permission-set`): the demo's set, once assigned
+/// in the management account behind vend's back, cannot be updated from there — a plan error at
+/// its file — while before that assignment the same edit plans as an update; the in-process
+/// cloud administered from the delegated administrator refuses the call itself.
+#[test]
+fn a_delegated_administrator_cannot_change_a_permission_set_provisioned_to_the_management_account() {
+    use vend::adapter::local_cloud::{LocalCloud, Settings};
+    use vend::port::{Cloud, Op};
+    let (_d, ws, config) = demo_with_config();
+    ok(&vend_in(&ws, &config, &["apply", "--auto-approve"]));
+    let arn = permission_set(&ws, SET).unwrap()["arn"].as_str().unwrap().to_string();
+    let s = state_file(&ws);
+    let mgmt = s["organization"]["management_account_id"].as_str().unwrap().to_string();
+    let admin =
+        s["accounts"].as_array().unwrap().iter().find(|a| a["name"] == "security-audit").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let f = ws.join(FILE);
+    fs::write(&f, fs::read_to_string(&f).unwrap().replace("PT4H", "PT8H")).unwrap();
+    let vend_yaml = ws.join("catalog/vend.yaml");
+    let settings = fs::read_to_string(&vend_yaml).unwrap();
+    fs::write(&vend_yaml, format!("{settings}identity_center: {{ delegated_admin: \"{admin}\" }}\n"))
+        .unwrap();
+
+    // Not provisioned to the management account: the delegated administrator may update it.
+    let p = plan_in(&ws, &config);
+    assert_eq!(p["applyable"], true, "{:#}", p["diagnostics"]);
+    assert_eq!(change(&p, &format!("permission_set:{SET}")).unwrap()["action"], "update");
+
+    // Someone assigns it in the management account (from the management account itself).
+    let state_path = ws.join(".vend/state.json");
+    let state = vend::adapter::fs::read_state(&state_path).unwrap();
+    let ic = state.access.clone().unwrap().identity_center.unwrap();
+    {
+        let mut cloud = LocalCloud::open(&state_path).unwrap();
+        let out = cloud
+            .call(&Op::CreateAccountAssignment {
+                instance_arn: ic.instance_arn.clone(),
+                account_id: mgmt.clone(),
+                permission_set_arn: arn.clone(),
+                principal_type: "GROUP".into(),
+                principal_id: ic.groups[0].id.clone(),
+            })
+            .unwrap();
+        let request_id = out.id.unwrap();
+        for _ in 0..10 {
+            let s = cloud
+                .call(&Op::DescribeAccountAssignmentCreationStatus {
+                    instance_arn: ic.instance_arn.clone(),
+                    request_id: request_id.clone(),
+                })
+                .unwrap();
+            if s.status.as_deref() != Some("IN_PROGRESS") {
+                assert_eq!(s.status.as_deref(), Some("SUCCEEDED"), "{s:?}");
+                break;
+            }
+        }
+    }
+    let out = vend_in(&ws, &config, &["plan"]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let diags = parse_diagnostics(&format!("{}{}", text(&out.stdout), text(&out.stderr)));
+    assert!(
+        diags.iter().any(|(_, code, at)| code == "delegated-admin-management-permission-set"
+            && at.as_deref().is_some_and(|a| a.starts_with(FILE))),
+        "{diags:?}\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let all = text(&out.stdout);
+    assert!(all.contains(&mgmt) && all.contains(&admin), "{all}");
+
+    // The same edit from the management account plans again.
+    fs::write(&vend_yaml, &settings).unwrap();
+    let p = plan_in(&ws, &config);
+    assert_eq!(p["applyable"], true, "{:#}", p["diagnostics"]);
+
+    // The in-process cloud, administered from the delegated administrator, refuses the call.
+    let state = vend::adapter::fs::read_state(&state_path).unwrap();
+    let mut cloud = LocalCloud::in_memory(state)
+        .with_settings(Settings { identity_center_admin: Some(admin.clone()), ..Settings::default() });
+    let refused = cloud
+        .call(&Op::UpdatePermissionSet {
+            instance_arn: ic.instance_arn.clone(),
+            permission_set_arn: arn.clone(),
+            description: "changed".into(),
+            session_duration: "PT8H".into(),
+        })
+        .unwrap_err();
+    assert_eq!(refused.code, "AccessDeniedException", "{refused:?}");
+    assert_eq!(refused.rule.as_deref(), Some("identitycenter.delegated-admin-management-permission-set"));
+}

@@ -113,6 +113,13 @@ pub struct IdentityCenter {
     /// Every permission set of the instance, sorted by name.
     #[serde(default)]
     pub permission_sets: Vec<PermissionSet>,
+    /// The ARNs of the permission sets provisioned to the management account, sorted
+    /// (ListPermissionSetsProvisionedToAccount), read when a delegated administrator manages
+    /// Identity Center: it cannot change those (rule
+    /// `identitycenter.delegated-admin-management-permission-set`). `None`: not read — then the
+    /// management account's assignments the state records tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_permission_sets: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -175,6 +175,15 @@ pub(super) async fn read(
         try_join(trusted_access(reader), instance(reader, ic, &scope.groups)).await?;
     if let Some(i) = identity_center.as_mut() {
         super::permission_sets::describe(reader, ic, i, scope).await?;
+        // A delegated administrator cannot change a permission set provisioned to the
+        // management account (rule identitycenter.delegated-admin-management-permission-set):
+        // which those are, when vend manages permission sets from there.
+        let mgmt = state.organization.management_account_id.as_str();
+        if scope.delegated_admin.as_deref().is_some_and(|admin| admin != mgmt)
+            && !scope.permission_sets.is_empty()
+        {
+            i.management_permission_sets = Some(provisioned_to(reader, ic, &i.instance_arn, mgmt).await?);
+        }
     }
     // The accounts to look at: those the scope names that exist and are ACTIVE (a suspended
     // account can no longer be signed in to; AWS refuses most calls about it).
@@ -264,7 +273,32 @@ async fn instance(
         region: ic.region.clone(),
         groups: groups.into_iter().flatten().collect(),
         permission_sets,
+        management_permission_sets: None,
     }))
+}
+
+/// The ARNs of the permission sets provisioned to `account` (ListPermissionSetsProvisionedToAccount), sorted.
+async fn provisioned_to(
+    reader: &Reader,
+    ic: &IdentityClients,
+    instance_arn: &str,
+    account: &str,
+) -> Result<Vec<String>, CloudError> {
+    let pages: Vec<_> = reader
+        .sent(
+            ic.sso
+                .list_permission_sets_provisioned_to_account()
+                .instance_arn(instance_arn)
+                .account_id(account)
+                .into_paginator()
+                .send()
+                .try_collect(),
+        )
+        .await
+        .map_err(|e| classify("ListPermissionSetsProvisionedToAccount", e))?;
+    let mut arns: Vec<String> = pages.iter().flat_map(|p| p.permission_sets()).cloned().collect();
+    arns.sort();
+    Ok(arns)
 }
 
 /// Every permission set of the instance: ListPermissionSets (ARNs), DescribePermissionSet each.

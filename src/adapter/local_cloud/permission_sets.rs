@@ -4,8 +4,9 @@
 //! `aws_rules.yaml` it enforces: `identitycenter.instance-exists`,
 //! `identitycenter.permission-set-exists`, `identitycenter.permission-set-name`,
 //! `identitycenter.permission-set-name-unique`, `identitycenter.session-duration`,
-//! `identitycenter.managed-policy-limit`, `identitycenter.inline-policy-size` and
-//! `identitycenter.permission-set-in-use`. ProvisionPermissionSet completes at once: the
+//! `identitycenter.managed-policy-limit`, `identitycenter.inline-policy-size`,
+//! `identitycenter.permission-set-in-use` and
+//! `identitycenter.delegated-admin-management-permission-set`. ProvisionPermissionSet completes at once: the
 //! in-process cloud has no IAM roles in member accounts to update (its status read is SUCCEEDED).
 
 use super::{LocalCloud, sha};
@@ -33,12 +34,30 @@ impl LocalCloud {
             })
     }
 
+    /// The checks of every call on an existing permission set: it exists, and a delegated
+    /// administrator does not change one provisioned to the management account (rule
+    /// `identitycenter.delegated-admin-management-permission-set`; provisioned there: an account
+    /// assignment of it on the management account).
     fn check_set(&self, instance_arn: &str, arn: &str) -> Result<(), CloudError> {
         self.instance(instance_arn)?;
         if self.permission_set_details(arn).is_none() {
             return Err(refuse(
                 "identitycenter.permission-set-exists",
                 format!("Permission set {arn} does not exist"),
+            ));
+        }
+        let mgmt = &self.state.organization.management_account_id;
+        if let Some(admin) = &self.settings.identity_center_admin
+            && admin != mgmt
+            && self.state.access.as_ref().is_some_and(|a| {
+                a.assignments.iter().any(|x| &x.account_id == mgmt && x.permission_set_arn == arn)
+            })
+        {
+            return Err(refuse(
+                "identitycenter.delegated-admin-management-permission-set",
+                format!(
+                    "The delegated administrator {admin} is not authorized to manage permission set {arn}: it is provisioned to the management account {mgmt}"
+                ),
             ));
         }
         Ok(())

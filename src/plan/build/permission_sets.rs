@@ -5,7 +5,9 @@
 //! same-name set without the tag is refused unless the file says `lifecycle: adopt` (then an
 //! `adopt` change adds the tag), and a tagged set whose file was removed is deleted — after the
 //! assignments of it this plan deletes; one an account still uses (an `access:` entry, or an
-//! assignment the state records that the plan keeps) is a plan error.
+//! assignment the state records that the plan keeps) is a plan error. With IAM Identity Center
+//! administered from a delegated administrator, a set provisioned to the management account
+//! cannot be updated, adopted or deleted (`delegated-admin-management-permission-set`).
 //!
 //! Names are unique in an Identity Center instance (CreatePermissionSet: ConflictException,
 //! rule `identitycenter.permission-set-name-unique`), so a name is enough to find one.
@@ -13,7 +15,7 @@
 //! resolved at apply, as an account id is.
 
 use super::*;
-use crate::model::{DesiredPermissionSet, IdentityCenter, PermissionSetDetails};
+use crate::model::{Access, DesiredPermissionSet, IdentityCenter, PermissionSetDetails};
 
 const ADOPT_PERMISSION_SET: &str = "lifecycle: adopt: vend takes over an existing permission set (adds the ownership tag; from now on its description, session duration and policies are what catalog/permission_sets/ says)";
 
@@ -117,6 +119,12 @@ impl<'a> Planner<'a> {
             if managed && differ.is_empty() {
                 continue;
             }
+            if let Some(admin) = self.management_locked(ic, access, &current.arn) {
+                self.refused.insert(address);
+                let verb = if managed { "change" } else { "take over (tag)" };
+                self.management_locked_error(&dp.origin, name, &admin, verb);
+                continue;
+            }
             let (action, reason) = if managed {
                 (
                     Action::Update,
@@ -144,6 +152,11 @@ impl<'a> Planner<'a> {
             if d.permission_sets.contains_key(&current.name) || !managed(&details.tags, &own) {
                 continue;
             }
+            if let Some(admin) = self.management_locked(ic, access, &current.arn) {
+                let at = Origin::file(format!("catalog/permission_sets/{}.yaml", current.name));
+                self.management_locked_error(&at, &current.name, &admin, "delete");
+                continue;
+            }
             self.deleted_permission_sets.insert(current.name.clone());
             self.push(
                 Kind::PermissionSet,
@@ -155,6 +168,33 @@ impl<'a> Planner<'a> {
                 "vend's permission set is no longer in catalog/permission_sets/",
             );
         }
+    }
+
+    /// With IAM Identity Center administered from a delegated administrator: the administrator
+    /// (`Some`) when the permission set `arn` is provisioned to the management account, which
+    /// it may not change (rule `identitycenter.delegated-admin-management-permission-set`). Where
+    /// it is provisioned: what the state read of the management account (`None` there: the
+    /// management account's assignments the state records).
+    fn management_locked(&self, ic: &IdentityCenter, access: &Access, arn: &str) -> Option<String> {
+        let mgmt = self.s.organization.management_account_id.as_str();
+        let admin = self.d.settings.identity_center.delegated_admin.as_deref().filter(|a| *a != mgmt)?;
+        let provisioned = match &ic.management_permission_sets {
+            Some(arns) => arns.iter().any(|a| a == arn),
+            None => access.assignments.iter().any(|a| a.account_id == mgmt && a.permission_set_arn == arn),
+        };
+        provisioned.then(|| admin.to_string())
+    }
+
+    fn management_locked_error(&mut self, at: &Origin, name: &str, admin: &str, verb: &str) {
+        let mgmt = self.s.organization.management_account_id.clone();
+        self.error_rule(
+            "identitycenter.delegated-admin-management-permission-set",
+            "delegated-admin-management-permission-set",
+            at,
+            format!(
+                "permission set '{name}' is provisioned to the management account {mgmt} (assigned there): IAM Identity Center's delegated administrator {admin} (identity_center.delegated_admin in catalog/vend.yaml) cannot {verb} it, only the management account can (make this change with Identity Center administered from the management account, or leave the set as it is)"
+            ),
+        );
     }
 
     /// After the assignments are planned: a deleted permission set waits for the deletion of

@@ -19,6 +19,12 @@ identitycenter.py, whose instance routing and permission set lookup it uses):
   `assignment_polls` status reads), read with DescribePermissionSetProvisioningStatus.
 * DeletePermissionSet: `identitycenter.permission-set-in-use` (ConflictException while an
   account assignment uses it).
+* ListPermissionSetsProvisionedToAccount: the sets assigned in AccountId (moto's ignores
+  AccountId and lists what ProvisionPermissionSet was called for).
+* `identitycenter.delegated-admin-management-permission-set`: the delegated administrator
+  (served the management account's instance) may not update, tag, attach or detach policies of,
+  put or delete the inline policy of, provision or delete a permission set provisioned to the
+  management account (one with an assignment there) — AccessDeniedException.
 """
 
 import json
@@ -29,7 +35,9 @@ from moto.ssoadmin.responses import SSOAdminResponse
 
 from . import control, rules
 from .errors import AwsError
-from .identitycenter import LOCK, _instance, _params, _permission_set, _sso, _xstate, validation
+from .identitycenter import (
+    LOCK, _instance, _paged, _params, _permission_set, _sso, _xstate, owner_account, validation,
+)
 from .util import now
 
 NAME = re.compile(r"^[\w+=,.@-]{1,32}$", re.ASCII)
@@ -55,6 +63,56 @@ def _check_fields(a: dict) -> None:
 
 def _tags(ps) -> list:
     return ps.__dict__.setdefault("tags", []) or []
+
+
+def _provisioned_to(be, account: str) -> list:
+    """The ARNs of the permission sets provisioned to `account` (assigned there), sorted."""
+    return sorted({x.permission_set_arn for x in be.account_assignments if x.target_id == account})
+
+
+def _check_admin_set(self, be, ps) -> None:
+    """A delegated administrator cannot manage a permission set provisioned to the management
+    account (IAM Identity Center user guide, "Register a member account": every task "except
+    for: ... Managing permission sets provisioned in the management account")."""
+    caller, owner = self.current_account, owner_account(self)
+    if caller != owner and ps.permission_set_arn in _provisioned_to(be, owner):
+        raise rules.refuse(
+            "identitycenter.delegated-admin-management-permission-set",
+            f"User: arn:aws:iam::{caller}:root is not authorized to manage permission set "
+            f"{ps.permission_set_arn}: it is provisioned to the management account {owner}.",
+        )
+
+
+def _existing(self, be, a: dict, key: str = "PermissionSetArn"):
+    """The permission set the request names, checked as every change of one is."""
+    _instance(be, a.get("InstanceArn"))
+    ps = _permission_set(be, a["InstanceArn"], a.get(key))
+    _check_admin_set(self, be, ps)
+    return ps
+
+
+def list_permission_sets_provisioned_to_account(self):
+    a = _params(self)
+    with LOCK:
+        be = _sso(self)
+        _instance(be, a.get("InstanceArn"))
+        return _paged(a, "PermissionSets", _provisioned_to(be, a.get("AccountId")))
+
+
+def detach_managed_policy_from_permission_set(self):
+    a = _params(self)
+    with LOCK:
+        be = _sso(self)
+        _existing(self, be, a)
+        return _MOTO["detach_managed_policy_from_permission_set"](self)
+
+
+def delete_inline_policy_from_permission_set(self):
+    a = _params(self)
+    with LOCK:
+        be = _sso(self)
+        _existing(self, be, a)
+        return _MOTO["delete_inline_policy_from_permission_set"](self)
 
 
 def create_permission_set(self):
@@ -90,8 +148,7 @@ def update_permission_set(self):
     a = _params(self)
     with LOCK:
         be = _sso(self)
-        _instance(be, a.get("InstanceArn"))
-        ps = _permission_set(be, a["InstanceArn"], a.get("PermissionSetArn"))
+        ps = _existing(self, be, a)
         _check_fields(a)
         if a.get("Description") is not None:
             ps.description = a["Description"]
@@ -104,8 +161,7 @@ def tag_resource(self):
     a = _params(self)
     with LOCK:
         be = _sso(self)
-        _instance(be, a.get("InstanceArn"))
-        ps = _permission_set(be, a["InstanceArn"], a.get("ResourceArn"))
+        ps = _existing(self, be, a, "ResourceArn")
         tags = {t["Key"]: t["Value"] for t in _tags(ps)}
         for t in a.get("Tags") or []:
             tags[t["Key"]] = t["Value"]
@@ -126,8 +182,7 @@ def attach_managed_policy_to_permission_set(self):
     a = _params(self)
     with LOCK:
         be = _sso(self)
-        _instance(be, a.get("InstanceArn"))
-        ps = _permission_set(be, a["InstanceArn"], a.get("PermissionSetArn"))
+        ps = _existing(self, be, a)
         arn = a.get("ManagedPolicyArn")
         if any(m.arn == arn for m in ps.managed_policies):
             raise AwsError("ConflictException", f"Permission set already has managed policy {arn}.")
@@ -146,8 +201,7 @@ def put_inline_policy_to_permission_set(self):
     a = _params(self)
     with LOCK:
         be = _sso(self)
-        _instance(be, a.get("InstanceArn"))
-        ps = _permission_set(be, a["InstanceArn"], a.get("PermissionSetArn"))
+        ps = _existing(self, be, a)
         text = a.get("InlinePolicy") or ""
         solid = len("".join(text.split()).encode())
         if not text or len(text.encode()) > MAX_INLINE or solid > MAX_INLINE_SOLID:
@@ -167,8 +221,7 @@ def provision_permission_set(self):
     a = _params(self)
     with LOCK:
         be = _sso(self)
-        _instance(be, a.get("InstanceArn"))
-        ps = _permission_set(be, a["InstanceArn"], a.get("PermissionSetArn"))
+        ps = _existing(self, be, a)
         if a.get("TargetType") not in ("AWS_ACCOUNT", "ALL_PROVISIONED_ACCOUNTS"):
             raise validation("TargetType must be AWS_ACCOUNT or ALL_PROVISIONED_ACCOUNTS.")
         rid = str(uuid.uuid4())
@@ -205,8 +258,7 @@ def delete_permission_set(self):
     a = _params(self)
     with LOCK:
         be = _sso(self)
-        _instance(be, a.get("InstanceArn"))
-        ps = _permission_set(be, a["InstanceArn"], a.get("PermissionSetArn"))
+        ps = _existing(self, be, a)
         used = [x for x in be.account_assignments if x.permission_set_arn == ps.permission_set_arn]
         if used:
             raise rules.refuse(
@@ -220,10 +272,16 @@ def delete_permission_set(self):
 OPS = [
     create_permission_set, update_permission_set, tag_resource, list_tags_for_resource,
     attach_managed_policy_to_permission_set, put_inline_policy_to_permission_set, provision_permission_set,
-    describe_permission_set_provisioning_status, delete_permission_set,
+    describe_permission_set_provisioning_status, delete_permission_set, list_permission_sets_provisioned_to_account,
+    detach_managed_policy_from_permission_set, delete_inline_policy_from_permission_set,
 ]
+
+# moto's own handlers the wrappers above call after their checks.
+_MOTO: dict = {}
 
 
 def install() -> None:
+    for name in ("detach_managed_policy_from_permission_set", "delete_inline_policy_from_permission_set"):
+        _MOTO.setdefault(name, getattr(SSOAdminResponse, name))
     for fn in OPS:
         setattr(SSOAdminResponse, fn.__name__, fn)
