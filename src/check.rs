@@ -107,12 +107,7 @@ pub fn check(plan: &Plan, state: &State, settings: &Settings) -> Vec<Diagnostic>
         max_polls: 4,
         poll_interval_ms: 0,
         max_account_creations: settings.max_account_creations_in_progress,
-        creations_in_progress: state
-            .create_account_requests
-            .iter()
-            .filter(|r| r.state == "IN_PROGRESS")
-            .map(|r| r.id.clone())
-            .collect(),
+        creations_in_progress: state.creations_in_progress(),
         ..Options::default()
     };
     let mut on_event = |e: EngineEvent| {

@@ -165,6 +165,24 @@ fn plan_for(ws: &Path, cloud: &mut dyn Cloud) -> Plan {
     vend::plan::build(&loaded.desired, &cloud.read_state().unwrap())
 }
 
+/// Start `n` account creations in `cloud` as another tool would (names not in the workspace);
+/// their request ids, each IN_PROGRESS until polled.
+fn start_elsewhere(cloud: &mut LocalCloud, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            cloud
+                .call(&Op::CreateAccount {
+                    name: format!("elsewhere-{i}"),
+                    email: format!("aws+elsewhere-{i}@example.com"),
+                    tags: Default::default(),
+                })
+                .unwrap()
+                .id
+                .unwrap()
+        })
+        .collect()
+}
+
 fn options(parallelism: usize) -> Options {
     Options {
         parallelism,
@@ -263,19 +281,7 @@ fn a_creation_left_in_progress_holds_its_slot_from_the_start() {
 fn creations_in_progress_outside_the_plan_hold_their_slots_until_they_end() {
     let (ws, state) = workspace(4);
     let mut inner = LocalCloud::open(&state).unwrap();
-    let others: Vec<String> = (0..4)
-        .map(|i| {
-            inner
-                .call(&Op::CreateAccount {
-                    name: format!("elsewhere-{i}"),
-                    email: format!("aws+elsewhere-{i}@example.com"),
-                    tags: Default::default(),
-                })
-                .unwrap()
-                .id
-                .unwrap()
-        })
-        .collect();
+    let others = start_elsewhere(&mut inner, 4);
     let mut cloud = Watching::new(inner);
     cloud.seen.lock().unwrap().creating.extend(others.iter().cloned());
     cloud.slow_polls = 3;
@@ -428,19 +434,7 @@ fn a_failed_step_skips_its_dependents_and_the_independent_steps_run() {
 fn one_at_a_time_waits_in_plan_order_for_a_slot_held_elsewhere() {
     let (ws, state) = workspace(2);
     let mut inner = LocalCloud::open(&state).unwrap();
-    let others: Vec<String> = (0..5)
-        .map(|i| {
-            inner
-                .call(&Op::CreateAccount {
-                    name: format!("elsewhere-{i}"),
-                    email: format!("aws+elsewhere-{i}@example.com"),
-                    tags: Default::default(),
-                })
-                .unwrap()
-                .id
-                .unwrap()
-        })
-        .collect();
+    let others = start_elsewhere(&mut inner, 5);
     let mut cloud = Watching::new(inner);
     cloud.seen.lock().unwrap().creating.extend(others.iter().cloned());
     cloud.slow_polls = 3;
@@ -469,16 +463,7 @@ fn a_plan_with_every_creation_slot_taken_elsewhere_is_applyable_and_applies() {
     fs::create_dir_all(state.parent().unwrap()).unwrap();
     fs::copy(root().join("snapshots/demo.state.json"), &state).unwrap();
     {
-        let mut cloud = LocalCloud::open(&state).unwrap();
-        for i in 0..5 {
-            cloud
-                .call(&Op::CreateAccount {
-                    name: format!("elsewhere-{i}"),
-                    email: format!("aws+elsewhere-{i}@example.com"),
-                    tags: Default::default(),
-                })
-                .unwrap();
-        }
+        start_elsewhere(&mut LocalCloud::open(&state).unwrap(), 5);
     }
     let plan = plan_in(&ws, &cfg);
     assert_eq!(plan["applyable"], true, "{:#}", plan["diagnostics"]);

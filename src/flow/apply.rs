@@ -168,12 +168,7 @@ pub fn run(
         shuffle: config.apply.shuffle,
         max_account_creations: usize::try_from(aws_rules::limit(aws_rules::CONCURRENT_ACCOUNT_CREATIONS, 1))
             .unwrap_or(1),
-        creations_in_progress: state
-            .create_account_requests
-            .iter()
-            .filter(|r| r.state == "IN_PROGRESS")
-            .map(|r| r.id.clone())
-            .collect(),
+        creations_in_progress: state.creations_in_progress(),
         ..engine::Options::default()
     };
     let excluded = engine::excluded_closure(&plan);

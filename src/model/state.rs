@@ -315,6 +315,16 @@ impl State {
     pub fn bucket(&self, name: &str) -> Option<&Bucket> {
         self.launch_path.as_ref().and_then(|l| l.buckets.iter().find(|b| b.name == name))
     }
+
+    /// The ids (`car-…`) of the account creations in progress (they hold AWS's creation slots,
+    /// whoever sent them: `engine::Options::creations_in_progress`).
+    pub fn creations_in_progress(&self) -> Vec<String> {
+        self.create_account_requests
+            .iter()
+            .filter(|r| r.state == "IN_PROGRESS")
+            .map(|r| r.id.clone())
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
