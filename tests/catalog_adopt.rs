@@ -73,15 +73,17 @@ fn adopting_takes_over_the_portfolio_and_product_and_the_live_pipeline_keeps_run
     let replan = vend_ws(ws, cfg, &["plan", "--detailed-exitcode"]);
     assert_eq!(replan.status.code(), Some(0), "re-plan not empty:\n{}", text(&replan.stdout));
 
-    // What was sent: two updates adding the tag; nothing created, terminated or deleted.
+    // What was sent: two updates adding the tag; nothing created, terminated or deleted. The
+    // two steps are independent, so they may run side by side and log in either order.
     let log = fs::read_to_string(ws.join(".vend/audit.jsonl")).unwrap();
-    let ops: Vec<String> = log
+    let mut ops: Vec<String> = log
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|r| r["event"] == "intent")
         .map(|r| r["detail"]["call"]["op"].as_str().unwrap_or("?").to_string())
         .collect();
-    assert_eq!(ops, ["UpdateProduct", "UpdatePortfolio"], "{log}");
+    ops.sort();
+    assert_eq!(ops, ["UpdatePortfolio", "UpdateProduct"], "{log}");
 
     // Same ids, now tagged; the hand-made v0 and the live pipeline are untouched.
     let after = state(ws);
